@@ -1,0 +1,127 @@
+# certstream: one non-recursive Makefile. Each part lists its sources in a
+# *.mk beside them (ingest/render.mk, ...); this file holds flags and targets.
+#
+#   make            build ./certstreamd
+#   make run        build and run with ./certstream.conf in the foreground
+#   make test       install test dependencies, build, run every test
+#   make asan       ASan+UBSan build: ./certstreamd-asan
+#   make bench      benchmarks (writes bench/results.md)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKGS := libevent libevent_openssl libcurl openssl json-c yaml-0.1
+PKG_CHECK := $(shell pkg-config --exists $(PKGS) check 2>/dev/null && echo ok)
+ifneq ($(PKG_CHECK),ok)
+  ifeq ($(filter clean,$(MAKECMDGOALS)),)
+    $(info certstream: installing build dependencies (scripts/install-deps.sh))
+    $(shell scripts/install-deps.sh build 1>&2)
+  endif
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -MMD -MP \
+	-DCERTSTREAM_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+# Each *.mk appends to these.
+COMMON_SRCS :=
+SHM_SRCS :=
+INGEST_SRCS :=
+BROADCAST_SRCS :=
+MASTER_SRCS :=
+UNIT_SRCS :=
+UNIT_SUITES :=
+TEST_PROGS :=
+TEST_PROG_SRCS :=
+
+MK_FILES := $(sort $(wildcard common/*.mk shm/*.mk ingest/*.mk broadcast/*.mk \
+	master/*.mk tests/*.mk tests/*/*.mk))
+include $(MK_FILES)
+
+LIB_SRCS := $(COMMON_SRCS) $(SHM_SRCS) $(INGEST_SRCS) $(BROADCAST_SRCS)
+DAEMON_SRCS := $(LIB_SRCS) $(MASTER_SRCS)
+
+OBJ := build/obj
+AOBJ := build/asan
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+aobjs = $(patsubst %.c,$(AOBJ)/%.o,$(1))
+
+.PHONY: all asan run test test-build test-unit test-integration check-deps clean install bench fuzz
+all: certstreamd
+
+certstreamd: $(call objs,$(DAEMON_SRCS))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+certstreamd-asan: $(call aobjs,$(DAEMON_SRCS))
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+asan: certstreamd-asan
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(AOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+# The unit-test runner: one Check binary for every suite (UNIT_SUITES).
+# A suite NAME is a function `Suite *NAME_suite(void)`.
+build/unit_suites.h: $(MK_FILES) Makefile
+	@mkdir -p build
+	@printf 'SUITE(%s)\n' $(UNIT_SUITES) > $@.tmp && mv $@.tmp $@
+
+$(OBJ)/tests/unit/check_main.o $(AOBJ)/tests/unit/check_main.o: build/unit_suites.h
+
+build/check_unit: $(call objs,$(LIB_SRCS) $(UNIT_SRCS))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+build/check_unit-asan: $(call aobjs,$(LIB_SRCS) $(UNIT_SRCS))
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# Test programs (fake CT log, stress tests, load generator): each is
+# build/<name> from its own sources plus the library objects it names.
+define TEST_PROG_RULE
+build/$(1): $$(call objs,$$($(1)_SRCS))
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LIBS)
+build/$(1)-asan: $$(call aobjs,$$($(1)_SRCS))
+	$$(CC) $$(ALL_CFLAGS) $$(ASAN_FLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(TEST_PROGS),$(eval $(call TEST_PROG_RULE,$(p))))
+
+run: certstreamd
+	./certstreamd -c certstream.conf
+
+check-deps:
+	@scripts/install-deps.sh test
+
+# Everything the test run needs, built once.
+test-build: certstreamd certstreamd-asan build/check_unit build/check_unit-asan \
+	$(addprefix build/,$(TEST_PROGS)) $(addsuffix -asan,$(addprefix build/,$(TEST_PROGS)))
+
+test: check-deps
+	@$(MAKE) --no-print-directory -j2 test-build
+	@scripts/run-tests.sh
+
+clean:
+	rm -rf build certstreamd certstreamd-asan
+
+install: certstreamd
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/certstream \
+		$(DESTDIR)/etc/init.d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 certstreamd $(DESTDIR)$(PREFIX)/sbin/certstreamd
+	install -m 0644 certstream.conf $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf
+
+-include $(shell find build -name '*.d' 2>/dev/null)

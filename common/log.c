@@ -1,0 +1,155 @@
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level log_min = LOG_LVL_INFO;
+static int log_to_syslog;
+static FILE *log_fp;            /* NULL: stderr */
+static char log_path[512];
+static char log_role[32] = "certstreamd";
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	if (strcasecmp(s, "warning") == 0) {
+		*out = LOG_LVL_WARN;
+		return 0;
+	}
+	return -1;
+}
+
+int
+log_init(const char *target, enum log_level level, const char *role)
+{
+	log_min = level;
+	if (role)
+		log_set_role(role);
+	if (log_fp) {
+		fclose(log_fp);
+		log_fp = NULL;
+	}
+	log_to_syslog = 0;
+	log_path[0] = '\0';
+	if (target == NULL || strcmp(target, "stderr") == 0 || *target == '\0')
+		return 0;
+	if (strcmp(target, "syslog") == 0) {
+		openlog("certstreamd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_to_syslog = 1;
+		return 0;
+	}
+	snprintf(log_path, sizeof(log_path), "%s", target);
+	return log_reopen();
+}
+
+void
+log_set_role(const char *role)
+{
+	snprintf(log_role, sizeof(log_role), "%s", role);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_min = level;
+}
+
+int
+log_reopen(void)
+{
+	FILE *fp;
+
+	if (log_path[0] == '\0')
+		return 0;
+	fp = fopen(log_path, "a");
+	if (fp == NULL)
+		return -1;
+	setvbuf(fp, NULL, _IOLBF, 0);
+	if (log_fp)
+		fclose(log_fp);
+	log_fp = fp;
+	return 0;
+}
+
+static void __attribute__((format(printf, 3, 0)))
+log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
+{
+	static const int sys_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
+	char msg[2048];
+	int saved = errno;
+	int n;
+
+	if (lvl < log_min)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (with_errno && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
+	if (log_to_syslog) {
+		syslog(sys_prio[lvl], "%s: %s", log_role, msg);
+	} else {
+		struct timeval tv;
+		struct tm tm;
+		char ts[32];
+
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(log_fp ? log_fp : stderr, "%s.%03ldZ [%d] %s %s: %s\n", ts,
+		    (long)(tv.tv_usec / 1000), (int)getpid(), level_names[lvl],
+		    log_role, msg);
+	}
+	errno = saved;
+}
+
+#define LOG_FN(name, lvl, err)                 \
+	void name(const char *fmt, ...)        \
+	{                                      \
+		va_list ap;                    \
+		va_start(ap, fmt);             \
+		log_vemit(lvl, err, fmt, ap);  \
+		va_end(ap);                    \
+	}
+
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_error, LOG_LVL_ERROR, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

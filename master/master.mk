@@ -1,0 +1,1 @@
+MASTER_SRCS += master/main.c

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Install the Debian packages certstream needs. Idempotent and quiet when
+# everything is already there.
+#   scripts/install-deps.sh          build dependencies only
+#   scripts/install-deps.sh test     + what `make test` needs
+#   scripts/install-deps.sh bench    + what `make bench` needs
+set -eu
+
+BUILD="gcc make pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
+libjson-c-dev libyaml-dev"
+TEST="check valgrind clang libclang-rt-14-dev openssl curl prometheus \
+certspotter python3"
+BENCH="nginx libnginx-mod-nchan gnuplot"
+
+want="$BUILD"
+case "${1:-build}" in
+build) ;;
+test) want="$BUILD $TEST" ;;
+bench) want="$BUILD $TEST $BENCH" ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+# node (for the real JS client tests) may come from Debian or be present already
+if [ "${1:-build}" != build ] && ! command -v node >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

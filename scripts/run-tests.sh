@@ -1,0 +1,99 @@
+#!/bin/sh
+# Run every test: Check unit tests (plain, ASan+UBSan, valgrind), system tests
+# (tests/system/*.sh), integration tests with real clients (node --test
+# tests/integration/). Called by `make test` after the build. Prints one
+# closing line: "N passed, N failed".
+#   TESTS_ONLY=unit|system|integration   run one phase
+#   INTEGRATION_BIN=./certstreamd-asan    daemon binary for integration tests
+set -u
+cd "$(dirname "$0")/.." || exit 1
+top=$(pwd)
+out=build/test-logs
+mkdir -p "$out"
+pass=0
+fail=0
+failed_names=""
+
+ok() { pass=$((pass + $1)); }
+bad() { fail=$((fail + $1)); failed_names="$failed_names $2"; }
+phase() { [ -z "${TESTS_ONLY:-}" ] || [ "$TESTS_ONLY" = "$1" ]; }
+
+# Check prints "NN%: Checks: N, Failures: F, Errors: E"
+check_count() {
+	line=$(grep -E '^[0-9]+%: Checks: ' "$2" | tail -1)
+	if [ -z "$line" ]; then
+		bad 1 "$1"
+		return
+	fi
+	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+	f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+	e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+	ok $((n - f - e))
+	[ $((f + e)) -gt 0 ] && bad $((f + e)) "$1"
+	return 0
+}
+
+if phase unit; then
+	echo "== unit tests"
+	build/check_unit >"$out/unit.log" 2>&1
+	check_count unit "$out/unit.log"
+	tail -n 1 "$out/unit.log"
+	grep -E ':[EF]:' "$out/unit.log" | head -20
+	echo "== unit tests (ASan+UBSan)"
+	build/check_unit-asan >"$out/unit-asan.log" 2>&1
+	rc=$?
+	check_count unit-asan "$out/unit-asan.log"
+	[ $rc -ne 0 ] && grep -q 'ERROR: AddressSanitizer\|runtime error' "$out/unit-asan.log" && bad 1 unit-asan-report
+	tail -n 1 "$out/unit-asan.log"
+	echo "== unit tests (valgrind, leaks)"
+	CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect \
+	    build/check_unit >"$out/unit-valgrind.log" 2>&1
+	rc=$?
+	if [ $rc -eq 99 ]; then
+		bad 1 valgrind
+		grep -E '==[0-9]+==' "$out/unit-valgrind.log" | head -30
+	else
+		ok 1
+	fi
+fi
+
+if phase system; then
+	for t in tests/system/*.sh; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .sh)
+		echo "== system: $name"
+		if sh "$t" >"$out/system-$name.log" 2>&1; then
+			ok 1
+		else
+			bad 1 "system:$name"
+			tail -n 20 "$out/system-$name.log"
+		fi
+	done
+fi
+
+if phase integration; then
+	echo "== integration tests (node, real clients)"
+	if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
+		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || bad 1 npm-ci
+	fi
+	if ls tests/integration/*.test.js >/dev/null 2>&1; then
+		CERTSTREAM_BIN="${INTEGRATION_BIN:-$top/certstreamd}" \
+		    node --test --test-concurrency=1 tests/integration/ >"$out/integration.log" 2>&1
+		p=$(grep -E '^# pass ' "$out/integration.log" | awk '{print $3}')
+		f=$(grep -E '^# fail ' "$out/integration.log" | awk '{print $3}')
+		ok "${p:-0}"
+		if [ -z "$p" ]; then
+			bad 1 integration
+			tail -n 40 "$out/integration.log"
+		elif [ "${f:-0}" -gt 0 ]; then
+			bad "$f" integration
+			grep -E '^not ok|# Subtest|error:|Error' "$out/integration.log" | head -40
+		fi
+		grep -E '^# (tests|pass|fail)' "$out/integration.log"
+	fi
+fi
+
+[ -n "$failed_names" ] && echo "failed:$failed_names (logs in $out/)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

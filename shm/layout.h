@@ -1,0 +1,183 @@
+/*
+ * The shared-memory segment: the one place its layout is defined.
+ *
+ * One POSIX shm segment, created by the master before fork, mapped by every
+ * process at the same size (addresses may differ: nothing in it is a pointer).
+ *
+ *   [struct shm_header]            magic, version, sizes, section offsets
+ *   [struct ring_ctl]              producer head/tail, cache-line padded
+ *   [struct ring_slot x nslots]    one per record, nslots a power of two
+ *   [struct shm_ingest_stats]      written by ingest only
+ *   [struct shm_log_status x SHM_MAX_LOGS]  written by ingest only
+ *   [struct shm_worker_stats x SHM_MAX_WORKERS] one writer each
+ *   [struct shm_limits]            connection counters, per-IP table
+ *   [data area, data_size bytes]   rendered records, back to back
+ *
+ * Concurrency: every counter has exactly one writer process, except the
+ * limits table (atomic read-modify-write by all workers). Readers sum.
+ * The ring protocol is described in ring.h; its memory orders live in ring.c.
+ */
+#ifndef SHM_LAYOUT_H
+#define SHM_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
+#define SHM_VERSION 1u
+#define SHM_CACHELINE 64
+
+#define SHM_MAX_WORKERS 64
+#define SHM_MAX_LOGS 256
+#define SHM_LOG_NAME_MAX 96
+#define SHM_LOG_URL_MAX 160
+#define SHM_LOG_ERR_MAX 160
+#define SHM_IP_SLOTS 8192 /* power of two, open addressing */
+#define SHM_LAT_BUCKETS 16
+
+/* Record variants, in the order they lie in the data area. */
+enum ring_variant { RV_LITE = 0, RV_FULL = 1, RV_DOMAINS = 2, RV_COUNT = 3 };
+
+/* Stream and protocol indices for per-worker connection counters. */
+enum shm_proto { SP_WS = 0, SP_SSE = 1, SP_COUNT = 2 };
+
+struct shm_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;   /* sizeof(struct shm_header) */
+	uint64_t total_size;    /* whole mapping */
+	uint64_t nslots;        /* power of two */
+	uint64_t data_size;     /* bytes in the data area */
+	uint64_t off_ctl;       /* offsets from the segment start */
+	uint64_t off_slots;
+	uint64_t off_ingest;
+	uint64_t off_logs;
+	uint64_t off_workers;
+	uint64_t off_limits;
+	uint64_t off_data;
+	uint32_t nworkers;      /* workers configured at creation */
+	uint32_t master_pid;
+	int64_t created_unix;
+	uint8_t pad[SHM_CACHELINE - 8];
+};
+
+/*
+ * Producer state. head: seq of the next record to publish (records
+ * [tail, head) are readable). tail: oldest seq whose slot and bytes are intact;
+ * the writer raises it before it overwrites anything. wpos: next byte
+ * position (64-bit, only grows; data offset = pos % data_size).
+ * wake[i]: worker i asked to be woken (eventfd) on the next publish.
+ */
+struct ring_ctl {
+	alignas(SHM_CACHELINE) _Atomic uint64_t head;
+	alignas(SHM_CACHELINE) _Atomic uint64_t tail;
+	alignas(SHM_CACHELINE) uint64_t wpos;      /* writer-private, kept here so a new ingest resumes */
+	uint64_t published_total;                  /* records ever published */
+	uint64_t bytes_total;                      /* bytes ever published */
+	alignas(SHM_CACHELINE) _Atomic uint32_t wake[SHM_MAX_WORKERS];
+};
+
+/*
+ * One record. A variant v lies at data[(pos + voff[v]) % data_size]: first
+ * whdr[v] bytes of WebSocket frame header (server frames: unmasked text,
+ * FIN), then vlen[v] bytes of JSON. A record never wraps the data area end.
+ */
+struct ring_slot {
+	_Atomic uint64_t seq;   /* the seq stored here; written last (release) */
+	uint64_t pos;           /* byte position of the record's first byte */
+	uint32_t size;          /* whole record, bytes */
+	uint32_t voff[RV_COUNT];
+	uint32_t vlen[RV_COUNT];
+	uint8_t whdr[RV_COUNT];
+	uint8_t flags;
+	int64_t seen_us;        /* the record's data.seen, Unix microseconds */
+	int64_t pub_ns;         /* CLOCK_REALTIME ns when published */
+	uint8_t pad[8];
+};
+
+struct shm_log_status {
+	_Atomic uint32_t in_use;   /* 0 free, 1 live; ingest writes, others read */
+	uint32_t type;             /* 0 rfc6962, 1 static */
+	_Atomic uint32_t state;    /* enum in ingest: ok, lagging, failing, stopped */
+	uint32_t flags;
+	char name[SHM_LOG_NAME_MAX];
+	char url[SHM_LOG_URL_MAX];
+	char last_error[SHM_LOG_ERR_MAX];
+	_Atomic uint64_t tree_size;
+	_Atomic uint64_t next_index;       /* next entry to publish: the resume point */
+	_Atomic uint64_t entries;          /* entries published */
+	_Atomic uint64_t errors;
+	_Atomic uint64_t sig_failures;
+	_Atomic int64_t last_success_unix;
+	uint8_t pad[8];
+};
+
+struct shm_ingest_stats {
+	alignas(SHM_CACHELINE) _Atomic uint32_t pid;
+	_Atomic uint32_t alive;
+	_Atomic int64_t started_unix;
+	_Atomic uint64_t records;          /* records published */
+	_Atomic uint64_t parse_failures;
+	_Atomic uint64_t duplicates;
+	_Atomic uint64_t dedup_cache_size;
+	_Atomic uint64_t sig_failures;
+	_Atomic uint64_t http_requests;
+	_Atomic uint64_t http_errors;
+	_Atomic uint64_t tiles_fetched;
+	_Atomic uint64_t issuer_cache_size;
+	_Atomic uint64_t rss_bytes;
+	_Atomic uint32_t nlogs;
+	_Atomic uint32_t restarts;
+};
+
+struct shm_worker_stats {
+	alignas(SHM_CACHELINE) _Atomic uint32_t pid;
+	_Atomic uint32_t alive;
+	_Atomic int64_t started_unix;
+	_Atomic uint32_t restarts;
+	_Atomic uint32_t clients;                         /* streaming clients now */
+	_Atomic uint32_t conns[RV_COUNT][SP_COUNT];        /* by stream, protocol */
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t messages_sent;
+	_Atomic uint64_t bytes_sent;
+	_Atomic uint64_t lapped;          /* times a client was lapped */
+	_Atomic uint64_t skipped;         /* records skipped by lapped clients */
+	_Atomic uint64_t torn_closed;     /* clients closed: bytes reused mid-write */
+	_Atomic uint64_t http_requests;
+	_Atomic uint64_t http_errors;     /* 4xx/5xx answered */
+	_Atomic uint64_t auth_failures;
+	_Atomic uint64_t limit_rejects;
+	_Atomic uint64_t heartbeats;
+	_Atomic uint64_t rss_bytes;
+	/* ingest-to-send latency histogram, le = 2^i ms, last bucket +Inf */
+	_Atomic uint64_t lat_bucket[SHM_LAT_BUCKETS];
+	_Atomic uint64_t lat_sum_us;
+	_Atomic uint64_t lat_count;
+};
+
+struct shm_ip_slot {
+	_Atomic uint32_t count;       /* live connections from this address */
+	_Atomic uint32_t used;        /* 0 empty, 1 key set (never cleared) */
+	uint8_t addr[16];             /* IPv4 as ::ffff:a.b.c.d */
+	_Atomic uint64_t rate_window; /* unix second of the rate bucket */
+	_Atomic uint32_t rate_count;  /* new connections in that second */
+	uint32_t pad;
+};
+
+struct shm_limits {
+	alignas(SHM_CACHELINE) _Atomic uint32_t total;  /* live client connections */
+	uint32_t pad;
+	struct shm_ip_slot ip[SHM_IP_SLOTS];
+};
+
+_Static_assert(sizeof(struct shm_header) % SHM_CACHELINE == 0, "header padded");
+_Static_assert(offsetof(struct ring_ctl, tail) == SHM_CACHELINE, "head and tail on own lines");
+_Static_assert(sizeof(struct ring_slot) == 64, "slot is one cache line");
+_Static_assert(offsetof(struct ring_slot, seq) == 0, "seq first in slot");
+_Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker stats padded");
+_Static_assert(sizeof(struct shm_ip_slot) == 40, "ip slot size");
+_Static_assert((SHM_IP_SLOTS & (SHM_IP_SLOTS - 1)) == 0, "ip table power of two");
+
+#endif

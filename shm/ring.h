@@ -1,0 +1,86 @@
+/*
+ * The record ring: one writer (ingest), many readers (workers), in the shared
+ * segment (layout.h). The writer never waits for a reader.
+ *
+ * Protocol (Aeron broadcast style, memory orders in ring.c):
+ *  - Records get consecutive 64-bit sequence numbers; slot = seq & (nslots-1).
+ *  - Before overwriting any slot or data byte, the writer raises ctl->tail
+ *    past every record that the write destroys, then (release fence) writes.
+ *  - A record's bytes and slot are written, then slot->seq, then ctl->head
+ *    (release); readers load head (acquire), read the slot and the bytes, and
+ *    afterwards re-check tail (acquire fence): if seq < tail the record may
+ *    have been overwritten while they read it, and what they read is void.
+ *  - Zero copy: a worker writev()s straight from the data area, then calls
+ *    ring_still_valid(); if false the frame that went out may be torn and the
+ *    client must be closed.
+ *  - Wake-ups: a reader that drained to head sets ctl->wake[i] (ring_arm_wake)
+ *    and re-checks head before sleeping on its eventfd; the writer's
+ *    ring_wake() writes the eventfd of every armed reader only.
+ */
+#ifndef SHM_RING_H
+#define SHM_RING_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "shm/layout.h"
+#include "shm/segment.h"
+
+#define RING_WS_HDR_MAX 10
+
+struct ring_writer {
+	struct shm_seg *seg;
+	const int *wake_fds;    /* one eventfd per worker, or NULL */
+	int nwake;
+};
+
+/* Attach a writer to the segment; resumes from ctl->head/wpos (a new ingest
+ * after a crash continues where the last one stopped). */
+void ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
+    const int *wake_fds, int nwake);
+
+/*
+ * Copy one record (three JSON variants, RV_LITE/RV_FULL/RV_DOMAINS) into the
+ * ring and publish it; frame headers are built here. seen_us is the record's
+ * data.seen. Returns the record's seq, or UINT64_MAX if the record cannot fit
+ * (larger than a quarter of the data area) — nothing is published then.
+ */
+uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    int64_t seen_us);
+
+/* Wake every reader that armed itself since the last call. Call after a
+ * batch of ring_publish(); cheap when nobody waits. */
+void ring_wake(struct ring_writer *w);
+
+/* Next seq to be published (acquire: everything below it is written). */
+uint64_t ring_head(const struct shm_seg *seg);
+/* Oldest seq still intact. */
+uint64_t ring_tail(const struct shm_seg *seg);
+
+/*
+ * Locate variant v of record seq: iov points into the data area, at the WS
+ * frame header if ws is nonzero, else at the JSON. Returns 0, or -1 if seq is
+ * not (or no longer) in [tail, head). The bytes may still be overwritten
+ * later: confirm with ring_still_valid() after using them.
+ */
+int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    int ws, struct iovec *iov, int64_t *seen_us);
+
+/* After reading bytes of records >= seq: were they intact? (acquire fence
+ * then seq >= tail). */
+int ring_still_valid(const struct shm_seg *seg, uint64_t seq);
+
+/* Copy variant v of seq into buf (JSON only, NUL-terminated). Returns the
+ * length, -1 if gone or torn, -2 if buflen is too small. */
+long ring_copy(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    char *buf, size_t buflen);
+
+/* Reader i arms its wake flag; it must re-check ring_head() afterwards and
+ * only sleep if nothing new arrived. */
+void ring_arm_wake(struct shm_seg *seg, int reader);
+
+/* Server WebSocket frame header (FIN, text) for a payload of len bytes;
+ * returns its length (2, 4 or 10). */
+int ring_ws_header(uint8_t out[RING_WS_HDR_MAX], uint64_t len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Creating, attaching and removing the POSIX shared-memory segment whose
+ * layout is in layout.h. Helpers here never log: they fill err.
+ */
+#ifndef SHM_SEGMENT_H
+#define SHM_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/layout.h"
+
+struct shm_seg {
+	void *base;
+	size_t size;
+	struct shm_header *hdr;
+	struct ring_ctl *ctl;
+	struct ring_slot *slots;
+	struct shm_ingest_stats *ingest;
+	struct shm_log_status *logs;       /* SHM_MAX_LOGS */
+	struct shm_worker_stats *workers;  /* SHM_MAX_WORKERS */
+	struct shm_limits *limits;
+	uint8_t *data;
+	uint64_t slot_mask;
+	uint64_t data_size;
+	char name[64];
+};
+
+/*
+ * Create the segment `name` (e.g. "/certstream-8080"): a segment left behind
+ * by a killed master is detected (its master_pid is gone) and replaced; one
+ * whose master still runs is refused. nslots is rounded up to a power of two.
+ * Returns 0, or -1 with err filled.
+ */
+int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
+    uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);
+
+/* Map an existing segment read-write and check magic, version and sizes. */
+int shm_seg_attach(struct shm_seg *seg, const char *name, char *err,
+    size_t errlen);
+
+/* An anonymous MAP_SHARED segment with the same layout (tests, --render). */
+int shm_seg_create_anon(struct shm_seg *seg, uint64_t nslots,
+    uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);
+
+/* Unmap (does not unlink). */
+void shm_seg_close(struct shm_seg *seg);
+
+/* Remove the name; 0 or -1 (errno). */
+int shm_seg_unlink(const char *name);
+
+#endif

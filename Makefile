@@ -115,6 +115,13 @@ test: check-deps
 	@$(MAKE) --no-print-directory -j2 test-build
 	@scripts/run-tests.sh
 
+# Benchmarks: figures and ratios against baselines measured in the same run;
+# writes bench/results.md and bench/chart.png.
+bench:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory -j2 test-build
+	@tests/bench/run.sh
+
 clean:
 	rm -rf build certstreamd certstreamd-asan
 

@@ -60,7 +60,7 @@ struct shm_header {
 	uint32_t nworkers;      /* workers configured at creation */
 	uint32_t master_pid;
 	int64_t created_unix;
-	uint8_t pad[SHM_CACHELINE - 8];
+	uint8_t pad[80];        /* to 192 bytes: three cache lines */
 };
 
 /*
@@ -94,7 +94,6 @@ struct ring_slot {
 	uint8_t flags;
 	int64_t seen_us;        /* the record's data.seen, Unix microseconds */
 	int64_t pub_ns;         /* CLOCK_REALTIME ns when published */
-	uint8_t pad[8];
 };
 
 struct shm_log_status {

@@ -1,0 +1,298 @@
+/*
+ * The record ring (protocol in ring.h). Every memory_order of the project
+ * is here; each names the edge it pairs with:
+ *
+ *   W1  writer: store tail (relaxed); release fence     <-> R3 acquire fence
+ *   W2  writer: store slot->seq (release)               <-> R2 acquire load
+ *   W3  writer: store head (release)                    <-> R1 acquire load
+ *   W4  writer: seq_cst fence; load/exchange wake[i]    <-> A1 store+fence
+ *
+ *   R1  reader: load head (acquire): the slot and bytes of seq < head are
+ *       written.
+ *   R2  reader: load slot->seq (acquire): the slot fields of that seq are
+ *       written (belt and braces beside R1).
+ *   R3  reader: acquire fence after reading, then load tail: if the writer
+ *       had begun overwriting anything we read, its tail store (W1, made
+ *       before the overwrite) is visible and seq < tail.
+ *   A1  reader: store wake[i], seq_cst fence, then load head: with W4, either
+ *       the reader sees the new head or the writer sees the flag.
+ */
+#include "shm/ring.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Records start 8-byte aligned: copies into the ring stay word aligned. */
+#define RING_ALIGN 8u
+
+int
+ring_ws_header(uint8_t out[RING_WS_HDR_MAX], uint64_t len)
+{
+	out[0] = 0x81; /* FIN | text; server frames are never masked */
+	if (len <= 125) {
+		out[1] = (uint8_t)len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		out[1] = 126;
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		return 4;
+	}
+	out[1] = 127;
+	for (int i = 0; i < 8; i++)
+		out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+	return 10;
+}
+
+void
+ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
+    const int *wake_fds, int nwake)
+{
+	struct ring_ctl *ctl = seg->ctl;
+	uint64_t head, end;
+	struct ring_slot *s;
+
+	w->seg = seg;
+	w->wake_fds = wake_fds;
+	w->nwake = nwake > SHM_MAX_WORKERS ? SHM_MAX_WORKERS : nwake;
+	if (w->nwake < 0 || wake_fds == NULL)
+		w->nwake = 0;
+
+	/*
+	 * A previous writer may have died between publishing head and saving
+	 * wpos: never start below the end of the last published record, or
+	 * its bytes would be overwritten without raising tail. Relaxed: the
+	 * previous writer is dead, and we are now the only one storing.
+	 */
+	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	if (head > 0) {
+		s = &seg->slots[(head - 1) & seg->slot_mask];
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) ==
+		    head - 1) {
+			end = s->pos + s->size;
+			if (ctl->wpos < end)
+				ctl->wpos = end;
+		}
+	}
+}
+
+/* Data-area offset of a 64-bit byte position. */
+static inline uint64_t
+ring_off(const struct shm_seg *seg, uint64_t pos)
+{
+	return pos % seg->data_size;
+}
+
+static int64_t
+ring_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t
+ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    int64_t seen_us)
+{
+	struct shm_seg *seg = w->seg;
+	struct ring_ctl *ctl = seg->ctl;
+	uint8_t hdr[RV_COUNT][RING_WS_HDR_MAX];
+	int hlen[RV_COUNT];
+	uint64_t size = 0, pos, end, off, head, tail, ntail, keep;
+	struct ring_slot *s;
+	uint8_t *dst;
+
+	for (int v = 0; v < RV_COUNT; v++) {
+		if (json[v].iov_len > UINT32_MAX)
+			return UINT64_MAX;
+		hlen[v] = ring_ws_header(hdr[v], json[v].iov_len);
+		size += (uint64_t)hlen[v] + json[v].iov_len;
+	}
+	size = (size + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
+	if (size > seg->data_size / 4)
+		return UINT64_MAX;
+
+	/* A record never wraps: skip the area's tail end if it does not fit. */
+	pos = ctl->wpos;
+	off = ring_off(seg, pos);
+	if (off + size > seg->data_size) {
+		pos += seg->data_size - off;
+		off = 0;
+	}
+	end = pos + size;
+
+	/*
+	 * Records destroyed by this write: the one in the slot we take
+	 * (seq head - nslots) and below, and every record whose bytes start
+	 * before end - data_size (records lie in position order, so a record
+	 * from there on occupies offsets this write leaves alone).
+	 */
+	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	tail = atomic_load_explicit(&ctl->tail, memory_order_relaxed);
+	ntail = tail;
+	if (head + 1 > seg->slot_mask + 1 && ntail < head - seg->slot_mask)
+		ntail = head - seg->slot_mask;
+	if (end > seg->data_size) {
+		keep = end - seg->data_size;
+		while (ntail < head &&
+		    seg->slots[ntail & seg->slot_mask].pos < keep)
+			ntail++;
+	}
+	if (ntail != tail) {
+		/* W1: tail before any overwrite; pairs with R3. */
+		atomic_store_explicit(&ctl->tail, ntail, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+	}
+
+	dst = seg->data + off;
+	s = &seg->slots[head & seg->slot_mask];
+	for (int v = 0; v < RV_COUNT; v++) {
+		s->voff[v] = (uint32_t)(dst - (seg->data + off));
+		s->whdr[v] = (uint8_t)hlen[v];
+		s->vlen[v] = (uint32_t)json[v].iov_len;
+		memcpy(dst, hdr[v], (size_t)hlen[v]);
+		dst += hlen[v];
+		if (json[v].iov_len > 0)
+			memcpy(dst, json[v].iov_base, json[v].iov_len);
+		dst += json[v].iov_len;
+	}
+	s->pos = pos;
+	s->size = (uint32_t)size;
+	s->flags = 0;
+	s->seen_us = seen_us;
+	s->pub_ns = ring_now_ns();
+	/* W2: slot complete; pairs with R2. */
+	atomic_store_explicit(&s->seq, head, memory_order_release);
+	/* W3: record readable; pairs with R1. */
+	atomic_store_explicit(&ctl->head, head + 1, memory_order_release);
+	ctl->wpos = end;
+	ctl->published_total++;
+	ctl->bytes_total += size;
+	return head;
+}
+
+void
+ring_wake(struct ring_writer *w)
+{
+	struct ring_ctl *ctl = w->seg->ctl;
+	uint64_t one = 1;
+
+	if (w->nwake == 0)
+		return;
+	/* W4: orders the head stores above before the flag loads; pairs
+	 * with A1 (store-buffer pattern: one side must see the other). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (int i = 0; i < w->nwake; i++) {
+		/* Relaxed: the fence above does the ordering; the load keeps
+		 * the common case (nobody asleep) free of locked ops. */
+		if (atomic_load_explicit(&ctl->wake[i],
+		    memory_order_relaxed) == 0)
+			continue;
+		if (atomic_exchange_explicit(&ctl->wake[i], 0,
+		    memory_order_relaxed) == 0)
+			continue;
+		/* An eventfd write fails only if the counter would overflow
+		 * (the reader is awake anyway) or the fd is bad (a
+		 * configuration bug, visible as a reader that never wakes). */
+		if (w->wake_fds[i] >= 0)
+			(void)!write(w->wake_fds[i], &one, sizeof(one));
+	}
+}
+
+uint64_t
+ring_head(const struct shm_seg *seg)
+{
+	/* R1: pairs with W3. */
+	return atomic_load_explicit(&seg->ctl->head, memory_order_acquire);
+}
+
+uint64_t
+ring_tail(const struct shm_seg *seg)
+{
+	/* Pairs with W1: a tail seen here was stored before the overwrite. */
+	return atomic_load_explicit(&seg->ctl->tail, memory_order_acquire);
+}
+
+int
+ring_still_valid(const struct shm_seg *seg, uint64_t seq)
+{
+	/* R3: everything read before this fence happened before any
+	 * overwrite whose tail store we do not see; pairs with W1. */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&seg->ctl->tail, memory_order_relaxed) <=
+	    seq;
+}
+
+int
+ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    int ws, struct iovec *iov, int64_t *seen_us)
+{
+	const struct ring_slot *s;
+	uint64_t pos, off, voff, vlen, whdr, size;
+	int64_t seen;
+
+	if ((unsigned)v >= RV_COUNT)
+		return -1;
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return -1;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2. */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return -1;
+	pos = s->pos;
+	size = s->size;
+	voff = s->voff[v];
+	vlen = s->vlen[v];
+	whdr = s->whdr[v];
+	seen = s->seen_us;
+	/* The slot fields may have been rewritten while we read them: only
+	 * use them if the record is still intact afterwards (R3). */
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	off = ring_off(seg, pos);
+	if (voff + whdr + vlen > size || off + size > seg->data_size)
+		return -1;
+	if (ws) {
+		iov->iov_base = seg->data + off + voff;
+		iov->iov_len = whdr + vlen;
+	} else {
+		iov->iov_base = seg->data + off + voff + whdr;
+		iov->iov_len = vlen;
+	}
+	if (seen_us != NULL)
+		*seen_us = seen;
+	return 0;
+}
+
+long
+ring_copy(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    char *buf, size_t buflen)
+{
+	struct iovec iov;
+
+	if (ring_peek(seg, seq, v, 0, &iov, NULL) == -1)
+		return -1;
+	if (iov.iov_len + 1 > buflen)
+		return -2;
+	memcpy(buf, iov.iov_base, iov.iov_len);
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	buf[iov.iov_len] = '\0';
+	return (long)iov.iov_len;
+}
+
+void
+ring_arm_wake(struct shm_seg *seg, int reader)
+{
+	if (reader < 0 || reader >= SHM_MAX_WORKERS)
+		return;
+	/* A1: the flag before the caller's head re-check; pairs with W4. */
+	atomic_store_explicit(&seg->ctl->wake[reader], 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+}

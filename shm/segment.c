@@ -1,0 +1,360 @@
+/*
+ * The shared-memory segment: create (replacing one left by a dead master),
+ * attach with checks, anonymous variant, close, unlink. Never logs.
+ */
+#include "shm/segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bounds that keep every offset and slot field (uint32 sizes) sane. */
+#define SEG_MIN_DATA 4096ULL
+#define SEG_MAX_DATA (1ULL << 40)
+#define SEG_MAX_SLOTS (1ULL << 30)
+
+struct seg_layout {
+	uint64_t nslots, data_size;
+	uint64_t off_ctl, off_slots, off_ingest, off_logs, off_workers;
+	uint64_t off_limits, off_data, total;
+};
+
+static uint64_t
+seg_align(uint64_t v)
+{
+	return (v + SHM_CACHELINE - 1) & ~(uint64_t)(SHM_CACHELINE - 1);
+}
+
+static uint64_t
+seg_pow2(uint64_t v)
+{
+	uint64_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+/* Every section starts on its own cache line, in layout.h order. */
+static int
+seg_plan(struct seg_layout *l, uint64_t nslots, uint64_t data_size,
+    uint32_t nworkers, char *err, size_t errlen)
+{
+	if (nslots == 0 || nslots > SEG_MAX_SLOTS) {
+		snprintf(err, errlen, "ring slots %llu out of range 1..%llu",
+		    (unsigned long long)nslots, (unsigned long long)SEG_MAX_SLOTS);
+		return -1;
+	}
+	if (data_size < SEG_MIN_DATA || data_size > SEG_MAX_DATA) {
+		snprintf(err, errlen, "ring data size %llu out of range %llu..%llu",
+		    (unsigned long long)data_size,
+		    (unsigned long long)SEG_MIN_DATA,
+		    (unsigned long long)SEG_MAX_DATA);
+		return -1;
+	}
+	if (nworkers > SHM_MAX_WORKERS) {
+		snprintf(err, errlen, "%u workers, at most %d", nworkers,
+		    SHM_MAX_WORKERS);
+		return -1;
+	}
+	l->nslots = seg_pow2(nslots);
+	l->data_size = seg_align(data_size);
+	l->off_ctl = seg_align(sizeof(struct shm_header));
+	l->off_slots = seg_align(l->off_ctl + sizeof(struct ring_ctl));
+	l->off_ingest = seg_align(l->off_slots +
+	    l->nslots * sizeof(struct ring_slot));
+	l->off_logs = seg_align(l->off_ingest + sizeof(struct shm_ingest_stats));
+	l->off_workers = seg_align(l->off_logs +
+	    SHM_MAX_LOGS * sizeof(struct shm_log_status));
+	l->off_limits = seg_align(l->off_workers +
+	    SHM_MAX_WORKERS * sizeof(struct shm_worker_stats));
+	l->off_data = seg_align(l->off_limits + sizeof(struct shm_limits));
+	l->total = l->off_data + l->data_size;
+	return 0;
+}
+
+static void
+seg_fill_ptrs(struct shm_seg *seg, void *base, size_t size)
+{
+	uint8_t *b = base;
+	struct shm_header *h = base;
+
+	seg->base = base;
+	seg->size = size;
+	seg->hdr = h;
+	seg->ctl = (struct ring_ctl *)(b + h->off_ctl);
+	seg->slots = (struct ring_slot *)(b + h->off_slots);
+	seg->ingest = (struct shm_ingest_stats *)(b + h->off_ingest);
+	seg->logs = (struct shm_log_status *)(b + h->off_logs);
+	seg->workers = (struct shm_worker_stats *)(b + h->off_workers);
+	seg->limits = (struct shm_limits *)(b + h->off_limits);
+	seg->data = b + h->off_data;
+	seg->slot_mask = h->nslots - 1;
+	seg->data_size = h->data_size;
+}
+
+/* Fresh memory is zero (ftruncate, anonymous mmap): only the header is set.
+ * The segment is shared with other processes only after this returns (they
+ * are forked or attach later), so plain stores suffice. */
+static void
+seg_init_header(void *base, const struct seg_layout *l, uint32_t nworkers)
+{
+	struct shm_header *h = base;
+
+	h->version = SHM_VERSION;
+	h->header_size = sizeof(struct shm_header);
+	h->total_size = l->total;
+	h->nslots = l->nslots;
+	h->data_size = l->data_size;
+	h->off_ctl = l->off_ctl;
+	h->off_slots = l->off_slots;
+	h->off_ingest = l->off_ingest;
+	h->off_logs = l->off_logs;
+	h->off_workers = l->off_workers;
+	h->off_limits = l->off_limits;
+	h->off_data = l->off_data;
+	h->nworkers = nworkers;
+	h->master_pid = (uint32_t)getpid();
+	h->created_unix = (int64_t)time(NULL);
+	h->magic = SHM_MAGIC;
+}
+
+/*
+ * An existing segment of that name: 1 if it may be replaced (its master is
+ * gone, or it is empty/zeroed from a master killed while creating it), 0 if
+ * it must be kept (err filled).
+ */
+static int
+seg_is_stale(int fd, const char *name, char *err, size_t errlen)
+{
+	struct shm_header h;
+	struct stat st;
+	ssize_t n;
+	pid_t pid;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat(%s): %s", name, strerror(errno));
+		return 0;
+	}
+	if ((size_t)st.st_size < sizeof(h))
+		return 1;
+	n = pread(fd, &h, sizeof(h), 0);
+	if (n != (ssize_t)sizeof(h)) {
+		snprintf(err, errlen, "read header of %s: %s", name,
+		    n == -1 ? strerror(errno) : "short read");
+		return 0;
+	}
+	if (h.magic == 0)
+		return 1;
+	if (h.magic != SHM_MAGIC) {
+		snprintf(err, errlen, "shared memory %s exists and is not a "
+		    "certstream segment; remove /dev/shm%s if it is unused",
+		    name, name);
+		return 0;
+	}
+	pid = (pid_t)h.master_pid;
+	if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
+		return 1;
+	snprintf(err, errlen, "shared memory %s is in use by a running "
+	    "master (pid %d): is another certstreamd on this port?", name,
+	    (int)pid);
+	return 0;
+}
+
+int
+shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
+    uint64_t data_size, uint32_t nworkers, char *err, size_t errlen)
+{
+	struct seg_layout l;
+	void *base = MAP_FAILED;
+	int fd = -1, tries, created = 0;
+
+	memset(seg, 0, sizeof(*seg));
+	if (name == NULL || name[0] != '/' || strlen(name) >= sizeof(seg->name)
+	    || strchr(name + 1, '/') != NULL) {
+		snprintf(err, errlen, "bad shared memory name \"%s\" (want "
+		    "/name, under %zu bytes)", name ? name : "", sizeof(seg->name));
+		return -1;
+	}
+	if (seg_plan(&l, nslots, data_size, nworkers, err, errlen) == -1)
+		return -1;
+
+	/* Two tries: the second after removing a stale segment. */
+	for (tries = 0; tries < 2; tries++) {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd != -1)
+			break;
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "shm_open(%s): %s", name,
+			    strerror(errno));
+			goto fail;
+		}
+		fd = shm_open(name, O_RDONLY, 0);
+		if (fd == -1) {
+			snprintf(err, errlen, "shm_open(%s) existing: %s", name,
+			    strerror(errno));
+			goto fail;
+		}
+		if (!seg_is_stale(fd, name, err, errlen))
+			goto fail;
+		close(fd);
+		fd = -1;
+		if (shm_unlink(name) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "shm_unlink(%s) stale: %s", name,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "shm_open(%s): %s (created concurrently)",
+		    name, strerror(EEXIST));
+		goto fail;
+	}
+	created = 1;
+	if (ftruncate(fd, (off_t)l.total) == -1) {
+		snprintf(err, errlen, "ftruncate(%s, %llu): %s", name,
+		    (unsigned long long)l.total, strerror(errno));
+		goto fail;
+	}
+	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "mmap(%s, %llu): %s", name,
+		    (unsigned long long)l.total, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	seg_init_header(base, &l, nworkers);
+	seg_fill_ptrs(seg, base, l.total);
+	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	return 0;
+
+fail:
+	if (fd != -1)
+		close(fd);
+	if (created)
+		shm_unlink(name);
+	memset(seg, 0, sizeof(*seg));
+	return -1;
+}
+
+int
+shm_seg_attach(struct shm_seg *seg, const char *name, char *err,
+    size_t errlen)
+{
+	struct seg_layout l;
+	struct shm_header *h;
+	struct stat st;
+	void *base = MAP_FAILED;
+	int fd = -1;
+
+	memset(seg, 0, sizeof(*seg));
+	memset(&st, 0, sizeof(st));
+	if (name == NULL || strlen(name) >= sizeof(seg->name)) {
+		snprintf(err, errlen, "bad shared memory name");
+		return -1;
+	}
+	fd = shm_open(name, O_RDWR, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "shm_open(%s): %s", name, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat(%s): %s", name, strerror(errno));
+		goto fail;
+	}
+	if ((size_t)st.st_size < sizeof(struct shm_header)) {
+		snprintf(err, errlen, "%s: %lld bytes, too small for a header",
+		    name, (long long)st.st_size);
+		goto fail;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "mmap(%s, %lld): %s", name,
+		    (long long)st.st_size, strerror(errno));
+		goto fail;
+	}
+	h = base;
+	if (h->magic != SHM_MAGIC) {
+		snprintf(err, errlen, "%s: bad magic %#llx", name,
+		    (unsigned long long)h->magic);
+		goto fail;
+	}
+	if (h->version != SHM_VERSION ||
+	    h->header_size != sizeof(struct shm_header)) {
+		snprintf(err, errlen, "%s: layout version %u (header %u bytes), "
+		    "this build uses %u (%zu bytes)", name, h->version,
+		    h->header_size, SHM_VERSION, sizeof(struct shm_header));
+		goto fail;
+	}
+	/* Recompute the layout from the sizes: any disagreement means a
+	 * different build or a corrupt header. */
+	if (seg_plan(&l, h->nslots, h->data_size, h->nworkers, err,
+	    errlen) == -1)
+		goto fail;
+	if (l.nslots != h->nslots || l.data_size != h->data_size ||
+	    l.total != h->total_size || (uint64_t)st.st_size != h->total_size ||
+	    l.off_ctl != h->off_ctl || l.off_slots != h->off_slots ||
+	    l.off_ingest != h->off_ingest || l.off_logs != h->off_logs ||
+	    l.off_workers != h->off_workers || l.off_limits != h->off_limits ||
+	    l.off_data != h->off_data) {
+		snprintf(err, errlen, "%s: sizes or offsets do not match this "
+		    "build (file %lld bytes, header says %llu)", name,
+		    (long long)st.st_size, (unsigned long long)h->total_size);
+		goto fail;
+	}
+	close(fd);
+	seg_fill_ptrs(seg, base, (size_t)st.st_size);
+	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	return 0;
+
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+	if (fd != -1)
+		close(fd);
+	memset(seg, 0, sizeof(*seg));
+	return -1;
+}
+
+int
+shm_seg_create_anon(struct shm_seg *seg, uint64_t nslots, uint64_t data_size,
+    uint32_t nworkers, char *err, size_t errlen)
+{
+	struct seg_layout l;
+	void *base;
+
+	memset(seg, 0, sizeof(*seg));
+	if (seg_plan(&l, nslots, data_size, nworkers, err, errlen) == -1)
+		return -1;
+	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "mmap(anonymous, %llu): %s",
+		    (unsigned long long)l.total, strerror(errno));
+		return -1;
+	}
+	seg_init_header(base, &l, nworkers);
+	seg_fill_ptrs(seg, base, l.total);
+	return 0;
+}
+
+void
+shm_seg_close(struct shm_seg *seg)
+{
+	if (seg->base != NULL)
+		munmap(seg->base, seg->size);
+	memset(seg, 0, sizeof(*seg));
+}
+
+int
+shm_seg_unlink(const char *name)
+{
+	return shm_unlink(name);
+}

@@ -1,0 +1,2 @@
+# shm/: the shared-memory segment and the record ring.
+SHM_SRCS += shm/segment.c shm/ring.c

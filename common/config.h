@@ -139,4 +139,18 @@ int config_validate(const struct config *cfg, char *err, size_t errlen);
 /* Number of workers to start (resolves auto). */
 int config_workers(const struct config *cfg);
 
+/*
+ * For a reload: copy into next every non-reloadable key (port, host, shm,
+ * workers, ...) whose value differs from cur, so only what can change live
+ * changes. Returns how many were kept; keys_out lists them ("port, host").
+ */
+int config_keep_static(struct config *next, const struct config *cur,
+    char *keys_out, size_t outlen);
+
+/* The key table, for tests and tools: count, i-th key path, and whether a
+ * key can change on reload (1, 0, or -1 if unknown). */
+int config_key_count(void);
+const char *config_key_name(int i);
+int config_key_reloadable(const char *key);
+
 #endif

@@ -1,0 +1,2 @@
+# Configuration: YAML (libyaml) + CERTSTREAM_* environment, one table of keys.
+COMMON_SRCS += common/config.c

@@ -1,0 +1,284 @@
+/*
+ * RFC 6962 signed tree heads: parsing and signature verification.
+ */
+#include "ingest/sth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+/* TLS HashAlgorithm / SignatureAlgorithm codes (RFC 5246 §7.4.1.4.1). */
+#define TLS_HASH_SHA256 4
+#define TLS_SIG_RSA 1
+#define TLS_SIG_ECDSA 3
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long
+sth_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	if (inlen % 4 != 0)
+		return -1;
+	for (i = 0; i < inlen; i += 4) {
+		int v[4], pad = 0, j;
+		uint32_t w;
+
+		for (j = 0; j < 4; j++) {
+			unsigned char c = (unsigned char)in[i + j];
+
+			if (c == '=' && i + 4 == inlen && j >= 2) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			if (pad > 0)
+				return -1;  /* data after '=' */
+			v[j] = b64val(c);
+			if (v[j] < 0)
+				return -1;
+		}
+		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		if (o + (size_t)(3 - pad) > outlen)
+			return -1;
+		out[o++] = (uint8_t)(w >> 16);
+		if (pad < 2)
+			out[o++] = (uint8_t)(w >> 8);
+		if (pad < 1)
+			out[o++] = (uint8_t)w;
+	}
+	return (long)o;
+}
+
+int
+sth_key_init(struct sth_key *k, const char *b64, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	size_t inlen = strlen(b64);
+	long n;
+	int id;
+
+	memset(k, 0, sizeof(*k));
+	k->der = malloc(inlen / 4 * 3 + 3);
+	if (k->der == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	n = sth_base64_decode(b64, inlen, k->der, inlen / 4 * 3 + 3);
+	if (n <= 0) {
+		snprintf(err, errlen, "log key is not base64");
+		goto fail;
+	}
+	k->der_len = (size_t)n;
+	p = k->der;
+	k->pkey = d2i_PUBKEY(NULL, &p, n);
+	if (k->pkey == NULL || p != k->der + n) {
+		ERR_clear_error();
+		snprintf(err, errlen, "log key is not a DER SubjectPublicKeyInfo");
+		goto fail;
+	}
+	id = EVP_PKEY_get_base_id(k->pkey);
+	if (id != EVP_PKEY_EC && id != EVP_PKEY_RSA) {
+		snprintf(err, errlen, "log key is neither ECDSA nor RSA");
+		goto fail;
+	}
+	SHA256(k->der, k->der_len, k->log_id);
+	return 0;
+fail:
+	sth_key_fini(k);
+	return -1;
+}
+
+void
+sth_key_fini(struct sth_key *k)
+{
+	EVP_PKEY_free(k->pkey);
+	free(k->der);
+	memset(k, 0, sizeof(*k));
+}
+
+/* A JSON integer that must be present and non-negative. */
+static int
+get_u64(json_object *o, const char *key, uint64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	if (json_object_get_int64(v) < 0)
+		return -1;
+	*out = json_object_get_uint64(v);
+	return 0;
+}
+
+static const char *
+get_str(json_object *o, const char *key, size_t *len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+int
+sth_parse(const char *json, size_t len, struct sth *out, char *err,
+    size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	json_object *o = NULL;
+	const char *s;
+	size_t slen;
+	long n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	tok = json_tokener_new();
+	if (tok == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "get-sth: not a JSON object");
+		goto done;
+	}
+	if (get_u64(o, "tree_size", &out->tree_size) < 0) {
+		snprintf(err, errlen, "get-sth: bad tree_size");
+		goto done;
+	}
+	if (get_u64(o, "timestamp", &out->timestamp) < 0) {
+		snprintf(err, errlen, "get-sth: bad timestamp");
+		goto done;
+	}
+	s = get_str(o, "sha256_root_hash", &slen);
+	if (s == NULL || sth_base64_decode(s, slen, out->root_hash,
+	    sizeof(out->root_hash)) != STH_HASH_LEN) {
+		snprintf(err, errlen, "get-sth: bad sha256_root_hash");
+		goto done;
+	}
+	s = get_str(o, "tree_head_signature", &slen);
+	n = s == NULL ? -1 : sth_base64_decode(s, slen, out->sig,
+	    sizeof(out->sig));
+	if (n < 4) {
+		snprintf(err, errlen, "get-sth: bad tree_head_signature");
+		goto done;
+	}
+	out->sig_len = (size_t)n;
+	rc = 0;
+done:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+void
+sth_tbs(uint64_t timestamp, uint64_t tree_size,
+    const uint8_t root[STH_HASH_LEN], uint8_t out[STH_TBS_LEN])
+{
+	out[0] = 0;  /* Version v1 */
+	out[1] = 1;  /* SignatureType tree_hash */
+	put_u64(out + 2, timestamp);
+	put_u64(out + 10, tree_size);
+	memcpy(out + 18, root, STH_HASH_LEN);
+}
+
+int
+sth_verify_ds(const struct sth_key *k, const uint8_t *msg, size_t msglen,
+    const uint8_t *ds, size_t dslen, char *err, size_t errlen)
+{
+	EVP_MD_CTX *ctx = NULL;
+	size_t siglen;
+	int want, rc = -1;
+
+	if (k->pkey == NULL) {
+		snprintf(err, errlen, "no log key");
+		goto done;
+	}
+	if (dslen < 4) {
+		snprintf(err, errlen, "signature too short");
+		goto done;
+	}
+	siglen = (size_t)ds[2] << 8 | ds[3];
+	if (siglen + 4 != dslen) {
+		snprintf(err, errlen, "signature length %zu disagrees with %zu",
+		    siglen, dslen - 4);
+		goto done;
+	}
+	if (ds[0] != TLS_HASH_SHA256) {
+		snprintf(err, errlen, "signature hash algorithm %u is not SHA-256",
+		    ds[0]);
+		goto done;
+	}
+	want = EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_EC ? TLS_SIG_ECDSA :
+	    TLS_SIG_RSA;
+	if (ds[1] != want) {
+		snprintf(err, errlen, "signature algorithm %u does not match the "
+		    "log key", ds[1]);
+		goto done;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	/* RSA keys default to PKCS#1 v1.5 padding, as RFC 6962 requires. */
+	if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
+	    EVP_DigestVerify(ctx, ds + 4, siglen, msg, msglen) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "signature does not verify");
+		goto done;
+	}
+	rc = 0;
+done:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int
+sth_verify(const struct sth *s, const struct sth_key *k, char *err,
+    size_t errlen)
+{
+	uint8_t tbs[STH_TBS_LEN];
+
+	sth_tbs(s->timestamp, s->tree_size, s->root_hash, tbs);
+	return sth_verify_ds(k, tbs, sizeof(tbs), s->sig, s->sig_len, err,
+	    errlen);
+}

@@ -1,0 +1,67 @@
+/*
+ * RFC 6962 signed tree heads: parse a get-sth response and verify its
+ * signature (§3.5) with the log's key from the log list. Also the pieces a
+ * signed-note checkpoint shares with it: the log key (base64 DER SPKI), the
+ * TreeHeadSignature input and the DigitallySigned check.
+ *
+ * Helpers here never log: they return 0/-1 and fill err.
+ */
+#ifndef INGEST_STH_H
+#define INGEST_STH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#define STH_HASH_LEN 32
+#define STH_SIG_MAX 1024
+/* version(1) type(1) timestamp(8) tree_size(8) root(32) */
+#define STH_TBS_LEN 50
+
+struct sth {
+	uint64_t tree_size;
+	uint64_t timestamp;                 /* ms since the epoch */
+	uint8_t root_hash[STH_HASH_LEN];
+	uint8_t sig[STH_SIG_MAX];           /* DigitallySigned, TLS encoded */
+	size_t sig_len;
+};
+
+/* A log's public key: the DER SubjectPublicKeyInfo and the parsed key. */
+struct sth_key {
+	EVP_PKEY *pkey;
+	uint8_t *der;
+	size_t der_len;
+	uint8_t log_id[STH_HASH_LEN];      /* SHA-256 of the DER */
+};
+
+/* Strict standard base64 (padding required, no whitespace). Returns the
+ * decoded length, or -1 if the input is not base64 or does not fit. */
+long sth_base64_decode(const char *in, size_t inlen, uint8_t *out,
+    size_t outlen);
+
+/* Decode a base64 DER SubjectPublicKeyInfo (ECDSA or RSA). */
+int sth_key_init(struct sth_key *k, const char *b64, char *err, size_t errlen);
+void sth_key_fini(struct sth_key *k);
+
+/* Parse a get-sth JSON body. Every field is required and checked. */
+int sth_parse(const char *json, size_t len, struct sth *out, char *err,
+    size_t errlen);
+
+/* The TreeHeadSignature structure (RFC 6962 §3.5) that is signed. */
+void sth_tbs(uint64_t timestamp, uint64_t tree_size,
+    const uint8_t root[STH_HASH_LEN], uint8_t out[STH_TBS_LEN]);
+
+/*
+ * Check a TLS DigitallySigned (hash alg, sig alg, u16 length, signature)
+ * over msg: hash must be SHA-256, the signature algorithm must match the
+ * key's type (ECDSA or RSA PKCS#1 v1.5), and nothing may follow it.
+ */
+int sth_verify_ds(const struct sth_key *k, const uint8_t *msg, size_t msglen,
+    const uint8_t *ds, size_t dslen, char *err, size_t errlen);
+
+/* Verify an STH's tree head signature with the log's key. */
+int sth_verify(const struct sth *s, const struct sth_key *k, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,249 @@
+/* RFC 6962 STH parsing and signature verification, on real log responses. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ingest/sth.h"
+
+Suite *sth_suite(void);
+
+#define KEY_ICARUS "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAETtK8v7MICve56qTHHDhhBOuV4IlUaESxZryCfk9QbG9co/CqPvTsgPDbCpp6oFtyAHwlDhnvr7JijXRD9Cb2FA=="
+#define KEY_ARGON2024 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHblsqctplMVc5ramA7vSuNxUQxcomQwGAVAdnWTAWUYr3MgDHQW0LagJ95lB7QT75Ve6JgT2EVLOFGU7L3YrwA=="
+#define KEY_PILOT "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfahLEimAoz2t01p3uMziiLOl/fHTDM0YDOhBRuiBARsV4UvxG2LdNgoIGLrtCzWE0J5APC2em4JlvR8EEEFMoA=="
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int
+verify_file(const char *path, const char *key, char *err, size_t errlen,
+    struct sth *s)
+{
+	struct sth_key k;
+	size_t len;
+	char *json = slurp(path, &len);
+	int rc;
+
+	ck_assert_int_eq(sth_key_init(&k, key, err, errlen), 0);
+	ck_assert_int_eq(sth_parse(json, len, s, err, errlen), 0);
+	rc = sth_verify(s, &k, err, errlen);
+	sth_key_fini(&k);
+	free(json);
+	return rc;
+}
+
+START_TEST(real_sths_verify_with_log_list_keys)
+{
+	struct sth s;
+	char err[256];
+
+	ck_assert_int_eq(verify_file("tests/data/ct/icarus_get-sth_129596132.json",
+	    KEY_ICARUS, err, sizeof(err), &s), 0);
+	ck_assert_uint_eq(s.tree_size, 129596132);
+	ck_assert_uint_eq(s.timestamp, 1508198131197ULL);
+	ck_assert_int_eq(verify_file("tests/data/ct/icarus_get-sth_129721434.json",
+	    KEY_ICARUS, err, sizeof(err), &s), 0);
+	ck_assert_int_eq(verify_file(
+	    "tests/data/ct/argon2024_get-sth_1267285836.json", KEY_ARGON2024, err,
+	    sizeof(err), &s), 0);
+	ck_assert_uint_eq(s.tree_size, 1267285836);
+	ck_assert_int_eq(verify_file("tests/data/ct/ctgo_get-sth_3721782.json",
+	    KEY_PILOT, err, sizeof(err), &s), 0);
+	ck_assert_uint_eq(s.tree_size, 3721782);
+}
+END_TEST
+
+START_TEST(sth_with_another_logs_key_fails)
+{
+	struct sth s;
+	char err[256];
+
+	ck_assert_int_eq(verify_file("tests/data/ct/icarus_get-sth_129596132.json",
+	    KEY_PILOT, err, sizeof(err), &s), -1);
+	ck_assert_str_eq(err, "signature does not verify");
+}
+END_TEST
+
+START_TEST(fake_signature_is_refused)
+{
+	struct sth s;
+	char err[256];
+
+	ck_assert_int_eq(verify_file(
+	    "tests/data/ct/ctgo_scanner_get-sth_4_fakesig.json", KEY_PILOT, err,
+	    sizeof(err), &s), -1);
+	ck_assert_uint_eq(s.tree_size, 4);
+}
+END_TEST
+
+/* Any change to a signed field breaks the signature. */
+START_TEST(tampered_fields_fail)
+{
+	struct sth_key k;
+	struct sth s, t;
+	char err[256], *json;
+	size_t len;
+
+	json = slurp("tests/data/ct/icarus_get-sth_129721434.json", &len);
+	ck_assert_int_eq(sth_key_init(&k, KEY_ICARUS, err, sizeof(err)), 0);
+	ck_assert_int_eq(sth_parse(json, len, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(sth_verify(&s, &k, err, sizeof(err)), 0);
+	t = s;
+	t.tree_size++;
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	t = s;
+	t.timestamp--;
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	t = s;
+	t.root_hash[31] ^= 1;
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	t = s;
+	t.sig[0] = 2;  /* SHA-1 */
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SHA-256"));
+	t = s;
+	t.sig[1] = 1;  /* RSA with an EC key */
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	t = s;
+	t.sig_len--;   /* length field disagrees */
+	ck_assert_int_eq(sth_verify(&t, &k, err, sizeof(err)), -1);
+	sth_key_fini(&k);
+	free(json);
+}
+END_TEST
+
+START_TEST(malformed_json_is_refused)
+{
+	static const char *bad[] = {
+		"",
+		"[]",
+		"{\"tree_size\":1}",
+		"{\"tree_size\":-1,\"timestamp\":1,\"sha256_root_hash\":\"qyJv/TObheataX8uFjAJsR+dJtJgNlfjzTe5CX8Ej2s=\",\"tree_head_signature\":\"BAMAAQA=\"}",
+		"{\"tree_size\":\"5\",\"timestamp\":1,\"sha256_root_hash\":\"qyJv/TObheataX8uFjAJsR+dJtJgNlfjzTe5CX8Ej2s=\",\"tree_head_signature\":\"BAMAAQA=\"}",
+		"{\"tree_size\":5,\"timestamp\":1,\"sha256_root_hash\":\"qyJv\",\"tree_head_signature\":\"BAMAAQA=\"}",
+		"{\"tree_size\":5,\"timestamp\":1,\"sha256_root_hash\":\"qyJv/TObheataX8uFjAJsR+dJtJgNlfjzTe5CX8Ej2s=\",\"tree_head_signature\":\"!!!!\"}",
+		"{\"tree_size\":5,\"timestamp\":1,\"sha256_root_hash\":\"qyJv/TObheataX8uFjAJsR+dJtJgNlfjzTe5CX8Ej2s=\",\"tree_head_signature\":\"BAMAAQA=\"} trailing",
+	};
+	struct sth s;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sth_parse(bad[i], strlen(bad[i]), &s, err,
+		    sizeof(err)) == -1, "accepted case %zu", i);
+}
+END_TEST
+
+START_TEST(bad_keys_are_refused)
+{
+	struct sth_key k;
+	char err[256];
+
+	ck_assert_int_eq(sth_key_init(&k, "", err, sizeof(err)), -1);
+	ck_assert_int_eq(sth_key_init(&k, "not base64", err, sizeof(err)), -1);
+	/* The bogus "Racketeer" key of the ct-go test list: base64, not SPKI. */
+	ck_assert_int_eq(sth_key_init(&k, "Hy2TPTZ2yq9ASMmMZiB9SZEUx5WNH5G0Ft5"
+	    "Tm9vKMcPXA+ic/Ap3gg6fXzBJR8zLkt5lQjvKMdbHYMGv7yrsZg==", err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(base64_decoder_is_strict)
+{
+	uint8_t out[8];
+
+	ck_assert_int_eq(sth_base64_decode("aGk=", 4, out, sizeof(out)), 2);
+	ck_assert_int_eq(memcmp(out, "hi", 2), 0);
+	ck_assert_int_eq(sth_base64_decode("aGVsbG8h", 8, out, sizeof(out)), 6);
+	ck_assert_int_eq(sth_base64_decode("aGk", 3, out, sizeof(out)), -1);
+	ck_assert_int_eq(sth_base64_decode("a=k=", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(sth_base64_decode("aGk=aGk=", 8, out, sizeof(out)), -1);
+	ck_assert_int_eq(sth_base64_decode("aGVsbG8h", 8, out, 5), -1);
+	ck_assert_int_eq(sth_base64_decode("", 0, out, sizeof(out)), 0);
+}
+END_TEST
+
+/* RSA logs exist (e.g. Venafi): a fresh RSA key signs a tree head the way
+ * RFC 6962 says, and the verifier accepts it and refuses a changed one. */
+START_TEST(rsa_signed_tree_head_verifies)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *der = NULL;
+	uint8_t tbs[STH_TBS_LEN], b64[1024];
+	struct sth_key k;
+	struct sth s;
+	size_t siglen;
+	char err[256];
+	int dlen;
+
+	ck_assert_ptr_nonnull(pk);
+	ck_assert_ptr_nonnull(ctx);
+	dlen = i2d_PUBKEY(pk, &der);
+	ck_assert_int_gt(dlen, 0);
+	ck_assert_int_gt(EVP_EncodeBlock(b64, der, dlen), 0);
+	ck_assert_int_eq(sth_key_init(&k, (char *)b64, err, sizeof(err)), 0);
+
+	memset(&s, 0, sizeof(s));
+	s.tree_size = 1000;
+	s.timestamp = 1700000000000ULL;
+	memset(s.root_hash, 0xab, sizeof(s.root_hash));
+	sth_tbs(s.timestamp, s.tree_size, s.root_hash, tbs);
+	siglen = sizeof(s.sig) - 4;
+	ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk), 1);
+	ck_assert_int_eq(EVP_DigestSign(ctx, s.sig + 4, &siglen, tbs,
+	    sizeof(tbs)), 1);
+	s.sig[0] = 4;
+	s.sig[1] = 1;
+	s.sig[2] = (uint8_t)(siglen >> 8);
+	s.sig[3] = (uint8_t)siglen;
+	s.sig_len = siglen + 4;
+	ck_assert_int_eq(sth_verify(&s, &k, err, sizeof(err)), 0);
+	s.tree_size = 999;
+	ck_assert_int_eq(sth_verify(&s, &k, err, sizeof(err)), -1);
+
+	sth_key_fini(&k);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+}
+END_TEST
+
+Suite *
+sth_suite(void)
+{
+	Suite *s = suite_create("sth");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, real_sths_verify_with_log_list_keys);
+	tcase_add_test(tc, sth_with_another_logs_key_fails);
+	tcase_add_test(tc, fake_signature_is_refused);
+	tcase_add_test(tc, tampered_fields_fail);
+	tcase_add_test(tc, malformed_json_is_refused);
+	tcase_add_test(tc, bad_keys_are_refused);
+	tcase_add_test(tc, base64_decoder_is_strict);
+	tcase_add_test(tc, rsa_signed_tree_head_verifies);
+	suite_add_tcase(s, tc);
+	return s;
+}

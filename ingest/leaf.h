@@ -77,7 +77,7 @@ struct leaf_entry {
 	size_t nchain_fp;
 };
 
-/* Issuer lookup for static logs: fill *der/*len for the issuer whose
+/* Issuer lookup for static logs: fill *der and *len for the issuer whose
  * SHA-256 of DER is fp; return 0, or -1 when unknown. The bytes must
  * outlive the entry. */
 typedef int (*leaf_issuer_fn)(void *arg, const uint8_t fp[LEAF_FP_LEN],

@@ -1,0 +1,634 @@
+/* Unit tests: shm/segment.c (suite "segment") and shm/ring.c (suite "ring"). */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm/ring.h"
+#include "shm/segment.h"
+
+Suite *segment_suite(void);
+Suite *ring_suite(void);
+
+/* Record bytes that depend on seq and variant, so a mix-up shows. */
+static void
+fill_variant(char *buf, size_t len, uint64_t seq, int v)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)('a' + (seq * 7 + (uint64_t)v * 3 + i) % 26);
+}
+
+static uint64_t
+publish_sized(struct ring_writer *w, uint64_t seq, size_t l0, size_t l1,
+    size_t l2)
+{
+	static char b[RV_COUNT][200000];
+	struct iovec iov[RV_COUNT];
+	size_t lens[RV_COUNT] = { l0, l1, l2 };
+
+	for (int v = 0; v < RV_COUNT; v++) {
+		ck_assert_uint_le(lens[v], sizeof(b[v]));
+		fill_variant(b[v], lens[v], seq, v);
+		iov[v].iov_base = b[v];
+		iov[v].iov_len = lens[v];
+	}
+	return ring_publish(w, iov, (int64_t)seq * 1000);
+}
+
+/* Variant v of seq matches what publish_sized wrote, JSON and frame. */
+static void
+assert_record(const struct shm_seg *seg, uint64_t seq, const size_t lens[3])
+{
+	char want[200000];
+	struct iovec iov;
+	uint8_t hdr[RING_WS_HDR_MAX];
+	int64_t seen;
+	int hl;
+
+	for (int v = 0; v < RV_COUNT; v++) {
+		fill_variant(want, lens[v], seq, v);
+		ck_assert_int_eq(ring_peek(seg, seq, (enum ring_variant)v, 0, &iov,
+		    &seen), 0);
+		ck_assert_uint_eq(iov.iov_len, lens[v]);
+		ck_assert(memcmp(iov.iov_base, want, lens[v]) == 0);
+		ck_assert_int_eq(seen, (int64_t)seq * 1000);
+		ck_assert_int_eq(ring_peek(seg, seq, (enum ring_variant)v, 1, &iov,
+		    NULL), 0);
+		hl = ring_ws_header(hdr, lens[v]);
+		ck_assert_uint_eq(iov.iov_len, (size_t)hl + lens[v]);
+		ck_assert(memcmp(iov.iov_base, hdr, (size_t)hl) == 0);
+		ck_assert(memcmp((uint8_t *)iov.iov_base + hl, want, lens[v]) == 0);
+		ck_assert(ring_still_valid(seg, seq));
+	}
+}
+
+static void
+anon(struct shm_seg *seg, uint64_t nslots, uint64_t data_size)
+{
+	char err[256];
+
+	ck_assert_msg(shm_seg_create_anon(seg, nslots, data_size, 4, err,
+	    sizeof(err)) == 0, "%s", err);
+}
+
+START_TEST(ws_header_lengths_at_boundaries)
+{
+	uint8_t h[RING_WS_HDR_MAX];
+
+	ck_assert_int_eq(ring_ws_header(h, 0), 2);
+	ck_assert_uint_eq(h[0], 0x81);
+	ck_assert_uint_eq(h[1], 0);
+	ck_assert_int_eq(ring_ws_header(h, 125), 2);
+	ck_assert_uint_eq(h[1], 125);
+	ck_assert_int_eq(ring_ws_header(h, 126), 4);
+	ck_assert_uint_eq(h[0], 0x81);
+	ck_assert_uint_eq(h[1], 126);
+	ck_assert_uint_eq(h[2], 0);
+	ck_assert_uint_eq(h[3], 126);
+	ck_assert_int_eq(ring_ws_header(h, 65535), 4);
+	ck_assert_uint_eq(h[1], 126);
+	ck_assert_uint_eq(h[2], 0xff);
+	ck_assert_uint_eq(h[3], 0xff);
+	ck_assert_int_eq(ring_ws_header(h, 65536), 10);
+	ck_assert_uint_eq(h[1], 127);
+	for (int i = 2; i < 10; i++)
+		ck_assert_uint_eq(h[i], i == 7 ? 1 : 0);
+	ck_assert_int_eq(ring_ws_header(h, 0x0102030405060708ULL), 10);
+	for (int i = 2; i < 10; i++)
+		ck_assert_uint_eq(h[i], i - 1);
+}
+END_TEST
+
+START_TEST(publish_peek_copy_round_trip)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec iov[RV_COUNT], out;
+	const char *lite = "{\"lite\":1}", *full = "{\"full\":22}",
+	    *dom = "{\"d\":3}";
+	char buf[64];
+	struct timespec ts;
+	int64_t now_ns, seen;
+	const struct ring_slot *s;
+
+	anon(&seg, 16, 65536);
+	ring_writer_init(&w, &seg, NULL, 0);
+	ck_assert_uint_eq(ring_head(&seg), 0);
+	ck_assert_int_eq(ring_peek(&seg, 0, RV_LITE, 0, &out, NULL), -1);
+
+	iov[RV_LITE].iov_base = (void *)lite;
+	iov[RV_LITE].iov_len = strlen(lite);
+	iov[RV_FULL].iov_base = (void *)full;
+	iov[RV_FULL].iov_len = strlen(full);
+	iov[RV_DOMAINS].iov_base = (void *)dom;
+	iov[RV_DOMAINS].iov_len = strlen(dom);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	ck_assert_uint_eq(ring_publish(&w, iov, 1700000000123456), 0);
+	ck_assert_uint_eq(ring_head(&seg), 1);
+	ck_assert_uint_eq(ring_tail(&seg), 0);
+
+	ck_assert_int_eq(ring_peek(&seg, 0, RV_FULL, 0, &out, &seen), 0);
+	ck_assert_int_eq(seen, 1700000000123456);
+	ck_assert_uint_eq(out.iov_len, strlen(full));
+	ck_assert(memcmp(out.iov_base, full, out.iov_len) == 0);
+	/* The WS frame is header + JSON, contiguous. */
+	ck_assert_int_eq(ring_peek(&seg, 0, RV_DOMAINS, 1, &out, NULL), 0);
+	ck_assert_uint_eq(out.iov_len, 2 + strlen(dom));
+	ck_assert_uint_eq(((uint8_t *)out.iov_base)[0], 0x81);
+	ck_assert_uint_eq(((uint8_t *)out.iov_base)[1], strlen(dom));
+	ck_assert(memcmp((uint8_t *)out.iov_base + 2, dom, strlen(dom)) == 0);
+
+	ck_assert_int_eq(ring_copy(&seg, 0, RV_LITE, buf, sizeof(buf)),
+	    (long)strlen(lite));
+	ck_assert_str_eq(buf, lite);
+	/* Exactly len + 1 fits; len does not (room for the NUL). */
+	ck_assert_int_eq(ring_copy(&seg, 0, RV_LITE, buf, strlen(lite) + 1),
+	    (long)strlen(lite));
+	ck_assert_int_eq(ring_copy(&seg, 0, RV_LITE, buf, strlen(lite)), -2);
+	ck_assert_int_eq(ring_copy(&seg, 1, RV_LITE, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(ring_peek(&seg, 1, RV_LITE, 0, &out, NULL), -1);
+
+	s = &seg.slots[0];
+	ck_assert(s->pub_ns >= now_ns && s->pub_ns < now_ns + 5000000000LL);
+	ck_assert_uint_eq(seg.ctl->published_total, 1);
+	ck_assert_uint_eq(s->size % 8, 0);
+	ck_assert_uint_eq(seg.ctl->bytes_total, s->size);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(ws_header_in_ring_at_boundaries)
+{
+	static const size_t sizes[] = { 0, 125, 126, 65535, 65536, 70000 };
+	struct shm_seg seg;
+	struct ring_writer w;
+	size_t lens[3];
+	uint64_t seq;
+
+	anon(&seg, 64, 1 << 20);
+	ring_writer_init(&w, &seg, NULL, 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		lens[0] = sizes[i];
+		lens[1] = sizes[(i + 1) % 6];
+		lens[2] = sizes[(i + 2) % 6];
+		seq = publish_sized(&w, i, lens[0], lens[1], lens[2]);
+		ck_assert_uint_eq(seq, i);
+		assert_record(&seg, seq, lens);
+	}
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(records_never_wrap_the_data_area)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	size_t lens[3];
+	uint64_t seq, prev_end = 0;
+	int skips = 0;
+	const struct ring_slot *s;
+
+	anon(&seg, 1024, 8192);
+	ring_writer_init(&w, &seg, NULL, 0);
+	for (uint64_t i = 0; i < 500; i++) {
+		lens[0] = 100 + (i * 37) % 400;
+		lens[1] = 50 + (i * 91) % 700;
+		lens[2] = (i * 13) % 300;
+		seq = publish_sized(&w, i, lens[0], lens[1], lens[2]);
+		ck_assert_uint_eq(seq, i);
+		s = &seg.slots[seq & seg.slot_mask];
+		ck_assert_uint_le(s->pos % seg.data_size + s->size, seg.data_size);
+		if (s->pos != prev_end) {
+			/* A skip only ever jumps to the start of the area. */
+			ck_assert_uint_eq(s->pos % seg.data_size, 0);
+			ck_assert_uint_gt(s->pos, prev_end);
+			skips++;
+		}
+		prev_end = s->pos + s->size;
+		assert_record(&seg, seq, lens);
+		/* Everything still in [tail, head) is intact. */
+		for (uint64_t q = ring_tail(&seg); q < ring_head(&seg); q++) {
+			size_t ql[3] = { 100 + (q * 37) % 400, 50 + (q * 91) % 700,
+				(q * 13) % 300 };
+			assert_record(&seg, q, ql);
+		}
+	}
+	ck_assert_int_gt(skips, 10);
+	ck_assert_uint_gt(ring_tail(&seg), 400);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(lapped_records_are_refused)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec out;
+	char buf[2048];
+	size_t lens[3] = { 300, 500, 100 };
+	uint64_t tail;
+
+	anon(&seg, 1024, 16384);
+	ring_writer_init(&w, &seg, NULL, 0);
+	publish_sized(&w, 0, lens[0], lens[1], lens[2]);
+	/* A reader holds seq 0's bytes, as a worker mid-writev would. */
+	ck_assert_int_eq(ring_peek(&seg, 0, RV_FULL, 1, &out, NULL), 0);
+	ck_assert(ring_still_valid(&seg, 0));
+	for (uint64_t i = 1; i < 100; i++)
+		ck_assert_uint_eq(publish_sized(&w, i, lens[0], lens[1], lens[2]),
+		    i);
+	tail = ring_tail(&seg);
+	ck_assert_uint_gt(tail, 0);
+	ck_assert_uint_lt(tail, 100);
+	/* ~912 bytes per record in 16 KiB: at most 17 records live. */
+	ck_assert_uint_ge(100 - tail, 15);
+	ck_assert_uint_le(100 - tail, 18);
+	ck_assert(!ring_still_valid(&seg, 0));
+	ck_assert(!ring_still_valid(&seg, tail - 1));
+	ck_assert(ring_still_valid(&seg, tail));
+	ck_assert_int_eq(ring_peek(&seg, 0, RV_LITE, 0, &out, NULL), -1);
+	ck_assert_int_eq(ring_peek(&seg, tail - 1, RV_LITE, 0, &out, NULL), -1);
+	ck_assert_int_eq(ring_copy(&seg, tail - 1, RV_LITE, buf, sizeof(buf)),
+	    -1);
+	for (uint64_t q = tail; q < 100; q++)
+		assert_record(&seg, q, lens);
+	/* The tail record's bytes must not have been touched: its slot seq
+	 * is its own and its content verified above. */
+	ck_assert_uint_eq(ring_head(&seg), 100);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(too_large_record_is_refused)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	size_t lens[3] = { 10, 20, 30 };
+
+	anon(&seg, 16, 16384);
+	ring_writer_init(&w, &seg, NULL, 0);
+	ck_assert_uint_eq(publish_sized(&w, 0, lens[0], lens[1], lens[2]), 0);
+	/* 4096 bytes of record is the limit: 3 * 2-or-4 byte headers push
+	 * 4090 bytes of JSON over it. */
+	ck_assert_uint_eq(publish_sized(&w, 1, 4000, 90, 0), UINT64_MAX);
+	ck_assert_uint_eq(publish_sized(&w, 1, 20000, 0, 0), UINT64_MAX);
+	ck_assert_uint_eq(ring_head(&seg), 1);
+	ck_assert_uint_eq(ring_tail(&seg), 0);
+	assert_record(&seg, 0, lens);
+	/* Just under the limit is accepted: 4000+4 + 80+2 + 0+2 = 4088. */
+	ck_assert_uint_eq(publish_sized(&w, 1, 4000, 80, 0), 1);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(slot_reuse_when_slots_are_the_limit)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec out;
+	size_t lens[3] = { 5, 6, 7 };
+
+	anon(&seg, 3, 1 << 20); /* rounded to 4 slots */
+	ck_assert_uint_eq(seg.hdr->nslots, 4);
+	ring_writer_init(&w, &seg, NULL, 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		ck_assert_uint_eq(publish_sized(&w, i, lens[0], lens[1], lens[2]),
+		    i);
+		ck_assert_uint_eq(ring_tail(&seg), i >= 3 ? i - 3 : 0);
+	}
+	ck_assert_uint_eq(ring_head(&seg), 10);
+	ck_assert_int_eq(ring_peek(&seg, 5, RV_LITE, 0, &out, NULL), -1);
+	ck_assert(!ring_still_valid(&seg, 5));
+	for (uint64_t q = 6; q < 10; q++)
+		assert_record(&seg, q, lens);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(writer_resumes_after_reinit)
+{
+	struct shm_seg seg;
+	struct ring_writer w, w2, w3;
+	size_t lens[3] = { 40, 50, 60 };
+	const struct ring_slot *s;
+
+	anon(&seg, 64, 65536);
+	ring_writer_init(&w, &seg, NULL, 0);
+	for (uint64_t i = 0; i < 5; i++)
+		publish_sized(&w, i, lens[0], lens[1], lens[2]);
+	/* A new ingest process takes over the same segment. */
+	ring_writer_init(&w2, &seg, NULL, 0);
+	ck_assert_uint_eq(publish_sized(&w2, 5, lens[0], lens[1], lens[2]), 5);
+	for (uint64_t q = 0; q < 6; q++)
+		assert_record(&seg, q, lens);
+
+	/* The old writer died after publishing head but before saving wpos:
+	 * the next one must not overwrite record 5. */
+	s = &seg.slots[5];
+	seg.ctl->wpos = s->pos;
+	ring_writer_init(&w3, &seg, NULL, 0);
+	ck_assert_uint_eq(seg.ctl->wpos, s->pos + s->size);
+	ck_assert_uint_eq(publish_sized(&w3, 6, lens[0], lens[1], lens[2]), 6);
+	for (uint64_t q = 0; q < 7; q++)
+		assert_record(&seg, q, lens);
+	ck_assert_uint_eq(ring_tail(&seg), 0);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+START_TEST(eventfd_wake_only_when_armed)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	int fds[2];
+	uint64_t v;
+	size_t lens[3] = { 1, 2, 3 };
+
+	anon(&seg, 16, 65536);
+	fds[0] = eventfd(0, EFD_NONBLOCK);
+	fds[1] = eventfd(0, EFD_NONBLOCK);
+	ck_assert(fds[0] >= 0 && fds[1] >= 0);
+	ring_writer_init(&w, &seg, fds, 2);
+
+	publish_sized(&w, 0, lens[0], lens[1], lens[2]);
+	ring_wake(&w);
+	ck_assert_int_eq(read(fds[0], &v, sizeof(v)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(read(fds[1], &v, sizeof(v)), -1);
+
+	ring_arm_wake(&seg, 1);
+	ck_assert_uint_eq(seg.ctl->wake[1], 1);
+	publish_sized(&w, 1, lens[0], lens[1], lens[2]);
+	ring_wake(&w);
+	ck_assert_int_eq(read(fds[1], &v, sizeof(v)), (ssize_t)sizeof(v));
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(read(fds[0], &v, sizeof(v)), -1);
+	ck_assert_uint_eq(seg.ctl->wake[1], 0);
+
+	/* The flag is consumed: a second wake writes nothing. */
+	publish_sized(&w, 2, lens[0], lens[1], lens[2]);
+	ring_wake(&w);
+	ck_assert_int_eq(read(fds[1], &v, sizeof(v)), -1);
+
+	/* Both armed: both woken once. */
+	ring_arm_wake(&seg, 0);
+	ring_arm_wake(&seg, 1);
+	ring_wake(&w);
+	ring_wake(&w);
+	ck_assert_int_eq(read(fds[0], &v, sizeof(v)), (ssize_t)sizeof(v));
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(read(fds[1], &v, sizeof(v)), (ssize_t)sizeof(v));
+	ck_assert_uint_eq(v, 1);
+	close(fds[0]);
+	close(fds[1]);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+/* ---- segment ---- */
+
+static void
+test_name(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "/certstream-test-%s-%ld", what, (long)getpid());
+}
+
+START_TEST(anon_layout_is_aligned_and_rounded)
+{
+	struct shm_seg seg;
+	const struct shm_header *h;
+
+	anon(&seg, 1000, 100000);
+	h = seg.hdr;
+	ck_assert_uint_eq(h->magic, SHM_MAGIC);
+	ck_assert_uint_eq(h->version, SHM_VERSION);
+	ck_assert_uint_eq(h->nslots, 1024);
+	ck_assert_uint_eq(seg.slot_mask, 1023);
+	ck_assert_uint_ge(h->data_size, 100000);
+	ck_assert_uint_eq(h->data_size % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_ctl % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_slots % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_ingest % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_logs % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_workers % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_limits % SHM_CACHELINE, 0);
+	ck_assert_uint_eq(h->off_data % SHM_CACHELINE, 0);
+	ck_assert_uint_ge(h->off_slots, h->off_ctl + sizeof(struct ring_ctl));
+	ck_assert_uint_ge(h->off_ingest, h->off_slots +
+	    1024 * sizeof(struct ring_slot));
+	ck_assert_uint_ge(h->off_data, h->off_limits + sizeof(struct shm_limits));
+	ck_assert_uint_eq(h->total_size, h->off_data + h->data_size);
+	ck_assert_uint_eq(h->master_pid, (uint32_t)getpid());
+	ck_assert_uint_eq(h->nworkers, 4);
+	ck_assert_ptr_eq(seg.data, (uint8_t *)seg.base + h->off_data);
+	/* The whole mapping is writable. */
+	seg.data[seg.data_size - 1] = 1;
+	shm_seg_close(&seg);
+	ck_assert_ptr_null(seg.base);
+}
+END_TEST
+
+START_TEST(bad_sizes_are_refused)
+{
+	struct shm_seg seg;
+	char err[256];
+
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 0, 65536, 1, err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "slots") != NULL);
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 16, 100, 1, err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "data size") != NULL);
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 16, 65536,
+	    SHM_MAX_WORKERS + 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(shm_seg_create(&seg, "no-slash", 16, 65536, 1, err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "name") != NULL);
+}
+END_TEST
+
+START_TEST(create_attach_share_and_unlink)
+{
+	struct shm_seg a, b;
+	char name[64], err[256];
+	size_t lens[3] = { 10, 20, 30 };
+	struct ring_writer w;
+
+	test_name(name, sizeof(name), "share");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 100, 65536, 2, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(a.name, name);
+	ck_assert_uint_eq(a.hdr->nslots, 128);
+	ck_assert_msg(shm_seg_attach(&b, name, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_ptr_ne(a.base, b.base);
+	ck_assert_uint_eq(b.size, a.size);
+	ck_assert_uint_eq(b.slot_mask, 127);
+	ck_assert_uint_eq(b.data_size, a.data_size);
+	ck_assert_uint_eq(b.hdr->nworkers, 2);
+	/* A record written through one mapping is read through the other. */
+	ring_writer_init(&w, &a, NULL, 0);
+	publish_sized(&w, 0, lens[0], lens[1], lens[2]);
+	assert_record(&b, 0, lens);
+	b.workers[1].accepted = 7;
+	ck_assert_uint_eq(a.workers[1].accepted, 7);
+	shm_seg_close(&b);
+	shm_seg_close(&a);
+	ck_assert_int_eq(shm_seg_unlink(name), 0);
+	ck_assert_int_eq(shm_seg_attach(&b, name, err, sizeof(err)), -1);
+	ck_assert(strstr(err, name) != NULL);
+	ck_assert_int_eq(shm_seg_unlink(name), -1);
+}
+END_TEST
+
+START_TEST(attach_checks_magic_and_version)
+{
+	struct shm_seg a, b;
+	char name[64], err[256];
+
+	test_name(name, sizeof(name), "magic");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	a.hdr->version = SHM_VERSION + 1;
+	ck_assert_int_eq(shm_seg_attach(&b, name, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "version") != NULL);
+	a.hdr->version = SHM_VERSION;
+	a.hdr->off_data += 64;
+	ck_assert_int_eq(shm_seg_attach(&b, name, err, sizeof(err)), -1);
+	a.hdr->off_data -= 64;
+	a.hdr->magic = 1;
+	ck_assert_int_eq(shm_seg_attach(&b, name, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "magic") != NULL);
+	a.hdr->magic = SHM_MAGIC;
+	ck_assert_msg(shm_seg_attach(&b, name, err, sizeof(err)) == 0, "%s",
+	    err);
+	shm_seg_close(&b);
+	shm_seg_close(&a);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+START_TEST(live_master_segment_is_refused)
+{
+	struct shm_seg a, b;
+	char name[64], err[256];
+
+	test_name(name, sizeof(name), "live");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	err[0] = '\0';
+	ck_assert_int_eq(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "running master") != NULL, "%s", err);
+	ck_assert_ptr_null(b.base);
+	/* The live segment is untouched. */
+	ck_assert_uint_eq(a.hdr->magic, SHM_MAGIC);
+	ck_assert_msg(shm_seg_attach(&b, name, err, sizeof(err)) == 0, "%s",
+	    err);
+	shm_seg_close(&b);
+	shm_seg_close(&a);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+START_TEST(stale_segment_of_dead_master_is_replaced)
+{
+	struct shm_seg a, b;
+	char name[64], err[256];
+	pid_t pid;
+	int st;
+
+	test_name(name, sizeof(name), "stale");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	a.ctl->head = 42;
+	/* Pretend a master that has since died created it. */
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	a.hdr->master_pid = (uint32_t)pid;
+	shm_seg_close(&a);
+
+	ck_assert_msg(shm_seg_create(&b, name, 32, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(b.hdr->master_pid, (uint32_t)getpid());
+	ck_assert_uint_eq(b.hdr->nslots, 32);
+	ck_assert_uint_eq(ring_head(&b), 0);
+	shm_seg_close(&b);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+START_TEST(foreign_segment_is_refused)
+{
+	struct shm_seg a, b;
+	char name[64], err[256];
+
+	test_name(name, sizeof(name), "foreign");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	a.hdr->magic = 0x1234;
+	a.hdr->master_pid = 0;
+	ck_assert_int_eq(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "not a certstream segment") != NULL, "%s",
+	    err);
+	/* A zeroed one (master killed while creating) is replaced. */
+	a.hdr->magic = 0;
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	shm_seg_close(&b);
+	shm_seg_close(&a);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+Suite *
+segment_suite(void)
+{
+	Suite *s = suite_create("segment");
+	TCase *tc = tcase_create("segment");
+
+	tcase_add_test(tc, anon_layout_is_aligned_and_rounded);
+	tcase_add_test(tc, bad_sizes_are_refused);
+	tcase_add_test(tc, create_attach_share_and_unlink);
+	tcase_add_test(tc, attach_checks_magic_and_version);
+	tcase_add_test(tc, live_master_segment_is_refused);
+	tcase_add_test(tc, stale_segment_of_dead_master_is_replaced);
+	tcase_add_test(tc, foreign_segment_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+Suite *
+ring_suite(void)
+{
+	Suite *s = suite_create("ring");
+	TCase *tc = tcase_create("ring");
+
+	tcase_add_test(tc, ws_header_lengths_at_boundaries);
+	tcase_add_test(tc, publish_peek_copy_round_trip);
+	tcase_add_test(tc, ws_header_in_ring_at_boundaries);
+	tcase_add_test(tc, records_never_wrap_the_data_area);
+	tcase_add_test(tc, lapped_records_are_refused);
+	tcase_add_test(tc, too_large_record_is_refused);
+	tcase_add_test(tc, slot_reuse_when_slots_are_the_limit);
+	tcase_add_test(tc, writer_resumes_after_reinit);
+	tcase_add_test(tc, eventfd_wake_only_when_armed);
+	suite_add_tcase(s, tc);
+	return s;
+}

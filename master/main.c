@@ -1,9 +1,124 @@
-/* placeholder until the master lands */
+/*
+ * certstreamd: flags, configuration, then the master.
+ */
+#include <getopt.h>
 #include <stdio.h>
-int main(void);
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "master/master.h"
+#include "master/proctitle.h"
+
+/* --render comes with the renderer's command-line entry point; builds
+ * without it say so instead of failing to link. */
+#if defined(__has_include)
+#if __has_include("ingest/render_cli.h")
+#include "ingest/render_cli.h"
+#define HAVE_RENDER_CLI 1
+#endif
+#endif
+
+static void
+usage(FILE *out)
 {
-	puts("certstreamd " CERTSTREAM_VERSION);
-	return 0;
+	fprintf(out,
+	    "usage: certstreamd [-dnhV] [-c FILE] [-p PIDFILE] [--render FILE]\n"
+	    "  -c FILE        configuration (default: $CERTSTREAM_CONFIG, else\n"
+	    "                 ./certstream.conf, else /etc/certstream/certstream.conf)\n"
+	    "  -n             check the configuration and exit\n"
+	    "  -d             run in the background (daemon)\n"
+	    "  -p PIDFILE     write and lock PIDFILE\n"
+	    "  -V             print the version\n"
+	    "  -h             this help\n"
+	    "  --render FILE  render a CT entry file to JSON on stdout\n");
+}
+
+/* The file to read when -c is not given. */
+static const char *
+default_config(void)
+{
+	const char *env = getenv("CERTSTREAM_CONFIG");
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (access("certstream.conf", R_OK) == 0)
+		return "certstream.conf";
+	if (access("/etc/certstream/certstream.conf", R_OK) == 0)
+		return "/etc/certstream/certstream.conf";
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "render", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct config cfg;
+	struct master_opts opts = { 0, NULL };
+	const char *conf = NULL, *render = NULL;
+	char err[1024];
+	int ch, check = 0;
+
+	proctitle_init(argc, argv);
+	while ((ch = getopt_long(argc, argv, "c:dnp:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			opts.daemonize = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'p':
+			opts.pidfile = optarg;
+			break;
+		case 'V':
+			printf("certstreamd %s\n", CERTSTREAM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'R':
+			render = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "certstreamd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (render != NULL) {
+#ifdef HAVE_RENDER_CLI
+		return render_cli_main(render, stdout);
+#else
+		fprintf(stderr, "certstreamd: --render is not in this build\n");
+		return 1;
+#endif
+	}
+	if (conf == NULL)
+		conf = default_config();
+	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "certstreamd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK%s%s\n", conf ? ": " : " (defaults)",
+		    conf ? conf : "");
+		return 0;
+	}
+	return master_run(&cfg, &opts);
 }

@@ -1,0 +1,592 @@
+/*
+ * The master: nginx's cycle in miniature. Everything shared is created
+ * before the first fork (segment, eventfds, listeners); signal handlers only
+ * set flags; the loop sleeps in sigsuspend() and acts on them: reap and
+ * respawn, reload, reopen logs, shut down.
+ */
+#include "master/master.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broadcast/worker.h"
+#include "common/log.h"
+#include "ingest/ingest.h"
+#include "master/daemon.h"
+#include "master/listen.h"
+#include "master/pidfile.h"
+#include "master/proctitle.h"
+#include "shm/segment.h"
+
+/* Restart back-off: the first restart is immediate, later ones wait
+ * longer, up to the cap; a child that ran this long is healthy again. */
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_CAP_MS 10000
+#define STABLE_MS 60000
+/* SIGTERM to children, then SIGKILL after this: the whole stop stays
+ * under 5 s. */
+#define STOP_GRACE_MS 4500
+
+struct child {
+	pid_t pid;              /* 0: not running */
+	int id;                 /* worker index, -1 for ingest */
+	int64_t started_ms;
+	int64_t respawn_at;     /* monotonic ms it is due, 0 = not pending */
+	int backoff_ms;         /* delay of the next restart */
+	char title[48];         /* "worker 1" */
+};
+
+struct master {
+	struct config *cfg;
+	struct shm_seg seg;
+	int have_seg;
+	char shm_name[64];
+	int nworkers;
+	int lfds[SHM_MAX_WORKERS];
+	int wfds[SHM_MAX_WORKERS];
+	int pidfd;
+	char pidpath[CONFIG_STR];
+	pid_t pid;
+	int stopping;
+	int drop;               /* children drop privileges to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	struct child ingest;
+	struct child workers[SHM_MAX_WORKERS];
+};
+
+static volatile sig_atomic_t sig_term, sig_hup, sig_usr1, sig_chld, sig_alrm;
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		sig_term = 1;
+		break;
+	case SIGHUP:
+		sig_hup = 1;
+		break;
+	case SIGUSR1:
+		sig_usr1 = 1;
+		break;
+	case SIGCHLD:
+		sig_chld = 1;
+		break;
+	case SIGALRM:
+		sig_alrm = 1;
+		break;
+	}
+}
+
+static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD,
+	SIGALRM };
+#define NHANDLED (int)(sizeof(handled) / sizeof(handled[0]))
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+signals_install(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	for (int i = 0; i < NHANDLED; i++) {
+		sigaddset(&set, handled[i]);
+		if (sigaction(handled[i], &sa, NULL) == -1) {
+			log_warn("sigaction(%d)", handled[i]);
+			return -1;
+		}
+	}
+	/* Blocked except inside sigsuspend(): no flag is missed between the
+	 * check and the sleep. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+		log_warn("sigprocmask");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* In a new child: back to default dispositions, nothing blocked. */
+static void
+signals_reset(void)
+{
+	sigset_t set;
+
+	for (int i = 0; i < NHANDLED; i++)
+		signal(handled[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/* One-shot timer for the next due restart or the stop deadline. */
+static void
+timer_arm(int64_t due_ms)
+{
+	struct itimerval it;
+	int64_t d = due_ms - now_ms();
+
+	memset(&it, 0, sizeof(it));
+	if (due_ms > 0) {
+		if (d < 1)
+			d = 1;
+		it.it_value.tv_sec = d / 1000;
+		it.it_value.tv_usec = (d % 1000) * 1000;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static struct child *
+child_by_pid(struct master *m, pid_t pid)
+{
+	if (m->ingest.pid == pid)
+		return &m->ingest;
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid == pid)
+			return &m->workers[i];
+	return NULL;
+}
+
+static void __attribute__((noreturn))
+child_run(struct master *m, struct child *c)
+{
+	char title[96];
+	char comm[16];
+	int rc;
+
+	signals_reset();
+	/* A child must not outlive a master killed with SIGKILL. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != m->pid)
+		_exit(0);
+	log_set_role(c->title);
+	snprintf(title, sizeof(title), "certstreamd: %s", c->title);
+	if (c->id < 0)
+		snprintf(comm, sizeof(comm), "cs-ingest");
+	else
+		snprintf(comm, sizeof(comm), "cs-worker-%d", (c->id + 1) % 1000);
+	proctitle_set(title, comm);
+
+	/* Keep only what this role needs. */
+	if (m->pidfd != -1)
+		close(m->pidfd);
+	for (int i = 0; i < m->nworkers; i++) {
+		if (i != c->id)
+			close(m->lfds[i]);
+		if (c->id >= 0 && i != c->id)
+			close(m->wfds[i]);
+	}
+	if (m->drop) {
+		if (setgroups(1, &m->gid) == -1 || setgid(m->gid) == -1 ||
+		    setuid(m->uid) == -1) {
+			log_warn("%s: drop privileges to uid %ld gid %ld", __func__,
+			    (long)m->uid, (long)m->gid);
+			_exit(1);
+		}
+	}
+	if (c->id < 0)
+		rc = ingest_main(m->cfg, &m->seg, m->wfds, m->nworkers);
+	else
+		rc = worker_main(m->cfg, &m->seg, c->id, m->lfds[c->id],
+		    m->wfds[c->id]);
+	exit(rc);
+}
+
+static int
+child_spawn(struct master *m, struct child *c)
+{
+	pid_t pid;
+
+	c->respawn_at = 0;
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork %s", __func__, c->title);
+		c->respawn_at = now_ms() + BACKOFF_FIRST_MS;
+		return -1;
+	}
+	if (pid == 0)
+		child_run(m, c);
+	c->pid = pid;
+	c->started_ms = now_ms();
+	log_debug("%s started, pid %ld", c->title, (long)pid);
+	return 0;
+}
+
+static void
+child_describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "ended with status 0x%x", status);
+}
+
+static void
+child_mark_dead(struct master *m, struct child *c)
+{
+	if (!m->have_seg)
+		return;
+	if (c->id < 0) {
+		atomic_store(&m->seg.ingest->alive, 0);
+		atomic_store(&m->seg.ingest->pid, 0);
+	} else {
+		atomic_store(&m->seg.workers[c->id].alive, 0);
+		atomic_store(&m->seg.workers[c->id].pid, 0);
+	}
+}
+
+static void
+reap(struct master *m)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct child *c = child_by_pid(m, pid);
+		char how[96];
+		int64_t now = now_ms();
+
+		if (c == NULL)
+			continue;
+		child_describe(status, how, sizeof(how));
+		c->pid = 0;
+		child_mark_dead(m, c);
+		if (m->stopping) {
+			log_debug("%s (pid %ld) %s", c->title, (long)pid, how);
+			continue;
+		}
+		if (now - c->started_ms >= STABLE_MS)
+			c->backoff_ms = 0;
+		c->respawn_at = now + c->backoff_ms;
+		log_warnx("%s (pid %ld) %s after %.1f s; restarting%s%d ms",
+		    c->title, (long)pid, how,
+		    (double)(now - c->started_ms) / 1000.0,
+		    c->backoff_ms ? " in " : " now, next back-off ",
+		    c->backoff_ms ? c->backoff_ms : BACKOFF_FIRST_MS);
+		c->backoff_ms = c->backoff_ms == 0 ? BACKOFF_FIRST_MS :
+		    (c->backoff_ms * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS :
+		    c->backoff_ms * 2);
+	}
+}
+
+static void
+respawn_one(struct master *m, struct child *c, int64_t now, int64_t *next)
+{
+	if (c->pid != 0 || c->respawn_at == 0)
+		return;
+	if (c->respawn_at <= now) {
+		if (child_spawn(m, c) == 0) {
+			if (c->id < 0)
+				atomic_fetch_add(&m->seg.ingest->restarts, 1);
+			else
+				atomic_fetch_add(&m->seg.workers[c->id].restarts, 1);
+			log_info("%s restarted, pid %ld", c->title, (long)c->pid);
+			return;
+		}
+	}
+	if (c->respawn_at && (*next == 0 || c->respawn_at < *next))
+		*next = c->respawn_at;
+}
+
+/* Start every due child; arm the timer for the next one. */
+static void
+respawn_due(struct master *m)
+{
+	int64_t now = now_ms(), next = 0;
+
+	respawn_one(m, &m->ingest, now, &next);
+	for (int i = 0; i < m->nworkers; i++)
+		respawn_one(m, &m->workers[i], now, &next);
+	timer_arm(next);
+}
+
+static void
+signal_children(struct master *m, int sig)
+{
+	if (m->ingest.pid > 0)
+		kill(m->ingest.pid, sig);
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, sig);
+}
+
+static int
+children_alive(const struct master *m)
+{
+	int n = m->ingest.pid > 0;
+
+	for (int i = 0; i < m->nworkers; i++)
+		n += m->workers[i].pid > 0;
+	return n;
+}
+
+static void
+reload(struct master *m)
+{
+	struct config *next;
+	char err[1024], kept[512];
+	enum log_level lvl;
+	int n;
+
+	if ((next = malloc(sizeof(*next))) == NULL) {
+		log_warn("%s: malloc(%zu)", __func__, sizeof(*next));
+		return;
+	}
+	if (config_load(next, m->cfg->path, err, sizeof(err)) == -1) {
+		log_error("reload refused, running configuration kept: %s", err);
+		goto out;
+	}
+	n = config_keep_static(next, m->cfg, kept, sizeof(kept));
+	if (n > 0)
+		log_warnx("reload: %s changed; a restart is needed to apply %s",
+		    kept, n > 1 ? "them" : "it");
+	if (strcmp(next->log.target, m->cfg->log.target) != 0 ||
+	    strcmp(next->log_level, m->cfg->log_level) != 0) {
+		if (log_level_parse(next->log_level, &lvl) == -1)
+			lvl = LOG_LVL_INFO;
+		if (log_init(next->log.target, lvl, "master") == -1) {
+			log_warn("reload: log target %s, keeping the old one",
+			    next->log.target);
+			snprintf(next->log.target, sizeof(next->log.target), "%s",
+			    m->cfg->log.target);
+			log_level_parse(m->cfg->log_level, &lvl);
+			log_init(m->cfg->log.target, lvl, "master");
+		}
+	}
+	memcpy(m->cfg, next, sizeof(*next));
+	log_info("reload: configuration %s applied",
+	    m->cfg->path[0] ? m->cfg->path : "(defaults)");
+	signal_children(m, SIGHUP);
+out:
+	free(next);
+}
+
+static void
+shutdown_children(struct master *m)
+{
+	sigset_t empty;
+	int64_t deadline = now_ms() + STOP_GRACE_MS;
+	int killed = 0;
+
+	sigemptyset(&empty);
+	m->stopping = 1;
+	signal_children(m, SIGTERM);
+	timer_arm(deadline);
+	reap(m);
+	while (children_alive(m) > 0) {
+		if (!killed && now_ms() >= deadline) {
+			log_warnx("%d children still running after %d ms: SIGKILL",
+			    children_alive(m), STOP_GRACE_MS);
+			signal_children(m, SIGKILL);
+			killed = 1;
+		}
+		if (!sig_chld && !sig_alrm)
+			sigsuspend(&empty);
+		sig_chld = 0;
+		sig_alrm = 0;
+		reap(m);
+	}
+	timer_arm(0);
+}
+
+static int
+resolve_user(struct master *m)
+{
+	const struct config *cfg = m->cfg;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (cfg->user[0] == '\0')
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		log_error("user: no such user \"%s\"", cfg->user);
+		return -1;
+	}
+	m->uid = pw->pw_uid;
+	m->gid = pw->pw_gid;
+	if (cfg->group[0] != '\0') {
+		if ((gr = getgrnam(cfg->group)) == NULL) {
+			log_error("group: no such group \"%s\"", cfg->group);
+			return -1;
+		}
+		m->gid = gr->gr_gid;
+	}
+	if (geteuid() == 0) {
+		m->drop = 1;
+		return 0;
+	}
+	if (geteuid() != m->uid) {
+		log_error("user: switching to \"%s\" needs root", cfg->user);
+		return -1;
+	}
+	return 0;
+}
+
+int
+master_run(struct config *cfg, const struct master_opts *opts)
+{
+	static struct master mm;
+	struct master *m = &mm;
+	char err[1024];
+	enum log_level lvl;
+	int notify_fd = -1, rc = 1, i;
+	pid_t other;
+	sigset_t empty;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->pidfd = -1;
+	for (i = 0; i < SHM_MAX_WORKERS; i++)
+		m->lfds[i] = m->wfds[i] = -1;
+	m->ingest.id = -1;
+	snprintf(m->ingest.title, sizeof(m->ingest.title), "ingest");
+
+	if (log_level_parse(cfg->log_level, &lvl) == -1)
+		lvl = LOG_LVL_INFO;
+	if (log_init(cfg->log.target, lvl, "master") == -1) {
+		log_warn("log.target %s", cfg->log.target);
+		return 1;
+	}
+	snprintf(m->pidpath, sizeof(m->pidpath), "%s",
+	    opts->pidfile ? opts->pidfile : cfg->pidfile);
+	if (m->pidpath[0] != '\0' &&
+	    (m->pidfd = pidfile_open(m->pidpath, &other, err, sizeof(err))) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (resolve_user(m) == -1)
+		goto out;
+	if (opts->daemonize && daemon_start(&notify_fd, err, sizeof(err)) == -1) {
+		log_error("daemonize: %s", err);
+		goto out;
+	}
+	m->pid = getpid();
+	if (m->pidfd != -1 &&
+	    pidfile_write(m->pidfd, m->pid, err, sizeof(err)) == -1) {
+		log_error("%s: %s", m->pidpath, err);
+		goto out;
+	}
+
+	m->nworkers = config_workers(cfg);
+	if (cfg->shm_name[0])
+		snprintf(m->shm_name, sizeof(m->shm_name), "%s", cfg->shm_name);
+	else
+		snprintf(m->shm_name, sizeof(m->shm_name), "/certstream-%d",
+		    cfg->port);
+	if (shm_seg_create(&m->seg, m->shm_name, cfg->buffer_size,
+	    cfg->buffer_bytes, (uint32_t)m->nworkers, err, sizeof(err)) == -1) {
+		log_error("shared memory %s: %s", m->shm_name, err);
+		goto out;
+	}
+	m->have_seg = 1;
+	for (i = 0; i < m->nworkers; i++) {
+		if ((m->wfds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+			log_warn("eventfd");
+			goto out;
+		}
+	}
+	if (listen_open_all(cfg->host, cfg->port, m->lfds, m->nworkers, err,
+	    sizeof(err)) == -1) {
+		log_error("listen: %s", err);
+		goto out;
+	}
+	if (signals_install() == -1)
+		goto out;
+	if (opts->daemonize) {
+		daemon_ready(notify_fd);
+		notify_fd = -1;
+	}
+	proctitle_set("certstreamd: master", NULL);
+
+	child_spawn(m, &m->ingest);
+	for (i = 0; i < m->nworkers; i++) {
+		m->workers[i].id = i;
+		snprintf(m->workers[i].title, sizeof(m->workers[i].title),
+		    "worker %d", i + 1);
+		child_spawn(m, &m->workers[i]);
+	}
+	log_info("certstreamd %s: %d workers on %s:%d, source %s, shm %s, pid %ld",
+	    CERTSTREAM_VERSION, m->nworkers, cfg->host, cfg->port,
+	    cfg->source == SOURCE_REPLAY ? "replay" : "ct", m->shm_name,
+	    (long)m->pid);
+
+	sigemptyset(&empty);
+	for (;;) {
+		if (!sig_term && !sig_hup && !sig_usr1 && !sig_chld && !sig_alrm)
+			sigsuspend(&empty);
+		if (sig_chld) {
+			sig_chld = 0;
+			reap(m);
+		}
+		if (sig_term) {
+			log_info("stopping");
+			break;
+		}
+		if (sig_hup) {
+			sig_hup = 0;
+			reload(m);
+		}
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			if (log_reopen() == -1)
+				log_warn("reopen log %s", m->cfg->log.target);
+			signal_children(m, SIGUSR1);
+		}
+		sig_alrm = 0;
+		respawn_due(m);
+	}
+	shutdown_children(m);
+	rc = 0;
+	log_info("stopped");
+out:
+	for (i = 0; i < SHM_MAX_WORKERS; i++) {
+		if (m->lfds[i] != -1)
+			close(m->lfds[i]);
+		if (m->wfds[i] != -1)
+			close(m->wfds[i]);
+	}
+	if (m->have_seg) {
+		shm_seg_close(&m->seg);
+		if (shm_seg_unlink(m->shm_name) == -1)
+			log_warn("shm_unlink %s", m->shm_name);
+	}
+	/* Only the process that wrote the pidfile removes it. */
+	if (m->pidfd != -1 && m->pid == getpid())
+		pidfile_remove(m->pidfd, m->pidpath);
+	else if (m->pidfd != -1)
+		close(m->pidfd);
+	if (notify_fd != -1)
+		close(notify_fd);
+	return rc;
+}

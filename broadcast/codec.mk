@@ -1,2 +1,5 @@
 # Protocol codecs of the workers: HTTP request heads, WebSocket, SSE.
 BROADCAST_SRCS += broadcast/http.c broadcast/ws.c broadcast/sse.c
+UNIT_SRCS += tests/unit/check_http.c tests/unit/check_ws.c \
+	tests/unit/check_sse.c
+UNIT_SUITES += http ws sse

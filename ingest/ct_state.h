@@ -1,0 +1,41 @@
+/*
+ * The state file: for each log URL the index of the next entry to publish,
+ * as a JSON object {"<url>": <next index>, ...}. Saved atomically (temp
+ * file, fsync, rename, fsync of the directory) so a crash leaves the old or
+ * the new file, never a torn one. Helpers never log: 0/-1 and err.
+ */
+#ifndef INGEST_CT_STATE_H
+#define INGEST_CT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ct_state_entry {
+	char *url;
+	uint64_t next;
+};
+
+struct ct_state {
+	struct ct_state_entry *e;
+	size_t n, cap;
+};
+
+void ct_state_init(struct ct_state *st);
+void ct_state_free(struct ct_state *st);
+
+/* Read path into st (replacing its contents). A missing file is an empty
+ * state, not an error; a malformed one is an error. */
+int ct_state_load(struct ct_state *st, const char *path, char *err,
+    size_t errlen);
+
+/* 0 and *next if url is known, -1 if not. */
+int ct_state_get(const struct ct_state *st, const char *url, uint64_t *next);
+
+/* Set (or add) url's next index. -1 on allocation failure. */
+int ct_state_set(struct ct_state *st, const char *url, uint64_t next);
+
+/* Write st to path atomically. */
+int ct_state_save(const struct ct_state *st, const char *path, char *err,
+    size_t errlen);
+
+#endif

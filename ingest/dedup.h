@@ -1,0 +1,30 @@
+/*
+ * Cross-log dedup: a certificate (SHA-256 of its DER) seen within ttl
+ * seconds is a duplicate. Memory is fixed at creation: max_entries keys in a
+ * FIFO (insertion order = expiry order, the TTL being the same for all) and
+ * an open-addressing index over it. When full, the oldest key is forgotten
+ * early (a late duplicate then streams again: bounded memory wins).
+ */
+#ifndef INGEST_DEDUP_H
+#define INGEST_DEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEDUP_KEY_LEN 32
+
+struct dedup;
+
+/* NULL on allocation failure. */
+struct dedup *dedup_new(size_t max_entries, int64_t ttl_secs);
+void dedup_free(struct dedup *d);
+
+/* 1 if key was seen within the TTL before now (a duplicate), else 0 and the
+ * key is remembered as seen at now. */
+int dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN],
+    int64_t now);
+
+/* Keys currently remembered. */
+size_t dedup_size(const struct dedup *d);
+
+#endif

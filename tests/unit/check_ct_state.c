@@ -1,0 +1,148 @@
+/* The state file: round trip, atomic replace, malformed input. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ingest/ct_state.h"
+
+Suite *ct_state_suite(void);
+
+static char dir[64];
+static char path[128];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ct_state_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+}
+
+static void
+teardown(void)
+{
+	char tmp[160];
+
+	unlink(path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	rmdir(dir);
+}
+
+static void
+write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(missing_file_is_empty_state)
+{
+	struct ct_state st;
+	uint64_t v;
+	char err[256];
+
+	ct_state_init(&st);
+	ck_assert_int_eq(ct_state_load(&st, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.n, 0);
+	ck_assert_int_eq(ct_state_get(&st, "https://a/", &v), -1);
+	ct_state_free(&st);
+}
+END_TEST
+
+START_TEST(save_then_load_round_trips)
+{
+	struct ct_state st, back;
+	uint64_t v;
+	char err[256];
+	struct stat sb;
+
+	ct_state_init(&st);
+	ct_state_init(&back);
+	ck_assert_int_eq(ct_state_set(&st, "https://ct.example/a/", 42), 0);
+	ck_assert_int_eq(ct_state_set(&st, "https://ct.example/b/",
+	    18446744073709551000ULL), 0);
+	ck_assert_int_eq(ct_state_set(&st, "https://ct.example/a/", 43), 0);
+	ck_assert_uint_eq(st.n, 2);
+	ck_assert_msg(ct_state_save(&st, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(back.n, 2);
+	ck_assert_int_eq(ct_state_get(&back, "https://ct.example/a/", &v), 0);
+	ck_assert_uint_eq(v, 43);
+	ck_assert_int_eq(ct_state_get(&back, "https://ct.example/b/", &v), 0);
+	ck_assert_uint_eq(v, 18446744073709551000ULL);
+	/* no temp file left behind */
+	{
+		char tmp[160];
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		ck_assert_int_eq(stat(tmp, &sb), -1);
+	}
+	/* a second save replaces the file */
+	ck_assert_int_eq(ct_state_set(&st, "https://ct.example/a/", 100), 0);
+	ck_assert_int_eq(ct_state_save(&st, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_get(&back, "https://ct.example/a/", &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ct_state_free(&st);
+	ct_state_free(&back);
+}
+END_TEST
+
+/* A malformed file is an error and leaves the loaded state untouched. */
+START_TEST(malformed_file_is_refused)
+{
+	static const char *bad[] = { "", "[1]", "{\"a\": -1}", "{\"a\": \"5\"}",
+	    "{\"a\": 1.5}", "{\"a\": 1" };
+	struct ct_state st;
+	uint64_t v;
+	char err[256];
+	size_t i;
+
+	ct_state_init(&st);
+	ck_assert_int_eq(ct_state_set(&st, "x", 7), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(bad[i]);
+		ck_assert_msg(ct_state_load(&st, path, err, sizeof(err)) == -1,
+		    "accepted case %zu", i);
+		ck_assert_int_eq(ct_state_get(&st, "x", &v), 0);
+		ck_assert_uint_eq(v, 7);
+	}
+	ct_state_free(&st);
+}
+END_TEST
+
+START_TEST(unwritable_directory_fails_cleanly)
+{
+	struct ct_state st;
+	char err[256];
+
+	ct_state_init(&st);
+	ck_assert_int_eq(ct_state_set(&st, "x", 1), 0);
+	ck_assert_int_eq(ct_state_save(&st, "/nonexistent-dir/state.json", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "nonexistent-dir"));
+	ct_state_free(&st);
+}
+END_TEST
+
+Suite *
+ct_state_suite(void)
+{
+	Suite *s = suite_create("ct_state");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, missing_file_is_empty_state);
+	tcase_add_test(tc, save_then_load_round_trips);
+	tcase_add_test(tc, malformed_file_is_refused);
+	tcase_add_test(tc, unwritable_directory_fails_cleanly);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,124 @@
+/* Cross-log dedup: TTL, bounded size, table integrity under churn. */
+#include <check.h>
+#include <string.h>
+
+#include "ingest/dedup.h"
+
+Suite *dedup_suite(void);
+
+static void
+key_of(uint32_t n, uint8_t key[DEDUP_KEY_LEN])
+{
+	uint32_t x = n * 2654435761u;
+
+	memset(key, 0, DEDUP_KEY_LEN);
+	memcpy(key, &x, sizeof(x));
+	memcpy(key + 8, &n, sizeof(n));
+}
+
+START_TEST(second_sighting_is_a_duplicate)
+{
+	struct dedup *d = dedup_new(100, 60);
+	uint8_t a[DEDUP_KEY_LEN], b[DEDUP_KEY_LEN];
+
+	ck_assert_ptr_nonnull(d);
+	key_of(1, a);
+	key_of(2, b);
+	ck_assert_int_eq(dedup_check(d, a, 1000), 0);
+	ck_assert_int_eq(dedup_check(d, a, 1001), 1);
+	ck_assert_int_eq(dedup_check(d, b, 1002), 0);
+	ck_assert_int_eq(dedup_check(d, b, 1003), 1);
+	ck_assert_uint_eq(dedup_size(d), 2);
+	dedup_free(d);
+}
+END_TEST
+
+START_TEST(entries_expire_after_ttl)
+{
+	struct dedup *d = dedup_new(100, 60);
+	uint8_t a[DEDUP_KEY_LEN], b[DEDUP_KEY_LEN];
+
+	key_of(1, a);
+	key_of(2, b);
+	ck_assert_int_eq(dedup_check(d, a, 1000), 0);
+	ck_assert_int_eq(dedup_check(d, b, 1030), 0);
+	ck_assert_int_eq(dedup_check(d, a, 1059), 1);
+	ck_assert_int_eq(dedup_check(d, a, 1060), 0);   /* expired, seen anew */
+	ck_assert_int_eq(dedup_check(d, b, 1089), 1);
+	ck_assert_uint_eq(dedup_size(d), 2);
+	ck_assert_int_eq(dedup_check(d, b, 1200), 0);
+	ck_assert_uint_eq(dedup_size(d), 1);
+	dedup_free(d);
+}
+END_TEST
+
+/* Memory is bounded: past max_entries the oldest keys are forgotten, the
+ * newest are still found. */
+START_TEST(size_is_bounded)
+{
+	struct dedup *d = dedup_new(1000, 3600);
+	uint8_t k[DEDUP_KEY_LEN];
+	uint32_t i;
+
+	for (i = 0; i < 5000; i++) {
+		key_of(i, k);
+		ck_assert_int_eq(dedup_check(d, k, 10), 0);
+		ck_assert_uint_le(dedup_size(d), 1000);
+	}
+	ck_assert_uint_eq(dedup_size(d), 1000);
+	for (i = 4000; i < 5000; i++) {
+		key_of(i, k);
+		ck_assert_int_eq(dedup_check(d, k, 11), 1);
+	}
+	key_of(0, k);
+	ck_assert_int_eq(dedup_check(d, k, 11), 0);
+	dedup_free(d);
+}
+END_TEST
+
+/* Keys that collide in the table: deleting from the middle of probe runs
+ * must keep every live key reachable. */
+START_TEST(colliding_keys_survive_deletions)
+{
+	struct dedup *d = dedup_new(16, 3600);
+	uint8_t k[DEDUP_KEY_LEN];
+	uint32_t i, j;
+
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 2000; i++) {
+		memset(k, 0, sizeof(k));
+		k[0] = (uint8_t)(i % 3);       /* three home slots only */
+		memcpy(k + 16, &i, sizeof(i));
+		ck_assert_int_eq(dedup_check(d, k, 5), 0);
+		for (j = i > 15 ? i - 15 : 0; j <= i; j++) {
+			memset(k, 0, sizeof(k));
+			k[0] = (uint8_t)(j % 3);
+			memcpy(k + 16, &j, sizeof(j));
+			ck_assert_msg(dedup_check(d, k, 5) == 1, "lost %u at %u", j, i);
+		}
+	}
+	dedup_free(d);
+}
+END_TEST
+
+START_TEST(bad_sizes_are_refused)
+{
+	ck_assert_ptr_null(dedup_new(0, 10));
+	dedup_free(NULL);
+}
+END_TEST
+
+Suite *
+dedup_suite(void)
+{
+	Suite *s = suite_create("dedup");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, second_sighting_is_a_duplicate);
+	tcase_add_test(tc, entries_expire_after_ttl);
+	tcase_add_test(tc, size_is_bounded);
+	tcase_add_test(tc, colliding_keys_survive_deletions);
+	tcase_add_test(tc, bad_sizes_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}

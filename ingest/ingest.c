@@ -1,0 +1,183 @@
+/*
+ * The ingest process: one event loop running the configured source (CT logs
+ * or a replay file) that publishes to the ring. Signals only break or poke
+ * the loop; the work is done in the callbacks.
+ */
+#include "ingest/ingest.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "ingest/replay.h"
+#include "shm/ring.h"
+
+/*
+ * SOURCE_CT: the CT pollers live in ingest/ct.c behind ingest/ct.h:
+ *   int ct_start(struct event_base *, const struct config *,
+ *       struct shm_seg *, struct ring_writer *);
+ *   void ct_stop(void);
+ * They are linked when that header exists; without it `source: ct` is
+ * refused at start.
+ */
+#if defined(__has_include)
+#if __has_include("ingest/ct.h")
+#include "ingest/ct.h"
+#define INGEST_HAVE_CT 1
+#endif
+#endif
+
+struct ingest {
+	struct event_base *base;
+	const struct config *cfg;
+	struct shm_seg *seg;
+	struct ring_writer w;
+	struct replay *replay;
+	double rate;                /* replay settings in force */
+	int loop;
+};
+
+static void
+ingest_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct ingest *in = arg;
+
+	(void)what;
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(in->base);
+}
+
+/* SIGHUP: read the file again; apply what ingest can change live, and only
+ * if the whole new configuration is valid. */
+static void
+ingest_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct ingest *in = arg;
+	struct config *nc;
+	enum log_level lvl;
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	if ((nc = malloc(sizeof(*nc))) == NULL) {
+		log_warn("%s: malloc(%zu)", __func__, sizeof(*nc));
+		return;
+	}
+	if (config_load(nc, in->cfg->path[0] ? in->cfg->path : NULL, err,
+	    sizeof(err)) == -1) {
+		log_error("reload refused, keeping the running configuration: %s",
+		    err);
+		goto out;
+	}
+	if (log_level_parse(nc->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (in->replay != NULL) {
+		if (strcmp(nc->replay.file, in->cfg->replay.file) != 0)
+			log_warnx("reload: replay.file changed; it takes effect "
+			    "on restart");
+		if (nc->replay.rate != in->rate || nc->replay.loop != in->loop) {
+			in->rate = nc->replay.rate;
+			in->loop = nc->replay.loop;
+			replay_reconfigure(in->replay, in->rate, in->loop);
+			log_info("reload: replay rate %g/s%s", in->rate,
+			    in->loop ? ", looping" : "");
+		}
+	}
+	log_info("configuration reloaded");
+out:
+	free(nc);
+}
+
+static void
+ingest_on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (log_reopen() == -1)
+		log_warn("log_reopen");
+}
+
+int
+ingest_main(const struct config *cfg, struct shm_seg *seg,
+    const int *wake_fds, int nworkers)
+{
+	static const int stop_sigs[] = { SIGTERM, SIGINT };
+	struct ingest in;
+	struct event *ev[4] = { NULL, NULL, NULL, NULL };
+	int rc = 1, nev = 0, ct_running = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.cfg = cfg;
+	in.seg = seg;
+	log_set_role("ingest");
+	signal(SIGPIPE, SIG_IGN);
+	if ((in.base = event_base_new()) == NULL) {
+		log_error("%s: event_base_new failed", __func__);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++)
+		ev[nev++] = evsignal_new(in.base, stop_sigs[i], ingest_on_stop, &in);
+	ev[nev++] = evsignal_new(in.base, SIGHUP, ingest_on_hup, &in);
+	ev[nev++] = evsignal_new(in.base, SIGUSR1, ingest_on_usr1, &in);
+	for (int i = 0; i < nev; i++) {
+		if (ev[i] == NULL || evsignal_add(ev[i], NULL) == -1) {
+			log_error("%s: evsignal_add failed", __func__);
+			goto out;
+		}
+	}
+
+	ring_writer_init(&in.w, seg, wake_fds, nworkers);
+	atomic_store(&seg->ingest->pid, (uint32_t)getpid());
+	atomic_store(&seg->ingest->started_unix, (int64_t)time(NULL));
+	atomic_store(&seg->ingest->alive, 1);
+
+	switch (cfg->source) {
+	case SOURCE_REPLAY:
+		in.rate = cfg->replay.rate;
+		in.loop = cfg->replay.loop;
+		if ((in.replay = replay_start(in.base, cfg, seg, &in.w)) == NULL)
+			goto out;
+		break;
+	case SOURCE_CT:
+#ifdef INGEST_HAVE_CT
+		if (ct_start(in.base, cfg, seg, &in.w) == -1)
+			goto out;
+		ct_running = 1;
+		break;
+#else
+		log_error("source ct not available");
+		goto out;
+#endif
+	default:
+		log_error("unknown source %d", (int)cfg->source);
+		goto out;
+	}
+
+	log_info("started (pid %d)", (int)getpid());
+	if (event_base_dispatch(in.base) == -1) {
+		log_error("%s: event_base_dispatch failed", __func__);
+		goto out;
+	}
+	rc = 0;
+out:
+#ifdef INGEST_HAVE_CT
+	if (ct_running)
+		ct_stop();
+#else
+	(void)ct_running;
+#endif
+	atomic_store(&seg->ingest->alive, 0);
+	replay_stop(in.replay);
+	for (int i = 0; i < nev; i++)
+		if (ev[i] != NULL)
+			event_free(ev[i]);
+	event_base_free(in.base);
+	return rc;
+}

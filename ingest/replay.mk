@@ -1,0 +1,4 @@
+# Replay source: a recorded NDJSON feed published to the ring.
+INGEST_SRCS += ingest/replay.c ingest/ingest.c
+UNIT_SRCS += tests/unit/check_replay.c
+UNIT_SUITES += replay

@@ -1,0 +1,503 @@
+/* Replay source: feed parsing, the derived lite/domains forms, seen stamping,
+ * bad lines, and publishing to a ring from an event loop. */
+#include <check.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "ingest/replay.h"
+#include "shm/ring.h"
+#include "shm/segment.h"
+
+/* A full certificate_update in the shape FORMAT.md pins (values abridged). */
+#define CERT_LINE(idx, dom)                                                    \
+	"{\"message_type\":\"certificate_update\",\"data\":{"                  \
+	"\"update_type\":\"X509LogEntry\",\"leaf_cert\":{"                     \
+	"\"subject\":{\"aggregated\":\"/CN=" dom "\",\"CN\":\"" dom "\"},"     \
+	"\"extensions\":{\"subjectAltName\":\"DNS:" dom ", DNS:www." dom "\"},"\
+	"\"not_before\":1703721600,\"not_after\":1735257600,"                  \
+	"\"serial_number\":\"048A3F\",\"is_ca\":false,"                        \
+	"\"all_domains\":[\"" dom "\",\"www." dom "\"],"                       \
+	"\"as_der\":\"TEFBRg==\"},"                                            \
+	"\"chain\":[{\"subject\":{\"CN\":\"R3\"},\"as_der\":\"Q0hBSU4=\"}],"   \
+	"\"cert_index\":" #idx ","                                             \
+	"\"cert_link\":\"https://ct.example.net/log/ct/v1/get-entries?start="  \
+	#idx "&end=" #idx "\","                                                \
+	"\"seen\":1.5,\"submission_timestamp\":1703807990.456,"                \
+	"\"source\":{\"url\":\"https://ct.example.net/log/\","                 \
+	"\"name\":\"Example 'Log'\",\"operator\":\"Example\","                 \
+	"\"type\":\"rfc6962\"}}}\n"
+
+static const char good3[] =
+    CERT_LINE(100, "a.example")
+    CERT_LINE(101, "b.example")
+    CERT_LINE(102, "c.example");
+
+struct bad_seen {
+	unsigned long lines[16];
+	char why[16][128];
+	int n;
+};
+
+static void
+collect_bad(void *arg, unsigned long line, const char *why)
+{
+	struct bad_seen *b = arg;
+
+	if (b->n < 16) {
+		b->lines[b->n] = line;
+		snprintf(b->why[b->n], sizeof(b->why[0]), "%s", why);
+		b->n++;
+	}
+}
+
+/* Write text to a fresh temporary file; path must hold 64 bytes. */
+static void
+write_feed(char *path, const char *text)
+{
+	int fd;
+	size_t len = strlen(text);
+
+	snprintf(path, 64, "/tmp/check_replay-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static struct json_object *
+parse_variant(const struct iovec *iov)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+
+	ck_assert_ptr_nonnull(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, iov->iov_base, (int)iov->iov_len);
+	ck_assert_msg(o != NULL, "variant is not JSON: %.*s", (int)iov->iov_len,
+	    (const char *)iov->iov_base);
+	ck_assert_uint_eq(json_tokener_get_parse_end(tok), iov->iov_len);
+	json_tokener_free(tok);
+	return o;
+}
+
+static struct json_object *
+path_get(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return v;
+}
+
+/* The seen digits as they appear in a variant. */
+static void
+seen_text(const struct iovec *iov, char out[REPLAY_SEEN_LEN + 1])
+{
+	const char *p = memmem(iov->iov_base, iov->iov_len, "\"seen\":", 7);
+
+	ck_assert_ptr_nonnull(p);
+	memcpy(out, p + 7, REPLAY_SEEN_LEN);
+	out[REPLAY_SEEN_LEN] = '\0';
+}
+
+START_TEST(test_seen_is_fixed_width_microseconds)
+{
+	char s[REPLAY_SEEN_LEN + 1];
+
+	s[REPLAY_SEEN_LEN] = '\0';
+	replay_seen_format(s, 1703808000123456LL);
+	ck_assert_str_eq(s, "1703808000.123456");
+	replay_seen_format(s, 1703808000000001LL);
+	ck_assert_str_eq(s, "1703808000.000001");
+	/* Fewer second digits: same width, same value, valid JSON number. */
+	replay_seen_format(s, 5250000LL);
+	ck_assert_str_eq(s, "5.250000000000000");
+	replay_seen_format(s, -7);
+	ck_assert_str_eq(s, "0.000000000000000");
+}
+END_TEST
+
+START_TEST(test_load_derives_lite_full_and_domains)
+{
+	struct replay_feed f;
+	struct iovec json[RV_COUNT];
+	struct json_object *lite, *full, *dom, *v;
+	char path[64], err[256];
+
+	write_feed(path, good3);
+	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
+	unlink(path);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_uint_eq(f.lines, 3);
+	ck_assert_uint_eq(f.bad, 0);
+
+	replay_feed_stamp(&f, 1, 1703808000123456LL, json);
+	full = parse_variant(&json[RV_FULL]);
+	lite = parse_variant(&json[RV_LITE]);
+	dom = parse_variant(&json[RV_DOMAINS]);
+
+	/* full: everything, as_der and chain included */
+	ck_assert_str_eq(json_object_get_string(path_get(full, "message_type", NULL)),
+	    "certificate_update");
+	v = path_get(path_get(full, "data", NULL), "leaf_cert", "as_der");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(json_object_get_string(v), "TEFBRg==");
+	v = path_get(full, "data", "chain");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(json_object_array_length(v), 1);
+	ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")), 101);
+	ck_assert_str_eq(json_object_get_string(path_get(path_get(full, "data", "source"),
+	    "operator", NULL)), "Example");
+
+	/* lite: the same without leaf_cert.as_der and chain */
+	ck_assert_ptr_null(path_get(path_get(lite, "data", NULL), "leaf_cert", "as_der"));
+	ck_assert_ptr_null(path_get(lite, "data", "chain"));
+	ck_assert_ptr_nonnull(path_get(path_get(lite, "data", NULL), "leaf_cert", "subject"));
+	ck_assert_str_eq(json_object_get_string(path_get(lite, "data", "cert_link")),
+	    "https://ct.example.net/log/ct/v1/get-entries?start=101&end=101");
+	ck_assert_int_eq(json_object_get_int64(path_get(lite, "data", "cert_index")), 101);
+
+	/* domains: dns_entries with all_domains, cert_index, seen, source{url,name} */
+	ck_assert_str_eq(json_object_get_string(path_get(dom, "message_type", NULL)),
+	    "dns_entries");
+	v = path_get(dom, "data", NULL);
+	ck_assert_int_eq(json_object_array_length(v), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)), "b.example");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)), "www.b.example");
+	ck_assert_int_eq(json_object_get_int64(path_get(dom, "cert_index", NULL)), 101);
+	ck_assert_str_eq(json_object_get_string(path_get(dom, "source", "url")),
+	    "https://ct.example.net/log/");
+	ck_assert_str_eq(json_object_get_string(path_get(dom, "source", "name")),
+	    "Example 'Log'");
+	ck_assert_ptr_null(path_get(dom, "source", "operator"));
+	ck_assert_int_eq(json_object_object_length(dom), 5);
+
+	/* the recorded seen (1.5) was replaced in all three */
+	ck_assert(fabs(json_object_get_double(path_get(full, "data", "seen")) -
+	    1703808000.123456) < 1e-6);
+	ck_assert(fabs(json_object_get_double(path_get(lite, "data", "seen")) -
+	    1703808000.123456) < 1e-6);
+	ck_assert(fabs(json_object_get_double(path_get(dom, "seen", NULL)) -
+	    1703808000.123456) < 1e-6);
+
+	json_object_put(full);
+	json_object_put(lite);
+	json_object_put(dom);
+	replay_feed_free(&f);
+}
+END_TEST
+
+START_TEST(test_stamp_patches_seen_in_place)
+{
+	struct replay_feed f;
+	struct iovec a[RV_COUNT], b[RV_COUNT];
+	char path[64], err[256], s[REPLAY_SEEN_LEN + 1];
+
+	write_feed(path, good3);
+	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
+	unlink(path);
+	replay_feed_stamp(&f, 0, 1700000000000001LL, a);
+	for (int v = 0; v < RV_COUNT; v++) {
+		seen_text(&a[v], s);
+		ck_assert_str_eq(s, "1700000000.000001");
+	}
+	replay_feed_stamp(&f, 0, 1800000000999999LL, b);
+	for (int v = 0; v < RV_COUNT; v++) {
+		/* same bytes, same length: a patch, not a re-render */
+		ck_assert_ptr_eq(a[v].iov_base, b[v].iov_base);
+		ck_assert_uint_eq(a[v].iov_len, b[v].iov_len);
+		seen_text(&b[v], s);
+		ck_assert_str_eq(s, "1800000000.999999");
+		json_object_put(parse_variant(&b[v]));
+	}
+	/* other records untouched */
+	replay_feed_stamp(&f, 2, 1600000000000000LL, b);
+	seen_text(&a[RV_FULL], s);
+	ck_assert_str_eq(s, "1800000000.999999");
+	replay_feed_free(&f);
+}
+END_TEST
+
+START_TEST(test_bad_lines_are_reported_by_number_and_skipped)
+{
+	static const char text[] =
+	    CERT_LINE(1, "a.example")
+	    "{\"message_type\":\"certificate_update\",\"data\":{\n"   /* 2: cut */
+	    "\n"                                                      /* 3: blank */
+	    "{\"message_type\":\"heartbeat\",\"timestamp\":1.0}\n"     /* 4: skipped */
+	    "{\"message_type\":\"certificate_update\",\"data\":{\"cert_index\":5}}\n" /* 5 */
+	    "[1,2,3]\n"                                               /* 6 */
+	    CERT_LINE(7, "b.example")
+	    "{\"message_type\":\"dns_entries\",\"data\":[]}\n"          /* 8 */
+	    "{\"hello\":1}\n"                                         /* 9 */
+	    CERT_LINE(10, "c.example") "garbage\n";                   /* 10 ok, 11 bad */
+	struct replay_feed f;
+	struct bad_seen b;
+	struct iovec json[RV_COUNT];
+	struct json_object *o;
+	char path[64], err[256];
+
+	memset(&b, 0, sizeof(b));
+	write_feed(path, text);
+	ck_assert_int_eq(replay_feed_load(&f, path, collect_bad, &b, err, sizeof(err)), 0);
+	unlink(path);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_uint_eq(f.lines, 11);
+	ck_assert_uint_eq(f.bad, 6);
+	ck_assert_int_eq(b.n, 6);
+	ck_assert_uint_eq(b.lines[0], 2);
+	ck_assert_msg(strstr(b.why[0], "JSON") != NULL, "%s", b.why[0]);
+	ck_assert_uint_eq(b.lines[1], 5);
+	ck_assert_msg(strstr(b.why[1], "leaf_cert") != NULL, "%s", b.why[1]);
+	ck_assert_uint_eq(b.lines[2], 6);
+	ck_assert_uint_eq(b.lines[3], 8);
+	ck_assert_msg(strstr(b.why[3], "dns_entries") != NULL, "%s", b.why[3]);
+	ck_assert_uint_eq(b.lines[4], 9);
+	ck_assert_uint_eq(b.lines[5], 11);
+
+	/* the good ones, in file order */
+	replay_feed_stamp(&f, 2, 1700000000000000LL, json);
+	o = parse_variant(&json[RV_LITE]);
+	ck_assert_int_eq(json_object_get_int64(path_get(o, "data", "cert_index")), 10);
+	json_object_put(o);
+	replay_feed_free(&f);
+}
+END_TEST
+
+START_TEST(test_empty_unreadable_or_useless_file_is_refused)
+{
+	struct replay_feed f;
+	char path[64], err[256];
+
+	write_feed(path, "");
+	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "no usable record") && strstr(err, path), "%s", err);
+	unlink(path);
+
+	write_feed(path, "not json\n{\"message_type\":\"heartbeat\"}\n");
+	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "2 lines, 1 bad") != NULL, "%s", err);
+	ck_assert_ptr_null(f.buf);
+	unlink(path);
+
+	ck_assert_int_eq(replay_feed_load(&f, "/nonexistent/feed.ndjson", NULL, NULL,
+	    err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "/nonexistent/feed.ndjson") &&
+	    strstr(err, "No such file"), "%s", err);
+
+	ck_assert_int_eq(replay_feed_load(&f, "", NULL, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "replay.file") != NULL, "%s", err);
+}
+END_TEST
+
+/* ---- publishing through a real ring ---- */
+
+struct rig {
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct event_base *base;
+	struct config *cfg;
+	char path[64];
+};
+
+static void
+rig_init(struct rig *r, double rate, int loop)
+{
+	char err[256];
+
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_eq(shm_seg_create_anon(&r->seg, 1024, 4u << 20, 1, err,
+	    sizeof(err)), 0);
+	ring_writer_init(&r->w, &r->seg, NULL, 0);
+	r->base = event_base_new();
+	ck_assert_ptr_nonnull(r->base);
+	r->cfg = calloc(1, sizeof(*r->cfg));
+	ck_assert_ptr_nonnull(r->cfg);
+	write_feed(r->path, good3);
+	snprintf(r->cfg->replay.file, sizeof(r->cfg->replay.file), "%s", r->path);
+	r->cfg->replay.rate = rate;
+	r->cfg->replay.loop = loop;
+	r->cfg->source = SOURCE_REPLAY;
+}
+
+static void
+rig_fini(struct rig *r)
+{
+	unlink(r->path);
+	free(r->cfg);
+	event_base_free(r->base);
+	shm_seg_close(&r->seg);
+}
+
+static int64_t
+cert_index_of(struct rig *r, uint64_t seq, enum ring_variant v)
+{
+	static char buf[1 << 16];
+	struct json_object *o, *idx;
+	long n = ring_copy(&r->seg, seq, v, buf, sizeof(buf));
+	int64_t out;
+
+	ck_assert_int_gt(n, 0);
+	o = json_tokener_parse(buf);
+	ck_assert_ptr_nonnull(o);
+	idx = v == RV_DOMAINS ? path_get(o, "cert_index", NULL) :
+	    path_get(o, "data", "cert_index");
+	ck_assert_ptr_nonnull(idx);
+	out = json_object_get_int64(idx);
+	json_object_put(o);
+	return out;
+}
+
+START_TEST(test_publishes_every_record_once_then_idles)
+{
+	struct rig r;
+	struct replay *rp;
+	struct iovec iov;
+	int64_t seen_us;
+	struct timespec now;
+
+	rig_init(&r, 0, 0);
+	rp = replay_start(r.base, r.cfg, &r.seg, &r.w);
+	ck_assert_ptr_nonnull(rp);
+	for (int i = 0; i < 10 && !replay_done(rp); i++)
+		event_base_loop(r.base, EVLOOP_ONCE);
+	ck_assert(replay_done(rp));
+	ck_assert_uint_eq(replay_published(rp), 3);
+	ck_assert_uint_eq(ring_head(&r.seg), 3);
+	ck_assert_uint_eq(atomic_load(&r.seg.ingest->records), 3);
+	for (uint64_t s = 0; s < 3; s++) {
+		ck_assert_int_eq(cert_index_of(&r, s, RV_LITE), 100 + (int64_t)s);
+		ck_assert_int_eq(cert_index_of(&r, s, RV_FULL), 100 + (int64_t)s);
+		ck_assert_int_eq(cert_index_of(&r, s, RV_DOMAINS), 100 + (int64_t)s);
+	}
+	/* the slot's seen_us is the one written in the JSON, and is now */
+	ck_assert_int_eq(ring_peek(&r.seg, 2, RV_FULL, 0, &iov, &seen_us), 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ck_assert(seen_us <= (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+	ck_assert(seen_us > ((int64_t)now.tv_sec - 5) * 1000000);
+	{
+		char want[REPLAY_SEEN_LEN + 1], got[REPLAY_SEEN_LEN + 1];
+
+		want[REPLAY_SEEN_LEN] = '\0';
+		replay_seen_format(want, seen_us);
+		seen_text(&iov, got);
+		ck_assert_str_eq(got, want);
+	}
+	/* nothing more: the loop has no pending event left */
+	ck_assert_int_eq(event_base_loop(r.base, EVLOOP_NONBLOCK), 1);
+	ck_assert_uint_eq(ring_head(&r.seg), 3);
+
+	/* turning loop on (SIGHUP) resumes from the first record */
+	replay_reconfigure(rp, 0, 1);
+	event_base_loop(r.base, EVLOOP_ONCE);
+	ck_assert_uint_gt(ring_head(&r.seg), 3);
+	ck_assert_int_eq(cert_index_of(&r, 3, RV_LITE), 100);
+	replay_stop(rp);
+	rig_fini(&r);
+}
+END_TEST
+
+START_TEST(test_loop_repeats_in_order_in_bounded_batches)
+{
+	struct rig r;
+	struct replay *rp;
+	uint64_t head;
+
+	rig_init(&r, 0, 1);
+	rp = replay_start(r.base, r.cfg, &r.seg, &r.w);
+	ck_assert_ptr_nonnull(rp);
+	event_base_loop(r.base, EVLOOP_ONCE);
+	head = ring_head(&r.seg);
+	/* one loop turn publishes a bounded batch, then yields */
+	ck_assert_uint_gt(head, 3);
+	ck_assert_uint_le(head, 4096);
+	for (int i = 0; i < 4; i++)
+		event_base_loop(r.base, EVLOOP_ONCE);
+	head = ring_head(&r.seg);
+	ck_assert(!replay_done(rp));
+	ck_assert_uint_eq(replay_published(rp), head);
+	for (uint64_t s = head - 200; s < head; s++)
+		ck_assert_int_eq(cert_index_of(&r, s, RV_DOMAINS), 100 + (int64_t)(s % 3));
+	replay_stop(rp);
+	rig_fini(&r);
+}
+END_TEST
+
+START_TEST(test_rate_paces_publishing)
+{
+	struct rig r;
+	struct replay *rp;
+	struct timeval tv = { 0, 400000 };
+	uint64_t n;
+
+	rig_init(&r, 200, 1);
+	rp = replay_start(r.base, r.cfg, &r.seg, &r.w);
+	ck_assert_ptr_nonnull(rp);
+	event_base_loopexit(r.base, &tv);
+	event_base_dispatch(r.base);
+	n = replay_published(rp);
+	/* 200/s for 0.4 s = 80; generous bounds for a loaded machine */
+	ck_assert_msg(n >= 40 && n <= 84, "published %llu in 0.4 s at 200/s",
+	    (unsigned long long)n);
+	ck_assert_uint_eq(ring_head(&r.seg), n);
+
+	/* a new rate applies from now */
+	replay_reconfigure(rp, 1000, 1);
+	tv.tv_usec = 200000;
+	event_base_loopexit(r.base, &tv);
+	event_base_dispatch(r.base);
+	n = replay_published(rp) - n;
+	ck_assert_msg(n >= 100 && n <= 210, "published %llu in 0.2 s at 1000/s",
+	    (unsigned long long)n);
+	replay_stop(rp);
+	rig_fini(&r);
+}
+END_TEST
+
+START_TEST(test_start_fails_cleanly_on_a_bad_file)
+{
+	struct rig r;
+
+	rig_init(&r, 0, 0);
+	snprintf(r.cfg->replay.file, sizeof(r.cfg->replay.file), "/nonexistent/x");
+	ck_assert_ptr_null(replay_start(r.base, r.cfg, &r.seg, &r.w));
+	ck_assert_uint_eq(ring_head(&r.seg), 0);
+	rig_fini(&r);
+}
+END_TEST
+
+Suite *replay_suite(void);
+
+Suite *
+replay_suite(void)
+{
+	Suite *s = suite_create("replay");
+	TCase *tc = tcase_create("feed");
+	TCase *tp = tcase_create("publish");
+
+	tcase_add_test(tc, test_seen_is_fixed_width_microseconds);
+	tcase_add_test(tc, test_load_derives_lite_full_and_domains);
+	tcase_add_test(tc, test_stamp_patches_seen_in_place);
+	tcase_add_test(tc, test_bad_lines_are_reported_by_number_and_skipped);
+	tcase_add_test(tc, test_empty_unreadable_or_useless_file_is_refused);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tp, 30);
+	tcase_add_test(tp, test_publishes_every_record_once_then_idles);
+	tcase_add_test(tp, test_loop_repeats_in_order_in_bounded_batches);
+	tcase_add_test(tp, test_rate_paces_publishing);
+	tcase_add_test(tp, test_start_fails_cleanly_on_a_bad_file);
+	suite_add_tcase(s, tp);
+	return s;
+}

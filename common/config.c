@@ -127,7 +127,8 @@ static const struct ckey keys[] = {
 	LIST("custom_logs", KT_LOGLIST, custom_logs, ncustom_logs, "", 1),
 	LIST("static_logs", KT_LOGLIST, static_logs, nstatic_logs, "", 1),
 
-	ROW("replay.file", KT_PATH, replay.file, "", 0, 0, 1),
+	ROW("replay.file", KT_PATH, replay.file, "tests/data/sample-feed.ndjson", 0,
+	    0, 1),
 	ROW("replay.rate", KT_DOUBLE, replay.rate, "10", 0, 10000000, 1),
 	ROW("replay.loop", KT_BOOL, replay.loop, "true", 0, 0, 1),
 
@@ -526,11 +527,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NKEYS; i++) {
 		/* Defaults are constants of this file: they cannot fail. */
-		if (keys[i].type == KT_PATH && keys[i].def[0] != '\0')
-			set_string(field(cfg, &keys[i]), keys[i].size, keys[i].def,
-			    why, sizeof(why));
-		else
-			key_set(cfg, &keys[i], keys[i].def, why, sizeof(why));
+		key_set(cfg, &keys[i], keys[i].def, why, sizeof(why));
 	}
 }
 
@@ -596,7 +593,9 @@ ylog_entry(struct yctx *y, const struct ckey *k, const char *path,
 		if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE)
 			return yerr(y, n, path, "keys must be scalars");
 		name = yscalar(kn);
-		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		if ((size_t)snprintf(sub, sizeof(sub), "%s.%s", path, name) >=
+		    sizeof(sub))
+			return yerr(y, kn, path, "key too long");
 		if (strcmp(name, "name") == 0) {
 			dst = l->name;
 			size = sizeof(l->name);

@@ -1,0 +1,363 @@
+/*
+ * libcurl multi on libevent: curl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION) and when to wake it (CURLMOPT_TIMERFUNCTION);
+ * events call curl_multi_socket_action; finished transfers are collected
+ * with curl_multi_info_read and handed to their callbacks.
+ */
+#include "ingest/fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event_struct.h>
+
+#ifndef CERTSTREAM_VERSION
+#define CERTSTREAM_VERSION "0"
+#endif
+
+struct fetch_req {
+	struct fetch *f;
+	CURL *easy;
+	fetch_cb cb;
+	void *arg;
+	char *buf;
+	size_t len, cap;
+	int too_large;
+	char errbuf[CURL_ERROR_SIZE];
+	struct fetch_req *prev, *next;
+};
+
+/* One watched socket. */
+struct fetch_sock {
+	struct event ev;
+	struct fetch *f;
+	int added;
+	struct fetch_sock *prev, *next;
+};
+
+struct fetch {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	struct fetch_opts o;
+	struct fetch_req *reqs;     /* in flight */
+	struct fetch_sock *socks;   /* watched sockets */
+	unsigned inflight;
+	unsigned long count;
+};
+
+static int curl_inited;
+
+static void
+sock_free(struct fetch *f, struct fetch_sock *fs)
+{
+	if (fs->added)
+		event_del(&fs->ev);
+	if (fs->prev != NULL)
+		fs->prev->next = fs->next;
+	else
+		f->socks = fs->next;
+	if (fs->next != NULL)
+		fs->next->prev = fs->prev;
+	free(fs);
+}
+
+static void
+check_done(struct fetch *f)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+		struct fetch_req *r = NULL;
+		struct fetch_res res;
+		curl_off_t ra = -1;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (r == NULL)
+			continue;
+		memset(&res, 0, sizeof(res));
+		res.ok = m->data.result == CURLE_OK;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+		if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra) !=
+		    CURLE_OK || ra <= 0)
+			ra = -1;
+		res.retry_after_secs = (long)ra;
+		res.timed_out = m->data.result == CURLE_OPERATION_TIMEDOUT;
+		res.too_large = r->too_large ||
+		    m->data.result == CURLE_FILESIZE_EXCEEDED;
+		res.body = r->buf != NULL ? r->buf : "";
+		res.len = r->len;
+		res.error = res.too_large ? "response over the size cap" :
+		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result);
+		/* Unlink first: the callback may start or cancel requests. */
+		curl_multi_remove_handle(f->multi, r->easy);
+		if (r->prev != NULL)
+			r->prev->next = r->next;
+		else
+			f->reqs = r->next;
+		if (r->next != NULL)
+			r->next->prev = r->prev;
+		f->inflight--;
+		r->cb(r->arg, &res);
+		curl_easy_cleanup(r->easy);
+		free(r->buf);
+		free(r);
+	}
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetch *f = arg;
+	int running, action = 0;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(f->multi, fd, action, &running);
+	check_done(f);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetch *f = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(f);
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct fetch *f = userp;
+	struct fetch_sock *fs = socketp;
+	short kind;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (fs != NULL) {
+			sock_free(f, fs);
+			curl_multi_assign(f->multi, s, NULL);
+		}
+		return 0;
+	}
+	if (fs == NULL) {
+		fs = calloc(1, sizeof(*fs));
+		if (fs == NULL)
+			return -1;
+		fs->f = f;
+		fs->next = f->socks;
+		if (f->socks != NULL)
+			f->socks->prev = fs;
+		f->socks = fs;
+		curl_multi_assign(f->multi, s, fs);
+	}
+	if (fs->added) {
+		event_del(&fs->ev);
+		fs->added = 0;
+	}
+	kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (event_assign(&fs->ev, f->base, s, kind, on_event, f) < 0 ||
+	    event_add(&fs->ev, NULL) < 0)
+		return -1;
+	fs->added = 1;
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct fetch *f = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		return evtimer_del(f->timer);
+	/* Even 0 goes through the loop: curl must not be re-entered here. */
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(f->timer, &tv);
+}
+
+static size_t
+write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct fetch_req *r = arg;
+	size_t add = sz * n, ncap;
+	char *nb;
+
+	if (r->len + add > r->f->o.max_bytes) {
+		r->too_large = 1;
+		return 0;  /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (r->len + add + 1 > r->cap) {
+		ncap = r->cap ? r->cap : 16384;
+		while (ncap < r->len + add + 1)
+			ncap *= 2;
+		nb = realloc(r->buf, ncap);
+		if (nb == NULL)
+			return 0;
+		r->buf = nb;
+		r->cap = ncap;
+	}
+	memcpy(r->buf + r->len, p, add);
+	r->len += add;
+	r->buf[r->len] = '\0';
+	return add;
+}
+
+struct fetch *
+fetch_new(struct event_base *base, const struct fetch_opts *o, char *err,
+    size_t errlen)
+{
+	struct fetch *f;
+
+	if (!curl_inited) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			snprintf(err, errlen, "curl_global_init failed");
+			return NULL;
+		}
+		curl_inited = 1;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->base = base;
+	f->o = *o;
+	f->multi = curl_multi_init();
+	f->timer = evtimer_new(base, on_timer, f);
+	if (f->multi == NULL || f->timer == NULL) {
+		snprintf(err, errlen, "curl_multi_init or evtimer_new failed");
+		fetch_free(f);
+		return NULL;
+	}
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	/* Polite to each log; HTTP/2 multiplexes over these anyway. */
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	return f;
+}
+
+void
+fetch_set_opts(struct fetch *f, const struct fetch_opts *o)
+{
+	f->o = *o;
+}
+
+struct fetch_req *
+fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
+{
+	struct fetch_req *r = calloc(1, sizeof(*r));
+	CURL *e;
+
+	if (r == NULL)
+		return NULL;
+	e = curl_easy_init();
+	if (e == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->f = f;
+	r->easy = e;
+	r->cb = cb;
+	r->arg = arg;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout_secs);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, f->o.timeout_secs);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)f->o.max_bytes);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, f->o.max_redirs);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "certstream/" CERTSTREAM_VERSION);
+	if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		free(r);
+		return NULL;
+	}
+	r->next = f->reqs;
+	if (f->reqs != NULL)
+		f->reqs->prev = r;
+	f->reqs = r;
+	f->inflight++;
+	f->count++;
+	return r;
+}
+
+void
+fetch_cancel(struct fetch_req *r)
+{
+	struct fetch *f;
+
+	if (r == NULL)
+		return;
+	f = r->f;
+	curl_multi_remove_handle(f->multi, r->easy);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		f->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	f->inflight--;
+	curl_easy_cleanup(r->easy);
+	free(r->buf);
+	free(r);
+}
+
+unsigned long
+fetch_count(const struct fetch *f)
+{
+	return f->count;
+}
+
+unsigned
+fetch_inflight(const struct fetch *f)
+{
+	return f->inflight;
+}
+
+void
+fetch_free(struct fetch *f)
+{
+	if (f == NULL)
+		return;
+	while (f->reqs != NULL)
+		fetch_cancel(f->reqs);
+	/* Closing cached connections calls sock_cb(REMOVE): keep f alive. */
+	if (f->multi != NULL)
+		curl_multi_cleanup(f->multi);
+	while (f->socks != NULL)
+		sock_free(f, f->socks);
+	if (f->timer != NULL)
+		event_free(f->timer);
+	free(f);
+}

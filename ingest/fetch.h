@@ -1,0 +1,64 @@
+/*
+ * HTTP GETs for ingest: libcurl's multi interface driven by the ingest's
+ * libevent loop (socket and timer callbacks), so one process watches every
+ * log without a thread per log. One multi handle means one connection cache:
+ * connections are reused, and HTTP/2 streams multiplexed (PIPEWAIT) where
+ * the log offers it. gzip/deflate bodies are accepted and decoded.
+ *
+ * Each request ends with exactly one callback, from the event loop (never
+ * from inside fetch_get), unless it is cancelled first.
+ */
+#ifndef INGEST_FETCH_H
+#define INGEST_FETCH_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+struct fetch;
+struct fetch_req;
+
+struct fetch_opts {
+	long connect_timeout_secs;
+	long timeout_secs;          /* whole transfer */
+	size_t max_bytes;           /* body cap: a larger body aborts the transfer */
+	long max_redirs;
+};
+
+struct fetch_res {
+	int ok;                     /* transfer completed (any HTTP status) */
+	long status;                /* HTTP status, 0 if none */
+	const char *body;           /* NUL-terminated, valid during the callback */
+	size_t len;
+	long retry_after_secs;      /* Retry-After, -1 if absent */
+	int timed_out;
+	int too_large;              /* the body cap was hit */
+	const char *error;          /* when !ok: what failed */
+};
+
+typedef void (*fetch_cb)(void *arg, const struct fetch_res *res);
+
+/* NULL with err filled on failure. */
+struct fetch *fetch_new(struct event_base *base, const struct fetch_opts *o,
+    char *err, size_t errlen);
+
+/* Requests not yet started use the new options. */
+void fetch_set_opts(struct fetch *f, const struct fetch_opts *o);
+
+/* Start a GET of url; cb(arg, res) runs once when it ends. NULL on failure
+ * (allocation, curl refusing the handle). */
+struct fetch_req *fetch_get(struct fetch *f, const char *url, fetch_cb cb,
+    void *arg);
+
+/* Abort a request; its callback will not run. NULL is a no-op. Must not be
+ * called for a request whose callback is running or has run. */
+void fetch_cancel(struct fetch_req *r);
+
+/* Requests started so far, and in flight now. */
+unsigned long fetch_count(const struct fetch *f);
+unsigned fetch_inflight(const struct fetch *f);
+
+/* Cancel everything (no callbacks) and free. NULL is a no-op. */
+void fetch_free(struct fetch *f);
+
+#endif

@@ -1,0 +1,274 @@
+/* libcurl multi on libevent, against an evhttp server on 127.0.0.1:0. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "ingest/fetch.h"
+
+Suite *fetch_suite(void);
+
+struct srv {
+	struct event_base *base;
+	struct evhttp *http;
+	int port;
+	int hits;
+	int conns_seen;
+};
+
+struct got {
+	int n;
+	struct fetch_res res;
+	char body[65536];
+	struct event_base *base;
+	int want;
+};
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+
+	s->hits++;
+	if (strcmp(uri, "/hello") == 0) {
+		evbuffer_add_printf(b, "hello world");
+		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(uri, "/429") == 0) {
+		evhttp_add_header(oh, "Retry-After", "7");
+		evbuffer_add_printf(b, "slow down");
+		evhttp_send_reply(req, 429, "Too Many Requests", b);
+	} else if (strcmp(uri, "/big") == 0) {
+		char chunk[4096];
+
+		memset(chunk, 'x', sizeof(chunk));
+		for (int i = 0; i < 64; i++)
+			evbuffer_add(b, chunk, sizeof(chunk));
+		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(uri, "/gzip") == 0) {
+		/* gzip of "compressed body" (python3 gzip.compress, mtime 0) */
+		static const unsigned char gz[] = { 0x1f, 0x8b, 0x08, 0x00, 0x00,
+		    0x00, 0x00, 0x00, 0x02, 0x03, 0x4b, 0xce, 0xcf, 0x2d, 0x28,
+		    0x4a, 0x2d, 0x2e, 0x4e, 0x4d, 0x51, 0x48, 0xca, 0x4f, 0xa9,
+		    0x04, 0x00, 0xb7, 0xb4, 0xfb, 0x38, 0x0f, 0x00, 0x00, 0x00 };
+
+		evbuffer_add(b, gz, sizeof(gz));
+		evhttp_add_header(oh, "Content-Encoding", "gzip");
+		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(uri, "/redirect") == 0) {
+		evhttp_add_header(oh, "Location", "/hello");
+		evhttp_send_reply(req, 302, "Found", b);
+	} else if (strcmp(uri, "/loop") == 0) {
+		evhttp_add_header(oh, "Location", "/loop");
+		evhttp_send_reply(req, 302, "Found", b);
+	} else if (strcmp(uri, "/hang") == 0) {
+		/* never answered: the client's timeout must fire */
+		evbuffer_free(b);
+		return;
+	} else {
+		evhttp_send_reply(req, 404, "Not Found", b);
+	}
+	evbuffer_free(b);
+}
+
+static void
+srv_start(struct srv *s, struct event_base *base)
+{
+	struct evhttp_bound_socket *bs;
+	struct sockaddr_storage ss;
+	ev_socklen_t sl = sizeof(ss);
+
+	memset(s, 0, sizeof(*s));
+	s->base = base;
+	s->http = evhttp_new(base);
+	ck_assert_ptr_nonnull(s->http);
+	evhttp_set_gencb(s->http, handle, s);
+	bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(bs);
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl);
+	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void
+on_done(void *arg, const struct fetch_res *res)
+{
+	struct got *g = arg;
+
+	g->n++;
+	g->res = *res;
+	snprintf(g->body, sizeof(g->body), "%.*s", (int)res->len, res->body);
+	g->res.body = g->body;
+	if (g->n >= g->want)
+		event_base_loopbreak(g->base);
+}
+
+static void
+never(void *arg, const struct fetch_res *res)
+{
+	(void)arg;
+	(void)res;
+	ck_abort_msg("a cancelled request's callback ran");
+}
+
+static void
+run_one(struct event_base *base, struct fetch *f, int port, const char *path,
+    struct got *g)
+{
+	char url[128];
+	struct timeval tv = { 10, 0 };
+
+	memset(g, 0, sizeof(*g));
+	g->base = base;
+	g->want = 1;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	ck_assert_ptr_nonnull(fetch_get(f, url, on_done, g));
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	ck_assert_int_eq(g->n, 1);
+}
+
+static struct fetch_opts opts = { 2, 2, 100000, 3 };
+
+START_TEST(get_body_status_and_retry_after)
+{
+	struct event_base *base = event_base_new();
+	struct srv s;
+	struct fetch *f;
+	struct got g;
+	char err[128];
+
+	srv_start(&s, base);
+	f = fetch_new(base, &opts, err, sizeof(err));
+	ck_assert_ptr_nonnull(f);
+
+	run_one(base, f, s.port, "/hello", &g);
+	ck_assert(g.res.ok);
+	ck_assert_int_eq(g.res.status, 200);
+	ck_assert_str_eq(g.body, "hello world");
+	ck_assert_int_eq(g.res.retry_after_secs, -1);
+
+	run_one(base, f, s.port, "/429", &g);
+	ck_assert(g.res.ok);
+	ck_assert_int_eq(g.res.status, 429);
+	ck_assert_int_eq(g.res.retry_after_secs, 7);
+
+	run_one(base, f, s.port, "/gzip", &g);
+	ck_assert_int_eq(g.res.status, 200);
+	ck_assert_str_eq(g.body, "compressed body");
+
+	run_one(base, f, s.port, "/redirect", &g);
+	ck_assert_int_eq(g.res.status, 200);
+	ck_assert_str_eq(g.body, "hello world");
+
+	run_one(base, f, s.port, "/loop", &g);
+	ck_assert(!g.res.ok);
+
+	run_one(base, f, s.port, "/nothing", &g);
+	ck_assert_int_eq(g.res.status, 404);
+	ck_assert_uint_eq(fetch_count(f), 6);
+	ck_assert_uint_eq(fetch_inflight(f), 0);
+
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(body_cap_aborts_transfer)
+{
+	struct event_base *base = event_base_new();
+	struct srv s;
+	struct fetch *f;
+	struct got g;
+	char err[128];
+
+	srv_start(&s, base);
+	f = fetch_new(base, &opts, err, sizeof(err));
+	run_one(base, f, s.port, "/big", &g);   /* 256 KiB > 100000 */
+	ck_assert(!g.res.ok);
+	ck_assert(g.res.too_large);
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(transfer_timeout_fires)
+{
+	struct event_base *base = event_base_new();
+	struct fetch_opts o = { 1, 1, 100000, 3 };
+	struct srv s;
+	struct fetch *f;
+	struct got g;
+	char err[128];
+
+	srv_start(&s, base);
+	f = fetch_new(base, &o, err, sizeof(err));
+	run_one(base, f, s.port, "/hang", &g);
+	ck_assert(!g.res.ok);
+	ck_assert(g.res.timed_out);
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
+/* Many requests in flight at once on one loop; a cancelled one never calls
+ * back; free with requests in flight leaks nothing (valgrind run). */
+START_TEST(concurrent_and_cancelled)
+{
+	struct event_base *base = event_base_new();
+	struct srv s;
+	struct fetch *f;
+	struct fetch_req *c;
+	struct got g;
+	struct timeval tv = { 10, 0 };
+	char err[128], url[128];
+	int i;
+
+	srv_start(&s, base);
+	f = fetch_new(base, &opts, err, sizeof(err));
+	memset(&g, 0, sizeof(g));
+	g.base = base;
+	g.want = 20;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", s.port);
+	for (i = 0; i < 20; i++)
+		ck_assert_ptr_nonnull(fetch_get(f, url, on_done, &g));
+	c = fetch_get(f, url, never, NULL);
+	ck_assert_uint_eq(fetch_inflight(f), 21);
+	fetch_cancel(c);
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	ck_assert_int_eq(g.n, 20);
+	ck_assert_str_eq(g.body, "hello world");
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hang", s.port);
+	ck_assert_ptr_nonnull(fetch_get(f, url, never, NULL));
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
+Suite *
+fetch_suite(void)
+{
+	Suite *s = suite_create("fetch");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, get_body_status_and_retry_after);
+	tcase_add_test(tc, body_cap_aborts_transfer);
+	tcase_add_test(tc, transfer_timeout_fires);
+	tcase_add_test(tc, concurrent_and_cancelled);
+	suite_add_tcase(s, tc);
+	return s;
+}

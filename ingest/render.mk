@@ -1,4 +1,4 @@
 # Certificate rendering: CT leaves to certstream JSON (issue 3).
-INGEST_SRCS += ingest/leaf.c
+INGEST_SRCS += ingest/leaf.c ingest/x509_json.c ingest/render.c ingest/render_cli.c
 UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf

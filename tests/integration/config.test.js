@@ -1,0 +1,104 @@
+'use strict';
+// certstreamd -n and start-up with good and bad configurations: the file,
+// line and key are named, and a bad configuration never starts a daemon.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { runBin, startDaemon, freePort, ROOT } = require('./lib/daemon');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-conf-'));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function conf(name, text) {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+test('-n accepts the shipped certstream.conf', async () => {
+  const r = await runBin(['-n', '-c', path.join(ROOT, 'certstream.conf')]);
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^configuration OK/);
+});
+
+test('-n accepts a small valid file', async () => {
+  const p = conf('good.yaml', 'port: 9999\nworkers: 2\nauth:\n  enabled: true\n  tokens: [a, b]\n');
+  const r = await runBin(['-n', '-c', p]);
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.strictEqual(r.stdout.trim(), `configuration OK: ${p}`);
+});
+
+const bad = [
+  ['unknown key', 'port: 8080\nprotocols:\n  websockets: true\n', 3, 'protocols.websockets: unknown key'],
+  ['wrong type', 'host: 127.0.0.1\nport: http\n', 2, 'port: not an integer'],
+  ['out of range', 'workers: 1000\n', 1, 'workers: out of range'],
+  ['list where a value goes', 'connection_limit:\n  enabled: [true]\n', 2, 'connection_limit.enabled: expected a value'],
+  ['YAML syntax', 'port: 1\n  bad indent: [\n', 2, ''],
+  ['cross-field', 'auth:\n  enabled: true\n  tokens: []\n', 3, 'auth.tokens: auth.enabled is true but no token is set'],
+];
+
+for (const [what, text, line, msg] of bad) {
+  test(`-n refuses a file with ${what}, naming file:line: key`, async () => {
+    const p = conf(`bad-${what.replace(/\W+/g, '-')}.yaml`, text);
+    const r = await runBin(['-n', '-c', p]);
+    assert.strictEqual(r.code, 1);
+    assert.strictEqual(r.stdout, '');
+    assert.ok(r.stderr.includes(`${p}:${line}: ${msg}`), r.stderr);
+    assert.doesNotMatch(r.stderr, /configuration OK/);
+  });
+}
+
+test('-n refuses a bad environment value, naming the variable', async () => {
+  const p = conf('env.yaml', 'port: 9000\n');
+  const r = await runBin(['-n', '-c', p], { env: { CERTSTREAM_CT_LOG_POLL_INTERVAL_MS: 'soon' } });
+  assert.strictEqual(r.code, 1);
+  assert.match(r.stderr, /environment CERTSTREAM_CT_LOG_POLL_INTERVAL_MS: ct_log\.poll_interval_ms: not an integer/);
+});
+
+test('-n refuses a missing file', async () => {
+  const r = await runBin(['-n', '-c', path.join(dir, 'nope.yaml')]);
+  assert.strictEqual(r.code, 1);
+  assert.match(r.stderr, /nope\.yaml: No such file or directory/);
+});
+
+test('-V, -h and a bad flag', async () => {
+  const version = fs.readFileSync(path.join(ROOT, 'VERSION'), 'utf8').trim();
+  let r = await runBin(['-V']);
+  assert.strictEqual(r.code, 0);
+  assert.strictEqual(r.stdout.trim(), `certstreamd ${version}`);
+  r = await runBin(['-h']);
+  assert.strictEqual(r.code, 0);
+  assert.match(r.stdout, /usage: certstreamd/);
+  assert.match(r.stdout, /-n/);
+  r = await runBin(['-Z']);
+  assert.strictEqual(r.code, 2);
+  assert.match(r.stderr, /usage: certstreamd/);
+});
+
+test('a bad configuration does not start: exit 1, nothing listens, no segment', async () => {
+  const port = await freePort();
+  const p = conf('start-bad.yaml', `port: ${port}\nbuffer_size: many\n`);
+  const t0 = Date.now();
+  const r = await runBin(['-c', p], { env: { CERTSTREAM_PORT: String(port) } });
+  assert.strictEqual(r.code, 1);
+  assert.ok(Date.now() - t0 < 3000);
+  assert.ok(r.stderr.includes(`${p}:2: buffer_size: not a size`), r.stderr);
+  assert.ok(!fs.existsSync(`/dev/shm/certstream-${port}`));
+});
+
+test('environment overrides the file at run time (port, workers)', async (t) => {
+  // The helper passes CERTSTREAM_PORT and CERTSTREAM_WORKERS over a file
+  // that says otherwise; /health answering on the picked port proves it.
+  const d = await startDaemon({
+    t,
+    workers: 2,
+    conf: 'port: 1\nworkers: 1\nsource: replay\nreplay:\n  file: ' +
+      JSON.stringify(path.join(ROOT, 'tests/data/sample-feed.ndjson')) + '\n',
+  });
+  const kids = d.childPids();
+  assert.strictEqual(kids.length, 3, `ingest + 2 workers, got ${kids}`);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0, d.logs());
+});

@@ -60,14 +60,19 @@ uint64_t ring_tail(const struct shm_seg *seg);
 /*
  * Locate variant v of record seq: iov points into the data area, at the WS
  * frame header if ws is nonzero, else at the JSON. Returns 0, or -1 if seq is
- * not (or no longer) in [tail, head). The bytes may still be overwritten
- * later: confirm with ring_still_valid() after using them.
+ * not (or no longer) in [tail, head). The slot is validated before this
+ * returns (iov always lies inside the data area); the bytes may still be
+ * overwritten later: confirm with ring_still_valid() after using them.
  */
 int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
     int ws, struct iovec *iov, int64_t *seen_us);
 
 /* After reading bytes of records >= seq: were they intact? (acquire fence
  * then seq >= tail). */
+
+/* Publish time of seq (slot->pub_ns, CLOCK_REALTIME ns) for latency
+ * figures. Returns 0, or -1 if seq is not (or no longer) in the ring. */
+int ring_pub_ns(const struct shm_seg *seg, uint64_t seq, int64_t *pub_ns);
 int ring_still_valid(const struct shm_seg *seg, uint64_t seq);
 
 /* Copy variant v of seq into buf (JSON only, NUL-terminated). Returns the

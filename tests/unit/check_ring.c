@@ -157,6 +157,9 @@ START_TEST(publish_peek_copy_round_trip)
 
 	s = &seg.slots[0];
 	ck_assert(s->pub_ns >= now_ns && s->pub_ns < now_ns + 5000000000LL);
+	ck_assert_int_eq(ring_pub_ns(&seg, 0, &seen), 0);
+	ck_assert_int_eq(seen, s->pub_ns);
+	ck_assert_int_eq(ring_pub_ns(&seg, 1, &seen), -1);
 	ck_assert_uint_eq(seg.ctl->published_total, 1);
 	ck_assert_uint_eq(s->size % 8, 0);
 	ck_assert_uint_eq(seg.ctl->bytes_total, s->size);
@@ -294,6 +297,7 @@ START_TEST(slot_reuse_when_slots_are_the_limit)
 	struct ring_writer w;
 	struct iovec out;
 	size_t lens[3] = { 5, 6, 7 };
+	int64_t pub;
 
 	anon(&seg, 3, 1 << 20); /* rounded to 4 slots */
 	ck_assert_uint_eq(seg.hdr->nslots, 4);
@@ -306,6 +310,8 @@ START_TEST(slot_reuse_when_slots_are_the_limit)
 	ck_assert_uint_eq(ring_head(&seg), 10);
 	ck_assert_int_eq(ring_peek(&seg, 5, RV_LITE, 0, &out, NULL), -1);
 	ck_assert(!ring_still_valid(&seg, 5));
+	ck_assert_int_eq(ring_pub_ns(&seg, 5, &pub), -1);
+	ck_assert_int_eq(ring_pub_ns(&seg, 6, &pub), 0);
 	for (uint64_t q = 6; q < 10; q++)
 		assert_record(&seg, q, lens);
 	shm_seg_close(&seg);

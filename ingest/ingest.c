@@ -23,15 +23,22 @@
  *   int ct_start(struct event_base *, const struct config *,
  *       struct shm_seg *, struct ring_writer *);
  *   void ct_stop(void);
- * They are linked when that header exists; without it `source: ct` is
- * refused at start.
+ * Declared weak, so a build without ct.c still links; `source: ct` is then
+ * refused at start ("source ct not available").
  */
 #if defined(__has_include)
 #if __has_include("ingest/ct.h")
 #include "ingest/ct.h"
-#define INGEST_HAVE_CT 1
+#define INGEST_HAVE_CT_H 1
 #endif
 #endif
+#ifndef INGEST_HAVE_CT_H
+int ct_start(struct event_base *base, const struct config *cfg,
+    struct shm_seg *seg, struct ring_writer *w);
+void ct_stop(void);
+#endif
+#pragma weak ct_start
+#pragma weak ct_stop
 
 struct ingest {
 	struct event_base *base;
@@ -146,15 +153,15 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 			goto out;
 		break;
 	case SOURCE_CT:
-#ifdef INGEST_HAVE_CT
+		/* The CT source call site (ingest/ct.c). */
+		if (ct_start == NULL || ct_stop == NULL) {
+			log_error("source ct not available");
+			goto out;
+		}
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;
 		ct_running = 1;
 		break;
-#else
-		log_error("source ct not available");
-		goto out;
-#endif
 	default:
 		log_error("unknown source %d", (int)cfg->source);
 		goto out;
@@ -167,12 +174,8 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	}
 	rc = 0;
 out:
-#ifdef INGEST_HAVE_CT
 	if (ct_running)
 		ct_stop();
-#else
-	(void)ct_running;
-#endif
 	atomic_store(&seg->ingest->alive, 0);
 	replay_stop(in.replay);
 	for (int i = 0; i < nev; i++)

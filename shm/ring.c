@@ -16,6 +16,14 @@
  *       before the overwrite) is visible and seq < tail.
  *   A1  reader: store wake[i], seq_cst fence, then load head: with W4, either
  *       the reader sees the new head or the writer sees the flag.
+ *
+ * Record bytes and slot fields are plain accesses that may race with a
+ * reader, as in any seqlock: the W1 fence keeps the tail store ahead of
+ * them (StoreStore), the R3 fence keeps the tail load behind the reads
+ * (LoadLoad). A reader therefore never *uses* what it read until R3 has
+ * said the record is intact: ring_peek() re-checks before trusting the
+ * slot's offsets; callers re-check after using the bytes and void
+ * whatever they did with them (a worker closes the client) if it fails.
  */
 #include "shm/ring.h"
 

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,25 @@ shutdown_children(struct master *m)
 	timer_arm(0);
 }
 
+/*
+ * A start-up failure: logged, and also written to stderr when the log goes
+ * elsewhere, so whoever started the daemon (a terminal, an init script
+ * waiting on -d) sees why it did not start.
+ */
+static void __attribute__((format(printf, 2, 3)))
+startup_error(const struct config *cfg, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (strcmp(cfg->log.target, "stderr") != 0)
+		fprintf(stderr, "certstreamd: %s\n", msg);
+}
+
 static int
 resolve_user(struct master *m)
 {
@@ -430,14 +450,14 @@ resolve_user(struct master *m)
 		return 0;
 	errno = 0;
 	if ((pw = getpwnam(cfg->user)) == NULL) {
-		log_error("user: no such user \"%s\"", cfg->user);
+		startup_error(cfg, "user: no such user \"%s\"", cfg->user);
 		return -1;
 	}
 	m->uid = pw->pw_uid;
 	m->gid = pw->pw_gid;
 	if (cfg->group[0] != '\0') {
 		if ((gr = getgrnam(cfg->group)) == NULL) {
-			log_error("group: no such group \"%s\"", cfg->group);
+			startup_error(cfg, "group: no such group \"%s\"", cfg->group);
 			return -1;
 		}
 		m->gid = gr->gr_gid;
@@ -447,7 +467,8 @@ resolve_user(struct master *m)
 		return 0;
 	}
 	if (geteuid() != m->uid) {
-		log_error("user: switching to \"%s\" needs root", cfg->user);
+		startup_error(cfg, "user: switching to \"%s\" needs root",
+		    cfg->user);
 		return -1;
 	}
 	return 0;
@@ -482,19 +503,19 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	    opts->pidfile ? opts->pidfile : cfg->pidfile);
 	if (m->pidpath[0] != '\0' &&
 	    (m->pidfd = pidfile_open(m->pidpath, &other, err, sizeof(err))) == -1) {
-		log_error("%s", err);
+		startup_error(cfg, "%s", err);
 		return 1;
 	}
 	if (resolve_user(m) == -1)
 		goto out;
 	if (opts->daemonize && daemon_start(&notify_fd, err, sizeof(err)) == -1) {
-		log_error("daemonize: %s", err);
+		startup_error(cfg, "daemonize: %s", err);
 		goto out;
 	}
 	m->pid = getpid();
 	if (m->pidfd != -1 &&
 	    pidfile_write(m->pidfd, m->pid, err, sizeof(err)) == -1) {
-		log_error("%s: %s", m->pidpath, err);
+		startup_error(cfg, "%s: %s", m->pidpath, err);
 		goto out;
 	}
 
@@ -506,19 +527,19 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		    cfg->port);
 	if (shm_seg_create(&m->seg, m->shm_name, cfg->buffer_size,
 	    cfg->buffer_bytes, (uint32_t)m->nworkers, err, sizeof(err)) == -1) {
-		log_error("shared memory %s: %s", m->shm_name, err);
+		startup_error(cfg, "shared memory %s: %s", m->shm_name, err);
 		goto out;
 	}
 	m->have_seg = 1;
 	for (i = 0; i < m->nworkers; i++) {
 		if ((m->wfds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
-			log_warn("eventfd");
+			startup_error(cfg, "eventfd: %s", strerror(errno));
 			goto out;
 		}
 	}
 	if (listen_open_all(cfg->host, cfg->port, m->lfds, m->nworkers, err,
 	    sizeof(err)) == -1) {
-		log_error("listen: %s", err);
+		startup_error(cfg, "listen: %s", err);
 		goto out;
 	}
 	if (signals_install() == -1)
@@ -561,6 +582,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 			sig_usr1 = 0;
 			if (log_reopen() == -1)
 				log_warn("reopen log %s", m->cfg->log.target);
+			else
+				log_info("log reopened");
 			signal_children(m, SIGUSR1);
 		}
 		sig_alrm = 0;

@@ -296,7 +296,7 @@ render_cli_main(const char *path, FILE *out)
 		;
 	if (len == 0) {
 		fprintf(stderr, "render: %s: empty\n", path);
-	} else if (len - i >= 10 && memcmp(buf + i, "-----BEGIN", 10) == 0) {
+	} else if (memmem(buf, len, "-----BEGIN CERTIFICATE-----", 27) != NULL) {
 		if (do_pem(&c, buf, len) != 0)
 			fprintf(stderr, "render: %s: no certificate in PEM\n", path);
 		else

@@ -122,6 +122,12 @@ bench:
 	@$(MAKE) --no-print-directory -j2 test-build
 	@tests/bench/run.sh
 
+# Fuzzing (tests/fuzz/fuzz.mk): corpus replay under ASan+UBSan, then each
+# libFuzzer target for FUZZ_SECONDS (default 60), no total cap.
+fuzz:
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) FUZZ_BUDGET=$(or $(FUZZ_BUDGET),0) \
+		tests/system/fuzz_corpus.sh
+
 clean:
 	rm -rf build certstreamd certstreamd-asan
 

@@ -1,0 +1,247 @@
+'use strict';
+// The master process: titles, supervision (a killed worker or ingest is
+// replaced and streaming goes on), the pidfile lock, and a graceful stop
+// with 1,000 WebSocket clients.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const WebSocket = require('../node/node_modules/ws');
+const { startDaemon, runBin, childrenOf, sleep } = require('./lib/daemon');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-master-'));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+// A feed of its own: N records whose cert_index counts 0..N-1, so a client
+// can tell a gap from the loop seam.
+const N = 5000;
+const feedFile = path.join(dir, 'feed.ndjson');
+fs.writeFileSync(feedFile, Array.from({ length: N }, (_, i) => JSON.stringify({
+  message_type: 'certificate_update',
+  data: {
+    update_type: 'X509LogEntry',
+    leaf_cert: { all_domains: [`m${i}.example`], as_der: 'AA==' },
+    chain: [],
+    cert_index: i,
+    cert_link: '',
+    source: { url: 'https://log.example/', name: 'master test' },
+  },
+})).join('\n') + '\n');
+
+function conf(rate) {
+  return `source: replay\nreplay:\n  file: ${JSON.stringify(feedFile)}\n  rate: ${rate}\n  loop: true\n`;
+}
+
+function cmdline(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+  } catch (_) {
+    return null;
+  }
+}
+
+// { title: pid } of the daemon's children.
+function titles(masterPid) {
+  const out = {};
+  for (const pid of childrenOf(masterPid)) {
+    const t = cmdline(pid);
+    if (t) out[t] = pid;
+  }
+  return out;
+}
+
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+// A WebSocket client that records cert_index of each certificate_update.
+function client(url) {
+  const c = { idx: [], closeCode: null, error: null, ws: new WebSocket(url) };
+  c.opened = new Promise((resolve, reject) => {
+    c.ws.once('open', resolve);
+    c.ws.once('error', reject);
+  });
+  c.closed = new Promise((resolve) => {
+    c.ws.on('close', (code) => { c.closeCode = code; resolve(code); });
+  });
+  c.ws.on('error', (e) => { c.error = e; });
+  c.ws.on('message', (buf) => {
+    const m = JSON.parse(buf.toString());
+    if (m.message_type === 'certificate_update') c.idx.push(m.data.cert_index);
+  });
+  return c;
+}
+
+// Consecutive cert_index values (the loop seam N-1 -> 0 allowed).
+function gaps(idx) {
+  const out = [];
+  for (let i = 1; i < idx.length; i++) {
+    const want = (idx[i - 1] + 1) % N;
+    if (idx[i] !== want) out.push(`${idx[i - 1]} -> ${idx[i]}`);
+  }
+  return out;
+}
+
+test('process titles name each role', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(10) });
+  assert.strictEqual(cmdline(d.pid), 'certstreamd: master');
+  const ti = await waitFor(() => {
+    const x = titles(d.pid);
+    return Object.keys(x).length === 3 ? x : null;
+  }, 3000, 'three children');
+  assert.deepStrictEqual(Object.keys(ti).sort(),
+    ['certstreamd: ingest', 'certstreamd: worker 1', 'certstreamd: worker 2']);
+  assert.strictEqual(fs.readFileSync(`/proc/${ti['certstreamd: worker 2']}/comm`, 'utf8').trim(), 'cs-worker-2');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('kill -9 of a worker: replaced within 2 s, new connections work, the other worker\'s clients see no gap', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(200) });
+  const before = await waitFor(() => {
+    const x = titles(d.pid);
+    return Object.keys(x).length === 3 ? x : null;
+  }, 3000, 'three children');
+  const victim = before['certstreamd: worker 1'];
+
+  // Enough clients that SO_REUSEPORT puts some on each worker.
+  const clients = Array.from({ length: 24 }, () => client(d.url('/', 'ws')));
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  await Promise.all(clients.map((c) => c.opened));
+  await waitFor(() => clients.every((c) => c.idx.length >= 20), 10000, 'every client streaming');
+
+  const t0 = Date.now();
+  process.kill(victim, 'SIGKILL');
+  const replacement = await waitFor(() => {
+    const p = titles(d.pid)['certstreamd: worker 1'];
+    return p && p !== victim ? p : null;
+  }, 2000, 'a new worker 1');
+  const took = Date.now() - t0;
+  assert.ok(took <= 2000, `replaced in ${took} ms`);
+  t.diagnostic(`worker replaced in ${took} ms`);
+  assert.notStrictEqual(replacement, victim);
+
+  // Let the survivors stream on for a while across the kill.
+  const marks = clients.map((c) => c.idx.length);
+  await sleep(1500);
+  const survivors = clients.filter((c) => c.closeCode === null);
+  const dropped = clients.filter((c) => c.closeCode !== null);
+  assert.ok(survivors.length > 0, 'some clients were on worker 2');
+  assert.ok(dropped.length > 0, 'some clients were on worker 1');
+  for (const c of survivors) {
+    assert.ok(c.idx.length > marks[clients.indexOf(c)] + 100, 'survivor kept streaming');
+    assert.deepStrictEqual(gaps(c.idx), [], 'a survivor saw a gap');
+  }
+
+  // New connections succeed and stream, wherever the kernel puts them.
+  const fresh = Array.from({ length: 16 }, () => client(d.url('/', 'ws')));
+  t.after(() => fresh.forEach((c) => c.ws.terminate()));
+  await Promise.all(fresh.map((c) => c.opened));
+  await waitFor(() => fresh.every((c) => c.idx.length >= 5), 5000, 'new clients streaming');
+  assert.match(d.logs(), new RegExp(`worker 1 \\(pid ${victim}\\) was killed by signal 9`));
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('kill -9 of the ingest: replaced, streaming continues', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(200) });
+  const before = await waitFor(() => titles(d.pid)['certstreamd: ingest'], 3000, 'ingest');
+  const c = client(d.url('/', 'ws'));
+  t.after(() => c.ws.terminate());
+  await c.opened;
+  await waitFor(() => c.idx.length >= 20, 5000, 'streaming');
+  process.kill(before, 'SIGKILL');
+  const after = await waitFor(() => {
+    const p = titles(d.pid)['certstreamd: ingest'];
+    return p && p !== before ? p : null;
+  }, 2000, 'a new ingest');
+  assert.notStrictEqual(after, before);
+  const mark = c.idx.length;
+  await waitFor(() => c.idx.length >= mark + 100, 5000, 'records after the restart');
+  assert.strictEqual(c.closeCode, null, 'the client stayed connected');
+  assert.match(d.logs(), new RegExp(`ingest \\(pid ${before}\\) was killed by signal 9`));
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('a second instance with the same pidfile refuses to start', async (t) => {
+  const pidfile = path.join(dir, 'certstreamd.pid');
+  const d = await startDaemon({ t, workers: 1, conf: conf(10), args: ['-p', pidfile] });
+  assert.strictEqual(fs.readFileSync(pidfile, 'utf8').trim(), String(d.pid));
+  const r = await runBin(['-c', d.confPath, '-p', pidfile], {
+    env: { CERTSTREAM_PORT: String(d.port + 1 > 65535 ? d.port - 1 : d.port + 1), CERTSTREAM_HOST: '127.0.0.1' },
+  });
+  assert.strictEqual(r.code, 1);
+  assert.match(r.stderr, new RegExp(`already running \\(pid ${d.pid}`));
+  assert.strictEqual(fs.readFileSync(pidfile, 'utf8').trim(), String(d.pid), 'pidfile untouched');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+  assert.ok(!fs.existsSync(pidfile), 'pidfile removed at exit');
+});
+
+test('a second instance on the same port refuses to start (the segment is taken)', async (t) => {
+  const d = await startDaemon({ t, workers: 1, conf: conf(10) });
+  const r = await runBin(['-c', d.confPath], {
+    env: { CERTSTREAM_PORT: String(d.port), CERTSTREAM_HOST: '127.0.0.1', CERTSTREAM_WORKERS: '1' },
+  });
+  assert.strictEqual(r.code, 1);
+  assert.match(r.stderr, /shared memory \/certstream-\d+/);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('SIGHUP with a valid file reloads without dropping clients; a bad file is refused', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(100) });
+  const clients = Array.from({ length: 10 }, () => client(d.url('/', 'ws')));
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  await Promise.all(clients.map((c) => c.opened));
+  const kids = childrenOf(d.pid).sort();
+  fs.appendFileSync(d.confPath, 'log_level: debug\n');
+  process.kill(d.pid, 'SIGHUP');
+  await waitFor(() => /reload: configuration .* applied/.test(d.logs()), 3000, 'reload applied');
+  fs.appendFileSync(d.confPath, 'no_such_key: 1\n');
+  process.kill(d.pid, 'SIGHUP');
+  await waitFor(() => /reload refused, running configuration kept: .*:\d+: no_such_key: unknown key/.test(d.logs()),
+    3000, 'reload refused');
+  const marks = clients.map((c) => c.idx.length);
+  await sleep(500);
+  clients.forEach((c, i) => {
+    assert.strictEqual(c.closeCode, null);
+    assert.ok(c.idx.length > marks[i], 'still streaming');
+  });
+  assert.deepStrictEqual(childrenOf(d.pid).sort(), kids, 'no child restarted');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(50) });
+  const shm = `/dev/shm/certstream-${d.port}`;
+  assert.ok(fs.existsSync(shm), 'segment exists while running');
+  const clients = [];
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  for (let b = 0; b < 10; b++) {
+    const batch = Array.from({ length: 100 }, () => client(d.url('/', 'ws')));
+    clients.push(...batch);
+    await Promise.all(batch.map((c) => c.opened));
+  }
+  await waitFor(() => clients.every((c) => c.idx.length > 0), 10000, 'every client got a record');
+  const t0 = Date.now();
+  const info = await d.stop('SIGTERM');
+  const ms = Date.now() - t0;
+  assert.strictEqual(info.code, 0, d.logs());
+  assert.ok(ms < 5000, `exit took ${ms} ms`);
+  t.diagnostic(`1,000 clients: stopped in ${ms} ms`);
+  await Promise.race([Promise.all(clients.map((c) => c.closed)), sleep(2000)]);
+  const codes = {};
+  for (const c of clients) codes[c.closeCode] = (codes[c.closeCode] || 0) + 1;
+  assert.deepStrictEqual(codes, { 1001: 1000 });
+  assert.ok(!fs.existsSync(shm), 'segment removed');
+});

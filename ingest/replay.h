@@ -40,6 +40,8 @@ struct replay_feed {
 	uint64_t lines;             /* lines read */
 	uint64_t bad;               /* lines (or entries) skipped as malformed */
 	uint64_t skipped;           /* heartbeats and blank lines, not errors */
+	uint64_t next_index;        /* raw entries without an index count on */
+	char origin[128];           /* file name: the source of raw entries */
 };
 
 /* Called once per malformed line (or entry of a get-entries body). */
@@ -55,11 +57,12 @@ int replay_feed_load(struct replay_feed *f, const char *path,
 
 /*
  * Parse one line and append the record(s) it holds. Returns the number of
- * records added (0 for a heartbeat or a blank line), or -1 with err filled.
- * lineno is only used to number raw entries without an index.
+ * records added (0 for a heartbeat or a blank line), or -1 with err filled
+ * (a get-entries body with some bad entries keeps its good ones and still
+ * returns -1). f must be zeroed before the first line.
  */
 int replay_feed_add_line(struct replay_feed *f, const char *line, size_t len,
-    unsigned long lineno, char *err, size_t errlen);
+    char *err, size_t errlen);
 
 void replay_feed_free(struct replay_feed *f);
 

@@ -302,6 +302,154 @@ START_TEST(test_empty_unreadable_or_useless_file_is_refused)
 }
 END_TEST
 
+/* ---- raw CT entries through the rendering path ---- */
+
+#define ICARUS "tests/data/real/rfc6962/icarus_get-entries_120000000_DERIVED.json"
+#define SCANNER4 "tests/data/real/rfc6962/ctgo_scanner_get-entries_4.json"
+
+static struct json_object *
+feed_variant(struct replay_feed *f, size_t i, enum ring_variant v)
+{
+	struct iovec json[RV_COUNT];
+
+	replay_feed_stamp(f, i, 1700000000000000LL, json);
+	return parse_variant(&json[v]);
+}
+
+static int
+has_domain(struct json_object *arr, const char *d)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), d) == 0)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_get_entries_body_is_rendered_like_live_ingest)
+{
+	struct replay_feed f;
+	struct json_object *full, *lite, *dom, *chain;
+	char err[256];
+
+	ck_assert_msg(replay_feed_load(&f, ICARUS, NULL, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(f.n, 1);
+	full = feed_variant(&f, 0, RV_FULL);
+	lite = feed_variant(&f, 0, RV_LITE);
+	dom = feed_variant(&f, 0, RV_DOMAINS);
+	/* the Let's Encrypt X3 leaf for gem-jewelers.com, its chain of two */
+	ck_assert_str_eq(json_object_get_string(path_get(full, "data", "update_type")),
+	    "X509LogEntry");
+	ck_assert(has_domain(path_get(path_get(full, "data", NULL), "leaf_cert",
+	    "all_domains"), "gem-jewelers.com"));
+	chain = path_get(full, "data", "chain");
+	ck_assert_int_eq(json_object_array_length(chain), 2);
+	ck_assert_ptr_nonnull(path_get(json_object_array_get_idx(chain, 0), "as_der", NULL));
+	ck_assert_ptr_nonnull(path_get(path_get(full, "data", NULL), "leaf_cert", "as_der"));
+	ck_assert_ptr_null(path_get(path_get(lite, "data", NULL), "leaf_cert", "as_der"));
+	ck_assert_ptr_null(path_get(lite, "data", "chain"));
+	/* a dump names no log: its file does */
+	ck_assert_str_eq(json_object_get_string(path_get(path_get(full, "data", "source"),
+	    "url", NULL)), "replay://icarus_get-entries_120000000_DERIVED.json/");
+	ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")), 0);
+	ck_assert(has_domain(path_get(dom, "data", NULL), "gem-jewelers.com"));
+	ck_assert(fabs(json_object_get_double(path_get(full, "data", "seen")) -
+	    1700000000.0) < 1e-6);
+	json_object_put(full);
+	json_object_put(lite);
+	json_object_put(dom);
+	replay_feed_free(&f);
+
+	ck_assert_msg(replay_feed_load(&f, SCANNER4, NULL, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(f.n, 4);
+	for (size_t i = 0; i < 4; i++) {
+		full = feed_variant(&f, i, RV_FULL);
+		ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")),
+		    (int64_t)i);
+		json_object_put(full);
+	}
+	replay_feed_free(&f);
+}
+END_TEST
+
+START_TEST(test_raw_entry_lines_with_and_without_index)
+{
+	struct replay_feed f;
+	struct bad_seen b;
+	struct json_object *body, *e, *full;
+	const char *li, *xd;
+	char *text, path[64], err[256];
+	size_t cap = 64 * 1024;
+
+	body = json_object_from_file(ICARUS);
+	ck_assert_ptr_nonnull(body);
+	e = json_object_array_get_idx(path_get(body, "entries", NULL), 0);
+	li = json_object_get_string(path_get(e, "leaf_input", NULL));
+	xd = json_object_get_string(path_get(e, "extra_data", NULL));
+	text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	snprintf(text, cap,
+	    "{\"leaf_input\":\"%s\",\"extra_data\":\"%s\",\"index\":120000000}\n"
+	    "{\"leaf_input\":\"%s\",\"extra_data\":\"%s\"}\n"           /* 120000001 */
+	    "{\"leaf_input\":\"%s\",\"extra_data\":\"@@@@\"}\n"         /* bad base64 */
+	    "{\"leaf_input\":\"AAAAAAFexROk\",\"extra_data\":\"AAAA\"}\n" /* truncated */
+	    CERT_LINE(7, "a.example"),
+	    li, xd, li, xd, li);
+	write_feed(path, text);
+	free(text);
+	json_object_put(body);
+
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(replay_feed_load(&f, path, collect_bad, &b, err, sizeof(err)), 0);
+	unlink(path);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_int_eq(b.n, 2);
+	ck_assert_uint_eq(b.lines[0], 3);
+	ck_assert_msg(strstr(b.why[0], "base64") != NULL, "%s", b.why[0]);
+	ck_assert_uint_eq(b.lines[1], 4);
+	ck_assert_msg(strstr(b.why[1], "entry") != NULL, "%s", b.why[1]);
+	full = feed_variant(&f, 0, RV_FULL);
+	ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")), 120000000);
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "replay://%s/ct/v1/get-entries?"
+		    "start=120000000&end=120000000", strrchr(path, '/') + 1);
+		ck_assert_str_eq(json_object_get_string(path_get(full, "data",
+		    "cert_link")), want);
+	}
+	json_object_put(full);
+	full = feed_variant(&f, 1, RV_FULL);
+	ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")), 120000001);
+	json_object_put(full);
+	full = feed_variant(&f, 2, RV_FULL);
+	ck_assert_int_eq(json_object_get_int64(path_get(full, "data", "cert_index")), 7);
+	json_object_put(full);
+	replay_feed_free(&f);
+}
+END_TEST
+
+START_TEST(test_shipped_sample_feed_loads_cleanly)
+{
+	struct replay_feed f;
+	struct bad_seen b;
+	char err[256];
+
+	memset(&b, 0, sizeof(b));
+	ck_assert_msg(replay_feed_load(&f, "tests/data/sample-feed.ndjson", collect_bad,
+	    &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(b.n == 0, "line %lu: %s", b.lines[0], b.why[0]);
+	ck_assert_uint_ge(f.n, 200);
+	ck_assert_uint_eq(f.n, f.lines);
+	for (size_t i = 0; i < f.n; i++) {
+		struct json_object *o = feed_variant(&f, i, RV_LITE);
+
+		ck_assert_ptr_null(path_get(o, "data", "chain"));
+		json_object_put(o);
+	}
+	replay_feed_free(&f);
+}
+END_TEST
+
 /* ---- publishing through a real ring ---- */
 
 struct rig {
@@ -492,6 +640,9 @@ replay_suite(void)
 	tcase_add_test(tc, test_stamp_patches_seen_in_place);
 	tcase_add_test(tc, test_bad_lines_are_reported_by_number_and_skipped);
 	tcase_add_test(tc, test_empty_unreadable_or_useless_file_is_refused);
+	tcase_add_test(tc, test_get_entries_body_is_rendered_like_live_ingest);
+	tcase_add_test(tc, test_raw_entry_lines_with_and_without_index);
+	tcase_add_test(tc, test_shipped_sample_feed_loads_cleanly);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tp, 30);
 	tcase_add_test(tp, test_publishes_every_record_once_then_idles);

@@ -1,0 +1,23 @@
+/*
+ * The real CT entries every fake log starts from, read from fixtures
+ * (tests/data/fakelog): RFC 6962 get-entries bodies and the navigli2025h2
+ * static-ct-api data tiles with their issuer certificates.
+ */
+#ifndef FAKELOG_FL_CORPUS_H
+#define FAKELOG_FL_CORPUS_H
+
+#include "tests/fakelog/fl_entry.h"
+
+struct fl_corpus {
+	struct fl_pool pool;         /* every chain certificate */
+	struct fl_entry *rfc;        /* from get-entries bodies */
+	size_t nrfc;
+	struct fl_entry *tiled;      /* from navigli2025h2 data tiles */
+	size_t ntiled;
+};
+
+int fl_corpus_load(struct fl_corpus *c, const char *datadir, char *err,
+    size_t errlen);
+void fl_corpus_free(struct fl_corpus *c);
+
+#endif

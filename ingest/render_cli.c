@@ -22,6 +22,7 @@ struct cli {
 	struct render_out ro;
 	struct render_source src;
 	double seen;
+	uint64_t start;        /* index of the first entry without one */
 	unsigned long ok, failed;
 };
 
@@ -165,7 +166,7 @@ static int
 do_json(struct cli *c, char *text, size_t len)
 {
 	json_object *root, *entries;
-	uint64_t next = 0;
+	uint64_t next = c->start;
 	char *line, *save = NULL;
 	size_t i;
 
@@ -240,7 +241,7 @@ do_pem(struct cli *c, const uint8_t *buf, size_t len)
 	char *name = NULL, *hdr = NULL;
 	unsigned char *data = NULL;
 	long dlen;
-	uint64_t index = 0;
+	uint64_t index = c->start;
 
 	if (b == NULL)
 		return -1;
@@ -253,7 +254,7 @@ do_pem(struct cli *c, const uint8_t *buf, size_t len)
 	}
 	ERR_clear_error();
 	BIO_free(b);
-	return index > 0 ? 0 : -1;
+	return index > c->start ? 0 : -1;
 }
 
 static const char *
@@ -280,6 +281,7 @@ render_cli_main(const char *path, FILE *out)
 	c.src.name = env_or("CERTSTREAM_RENDER_NAME", "");
 	c.src.operator_name = env_or("CERTSTREAM_RENDER_OPERATOR", "");
 	c.src.type = "rfc6962";
+	c.start = strtoull(env_or("CERTSTREAM_RENDER_START", "0"), NULL, 10);
 	if ((seen = getenv("CERTSTREAM_RENDER_SEEN")) != NULL)
 		c.seen = strtod(seen, NULL);
 	else {
@@ -304,7 +306,7 @@ render_cli_main(const char *path, FILE *out)
 	} else if (buf[i] == '{') {
 		rc = do_json(&c, (char *)buf, len);
 	} else if (buf[0] == 0x30 && len > 4 && (buf[1] == 0x82 || buf[1] == 0x83)) {
-		cert_entry(&c, buf, len, 0);
+		cert_entry(&c, buf, len, c.start);
 		rc = 0;
 	} else {
 		c.src.type = "static";

@@ -4,7 +4,8 @@
  * renderer as live ingest. FILE ("-" is stdin) is recognised by content:
  *
  *   - an RFC 6962 get-entries body {"entries":[{leaf_input, extra_data}]}:
- *     entries carry no index, so the first is 0 and each next one +1,
+ *     entries carry no index, so the first is CERTSTREAM_RENDER_START
+ *     (default 0) and each next one +1,
  *     unless an entry has an "index" member (then that one is used and
  *     counting continues from it);
  *   - NDJSON, one {"leaf_input","extra_data","index"} object per line
@@ -12,7 +13,7 @@
  *   - a static-ct-api data tile (binary TileLeaf records): indices from
  *     each leaf's leaf_index; chains are not resolved (no issuers at hand);
  *   - one or more certificates, PEM or DER: each shown as an x509_entry
- *     with index 0, 1, ... and submission_timestamp 0.
+ *     with index START, START+1, ... and submission_timestamp 0.
  *
  * source comes from CERTSTREAM_RENDER_URL, CERTSTREAM_RENDER_NAME,
  * CERTSTREAM_RENDER_OPERATOR (default ""); seen is now, or

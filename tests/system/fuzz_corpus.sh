@@ -5,7 +5,8 @@
 #      (seeds plus regression cases): every input, no libFuzzer needed;
 #   2. builds build/fuzz/NAME-fuzz (clang libFuzzer) and runs each for
 #      FUZZ_SECONDS, from the corpus plus build/fuzz/work/NAME/ (what earlier
-#      runs found). A crash, leak, timeout or OOM fails the script, and the
+#      runs found), with tests/fuzz/NAME.dict as dictionary if present.
+#      A crash, leak, timeout or OOM fails the script, and the
 #      input is copied into tests/fuzz/corpus/NAME/ as regression-*: fix the
 #      bug and commit the case with the fix.
 # Knobs (environment):
@@ -76,10 +77,12 @@ for n in $names; do
 	log=build/fuzz/$n-fuzz.log
 	mkdir -p "$work" "$art"
 	rm -f "$art"/*
+	dict=""
+	[ -f "tests/fuzz/$n.dict" ] && dict="-dict=tests/fuzz/$n.dict"
 	# the hard timeout only guards against a hung fuzzer
 	timeout $((per + 60)) "build/fuzz/$n-fuzz" -max_total_time="$per" \
 	    -timeout=10 -rss_limit_mb=2048 -max_len="$FUZZ_MAX_LEN" \
-	    -print_final_stats=1 -artifact_prefix="$art/" \
+	    -print_final_stats=1 -artifact_prefix="$art/" $dict \
 	    "$work" "tests/fuzz/corpus/$n" >"$log" 2>&1
 	rc=$?
 	runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')

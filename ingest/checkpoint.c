@@ -181,3 +181,24 @@ checkpoint_verify(const char *text, size_t len, const struct sth_key *key,
 		snprintf(err, errlen, "checkpoint: no signature by the log key");
 	return -1;
 }
+
+int
+checkpoint_parse(const char *text, size_t len, struct checkpoint *out,
+    char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	size_t i;
+
+	memset(&cp, 0, sizeof(cp));
+	if (len > CHECKPOINT_MAX_BYTES) {
+		snprintf(err, errlen, "checkpoint: too large");
+		return -1;
+	}
+	for (i = 0; i + 1 < len; i++)
+		if (text[i] == '\n' && text[i + 1] == '\n')
+			break;
+	if (parse_body(text, i + 1 < len ? i + 1 : len, &cp, err, errlen) < 0)
+		return -1;
+	*out = cp;
+	return 0;
+}

@@ -1,0 +1,686 @@
+/*
+ * The CT source: log list, one poller per log, publishing, state file.
+ */
+#include "ingest/ct.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "common/log.h"
+#include "ingest/ct_rfc6962.h"
+#include "ingest/ct_state.h"
+#include "ingest/ct_tiles.h"
+#include "ingest/dedup.h"
+#include "ingest/fetch.h"
+#include "ingest/render.h"
+
+#define CT_MAX_REDIRS 5
+#define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
+
+struct ct_log_priv {
+	struct ct_log pub;
+	char logged[SHM_LOG_ERR_MAX];  /* last reason logged: log changes once */
+	int consecutive;
+};
+
+struct ct {
+	struct event_base *base;
+	struct config cfg;
+	struct shm_seg *seg;
+	struct ring_writer *w;
+	struct fetch *fetch;
+	struct dedup *dedup;
+	struct render_out out;
+	struct ct_state state;
+	struct ct_log_priv **logs;
+	size_t nlogs, cap;
+	struct event *save_ev, *refresh_ev;
+	struct fetch_req *list_req;
+	int list_applied;
+	char save_err[256];
+};
+
+static struct ct *C;
+
+const struct config *
+ct_config(void)
+{
+	return &C->cfg;
+}
+
+struct fetch *
+ct_fetch(void)
+{
+	return C->fetch;
+}
+
+struct event_base *
+ct_base(void)
+{
+	return C->base;
+}
+
+struct shm_ingest_stats *
+ct_ingest_stats(void)
+{
+	return C->seg->ingest;
+}
+
+static void
+fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
+{
+	o->connect_timeout_secs = cfg->ct_log.connect_timeout_secs;
+	o->timeout_secs = cfg->ct_log.request_timeout_secs;
+	o->max_bytes = (size_t)cfg->ct_log.max_response_bytes;
+	o->max_redirs = CT_MAX_REDIRS;
+}
+
+static void
+set_next(struct ct_log *l, uint64_t next)
+{
+	l->next = next;
+	l->have_next = 1;
+	atomic_store(&l->st->next_index, next);
+	l->st->flags |= CT_SHM_HAVE_NEXT;
+}
+
+static void
+set_error(struct ct_log *l, const char *why)
+{
+	/* Readers may see a torn string for a moment; it ends in NUL always. */
+	snprintf(l->st->last_error, sizeof(l->st->last_error), "%s", why);
+	atomic_fetch_add(&l->st->errors, 1);
+}
+
+void
+ct_log_first_head(struct ct_log *l, uint64_t tree_size)
+{
+	uint64_t b = C->cfg.ct_log.backfill;
+
+	set_next(l, tree_size > b ? tree_size - b : 0);
+	log_info("log %s: starting at entry %" PRIu64 " of %" PRIu64,
+	    l->info.url, l->next, tree_size);
+}
+
+void
+ct_log_ok(struct ct_log *l, uint64_t tree_size)
+{
+	struct ct_log_priv *lp = (struct ct_log_priv *)l;
+	const struct config *cfg = &C->cfg;
+	uint64_t lag_max = (uint64_t)cfg->ct_log.batch_size *
+	    (uint64_t)cfg->ct_log.fetch_concurrency * 4;
+
+	atomic_store(&l->st->tree_size, tree_size);
+	atomic_store(&l->st->last_success_unix, (int64_t)time(NULL));
+	if (l->failed)
+		return;
+	if (lp->consecutive > 0 && lp->logged[0] != '\0')
+		log_info("log %s: recovered", l->info.url);
+	lp->consecutive = 0;
+	lp->logged[0] = '\0';
+	atomic_store(&l->st->state, tree_size - l->next > lag_max ?
+	    CT_LOG_LAGGING : CT_LOG_OK);
+}
+
+void
+ct_log_error(struct ct_log *l, const char *fmt, ...)
+{
+	struct ct_log_priv *lp = (struct ct_log_priv *)l;
+	char why[SHM_LOG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	set_error(l, why);
+	atomic_fetch_add(&C->seg->ingest->http_errors, 1);
+	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
+		atomic_store(&l->st->state, CT_LOG_FAILING);
+	if (strcmp(lp->logged, why) != 0) {
+		log_warnx("log %s: %s", l->info.url, why);
+		snprintf(lp->logged, sizeof(lp->logged), "%s", why);
+	}
+}
+
+void
+ct_log_fail(struct ct_log *l, int sig, const char *fmt, ...)
+{
+	char why[SHM_LOG_ERR_MAX];
+	va_list ap;
+
+	if (l->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	l->failed = 1;
+	set_error(l, why);
+	if (sig) {
+		atomic_fetch_add(&l->st->sig_failures, 1);
+		atomic_fetch_add(&C->seg->ingest->sig_failures, 1);
+	}
+	atomic_store(&l->st->state, CT_LOG_FAILING);
+	log_error("log %s: %s; log stopped", l->info.url, why);
+}
+
+void
+ct_log_skip(struct ct_log *l, const char *fmt, ...)
+{
+	char why[SHM_LOG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	set_error(l, why);
+	atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
+	log_warnx("log %s: %s; entry passed", l->info.url, why);
+	set_next(l, l->next + 1);
+}
+
+int
+ct_publish(struct ct_log *l, const struct leaf_entry *e)
+{
+	struct render_source src;
+	struct iovec iov[RV_COUNT];
+	struct timespec ts;
+	uint8_t key[SHA256_DIGEST_LENGTH];
+	char err[256];
+	double seen;
+	int64_t seen_us;
+	int i, rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	seen = (double)seen_us / 1e6;
+	src.url = l->info.url;
+	src.name = l->info.name;
+	src.operator_name = l->info.operator_name;
+	src.type = l->info.type == LOGLIST_STATIC ? "static" : "rfc6962";
+	if (render_entry(e, &src, seen, &C->out, err, sizeof(err)) < 0) {
+		ct_log_skip(l, "entry %" PRIu64 ": %s", e->index, err);
+		return 0;
+	}
+	if (C->dedup != NULL) {
+		SHA256(e->cert.p, e->cert.len, key);
+		i = dedup_check(C->dedup, key, ts.tv_sec);
+		atomic_store(&C->seg->ingest->dedup_cache_size,
+		    dedup_size(C->dedup));
+		if (i) {
+			atomic_fetch_add(&C->seg->ingest->duplicates, 1);
+			goto advance;
+		}
+	}
+	for (i = 0; i < RV_COUNT; i++) {
+		iov[i].iov_base = C->out.json[i];
+		iov[i].iov_len = C->out.len[i];
+	}
+	if (ring_publish(C->w, iov, seen_us) == UINT64_MAX) {
+		set_error(l, "record larger than a quarter of the ring");
+		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
+		log_warnx("log %s: entry %" PRIu64 ": record of %zu bytes does not "
+		    "fit the ring; passed", l->info.url, e->index, C->out.len[RV_FULL]);
+		rc = -1;
+		goto advance;
+	}
+	atomic_fetch_add(&l->st->entries, 1);
+	atomic_fetch_add(&C->seg->ingest->records, 1);
+advance:
+	/* Only now: a successor resumes after the last published record. */
+	set_next(l, e->index + 1);
+	return rc;
+}
+
+void
+ct_flush(void)
+{
+	ring_wake(C->w);
+}
+
+/* ---- logs ---- */
+
+static struct shm_log_status *
+claim_slot(const char *url, int *reused)
+{
+	struct shm_log_status *free_slot = NULL, *s;
+	int i;
+
+	*reused = 0;
+	for (i = 0; i < SHM_MAX_LOGS; i++) {
+		s = &C->seg->logs[i];
+		if (atomic_load(&s->in_use)) {
+			/* the slot holds at most sizeof(url) - 1 bytes of it */
+			if (strncmp(s->url, url, sizeof(s->url) - 1) == 0) {
+				*reused = 1;
+				return s;
+			}
+		} else if (free_slot == NULL) {
+			free_slot = s;
+		}
+	}
+	return free_slot;
+}
+
+static int
+owned(const struct shm_log_status *s)
+{
+	size_t i;
+
+	for (i = 0; i < C->nlogs; i++)
+		if (C->logs[i]->pub.st == s)
+			return 1;
+	return 0;
+}
+
+static void
+log_start(const struct loglist_log *info)
+{
+	struct ct_log_priv *lp;
+	struct ct_log *l;
+	struct shm_log_status *s;
+	char err[256];
+	uint64_t next;
+	int reused, rc;
+
+	if (C->nlogs == C->cap) {
+		size_t ncap = C->cap ? C->cap * 2 : 64;
+		struct ct_log_priv **nl = realloc(C->logs, ncap * sizeof(*nl));
+
+		if (nl == NULL) {
+			log_warn("%s: realloc", __func__);
+			return;
+		}
+		C->logs = nl;
+		C->cap = ncap;
+	}
+	s = claim_slot(info->url, &reused);
+	if (s == NULL) {
+		log_warnx("log %s: no free status slot (%d logs max); not watched",
+		    info->url, SHM_MAX_LOGS);
+		return;
+	}
+	lp = calloc(1, sizeof(*lp));
+	if (lp == NULL) {
+		log_warn("%s: calloc", __func__);
+		return;
+	}
+	l = &lp->pub;
+	l->info = *info;
+	l->st = s;
+	if (!reused || !(s->flags & CT_SHM_HAVE_NEXT)) {
+		atomic_store(&s->in_use, 0);
+		s->flags = 0;
+		atomic_store(&s->tree_size, 0);
+		atomic_store(&s->next_index, 0);
+		atomic_store(&s->entries, 0);
+		atomic_store(&s->errors, 0);
+		atomic_store(&s->sig_failures, 0);
+		atomic_store(&s->last_success_unix, 0);
+		s->last_error[0] = '\0';
+		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
+		    info->url);
+	}
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1,
+	    info->name);
+	s->type = info->type == LOGLIST_STATIC ? 1 : 0;
+	atomic_store(&s->state, CT_LOG_OK);
+	atomic_store(&s->in_use, 1);
+	C->logs[C->nlogs++] = lp;
+
+	/* Resume: the segment (an ingest restart), else the state file. */
+	if (reused && (s->flags & CT_SHM_HAVE_NEXT)) {
+		set_next(l, atomic_load(&s->next_index));
+		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
+		    info->url, l->next);
+	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
+		set_next(l, next);
+		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
+		    info->url, next);
+	}
+	if (info->key[0] == '\0') {
+		s->flags |= CT_SHM_UNVERIFIED;
+		log_warnx("log %s: no key given: its tree heads cannot be verified",
+		    info->url);
+	} else if (sth_key_init(&l->key, info->key, err, sizeof(err)) < 0) {
+		ct_log_fail(l, 0, "log key: %s", err);
+		return;
+	} else {
+		l->has_key = 1;
+	}
+	rc = info->type == LOGLIST_STATIC ? ct_tiles_start(l) :
+	    ct_rfc6962_start(l);
+	if (rc < 0)
+		ct_log_fail(l, 0, "cannot start its poller");
+}
+
+static void
+log_remember(struct ct_log *l)
+{
+	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
+		log_warnx("%s: out of memory", __func__);
+}
+
+static void
+log_stop(struct ct_log_priv *lp, int release)
+{
+	struct ct_log *l = &lp->pub;
+
+	if (l->info.type == LOGLIST_STATIC)
+		ct_tiles_stop(l);
+	else
+		ct_rfc6962_stop(l);
+	log_remember(l);
+	if (release) {
+		atomic_store(&l->st->state, CT_LOG_STOPPED);
+		atomic_store(&l->st->in_use, 0);
+	}
+	if (l->has_key)
+		sth_key_fini(&l->key);
+	free(lp);
+}
+
+static void
+save_state(void)
+{
+	char err[256];
+	size_t i;
+
+	if (C->cfg.ct_log.state_file[0] == '\0')
+		return;
+	for (i = 0; i < C->nlogs; i++)
+		log_remember(&C->logs[i]->pub);
+	if (ct_state_save(&C->state, C->cfg.ct_log.state_file, err,
+	    sizeof(err)) < 0) {
+		if (strcmp(err, C->save_err) != 0)
+			log_warnx("state file: %s", err);
+		snprintf(C->save_err, sizeof(C->save_err), "%s", err);
+	} else {
+		C->save_err[0] = '\0';
+	}
+}
+
+/* Make the running logs match ll: start the new, stop the removed. */
+static void
+apply_list(struct loglist *ll)
+{
+	size_t i, j, started = 0, stopped = 0;
+	char err[256];
+	int k;
+
+	if (loglist_add_config(ll, &C->cfg, err, sizeof(err)) < 0) {
+		log_error("log list: %s", err);
+		return;
+	}
+	for (i = 0; i < C->nlogs;) {
+		if (loglist_find(ll, C->logs[i]->pub.info.url) == NULL) {
+			log_info("log %s: no longer listed; stopped",
+			    C->logs[i]->pub.info.url);
+			log_stop(C->logs[i], 1);
+			C->logs[i] = C->logs[--C->nlogs];
+			stopped++;
+		} else {
+			i++;
+		}
+	}
+	for (i = 0; i < ll->n; i++) {
+		for (j = 0; j < C->nlogs; j++)
+			if (strcmp(C->logs[j]->pub.info.url, ll->logs[i].url) == 0)
+				break;
+		if (j == C->nlogs) {
+			log_start(&ll->logs[i]);
+			started++;
+		}
+	}
+	if (!C->list_applied) {
+		/* Slots of logs a previous ingest watched and we do not. */
+		for (k = 0; k < SHM_MAX_LOGS; k++) {
+			struct shm_log_status *s = &C->seg->logs[k];
+
+			if (atomic_load(&s->in_use) && !owned(s)) {
+				atomic_store(&s->state, CT_LOG_STOPPED);
+				atomic_store(&s->in_use, 0);
+			}
+		}
+	}
+	C->list_applied = 1;
+	atomic_store(&C->seg->ingest->nlogs, (uint32_t)C->nlogs);
+	if (started || stopped)
+		log_info("watching %zu logs (%zu started, %zu stopped)", C->nlogs,
+		    started, stopped);
+}
+
+static void
+use_fallback(const char *why)
+{
+	struct loglist ll;
+	char err[256];
+
+	if (C->list_applied) {
+		log_warnx("log list: %s; keeping the current list", why);
+		return;
+	}
+	log_warnx("log list: %s; using the shipped copy %s", why,
+	    LOGLIST_FALLBACK);
+	loglist_init(&ll);
+	if (loglist_load_file(&ll, LOGLIST_FALLBACK, &C->cfg, err,
+	    sizeof(err)) < 0) {
+		log_error("log list: %s; only configured logs are watched", err);
+		loglist_free(&ll);
+		loglist_init(&ll);
+	}
+	apply_list(&ll);
+	loglist_free(&ll);
+}
+
+static void
+on_list(void *arg, const struct fetch_res *res)
+{
+	struct loglist ll;
+	char err[CONFIG_STR + 256];
+
+	(void)arg;
+	C->list_req = NULL;
+	if (!res->ok || res->status != 200) {
+		if (!res->ok)
+			snprintf(err, sizeof(err), "%s: %s", C->cfg.ct_logs_url,
+			    res->error);
+		else
+			snprintf(err, sizeof(err), "%s: HTTP %ld", C->cfg.ct_logs_url,
+			    res->status);
+		use_fallback(err);
+		return;
+	}
+	loglist_init(&ll);
+	if (loglist_parse(&ll, res->body, res->len, &C->cfg, err,
+	    sizeof(err)) < 0) {
+		loglist_free(&ll);
+		use_fallback(err);
+		return;
+	}
+	apply_list(&ll);
+	loglist_free(&ll);
+}
+
+static void
+load_list(void)
+{
+	struct loglist ll;
+	char err[256];
+
+	if (loglist_is_url(C->cfg.ct_logs_url)) {
+		if (C->list_req != NULL)
+			return;
+		C->list_req = fetch_get(C->fetch, C->cfg.ct_logs_url, on_list, NULL);
+		if (C->list_req == NULL)
+			use_fallback("cannot start the request");
+		return;
+	}
+	loglist_init(&ll);
+	if (loglist_load_file(&ll, C->cfg.ct_logs_url, &C->cfg, err,
+	    sizeof(err)) < 0) {
+		loglist_free(&ll);
+		use_fallback(err);
+		return;
+	}
+	apply_list(&ll);
+	loglist_free(&ll);
+}
+
+static void
+arm_secs(struct event *ev, int secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	if (secs > 0)
+		evtimer_add(ev, &tv);
+}
+
+static void
+on_save(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	save_state();
+	arm_secs(C->save_ev, C->cfg.ct_log.state_save_interval_secs);
+}
+
+static void
+on_refresh(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	load_list();
+	arm_secs(C->refresh_ev, C->cfg.ct_log.loglist_refresh_secs);
+}
+
+static int
+dedup_setup(void)
+{
+	dedup_free(C->dedup);
+	C->dedup = NULL;
+	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
+	if (!C->cfg.dedup.enabled)
+		return 0;
+	C->dedup = dedup_new((size_t)C->cfg.dedup.max_entries,
+	    C->cfg.dedup.ttl_secs);
+	if (C->dedup == NULL) {
+		log_warnx("dedup: cannot allocate %d entries",
+		    C->cfg.dedup.max_entries);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ct_start(struct event_base *base, const struct config *cfg,
+    struct shm_seg *seg, struct ring_writer *w)
+{
+	struct fetch_opts fo;
+	char err[256];
+
+	if (C != NULL) {
+		log_warnx("%s: already running", __func__);
+		return -1;
+	}
+	C = calloc(1, sizeof(*C));
+	if (C == NULL) {
+		log_warn("%s: calloc", __func__);
+		return -1;
+	}
+	C->base = base;
+	C->cfg = *cfg;
+	C->seg = seg;
+	C->w = w;
+	render_out_init(&C->out);
+	ct_state_init(&C->state);
+	fetch_opts_of(cfg, &fo);
+	C->fetch = fetch_new(base, &fo, err, sizeof(err));
+	if (C->fetch == NULL) {
+		log_error("fetch: %s", err);
+		goto fail;
+	}
+	if (dedup_setup() < 0)
+		goto fail;
+	if (cfg->ct_log.state_file[0] != '\0' && ct_state_load(&C->state,
+	    cfg->ct_log.state_file, err, sizeof(err)) < 0) {
+		/* Starting over from the heads would skip entries silently. */
+		log_error("state file: %s; move it away to start from the log "
+		    "heads", err);
+		goto fail;
+	}
+	C->save_ev = evtimer_new(base, on_save, NULL);
+	C->refresh_ev = evtimer_new(base, on_refresh, NULL);
+	if (C->save_ev == NULL || C->refresh_ev == NULL) {
+		log_error("%s: evtimer_new failed", __func__);
+		goto fail;
+	}
+	arm_secs(C->save_ev, cfg->ct_log.state_save_interval_secs);
+	arm_secs(C->refresh_ev, cfg->ct_log.loglist_refresh_secs);
+	load_list();
+	return 0;
+fail:
+	ct_stop();
+	return -1;
+}
+
+void
+ct_stop(void)
+{
+	size_t i;
+
+	if (C == NULL)
+		return;
+	if (C->list_applied)
+		save_state();
+	for (i = 0; i < C->nlogs; i++)
+		log_stop(C->logs[i], 0);
+	free(C->logs);
+	fetch_free(C->fetch);  /* cancels the list request too */
+	if (C->save_ev != NULL)
+		event_free(C->save_ev);
+	if (C->refresh_ev != NULL)
+		event_free(C->refresh_ev);
+	dedup_free(C->dedup);
+	render_out_fini(&C->out);
+	ct_state_free(&C->state);
+	free(C);
+	C = NULL;
+}
+
+int
+ct_reload(const struct config *cfg)
+{
+	struct fetch_opts fo;
+	int dedup_changed;
+
+	if (C == NULL)
+		return -1;
+	dedup_changed = cfg->dedup.enabled != C->cfg.dedup.enabled ||
+	    cfg->dedup.max_entries != C->cfg.dedup.max_entries ||
+	    cfg->dedup.ttl_secs != C->cfg.dedup.ttl_secs;
+	/* Fields that need a restart keep their running values. */
+	{
+		char state_file[CONFIG_STR];
+
+		memcpy(state_file, C->cfg.ct_log.state_file, sizeof(state_file));
+		C->cfg = *cfg;
+		memcpy(C->cfg.ct_log.state_file, state_file, sizeof(state_file));
+	}
+	fetch_opts_of(&C->cfg, &fo);
+	fetch_set_opts(C->fetch, &fo);
+	if (dedup_changed && dedup_setup() < 0)
+		return -1;
+	evtimer_del(C->refresh_ev);
+	arm_secs(C->refresh_ev, C->cfg.ct_log.loglist_refresh_secs);
+	load_list();
+	return 0;
+}

@@ -1,0 +1,499 @@
+/*
+ * RFC 6962 log poller: get-sth, verify, get-entries windows, in-order publish.
+ *
+ * Windows: up to fetch_concurrency ranges [start, end] of the verified tree
+ * are requested at once; each lands in its own slot. Only the window with
+ * the lowest start (the front) is ever published, and only when its
+ * response is in, so entries leave strictly in index order whatever order
+ * the responses arrive in. A response shorter than asked is published and
+ * the window shrinks to the remainder, which is requested again.
+ */
+#include "ingest/ct_rfc6962.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "ingest/fetch.h"
+
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 60000
+#define RETRY_AFTER_MAX_MS 600000
+#define MAX_WINDOWS 64
+
+struct win {
+	int used;
+	uint64_t start, end;        /* inclusive, within the verified tree */
+	struct fetch_req *req;
+	int done, failed;
+	json_object *root;          /* the parsed body while done */
+	json_object *entries;
+	size_t n;
+	int attempts;               /* undecodable responses for this start */
+	struct r6962 *p;
+};
+
+struct r6962 {
+	struct ct_log *l;
+	struct event *poll_ev, *retry_ev;
+	struct fetch_req *sth_req;
+	uint64_t tree_size;         /* last verified */
+	int have_tree;
+	uint64_t fetch_next;        /* next index not yet in a window */
+	struct win win[MAX_WINDOWS];
+	int nwin_max;
+	long backoff_ms;
+	int64_t pause_until;        /* monotonic ms */
+	uint8_t *leaf, *extra;      /* base64-decoded scratch, reused */
+	size_t leaf_cap, extra_cap;
+};
+
+static void fill(struct r6962 *p);
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+arm(struct event *ev, int64_t ms)
+{
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+win_clear(struct win *w)
+{
+	fetch_cancel(w->req);
+	json_object_put(w->root);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Cancel everything: the log failed. */
+static void
+halt(struct r6962 *p)
+{
+	int i;
+
+	fetch_cancel(p->sth_req);
+	p->sth_req = NULL;
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (p->win[i].used)
+			win_clear(&p->win[i]);
+	evtimer_del(p->poll_ev);
+	evtimer_del(p->retry_ev);
+}
+
+/* Exponential back-off, Retry-After honoured: nothing new is requested
+ * from this log until it ends. */
+static void
+backoff(struct r6962 *p, const struct fetch_res *res)
+{
+	long ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
+
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	p->backoff_ms = ms;
+	if (res != NULL && res->retry_after_secs > 0) {
+		long ra = res->retry_after_secs * 1000;
+
+		if (ra > RETRY_AFTER_MAX_MS)
+			ra = RETRY_AFTER_MAX_MS;
+		if (ra > ms)
+			ms = ra;
+	}
+	if (now_ms() + ms > p->pause_until)
+		p->pause_until = now_ms() + ms;
+	arm(p->retry_ev, p->pause_until - now_ms());
+}
+
+static void
+describe(char *buf, size_t len, const struct fetch_res *res)
+{
+	if (!res->ok)
+		snprintf(buf, len, "%s", res->error);
+	else
+		snprintf(buf, len, "HTTP %ld", res->status);
+}
+
+static struct win *
+front(struct r6962 *p)
+{
+	struct win *f = NULL;
+	int i;
+
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (p->win[i].used && (f == NULL || p->win[i].start < f->start))
+			f = &p->win[i];
+	return f;
+}
+
+static void on_entries(void *arg, const struct fetch_res *res);
+
+static void
+issue(struct r6962 *p, struct win *w)
+{
+	char url[CONFIG_STR + 96];
+
+	snprintf(url, sizeof(url), "%sct/v1/get-entries?start=%" PRIu64
+	    "&end=%" PRIu64, p->l->info.url, w->start, w->end);
+	w->failed = 0;
+	w->req = fetch_get(ct_fetch(), url, on_entries, w);
+	if (w->req == NULL) {
+		w->failed = 1;
+		ct_log_error(p->l, "cannot start a request");
+		backoff(p, NULL);
+	}
+}
+
+/* Grow a scratch buffer and base64-decode s into it. */
+static long
+decode_b64(json_object *o, const char *key, uint8_t **buf, size_t *cap)
+{
+	json_object *v;
+	const char *s;
+	size_t len, need;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	need = len / 4 * 3 + 3;
+	if (need > *cap) {
+		uint8_t *nb = realloc(*buf, need);
+
+		if (nb == NULL)
+			return -1;
+		*buf = nb;
+		*cap = need;
+	}
+	return sth_base64_decode(s, len, *buf, *cap);
+}
+
+/* Publish complete windows from the front. */
+static void
+drain(struct r6962 *p)
+{
+	struct ct_log *l = p->l;
+	struct win *w;
+	int published = 0;
+
+	while ((w = front(p)) != NULL && w->done) {
+		uint64_t want = w->end - w->start + 1;
+		size_t i;
+
+		for (i = 0; i < w->n; i++) {
+			json_object *ent = json_object_array_get_idx(w->entries, i);
+			struct leaf_entry e;
+			long ll, el;
+			int rc;
+
+			ll = decode_b64(ent, "leaf_input", &p->leaf, &p->leaf_cap);
+			el = decode_b64(ent, "extra_data", &p->extra, &p->extra_cap);
+			rc = ll < 0 || el < 0 ? LEAF_ETRUNC :
+			    leaf_decode_rfc6962(p->leaf, (size_t)ll, p->extra,
+			    (size_t)el, &e);
+			if (rc != LEAF_OK) {
+				/* Likely a damaged response: fetch again from here,
+				 * and only pass the entry (counted) if it stays bad. */
+				if (++w->attempts <= ct_config()->ct_log.retry_max_attempts) {
+					ct_log_error(l, "entry %" PRIu64 ": %s", w->start + i,
+					    ll < 0 || el < 0 ? "bad base64" :
+					    leaf_strerror(rc));
+					w->start += i;
+					json_object_put(w->root);
+					w->root = w->entries = NULL;
+					w->done = 0;
+					w->failed = 1;
+					backoff(p, NULL);
+					goto out;
+				}
+				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
+				    "attempts: %s", w->start + i, w->attempts,
+				    ll < 0 || el < 0 ? "bad base64" : leaf_strerror(rc));
+				w->attempts = 0;
+				continue;
+			}
+			e.index = w->start + i;
+			ct_publish(l, &e);
+			w->attempts = 0;
+			published++;
+		}
+		if (w->n < want) {
+			/* short response: continue from the last index received */
+			w->start += w->n;
+			json_object_put(w->root);
+			w->root = w->entries = NULL;
+			w->done = 0;
+			w->n = 0;
+			issue(p, w);
+		} else {
+			win_clear(w);
+		}
+	}
+out:
+	if (published)
+		ct_flush();
+	ct_log_ok(l, p->tree_size);
+}
+
+static void
+on_entries(void *arg, const struct fetch_res *res)
+{
+	struct win *w = arg;
+	struct r6962 *p = w->p;
+	struct ct_log *l = p->l;
+	json_object *root = NULL, *arr;
+	uint64_t want = w->end - w->start + 1;
+	char why[256];
+	size_t n;
+
+	w->req = NULL;
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": %s", w->start,
+		    w->end, why);
+		w->failed = 1;
+		backoff(p, res);
+		return;
+	}
+	root = json_tokener_parse(res->body);
+	if (root == NULL || !json_object_object_get_ex(root, "entries", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(root);
+		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": malformed "
+		    "JSON", w->start, w->end);
+		w->failed = 1;
+		backoff(p, NULL);
+		return;
+	}
+	n = json_object_array_length(arr);
+	if (n > want) {
+		json_object_put(root);
+		ct_log_fail(l, 0, "get-entries %" PRIu64 "-%" PRIu64 " returned %zu "
+		    "entries for %" PRIu64 " asked", w->start, w->end, n, want);
+		halt(p);
+		return;
+	}
+	if (n == 0) {
+		json_object_put(root);
+		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": no entries "
+		    "within the signed tree", w->start, w->end);
+		w->failed = 1;
+		backoff(p, NULL);
+		return;
+	}
+	w->root = root;
+	w->entries = arr;
+	w->n = n;
+	w->done = 1;
+	p->backoff_ms = 0;
+	drain(p);
+	if (!l->failed)
+		fill(p);
+}
+
+/* Request what the verified tree holds beyond what is in flight. */
+static void
+fill(struct r6962 *p)
+{
+	const struct config *cfg = ct_config();
+	uint64_t batch = (uint64_t)cfg->ct_log.batch_size;
+	int i, nused = 0;
+
+	if (p->l->failed || now_ms() < p->pause_until)
+		return;
+	for (i = 0; i < MAX_WINDOWS; i++) {
+		struct win *w = &p->win[i];
+
+		if (!w->used)
+			continue;
+		nused++;
+		if (w->failed && w->req == NULL && !w->done)
+			issue(p, w);
+		if (now_ms() < p->pause_until)
+			return;
+	}
+	p->nwin_max = cfg->ct_log.fetch_concurrency;
+	if (p->nwin_max > MAX_WINDOWS)
+		p->nwin_max = MAX_WINDOWS;
+	while (nused < p->nwin_max && p->fetch_next < p->tree_size) {
+		struct win *w = NULL;
+
+		for (i = 0; i < MAX_WINDOWS; i++) {
+			if (!p->win[i].used) {
+				w = &p->win[i];
+				break;
+			}
+		}
+		if (w == NULL)
+			break;
+		memset(w, 0, sizeof(*w));
+		w->used = 1;
+		w->p = p;
+		w->start = p->fetch_next;
+		w->end = p->tree_size - 1;
+		if (w->end - w->start + 1 > batch)
+			w->end = w->start + batch - 1;
+		p->fetch_next = w->end + 1;
+		nused++;
+		issue(p, w);
+		if (now_ms() < p->pause_until)
+			return;
+	}
+}
+
+static void
+schedule_poll(struct r6962 *p)
+{
+	int64_t ms = ct_config()->ct_log.poll_interval_ms;
+	int64_t wait = p->pause_until - now_ms();
+
+	arm(p->poll_ev, wait > ms ? wait : ms);
+}
+
+static void
+on_sth(void *arg, const struct fetch_res *res)
+{
+	struct r6962 *p = arg;
+	struct ct_log *l = p->l;
+	struct sth sth;
+	char why[256];
+
+	p->sth_req = NULL;
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(l, "get-sth: %s", why);
+		backoff(p, res);
+		schedule_poll(p);
+		return;
+	}
+	if (sth_parse(res->body, res->len, &sth, why, sizeof(why)) < 0) {
+		ct_log_error(l, "%s", why);
+		backoff(p, NULL);
+		schedule_poll(p);
+		return;
+	}
+	if (l->has_key && sth_verify(&sth, &l->key, why, sizeof(why)) < 0) {
+		ct_log_fail(l, 1, "tree head %" PRIu64 ": %s", sth.tree_size, why);
+		halt(p);
+		return;
+	}
+	if (p->have_tree && sth.tree_size < p->tree_size) {
+		ct_log_fail(l, 0, "tree shrank from %" PRIu64 " to %" PRIu64,
+		    p->tree_size, sth.tree_size);
+		halt(p);
+		return;
+	}
+	if (l->have_next && sth.tree_size < l->next) {
+		ct_log_fail(l, 0, "tree size %" PRIu64 " is below the %" PRIu64
+		    " entries already streamed", sth.tree_size, l->next);
+		halt(p);
+		return;
+	}
+	p->tree_size = sth.tree_size;
+	p->have_tree = 1;
+	if (!l->have_next)
+		ct_log_first_head(l, sth.tree_size);
+	if (p->fetch_next < l->next)
+		p->fetch_next = l->next;
+	ct_log_ok(l, p->tree_size);
+	fill(p);
+	schedule_poll(p);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct r6962 *p = arg;
+	char url[CONFIG_STR + 32];
+
+	(void)fd;
+	(void)what;
+	if (p->l->failed || p->sth_req != NULL)
+		return;
+	if (now_ms() < p->pause_until) {
+		schedule_poll(p);
+		return;
+	}
+	snprintf(url, sizeof(url), "%sct/v1/get-sth", p->l->info.url);
+	p->sth_req = fetch_get(ct_fetch(), url, on_sth, p);
+	if (p->sth_req == NULL) {
+		ct_log_error(p->l, "cannot start a request");
+		backoff(p, NULL);
+		schedule_poll(p);
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct r6962 *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (now_ms() < p->pause_until) {
+		arm(p->retry_ev, p->pause_until - now_ms());
+		return;
+	}
+	fill(p);
+}
+
+int
+ct_rfc6962_start(struct ct_log *l)
+{
+	struct r6962 *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		log_warn("%s: calloc", __func__);
+		return -1;
+	}
+	p->l = l;
+	p->poll_ev = evtimer_new(ct_base(), on_poll, p);
+	p->retry_ev = evtimer_new(ct_base(), on_retry, p);
+	if (p->poll_ev == NULL || p->retry_ev == NULL) {
+		log_warnx("%s: evtimer_new failed", __func__);
+		if (p->poll_ev != NULL)
+			event_free(p->poll_ev);
+		if (p->retry_ev != NULL)
+			event_free(p->retry_ev);
+		free(p);
+		return -1;
+	}
+	l->poller = p;
+	arm(p->poll_ev, 0);
+	return 0;
+}
+
+void
+ct_rfc6962_stop(struct ct_log *l)
+{
+	struct r6962 *p = l->poller;
+
+	if (p == NULL)
+		return;
+	halt(p);
+	event_free(p->poll_ev);
+	event_free(p->retry_ev);
+	free(p->leaf);
+	free(p->extra);
+	free(p);
+	l->poller = NULL;
+}

@@ -1,0 +1,681 @@
+/*
+ * static-ct-api log poller: checkpoint, data tiles, issuers.
+ *
+ * A window is one data tile request: tile n, `width` leaves (256, or W for
+ * the partial tile n.p/W at the tree's edge), publishing entries from
+ * `from` on. When the tree grows past a partial tile, the same tile is asked
+ * again, wider, from where the last window ended. Windows are published
+ * front first (lowest `from`), so entries leave in index order.
+ *
+ * A tile is published in two passes: the first decodes every leaf, checks
+ * the count and each leaf_index, and asks for any issuer not cached; the
+ * second, once every issuer is in, resolves the chains and publishes.
+ */
+#include "ingest/ct_tiles.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/sha.h>
+
+#include "common/log.h"
+#include "ingest/checkpoint.h"
+#include "ingest/fetch.h"
+
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 60000
+#define RETRY_AFTER_MAX_MS 600000
+#define MAX_WINDOWS 64
+#define MAX_IREQ 16
+
+struct twin {
+	int used;
+	uint64_t tile, width, from;
+	struct fetch_req *req;
+	int done, failed, attempts;
+	uint8_t *body;
+	size_t len;
+	struct tiles *t;
+};
+
+struct issuer {
+	uint8_t fp[LEAF_FP_LEN];
+	uint8_t *der;
+	size_t len;
+	uint64_t used;              /* LRU tick */
+};
+
+struct ireq {
+	int used;
+	uint8_t fp[LEAF_FP_LEN];
+	struct fetch_req *req;
+	struct tiles *t;
+};
+
+struct tiles {
+	struct ct_log *l;
+	struct event *poll_ev, *retry_ev;
+	struct fetch_req *cp_req;
+	uint64_t tree_size;
+	int have_tree;
+	uint64_t fetch_next;
+	struct twin win[MAX_WINDOWS];
+	struct issuer cache[CT_ISSUER_CACHE];
+	size_t ncache;
+	uint64_t tick;
+	struct ireq ireq[MAX_IREQ];
+	long backoff_ms;
+	int64_t pause_until;
+};
+
+static void fill(struct tiles *t);
+static void drain(struct tiles *t);
+
+void
+ct_tiles_path(uint64_t n, char *buf, size_t len)
+{
+	char tmp[64];
+	size_t off = 0;
+	int i, ngroups = 1;
+	uint64_t x = n;
+	unsigned g[8];
+
+	while (x >= 1000 && ngroups < 8) {
+		x /= 1000;
+		ngroups++;
+	}
+	x = n;
+	for (i = ngroups - 1; i >= 0; i--) {
+		g[i] = (unsigned)(x % 1000);
+		x /= 1000;
+	}
+	for (i = 0; i < ngroups; i++)
+		off += (size_t)snprintf(tmp + off, sizeof(tmp) - off, "%s%03u%s",
+		    i < ngroups - 1 ? "x" : "", g[i], i < ngroups - 1 ? "/" : "");
+	snprintf(buf, len, "%s", tmp);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+arm(struct event *ev, int64_t ms)
+{
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+backoff(struct tiles *t, const struct fetch_res *res)
+{
+	long ms = t->backoff_ms ? t->backoff_ms * 2 : BACKOFF_MIN_MS;
+
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	t->backoff_ms = ms;
+	if (res != NULL && res->retry_after_secs > 0) {
+		long ra = res->retry_after_secs * 1000;
+
+		if (ra > RETRY_AFTER_MAX_MS)
+			ra = RETRY_AFTER_MAX_MS;
+		if (ra > ms)
+			ms = ra;
+	}
+	if (now_ms() + ms > t->pause_until)
+		t->pause_until = now_ms() + ms;
+	arm(t->retry_ev, t->pause_until - now_ms());
+}
+
+static void
+describe(char *buf, size_t len, const struct fetch_res *res)
+{
+	if (!res->ok)
+		snprintf(buf, len, "%s", res->error);
+	else
+		snprintf(buf, len, "HTTP %ld", res->status);
+}
+
+static void
+win_clear(struct twin *w)
+{
+	fetch_cancel(w->req);
+	free(w->body);
+	memset(w, 0, sizeof(*w));
+}
+
+static void
+halt(struct tiles *t)
+{
+	int i;
+
+	fetch_cancel(t->cp_req);
+	t->cp_req = NULL;
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (t->win[i].used)
+			win_clear(&t->win[i]);
+	for (i = 0; i < MAX_IREQ; i++) {
+		if (t->ireq[i].used) {
+			fetch_cancel(t->ireq[i].req);
+			memset(&t->ireq[i], 0, sizeof(t->ireq[i]));
+		}
+	}
+	evtimer_del(t->poll_ev);
+	evtimer_del(t->retry_ev);
+}
+
+/* ---- issuers ---- */
+
+static struct issuer *
+cache_find(struct tiles *t, const uint8_t fp[LEAF_FP_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < t->ncache; i++) {
+		if (memcmp(t->cache[i].fp, fp, LEAF_FP_LEN) == 0) {
+			t->cache[i].used = ++t->tick;
+			return &t->cache[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+cache_lookup(void *arg, const uint8_t fp[LEAF_FP_LEN], const uint8_t **der,
+    size_t *len)
+{
+	struct issuer *is = cache_find(arg, fp);
+
+	if (is == NULL)
+		return -1;
+	*der = is->der;
+	*len = is->len;
+	return 0;
+}
+
+/* Take ownership of der. Evicts the least recently used when full; never
+ * called while a tile is being published, so no entry points at it. */
+static void
+cache_add(struct tiles *t, const uint8_t fp[LEAF_FP_LEN], uint8_t *der,
+    size_t len)
+{
+	struct issuer *is;
+	size_t i, lru = 0;
+
+	if (t->ncache < CT_ISSUER_CACHE) {
+		is = &t->cache[t->ncache++];
+		atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size, 1);
+	} else {
+		for (i = 1; i < t->ncache; i++)
+			if (t->cache[i].used < t->cache[lru].used)
+				lru = i;
+		is = &t->cache[lru];
+		free(is->der);
+	}
+	memcpy(is->fp, fp, LEAF_FP_LEN);
+	is->der = der;
+	is->len = len;
+	is->used = ++t->tick;
+}
+
+static void
+on_issuer(void *arg, const struct fetch_res *res)
+{
+	struct ireq *r = arg;
+	struct tiles *t = r->t;
+	uint8_t fp[LEAF_FP_LEN], md[SHA256_DIGEST_LENGTH];
+	uint8_t *der;
+	char why[256];
+
+	memcpy(fp, r->fp, sizeof(fp));
+	memset(r, 0, sizeof(*r));
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: %s", fp[0], fp[1],
+		    fp[2], fp[3], why);
+		backoff(t, res);
+		return;
+	}
+	SHA256((const uint8_t *)res->body, res->len, md);
+	if (memcmp(md, fp, sizeof(md)) != 0) {
+		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: body does not hash "
+		    "to its fingerprint", fp[0], fp[1], fp[2], fp[3]);
+		backoff(t, NULL);
+		return;
+	}
+	der = malloc(res->len ? res->len : 1);
+	if (der == NULL) {
+		ct_log_error(t->l, "out of memory");
+		backoff(t, NULL);
+		return;
+	}
+	memcpy(der, res->body, res->len);
+	cache_add(t, fp, der, res->len);
+	t->backoff_ms = 0;
+	drain(t);
+	if (!t->l->failed)
+		fill(t);
+}
+
+/* Ask for fp unless cached or asked. 0 when it is cached. */
+static int
+need_issuer(struct tiles *t, const uint8_t *fp)
+{
+	char url[CONFIG_STR + 96];
+	size_t off;
+	int i, slot = -1;
+
+	if (cache_find(t, fp) != NULL)
+		return 0;
+	for (i = 0; i < MAX_IREQ; i++) {
+		if (t->ireq[i].used && memcmp(t->ireq[i].fp, fp, LEAF_FP_LEN) == 0)
+			return 1;
+		if (!t->ireq[i].used && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || now_ms() < t->pause_until)
+		return 1;  /* asked on a later pass */
+	off = (size_t)snprintf(url, sizeof(url), "%sissuer/", t->l->info.url);
+	for (i = 0; i < LEAF_FP_LEN && off + 3 < sizeof(url); i++)
+		off += (size_t)snprintf(url + off, sizeof(url) - off, "%02x", fp[i]);
+	t->ireq[slot].used = 1;
+	t->ireq[slot].t = t;
+	memcpy(t->ireq[slot].fp, fp, LEAF_FP_LEN);
+	t->ireq[slot].req = fetch_get(ct_fetch(), url, on_issuer, &t->ireq[slot]);
+	if (t->ireq[slot].req == NULL) {
+		memset(&t->ireq[slot], 0, sizeof(t->ireq[slot]));
+		ct_log_error(t->l, "cannot start a request");
+		backoff(t, NULL);
+	}
+	return 1;
+}
+
+/* ---- tiles ---- */
+
+static struct twin *
+front(struct tiles *t)
+{
+	struct twin *f = NULL;
+	int i;
+
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (t->win[i].used && (f == NULL || t->win[i].from < f->from))
+			f = &t->win[i];
+	return f;
+}
+
+static void on_tile(void *arg, const struct fetch_res *res);
+
+static void
+issue(struct tiles *t, struct twin *w)
+{
+	char url[CONFIG_STR + 96], path[64];
+
+	ct_tiles_path(w->tile, path, sizeof(path));
+	if (w->width < CT_TILE_WIDTH)
+		snprintf(url, sizeof(url), "%stile/data/%s.p/%" PRIu64,
+		    t->l->info.url, path, w->width);
+	else
+		snprintf(url, sizeof(url), "%stile/data/%s", t->l->info.url, path);
+	w->failed = 0;
+	w->req = fetch_get(ct_fetch(), url, on_tile, w);
+	if (w->req == NULL) {
+		w->failed = 1;
+		ct_log_error(t->l, "cannot start a request");
+		backoff(t, NULL);
+	} else {
+		atomic_fetch_add(&ct_ingest_stats()->tiles_fetched, 1);
+	}
+}
+
+/*
+ * Pass 1 over a tile: count, leaf_index, issuers. Returns 1 when the tile
+ * can be published, 0 to wait (issuers asked), -1 when the log failed or
+ * the tile must be fetched again.
+ */
+static int
+check_tile(struct tiles *t, struct twin *w)
+{
+	struct ct_log *l = t->l;
+	uint64_t base = w->tile * CT_TILE_WIDTH, k = 0;
+	size_t off = 0, j;
+	int rc, missing = 0;
+
+	while (off < w->len) {
+		struct leaf_entry e;
+
+		rc = leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e);
+		if (rc == LEAF_EEXT && k < w->width) {
+			ct_log_fail(l, 0, "data tile %" PRIu64 " entry %" PRIu64
+			    ": %s", w->tile, base + k, leaf_strerror(rc));
+			return -1;
+		}
+		if (rc != LEAF_OK) {
+			if (++w->attempts <= ct_config()->ct_log.retry_max_attempts) {
+				ct_log_error(l, "data tile %" PRIu64 ": %s", w->tile,
+				    leaf_strerror(rc));
+				free(w->body);
+				w->body = NULL;
+				w->len = 0;
+				w->done = 0;
+				w->failed = 1;
+				backoff(t, NULL);
+				return -1;
+			}
+			ct_log_fail(l, 0, "data tile %" PRIu64 " undecodable: %s",
+			    w->tile, leaf_strerror(rc));
+			return -1;
+		}
+		if (k >= w->width)
+			break;
+		if (!e.has_index || e.index != base + k) {
+			ct_log_fail(l, 0, "data tile %" PRIu64 ": leaf %" PRIu64
+			    " says index %" PRIu64, w->tile, base + k, e.index);
+			return -1;
+		}
+		if (base + k >= l->next)
+			for (j = 0; j < e.nchain_fp; j++)
+				missing += need_issuer(t, e.chain_fp + j * LEAF_FP_LEN);
+		k++;
+	}
+	if (k != w->width || off != w->len) {
+		ct_log_fail(l, 0, "data tile %" PRIu64 " holds %s%" PRIu64
+		    " entries, the checkpoint says %" PRIu64, w->tile,
+		    off != w->len ? "more than " : "", k, w->width);
+		return -1;
+	}
+	return missing ? 0 : 1;
+}
+
+static void
+drain(struct tiles *t)
+{
+	struct ct_log *l = t->l;
+	struct twin *w;
+	int published = 0;
+
+	while (!l->failed && (w = front(t)) != NULL && w->done) {
+		uint64_t base = w->tile * CT_TILE_WIDTH, k;
+		size_t off = 0;
+		int rc = check_tile(t, w);
+
+		if (rc < 0) {
+			if (l->failed)
+				halt(t);
+			break;
+		}
+		if (rc == 0)
+			break;  /* issuers on their way */
+		for (k = 0; k < w->width; k++) {
+			struct leaf_entry e;
+
+			rc = leaf_decode_tile(w->body, w->len, &off, cache_lookup, t,
+			    &e);
+			if (base + k < l->next)
+				continue;
+			if (rc != LEAF_OK) {
+				/* an issuer was evicted between the passes: retry */
+				break;
+			}
+			ct_publish(l, &e);
+			published++;
+		}
+		if (k < w->width)
+			break;
+		win_clear(w);
+	}
+	if (published)
+		ct_flush();
+	if (!l->failed)
+		ct_log_ok(l, t->tree_size);
+}
+
+static void
+on_tile(void *arg, const struct fetch_res *res)
+{
+	struct twin *w = arg;
+	struct tiles *t = w->t;
+	char why[256];
+
+	w->req = NULL;
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(t->l, "data tile %" PRIu64 "%s: %s", w->tile,
+		    w->width < CT_TILE_WIDTH ? " (partial)" : "", why);
+		w->failed = 1;
+		backoff(t, res);
+		return;
+	}
+	w->body = malloc(res->len ? res->len : 1);
+	if (w->body == NULL) {
+		ct_log_error(t->l, "out of memory");
+		w->failed = 1;
+		backoff(t, NULL);
+		return;
+	}
+	memcpy(w->body, res->body, res->len);
+	w->len = res->len;
+	w->done = 1;
+	t->backoff_ms = 0;
+	drain(t);
+	if (!t->l->failed)
+		fill(t);
+}
+
+static void
+fill(struct tiles *t)
+{
+	const struct config *cfg = ct_config();
+	int i, nused = 0, nmax = cfg->ct_log.fetch_concurrency;
+
+	if (t->l->failed || now_ms() < t->pause_until)
+		return;
+	if (nmax > MAX_WINDOWS)
+		nmax = MAX_WINDOWS;
+	for (i = 0; i < MAX_WINDOWS; i++) {
+		struct twin *w = &t->win[i];
+
+		if (!w->used)
+			continue;
+		nused++;
+		if (w->failed && w->req == NULL && !w->done)
+			issue(t, w);
+		if (now_ms() < t->pause_until)
+			return;
+	}
+	while (nused < nmax && t->fetch_next < t->tree_size) {
+		struct twin *w = NULL;
+		uint64_t n = t->fetch_next / CT_TILE_WIDTH, width;
+
+		for (i = 0; i < MAX_WINDOWS; i++) {
+			if (!t->win[i].used) {
+				w = &t->win[i];
+				break;
+			}
+		}
+		if (w == NULL)
+			break;
+		width = t->tree_size - n * CT_TILE_WIDTH;
+		if (width > CT_TILE_WIDTH)
+			width = CT_TILE_WIDTH;
+		memset(w, 0, sizeof(*w));
+		w->used = 1;
+		w->t = t;
+		w->tile = n;
+		w->width = width;
+		w->from = t->fetch_next;
+		t->fetch_next = n * CT_TILE_WIDTH + width;
+		nused++;
+		issue(t, w);
+		if (now_ms() < t->pause_until)
+			return;
+	}
+}
+
+static void
+schedule_poll(struct tiles *t)
+{
+	int64_t ms = ct_config()->ct_log.poll_interval_ms;
+	int64_t wait = t->pause_until - now_ms();
+
+	arm(t->poll_ev, wait > ms ? wait : ms);
+}
+
+static void
+on_checkpoint(void *arg, const struct fetch_res *res)
+{
+	struct tiles *t = arg;
+	struct ct_log *l = t->l;
+	struct checkpoint cp;
+	char why[256];
+
+	t->cp_req = NULL;
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(l, "checkpoint: %s", why);
+		backoff(t, res);
+		schedule_poll(t);
+		return;
+	}
+	if (l->has_key) {
+		if (checkpoint_verify(res->body, res->len, &l->key,
+		    l->info.origin, &cp, why, sizeof(why)) < 0) {
+			/* A body that is not a note at all may be a damaged
+			 * response; a note that does not verify is a lie. */
+			if (strstr(why, "signature") != NULL ||
+			    strstr(why, "origin") != NULL) {
+				ct_log_fail(l, 1, "%s", why);
+				halt(t);
+				return;
+			}
+			ct_log_error(l, "%s", why);
+			backoff(t, NULL);
+			schedule_poll(t);
+			return;
+		}
+	} else if (checkpoint_parse(res->body, res->len, &cp, why,
+	    sizeof(why)) < 0) {
+		ct_log_error(l, "%s", why);
+		backoff(t, NULL);
+		schedule_poll(t);
+		return;
+	}
+	if (t->have_tree && cp.size < t->tree_size) {
+		ct_log_fail(l, 0, "tree shrank from %" PRIu64 " to %" PRIu64,
+		    t->tree_size, cp.size);
+		halt(t);
+		return;
+	}
+	if (l->have_next && cp.size < l->next) {
+		ct_log_fail(l, 0, "tree size %" PRIu64 " is below the %" PRIu64
+		    " entries already streamed", cp.size, l->next);
+		halt(t);
+		return;
+	}
+	t->tree_size = cp.size;
+	t->have_tree = 1;
+	if (!l->have_next)
+		ct_log_first_head(l, cp.size);
+	if (t->fetch_next < l->next)
+		t->fetch_next = l->next;
+	ct_log_ok(l, t->tree_size);
+	fill(t);
+	schedule_poll(t);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct tiles *t = arg;
+	char url[CONFIG_STR + 32];
+
+	(void)fd;
+	(void)what;
+	if (t->l->failed || t->cp_req != NULL)
+		return;
+	if (now_ms() < t->pause_until) {
+		schedule_poll(t);
+		return;
+	}
+	snprintf(url, sizeof(url), "%scheckpoint", t->l->info.url);
+	t->cp_req = fetch_get(ct_fetch(), url, on_checkpoint, t);
+	if (t->cp_req == NULL) {
+		ct_log_error(t->l, "cannot start a request");
+		backoff(t, NULL);
+		schedule_poll(t);
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct tiles *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (now_ms() < t->pause_until) {
+		arm(t->retry_ev, t->pause_until - now_ms());
+		return;
+	}
+	drain(t);
+	fill(t);
+}
+
+int
+ct_tiles_start(struct ct_log *l)
+{
+	struct tiles *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		log_warn("%s: calloc", __func__);
+		return -1;
+	}
+	t->l = l;
+	t->poll_ev = evtimer_new(ct_base(), on_poll, t);
+	t->retry_ev = evtimer_new(ct_base(), on_retry, t);
+	if (t->poll_ev == NULL || t->retry_ev == NULL) {
+		log_warnx("%s: evtimer_new failed", __func__);
+		if (t->poll_ev != NULL)
+			event_free(t->poll_ev);
+		if (t->retry_ev != NULL)
+			event_free(t->retry_ev);
+		free(t);
+		return -1;
+	}
+	l->poller = t;
+	arm(t->poll_ev, 0);
+	return 0;
+}
+
+void
+ct_tiles_stop(struct ct_log *l)
+{
+	struct tiles *t = l->poller;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	halt(t);
+	event_free(t->poll_ev);
+	event_free(t->retry_ev);
+	for (i = 0; i < t->ncache; i++)
+		free(t->cache[i].der);
+	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->ncache);
+	free(t);
+	l->poller = NULL;
+}

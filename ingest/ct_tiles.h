@@ -1,0 +1,27 @@
+/*
+ * The static-ct-api poller of one log: the checkpoint every poll interval
+ * (signed note verified with the log key before anything is trusted), then
+ * the data tiles of the new range (full tiles, and the partial tile `.p/W`
+ * at the right edge; gzip bodies are decoded by the fetcher), decoded with
+ * leaf_decode_tile, chains resolved from issuer/<hex fingerprint> through a
+ * bounded cache, published in index order. A tile whose entry count or
+ * leaf_index disagrees, a shrinking tree or a bad signature stops the log.
+ */
+#ifndef INGEST_CT_TILES_H
+#define INGEST_CT_TILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingest/ct.h"
+
+#define CT_TILE_WIDTH 256
+#define CT_ISSUER_CACHE 512     /* issuers kept per log */
+
+/* "x001/x234/067" for n = 1234067: the tlog-tiles path of tile index n. */
+void ct_tiles_path(uint64_t n, char *buf, size_t len);
+
+int ct_tiles_start(struct ct_log *l);
+void ct_tiles_stop(struct ct_log *l);
+
+#endif

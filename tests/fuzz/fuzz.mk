@@ -43,6 +43,11 @@ $(FUZZOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
+# Objects reached only through the pattern rules below would count as
+# intermediate and be deleted after each link; keep them (and the ASan
+# objects the rest of the build shares).
+.PRECIOUS: $(FUZZOBJ)/%.o build/asan/%.o build/gen/%.c
+
 .SECONDEXPANSION:
 build/fuzz/%-replay: $$(AOBJ)/tests/fuzz/fuzz_%.o \
 	$$(AOBJ)/tests/fuzz/replay_main.o \

@@ -2,3 +2,5 @@
 INGEST_SRCS += ingest/leaf.c ingest/x509_json.c ingest/render.c ingest/render_cli.c
 UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf
+UNIT_SRCS += tests/unit/check_render.c
+UNIT_SUITES += render

@@ -139,5 +139,20 @@ mv "$T/etc/certstream/certstream.conf" "$T/etc/certstream/x"
 echo "port: 0" >"$T/etc/certstream/certstream.conf"
 expect 6 "start with an invalid config" sh "$init" start
 
+# The systemd unit and the logrotate file, where the tools exist.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	sed "s|/usr/local/sbin/certstreamd|$T/sbin/certstreamd|g" "$top/scripts/certstream.service" >"$T/certstream.service"
+	out=$(systemd-analyze verify "$T/certstream.service" 2>&1)
+	[ $? -eq 0 ] && [ -z "$out" ] && ok "systemd-analyze verify" || bad "systemd-analyze verify: $out"
+else
+	echo "skip: systemd-analyze not installed"
+fi
+if command -v logrotate >/dev/null 2>&1; then
+	logrotate -d -s "$T/lr.state" "$top/scripts/certstream.logrotate" >"$T/lr.out" 2>&1 &&
+		ok "logrotate -d" || bad "logrotate -d: $(tail -3 "$T/lr.out")"
+else
+	echo "skip: logrotate not installed"
+fi
+
 [ "$fails" -eq 0 ] && echo "init_script: all passed" || echo "init_script: $fails failed"
 [ "$fails" -eq 0 ]

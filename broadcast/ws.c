@@ -248,47 +248,57 @@ ws_close_check(const uint8_t *payload, size_t len)
 
 /*
  * UTF-8 per RFC 3629: no overlong forms, no surrogates (U+D800..DFFF),
- * nothing above U+10FFFF. The second byte's range carries those rules.
+ * nothing above U+10FFFF. The range allowed for the byte after a lead
+ * byte carries those rules; later continuation bytes are 80..BF.
+ * State: bits 0-7 continuation bytes still due, 8-15 and 16-23 the range
+ * of the next one; 0 between characters.
  */
+#define UTF8_STATE(need, lo, hi) \
+	((uint32_t)(need) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
+
+uint32_t
+ws_utf8_feed(uint32_t state, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	if (state == WS_UTF8_BAD)
+		return state;
+	for (i = 0; i < len; i++) {
+		uint8_t c = buf[i];
+
+		if (state != WS_UTF8_OK) {
+			uint32_t need = state & 0xff;
+
+			if (c < ((state >> 8) & 0xff) || c > ((state >> 16) & 0xff))
+				return WS_UTF8_BAD;
+			state = need == 1 ? WS_UTF8_OK :
+			    UTF8_STATE(need - 1, 0x80, 0xbf);
+			continue;
+		}
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			state = UTF8_STATE(1, 0x80, 0xbf);
+		else if (c == 0xe0)
+			state = UTF8_STATE(2, 0xa0, 0xbf);
+		else if (c == 0xed)
+			state = UTF8_STATE(2, 0x80, 0x9f);
+		else if (c >= 0xe1 && c <= 0xef)
+			state = UTF8_STATE(2, 0x80, 0xbf);
+		else if (c == 0xf0)
+			state = UTF8_STATE(3, 0x90, 0xbf);
+		else if (c == 0xf4)
+			state = UTF8_STATE(3, 0x80, 0x8f);
+		else if (c >= 0xf1 && c <= 0xf3)
+			state = UTF8_STATE(3, 0x80, 0xbf);
+		else
+			return WS_UTF8_BAD;
+	}
+	return state;
+}
+
 int
 ws_utf8_valid(const uint8_t *buf, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = buf[i];
-		uint8_t lo = 0x80, hi = 0xbf;
-		size_t need, k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			return 0;
-		}
-		if (len - i <= need)
-			return 0;
-		if (buf[i + 1] < lo || buf[i + 1] > hi)
-			return 0;
-		for (k = 2; k <= need; k++)
-			if (buf[i + k] < 0x80 || buf[i + k] > 0xbf)
-				return 0;
-		i += need + 1;
-	}
-	return 1;
+	return ws_utf8_feed(WS_UTF8_OK, buf, len) == WS_UTF8_OK;
 }

@@ -8,6 +8,7 @@
  * - a header parsed OK parses the same from exactly header_len bytes, and
  *   INCOMPLETE from fewer;
  * - unmasking twice restores the payload;
+ * - UTF-8 fed in two pieces gives the verdict of one piece;
  * - ws_close_check returns a code valid on the wire or 1002/1007;
  * - ws_control_frame never writes more than 127 bytes.
  * The first byte picks max_payload so the TOO_BIG path is reached too.
@@ -56,7 +57,11 @@ check_frame(const uint8_t *buf, size_t len, uint64_t max, struct ws_frame *f)
 		FUZZ_CHECK(ws_control_frame(out, WS_OP_PONG, 0, payload, n) ==
 		    2 + n);
 	} else if (f->opcode == WS_OP_TEXT) {
-		(void)ws_utf8_valid(payload, n);
+		/* split at half: same verdict as in one piece */
+		uint32_t st = ws_utf8_feed(WS_UTF8_OK, payload, half);
+
+		st = ws_utf8_feed(st, payload + half, n - half);
+		FUZZ_CHECK((st == WS_UTF8_OK) == ws_utf8_valid(payload, n));
 	}
 	ws_unmask(payload, n, f->mask, 0);
 	FUZZ_CHECK(memcmp(payload, buf + f->header_len, n) == 0);

@@ -7,6 +7,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const http = require('node:http');
 const WebSocket = require('../node/node_modules/ws');
 const { startDaemon, runBin, childrenOf, sleep } = require('./lib/daemon');
 
@@ -59,6 +60,23 @@ async function waitFor(fn, ms, what) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
     await sleep(20);
   }
+}
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (b) => { body += b; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+// The value of an unlabelled Prometheus metric.
+async function metric(d, name) {
+  const { body } = await get(d.url('/metrics'));
+  const m = body.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : undefined;
 }
 
 // A WebSocket client that records cert_index of each certificate_update.
@@ -146,6 +164,7 @@ test('kill -9 of a worker: replaced within 2 s, new connections work, the other 
   await Promise.all(fresh.map((c) => c.opened));
   await waitFor(() => fresh.every((c) => c.idx.length >= 5), 5000, 'new clients streaming');
   assert.match(d.logs(), new RegExp(`worker 1 \\(pid ${victim}\\) was killed by signal 9`));
+  assert.strictEqual(await metric(d, 'certstream_worker_restarts_total'), 1);
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
 });
@@ -167,6 +186,7 @@ test('kill -9 of the ingest: replaced, streaming continues', async (t) => {
   await waitFor(() => c.idx.length >= mark + 100, 5000, 'records after the restart');
   assert.strictEqual(c.closeCode, null, 'the client stayed connected');
   assert.match(d.logs(), new RegExp(`ingest \\(pid ${before}\\) was killed by signal 9`));
+  assert.strictEqual(await metric(d, 'certstream_ingest_restarts_total'), 1);
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
 });
@@ -220,6 +240,32 @@ test('SIGHUP with a valid file reloads without dropping clients; a bad file is r
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
 });
+
+test('user: the master binds as root, ingest and workers run as the user', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(feedFile, 0o644);
+  const d = await startDaemon({ t, workers: 2, conf: conf(50) + 'user: nobody\n' });
+  const uidOf = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1]);
+  const nobody = Number((await runShell('id -u nobody')).trim());
+  assert.strictEqual(uidOf(d.pid), 0, 'master keeps root');
+  const kids = await waitFor(() => {
+    const k = d.childPids();
+    return k.length === 3 ? k : null;
+  }, 3000, 'three children');
+  for (const pid of kids) assert.strictEqual(uidOf(pid), nobody, `${cmdline(pid)} runs as nobody`);
+  const c = client(d.url('/', 'ws'));
+  t.after(() => c.ws.terminate());
+  await c.opened;
+  await waitFor(() => c.idx.length >= 5, 5000, 'streaming as nobody');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+function runShell(cmd) {
+  return new Promise((resolve, reject) => {
+    require('node:child_process').exec(cmd, (e, out) => (e ? reject(e) : resolve(out)));
+  });
+}
 
 test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: conf(50) });

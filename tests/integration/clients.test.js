@@ -1,0 +1,65 @@
+'use strict';
+// Existing certstream client libraries work unchanged against the daemon.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { startDaemon } = require('./lib/daemon');
+const c = require('./lib/clients');
+
+const CertStreamClient = require(path.join(c.NODE_MODULES, 'certstream'));
+const feed = c.loadFeed(c.feedPath());
+
+// The client logs its connection to the console: keep the test output clean.
+function quiet(t) {
+  const log = console.log;
+  console.log = () => {};
+  t.after(() => { console.log = log; });
+}
+
+test('CaliDog certstream-js client receives certificate_update messages in order', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 150 }) });
+  const got = [];
+  const all = [];
+  const client = new CertStreamClient((msg, ctx) => {
+    assert.strictEqual(typeof ctx, 'object');
+    got.push(msg);
+  }, true);
+  const withBeats = new CertStreamClient((msg) => { all.push(msg); }, false);
+  quiet(t);
+  client.connect(d.url('/', 'ws'));
+  withBeats.connect(d.url('/full-stream', 'ws'));
+  t.after(() => { client.ws.terminate(); withBeats.ws.terminate(); });
+  await c.waitFor(() => got.length >= 40 && all.length >= 40, 15000, '40 messages through the client');
+  // The client hands over parsed messages; heartbeats skipped as asked.
+  assert.ok(got.every((m) => m.message_type === 'certificate_update'));
+  c.checkInOrder(feed, got, 'certstream-js lite');
+  got.forEach((m) => c.checkForm(feed, m, 'lite'));
+  // What the README of the client shows people doing with a message:
+  const m = got[0];
+  assert.ok(Array.isArray(m.data.leaf_cert.all_domains));
+  assert.ok('CN' in m.data.leaf_cert.subject);
+  assert.strictEqual(typeof m.data.source.name, 'string');
+  const certs = all.filter((x) => x.message_type === 'certificate_update');
+  c.checkInOrder(feed, certs, 'certstream-js full');
+  certs.forEach((x) => c.checkForm(feed, x, 'full'));
+});
+
+test('a client may connect to a worker while another is busy streaming', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 300 }) });
+  const early = c.openWs(d.url('/full-stream', 'ws'));
+  t.after(() => early.close());
+  await early.opened;
+  await c.waitFor(() => early.messages.length >= 30, 10000, '30 messages');
+  // Late joiners start live (no replay of history) and keep up.
+  const late = Array.from({ length: 4 }, () => c.openWs(d.url('/domains-only', 'ws')));
+  t.after(() => late.forEach((w) => w.close()));
+  await Promise.all(late.map((w) => w.opened));
+  await c.waitFor(() => late.every((w) => w.messages.length >= 30), 10000, '30 messages on late clients');
+  const earlyKeys = early.messages.map(c.keyOf);
+  for (const w of late) {
+    c.checkInOrder(feed, w.messages, 'late client');
+    // A late client's first record came after the early client's 30th.
+    const at = earlyKeys.indexOf(c.keyOf(w.messages[0]));
+    assert.ok(at === -1 || at >= 29, `late client started at an old record (${at})`);
+  }
+});

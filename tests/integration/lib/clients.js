@@ -1,0 +1,262 @@
+'use strict';
+// Small helpers for the stream tests: open real clients (ws, eventsource,
+// raw HTTP for SSE), collect what they receive, and compare it with the
+// replay feed the daemon was given.
+//
+//   const c = require('./lib/clients');
+//   const feed = c.loadFeed(c.feedPath());     // records in file order
+//   const w = c.openWs(d.url('/', 'ws'));       // w.messages, w.heartbeats
+//   await c.waitFor(() => w.messages.length >= 20, 5000, '20 messages');
+//   c.checkInOrder(feed, w.messages);           // contiguous in feed order
+
+const assert = require('node:assert');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+const NODE_MODULES = path.resolve(__dirname, '..', '..', 'node', 'node_modules');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const WebSocket = require(path.join(NODE_MODULES, 'ws'));
+const { EventSource } = require(path.join(NODE_MODULES, 'eventsource'));
+
+const SAMPLE_FEED = path.join(ROOT, 'tests', 'data', 'sample-feed.ndjson');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(pred, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+// A feed of `n` full certificate_update records shaped as FORMAT.md says,
+// for when the real sample feed is not built yet. Written under build/.
+function syntheticFeed(n = 120) {
+  const file = path.join(ROOT, 'build', `test-feed-${n}.ndjson`);
+  if (fs.existsSync(file)) return file;
+  const name = { aggregated: null, C: null, ST: null, L: null, O: null, OU: null, CN: null, emailAddress: null };
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    const dom = `host${i}.example.org`;
+    const leaf = {
+      subject: { ...name, aggregated: `/CN=${dom}`, CN: dom },
+      issuer: { ...name, aggregated: '/C=US/O=Example CA/CN=E1', C: 'US', O: 'Example CA', CN: 'E1' },
+      extensions: { subjectAltName: `DNS:${dom}, DNS:www.${dom}` },
+      not_before: 1703721600, not_after: 1735257600,
+      serial_number: (0x1000 + i).toString(16).toUpperCase(),
+      fingerprint: 'AB:CD', sha1: 'AB:CD', sha256: 'AB:CD:EF',
+      signature_algorithm: 'sha256, rsa', is_ca: false,
+      all_domains: [dom, `www.${dom}`],
+      as_der: Buffer.from(`leaf ${i}`).toString('base64'),
+    };
+    const chain = [{ subject: leaf.issuer, issuer: leaf.issuer, extensions: {}, as_der: Buffer.from('ca').toString('base64') }];
+    lines.push(JSON.stringify({
+      message_type: 'certificate_update',
+      data: {
+        update_type: 'X509LogEntry', leaf_cert: leaf, chain,
+        cert_index: 5000 + i,
+        cert_link: `https://ct.example.net/log/ct/v1/get-entries?start=${5000 + i}&end=${5000 + i}`,
+        seen: 1, submission_timestamp: 1703807990.456,
+        source: { url: 'https://ct.example.net/log/', name: 'Example Log', operator: 'Example', type: 'rfc6962' },
+      },
+    }));
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`);
+  fs.renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+// The feed the stream tests replay: the real sample feed when it is there.
+function feedPath() {
+  return fs.existsSync(SAMPLE_FEED) ? SAMPLE_FEED : syntheticFeed();
+}
+
+// A record's identity across the three forms: its log and its index.
+function keyOf(msg) {
+  if (msg.message_type === 'dns_entries') return `${msg.source.url}#${msg.cert_index}`;
+  return `${msg.data.source.url}#${msg.data.cert_index}`;
+}
+
+// Records of the feed file, in order, with a position index by key.
+function loadFeed(file) {
+  const records = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line);
+    if (m.message_type !== 'certificate_update') continue;
+    records.push(m);
+  }
+  const pos = new Map();
+  records.forEach((m, i) => {
+    const k = keyOf(m);
+    assert.ok(!pos.has(k), `feed has ${k} twice: order checks need unique keys`);
+    pos.set(k, i);
+  });
+  return { file, records, pos };
+}
+
+function confFor(file, { rate = 100, loop = true, extra = '' } = {}) {
+  return [
+    'source: replay',
+    'replay:',
+    `  file: ${JSON.stringify(file)}`,
+    `  rate: ${rate}`,
+    `  loop: ${loop}`,
+    extra,
+    '',
+  ].join('\n');
+}
+
+// Each message is the feed record that follows the previous one (the feed
+// loops): nothing lost, nothing reordered, nothing repeated.
+function checkInOrder(feed, msgs, label = 'stream') {
+  assert.ok(msgs.length > 0, `${label}: no messages`);
+  let at = feed.pos.get(keyOf(msgs[0]));
+  assert.notStrictEqual(at, undefined, `${label}: first message ${keyOf(msgs[0])} is not in the feed`);
+  for (let i = 1; i < msgs.length; i++) {
+    const want = (at + 1) % feed.records.length;
+    const got = feed.pos.get(keyOf(msgs[i]));
+    assert.strictEqual(got, want,
+      `${label}: message ${i} is feed record ${got} (${keyOf(msgs[i])}), expected ${want}`);
+    at = got;
+  }
+}
+
+// The message matches its feed record in the given form, seen aside.
+function checkForm(feed, msg, form) {
+  const rec = feed.records[feed.pos.get(keyOf(msg))];
+  assert.ok(rec, `unknown record ${keyOf(msg)}`);
+  const nowS = Date.now() / 1000;
+  if (form === 'domains') {
+    assert.strictEqual(msg.message_type, 'dns_entries');
+    assert.deepStrictEqual(Object.keys(msg).sort(), ['cert_index', 'data', 'message_type', 'seen', 'source']);
+    assert.deepStrictEqual(msg.data, rec.data.leaf_cert.all_domains);
+    assert.strictEqual(msg.cert_index, rec.data.cert_index);
+    assert.deepStrictEqual(msg.source, { url: rec.data.source.url, name: rec.data.source.name });
+    assert.ok(Math.abs(nowS - msg.seen) < 30, `seen ${msg.seen} is not now (${nowS})`);
+    return;
+  }
+  assert.strictEqual(msg.message_type, 'certificate_update');
+  assert.ok(Math.abs(nowS - msg.data.seen) < 30, `seen ${msg.data.seen} is not now (${nowS})`);
+  const want = structuredClone(rec);
+  const got = structuredClone(msg);
+  delete want.data.seen;
+  delete got.data.seen;
+  if (form === 'lite') {
+    assert.ok(!('as_der' in msg.data.leaf_cert), 'lite has leaf_cert.as_der');
+    assert.ok(!('chain' in msg.data), 'lite has chain');
+    delete want.data.leaf_cert.as_der;
+    delete want.data.chain;
+  } else {
+    assert.strictEqual(typeof msg.data.leaf_cert.as_der, 'string', 'full lacks leaf_cert.as_der');
+    assert.ok(msg.data.leaf_cert.as_der.length > 0, 'full has an empty as_der');
+    assert.ok(Array.isArray(msg.data.chain), 'full lacks chain');
+    for (const c of msg.data.chain) assert.strictEqual(typeof c.as_der, 'string', 'chain member lacks as_der');
+  }
+  assert.deepStrictEqual(got, want);
+}
+
+// A WebSocket client that records every text frame, heartbeats apart.
+function openWs(url, opts = {}) {
+  const ws = new WebSocket(url, opts);
+  const c = {
+    ws, url, messages: [], heartbeats: [], raw: 0, error: null, closed: null,
+    opened: new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on ${url}`)));
+    }),
+    close() {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    },
+  };
+  c.opened.catch(() => {});
+  ws.on('message', (data, isBinary) => {
+    c.raw++;
+    assert.ok(!isBinary, 'binary frame');
+    const m = JSON.parse(data.toString('utf8'));
+    if (m.message_type === 'heartbeat') c.heartbeats.push({ at: Date.now(), m });
+    else c.messages.push(m);
+  });
+  ws.on('error', (e) => { c.error = e; });
+  ws.on('close', (code, reason) => { c.closed = { code, reason: reason.toString() }; });
+  return c;
+}
+
+// An SSE stream read with plain HTTP, parsed by hand: events with their
+// ids, and comment lines (heartbeats, skip notes).
+function openSseRaw(url, headers = {}) {
+  const c = {
+    url, events: [], comments: [], status: 0, headers: null, error: null, ended: false,
+    req: null,
+    close() { if (c.req) c.req.destroy(); },
+  };
+  let buf = '';
+  let ev = { id: null, data: [] };
+  c.ready = new Promise((resolve, reject) => {
+    c.req = http.get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+      c.status = res.statusCode;
+      c.headers = res.headers;
+      resolve(c);
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          let line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.endsWith('\r')) line = line.slice(0, -1);
+          if (line === '') {
+            if (ev.data.length) {
+              c.events.push({ id: ev.id, data: ev.data.join('\n'), at: Date.now() });
+            }
+            ev = { id: null, data: [] };
+          } else if (line.startsWith(':')) {
+            c.comments.push({ text: line.slice(1).trim(), at: Date.now() });
+          } else {
+            const i = line.indexOf(':');
+            const field = i < 0 ? line : line.slice(0, i);
+            let value = i < 0 ? '' : line.slice(i + 1);
+            if (value.startsWith(' ')) value = value.slice(1);
+            if (field === 'id') ev.id = value;
+            else if (field === 'data') ev.data.push(value);
+          }
+        }
+      });
+      res.on('end', () => { c.ended = true; });
+      res.on('error', (e) => { c.error = e; });
+    });
+    c.req.on('error', (e) => { c.error = e; reject(e); });
+  });
+  c.ready.catch(() => {});
+  return c;
+}
+
+// The eventsource package (a real browser-compatible client).
+function openEventSource(url) {
+  const es = new EventSource(url);
+  const c = {
+    es, url, events: [], errors: [],
+    opened: new Promise((resolve, reject) => {
+      es.addEventListener('open', resolve, { once: true });
+      es.addEventListener('error', (e) => { if (es.readyState === EventSource.CLOSED) reject(e); }, { once: true });
+    }),
+    close() { es.close(); },
+  };
+  c.opened.catch(() => {});
+  es.addEventListener('message', (e) => {
+    c.events.push({ id: e.lastEventId, data: e.data, at: Date.now() });
+  });
+  es.addEventListener('error', (e) => { c.errors.push(e); });
+  return c;
+}
+
+module.exports = {
+  WebSocket, EventSource, NODE_MODULES, ROOT, SAMPLE_FEED,
+  sleep, waitFor, syntheticFeed, feedPath, loadFeed, confFor, keyOf,
+  checkInOrder, checkForm, openWs, openSseRaw, openEventSource,
+};

@@ -1,0 +1,95 @@
+'use strict';
+// WebSocket streams against the real daemon replaying a feed: every path
+// delivers the replayed records in order and in its own form; a quiet
+// stream carries heartbeats.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { startDaemon } = require('./lib/daemon');
+const c = require('./lib/clients');
+
+const feed = c.loadFeed(c.feedPath());
+const WANT = Math.min(60, feed.records.length + 10); // crosses the loop seam when the feed is short
+
+const PATHS = [
+  ['/', 'lite'],
+  ['/full-stream', 'full'],
+  ['/domains-only', 'domains'],
+  ['/full-stream/', 'full'],
+  ['/domains-only/', 'domains'],
+];
+
+test('every WebSocket path delivers the replayed records in order, in its form', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 150 }) });
+  const clients = PATHS.map(([p, form]) => ({ p, form, w: c.openWs(d.url(p, 'ws')) }));
+  t.after(() => clients.forEach((x) => x.w.close()));
+  await Promise.all(clients.map((x) => x.w.opened));
+  await c.waitFor(() => clients.every((x) => x.w.messages.length >= WANT), 20000,
+    `${WANT} messages on each of ${PATHS.map((x) => x[0]).join(' ')}`);
+  for (const { p, form, w } of clients) {
+    assert.strictEqual(w.error, null, `${p}: ${w.error}`);
+    const msgs = w.messages.slice(0, WANT);
+    c.checkInOrder(feed, msgs, p);
+    for (const m of msgs) c.checkForm(feed, m, form);
+    // seen is set at publish time: it never goes backwards
+    const seen = msgs.map((m) => (form === 'domains' ? m.seen : m.data.seen));
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `${p}: seen went backwards`);
+  }
+});
+
+test('clients on different workers see the same records in the same order', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 200 }) });
+  // Several connections: SO_REUSEPORT spreads them over both workers.
+  const ws = Array.from({ length: 6 }, () => c.openWs(d.url('/', 'ws')));
+  t.after(() => ws.forEach((w) => w.close()));
+  await Promise.all(ws.map((w) => w.opened));
+  await c.waitFor(() => ws.every((w) => w.messages.length >= WANT), 20000, `${WANT} messages on 6 clients`);
+  // All see one sequence: after aligning on a common record, identical.
+  const keys = ws.map((w) => w.messages.map(c.keyOf));
+  const start = keys.reduce((a, k) => (feed.pos.get(k[0]) > feed.pos.get(a[0]) ? k : a))[0];
+  for (const [i, k] of keys.entries()) {
+    c.checkInOrder(feed, ws[i].messages, `client ${i}`);
+    const from = k.indexOf(start);
+    assert.ok(from >= 0 && from < 20, `client ${i} never saw ${start}`);
+  }
+  const n = Math.min(...keys.map((k) => k.length - k.indexOf(start)));
+  const ref = keys[0].slice(keys[0].indexOf(start), keys[0].indexOf(start) + n);
+  for (const [i, k] of keys.entries()) {
+    assert.deepStrictEqual(k.slice(k.indexOf(start), k.indexOf(start) + n), ref, `client ${i} differs`);
+  }
+});
+
+test('an idle stream carries a heartbeat every 10 s (WebSocket and SSE)', async (t) => {
+  // The feed plays once, as fast as possible, before anyone connects:
+  // afterwards nothing is published and only heartbeats flow.
+  const d = await startDaemon({ t, workers: 1, conf: c.confFor(feed.file, { rate: 0, loop: false }) });
+  await c.sleep(300);
+  const ws = [c.openWs(d.url('/', 'ws')), c.openWs(d.url('/full-stream', 'ws')),
+    c.openWs(d.url('/domains-only', 'ws'))];
+  const sse = c.openSseRaw(d.url('/sse?stream=domains'));
+  t.after(() => { ws.forEach((w) => w.close()); sse.close(); });
+  await Promise.all(ws.map((w) => w.opened));
+  await sse.ready;
+  const t0 = Date.now();
+  await c.waitFor(() => ws.every((w) => w.heartbeats.length >= 1) &&
+    sse.comments.some((x) => x.text === 'heartbeat'), 12000, 'a heartbeat on every stream');
+  for (const w of ws) {
+    assert.strictEqual(w.messages.length, 0, `${w.url}: records on an idle stream`);
+    const hb = w.heartbeats[0];
+    assert.deepStrictEqual(Object.keys(hb.m).sort(), ['message_type', 'timestamp']);
+    assert.strictEqual(typeof hb.m.timestamp, 'number');
+    assert.ok(Math.abs(hb.m.timestamp - hb.at / 1000) < 5, `heartbeat timestamp ${hb.m.timestamp} is not now`);
+    assert.ok(hb.at - t0 <= 11000, 'first heartbeat later than 10 s');
+  }
+  assert.strictEqual(sse.events.length, 0);
+  // No flood: at 10 s intervals, at most two fit in the time waited.
+  await c.sleep(Math.max(0, 11000 - (Date.now() - t0)));
+  for (const w of ws) {
+    assert.ok(w.heartbeats.length >= 1 && w.heartbeats.length <= 2,
+      `${w.url}: ${w.heartbeats.length} heartbeats in 11 s`);
+    if (w.heartbeats.length === 2) {
+      const gap = w.heartbeats[1].at - w.heartbeats[0].at;
+      assert.ok(gap > 9000 && gap < 11000, `heartbeat gap ${gap} ms`);
+    }
+    assert.strictEqual(w.closed, null, `${w.url} closed`);
+  }
+});

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,8 @@
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_CAP_MS 10000
 #define STABLE_MS 60000
+/* hot_reload: how often the watched file is looked at. */
+#define WATCH_MS 1000
 /* SIGTERM to children, then SIGKILL after this: the whole stop stays
  * under 5 s. */
 #define STOP_GRACE_MS 4500
@@ -66,6 +69,9 @@ struct master {
 	gid_t gid;
 	struct child ingest;
 	struct child workers[SHM_MAX_WORKERS];
+	int64_t watch_at;       /* hot_reload: next look at the file, 0 off */
+	struct stat watch_st;   /* what it looked like last time */
+	int watch_seen;
 };
 
 static volatile sig_atomic_t sig_term, sig_hup, sig_usr1, sig_chld, sig_alrm;
@@ -319,15 +325,59 @@ respawn_one(struct master *m, struct child *c, int64_t now, int64_t *next)
 		*next = c->respawn_at;
 }
 
-/* Start every due child; arm the timer for the next one. */
+static void reload(struct master *m);
+
+static const char *
+watch_path(const struct master *m)
+{
+	return m->cfg->hot_reload.watch_path[0] ? m->cfg->hot_reload.watch_path :
+	    m->cfg->path;
+}
+
+/* hot_reload: a changed file (mtime, size or inode) reloads as SIGHUP
+ * does; a half-written file is refused like any bad file and the next
+ * change is picked up. */
 static void
-respawn_due(struct master *m)
+watch_check(struct master *m, int64_t now)
+{
+	struct stat st;
+	const char *p = watch_path(m);
+
+	if (!m->cfg->hot_reload.enabled || p[0] == '\0') {
+		m->watch_at = 0;
+		m->watch_seen = 0;
+		return;
+	}
+	if (m->watch_at != 0 && now < m->watch_at)
+		return;
+	m->watch_at = now + WATCH_MS;
+	if (stat(p, &st) == -1)
+		return;
+	if (m->watch_seen && (st.st_mtim.tv_sec != m->watch_st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != m->watch_st.st_mtim.tv_nsec ||
+	    st.st_size != m->watch_st.st_size || st.st_ino != m->watch_st.st_ino)) {
+		log_info("hot reload: %s changed", p);
+		m->watch_st = st;
+		reload(m);
+		return;
+	}
+	m->watch_st = st;
+	m->watch_seen = 1;
+}
+
+/* Start every due child, look at the watched file; arm the timer for the
+ * next of these. */
+static void
+tick(struct master *m)
 {
 	int64_t now = now_ms(), next = 0;
 
 	respawn_one(m, &m->ingest, now, &next);
 	for (int i = 0; i < m->nworkers; i++)
 		respawn_one(m, &m->workers[i], now, &next);
+	watch_check(m, now);
+	if (m->watch_at && (next == 0 || m->watch_at < next))
+		next = m->watch_at;
 	timer_arm(next);
 }
 
@@ -562,6 +612,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	    cfg->source == SOURCE_REPLAY ? "replay" : "ct", m->shm_name,
 	    (long)m->pid);
 
+	tick(m);
 	sigemptyset(&empty);
 	for (;;) {
 		if (!sig_term && !sig_hup && !sig_usr1 && !sig_chld && !sig_alrm)
@@ -587,7 +638,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 			signal_children(m, SIGUSR1);
 		}
 		sig_alrm = 0;
-		respawn_due(m);
+		tick(m);
 	}
 	shutdown_children(m);
 	rc = 0;

@@ -261,6 +261,25 @@ test('user: the master binds as root, ingest and workers run as the user', { ski
   assert.strictEqual(info.code, 0);
 });
 
+test('hot_reload: a changed file is reloaded without a signal; a bad one is refused', async (t) => {
+  const d = await startDaemon({ t, workers: 1, conf: conf(20) + 'hot_reload:\n  enabled: true\n' });
+  const c = client(d.url('/', 'ws'));
+  t.after(() => c.ws.terminate());
+  await c.opened;
+  await sleep(1100); // the first look records the file as it is
+  fs.appendFileSync(d.confPath, 'connection_limit:\n  per_ip_limit: 7\n');
+  await waitFor(() => /hot reload: .* changed/.test(d.logs()) && /reload: configuration .* applied/.test(d.logs()),
+    4000, 'hot reload applied');
+  fs.appendFileSync(d.confPath, 'per_ip_limit: 8\n');
+  await waitFor(() => /reload refused, running configuration kept: .*:\d+: per_ip_limit: unknown key/.test(d.logs()),
+    4000, 'bad file refused');
+  const mark = c.idx.length;
+  await waitFor(() => c.idx.length > mark + 5, 3000, 'still streaming');
+  assert.strictEqual(c.closeCode, null);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
 function runShell(cmd) {
   return new Promise((resolve, reject) => {
     require('node:child_process').exec(cmd, (e, out) => (e ? reject(e) : resolve(out)));

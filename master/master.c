@@ -597,6 +597,11 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (opts->daemonize) {
 		daemon_ready(notify_fd);
 		notify_fd = -1;
+		/* stderr is /dev/null from now on: keep the log somewhere. */
+		if (strcmp(cfg->log.target, "stderr") == 0) {
+			log_init("syslog", lvl, "master");
+			log_info("detached: logging to syslog (log.target is stderr)");
+		}
 	}
 	proctitle_set("certstreamd: master", NULL);
 
@@ -655,11 +660,10 @@ out:
 		if (shm_seg_unlink(m->shm_name) == -1)
 			log_warn("shm_unlink %s", m->shm_name);
 	}
-	/* Only the process that wrote the pidfile removes it. */
-	if (m->pidfd != -1 && m->pid == getpid())
+	/* Only the lock holder gets here (children never return, the
+	 * starter of -d exits inside daemon_start): the file is ours. */
+	if (m->pidfd != -1)
 		pidfile_remove(m->pidfd, m->pidpath);
-	else if (m->pidfd != -1)
-		close(m->pidfd);
 	if (notify_fd != -1)
 		close(notify_fd);
 	return rc;

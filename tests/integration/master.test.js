@@ -169,6 +169,52 @@ test('kill -9 of a worker: replaced within 2 s, new connections work, the other 
   assert.strictEqual(info.code, 0);
 });
 
+test('connections made while a worker is dead wait in its kept listener and are served', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(100) });
+  const before = await waitFor(() => {
+    const x = titles(d.pid);
+    return Object.keys(x).length === 3 ? x : null;
+  }, 3000, 'three children');
+  // Hold the master still so nothing replaces the workers for a while.
+  process.kill(d.pid, 'SIGSTOP');
+  t.after(() => { try { process.kill(d.pid, 'SIGCONT'); } catch (_) { /* gone */ } });
+  process.kill(before['certstreamd: worker 1'], 'SIGKILL');
+  process.kill(before['certstreamd: worker 2'], 'SIGKILL');
+  await waitFor(() => childrenOf(d.pid).length === 3 &&
+    !titles(d.pid)['certstreamd: worker 1'] && !titles(d.pid)['certstreamd: worker 2'], 2000, 'workers dead');
+  // No worker exists: only the master's listeners can hold these.
+  const clients = Array.from({ length: 40 }, () => client(d.url('/', 'ws')));
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  let opened = 0;
+  clients.forEach((c) => c.opened.then(() => { opened++; }, () => {}));
+  await sleep(700);
+  assert.strictEqual(opened, 0, 'nobody can accept yet');
+  assert.ok(clients.every((c) => c.error === null), 'no connection refused or reset');
+  process.kill(d.pid, 'SIGCONT');
+  await Promise.all(clients.map((c) => c.opened));
+  await waitFor(() => clients.every((c) => c.idx.length >= 3), 5000, 'every queued client streaming');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('a child that keeps failing is restarted with growing back-off', async (t) => {
+  const d = await startDaemon({
+    t,
+    workers: 1,
+    waitHealth: false,
+    conf: `source: replay\nreplay:\n  file: ${JSON.stringify(path.join(dir, 'missing.ndjson'))}\n`,
+  });
+  await sleep(2500);
+  const delays = [...d.logs().matchAll(/ingest \(pid \d+\) exited with code 1 after [\d.]+ s; restarting (?:now|in (\d+) ms)/g)]
+    .map((m) => Number(m[1] || 0));
+  // 0, 250, 500, 1000 ms: four or five restarts in 2.5 s, not hundreds.
+  assert.ok(delays.length >= 3 && delays.length <= 6, `restarts: ${delays}`);
+  assert.deepStrictEqual(delays.slice(0, 4), [0, 250, 500, 1000].slice(0, Math.min(4, delays.length)));
+  assert.strictEqual(cmdline(d.pid), 'certstreamd: master', 'the master carries on');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
 test('kill -9 of the ingest: replaced, streaming continues', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: conf(200) });
   const before = await waitFor(() => titles(d.pid)['certstreamd: ingest'], 3000, 'ingest');

@@ -4,3 +4,5 @@ UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf
 UNIT_SRCS += tests/unit/check_render.c
 UNIT_SUITES += render
+UNIT_SRCS += tests/unit/check_x509json.c
+UNIT_SUITES += x509json

@@ -358,6 +358,7 @@ der_peek(const uint8_t *p, const uint8_t *end)
 
 struct certparts {
 	struct der tbs, serial, issuer, subject, nb, na, exts, sigalg;
+	struct der tbs_sigalg, spki_alg;    /* only checked */
 	int nb_tag, na_tag;
 	int has_exts;
 };
@@ -403,7 +404,7 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 	      (c->serial.p[0] == 0xff && (c->serial.p[1] & 0x80)))))
 		return -1;
 	*why = "bad signature algorithm";
-	if (der_expect(&p, end, 0x30, &d) != 0)
+	if (der_expect(&p, end, 0x30, &c->tbs_sigalg) != 0)
 		return -1;
 	*why = "bad issuer";
 	if (der_expect(&p, end, 0x30, &c->issuer) != 0)
@@ -426,7 +427,7 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 		return -1;
 	q = d.p;
 	qe = d.p + d.len;
-	if (der_expect(&q, qe, 0x30, &v) != 0 ||
+	if (der_expect(&q, qe, 0x30, &c->spki_alg) != 0 ||
 	    der_expect(&q, qe, 0x03, &v) != 0 || q != qe || v.len < 1 || v.p[0] > 7)
 		return -1;
 	*why = "bad unique identifier";
@@ -450,6 +451,18 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 	if (p != end)
 		return -1;
 	return 0;
+}
+
+/* An AlgorithmIdentifier as d2i_X509 would decode it. */
+static int
+check_algor(const struct der *d)
+{
+	const unsigned char *p = d->tlv;
+	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)d->tlvlen);
+	int ok = a != NULL && p == d->tlv + d->tlvlen;
+
+	X509_ALGOR_free(a);
+	return ok ? 0 : -1;
 }
 
 /* ---- names ---- */
@@ -1020,6 +1033,9 @@ x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
 		goto fail;
 	}
 	if (split_cert(der, len, &c, &why) != 0)
+		goto fail;
+	why = "bad algorithm identifier";
+	if (check_algor(&c.tbs_sigalg) != 0 || check_algor(&c.spki_alg) != 0)
 		goto fail;
 
 	why = "bad subject";

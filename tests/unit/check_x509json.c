@@ -1,0 +1,421 @@
+/* X.509 to JSON: odd certificates, text escaping, and broken input. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ingest/x509_json.h"
+
+#define CERTS "tests/data/real/certs/"
+#define GEN "tests/data/generated/"
+
+/* DER of the first certificate in a PEM or DER file. */
+static uint8_t *
+load_der(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	X509 *x;
+	uint8_t *der = NULL;
+	int n;
+
+	ck_assert_msg(f != NULL, "open %s", path);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	if (x == NULL) {
+		rewind(f);
+		x = d2i_X509_fp(f, NULL);
+	}
+	fclose(f);
+	ck_assert_msg(x != NULL, "%s: no certificate", path);
+	n = i2d_X509(x, &der);
+	ck_assert(n > 0);
+	X509_free(x);
+	*len = (size_t)n;
+	return der;
+}
+
+static json_object *
+parse_strict(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o;
+
+	ck_assert(tok != NULL);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Renders a file's certificate as a leaf with as_der; the parsed object. */
+static json_object *
+render_file(struct x509j *x, const char *path, struct x509j_buf *b)
+{
+	size_t len;
+	uint8_t *der = load_der(path, &len);
+	char err[128];
+	json_object *o;
+
+	b->len = 0;
+	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_DER | X509J_CLOSE,
+	    b, NULL, err, sizeof(err)) == 0, "%s: %s", path, err);
+	o = parse_strict(b->p, b->len);
+	ck_assert_msg(o != NULL, "%s: output is not strict UTF-8 JSON", path);
+	OPENSSL_free(der);
+	return o;
+}
+
+static const char *
+str_at(json_object *o, const char *a, const char *b)
+{
+	json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, a, &v), "no %s", a);
+	if (b != NULL)
+		ck_assert_msg(json_object_object_get_ex(v, b, &v), "no %s.%s", a, b);
+	return json_object_get_string(v);
+}
+
+static int64_t
+int_at(json_object *o, const char *k)
+{
+	json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, k, &v), "no %s", k);
+	ck_assert(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+static json_object *
+arr_at(json_object *o, const char *k)
+{
+	json_object *v;
+
+	ck_assert(json_object_object_get_ex(o, k, &v));
+	ck_assert(json_object_is_type(v, json_type_array));
+	return v;
+}
+
+START_TEST(strings_escape_controls_and_invalid_utf8)
+{
+	struct x509j_buf b;
+	json_object *o;
+	/* quote, backslash, newline, 0x01, valid é and 😀, lone 0xff, overlong
+	 * C0 80, surrogate ED A0 80, truncated E2 82 */
+	static const uint8_t in[] = { '"', '\\', '\n', 0x01, 0xc3, 0xa9, 0xf0, 0x9f,
+	    0x98, 0x80, 0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xe2, 0x82 };
+	static const char want[] = "\"\\\n\x01" "\xc3\xa9" "\xf0\x9f\x98\x80"
+	    "\\xff\\xc0\\x80\\xed\\xa0\\x80\\xe2\\x82";
+
+	x509j_buf_init(&b);
+	x509j_str(&b, in, sizeof(in));
+	ck_assert(!b.oom);
+	o = parse_strict(b.p, b.len);
+	ck_assert_msg(o != NULL, "not strict JSON: %s", b.p);
+	ck_assert_str_eq(json_object_get_string(o), want);
+	json_object_put(o);
+	b.len = 0;
+	x509j_b64(&b, "\x00\x01\x02\xff", 4);
+	ck_assert_str_eq(b.p, "\"AAEC/w==\"");
+	x509j_buf_fini(&b);
+}
+END_TEST
+
+START_TEST(teletex_and_bmp_subjects_come_out_as_utf8)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b;
+	json_object *o;
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	o = render_file(x, GEN "t61_subject.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "O"), "M\xc3\xbcller Stra\xc3\x9f" "e GmbH");
+	ck_assert_str_eq(str_at(o, "subject", "aggregated"),
+	    "/C=DE/O=M\xc3\xbcller Stra\xc3\x9f" "e GmbH/CN=t61.example");
+	json_object_put(o);
+	o = render_file(x, GEN "bmp_subject.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "O"),
+	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88"
+	    "\xe6\xa0\xaa\xe5\xbc\x8f\xe4\xbc\x9a\xe7\xa4\xbe");
+	ck_assert_str_eq(str_at(o, "subject", "OU"), "\xc3\x9c" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9");
+	ck_assert_ptr_null(json_object_object_get(json_object_object_get(o, "subject"), "C"));
+	json_object_put(o);
+	x509j_buf_fini(&b);
+	x509j_free(x);
+}
+END_TEST
+
+START_TEST(odd_real_certificates_render_without_loss)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b;
+	json_object *o, *d;
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+
+	o = render_file(x, CERTS "zlint_serialNumberNegative.pem", &b);
+	ck_assert_str_eq(str_at(o, "serial_number", NULL), "-04316693ED");
+	json_object_put(o);
+
+	o = render_file(x, CERTS "zlint_idnCorrectUnicode.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "CN"),
+	    "\xd0\xb0\xd0\xb4\xd0\xb2\xd0\xbe\xd0\xba\xd0\xb0\xd1\x82\xd1\x81\xd0\xba"
+	    "\xd0\xb0\xd1\x8f-\xd0\xba\xd0\xbe\xd0\xbd\xd1\x82\xd0\xbe\xd1\x80\xd0\xb0."
+	    "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0");
+	json_object_put(o);
+
+	/* the non-IA5 dNSName bytes are kept, escaped */
+	o = render_file(x, CERTS "zlint_SANDNSNotIA5String.pem", &b);
+	d = arr_at(o, "all_domains");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 1)), "\\xc0\\xa8");
+	json_object_put(o);
+
+	/* IP SANs are not domains */
+	o = render_file(x, CERTS "zlint_SANIPv6Address.pem", &b);
+	ck_assert_str_eq(str_at(o, "extensions", "subjectAltName"),
+	    "IP Address:2001:DB8:0:0:0:0:2:1");
+	d = arr_at(o, "all_domains");
+	ck_assert_uint_eq(json_object_array_length(d), 1);   /* the CN only */
+	json_object_put(o);
+
+	o = render_file(x, CERTS "zlint_ecdsaP384.pem", &b);
+	ck_assert_str_eq(str_at(o, "sha1", NULL), str_at(o, "fingerprint", NULL));
+	ck_assert_uint_eq(strlen(str_at(o, "sha256", NULL)), 32 * 3 - 1);
+	json_object_put(o);
+
+	/* empty-valued attributes are kept, CA: no CN, only SANs */
+	o = render_file(x, CERTS "zlint_caSubjectEmpty.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "C"), "");
+	ck_assert_ptr_null(json_object_object_get(json_object_object_get(o, "subject"), "CN"));
+	ck_assert(json_object_get_boolean(json_object_object_get(o, "is_ca")));
+	json_object_put(o);
+
+	o = render_file(x, CERTS "zlint_ctNoSCTsPoisoned.pem", &b);
+	ck_assert(json_object_get_boolean(json_object_object_get(
+	    json_object_object_get(o, "extensions"), "ctlPoisonByte")));
+	json_object_put(o);
+
+	o = render_file(x, CERTS "zlint_dNSNameWithUnderscores.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "aggregated"), "");
+	ck_assert_int_eq(int_at(o, "not_before"), -62135596800LL);  /* 0001-01-01 */
+	d = arr_at(o, "all_domains");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 0)),
+	    "with.an_underscore.test");
+	json_object_put(o);
+	x509j_buf_fini(&b);
+	x509j_free(x);
+}
+END_TEST
+
+START_TEST(generated_extremes_render)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b;
+	json_object *o, *d;
+	char want[64];
+	int i;
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	o = render_file(x, GEN "expiry_9999.pem", &b);
+	ck_assert_int_eq(int_at(o, "not_after"), 253402300799LL);   /* 9999-12-31T23:59:59Z */
+	ck_assert_int_eq(int_at(o, "not_before"), 1735689600LL);    /* 2025-01-01 */
+	ck_assert_str_eq(str_at(o, "signature_algorithm", NULL), "sha384, ecdsa");
+	json_object_put(o);
+
+	o = render_file(x, GEN "san_1000.pem", &b);
+	d = arr_at(o, "all_domains");
+	ck_assert_uint_eq(json_object_array_length(d), 1000);   /* CN == first SAN */
+	for (i = 0; i < 1000; i++) {
+		snprintf(want, sizeof(want), "h%d.many.example", i);
+		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, (size_t)i)), want);
+	}
+	json_object_put(o);
+
+	o = render_file(x, GEN "big_200k.pem", &b);
+	ck_assert_uint_gt(b.len, 4 * 204800 / 3);
+	ck_assert_ptr_nonnull(json_object_object_get(json_object_object_get(o, "extensions"),
+	    "1.3.6.1.4.1.99999.1"));
+	json_object_put(o);
+
+	o = render_file(x, GEN "ed25519.pem", &b);
+	ck_assert_str_eq(str_at(o, "signature_algorithm", NULL), "ed25519");
+	json_object_put(o);
+	o = render_file(x, GEN "rsa_pss.pem", &b);
+	ck_assert_str_eq(str_at(o, "signature_algorithm", NULL), "sha256, rsa-pss");
+	json_object_put(o);
+	o = render_file(x, GEN "ecdsa_p521_sha512.pem", &b);
+	ck_assert_str_eq(str_at(o, "signature_algorithm", NULL), "sha512, ecdsa");
+	json_object_put(o);
+
+	/* two CNs joined; IP and e-mail SANs left out of all_domains */
+	o = render_file(x, GEN "multi_cn_ip_email.pem", &b);
+	ck_assert_str_eq(str_at(o, "subject", "CN"), "a.multi.example, b.multi.example");
+	d = arr_at(o, "all_domains");
+	ck_assert_uint_eq(json_object_array_length(d), 3);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 0)), "a.multi.example");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 1)), "b.multi.example");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 2)), "c.multi.example");
+	ck_assert_ptr_nonnull(strstr(str_at(o, "extensions", "subjectAltName"), "IP Address:192.0.2.7"));
+	json_object_put(o);
+
+	/* a CA's CN is not a domain */
+	o = render_file(x, GEN "ca_cert.pem", &b);
+	d = arr_at(o, "all_domains");
+	ck_assert_uint_eq(json_object_array_length(d), 1);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(d, 0)), "ca.example");
+	json_object_put(o);
+	x509j_buf_fini(&b);
+	x509j_free(x);
+}
+END_TEST
+
+/* Every prefix of a real certificate is refused and leaves the buffers
+ * exactly as they were. */
+START_TEST(every_prefix_of_a_certificate_is_refused)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b, d;
+	size_t len, n;
+	uint8_t *der = load_der(CERTS "navigli2025h2_entry281_precert_maxsan.der", &len);
+	char err[128];
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	x509j_buf_init(&d);
+	x509j_puts(&b, "PREFIX");
+	x509j_puts(&d, "[");
+	for (n = 0; n < len; n++) {
+		uint8_t *cut = malloc(n ? n : 1);
+
+		ck_assert(cut != NULL);
+		memcpy(cut, der, n);
+		ck_assert_msg(x509j_cert(x, cut, n, X509J_LEAF | X509J_DER | X509J_CLOSE,
+		    &b, &d, err, sizeof(err)) == -1, "prefix %zu accepted", n);
+		ck_assert_uint_eq(b.len, 6);
+		ck_assert_str_eq(b.p, "PREFIX");
+		ck_assert_uint_eq(d.len, 1);
+		free(cut);
+	}
+	ck_assert_int_eq(x509j_cert(x, der, len, X509J_LEAF, &b, &d, err, sizeof(err)), 0);
+	/* trailing garbage after the certificate is refused too */
+	{
+		uint8_t *more = malloc(len + 1);
+
+		ck_assert(more != NULL);
+		memcpy(more, der, len);
+		more[len] = 0;
+		ck_assert_int_eq(x509j_cert(x, more, len + 1, 0, &b, NULL, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "trailing"));
+		free(more);
+	}
+	OPENSSL_free(der);
+	x509j_buf_fini(&b);
+	x509j_buf_fini(&d);
+	x509j_free(x);
+}
+END_TEST
+
+/*
+ * Random byte flips on real certificates: whatever d2i_X509 refuses is
+ * refused here too (never half a message), and whatever renders is strict
+ * UTF-8 JSON. Runs under ASan in `make test`.
+ */
+START_TEST(flipped_certificates_error_or_render_valid_json)
+{
+	static const char *files[] = {
+		CERTS "navigli2025h2_entry0_precert_idx0.der",
+		CERTS "zlint_SANDNSNotIA5String.pem",
+		CERTS "zlint_idnCorrectUnicode.pem",
+		CERTS "zlint_serialNumberNegative.pem",
+		GEN "bmp_subject.pem",
+		GEN "rsa_pss.pem",
+	};
+	struct x509j *x = x509j_new();
+	struct x509j_buf b, d;
+	unsigned seed = 7;
+	size_t k;
+	int rendered = 0, refused = 0;
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	x509j_buf_init(&d);
+	for (k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		size_t len, i;
+		uint8_t *der = load_der(files[k], &len);
+		uint8_t *m = malloc(len);
+
+		ck_assert(m != NULL);
+		for (i = 0; i < 400; i++) {
+			const unsigned char *p = m;
+			X509 *ref;
+			char err[128];
+			int j, rc;
+
+			memcpy(m, der, len);
+			for (j = 0; j < 1 + (int)(i % 3); j++) {
+				seed = seed * 1103515245u + 12345u;
+				m[(seed >> 8) % len] ^= (uint8_t)(1u + (seed >> 20) % 255u);
+			}
+			b.len = 0;
+			d.len = 0;
+			rc = x509j_cert(x, m, len, X509J_LEAF | X509J_DER | X509J_CLOSE,
+			    &b, &d, err, sizeof(err));
+			ref = d2i_X509(NULL, &p, (long)len);
+			if (ref == NULL || p != m + len)
+				ck_assert_msg(rc == -1, "%s flip %zu: d2i_X509 refuses, renderer accepts",
+				    files[k], i);
+			X509_free(ref);
+			ERR_clear_error();
+			if (rc == 0) {
+				json_object *o = parse_strict(b.p, b.len);
+
+				ck_assert_msg(o != NULL, "%s flip %zu: not strict JSON", files[k], i);
+				json_object_put(o);
+				rendered++;
+			} else {
+				ck_assert_uint_eq(b.len, 0);
+				refused++;
+			}
+		}
+		free(m);
+		OPENSSL_free(der);
+	}
+	/* both outcomes were exercised */
+	ck_assert_int_gt(rendered, 100);
+	ck_assert_int_gt(refused, 100);
+	x509j_buf_fini(&b);
+	x509j_buf_fini(&d);
+	x509j_free(x);
+}
+END_TEST
+
+Suite *x509json_suite(void);
+
+Suite *
+x509json_suite(void)
+{
+	Suite *s = suite_create("x509json");
+	TCase *tc = tcase_create("x509json");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, strings_escape_controls_and_invalid_utf8);
+	tcase_add_test(tc, teletex_and_bmp_subjects_come_out_as_utf8);
+	tcase_add_test(tc, odd_real_certificates_render_without_loss);
+	tcase_add_test(tc, generated_extremes_render);
+	tcase_add_test(tc, every_prefix_of_a_certificate_is_refused);
+	tcase_add_test(tc, flipped_certificates_error_or_render_valid_json);
+	suite_add_tcase(s, tc);
+	return s;
+}

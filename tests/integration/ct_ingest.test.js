@@ -1,0 +1,279 @@
+'use strict';
+// CT ingest end to end: the real daemon (source: ct) watching the fake CT
+// log (build/fakelog) on 127.0.0.1, read by a real WebSocket client.
+//
+//  - three growing logs (two RFC 6962, one static-ct-api): every entry
+//    reaches a /full-stream client exactly once, per log in index order,
+//    across a kill -9 of the ingest process and a full daemon restart;
+//  - a bad tree-head or checkpoint signature: not one entry of that tree is
+//    streamed, and the log is failing in /health/deep.
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { startDaemon } = require('./lib/daemon');
+const c = require('./lib/clients');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const FAKELOG = path.join(ROOT, 'build', 'fakelog');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function request(method, url) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function getJson(url) {
+  const r = await request('GET', url);
+  return JSON.parse(r.body);
+}
+
+// Start build/fakelog on a free port; resolves once it listens.
+function startFakelog(args, t) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(FAKELOG, ['--port', '0', ...args], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const logs = {};
+    proc.stderr.on('data', (b) => { err += b.toString(); });
+    proc.stdout.on('data', (b) => {
+      out += b.toString();
+      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
+      if (!m) return;
+      for (const line of out.split('\n')) {
+        const f = line.split(' ');
+        if (f[0] === 'log') logs[f[1]] = { type: f[2], key: f[3] };
+      }
+      const port = Number(m[1]);
+      const fl = {
+        port,
+        proc,
+        logs,
+        url: (p) => `http://127.0.0.1:${port}${p}`,
+        logUrl: (name) => `http://127.0.0.1:${port}/${name}/`,
+        state: (name) => getJson(`http://127.0.0.1:${port}/control/${name}/state`),
+        grow: (name, n) => request('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
+        fault: (name, kind, count) => request('POST',
+          `http://127.0.0.1:${port}/control/${name}/fault?kind=${kind}&count=${count}`),
+        stop: () => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } },
+        stderr: () => err,
+      };
+      if (t) t.after(() => fl.stop());
+      resolve(fl);
+    });
+    proc.on('exit', (code) => reject(new Error(`fakelog exited ${code}: ${err}`)));
+  });
+}
+
+// A /full-stream client that files every certificate by log URL.
+function openCollector(d) {
+  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
+  const w = { ws, close: () => ws.terminate() };
+  const byLog = new Map();
+  ws.on('error', () => {});
+  ws.on('message', (data) => {
+    let m;
+    try { m = JSON.parse(data.toString()); } catch (_) { return; }
+    if (m.message_type !== 'certificate_update') return;
+    const u = m.data.source.url;
+    if (!byLog.has(u)) byLog.set(u, []);
+    byLog.get(u).push(m.data.cert_index);
+  });
+  return { w, byLog, count: (u) => (byLog.get(u) || []).length };
+}
+
+function baseConf(loglist, stateFile, extra = '') {
+  return [
+    'source: ct',
+    `ct_logs_url: ${JSON.stringify(loglist)}`,
+    'ct_log:',
+    `  state_file: ${JSON.stringify(stateFile)}`,
+    '  poll_interval_ms: 100',
+    '  batch_size: 256',
+    '  fetch_concurrency: 4',
+    '  backfill: 1000000000',      // start every log at entry 0
+    '  loglist_refresh_secs: 1',
+    '  state_save_interval_secs: 1',
+    '  request_timeout_secs: 5',
+    '  connect_timeout_secs: 2',
+    'dedup:',
+    '  enabled: false',            // the fake logs share real entries
+    extra,
+    '',
+  ].join('\n');
+}
+
+const EMPTY_LIST = '{"operators":[]}\n';
+
+function writeList(file, text) {
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+async function logStatus(d, url) {
+  const h = await getJson(d.url('/health/deep'));
+  return (h.logs || []).find((l) => l.url === url);
+}
+
+function assertExactlyOnce(seq, size, name) {
+  assert.strictEqual(seq.length, size, `${name}: ${seq.length} entries streamed, log holds ${size}`);
+  for (let i = 0; i < seq.length; i++) {
+    if (seq[i] !== i) assert.fail(`${name}: position ${i} holds entry ${seq[i]} (duplicate or out of order)`);
+  }
+}
+
+test('three growing logs: every entry exactly once, in order, across kill -9 of ingest and a daemon restart',
+  { timeout: 150000 }, async (t) => {
+    const FINAL = 5000;   // entries per log
+    const fl = await startFakelog(['--rfc6962', 'ra', '--rfc6962', 'rb', '--static', 'st',
+      '--initial-size', '600', '--max-size', String(FINAL), '--grow-per-sec', '0'], t);
+    const names = ['ra', 'rb', 'st'];
+    const urls = names.map((n) => fl.logUrl(n));
+    const fullList = (await request('GET', fl.url('/loglist.json'))).body;
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    const stateFile = path.join(dir, 'state.json');
+    const conf = baseConf(listFile, stateFile);
+    const seqs = new Map(urls.map((u) => [u, []]));
+
+    // Grow every log in steps of 150 while the daemon reads them.
+    const growTo = async (target) => {
+      for (;;) {
+        let done = 0;
+        for (const n of names) {
+          const s = await fl.state(n);
+          if (s.size < target) await fl.grow(n, Math.min(150, target - s.size));
+          else done++;
+        }
+        if (done === names.length) return;
+        await sleep(100);
+      }
+    };
+
+    // Phase 1: the client connects before any log is listed, so it sees
+    // everything; then the ingest is killed mid-stream.
+    writeList(listFile, EMPTY_LIST);
+    let d = await startDaemon({ conf, t, env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile } });
+    let col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, fullList);
+    const g1 = growTo(1500);
+    await c.waitFor(() => urls.every((u) => col.count(u) >= 1000), 30000, '1000 entries per log');
+
+    const h = await getJson(d.url('/health/deep'));
+    const ingestPid = h.ingest.pid;
+    assert.ok(ingestPid > 0);
+    process.kill(ingestPid, 'SIGKILL');
+    await g1;
+    await growTo(2500);
+    await c.waitFor(() => urls.every((u) => col.count(u) >= 2500), 30000,
+      'entries after the ingest restart').catch((e) => {
+      e.message += `\n${urls.map((u) => col.count(u))}\n--- daemon ---\n${d.logs().slice(-4000)}`;
+      throw e;
+    });
+    const h2 = await getJson(d.url('/health/deep'));
+    assert.notStrictEqual(h2.ingest.pid, ingestPid, 'a new ingest process');
+
+    // Quiesce: unlist the logs (they stop, state is kept), let the client
+    // drain, then stop the whole daemon.
+    writeList(listFile, EMPTY_LIST);
+    let last = '';
+    for (let stable = 0; stable < 3;) {
+      await sleep(700);
+      const now = urls.map((u) => col.count(u)).join(',');
+      stable = now === last ? stable + 1 : 0;
+      last = now;
+    }
+    for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
+    col.w.close();
+    const stopInfo = await d.stop('SIGTERM');
+    assert.strictEqual(stopInfo.code, 0, 'daemon stops cleanly');
+    const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    for (const u of urls) {
+      assert.strictEqual(saved[u], seqs.get(u).length, `state file resume point of ${u}`);
+    }
+
+    // Phase 2: a new daemon resumes from the state file.
+    d = await startDaemon({ conf, t, env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile } });
+    col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, fullList);
+    await growTo(FINAL);
+    await c.waitFor(() => urls.every((u) => seqs.get(u).length + col.count(u) >= FINAL), 60000,
+      `all ${FINAL} entries of every log`);
+    await sleep(1000);   // anything extra would show up now
+    for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
+    col.w.close();
+
+    for (let i = 0; i < names.length; i++) assertExactlyOnce(seqs.get(urls[i]), FINAL, names[i]);
+    for (const u of urls) {
+      const st = await logStatus(d, u);
+      assert.ok(st, `${u} in /health/deep`);
+      assert.strictEqual(st.state, 'ok');
+      assert.strictEqual(st.tree_size, FINAL);
+      assert.strictEqual(st.next_index, FINAL);
+    }
+  });
+
+test('a bad signature: not one entry of that tree is streamed, the log is failing, the others go on',
+  { timeout: 60000 }, async (t) => {
+    const fl = await startFakelog(['--rfc6962', 'good', '--rfc6962', 'badsth', '--static', 'badcp',
+      '--rfc6962', 'later', '--initial-size', '300', '--grow-per-sec', '0',
+      '--fault', 'badsth:badsig:1000000', '--fault', 'badcp:badsig:1000000'], t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, EMPTY_LIST);
+    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+
+    const good = fl.logUrl('good');
+    const later = fl.logUrl('later');
+    await c.waitFor(() => col.count(good) === 300 && col.count(later) === 300, 20000,
+      'the good logs streamed');
+
+    // 'later' verified so far; now its tree heads turn bad while it grows.
+    await fl.fault('later', 'badsig', 1000000);
+    await fl.grow('later', 200);
+    await fl.grow('good', 200);
+    await c.waitFor(() => col.count(good) === 500, 20000, 'good log keeps streaming');
+    for (const name of ['badsth', 'badcp', 'later']) {
+      const u = fl.logUrl(name);
+      let st;
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        st = await logStatus(d, u);
+        if (st && st.state === 'failing') break;
+        await sleep(100);
+      }
+      assert.ok(st, `${name} in /health/deep`);
+      assert.strictEqual(st.state, 'failing', `${name} state`);
+      assert.match(st.last_error || '', /signature/, `${name} last_error`);
+    }
+    await sleep(1000);
+    assert.strictEqual(col.count(fl.logUrl('badsth')), 0, 'no entry of the bad STH log');
+    assert.strictEqual(col.count(fl.logUrl('badcp')), 0, 'no entry of the bad checkpoint log');
+    const seq = col.byLog.get(later);
+    assertExactlyOnce(seq, 300, 'later (only its verified tree)');
+    const met = await request('GET', d.url('/metrics'));
+    assert.strictEqual(met.status, 200);
+    col.w.close();
+  });

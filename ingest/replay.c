@@ -623,6 +623,45 @@ replay_bad_line(void *arg, unsigned long line, const char *why)
 	atomic_fetch_add(&b->seg->ingest->parse_failures, 1);
 }
 
+/*
+ * A replaced ingest (the old one crashed or was killed) continues the feed
+ * after the last record the ring holds, so clients see the feed go on
+ * rather than start over. The record is found by its domains form, which
+ * is byte for byte the feed's apart from the seen digits. Returns the index
+ * of the record after it (n: the feed had ended), or 0 if none matches.
+ */
+static size_t
+replay_resume_point(const struct replay *r)
+{
+	const struct replay_feed *f = &r->feed;
+	uint64_t head = ring_head(r->seg);
+	size_t max = 0, at = 0;
+	char *buf;
+	long n;
+
+	if (head == 0)
+		return 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->recs[i].len[RV_DOMAINS] > max)
+			max = f->recs[i].len[RV_DOMAINS];
+	if ((buf = malloc(max + 1)) == NULL)
+		return 0;
+	n = ring_copy(r->seg, head - 1, RV_DOMAINS, buf, max + 1);
+	for (size_t i = 0; n > 0 && i < f->n; i++) {
+		const struct replay_rec *rec = &f->recs[i];
+		const char *p = f->buf + rec->off[RV_DOMAINS];
+		size_t sa = rec->seen_at[RV_DOMAINS], tail = sa + REPLAY_SEEN_LEN;
+
+		if (rec->len[RV_DOMAINS] == (size_t)n && memcmp(p, buf, sa) == 0 &&
+		    memcmp(p + tail, buf + tail, (size_t)n - tail) == 0) {
+			at = i + 1;
+			break;
+		}
+	}
+	free(buf);
+	return at;
+}
+
 struct replay *
 replay_start(struct event_base *base, const struct config *cfg,
     struct shm_seg *seg, struct ring_writer *w)
@@ -650,6 +689,14 @@ replay_start(struct event_base *base, const struct config *cfg,
 	log_info("replay: %s: %zu records (%" PRIu64 " lines, %" PRIu64
 	    " bad), rate %g/s%s", cfg->replay.file, r->feed.n, r->feed.lines,
 	    r->feed.bad, cfg->replay.rate, cfg->replay.loop ? ", looping" : "");
+	if ((r->next = replay_resume_point(r)) != 0) {
+		log_info("replay: resuming after record %zu of the feed", r->next);
+		if (r->next == r->feed.n) {
+			r->next = 0;
+			/* a feed played to its end is not played again */
+			r->done = !cfg->replay.loop;
+		}
+	}
 	replay_reconfigure(r, cfg->replay.rate, cfg->replay.loop);
 	return r;
 fail:

@@ -93,3 +93,25 @@ test('an idle stream carries a heartbeat every 10 s (WebSocket and SSE)', async 
     assert.strictEqual(w.closed, null, `${w.url} closed`);
   }
 });
+
+test('kill -9 of the ingest: the new one continues the feed, clients see no gap', async (t) => {
+  const fs = require('node:fs');
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 150 }) });
+  const titled = (re) => d.childPids().filter((pid) => {
+    try { return re.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')); } catch (_) { return false; }
+  });
+  const ws = [c.openWs(d.url('/', 'ws')), c.openWs(d.url('/domains-only', 'ws'))];
+  t.after(() => ws.forEach((w) => w.close()));
+  await Promise.all(ws.map((w) => w.opened));
+  await c.waitFor(() => ws.every((w) => w.messages.length >= 20), 10000, '20 messages');
+  const ingest = titled(/ingest/);
+  assert.strictEqual(ingest.length, 1, `ingest process not found among ${d.childPids()}`);
+  process.kill(ingest[0], 'SIGKILL');
+  const before = ws[0].messages.length;
+  await c.waitFor(() => titled(/ingest/).some((pid) => pid !== ingest[0]), 5000, 'a new ingest');
+  await c.waitFor(() => ws.every((w) => w.messages.length >= before + 60), 15000, '60 more messages');
+  for (const w of ws) {
+    assert.strictEqual(w.closed, null, `${w.url} was closed`);
+    c.checkInOrder(feed, w.messages, `${w.url} across the ingest restart`);
+  }
+});

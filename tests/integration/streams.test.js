@@ -115,3 +115,29 @@ test('kill -9 of the ingest: the new one continues the feed, clients see no gap'
     c.checkInOrder(feed, w.messages, `${w.url} across the ingest restart`);
   }
 });
+
+test('SIGHUP applies a new replay rate; a bad file keeps the running one', async (t) => {
+  const fs = require('node:fs');
+  const d = await startDaemon({ t, workers: 1, conf: c.confFor(feed.file, { rate: 20 }) });
+  const w = c.openWs(d.url('/domains-only', 'ws'));
+  t.after(() => w.close());
+  await w.opened;
+  const rateOver = async (ms) => {
+    const n0 = w.messages.length;
+    await c.sleep(ms);
+    return ((w.messages.length - n0) * 1000) / ms;
+  };
+  const slow = await rateOver(1000);
+  assert.ok(slow >= 10 && slow <= 30, `rate ${slow}/s, configured 20/s`);
+  fs.writeFileSync(d.confPath, c.confFor(feed.file, { rate: 400 }));
+  process.kill(d.pid, 'SIGHUP');
+  await c.sleep(300);
+  const fast = await rateOver(1000);
+  assert.ok(fast >= 250 && fast <= 450, `rate ${fast}/s after reload to 400/s`);
+  fs.writeFileSync(d.confPath, c.confFor(feed.file, { rate: 20, extra: 'replay_rate_typo: [' }));
+  process.kill(d.pid, 'SIGHUP');
+  await c.sleep(300);
+  const kept = await rateOver(1000);
+  assert.ok(kept >= 250, `rate ${kept}/s: a bad reload changed the rate`);
+  c.checkInOrder(feed, w.messages, 'across reloads');
+});

@@ -465,6 +465,17 @@ replay_feed_free(struct replay_feed *f)
 	memset(f, 0, sizeof(*f));
 }
 
+int
+replay_feed_check(const char *path, char *err, size_t errlen)
+{
+	struct replay_feed f;
+
+	if (replay_feed_load(&f, path, NULL, NULL, err, errlen) == -1)
+		return -1;
+	replay_feed_free(&f);
+	return 0;
+}
+
 void
 replay_feed_stamp(struct replay_feed *f, size_t i, int64_t seen_us,
     struct iovec json[RV_COUNT])

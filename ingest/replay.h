@@ -66,6 +66,11 @@ int replay_feed_add_line(struct replay_feed *f, const char *line, size_t len,
 
 void replay_feed_free(struct replay_feed *f);
 
+/* Would replay_start() accept path? For the master's start-up check and
+ * `-n`, so a missing or empty feed is refused before anything forks.
+ * 0, or -1 with err filled ("FILE: reason"). */
+int replay_feed_check(const char *path, char *err, size_t errlen);
+
 /* Write seen_us into record i's three variants and point json[] at them
  * (valid until the next stamp of the same record or the feed is freed). */
 void replay_feed_stamp(struct replay_feed *f, size_t i, int64_t seen_us,

@@ -299,6 +299,17 @@ START_TEST(test_empty_unreadable_or_useless_file_is_refused)
 
 	ck_assert_int_eq(replay_feed_load(&f, "", NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "replay.file") != NULL, "%s", err);
+
+	/* the start-up check says the same, and accepts a usable feed */
+	ck_assert_int_eq(replay_feed_check("/nonexistent/feed.ndjson", err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "/nonexistent/feed.ndjson") != NULL, "%s", err);
+	write_feed(path, "");
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "no usable record") != NULL, "%s", err);
+	unlink(path);
+	write_feed(path, good3);
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), 0);
+	unlink(path);
 }
 END_TEST
 

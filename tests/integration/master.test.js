@@ -329,6 +329,28 @@ function runShell(cmd) {
   });
 }
 
+test('host: an IPv6 address is listened on by every worker', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(20), env: { CERTSTREAM_HOST: '::1' }, waitHealth: false });
+  const url = `http://[::1]:${d.port}/health`;
+  let status = 0;
+  const end = Date.now() + 10000;
+  while (Date.now() < end && status !== 200) {
+    status = await get(url).then((r) => r.status, () => 0);
+    if (status !== 200) await sleep(50);
+  }
+  assert.strictEqual(status, 200, d.logs());
+  // Both workers' listeners are bound to [::1]:port.
+  const ws = Array.from({ length: 8 }, () => client(`ws://[::1]:${d.port}/`));
+  t.after(() => ws.forEach((c) => c.ws.terminate()));
+  await Promise.all(ws.map((c) => c.opened));
+  const lines = fs.readFileSync('/proc/net/tcp6', 'utf8').split('\n');
+  const hexPort = d.port.toString(16).toUpperCase().padStart(4, '0');
+  const listening = lines.filter((l) => l.includes(`00000000000000000000000001000000:${hexPort} `) && / 0A /.test(l));
+  assert.strictEqual(listening.length, 2, 'one listener per worker');
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
 test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: conf(50) });
   const shm = `/dev/shm/certstream-${d.port}`;

@@ -152,8 +152,10 @@ async function startOnce(opts, port) {
       const kids = d.childPids();
       if (!exitInfo) {
         killGroup(proc, signal);
-        const timer = sleep(waitMs).then(() => null);
-        const r = await Promise.race([exited, timer]);
+        let timer;
+        const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), waitMs); });
+        const r = await Promise.race([exited, timeout]);
+        clearTimeout(timer);
         if (!r) {
           killGroup(proc, 'SIGKILL');
           await exited;

@@ -45,6 +45,10 @@ hold_closed(struct evhttp_connection *conn, void *arg)
 	struct hold *h = arg;
 
 	(void)conn;
+	/* libevent detaches a request whose reply was never finished from its
+	 * dying connection and leaves it to us to free. */
+	if (evhttp_request_get_connection(h->req) == NULL)
+		evhttp_request_free(h->req);
 	h->conn = NULL;
 	hold_free(h);
 }
@@ -835,12 +839,18 @@ on_request(struct evhttp_request *req, void *arg)
 {
 	struct fl_srv *s = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = evhttp_uri_get_path(uri);
-	const char *query = evhttp_uri_get_query(uri);
+	const char *path, *query;
 	struct evkeyvalq q;
 	const char *slash;
 	struct fl_log *l;
 
+	/* libevent calls back again, without a URI, on some errors. */
+	if (uri == NULL) {
+		reply_json_error(req, 400, "bad request");
+		return;
+	}
+	path = evhttp_uri_get_path(uri);
+	query = evhttp_uri_get_query(uri);
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
 		reply_json_error(req, 400, "bad query");

@@ -43,7 +43,7 @@ function startFakelog(args) {
       clearTimeout(timer);
       const port = Number(m[1]);
       resolve({
-        proc, port, logs, base: `http://127.0.0.1:${port}`,
+        proc, port, logs, base: `http://127.0.0.1:${port}`, stderr: () => err,
         stop: () => new Promise((r) => {
           if (proc.exitCode !== null) return r(proc.exitCode);
           proc.once('exit', (code) => r(code));
@@ -286,7 +286,7 @@ describe('fakelog RFC 6962', () => {
     fl = await startFakelog(['--rfc6962', 'log1', '--rfc6962', 'log2', '--static', 'st1',
       '--initial-size', '1300', '--batch-cap', '250', '--hold-secs', '2']);
   });
-  after(async () => { assert.strictEqual(await fl.stop(), 0); });
+  after(async () => { assert.strictEqual(await fl.stop(), 0, fl.stderr().slice(-3000)); });
 
   test('log list names every log with its key and log ID', async () => {
     const ll = await getJson(`${fl.base}/loglist.json`);
@@ -401,7 +401,7 @@ describe('fakelog static-ct-api', () => {
   before(async () => {
     fl = await startFakelog(['--static', 'st1', '--initial-size', '1100', '--gzip-tiles']);
   });
-  after(async () => { assert.strictEqual(await fl.stop(), 0); });
+  after(async () => { assert.strictEqual(await fl.stop(), 0, fl.stderr().slice(-3000)); });
 
   test('checkpoint is a signed note whose root is the MTH of the data tiles', async () => {
     const r = await raw('GET', `${fl.base}/st1/checkpoint`);
@@ -505,7 +505,7 @@ describe('fakelog faults', () => {
     fl = await startFakelog(['--rfc6962', 'f1', '--static', 'fs1', '--initial-size', '1100',
       '--hold-secs', '3', '--fault', 'f1:500:1']);
   });
-  after(async () => { assert.strictEqual(await fl.stop(), 0); });
+  after(async () => { assert.strictEqual(await fl.stop(), 0, fl.stderr().slice(-3000)); });
   const sthUrl = () => `${fl.base}/f1/ct/v1/get-sth`;
   const entriesUrl = (s, e) => `${fl.base}/f1/ct/v1/get-entries?start=${s}&end=${e}`;
 

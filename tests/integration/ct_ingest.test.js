@@ -67,8 +67,8 @@ function startFakelog(args, t) {
         logUrl: (name) => `http://127.0.0.1:${port}/${name}/`,
         state: (name) => getJson(`http://127.0.0.1:${port}/control/${name}/state`),
         grow: (name, n) => request('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
-        fault: (name, kind, count) => request('POST',
-          `http://127.0.0.1:${port}/control/${name}/fault?kind=${kind}&count=${count}`),
+        fault: (name, kind, count, extra = '') => request('POST',
+          `http://127.0.0.1:${port}/control/${name}/fault?kind=${kind}&count=${count}${extra}`),
         stop: () => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } },
         stderr: () => err,
       };
@@ -96,7 +96,7 @@ function openCollector(d) {
   return { w, byLog, count: (u) => (byLog.get(u) || []).length };
 }
 
-function baseConf(loglist, stateFile, extra = '') {
+function baseConf(loglist, stateFile, o = {}) {
   return [
     'source: ct',
     `ct_logs_url: ${JSON.stringify(loglist)}`,
@@ -108,11 +108,11 @@ function baseConf(loglist, stateFile, extra = '') {
     '  backfill: 1000000000',      // start every log at entry 0
     '  loglist_refresh_secs: 1',
     '  state_save_interval_secs: 1',
-    '  request_timeout_secs: 5',
+    `  request_timeout_secs: ${o.timeout || 5}`,
     '  connect_timeout_secs: 2',
+    `  max_response_bytes: ${o.maxBytes || 67108864}`,
     'dedup:',
     '  enabled: false',            // the fake logs share real entries
-    extra,
     '',
   ].join('\n');
 }
@@ -275,5 +275,79 @@ test('a bad signature: not one entry of that tree is streamed, the log is failin
     assertExactlyOnce(seq, 300, 'later (only its verified tree)');
     const met = await request('GET', d.url('/metrics'));
     assert.strictEqual(met.status, 200);
+    col.w.close();
+  });
+
+test('faults: each log recovers with nothing skipped, or fails with its reason; the others never stall',
+  { timeout: 90000 }, async (t) => {
+    // name -> [kind, count, extra query]; every fault fires after the
+    // client is connected (the logs are listed only then).
+    const recover = {
+      f429: ['429', 3, '&param=1'], f500: ['500', 3, ''], ftimeout: ['timeout', 1, ''],
+      ftrunc: ['truncate', 2, '&on=entries'], fb64: ['badbase64', 2, ''], fshort: ['short', 6, ''],
+      fgzip: ['gzip', 3, ''], fbigcl: ['bigcl', 1, '&on=entries'], fendless: ['endless', 1, '&on=entries'],
+      fbomb: ['gzipbomb', 1, ''], fredir: ['redirect', 8, ''],
+      // static logs: data tiles are "entries", issuers "other"
+      st500: ['500', 3, '&on=entries'], sttrunc: ['truncate', 1, '&on=entries'],
+      stgzip: ['gzip', 4, '&on=entries'], stissuer: ['500', 2, '&on=other'],
+    };
+    const fail = { storigin: ['origin', 1000, '', /origin/] };
+    const statics = new Set(['st500', 'sttrunc', 'stgzip', 'stissuer', 'storigin', 'sclean']);
+    const all = ['clean', 'sclean', 'fshrink', ...Object.keys(recover), ...Object.keys(fail)];
+    const args = ['--initial-size', '400', '--grow-per-sec', '0', '--hold-secs', '30'];
+    for (const n of all) args.push(statics.has(n) ? '--static' : '--rfc6962', n);
+    const fl = await startFakelog(args, t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, EMPTY_LIST);
+    const d = await startDaemon({
+      conf: baseConf(listFile, path.join(dir, 'state.json'), { timeout: 2, maxBytes: 4194304 }), t,
+    });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    for (const [n, [kind, count, extra]] of Object.entries({ ...recover, ...fail })) {
+      const r = await fl.fault(n, kind, count, extra);
+      assert.strictEqual(r.status, 200, `fault ${kind} on ${n}: ${r.body}`);
+    }
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+
+    // The clean logs keep growing and streaming while the others misbehave.
+    for (let i = 0; i < 5; i++) {
+      await fl.grow('clean', 100);
+      await fl.grow('sclean', 100);
+      await sleep(300);
+    }
+    const size = (n) => (n === 'clean' || n === 'sclean' ? 900 : 400);
+    const want = ['clean', 'sclean', 'fshrink', ...Object.keys(recover)];
+    await c.waitFor(() => want.every((n) => col.count(fl.logUrl(n)) >= size(n)), 45000,
+      'every recovering log fully streamed').catch((e) => {
+      e.message += `\n${want.map((n) => `${n}=${col.count(fl.logUrl(n))}`).join(' ')}` +
+        `\n--- daemon ---\n${d.logs().slice(-3000)}`;
+      throw e;
+    });
+    // A tree that shrinks after it was streamed: refused, the log stops.
+    await fl.fault('fshrink', 'shrink', 1000, '&param=50');
+    fail.fshrink = ['shrink', 1000, '', /shrank from 400 to 350/];
+    await sleep(1000);
+    for (const n of want) assertExactlyOnce(col.byLog.get(fl.logUrl(n)), size(n), n);
+
+    const h = await getJson(d.url('/health/deep'));
+    assert.strictEqual(h.ingest.parse_failures, 0);
+
+    for (const [n, [, , , why]] of Object.entries(fail)) {
+      const st = h.logs.find((l) => l.url === fl.logUrl(n));
+      assert.ok(st, `${n} in /health/deep`);
+      assert.strictEqual(st.state, 'failing', `${n}: ${JSON.stringify(st)}`);
+      assert.match(st.last_error || '', why);
+    }
+    for (const n of want.filter((x) => !fail[x])) {
+      const st = h.logs.find((l) => l.url === fl.logUrl(n));
+      assert.notStrictEqual(st.state, 'failing', `${n}: ${JSON.stringify(st)}`);
+      assert.strictEqual(st.next_index, size(n), n);
+      if (!['clean', 'sclean', 'fshrink', 'fgzip', 'stgzip', 'fshort'].includes(n)) {
+        assert.ok(st.errors > 0, `${n}: its fault is counted: ${JSON.stringify(st)}`);
+      }
+    }
     col.w.close();
   });

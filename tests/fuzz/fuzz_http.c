@@ -4,7 +4,8 @@
  * WebSocket handshake check). Invariants checked beyond "no crash":
  * - head_len never exceeds the input or max_len;
  * - a complete head parses the same when cut at head_len, and every
- *   shorter cut is INCOMPLETE or the same error, never OK;
+ *   shorter cut is INCOMPLETE (never OK, never an error);
+ * - an input that is not a complete valid head has no prefix that is;
  * - a normalised path starts with '/', holds no "//", "/./", "/../",
  *   no trailing '/' (unless "/"), no control bytes, and normalising it
  *   again (when it holds no '%') changes nothing.
@@ -67,6 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req, cut;
 	enum http_parse_result r, rc;
 	size_t max_len = size > 16 ? size - 16 : size;
+	size_t k, step = size / 32 + 1;
 
 	/* the same input against a limit it exceeds and one it does not */
 	r = http_parse_request(buf, size, max_len, &req);
@@ -85,8 +87,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = http_parse_request(buf, req.head_len, req.head_len, &cut);
 	FUZZ_CHECK(rc == HTTP_PARSE_OK && cut.head_len == req.head_len &&
 	    cut.nheaders == req.nheaders);
+	/* The worker parses a growing buffer: a valid head cut anywhere
+	 * must be INCOMPLETE, never an error, or a client whose request
+	 * arrives in pieces would be refused. */
+	for (k = 0; k < req.head_len; k += k < 64 ? 1 : step) {
+		rc = http_parse_request(buf, k, size + 1, &cut);
+		FUZZ_CHECK(rc == HTTP_PARSE_INCOMPLETE);
+	}
 	rc = http_parse_request(buf, req.head_len - 1, size + 1, &cut);
-	FUZZ_CHECK(rc != HTTP_PARSE_OK);
+	FUZZ_CHECK(rc == HTTP_PARSE_INCOMPLETE);
 	use_request(&req);
 	return 0;
 }

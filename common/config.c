@@ -701,6 +701,20 @@ ymapping(struct yctx *y, const char *prefix, yaml_node_t *m)
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    prefix[0] ? "." : "", yscalar(kn)) >= sizeof(path))
 			return yerr(y, kn, prefix, "key too long");
+		/* YAML lets the last of two equal keys win silently: an
+		 * operator editing one copy would see no effect. */
+		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *qn = yaml_document_get_node(y->doc, q->key);
+			char why[64];
+
+			if (qn && qn->type == YAML_SCALAR_NODE &&
+			    strcmp(yscalar(qn), yscalar(kn)) == 0) {
+				snprintf(why, sizeof(why),
+				    "duplicate key (first on line %lu)",
+				    (unsigned long)qn->start_mark.line + 1);
+				return yerr(y, kn, path, why);
+			}
+		}
 		if ((k = key_find(path)) != NULL) {
 			if (yvalue(y, k, path, vn) < 0)
 				return -1;

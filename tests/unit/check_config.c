@@ -234,6 +234,10 @@ START_TEST(unknown_keys_name_file_line_and_key)
 	    "protocols.websocket: expected a value, not a mapping");
 	expect_error("custom_logs:\n  - url: https://a.example/\n    color: red\n",
 	    3, "custom_logs.color: unknown key");
+	expect_error("port: 1\nhost: a\nport: 2\n", 3,
+	    "port: duplicate key (first on line 1)");
+	expect_error("ct_log:\n  batch_size: 1\n  batch_size: 2\n", 3,
+	    "ct_log.batch_size: duplicate key (first on line 2)");
 }
 END_TEST
 

@@ -114,6 +114,9 @@ kill -USR1 "$pid"
 i=0
 while ! grep -q 'log reopened' "$T/log/certstream.log" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q 'log reopened' "$T/log/certstream.log" 2>/dev/null && ok "SIGUSR1 reopened the log" || bad "log not reopened"
+sleep 0.3
+nkids=$(grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | wc -l)
+[ "$nkids" -eq 3 ] && ! grep -q 'restart' "$T/log/certstream.log" && ok "children survived SIGUSR1" || bad "children after SIGUSR1: $nkids"
 
 expect 0 "stop" sh "$init" stop
 wait_gone "$pid" && ok "master gone" || bad "master still running"

@@ -23,6 +23,7 @@
  *   int ct_start(struct event_base *, const struct config *,
  *       struct shm_seg *, struct ring_writer *);
  *   void ct_stop(void);
+ *   int ct_reload(const struct config *);   (SIGHUP)
  * Declared weak, so a build without ct.c still links; `source: ct` is then
  * refused at start ("source ct not available").
  */
@@ -36,9 +37,11 @@
 int ct_start(struct event_base *base, const struct config *cfg,
     struct shm_seg *seg, struct ring_writer *w);
 void ct_stop(void);
+int ct_reload(const struct config *cfg);
 #endif
 #pragma weak ct_start
 #pragma weak ct_stop
+#pragma weak ct_reload
 
 struct ingest {
 	struct event_base *base;
@@ -46,6 +49,7 @@ struct ingest {
 	struct shm_seg *seg;
 	struct ring_writer w;
 	struct replay *replay;
+	int ct_running;
 	double rate;                /* replay settings in force */
 	int loop;
 };
@@ -96,6 +100,10 @@ ingest_on_hup(evutil_socket_t sig, short what, void *arg)
 			    in->loop ? ", looping" : "");
 		}
 	}
+	if (in->ct_running && ct_reload != NULL && ct_reload(nc) == -1) {
+		log_error("reload: the CT source refused the new configuration");
+		goto out;
+	}
 	log_info("configuration reloaded");
 out:
 	free(nc);
@@ -118,7 +126,7 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	static const int stop_sigs[] = { SIGTERM, SIGINT };
 	struct ingest in;
 	struct event *ev[4] = { NULL, NULL, NULL, NULL };
-	int rc = 1, nev = 0, ct_running = 0;
+	int rc = 1, nev = 0;
 
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
@@ -160,7 +168,7 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 		}
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;
-		ct_running = 1;
+		in.ct_running = 1;
 		break;
 	default:
 		log_error("unknown source %d", (int)cfg->source);
@@ -174,7 +182,7 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	}
 	rc = 0;
 out:
-	if (ct_running)
+	if (in.ct_running)
 		ct_stop();
 	atomic_store(&seg->ingest->alive, 0);
 	replay_stop(in.replay);

@@ -1,6 +1,6 @@
 /*
  * Shared by the fuzz targets (tests/fuzz/fuzz_*.c): the libFuzzer entry
- * point's prototype and an invariant check that crashes loudly, so both
+ * points' prototypes and an invariant check that crashes loudly, so both
  * libFuzzer and the replay binary report the input that broke it.
  */
 #ifndef TESTS_FUZZ_FUZZ_H
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional one-time set-up; weak, so a target may leave it out. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 #define FUZZ_CHECK(cond) do {						\
 	if (!(cond)) {							\

@@ -17,7 +17,6 @@
 
 #include "tests/fuzz/fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* Inputs above this are not fuzz cases (libFuzzer's default max_len is 4 KiB). */
 #define REPLAY_MAX_INPUT (16u << 20)

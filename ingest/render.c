@@ -283,6 +283,8 @@ fail:
 	for (v = 0; v < RV_COUNT; v++) {
 		p->out[v].oom = 0;
 		p->out[v].len = 0;
+		if (p->out[v].p != NULL)
+			p->out[v].p[0] = '\0';
 		out->len[v] = 0;
 	}
 	return -1;

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/log.h"
 #include "ingest/leaf.h"
 #include "ingest/render.h"
 
@@ -110,7 +111,7 @@ emit(struct cli *c, const struct leaf_entry *e)
 	char err[256];
 
 	if (render_entry(e, &c->src, c->seen, &c->ro, err, sizeof(err)) != 0) {
-		fprintf(stderr, "render: entry %llu: %s\n", (unsigned long long)e->index, err);
+		log_warnx("render: entry %llu: %s", (unsigned long long)e->index, err);
 		c->failed++;
 		return;
 	}
@@ -138,19 +139,19 @@ json_entry(struct cli *c, json_object *o, uint64_t *next)
 	    !json_object_object_get_ex(o, "extra_data", &xd) ||
 	    !json_object_is_type(li, json_type_string) ||
 	    !json_object_is_type(xd, json_type_string)) {
-		fprintf(stderr, "render: entry %llu: no leaf_input/extra_data strings\n",
+		log_warnx("render: entry %llu: no leaf_input/extra_data strings",
 		    (unsigned long long)index);
 		c->failed++;
 		return;
 	}
 	if (b64_decode(json_object_get_string(li), &leaf, &ll) != 0 ||
 	    b64_decode(json_object_get_string(xd), &extra, &xl) != 0) {
-		fprintf(stderr, "render: entry %llu: bad base64\n", (unsigned long long)index);
+		log_warnx("render: entry %llu: bad base64", (unsigned long long)index);
 		c->failed++;
 		goto done;
 	}
 	if ((rc = leaf_decode_rfc6962(leaf, ll, extra, xl, &e)) != 0) {
-		fprintf(stderr, "render: entry %llu: %s\n", (unsigned long long)index,
+		log_warnx("render: entry %llu: %s", (unsigned long long)index,
 		    leaf_strerror(rc));
 		c->failed++;
 		goto done;
@@ -188,7 +189,7 @@ do_json(struct cli *c, char *text, size_t len)
 		if (strspn(line, " \t\r") == strlen(line))
 			continue;
 		if ((o = json_tokener_parse(line)) == NULL) {
-			fprintf(stderr, "render: entry %llu: not JSON\n",
+			log_warnx("render: entry %llu: not JSON",
 			    (unsigned long long)next);
 			next++;
 			c->failed++;
@@ -211,7 +212,7 @@ do_tile(struct cli *c, const uint8_t *buf, size_t len)
 
 		if (rc != 0) {
 			/* lengths are lost: nothing after this can be found */
-			fprintf(stderr, "render: tile offset %zu: %s\n", off, leaf_strerror(rc));
+			log_warnx("render: tile offset %zu: %s", off, leaf_strerror(rc));
 			c->failed++;
 			return 0;
 		}
@@ -291,16 +292,16 @@ render_cli_main(const char *path, FILE *out)
 		c.seen = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	}
 	if ((buf = read_all(path, &len)) == NULL) {
-		fprintf(stderr, "render: %s: %s\n", path, errno ? strerror(errno) : "cannot read");
+		log_warnx("render: %s: %s", path, errno ? strerror(errno) : "cannot read");
 		goto done;
 	}
 	for (i = 0; i < len && strchr(" \t\r\n", buf[i]) != NULL; i++)
 		;
 	if (len == 0) {
-		fprintf(stderr, "render: %s: empty\n", path);
+		log_warnx("render: %s: empty", path);
 	} else if (memmem(buf, len, "-----BEGIN CERTIFICATE-----", 27) != NULL) {
 		if (do_pem(&c, buf, len) != 0)
-			fprintf(stderr, "render: %s: no certificate in PEM\n", path);
+			log_warnx("render: %s: no certificate in PEM", path);
 		else
 			rc = 0;
 	} else if (buf[i] == '{') {
@@ -315,7 +316,7 @@ render_cli_main(const char *path, FILE *out)
 	if (rc == 0 && c.failed > 0)
 		rc = 1;
 	if (rc == 0 && c.ok == 0) {
-		fprintf(stderr, "render: %s: no entries\n", path);
+		log_warnx("render: %s: no entries", path);
 		rc = 1;
 	}
 	fflush(out);

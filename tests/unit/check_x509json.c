@@ -357,7 +357,7 @@ START_TEST(flipped_certificates_error_or_render_valid_json)
 		uint8_t *m = malloc(len);
 
 		ck_assert(m != NULL);
-		for (i = 0; i < 400; i++) {
+		for (i = 0; i < 250; i++) {
 			const unsigned char *p = m;
 			X509 *ref;
 			char err[128];

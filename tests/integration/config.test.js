@@ -107,3 +107,14 @@ test('environment overrides the file at run time (port, workers)', async (t) => 
   const info = await d.stop();
   assert.strictEqual(info.code, 0, d.logs());
 });
+
+test('--render FILE prints certstream messages for CT entries', async () => {
+  const f = path.join(ROOT, 'tests/data/real/rfc6962/ctgo_get-entries_precert_x509.json');
+  const r = await runBin(['--render', f]);
+  assert.strictEqual(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.length >= 1);
+  for (const m of lines) assert.strictEqual(m.message_type, 'certificate_update');
+  const bad = await runBin(['--render', path.join(dir, 'missing.json')]);
+  assert.strictEqual(bad.code, 2);
+});

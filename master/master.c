@@ -529,7 +529,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 {
 	static struct master mm;
 	struct master *m = &mm;
-	char err[1024];
+	char err[1024], cwd[256];
 	enum log_level lvl;
 	int notify_fd = -1, rc = 1, i;
 	pid_t other;
@@ -549,8 +549,15 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		log_warn("log.target %s", cfg->log.target);
 		return 1;
 	}
-	snprintf(m->pidpath, sizeof(m->pidpath), "%s",
-	    opts->pidfile ? opts->pidfile : cfg->pidfile);
+	/* -d changes directory before the pidfile is removed: keep it
+	 * absolute (cfg->pidfile already is). */
+	if (opts->pidfile && opts->pidfile[0] != '/' &&
+	    getcwd(cwd, sizeof(cwd)) != NULL)
+		snprintf(m->pidpath, sizeof(m->pidpath), "%s/%s", cwd,
+		    opts->pidfile);
+	else
+		snprintf(m->pidpath, sizeof(m->pidpath), "%s",
+		    opts->pidfile ? opts->pidfile : cfg->pidfile);
 	if (m->pidpath[0] != '\0' &&
 	    (m->pidfd = pidfile_open(m->pidpath, &other, err, sizeof(err))) == -1) {
 		startup_error(cfg, "%s", err);

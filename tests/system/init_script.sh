@@ -142,6 +142,15 @@ mv "$T/etc/certstream/certstream.conf" "$T/etc/certstream/x"
 echo "port: 0" >"$T/etc/certstream/certstream.conf"
 expect 6 "start with an invalid config" sh "$init" start
 
+# -d with a relative pidfile: written by the detached master, removed at stop.
+mv "$T/etc/certstream/x" "$T/etc/certstream/certstream.conf"
+(cd "$T/run" && "$T/sbin/certstreamd" -d -c ../etc/certstream/certstream.conf -p rel.pid)
+rc=$?
+pid=$(cat "$T/run/rel.pid" 2>/dev/null)
+[ $rc -eq 0 ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && ok "-d with a relative pidfile ($pid)" || bad "-d relative pidfile: rc $rc pid '$pid'"
+[ -n "$pid" ] && kill -TERM "$pid"
+[ -n "$pid" ] && wait_gone "$pid" && [ ! -e "$T/run/rel.pid" ] && ok "relative pidfile removed at stop" || bad "relative pidfile left"
+
 # The systemd unit and the logrotate file, where the tools exist.
 if command -v systemd-analyze >/dev/null 2>&1; then
 	sed "s|/usr/local/sbin/certstreamd|$T/sbin/certstreamd|g" "$top/scripts/certstream.service" >"$T/certstream.service"

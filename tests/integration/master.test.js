@@ -351,6 +351,27 @@ test('host: an IPv6 address is listened on by every worker', async (t) => {
   assert.strictEqual(info.code, 0);
 });
 
+test('-d reports a start-up failure: exit 1 with the reason, nothing left behind', async () => {
+  const net = require('node:net');
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const port = srv.address().port;
+  const pidfile = path.join(dir, 'd-fail.pid');
+  const confFile = path.join(dir, 'd-fail.conf');
+  fs.writeFileSync(confFile, conf(10));
+  try {
+    const r = await runBin(['-d', '-c', confFile, '-p', pidfile], {
+      env: { CERTSTREAM_PORT: String(port), CERTSTREAM_HOST: '127.0.0.1', CERTSTREAM_WORKERS: '1' },
+    });
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, new RegExp(`listen: bind 127\\.0\\.0\\.1:${port}: Address already in use`));
+    assert.ok(!fs.existsSync(pidfile), 'no pidfile left');
+    assert.ok(!fs.existsSync(`/dev/shm/certstream-${port}`), 'no segment left');
+  } finally {
+    srv.close();
+  }
+});
+
 test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: conf(50) });
   const shm = `/dev/shm/certstream-${d.port}`;

@@ -4,5 +4,6 @@ INGEST_SRCS += ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_rfc6962.c ingest/ct_tiles.c
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
-	tests/unit/check_dedup.c tests/unit/check_fetch.c
-UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch
+	tests/unit/check_dedup.c tests/unit/check_fetch.c \
+	tests/unit/check_ct_tiles.c
+UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles

@@ -424,14 +424,15 @@ drain(struct tiles *t)
 		for (k = 0; k < w->width; k++) {
 			struct leaf_entry e;
 
-			rc = leaf_decode_tile(w->body, w->len, &off, cache_lookup, t,
-			    &e);
+			/* Chains are resolved only for the entries published:
+			 * issuers of earlier ones were never fetched. */
+			rc = leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e);
+			if (rc != LEAF_OK)
+				break;  /* cannot happen: pass 1 decoded it */
 			if (base + k < l->next)
 				continue;
-			if (rc != LEAF_OK) {
-				/* an issuer was evicted between the passes: retry */
-				break;
-			}
+			if (leaf_resolve_chain(&e, cache_lookup, t) != LEAF_OK)
+				break;  /* an issuer was evicted: the next pass asks */
 			ct_publish(l, &e);
 			published++;
 		}

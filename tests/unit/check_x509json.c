@@ -281,6 +281,104 @@ START_TEST(generated_extremes_render)
 }
 END_TEST
 
+/* A certificate built here with the OpenSSL API: name values of every
+ * string type, including what is not valid text in its type. */
+static uint8_t *
+make_cert(size_t *len)
+{
+	static const uint8_t univ[] = { 0, 0, 0, 'U', 0, 0, 0, 0xe9, 0, 1, 0xf6, 0 };  /* "Ué😀" */
+	/* OpenSSL's name decoder refuses surrogates in a BMPString: not here */
+	static const uint8_t bmp[] = { 0, 'B', 0x65, 0xe5 };                           /* "B日" */
+	static const uint8_t bmp2[] = { 0, 'L', 0, 0xdf };                             /* "Lß" */
+	static const uint8_t utf8[] = { 'a', 'Q', 'b' };   /* the Q is made 0xff below */
+	static const uint8_t t61[] = { 'M', 0xfc, 'n' };                                /* Latin-1 "Mün" */
+	X509 *x = X509_new();
+	X509_NAME *nm = X509_NAME_new();
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	uint8_t *der = NULL;
+	int n;
+
+	ck_assert(x && nm && k);
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_organizationName, V_ASN1_UNIVERSALSTRING,
+	    univ, sizeof(univ), -1, 0));
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_organizationalUnitName, V_ASN1_BMPSTRING,
+	    bmp, sizeof(bmp), -1, 0));
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_organizationalUnitName, V_ASN1_BMPSTRING,
+	    bmp2, sizeof(bmp2), -1, 0));
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_localityName, V_ASN1_UTF8STRING,
+	    utf8, sizeof(utf8), -1, 0));
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_stateOrProvinceName, V_ASN1_T61STRING,
+	    t61, sizeof(t61), -1, 0));
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_commonName, V_ASN1_UTF8STRING,
+	    (const unsigned char *)"line\nbreak\"q\"", -1, -1, 0));
+	ck_assert(X509_set_version(x, 2));
+	ck_assert(ASN1_INTEGER_set(X509_get_serialNumber(x), 0));
+	ck_assert(X509_set_subject_name(x, nm));
+	ck_assert(X509_set_issuer_name(x, nm));
+	ck_assert(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	ck_assert(ASN1_TIME_set_string(X509_getm_notAfter(x), "20500101000000Z"));
+	ck_assert(X509_set_pubkey(x, k));
+	ck_assert(X509_sign(x, k, EVP_sha384()) > 0);
+	n = i2d_X509(x, &der);
+	ck_assert(n > 0);
+	*len = (size_t)n;
+	X509_NAME_free(nm);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return der;
+}
+
+START_TEST(every_string_type_comes_out_as_valid_utf8)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b;
+	size_t len;
+	uint8_t *der = make_cert(&len);
+	json_object *o;
+	char err[128];
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_CLOSE, &b, NULL, err,
+	    sizeof(err)) == 0, "%s", err);
+	o = parse_strict(b.p, b.len);
+	ck_assert_msg(o != NULL, "not strict UTF-8 JSON: %s", b.p);
+	ck_assert_str_eq(str_at(o, "subject", "O"), "U\xc3\xa9\xf0\x9f\x98\x80");
+	ck_assert_str_eq(str_at(o, "subject", "OU"), "B\xe6\x97\xa5, L\xc3\x9f");
+	ck_assert_str_eq(str_at(o, "subject", "L"), "aQb");
+	ck_assert_str_eq(str_at(o, "subject", "ST"), "M\xc3\xbcn");
+	ck_assert_str_eq(str_at(o, "subject", "CN"), "line\nbreak\"q\"");
+	ck_assert_str_eq(str_at(o, "serial_number", NULL), "00");
+	ck_assert_int_eq(int_at(o, "not_after"), 2524608000LL);
+	ck_assert_str_eq(str_at(o, "signature_algorithm", NULL), "sha384, ecdsa");
+	ck_assert_str_eq(str_at(o, "issuer", "aggregated"), str_at(o, "subject", "aggregated"));
+	ck_assert_uint_eq(json_object_array_length(arr_at(o, "all_domains")), 1);
+	json_object_put(o);
+
+	/* invalid UTF-8 in a UTF8String: OpenSSL's name decoder refuses it,
+	 * so the certificate is an error, never half a message */
+	{
+		uint8_t *q = memmem(der, len, "aQb", 3);
+		const unsigned char *p = der;
+		X509 *ref;
+
+		ck_assert(q != NULL);
+		q[1] = 0xff;
+		ref = d2i_X509(NULL, &p, (long)len);
+		ck_assert_ptr_null(ref);
+		ERR_clear_error();
+		b.len = 0;
+		ck_assert_int_eq(x509j_cert(x, der, len, X509J_LEAF | X509J_CLOSE, &b, NULL,
+		    err, sizeof(err)), -1);
+		ck_assert_uint_eq(b.len, 0);
+		ck_assert_ptr_nonnull(strstr(err, "bad issuer"));
+	}
+	OPENSSL_free(der);
+	x509j_buf_fini(&b);
+	x509j_free(x);
+}
+END_TEST
+
 /* Every prefix of a real certificate is refused and leaves the buffers
  * exactly as they were. */
 START_TEST(every_prefix_of_a_certificate_is_refused)
@@ -414,6 +512,7 @@ x509json_suite(void)
 	tcase_add_test(tc, teletex_and_bmp_subjects_come_out_as_utf8);
 	tcase_add_test(tc, odd_real_certificates_render_without_loss);
 	tcase_add_test(tc, generated_extremes_render);
+	tcase_add_test(tc, every_string_type_comes_out_as_valid_utf8);
 	tcase_add_test(tc, every_prefix_of_a_certificate_is_refused);
 	tcase_add_test(tc, flipped_certificates_error_or_render_valid_json);
 	suite_add_tcase(s, tc);

@@ -41,6 +41,8 @@ void render_out_fini(struct render_out *out);
  * Renders e (decoded by leaf.h; e->index is cert_index) seen at `seen`
  * (Unix seconds). cert_link: RFC 6962 "<url>/ct/v1/get-entries?start=N&end=N";
  * static "<url>/tile/data/<N/256 as x001/234>" (the full data tile holding N).
+ * chain is e->chain[0..nchain): a static entry whose fingerprints were
+ * not resolved (leaf_resolve_chain) renders with "chain":[].
  * Returns 0, or -1 with err filled (a certificate OpenSSL cannot parse,
  * a chain member that cannot be parsed, out of memory); on -1 no text in
  * out is valid.

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -939,11 +940,16 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 int
 config_workers(const struct config *cfg)
 {
+	cpu_set_t set;
 	long n;
 
 	if (cfg->workers > 0)
 		return cfg->workers;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The cores this process may run on (taskset, cpusets), else all. */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
 	if (n > SHM_MAX_WORKERS)

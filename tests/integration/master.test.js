@@ -372,6 +372,20 @@ test('-d reports a start-up failure: exit 1 with the reason, nothing left behind
   }
 });
 
+test('workers: auto starts one worker per core; SIGINT stops like SIGTERM', async (t) => {
+  const d = await startDaemon({ t, conf: conf(10), env: { CERTSTREAM_WORKERS: 'auto' } });
+  const ncpu = Math.min(os.availableParallelism(), 64); // the cores this process may use
+  const ti = await waitFor(() => {
+    const x = titles(d.pid);
+    return Object.keys(x).length === ncpu + 1 ? x : null;
+  }, 3000, `${ncpu} workers and the ingest`);
+  assert.ok(ti[`certstreamd: worker ${ncpu}`]);
+  const info = await d.stop('SIGINT');
+  assert.strictEqual(info.code, 0);
+  assert.ok(!fs.existsSync(`/dev/shm/certstream-${d.port}`));
+  for (const pid of Object.values(ti)) assert.strictEqual(cmdline(pid), null, 'children gone');
+});
+
 test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: conf(50) });
   const shm = `/dev/shm/certstream-${d.port}`;

@@ -1,6 +1,7 @@
 /* Configuration: defaults, every key type, bounds, errors with file:line,
  * environment overrides, validation, reload merging, the shipped file. */
 #include <check.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,13 +198,14 @@ END_TEST
 
 START_TEST(workers_auto_and_empty_file)
 {
+	cpu_set_t set;
 	const char *path = yaml("workers: auto\n");
 
 	ck_assert_int_eq(config_load(cfg, path, err, sizeof(err)), 0);
 	ck_assert_int_eq(cfg->workers, 0);
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
 	ck_assert_int_eq(config_workers(cfg),
-	    (int)sysconf(_SC_NPROCESSORS_ONLN) > 64 ? 64 :
-	    (int)sysconf(_SC_NPROCESSORS_ONLN));
+	    CPU_COUNT(&set) > 64 ? 64 : CPU_COUNT(&set));
 	path = yaml("# nothing but a comment\n");
 	ck_assert_int_eq(config_load(cfg, path, err, sizeof(err)), 0);
 	ck_assert_int_eq(cfg->port, 8080);

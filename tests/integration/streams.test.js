@@ -141,3 +141,53 @@ test('SIGHUP applies a new replay rate; a bad file keeps the running one', async
   assert.ok(kept >= 250, `rate ${kept}/s: a bad reload changed the rate`);
   c.checkInOrder(feed, w.messages, 'across reloads');
 });
+
+test('a recorded get-entries dump and bad lines: rendered like live ingest, bad lines counted', async (t) => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const http = require('node:http');
+  // A real get-entries body (4 entries of 2013), a broken line, and one
+  // recorded certificate_update from the sample feed.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-feed-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const body = fs.readFileSync(path.join(c.ROOT, 'tests/data/real/rfc6962/ctgo_scanner_get-entries_4.json'), 'utf8');
+  const file = path.join(dir, 'dump.ndjson');
+  fs.writeFileSync(file, `${JSON.stringify(JSON.parse(body))}\n{"leaf_input": "AAAA", "extra_data": "\n${JSON.stringify(feed.records[0])}\n`);
+  const d = await startDaemon({ t, workers: 1, conf: c.confFor(file, { rate: 50 }) });
+  const full = c.openWs(d.url('/full-stream', 'ws'));
+  const dom = c.openWs(d.url('/domains-only', 'ws'));
+  t.after(() => { full.close(); dom.close(); });
+  await Promise.all([full.opened, dom.opened]);
+  await c.waitFor(() => full.messages.length >= 10 && dom.messages.length >= 10, 10000, '10 messages');
+  const src = 'replay://dump.ndjson/';
+  const order = [`${src}#0`, `${src}#1`, `${src}#2`, `${src}#3`, c.keyOf(feed.records[0])];
+  const keys = full.messages.map(c.keyOf);
+  const at = order.indexOf(keys[0]);
+  assert.ok(at >= 0, `unexpected first record ${keys[0]}`);
+  keys.forEach((k, i) => assert.strictEqual(k, order[(at + i) % order.length], `message ${i}`));
+  for (const m of full.messages) {
+    assert.strictEqual(m.message_type, 'certificate_update');
+    assert.strictEqual(typeof m.data.leaf_cert.as_der, 'string');
+    assert.ok(Array.isArray(m.data.chain) && m.data.chain.length > 0, 'chain from extra_data');
+    assert.match(m.data.leaf_cert.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    if (m.data.source.url === src) {
+      assert.strictEqual(m.data.cert_link, `${src}ct/v1/get-entries?start=${m.data.cert_index}&end=${m.data.cert_index}`);
+      assert.strictEqual(m.data.source.type, 'rfc6962');
+    }
+  }
+  assert.ok(full.messages.some((m) => m.data.leaf_cert.all_domains.includes('mail.google.com')),
+    'the 2013 mail.google.com certificate was not streamed');
+  for (const m of dom.messages) assert.strictEqual(m.message_type, 'dns_entries');
+  // The broken line is counted where an operator looks.
+  const metrics = await new Promise((resolve, reject) => {
+    http.get(d.url('/metrics'), (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (x) => { b += x; });
+      res.on('end', () => resolve(b));
+    }).on('error', reject);
+  });
+  assert.match(metrics, /^certstream_parse_failures_total 1$/m);
+  assert.match(d.logs(), /dump\.ndjson:2: .*line skipped/);
+});

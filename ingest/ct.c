@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <openssl/sha.h>
 
 #include "common/log.h"
@@ -45,6 +46,9 @@ struct ct {
 	struct fetch_req *list_req;
 	int list_applied;
 	char save_err[256];
+	char last_url[CONFIG_STR];  /* newest record in the ring at start */
+	uint64_t last_index;
+	int have_last;
 };
 
 static struct ct *C;
@@ -244,6 +248,40 @@ ct_flush(void)
 	ring_wake(C->w);
 }
 
+int
+ct_last_record(const struct shm_seg *seg, char *url, size_t urllen,
+    uint64_t *index)
+{
+	struct json_tokener *tok = NULL;
+	json_object *o = NULL, *data, *src, *u, *ix;
+	struct iovec iov;
+	uint64_t head = ring_head(seg);
+	int64_t seen;
+	int rc = -1;
+
+	if (head == 0 || ring_peek(seg, head - 1, RV_LITE, 0, &iov, &seen) < 0 ||
+	    iov.iov_len > INT32_MAX)
+		return -1;
+	if ((tok = json_tokener_new()) == NULL)
+		return -1;
+	o = json_tokener_parse_ex(tok, iov.iov_base, (int)iov.iov_len);
+	if (!ring_still_valid(seg, head - 1) || o == NULL ||
+	    !json_object_object_get_ex(o, "data", &data) ||
+	    !json_object_object_get_ex(data, "source", &src) ||
+	    !json_object_object_get_ex(src, "url", &u) ||
+	    !json_object_object_get_ex(data, "cert_index", &ix) ||
+	    !json_object_is_type(u, json_type_string) ||
+	    !json_object_is_type(ix, json_type_int))
+		goto done;
+	snprintf(url, urllen, "%s", json_object_get_string(u));
+	*index = json_object_get_uint64(ix);
+	rc = 0;
+done:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
 /* ---- logs ---- */
 
 static struct shm_log_status *
@@ -336,7 +374,15 @@ log_start(const struct loglist_log *info)
 
 	/* Resume: the segment (an ingest restart), else the state file. */
 	if (reused && (s->flags & CT_SHM_HAVE_NEXT)) {
-		set_next(l, atomic_load(&s->next_index));
+		next = atomic_load(&s->next_index);
+		if (C->have_last && strcmp(C->last_url, info->url) == 0 &&
+		    C->last_index >= next) {
+			/* killed after publishing, before advancing */
+			log_info("log %s: entry %" PRIu64 " was published before "
+			    "the previous ingest ended", info->url, C->last_index);
+			next = C->last_index + 1;
+		}
+		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
@@ -602,6 +648,8 @@ ct_start(struct event_base *base, const struct config *cfg,
 	C->w = w;
 	render_out_init(&C->out);
 	ct_state_init(&C->state);
+	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
+	    &C->last_index) == 0;
 	fetch_opts_of(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {

@@ -47,6 +47,16 @@ void ct_stop(void);
  * and states (logs are started and stopped to match). 0 or -1. */
 int ct_reload(const struct config *cfg);
 
+/*
+ * The source URL and cert_index of the newest record in the ring. Ingest
+ * publishes a record, then advances its log's next_index: an ingest killed
+ * between the two leaves exactly this record published but not counted,
+ * and its successor uses this to resume after it. 0, or -1 (empty ring,
+ * record gone, or not a CT record).
+ */
+int ct_last_record(const struct shm_seg *seg, char *url, size_t urllen,
+    uint64_t *index);
+
 /* ---- shared by ct.c and the pollers (ct_rfc6962.c, ct_tiles.c) ---- */
 
 struct ct_log {

@@ -5,5 +5,5 @@ INGEST_SRCS += ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
 	tests/unit/check_dedup.c tests/unit/check_fetch.c \
-	tests/unit/check_ct_tiles.c
-UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles
+	tests/unit/check_ct_tiles.c tests/unit/check_ct.c
+UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles ct

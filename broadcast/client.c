@@ -1,0 +1,1036 @@
+/*
+ * One client connection: request head -> route -> WebSocket / SSE stream
+ * from the ring, or one HTTP answer; then a lingering close.
+ *
+ * Streaming write path (no allocation, no copy of record bytes):
+ *
+ *   [rest of a partly written record][control bytes][records cursor..head]
+ *
+ * go out in one writev() straight from shared memory. Control bytes
+ * (heartbeat, ping, pong, close, SSE comments) wait in a small per-client
+ * buffer and only ever start on a frame boundary, so frames never interleave.
+ * After the write the ring tells whether the bytes were still intact; a
+ * client that got torn bytes is closed.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "broadcast/client.h"
+#include "broadcast/endpoints.h"
+#include "broadcast/sse.h"
+#include "broadcast/ws.h"
+#include "common/log.h"
+#include "shm/ring.h"
+
+#define CLIENT_CTL_MAX 256
+#define CLIENT_RBUF 144         /* 14-byte frame header + 125-byte control payload */
+#define CLIENT_LINGER_SECS 2    /* wait this long for the peer's FIN */
+#define CLIENT_RESP_SECS 30     /* a plain answer must drain within this */
+#define CLIENT_READS_PER_TURN 16
+#define CLIENT_WRITES_PER_TURN 4
+
+enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
+
+#define CF_WANT_WRITE 0x01      /* socket full: wait for EV_WRITE */
+#define CF_CLOSE_QUEUED 0x02    /* no more records; end after ctl drains */
+#define CF_COUNTED 0x04         /* counted in the streaming stats */
+#define CF_IN_MSG 0x08          /* a fragmented client message is open */
+#define CF_EOF 0x10             /* peer sent FIN */
+#define CF_DISCARD 0x20         /* ignore further client frames */
+
+struct client {
+	struct client *prev, *next;
+	struct wctx *w;
+	struct event ev;
+	int fd;
+	uint8_t state;
+	uint8_t proto;          /* SP_WS, SP_SSE (streaming only) */
+	uint8_t stream;         /* enum ring_variant */
+	uint8_t flags;
+	uint8_t evflags;        /* what ev is registered for, 0 = none */
+	uint16_t ctl_len, ctl_off, rlen;
+	uint32_t since;         /* accepted, close queued, or linger start */
+	uint32_t last_rx;       /* last byte from the peer */
+	uint32_t rec_off;       /* bytes of record `cursor` already written */
+	uint32_t head_len;
+	uint64_t cursor;        /* next record to send */
+	uint64_t skip;          /* data-frame payload bytes still to discard */
+	uint64_t msg_len;       /* bytes of the open fragmented message */
+	char *head;             /* request head; freed once routed */
+	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
+	uint8_t ctl[CLIENT_CTL_MAX];
+	uint8_t rbuf[CLIENT_RBUF];
+};
+
+static void client_cb(evutil_socket_t fd, short what, void *arg);
+static int client_write(struct client *c);
+static int client_frames(struct client *c);
+
+static int
+client_events(struct client *c)
+{
+	uint8_t want = 0;
+
+	if (!(c->flags & CF_EOF))
+		want |= EV_READ;
+	if (c->flags & CF_WANT_WRITE)
+		want |= EV_WRITE;
+	if (want == c->evflags)
+		return 0;
+	if (c->evflags != 0)
+		event_del(&c->ev);
+	c->evflags = 0;
+	if (want == 0)
+		return 0;
+	event_assign(&c->ev, c->w->base, c->fd, (short)(want | EV_PERSIST),
+	    client_cb, c);
+	if (event_add(&c->ev, NULL) == -1) {
+		log_warnx("%s: event_add(fd %d)", __func__, c->fd);
+		client_close(c);
+		return -1;
+	}
+	c->evflags = want;
+	return 0;
+}
+
+static int
+client_want_write(struct client *c, int on)
+{
+	if (on)
+		c->flags |= CF_WANT_WRITE;
+	else
+		c->flags &= (uint8_t)~CF_WANT_WRITE;
+	return client_events(c);
+}
+
+static void
+client_count(struct client *c, int up)
+{
+	struct shm_worker_stats *st = c->w->st;
+
+	if (up && !(c->flags & CF_COUNTED)) {
+		c->flags |= CF_COUNTED;
+		atomic_fetch_add(&st->clients, 1);
+		atomic_fetch_add(&st->conns[c->stream][c->proto], 1);
+	} else if (!up && (c->flags & CF_COUNTED)) {
+		c->flags &= (uint8_t)~CF_COUNTED;
+		atomic_fetch_sub(&st->clients, 1);
+		atomic_fetch_sub(&st->conns[c->stream][c->proto], 1);
+	}
+}
+
+int
+client_open(struct wctx *w, int fd)
+{
+	struct client *c;
+	int one = 1;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		log_warn("%s: calloc(%zu)", __func__, sizeof(*c));
+		close(fd);
+		return -1;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->state = CS_HEAD;
+	c->since = c->last_rx = w->now;
+	/* Records go out as soon as they are published: no Nagle delay. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = w->clients;
+	if (w->clients != NULL)
+		w->clients->prev = c;
+	w->clients = c;
+	w->nconns++;
+	atomic_fetch_add(&w->st->accepted, 1);
+	return client_events(c);
+}
+
+void
+client_close(struct client *c)
+{
+	struct wctx *w = c->w;
+
+	client_count(c, 0);
+	if (c->evflags != 0)
+		event_del(&c->ev);
+	close(c->fd);
+	free(c->head);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c);
+}
+
+struct client *
+client_next(const struct client *c)
+{
+	return c->next;
+}
+
+/* Stop sending, half-close, and wait briefly for the peer's FIN so that it
+ * reads what we sent (a close on unread input would reset it). */
+static int
+client_linger(struct client *c)
+{
+	client_count(c, 0);
+	if (c->out != NULL) {
+		evbuffer_free(c->out);
+		c->out = NULL;
+	}
+	free(c->head);
+	c->head = NULL;
+	c->flags &= (uint8_t)~CF_WANT_WRITE;
+	c->state = CS_LINGER;
+	c->since = c->w->now;
+	if ((c->flags & CF_EOF) || shutdown(c->fd, SHUT_WR) == -1) {
+		client_close(c);
+		return -1;
+	}
+	return client_events(c);
+}
+
+/* Queue control bytes; they go out on the next frame boundary. */
+static int
+client_ctl_add(struct client *c, const void *p, size_t len)
+{
+	if (c->ctl_off > 0 && c->ctl_off == c->ctl_len)
+		c->ctl_off = c->ctl_len = 0;
+	if (c->ctl_len + len > CLIENT_CTL_MAX && c->ctl_off > 0) {
+		/* The iovec is rebuilt from ctl_off on every write. */
+		memmove(c->ctl, c->ctl + c->ctl_off, c->ctl_len - c->ctl_off);
+		c->ctl_len = (uint16_t)(c->ctl_len - c->ctl_off);
+		c->ctl_off = 0;
+	}
+	if (c->ctl_len + len > CLIENT_CTL_MAX)
+		return -1;
+	memcpy(c->ctl + c->ctl_len, p, len);
+	c->ctl_len = (uint16_t)(c->ctl_len + len);
+	return 0;
+}
+
+/* Send a WebSocket close with code (0: none) and stop streaming. */
+static int
+client_ws_close(struct client *c, uint16_t code)
+{
+	uint8_t f[8];
+	size_t n;
+
+	if (c->flags & CF_CLOSE_QUEUED)
+		return 0;
+	c->flags |= CF_CLOSE_QUEUED | CF_DISCARD;
+	c->since = c->w->now;
+	n = ws_control_frame(f, WS_OP_CLOSE, code, NULL, 0);
+	if (client_ctl_add(c, f, n) == -1) {
+		client_close(c);
+		return -1;
+	}
+	if (c->flags & CF_WANT_WRITE)
+		return 0;
+	return client_write(c);
+}
+
+/* The rest of a record was overwritten before it could go out, or went out
+ * torn: the client cannot get an intact frame any more. */
+static int
+client_torn(struct client *c)
+{
+	atomic_fetch_add(&c->w->st->torn_closed, 1);
+	log_debug("client fd %d: record %llu reused mid-write, closing", c->fd,
+	    (unsigned long long)c->cursor);
+	client_close(c);
+	return -1;
+}
+
+/* The producer passed the cursor: skip to the oldest intact record. */
+static void
+client_lapped(struct client *c, uint64_t tail)
+{
+	uint64_t n = tail - c->cursor;
+	char buf[SSE_SKIPPED_MAX];
+	size_t len;
+
+	atomic_fetch_add(&c->w->st->lapped, 1);
+	atomic_fetch_add(&c->w->st->skipped, n);
+	c->cursor = tail;
+	if (c->proto == SP_SSE) {
+		len = sse_skipped_comment(buf, sizeof(buf), n);
+		if (len > 0)
+			(void)client_ctl_add(c, buf, len);
+	}
+}
+
+/* Add record seq, from byte skip on, to the writev. -1: not in the ring. */
+static int
+client_add_record(struct client *c, uint64_t seq, uint32_t skip, int *niov,
+    int *nunits, size_t *total)
+{
+	struct wctx *w = c->w;
+	struct iovec part[3];
+	struct wctx_unit *u;
+	int64_t seen = 0;
+	uint32_t len = 0, base = skip;
+	int n = 0, k;
+
+	if (ring_peek(w->seg, seq, (enum ring_variant)c->stream,
+	    c->proto == SP_WS, &part[c->proto == SP_WS ? 0 : 1], &seen) == -1)
+		return -1;
+	if (c->proto == SP_WS) {
+		n = 1;
+	} else {
+		char *p = w->sse_pfx[*nunits];
+
+		part[0].iov_base = p;
+		part[0].iov_len = sse_event_prefix(p, sizeof(w->sse_pfx[0]), seq);
+		part[2].iov_base = (void *)(uintptr_t)SSE_EVENT_END;
+		part[2].iov_len = SSE_EVENT_END_LEN;
+		n = 3;
+	}
+	for (k = 0; k < n; k++) {
+		size_t l = part[k].iov_len;
+
+		if (skip >= l) {
+			skip -= (uint32_t)l;
+			continue;
+		}
+		w->iov[*niov].iov_base = (char *)part[k].iov_base + skip;
+		w->iov[*niov].iov_len = l - skip;
+		len += (uint32_t)(l - skip);
+		skip = 0;
+		(*niov)++;
+	}
+	u = &w->units[(*nunits)++];
+	u->len = len;
+	u->base = base;
+	u->seen_us = seen;
+	u->is_ctl = 0;
+	*total += len;
+	return 0;
+}
+
+static void
+client_latency(struct shm_worker_stats *st, int64_t now_us, int64_t seen_us)
+{
+	int64_t d = now_us - seen_us;
+	int i = 0;
+
+	if (seen_us <= 0)
+		return;
+	if (d < 0)
+		d = 0;
+	/* bucket i: d <= 2^i ms; the last one is +Inf */
+	while (i < SHM_LAT_BUCKETS - 1 && d > (int64_t)1000 << i)
+		i++;
+	atomic_fetch_add(&st->lat_bucket[i], 1);
+	atomic_fetch_add(&st->lat_sum_us, (uint64_t)d);
+	atomic_fetch_add(&st->lat_count, 1);
+}
+
+/* Account n written bytes against the units of the last writev. */
+static void
+client_consume(struct client *c, size_t n, int nunits)
+{
+	struct wctx *w = c->w;
+	struct timespec ts;
+	int64_t now_us;
+	uint64_t msgs = 0;
+	int i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	atomic_fetch_add(&w->st->bytes_sent, n);
+	for (i = 0; i < nunits; i++) {
+		struct wctx_unit *u = &w->units[i];
+
+		if (n >= u->len) {
+			n -= u->len;
+			if (u->is_ctl) {
+				c->ctl_off = c->ctl_len = 0;
+			} else {
+				c->cursor++;
+				c->rec_off = 0;
+				msgs++;
+				client_latency(w->st, now_us, u->seen_us);
+			}
+			continue;
+		}
+		if (u->is_ctl)
+			c->ctl_off = (uint16_t)(c->ctl_off + n);
+		else
+			c->rec_off = u->base + (uint32_t)n;
+		break;
+	}
+	if (msgs > 0)
+		atomic_fetch_add(&w->st->messages_sent, msgs);
+}
+
+/* Write the handshake / answer bytes. 1: done, go on; 0: wait; -1: closed. */
+static int
+client_write_out(struct client *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		int n = evbuffer_write(c->out, c->fd);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return client_want_write(c, 1) == -1 ? -1 : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			client_close(c);
+			return -1;
+		}
+		atomic_fetch_add(&c->w->st->bytes_sent, (uint64_t)n);
+	}
+	evbuffer_free(c->out);
+	c->out = NULL;
+	if (c->state != CS_STREAM)
+		return client_linger(c) == -1 ? -1 : 0;
+	return 1;
+}
+
+/* Write what is due, until caught up, the socket is full or the turn ends.
+ * Returns 0, or -1 when c was closed. */
+static int
+client_write(struct client *c)
+{
+	struct wctx *w = c->w;
+	int round;
+
+	if (c->out != NULL) {
+		int r = client_write_out(c);
+
+		if (r != 1)
+			return r;
+	}
+	if (c->state != CS_STREAM)
+		return client_want_write(c, 0);
+	for (round = 0; round < CLIENT_WRITES_PER_TURN; round++) {
+		int niov = 0, nunits = 0, nrec = 0;
+		size_t total = 0;
+		uint64_t first, seq, head, tail;
+		ssize_t n;
+
+		tail = ring_tail(w->seg);
+		if (c->cursor < tail) {
+			if (c->rec_off > 0)
+				return client_torn(c);
+			client_lapped(c, tail);
+		}
+		first = seq = c->cursor;
+		if (c->rec_off > 0) {
+			if (client_add_record(c, seq, c->rec_off, &niov, &nunits,
+			    &total) == -1)
+				return client_torn(c);
+			seq++;
+			nrec++;
+		}
+		if (c->ctl_off < c->ctl_len) {
+			struct wctx_unit *u = &w->units[nunits++];
+
+			w->iov[niov].iov_base = c->ctl + c->ctl_off;
+			w->iov[niov++].iov_len = (size_t)(c->ctl_len - c->ctl_off);
+			u->len = (uint32_t)(c->ctl_len - c->ctl_off);
+			u->base = c->ctl_off;
+			u->seen_us = 0;
+			u->is_ctl = 1;
+			total += u->len;
+		}
+		if (!(c->flags & CF_CLOSE_QUEUED)) {
+			head = ring_head(w->seg);
+			while (seq < head && nunits < WCTX_IOV_MAX &&
+			    total < WCTX_BUDGET) {
+				if (client_add_record(c, seq, 0, &niov, &nunits,
+				    &total) == -1) {
+					/* Not lapped yet unreadable: give up on
+					 * it rather than spin. */
+					if (nunits == 0 &&
+					    ring_still_valid(w->seg, seq))
+						return client_torn(c);
+					break;
+				}
+				seq++;
+				nrec++;
+			}
+		}
+		if (nunits == 0) {
+			if (c->flags & CF_CLOSE_QUEUED)
+				return client_linger(c);
+			if (seq < ring_head(w->seg))
+				continue;       /* lapped while building */
+			return client_want_write(c, 0);
+		}
+		/* Lapped while building: drop the batch, resync above. */
+		if (nrec > 0 && !ring_still_valid(w->seg, first)) {
+			if (c->rec_off > 0)
+				return client_torn(c);
+			continue;
+		}
+		n = writev(c->fd, w->iov, niov);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return client_want_write(c, 1);
+			if (errno == EINTR)
+				continue;
+			client_close(c);
+			return -1;
+		}
+		/* The kernel copied the bytes during writev(): were they still
+		 * the records we meant? */
+		if (nrec > 0 && !ring_still_valid(w->seg, first))
+			return client_torn(c);
+		client_consume(c, (size_t)n, nunits);
+		if ((size_t)n < total)
+			return client_want_write(c, 1);
+	}
+	/* More is due: let the other clients have their turn first. */
+	return client_want_write(c, 1);
+}
+
+void
+client_deliver(struct client *c)
+{
+	uint64_t tail;
+
+	if (c->state != CS_STREAM || (c->flags & CF_CLOSE_QUEUED))
+		return;
+	if (!(c->flags & CF_WANT_WRITE)) {
+		(void)client_write(c);
+		return;
+	}
+	/* Waiting for a full socket: count the lap now, so a client that
+	 * never reads shows up in the stats. The rest of a frame already
+	 * started is gone with the lap: that client cannot continue. */
+	tail = ring_tail(c->w->seg);
+	if (c->cursor >= tail)
+		return;
+	if (c->rec_off > 0) {
+		atomic_fetch_add(&c->w->st->lapped, 1);
+		atomic_fetch_add(&c->w->st->skipped, tail - c->cursor);
+		log_debug("client fd %d: lapped mid-frame (%llu records behind), "
+		    "closing", c->fd, (unsigned long long)(tail - c->cursor));
+		client_close(c);
+		return;
+	}
+	client_lapped(c, tail);
+}
+
+void
+client_heartbeat(struct client *c, const uint8_t *wsframe, size_t wslen)
+{
+	int r;
+
+	if (c->state != CS_STREAM || (c->flags & CF_CLOSE_QUEUED))
+		return;
+	if (c->proto == SP_WS)
+		r = client_ctl_add(c, wsframe, wslen);
+	else
+		r = client_ctl_add(c, SSE_HEARTBEAT, SSE_HEARTBEAT_LEN);
+	if (r == -1)
+		return;         /* the peer is not reading: nothing to keep alive */
+	atomic_fetch_add(&c->w->st->heartbeats, 1);
+	if (!(c->flags & CF_WANT_WRITE))
+		(void)client_write(c);
+}
+
+void
+client_ping(struct client *c)
+{
+	uint8_t f[4];
+	size_t n;
+
+	if (c->state != CS_STREAM || c->proto != SP_WS ||
+	    (c->flags & CF_CLOSE_QUEUED))
+		return;
+	n = ws_control_frame(f, WS_OP_PING, 0, NULL, 0);
+	if (client_ctl_add(c, f, n) == -1)
+		return;
+	if (!(c->flags & CF_WANT_WRITE))
+		(void)client_write(c);
+}
+
+void
+client_tick(struct client *c)
+{
+	const struct config *cfg = c->w->cfg;
+	uint32_t now = c->w->now;
+
+	switch (c->state) {
+	case CS_HEAD:
+		if (now - c->since >= (uint32_t)cfg->server.header_timeout_secs)
+			client_close(c);  /* slowloris: no answer owed */
+		break;
+	case CS_RESP:
+		if (now - c->since >= CLIENT_RESP_SECS)
+			client_close(c);
+		break;
+	case CS_LINGER:
+		if (now - c->since >= CLIENT_LINGER_SECS)
+			client_close(c);
+		break;
+	case CS_STREAM:
+		if (c->flags & CF_CLOSE_QUEUED) {
+			if (now - c->since >= CLIENT_LINGER_SECS)
+				client_close(c);
+		} else if (c->proto == SP_WS && now - c->last_rx >=
+		    (uint32_t)cfg->server.idle_timeout_secs) {
+			(void)client_ws_close(c, WS_CLOSE_GOING_AWAY);
+		}
+		break;
+	}
+}
+
+void
+client_shutdown(struct client *c)
+{
+	switch (c->state) {
+	case CS_HEAD:
+		client_close(c);
+		break;
+	case CS_STREAM:
+		if (c->proto == SP_WS) {
+			(void)client_ws_close(c, WS_CLOSE_GOING_AWAY);
+		} else if (!(c->flags & CF_CLOSE_QUEUED)) {
+			/* SSE: end after the event in flight. */
+			c->flags |= CF_CLOSE_QUEUED;
+			c->since = c->w->now;
+			if (!(c->flags & CF_WANT_WRITE))
+				(void)client_write(c);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Answer with a whole HTTP response, then close. */
+static int
+client_answer(struct client *c, int status, const char *msg, const char *extra)
+{
+	struct wctx *w = c->w;
+
+	atomic_fetch_add(&w->st->http_requests, 1);
+	if (status >= 400)
+		atomic_fetch_add(&w->st->http_errors, 1);
+	c->state = CS_RESP;
+	c->since = w->now;
+	free(c->head);
+	c->head = NULL;
+	if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
+		log_warnx("%s: evbuffer_new", __func__);
+		client_close(c);
+		return -1;
+	}
+	if (msg != NULL && endpoints_error(c->out, status, msg, extra, 0) == -1) {
+		log_warnx("%s: no memory for a %d answer", __func__, status);
+		client_close(c);
+		return -1;
+	}
+	return client_write(c);
+}
+
+static int
+client_stream_for(const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		return RV_LITE;
+	if (strcmp(path, "/full-stream") == 0)
+		return RV_FULL;
+	if (strcmp(path, "/domains-only") == 0)
+		return RV_DOMAINS;
+	return -1;
+}
+
+static int
+client_start_stream(struct client *c, int proto, int stream)
+{
+	c->state = CS_STREAM;
+	c->proto = (uint8_t)proto;
+	c->stream = (uint8_t)stream;
+	c->since = c->w->now;
+	free(c->head);
+	c->head = NULL;
+	client_count(c, 1);
+	return client_write(c);
+}
+
+static int
+client_start_ws(struct client *c, int stream, const char *accept,
+    const char *rest, size_t restlen)
+{
+	struct wctx *w = c->w;
+
+	atomic_fetch_add(&w->st->http_requests, 1);
+	if (restlen > sizeof(c->rbuf)) {
+		/* Frames sent before our 101: no client does that. */
+		return client_answer(c, 400, "data before the handshake", NULL);
+	}
+	if ((c->out = evbuffer_new()) == NULL ||
+	    evbuffer_add_printf(c->out, "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept) < 0) {
+		log_warnx("%s: evbuffer", __func__);
+		client_close(c);
+		return -1;
+	}
+	memcpy(c->rbuf, rest, restlen);
+	c->rlen = (uint16_t)restlen;
+	/* Live: the stream starts with the next record published. */
+	c->cursor = ring_head(w->seg);
+	if (client_start_stream(c, SP_WS, stream) == -1)
+		return -1;
+	return c->rlen > 0 ? client_frames(c) : 0;
+}
+
+static int
+client_start_sse(struct client *c, const struct http_request *req)
+{
+	struct wctx *w = c->w;
+	char buf[SSE_HEAD_MAX], val[32];
+	const struct http_str *h;
+	uint64_t last = 0, head, tail, next, skipped = 0;
+	int stream = RV_LITE, have_last = 0;
+	long n;
+	size_t len;
+
+	n = http_query_get(&req->query, "stream", val, sizeof(val));
+	if (n >= 0) {
+		if (strcmp(val, "lite") == 0)
+			stream = RV_LITE;
+		else if (strcmp(val, "full") == 0)
+			stream = RV_FULL;
+		else if (strcmp(val, "domains") == 0)
+			stream = RV_DOMAINS;
+		else
+			return client_answer(c, 400,
+			    "stream must be lite, full or domains", NULL);
+	}
+	h = http_header_get(req, "last-event-id");
+	if (h != NULL && sse_parse_last_event_id(h->p, h->len, &last) == 0)
+		have_last = 1;
+	n = http_query_get(&req->query, "lastEventId", val, sizeof(val));
+	if (!have_last && n >= 0 &&
+	    sse_parse_last_event_id(val, (size_t)n, &last) == 0)
+		have_last = 1;
+
+	head = ring_head(w->seg);
+	tail = ring_tail(w->seg);
+	c->cursor = head;
+	if (have_last && last < UINT64_MAX) {
+		next = last + 1;
+		if (next >= tail && next <= head) {
+			c->cursor = next;
+		} else if (next < tail) {
+			/* Gone: start at the newest record, say what was lost. */
+			c->cursor = head > tail ? head - 1 : head;
+			skipped = c->cursor - next;
+		}
+	}
+	atomic_fetch_add(&w->st->http_requests, 1);
+	len = sse_response_head(buf, sizeof(buf), 0);
+	if ((c->out = evbuffer_new()) == NULL ||
+	    evbuffer_add(c->out, buf, len) == -1) {
+		log_warnx("%s: evbuffer", __func__);
+		client_close(c);
+		return -1;
+	}
+	if (skipped > 0) {
+		len = sse_skipped_comment(buf, sizeof(buf), skipped);
+		if (len > 0)
+			(void)client_ctl_add(c, buf, len);
+		atomic_fetch_add(&w->st->skipped, skipped);
+	}
+	return client_start_stream(c, SP_SSE, stream);
+}
+
+/* A complete request head is in c->head: decide what it gets. */
+static int
+client_route(struct client *c)
+{
+	struct wctx *w = c->w;
+	const struct config *cfg = w->cfg;
+	const struct http_request *req = &w->req;
+	char path[256], accept[32];
+	enum ws_handshake_result hs;
+	int stream, status;
+	long plen;
+
+	plen = http_path_normalize(&req->path, path, sizeof(path));
+	if (plen < 0)
+		return client_answer(c, 400, "bad request path", NULL);
+	stream = client_stream_for(path);
+	hs = ws_handshake_check(req, accept);
+	if (hs != WS_HS_NOT_UPGRADE) {
+		if (stream < 0 || !cfg->protocols.websocket)
+			return client_answer(c, 404, "not found", NULL);
+		switch (hs) {
+		case WS_HS_OK:
+			return client_start_ws(c, stream, accept,
+			    c->head + req->head_len, c->head_len - req->head_len);
+		case WS_HS_BAD_METHOD:
+			return client_answer(c, 405, "method not allowed",
+			    "Allow: GET\r\n");
+		case WS_HS_BAD_VERSION:
+			return client_answer(c, 426, "unsupported WebSocket version",
+			    "Sec-WebSocket-Version: 13\r\n");
+		case WS_HS_BAD_KEY:
+			return client_answer(c, 400, "bad Sec-WebSocket-Key", NULL);
+		default:
+			return client_answer(c, 400, "bad WebSocket upgrade", NULL);
+		}
+	}
+	if (strcmp(path, "/sse") == 0 && cfg->protocols.sse &&
+	    req->method.len == 3 && memcmp(req->method.p, "GET", 3) == 0)
+		return client_start_sse(c, req);
+
+	if ((c->out = evbuffer_new()) == NULL) {
+		log_warnx("%s: evbuffer_new", __func__);
+		client_close(c);
+		return -1;
+	}
+	status = endpoints_respond(w, req, path, c->out);
+	if (status < 0) {
+		client_close(c);
+		return -1;
+	}
+	return client_answer(c, status, NULL, NULL);
+}
+
+static int
+client_read_head(struct client *c)
+{
+	struct wctx *w = c->w;
+	size_t max = (size_t)w->cfg->server.max_header_bytes;
+	int i;
+
+	if (c->head == NULL && (c->head = malloc(max + 1)) == NULL) {
+		log_warn("%s: malloc(%zu)", __func__, max + 1);
+		client_close(c);
+		return -1;
+	}
+	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
+		enum http_parse_result r;
+		ssize_t n;
+
+		if (c->head_len >= max)
+			return client_answer(c, 431, "request head too large",
+			    NULL);
+		n = read(c->fd, c->head + c->head_len, max - c->head_len);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			client_close(c);
+			return -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		c->head_len += (uint32_t)n;
+		c->last_rx = w->now;
+		r = http_parse_request(c->head, c->head_len, max, &w->req);
+		switch (r) {
+		case HTTP_PARSE_OK:
+			return client_route(c);
+		case HTTP_PARSE_INCOMPLETE:
+			break;
+		case HTTP_PARSE_TOO_LARGE:
+			return client_answer(c, 431, "request head too large",
+			    NULL);
+		case HTTP_PARSE_BAD_VERSION:
+			return client_answer(c, 505, "HTTP version not supported",
+			    NULL);
+		default:
+			return client_answer(c, 400, "bad request", NULL);
+		}
+	}
+	return 0;
+}
+
+/* Read and drop whatever arrives; EOF ends a stream or a linger. */
+static int
+client_discard(struct client *c)
+{
+	int i;
+
+	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
+		ssize_t n = read(c->fd, c->w->scratch, sizeof(c->w->scratch));
+
+		if (n > 0) {
+			c->last_rx = c->w->now;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && c->state == CS_RESP) {
+			c->flags |= CF_EOF;     /* still owe the answer */
+			return client_events(c);
+		}
+		client_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+client_rbuf_drop(struct client *c, size_t n)
+{
+	memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+	c->rlen = (uint16_t)(c->rlen - n);
+}
+
+/* Parse the client frames in rbuf. Data is ignored (only its size is
+ * checked); control frames are answered. */
+static int
+client_frames(struct client *c)
+{
+	uint64_t max = (uint64_t)c->w->cfg->server.max_frame_bytes;
+
+	while (c->rlen > 0 && c->skip == 0 && !(c->flags & CF_DISCARD)) {
+		struct ws_frame f;
+		enum ws_frame_result r;
+		uint8_t *payload, out[128];
+		size_t plen, take;
+		uint16_t code;
+
+		r = ws_frame_parse(c->rbuf, c->rlen, max, &f);
+		if (r == WS_FRAME_INCOMPLETE)
+			break;
+		if (r == WS_FRAME_ERR_TOO_BIG)
+			return client_ws_close(c, WS_CLOSE_TOO_BIG);
+		if (r != WS_FRAME_OK)
+			return client_ws_close(c, WS_CLOSE_PROTOCOL);
+		if (f.opcode >= WS_OP_CLOSE) {
+			if (c->rlen < f.header_len + f.payload_len)
+				break;  /* control payload still coming */
+			payload = c->rbuf + f.header_len;
+			plen = (size_t)f.payload_len;
+			ws_unmask(payload, plen, f.mask, 0);
+			if (f.opcode == WS_OP_PING) {
+				size_t n = ws_control_frame(out, WS_OP_PONG, 0,
+				    payload, plen);
+
+				/* Only the latest ping needs its pong. */
+				(void)client_ctl_add(c, out, n);
+			} else if (f.opcode == WS_OP_CLOSE) {
+				code = ws_close_check(payload, plen);
+				client_rbuf_drop(c, f.header_len + plen);
+				return client_ws_close(c, code);
+			}
+			client_rbuf_drop(c, f.header_len + plen);
+			continue;
+		}
+		if (f.opcode == WS_OP_CONT) {
+			if (!(c->flags & CF_IN_MSG))
+				return client_ws_close(c, WS_CLOSE_PROTOCOL);
+		} else {
+			if (c->flags & CF_IN_MSG)
+				return client_ws_close(c, WS_CLOSE_PROTOCOL);
+			c->flags |= CF_IN_MSG;
+			c->msg_len = 0;
+		}
+		c->msg_len += f.payload_len;
+		if (c->msg_len > max)
+			return client_ws_close(c, WS_CLOSE_TOO_BIG);
+		if (f.fin)
+			c->flags &= (uint8_t)~CF_IN_MSG;
+		take = c->rlen - f.header_len;
+		if (take > f.payload_len)
+			take = (size_t)f.payload_len;
+		c->skip = f.payload_len - take;
+		client_rbuf_drop(c, f.header_len + take);
+	}
+	if (c->ctl_off < c->ctl_len && !(c->flags & CF_WANT_WRITE))
+		return client_write(c);
+	return 0;
+}
+
+static int
+client_read_ws(struct client *c)
+{
+	struct wctx *w = c->w;
+	int i;
+
+	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
+		ssize_t n;
+
+		if (c->flags & CF_DISCARD)
+			return client_discard(c);
+		if (c->skip > 0) {
+			size_t want = sizeof(w->scratch);
+
+			if (c->skip < want)
+				want = (size_t)c->skip;
+			n = read(c->fd, w->scratch, want);
+		} else {
+			n = read(c->fd, c->rbuf + c->rlen,
+			    sizeof(c->rbuf) - c->rlen);
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			client_close(c);
+			return -1;
+		}
+		c->last_rx = w->now;
+		if (c->skip > 0) {
+			c->skip -= (uint64_t)n;
+			if (c->skip > 0 || c->rlen == 0)
+				continue;
+		} else {
+			c->rlen = (uint16_t)(c->rlen + n);
+		}
+		if (client_frames(c) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd;
+	if (what & EV_READ) {
+		int r;
+
+		switch (c->state) {
+		case CS_HEAD:
+			r = client_read_head(c);
+			break;
+		case CS_STREAM:
+			r = c->proto == SP_WS ? client_read_ws(c) :
+			    client_discard(c);
+			break;
+		default:
+			r = client_discard(c);
+			break;
+		}
+		if (r == -1)
+			return;
+	}
+	if ((what & EV_WRITE) && (c->flags & CF_WANT_WRITE))
+		(void)client_write(c);
+}

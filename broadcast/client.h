@@ -1,0 +1,44 @@
+/*
+ * One client connection of a worker: request head, routing, WebSocket or SSE
+ * streaming from the ring, plain HTTP answers, closing.
+ *
+ * A streaming client is a cursor (a ring seq) plus a few bytes of state: it
+ * never holds messages. When its socket is writable it gets writev() straight
+ * from shared memory, from the cursor up to head, within a byte budget.
+ */
+#ifndef BROADCAST_CLIENT_H
+#define BROADCAST_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broadcast/worker_ctx.h"
+
+struct client;
+
+/* Take over an accepted, non-blocking socket. Returns 0, or -1 (fd closed). */
+int client_open(struct wctx *w, int fd);
+
+/* Close and free: counters updated, unlinked from w->clients. */
+void client_close(struct client *c);
+
+/* New records may be in the ring: a caught-up streaming client writes them
+ * now (unless it already waits for its socket to drain). */
+void client_deliver(struct client *c);
+
+/* Once a second: header timeout, idle WebSocket timeout, lingering close. */
+void client_tick(struct client *c);
+
+/* Timers: heartbeat (wsframe: the WebSocket text frame, built once per
+ * beat; SSE clients get a comment), WebSocket ping. */
+void client_heartbeat(struct client *c, const uint8_t *wsframe, size_t wslen);
+void client_ping(struct client *c);
+
+/* Graceful stop: WebSocket close 1001, SSE stream ended after the record in
+ * flight, anything else closed. */
+void client_shutdown(struct client *c);
+
+/* Next client in w->clients (safe to fetch before client_* may free c). */
+struct client *client_next(const struct client *c);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * A worker process: one libevent loop, its listener, its clients, and the
+ * eventfd the ingest writes when records were published while this worker
+ * slept.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "broadcast/client.h"
+#include "broadcast/worker.h"
+#include "broadcast/worker_ctx.h"
+#include "common/log.h"
+#include "shm/ring.h"
+
+#define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
+#define WORKER_PUMP_ROUNDS 8
+#define WORKER_RATE_SECS 5
+
+struct worker {
+	struct wctx *w;
+	struct evconnlistener *lev;
+	struct event *wake_ev, *pump_ev, *tick_ev, *beat_ev, *ping_ev;
+	struct event *resume_ev, *stop_ev;
+	struct event *sig_ev[4];
+	int wake_fd;
+	int stop_ms;
+};
+
+static uint32_t
+worker_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/* Deliver new records to every client that waits for them, then arm the
+ * wake flag and re-check head (ring.h): a record published between the
+ * last check and the arming is never slept through. */
+static void
+worker_pump(struct worker *wk)
+{
+	struct wctx *w = wk->w;
+	int i;
+
+	for (i = 0; i < WORKER_PUMP_ROUNDS; i++) {
+		uint64_t h = ring_head(w->seg);
+
+		if (h != w->head) {
+			struct client *c, *next;
+
+			w->head = h;
+			for (c = w->clients; c != NULL; c = next) {
+				next = client_next(c);
+				client_deliver(c);
+			}
+		}
+		ring_arm_wake(w->seg, w->id);
+		if (ring_head(w->seg) == w->head)
+			return;
+	}
+	/* Busy stream: let socket events run, then come back. */
+	event_active(wk->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void
+worker_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	uint64_t v;
+
+	(void)what;
+	/* Drain the eventfd: one read resets its counter. */
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		log_warn("%s: read(eventfd %d)", __func__, (int)fd);
+	worker_pump(wk);
+}
+
+static void
+worker_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_pump(arg);
+}
+
+static void
+worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker *wk = arg;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	if (wk->w->stopping) {
+		close(fd);
+		return;
+	}
+	(void)client_open(wk->w, fd);
+}
+
+/* Out of descriptors: stop accepting for a second instead of spinning. */
+static void
+worker_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct worker *wk = arg;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EINTR || err == EAGAIN || err == ECONNABORTED)
+		return;
+	errno = err;
+	log_warn("accept on fd %d; pausing the listener for 1 s",
+	    (int)evconnlistener_get_fd(lev));
+	evconnlistener_disable(lev);
+	evtimer_add(wk->resume_ev, &tv);
+}
+
+static void
+worker_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+
+	(void)fd;
+	(void)what;
+	if (!wk->w->stopping)
+		evconnlistener_enable(wk->lev);
+}
+
+static void
+worker_sample(struct wctx *w)
+{
+	uint64_t rec = atomic_load(&w->seg->ingest->records);
+	FILE *f;
+	long pages = 0;
+
+	if (w->rate_at != 0 && w->now > w->rate_at)
+		w->ingest_rate = (double)(rec - w->rate_records) /
+		    (double)(w->now - w->rate_at);
+	w->rate_records = rec;
+	w->rate_at = w->now;
+	f = fopen("/proc/self/statm", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%*s %ld", &pages) == 1)
+			atomic_store(&w->st->rss_bytes,
+			    (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE));
+		fclose(f);
+	}
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct wctx *w = wk->w;
+	struct client *c, *next;
+
+	(void)fd;
+	(void)what;
+	w->now = worker_mono();
+	for (c = w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_tick(c);
+	}
+	if (w->now - w->rate_at >= WORKER_RATE_SECS)
+		worker_sample(w);
+}
+
+static void
+worker_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct client *c, *next;
+	struct timespec ts;
+	uint8_t frame[RING_WS_HDR_MAX + 96];
+	char json[96];
+	int hl, jl;
+
+	(void)fd;
+	(void)what;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	jl = snprintf(json, sizeof(json),
+	    "{\"message_type\":\"heartbeat\",\"timestamp\":%.3f}",
+	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	if (jl < 0 || (size_t)jl >= sizeof(json))
+		return;
+	hl = ring_ws_header(frame, (uint64_t)jl);
+	memcpy(frame + hl, json, (size_t)jl);
+	for (c = wk->w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_heartbeat(c, frame, (size_t)(hl + jl));
+	}
+}
+
+static void
+worker_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct client *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = wk->w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_ping(c);
+	}
+}
+
+static int
+worker_timers(struct worker *wk)
+{
+	const struct config *cfg = wk->w->cfg;
+	struct timeval beat = { cfg->server.heartbeat_interval_secs, 0 };
+	struct timeval ping = { cfg->server.ping_interval_secs, 0 };
+
+	evtimer_del(wk->beat_ev);
+	evtimer_del(wk->ping_ev);
+	if (beat.tv_sec > 0 && evtimer_add(wk->beat_ev, &beat) == -1)
+		return -1;
+	if (ping.tv_sec > 0 && evtimer_add(wk->ping_ev, &ping) == -1)
+		return -1;
+	return 0;
+}
+
+/* Graceful stop: checks every 50 ms whether every client is gone. */
+static void
+worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct timeval tv = { 0, 50000 };
+
+	(void)fd;
+	(void)what;
+	wk->stop_ms += 50;
+	wk->w->now = worker_mono();
+	if (wk->w->nconns == 0 || wk->stop_ms >= WORKER_STOP_MS) {
+		event_base_loopexit(wk->w->base, NULL);
+		return;
+	}
+	evtimer_add(wk->stop_ev, &tv);
+}
+
+static void
+worker_stop(struct worker *wk)
+{
+	struct wctx *w = wk->w;
+	struct client *c, *next;
+	struct timeval tv = { 0, 0 };
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	log_info("stopping: closing %u connections", w->nconns);
+	evconnlistener_disable(wk->lev);
+	/* Send what is already due (the last records), then the closes. */
+	for (c = w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_deliver(c);
+	}
+	for (c = w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_shutdown(c);
+	}
+	evtimer_add(wk->stop_ev, &tv);
+}
+
+/* SIGHUP: a new config replaces the live parts only if it is valid. */
+static void
+worker_reload(struct worker *wk)
+{
+	struct wctx *w = wk->w;
+	struct config *n;
+	enum log_level lvl;
+	char err[512];
+
+	if (w->cfg->path[0] == '\0') {
+		log_info("SIGHUP: no configuration file to re-read");
+		return;
+	}
+	n = malloc(sizeof(*n));
+	if (n == NULL) {
+		log_warn("%s: malloc(%zu)", __func__, sizeof(*n));
+		return;
+	}
+	config_defaults(n);
+	if (config_load(n, w->cfg->path, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		free(n);
+		return;
+	}
+	/* Live: endpoints, tokens, limits, client timeouts, log level.
+	 * Listeners, ring and process counts stay as the master made them. */
+	w->cfg->protocols = n->protocols;
+	w->cfg->auth = n->auth;
+	w->cfg->connection_limit = n->connection_limit;
+	w->cfg->server = n->server;
+	memcpy(w->cfg->log_level, n->log_level, sizeof(w->cfg->log_level));
+	if (log_level_parse(w->cfg->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	free(n);
+	if (worker_timers(wk) == -1)
+		log_warnx("SIGHUP: cannot re-arm the heartbeat timers");
+	log_info("SIGHUP: configuration %s re-read", w->cfg->path);
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *wk = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		worker_stop(wk);
+		break;
+	case SIGHUP:
+		worker_reload(wk);
+		break;
+	case SIGUSR1:
+		if (log_reopen() == -1)
+			log_warnx("SIGUSR1: cannot reopen the log");
+		break;
+	}
+}
+
+static void
+worker_free(struct worker *wk)
+{
+	size_t i;
+
+	if (wk->w != NULL) {
+		while (wk->w->clients != NULL)
+			client_close(wk->w->clients);
+	}
+	for (i = 0; i < sizeof(wk->sig_ev) / sizeof(wk->sig_ev[0]); i++)
+		if (wk->sig_ev[i] != NULL)
+			event_free(wk->sig_ev[i]);
+	if (wk->stop_ev != NULL)
+		event_free(wk->stop_ev);
+	if (wk->resume_ev != NULL)
+		event_free(wk->resume_ev);
+	if (wk->ping_ev != NULL)
+		event_free(wk->ping_ev);
+	if (wk->beat_ev != NULL)
+		event_free(wk->beat_ev);
+	if (wk->tick_ev != NULL)
+		event_free(wk->tick_ev);
+	if (wk->pump_ev != NULL)
+		event_free(wk->pump_ev);
+	if (wk->wake_ev != NULL)
+		event_free(wk->wake_ev);
+	if (wk->lev != NULL)
+		evconnlistener_free(wk->lev);
+	if (wk->w != NULL) {
+		if (wk->w->base != NULL)
+			event_base_free(wk->w->base);
+		free(wk->w->cfg);
+		free(wk->w);
+	}
+}
+
+int
+worker_main(const struct config *cfg, struct shm_seg *seg, int id,
+    int listen_fd, int wake_fd)
+{
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	struct worker wk;
+	struct shm_worker_stats *st;
+	struct sigaction sa;
+	struct timeval sec = { 1, 0 };
+	struct wctx *w;
+	char role[32];
+	int rc = 1, s, p;
+	size_t i;
+
+	memset(&wk, 0, sizeof(wk));
+	if (id < 0 || id >= SHM_MAX_WORKERS) {
+		log_warnx("%s: worker id %d out of range", __func__, id);
+		return 1;
+	}
+	snprintf(role, sizeof(role), "worker %d", id);
+	log_set_role(role);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	/* A peer that vanished must give EPIPE, not kill the worker. */
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("%s: calloc(%zu)", __func__, sizeof(*w));
+		goto cleanup;
+	}
+	wk.w = w;
+	wk.wake_fd = wake_fd;
+	if ((w->cfg = malloc(sizeof(*w->cfg))) == NULL) {
+		log_warn("%s: malloc(%zu)", __func__, sizeof(*w->cfg));
+		goto cleanup;
+	}
+	memcpy(w->cfg, cfg, sizeof(*cfg));
+	w->seg = seg;
+	w->id = id;
+	w->st = st = &seg->workers[id];
+	w->now = worker_mono();
+	w->started_unix = (int64_t)time(NULL);
+	w->head = ring_head(seg);
+
+	/* libevent accepts until EAGAIN: the listener must not block. */
+	if (evutil_make_socket_nonblocking(listen_fd) == -1) {
+		log_warn("%s: O_NONBLOCK on fd %d", __func__, listen_fd);
+		goto cleanup;
+	}
+	if ((w->base = event_base_new()) == NULL) {
+		log_warnx("%s: event_base_new", __func__);
+		goto cleanup;
+	}
+	wk.lev = evconnlistener_new(w->base, worker_accept_cb, &wk,
+	    LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
+	if (wk.lev == NULL) {
+		log_warn("%s: evconnlistener_new(fd %d)", __func__, listen_fd);
+		goto cleanup;
+	}
+	evconnlistener_set_error_cb(wk.lev, worker_accept_error_cb);
+	wk.wake_ev = event_new(w->base, wake_fd, EV_READ | EV_PERSIST,
+	    worker_wake_cb, &wk);
+	wk.pump_ev = event_new(w->base, -1, 0, worker_pump_cb, &wk);
+	wk.tick_ev = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, &wk);
+	wk.beat_ev = event_new(w->base, -1, EV_PERSIST, worker_beat_cb, &wk);
+	wk.ping_ev = event_new(w->base, -1, EV_PERSIST, worker_ping_cb, &wk);
+	wk.resume_ev = evtimer_new(w->base, worker_resume_cb, &wk);
+	wk.stop_ev = evtimer_new(w->base, worker_stop_cb, &wk);
+	if (wk.wake_ev == NULL || wk.pump_ev == NULL || wk.tick_ev == NULL ||
+	    wk.beat_ev == NULL || wk.ping_ev == NULL || wk.resume_ev == NULL ||
+	    wk.stop_ev == NULL) {
+		log_warnx("%s: event_new", __func__);
+		goto cleanup;
+	}
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		wk.sig_ev[i] = evsignal_new(w->base, sigs[i], worker_signal_cb,
+		    &wk);
+		if (wk.sig_ev[i] == NULL || event_add(wk.sig_ev[i], NULL) == -1) {
+			log_warnx("%s: evsignal %d", __func__, sigs[i]);
+			goto cleanup;
+		}
+	}
+	if (event_add(wk.wake_ev, NULL) == -1 ||
+	    event_add(wk.tick_ev, &sec) == -1 || worker_timers(&wk) == -1) {
+		log_warnx("%s: event_add", __func__);
+		goto cleanup;
+	}
+
+	/* Gauges start from zero: a predecessor's clients are gone. Counters
+	 * carry on (they only grow). */
+	atomic_store(&st->clients, 0);
+	for (s = 0; s < RV_COUNT; s++)
+		for (p = 0; p < SP_COUNT; p++)
+			atomic_store(&st->conns[s][p], 0);
+	atomic_store(&st->pid, (uint32_t)getpid());
+	atomic_store(&st->started_unix, w->started_unix);
+	atomic_store(&st->alive, 1);
+	worker_sample(w);
+	worker_pump(&wk);
+	log_info("serving on fd %d", listen_fd);
+
+	if (event_base_dispatch(w->base) == -1) {
+		log_warnx("%s: event_base_dispatch", __func__);
+		goto cleanup;
+	}
+	rc = 0;
+	log_info("stopped");
+cleanup:
+	if (w != NULL)
+		atomic_store(&seg->workers[id].alive, 0);
+	worker_free(&wk);
+	return rc;
+}

@@ -1,0 +1,14 @@
+# Workers: the libevent loop, clients (WebSocket/SSE streaming from the
+# ring), HTTP endpoints, and the bundled /example.json.
+BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
+	build/gen/example_json.c
+
+# broadcast/example.json is compiled in as a NUL-terminated byte array.
+# (The rule must not become the default goal: restore it afterwards.)
+worker_mk_goal := $(.DEFAULT_GOAL)
+build/gen/example_json.c: broadcast/example.json broadcast/worker.mk
+	@mkdir -p build/gen
+	@{ printf '/* generated from broadcast/example.json */\n#include "broadcast/endpoints.h"\nconst char endpoints_example_json[] = {\n'; \
+	  od -An -v -tx1 broadcast/example.json | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  printf '0x00 };\nconst unsigned long endpoints_example_json_len = sizeof(endpoints_example_json) - 1;\n'; } > $@.tmp && mv $@.tmp $@
+.DEFAULT_GOAL := $(worker_mk_goal)

@@ -1,0 +1,58 @@
+/*
+ * The state of one worker process that its clients and endpoints share.
+ * Private to broadcast/: worker.c owns it, client.c and endpoints.c read it.
+ */
+#ifndef BROADCAST_WORKER_CTX_H
+#define BROADCAST_WORKER_CTX_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "broadcast/http.h"
+#include "common/config.h"
+#include "shm/layout.h"
+#include "shm/segment.h"
+
+/* One writev() per client per turn: at most this many iovecs and bytes. */
+#define WCTX_IOV_MAX 64
+#define WCTX_BUDGET (256 * 1024)
+#define WCTX_SCRATCH 16384
+
+struct event_base;
+struct client;
+
+/* One unit of a writev(): a record (or the rest of one) or control bytes. */
+struct wctx_unit {
+	uint32_t len;           /* bytes of this unit in the iovecs */
+	uint32_t base;          /* bytes of it already written before */
+	int64_t seen_us;        /* records: data.seen, for latency */
+	int is_ctl;
+};
+
+struct wctx {
+	struct config *cfg;             /* heap copy; replaced on SIGHUP */
+	struct shm_seg *seg;
+	struct shm_worker_stats *st;    /* seg->workers[id] */
+	int id;
+	struct event_base *base;
+	struct client *clients;         /* every connection, doubly linked */
+	unsigned nconns;
+	int stopping;                   /* SIGTERM seen: no new work */
+	uint32_t now;                   /* monotonic seconds, per tick */
+	uint64_t head;                  /* ring head at the last delivery */
+	int64_t started_unix;
+
+	/* ingest rate, sampled by the tick for /health/deep */
+	uint64_t rate_records;
+	uint32_t rate_at;
+	double ingest_rate;
+
+	/* Scratch reused by every client on this (single-threaded) loop. */
+	struct http_request req;
+	struct iovec iov[3 * WCTX_IOV_MAX + 2];
+	struct wctx_unit units[WCTX_IOV_MAX + 2];
+	char sse_pfx[WCTX_IOV_MAX + 2][32];
+	uint8_t scratch[WCTX_SCRATCH];
+};
+
+#endif

@@ -1,0 +1,8 @@
+# build/worker_harness: one real worker fed with synthetic records from an
+# anonymous segment (no master, no ingest). Driven by
+# tests/integration/worker.test.js.
+TEST_PROGS += worker_harness
+worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
+	common/config.c shm/segment.c shm/ring.c broadcast/http.c \
+	broadcast/ws.c broadcast/sse.c broadcast/worker.c broadcast/client.c \
+	broadcast/endpoints.c build/gen/example_json.c

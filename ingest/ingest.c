@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,8 @@ int ct_reload(const struct config *cfg);
 #pragma weak ct_start
 #pragma weak ct_stop
 #pragma weak ct_reload
+
+#define INGEST_TICK_SECS 5
 
 struct ingest {
 	struct event_base *base;
@@ -109,6 +112,24 @@ out:
 	free(nc);
 }
 
+/* Resident size for /metrics and /health/deep, every few seconds. */
+static void
+ingest_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *in = arg;
+	long pages = 0;
+	FILE *f;
+
+	(void)fd;
+	(void)what;
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return;
+	if (fscanf(f, "%*s %ld", &pages) == 1)
+		atomic_store(&in->seg->ingest->rss_bytes,
+		    (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE));
+	fclose(f);
+}
+
 static void
 ingest_on_usr1(evutil_socket_t sig, short what, void *arg)
 {
@@ -125,7 +146,8 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 {
 	static const int stop_sigs[] = { SIGTERM, SIGINT };
 	struct ingest in;
-	struct event *ev[4] = { NULL, NULL, NULL, NULL };
+	struct event *ev[5] = { NULL, NULL, NULL, NULL, NULL };
+	struct timeval tick = { INGEST_TICK_SECS, 0 };
 	int rc = 1, nev = 0;
 
 	memset(&in, 0, sizeof(in));
@@ -147,11 +169,17 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 			goto out;
 		}
 	}
+	ev[nev] = event_new(in.base, -1, EV_PERSIST, ingest_on_tick, &in);
+	if (ev[nev] == NULL || event_add(ev[nev++], &tick) == -1) {
+		log_error("%s: event_add(tick) failed", __func__);
+		goto out;
+	}
 
 	ring_writer_init(&in.w, seg, wake_fds, nworkers);
 	atomic_store(&seg->ingest->pid, (uint32_t)getpid());
 	atomic_store(&seg->ingest->started_unix, (int64_t)time(NULL));
 	atomic_store(&seg->ingest->alive, 1);
+	ingest_on_tick(-1, 0, &in);
 
 	switch (cfg->source) {
 	case SOURCE_REPLAY:

@@ -13,8 +13,40 @@
  * at net.core.somaxconn. */
 #define LISTEN_BACKLOG 4096
 
-int
-listen_open(const char *host, int port, char *err, size_t errlen)
+/*
+ * SO_REUSEPORT would let a second daemon on the same port share its
+ * connections without a word; a plain bind first fails with EADDRINUSE
+ * when anything listens there already.
+ */
+static int
+listen_probe(const struct addrinfo *ai, const char *host, int port, char *err,
+    size_t errlen)
+{
+	int fd, on = 1, off = 0, rc = -1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+	    ai->ai_protocol);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* REUSEADDR: connections of a daemon that just stopped, in
+	 * TIME_WAIT, do not count; a listener does. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		snprintf(err, errlen, "bind %s:%d: %s", host, port,
+		    strerror(errno));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+static int
+listen_open_one(const char *host, int port, int probe, char *err,
+    size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	char portstr[16];
@@ -29,6 +61,8 @@ listen_open(const char *host, int port, char *err, size_t errlen)
 		snprintf(err, errlen, "host %s: %s", host, gai_strerror(rc));
 		return -1;
 	}
+	if (probe && listen_probe(res, host, port, err, errlen) == -1)
+		goto fail;
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, res->ai_protocol);
 	if (fd == -1) {
@@ -68,13 +102,22 @@ fail:
 }
 
 int
+listen_open(const char *host, int port, char *err, size_t errlen)
+{
+	return listen_open_one(host, port, 1, err, errlen);
+}
+
+int
 listen_open_all(const char *host, int port, int *fds, int n, char *err,
     size_t errlen)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if ((fds[i] = listen_open(host, port, err, errlen)) == -1)
+		/* Only the first checks that the port is free: the others
+		 * join it. */
+		if ((fds[i] = listen_open_one(host, port, i == 0, err,
+		    errlen)) == -1)
 			goto fail;
 	}
 	return 0;

@@ -9,8 +9,9 @@
 #include <stddef.h>
 
 /* Open a non-blocking, close-on-exec TCP listener on host:port with
- * SO_REUSEPORT (IPv6 for a ':' host, dual-stack on "::"). Returns the fd, or
- * -1 with err filled ("bind 127.0.0.1:8080: Address already in use"). */
+ * SO_REUSEPORT (IPv6 for a ':' host, dual-stack on "::"), after checking
+ * that nothing else listens there. Returns the fd, or -1 with err filled
+ * ("bind 127.0.0.1:8080: Address already in use"). */
 int listen_open(const char *host, int port, char *err, size_t errlen);
 
 /* Open n listeners into fds[0..n); all or none. */

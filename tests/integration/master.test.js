@@ -252,13 +252,22 @@ test('a second instance with the same pidfile refuses to start', async (t) => {
   assert.ok(!fs.existsSync(pidfile), 'pidfile removed at exit');
 });
 
-test('a second instance on the same port refuses to start (the segment is taken)', async (t) => {
+test('a second instance on the same port refuses to start (segment taken, port taken)', async (t) => {
   const d = await startDaemon({ t, workers: 1, conf: conf(10) });
   const r = await runBin(['-c', d.confPath], {
     env: { CERTSTREAM_PORT: String(d.port), CERTSTREAM_HOST: '127.0.0.1', CERTSTREAM_WORKERS: '1' },
   });
   assert.strictEqual(r.code, 1);
   assert.match(r.stderr, /shared memory \/certstream-\d+/);
+  // With a segment name of its own it gets as far as the port, which
+  // SO_REUSEPORT alone would have let it share.
+  const r2 = await runBin(['-c', d.confPath], {
+    env: { CERTSTREAM_PORT: String(d.port), CERTSTREAM_HOST: '127.0.0.1', CERTSTREAM_WORKERS: '1',
+      CERTSTREAM_SHM_NAME: `/certstream-other-${d.port}` },
+  });
+  assert.strictEqual(r2.code, 1);
+  assert.match(r2.stderr, new RegExp(`listen: bind 127\\.0\\.0\\.1:${d.port}: Address already in use`));
+  assert.ok(!fs.existsSync(`/dev/shm/certstream-other-${d.port}`), 'its segment removed');
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
 });

@@ -120,20 +120,30 @@ put_base(struct x509j_buf *b, const char *url)
 	x509j_put(b, url, n);
 }
 
+static const char *
+or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
 static void
 put_source(struct x509j_buf *b, const struct render_source *src, int full)
 {
-	const char *op = src->operator_name ? src->operator_name : "";
+	const char *url = or_empty(src->url), *name = or_empty(src->name);
 
 	x509j_puts(b, "\"source\":{\"url\":");
-	x509j_str(b, src->url, strlen(src->url));
+	x509j_str(b, url, strlen(url));
 	x509j_puts(b, ",\"name\":");
-	x509j_str(b, src->name, strlen(src->name));
+	x509j_str(b, name, strlen(name));
 	if (full) {
+		const char *op = or_empty(src->operator_name);
+		const char *type = src->type != NULL ? src->type :
+		    "rfc6962";
+
 		x509j_puts(b, ",\"operator\":");
 		x509j_str(b, op, strlen(op));
 		x509j_puts(b, ",\"type\":");
-		x509j_str(b, src->type, strlen(src->type));
+		x509j_str(b, type, strlen(type));
 	}
 	x509j_putc(b, '}');
 }
@@ -220,7 +230,7 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 	x509j_puts(&p->tail, ",\"cert_index\":");
 	x509j_u64(&p->tail, e->index);
 	x509j_puts(&p->tail, ",\"cert_link\":\"");
-	put_base(&p->tail, src->url);
+	put_base(&p->tail, or_empty(src->url));
 	if (e->is_static) {
 		x509j_puts(&p->tail, "/tile/data/");
 		put_tile_path(&p->tail, e->index / 256);

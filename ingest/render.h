@@ -19,8 +19,8 @@
 struct render_source {
 	const char *url;           /* base URL as the log list gives it (static: monitoring URL), ends in '/' or not */
 	const char *name;          /* description */
-	const char *operator_name; /* may be NULL -> "" */
-	const char *type;          /* "rfc6962" or "static" */
+	const char *operator_name; /* NULL -> "" (so for url and name) */
+	const char *type;          /* "rfc6962" or "static"; NULL -> "rfc6962" */
 };
 
 struct render_cache;           /* chain cache, private to render.c */

@@ -149,70 +149,73 @@ feed_add_message(struct replay_feed *f, struct json_object *msg, char *err,
 	struct json_object *data, *leaf, *idx, *src, *doms, *dom = NULL, *dsrc, *v;
 	struct replay_rec rec;
 	size_t mark = f->used;
+	int rc = -1;
 
 	memset(&rec, 0, sizeof(rec));
+	snprintf(err, errlen, "out of memory");   /* unless a reason below */
 	if ((data = obj_get(msg, "data", json_type_object)) == NULL) {
 		snprintf(err, errlen, "no data object");
-		return -1;
+		goto out;
 	}
 	if ((leaf = obj_get(data, "leaf_cert", json_type_object)) == NULL) {
 		snprintf(err, errlen, "no data.leaf_cert object");
-		return -1;
+		goto out;
 	}
 	if ((idx = obj_get(data, "cert_index", json_type_int)) == NULL) {
 		snprintf(err, errlen, "no integer data.cert_index");
-		return -1;
+		goto out;
 	}
 	if ((src = obj_get(data, "source", json_type_object)) == NULL) {
 		snprintf(err, errlen, "no data.source object");
-		return -1;
+		goto out;
 	}
 	if (obj_add(data, "seen", seen_placeholder()) == -1)
-		goto oom;
+		goto out;
 
+	/* dns_entries: all_domains, cert_index, seen, source {url, name} */
 	if ((dom = json_object_new_object()) == NULL ||
 	    obj_add(dom, "message_type", json_object_new_string("dns_entries")) == -1)
-		goto oom;
+		goto out;
 	doms = obj_get(leaf, "all_domains", json_type_array);
 	if (obj_add(dom, "data", doms ? json_object_get(doms) : json_object_new_array()) == -1 ||
 	    obj_add(dom, "cert_index", json_object_get(idx)) == -1 ||
 	    obj_add(dom, "seen", seen_placeholder()) == -1 ||
 	    obj_add(dom, "source", dsrc = json_object_new_object()) == -1)
-		goto oom;
+		goto out;
 	if ((v = obj_get(src, "url", json_type_string)) != NULL &&
 	    obj_add(dsrc, "url", json_object_get(v)) == -1)
-		goto oom;
+		goto out;
 	if ((v = obj_get(src, "name", json_type_string)) != NULL &&
 	    obj_add(dsrc, "name", json_object_get(v)) == -1)
-		goto oom;
+		goto out;
 
 	if (feed_put_variant(f, &rec, RV_FULL, msg, err, errlen) == -1 ||
 	    feed_put_variant(f, &rec, RV_DOMAINS, dom, err, errlen) == -1)
-		goto fail;
+		goto out;
+	/* lite: the full message without the DER and the chain */
 	json_object_object_del(leaf, "as_der");
 	json_object_object_del(data, "chain");
 	if (feed_put_variant(f, &rec, RV_LITE, msg, err, errlen) == -1)
-		goto fail;
+		goto out;
 
 	if (f->n == f->nalloc) {
 		size_t nn = f->nalloc ? f->nalloc * 2 : 256;
 		struct replay_rec *nr = realloc(f->recs, nn * sizeof(*nr));
 
-		if (nr == NULL)
-			goto oom;
+		if (nr == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 		f->recs = nr;
 		f->nalloc = nn;
 	}
 	f->recs[f->n++] = rec;
+	rc = 1;
+out:
+	if (rc == -1)
+		f->used = mark;     /* drop the variants already copied */
 	json_object_put(dom);
-	return 1;
-
-oom:
-	snprintf(err, errlen, "out of memory");
-fail:
-	f->used = mark;     /* drop the variants already copied */
-	json_object_put(dom);
-	return -1;
+	return rc;
 }
 
 /* Standard base64 (OpenSSL's decoder), without the zero bytes it makes of

@@ -16,33 +16,9 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "ingest/ct.h"
 #include "ingest/replay.h"
 #include "shm/ring.h"
-
-/*
- * SOURCE_CT: the CT pollers live in ingest/ct.c behind ingest/ct.h:
- *   int ct_start(struct event_base *, const struct config *,
- *       struct shm_seg *, struct ring_writer *);
- *   void ct_stop(void);
- *   int ct_reload(const struct config *);   (SIGHUP)
- * Declared weak, so a build without ct.c still links; `source: ct` is then
- * refused at start ("source ct not available").
- */
-#if defined(__has_include)
-#if __has_include("ingest/ct.h")
-#include "ingest/ct.h"
-#define INGEST_HAVE_CT_H 1
-#endif
-#endif
-#ifndef INGEST_HAVE_CT_H
-int ct_start(struct event_base *base, const struct config *cfg,
-    struct shm_seg *seg, struct ring_writer *w);
-void ct_stop(void);
-int ct_reload(const struct config *cfg);
-#endif
-#pragma weak ct_start
-#pragma weak ct_stop
-#pragma weak ct_reload
 
 #define INGEST_TICK_SECS 5
 
@@ -103,7 +79,7 @@ ingest_on_hup(evutil_socket_t sig, short what, void *arg)
 			    in->loop ? ", looping" : "");
 		}
 	}
-	if (in->ct_running && ct_reload != NULL && ct_reload(nc) == -1) {
+	if (in->ct_running && ct_reload(nc) == -1) {
 		log_error("reload: the CT source refused the new configuration");
 		goto out;
 	}
@@ -189,11 +165,6 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 			goto out;
 		break;
 	case SOURCE_CT:
-		/* The CT source call site (ingest/ct.c). */
-		if (ct_start == NULL || ct_stop == NULL) {
-			log_error("source ct not available");
-			goto out;
-		}
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;
 		in.ct_running = 1;

@@ -685,27 +685,6 @@ done:
 
 /* ---- extensions ---- */
 
-static int
-san_domains(struct x509j *x, X509_EXTENSION *ext)
-{
-	GENERAL_NAMES *gens = X509V3_EXT_d2i(ext);
-	int i, rc = 0;
-
-	if (gens == NULL) {
-		ERR_clear_error();
-		return 0;    /* undecodable SAN: printed as bytes, no domains */
-	}
-	for (i = 0; i < sk_GENERAL_NAME_num(gens) && rc == 0; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-
-		if (g->type == GEN_DNS)
-			rc = add_domain(x, ASN1_STRING_get0_data(g->d.dNSName),
-			    (size_t)ASN1_STRING_length(g->d.dNSName));
-	}
-	GENERAL_NAMES_free(gens);
-	return rc;
-}
-
 /* OpenSSL's text of one extension, trailing whitespace trimmed, into
  * x->vals; returns its offset/length. */
 static int
@@ -735,6 +714,50 @@ ext_text(struct x509j *x, X509_EXTENSION *ext, size_t *off, size_t *len)
 	*len = (size_t)n;
 	x509j_put(&x->vals, data, (size_t)n);
 	return x->vals.oom ? -1 : 0;
+}
+
+/* The subjectAltName of a leaf, decoded once: its dNSNames go to the
+ * domain list, and its text is what X509V3_EXT_print would print (the
+ * same i2v method and printer). Undecodable: printed as bytes, no domains. */
+static int
+san_text(struct x509j *x, X509_EXTENSION *ext, size_t *off, size_t *len)
+{
+	const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
+	GENERAL_NAMES *gens = NULL;
+	STACK_OF(CONF_VALUE) *vals = NULL;
+	char *data;
+	long n;
+	int i, rc = -1;
+
+	if (m == NULL || m->i2v == NULL || (gens = X509V3_EXT_d2i(ext)) == NULL ||
+	    (vals = m->i2v(m, gens, NULL)) == NULL) {
+		ERR_clear_error();
+		rc = ext_text(x, ext, off, len);
+		goto done;
+	}
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS &&
+		    add_domain(x, ASN1_STRING_get0_data(g->d.dNSName),
+		    (size_t)ASN1_STRING_length(g->d.dNSName)) != 0)
+			goto done;
+	}
+	(void)BIO_reset(x->mem);
+	X509V3_EXT_val_prn(x->mem, vals, 0, m->ext_flags & X509V3_EXT_MULTILINE);
+	n = BIO_get_mem_data(x->mem, &data);
+	if (n < 0)
+		goto done;
+	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
+		n--;
+	*off = x->vals.len;
+	*len = (size_t)n;
+	x509j_put(&x->vals, data, (size_t)n);
+	rc = x->vals.oom ? -1 : 0;
+done:
+	sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
+	GENERAL_NAMES_free(gens);
+	return rc;
 }
 
 static int
@@ -784,14 +807,14 @@ render_exts(struct x509j *x, const struct certparts *c, int leaf,
 				obj_name(obj, oid, sizeof(oid));
 				x509j_put(&x->keybuf, oid, strlen(oid) + 1);
 			}
-			if (ext_text(x, ext, &r->off, &r->len) != 0)
+			if (nid == NID_subject_alt_name && leaf) {
+				if (san_text(x, ext, &r->off, &r->len) != 0)
+					goto done;
+			} else if (ext_text(x, ext, &r->off, &r->len) != 0)
 				goto done;
 			if (nid == NID_basic_constraints && r->len >= 7 &&
 			    memcmp(x->vals.p + r->off, "CA:TRUE", 7) == 0)
 				*is_ca = 1;
-			if (nid == NID_subject_alt_name && leaf &&
-			    san_domains(x, ext) != 0)
-				goto done;
 		}
 		x->next++;
 	}

@@ -131,10 +131,19 @@ fuzz:
 clean:
 	rm -rf build certstreamd certstreamd-asan
 
+# Binary, configuration, init script, systemd unit and logrotate file.
+# The configuration is not overwritten when it exists (an operator's edits).
 install: certstreamd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/certstream \
-		$(DESTDIR)/etc/init.d $(DESTDIR)$(PREFIX)/lib/systemd/system
+		$(DESTDIR)/etc/init.d $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)/etc/logrotate.d $(DESTDIR)$(PREFIX)/share/certstream
 	install -m 0755 certstreamd $(DESTDIR)$(PREFIX)/sbin/certstreamd
-	install -m 0644 certstream.conf $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf
+	[ -e $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf ] || \
+		install -m 0644 certstream.conf $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf
+	install -m 0644 ingest/data/log_list.json $(DESTDIR)$(PREFIX)/share/certstream/log_list.json
+	sed 's#^PREFIX=.*#PREFIX=$${PREFIX:-$(PREFIX)}#' scripts/certstream.init > $(DESTDIR)/etc/init.d/certstream
+	chmod 0755 $(DESTDIR)/etc/init.d/certstream
+	sed 's#/usr/local#$(PREFIX)#g' scripts/certstream.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/certstream.service
+	install -m 0644 scripts/certstream.logrotate $(DESTDIR)/etc/logrotate.d/certstream
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -17,7 +17,9 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WebSocket = require(path.join(ROOT, 'tests', 'node', 'node_modules', 'ws'));
-const BIN = process.env.WORKER_HARNESS_BIN || path.join(ROOT, 'build', 'worker_harness');
+// The sanitizer harness goes with the sanitizer daemon (INTEGRATION_BIN).
+const BIN = process.env.WORKER_HARNESS_BIN || path.join(ROOT, 'build',
+  /-asan$/.test(process.env.CERTSTREAM_BIN || '') ? 'worker_harness-asan' : 'worker_harness');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,6 +91,8 @@ class Harness {
     const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
     await waitFor(() => this.exited !== null, 6000, 'harness exit');
     clearTimeout(t);
+    // The sanitizer build reports memory errors and leaks on stderr.
+    assert.doesNotMatch(this.stderr, /ERROR: (Address|Leak)Sanitizer|runtime error:/, this.stderr);
   }
 
   rss() {
@@ -590,6 +594,7 @@ test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker
   const h = await Harness.start();
   const clients = [];
   try {
+    const before = h.rss();
     for (let i = 0; i < 1000; i++) clients.push(openWs(h.url(['/', '/full-stream', '/domains-only'][i % 3])));
     await waitFor(() => clients.every((c) => c.open || c.error), 20000, '1000 opens');
     assert.equal(clients.filter((c) => c.error).length, 0, 'all connected');
@@ -597,6 +602,9 @@ test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker
     await waitFor(() => sse.head, 5000, 'sse head');
     await h.publish(20);
     await waitFor(() => clients.every((c) => c.messages.length >= 20), 10000, 'records everywhere');
+    // Constant, small state per client: no per-client buffers of messages.
+    const perClient = ((h.rss().anon - before.anon) * 1024) / 1000;
+    assert.ok(perClient < 2048, `${perClient} bytes of private memory per client`);
     const r = await h.term();
     assert.equal(r.status, 0, 'exit status');
     assert.ok(r.ms < 5000, `exit took ${r.ms} ms`);
@@ -604,7 +612,7 @@ test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker
     const codes = {};
     for (const c of clients) codes[c.close] = (codes[c.close] || 0) + 1;
     assert.deepEqual(codes, { 1001: 1000 });
-    console.log(`# 1000 clients closed 1001, worker exit in ${r.ms} ms`);
+    console.log(`# 1000 clients: ${perClient} B private memory each; closed 1001, worker exit in ${r.ms} ms`);
   } finally {
     for (const c of clients) c.ws.terminate();
     await h.stop();

@@ -50,8 +50,7 @@ struct r6962 {
 	int nwin_max;
 	long backoff_ms;
 	int64_t pause_until;        /* monotonic ms */
-	uint8_t *leaf, *extra;      /* base64-decoded scratch, reused */
-	size_t leaf_cap, extra_cap;
+	struct ct_rfc6962_scratch scratch;
 };
 
 static void fill(struct r6962 *p);
@@ -170,7 +169,8 @@ decode_b64(json_object *o, const char *key, uint8_t **buf, size_t *cap)
 	const char *s;
 	size_t len, need;
 
-	if (!json_object_object_get_ex(o, key, &v) ||
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return -1;
 	s = json_object_get_string(v);
@@ -185,6 +185,54 @@ decode_b64(json_object *o, const char *key, uint8_t **buf, size_t *cap)
 		*cap = need;
 	}
 	return sth_base64_decode(s, len, *buf, *cap);
+}
+
+int
+ct_rfc6962_parse(const char *body, size_t len, json_object **root,
+    json_object **entries)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o = NULL, *arr;
+
+	*root = *entries = NULL;
+	if (tok == NULL || len > INT32_MAX)
+		goto fail;
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "entries", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		goto fail;
+	json_tokener_free(tok);
+	*root = o;
+	*entries = arr;
+	return 0;
+fail:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return -1;
+}
+
+int
+ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
+    struct leaf_entry *e)
+{
+	long ll, el;
+
+	ll = decode_b64(ent, "leaf_input", &s->leaf, &s->leaf_cap);
+	el = decode_b64(ent, "extra_data", &s->extra, &s->extra_cap);
+	if (ll < 0 || el < 0)
+		return LEAF_ETRUNC;
+	return leaf_decode_rfc6962(s->leaf, (size_t)ll, s->extra, (size_t)el, e);
+}
+
+void
+ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s)
+{
+	free(s->leaf);
+	free(s->extra);
+	memset(s, 0, sizeof(*s));
 }
 
 /* Publish complete windows from the front. */
@@ -202,20 +250,13 @@ drain(struct r6962 *p)
 		for (i = 0; i < w->n; i++) {
 			json_object *ent = json_object_array_get_idx(w->entries, i);
 			struct leaf_entry e;
-			long ll, el;
-			int rc;
+			int rc = ct_rfc6962_decode(ent, &p->scratch, &e);
 
-			ll = decode_b64(ent, "leaf_input", &p->leaf, &p->leaf_cap);
-			el = decode_b64(ent, "extra_data", &p->extra, &p->extra_cap);
-			rc = ll < 0 || el < 0 ? LEAF_ETRUNC :
-			    leaf_decode_rfc6962(p->leaf, (size_t)ll, p->extra,
-			    (size_t)el, &e);
 			if (rc != LEAF_OK) {
 				/* Likely a damaged response: fetch again from here,
 				 * and only pass the entry (counted) if it stays bad. */
 				if (++w->attempts <= ct_config()->ct_log.retry_max_attempts) {
 					ct_log_error(l, "entry %" PRIu64 ": %s", w->start + i,
-					    ll < 0 || el < 0 ? "bad base64" :
 					    leaf_strerror(rc));
 					w->start += i;
 					json_object_put(w->root);
@@ -227,7 +268,7 @@ drain(struct r6962 *p)
 				}
 				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
 				    "attempts: %s", w->start + i, w->attempts,
-				    ll < 0 || el < 0 ? "bad base64" : leaf_strerror(rc));
+				    leaf_strerror(rc));
 				w->attempts = 0;
 				continue;
 			}
@@ -274,10 +315,7 @@ on_entries(void *arg, const struct fetch_res *res)
 		backoff(p, res);
 		return;
 	}
-	root = json_tokener_parse(res->body);
-	if (root == NULL || !json_object_object_get_ex(root, "entries", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		json_object_put(root);
+	if (ct_rfc6962_parse(res->body, res->len, &root, &arr) < 0) {
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": malformed "
 		    "JSON", w->start, w->end);
 		w->failed = 1;
@@ -492,8 +530,7 @@ ct_rfc6962_stop(struct ct_log *l)
 	halt(p);
 	event_free(p->poll_ev);
 	event_free(p->retry_ev);
-	free(p->leaf);
-	free(p->extra);
+	ct_rfc6962_scratch_fini(&p->scratch);
 	free(p);
 	l->poller = NULL;
 }

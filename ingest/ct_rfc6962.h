@@ -10,7 +10,27 @@
 #ifndef INGEST_CT_RFC6962_H
 #define INGEST_CT_RFC6962_H
 
+#include <json-c/json.h>
+
 #include "ingest/ct.h"
+
+/* Base64-decoded leaf_input and extra_data, reused entry to entry. */
+struct ct_rfc6962_scratch {
+	uint8_t *leaf, *extra;
+	size_t leaf_cap, extra_cap;
+};
+
+/* Parse a get-entries body: 0 and *root (the caller puts it) with
+ * *entries its "entries" array, or -1 if it is not that. */
+int ct_rfc6962_parse(const char *body, size_t len, json_object **root,
+    json_object **entries);
+
+/* Decode one element of the entries array: 0, LEAF_E* from the decoder,
+ * or LEAF_ETRUNC when a field is missing or not base64. e's spans point
+ * into s. */
+int ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
+    struct leaf_entry *e);
+void ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s);
 
 /* Start polling l (l->poller is set). 0 or -1. */
 int ct_rfc6962_start(struct ct_log *l);

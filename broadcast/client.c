@@ -66,6 +66,7 @@ struct client {
 	uint32_t last_rx;       /* last byte from the peer */
 	uint32_t rec_off;       /* bytes of record `cursor` already written */
 	uint32_t head_len;
+	uint32_t head_cap;      /* head's size: the limit may change on reload */
 	uint64_t cursor;        /* next record to send */
 	uint64_t skip;          /* data-frame payload bytes still to discard */
 	uint64_t msg_len;       /* bytes of the open fragmented message */
@@ -575,7 +576,8 @@ client_tick(struct client *c)
 
 	switch (c->state) {
 	case CS_HEAD:
-		if (now - c->since >= (uint32_t)cfg->server.header_timeout_secs)
+		if (cfg->server.header_timeout_secs > 0 &&
+		    now - c->since >= (uint32_t)cfg->server.header_timeout_secs)
 			client_close(c);  /* slowloris: no answer owed */
 		break;
 	case CS_RESP:
@@ -590,7 +592,8 @@ client_tick(struct client *c)
 		if (c->flags & CF_CLOSE_QUEUED) {
 			if (now - c->since >= CLIENT_LINGER_SECS)
 				client_close(c);
-		} else if (c->proto == SP_WS && now - c->last_rx >=
+		} else if (c->proto == SP_WS &&
+		    cfg->server.idle_timeout_secs > 0 && now - c->last_rx >=
 		    (uint32_t)cfg->server.idle_timeout_secs) {
 			(void)client_ws_close(c, WS_CLOSE_GOING_AWAY);
 		}
@@ -818,14 +821,18 @@ static int
 client_read_head(struct client *c)
 {
 	struct wctx *w = c->w;
-	size_t max = (size_t)w->cfg->server.max_header_bytes;
+	size_t max;
 	int i;
 
-	if (c->head == NULL && (c->head = malloc(max + 1)) == NULL) {
-		log_warn("%s: malloc(%zu)", __func__, max + 1);
-		client_close(c);
-		return -1;
+	if (c->head == NULL) {
+		c->head_cap = (uint32_t)w->cfg->server.max_header_bytes;
+		if ((c->head = malloc((size_t)c->head_cap + 1)) == NULL) {
+			log_warn("%s: malloc(%u)", __func__, c->head_cap + 1);
+			client_close(c);
+			return -1;
+		}
 	}
+	max = c->head_cap;
 	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
 		enum http_parse_result r;
 		ssize_t n;

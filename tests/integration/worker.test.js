@@ -590,6 +590,40 @@ test('HTTP endpoints: health, deep health, metrics, latest, example, index, erro
   }
 });
 
+test('SIGHUP applies a valid config live and keeps the running one when the new file is bad', async () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'worker-hup-'));
+  const conf = path.join(dir, 'certstream.conf');
+  fs.writeFileSync(conf, 'server:\n  heartbeat_interval_secs: 60\n');
+  const h = await Harness.start(['--config', conf]);
+  try {
+    const ws = openWs(h.url('/'));
+    await waitFor(() => ws.open, 5000, 'open');
+    await sleep(1500);
+    assert.equal(ws.heartbeats.length, 0, 'no heartbeat at 60 s');
+    assert.equal((await httpGet(h.port, '/metrics')).status, 200);
+
+    fs.writeFileSync(conf, 'server:\n  heartbeat_interval_secs: 1\nprotocols:\n  metrics: false\n');
+    process.kill(h.workerPid, 'SIGHUP');
+    await waitFor(() => ws.heartbeats.length >= 1, 3000, 'heartbeat after reload');
+    assert.equal((await httpGet(h.port, '/metrics')).status, 404, 'metrics switched off live');
+
+    fs.writeFileSync(conf, 'server:\n  heartbeat_interval_secs: often\n');
+    process.kill(h.workerPid, 'SIGHUP');
+    await waitFor(() => /keeping the running configuration/.test(h.stderr), 3000, 'refusal logged');
+    assert.match(h.stderr, /heartbeat_interval_secs/, 'the reason names the key');
+    const n = ws.heartbeats.length;
+    await waitFor(() => ws.heartbeats.length >= n + 1, 3000, 'heartbeats go on');
+    assert.equal(ws.close, null, 'the client was never dropped');
+    await h.publish(5);
+    await waitFor(() => ws.messages.length >= 5, 3000, 'records after reloads');
+    checkSeq(ws.messages, 0, 5, 'after reloads');
+    ws.ws.close();
+  } finally {
+    await h.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker exits 0 within 5 s', async () => {
   const h = await Harness.start();
   const clients = [];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "tests/fakelog/fl_http.h"
@@ -147,6 +148,7 @@ main(int argc, char **argv)
 	struct fl_log logs[MAX_LOGS];
 	struct event *sigev[2] = { NULL, NULL };
 	char err[512];
+	struct timespec t0, t1;
 	FILE *ko;
 
 	memset(&srv, 0, sizeof(srv));
@@ -238,6 +240,7 @@ main(int argc, char **argv)
 		fatalx("corpus: %s", err);
 	if (fl_gen_init(&gen, seed, data, &corpus.pool, err, sizeof(err)) < 0)
 		fatalx("generator: %s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < nlogs; i++) {
 		int with_real = real == FL_REAL_ALL || (real == FL_REAL_FIRST && i == 0);
 
@@ -249,6 +252,9 @@ main(int argc, char **argv)
 		    fl_log_grow(&logs[i], initial, err, sizeof(err)) < 0)
 			fatalx("log %s: %s", names[i], err);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("built %d logs of %zu entries in %.2f s", nlogs, initial,
+	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (int i = 0; i < nfaults; i++) {
 		int k;
 

@@ -164,6 +164,22 @@ fl_gen_init(struct fl_gen *g, const char *seed, const char *datadir,
 	    (g->p256_pub = load_key(datadir, "leaf-p256.pub.pem", 0, err, errlen)) == NULL ||
 	    (g->rsa_pub = load_key(datadir, "leaf-rsa.pub.pem", 0, err, errlen)) == NULL)
 		goto fail;
+	for (int i = 0; i < FL_GEN_TMPL; i++) {
+		EVP_PKEY *k = NULL, *pub = i == 0 ? g->p256_pub : g->rsa_pub;
+
+		if (i >= 2) {
+			fl_gen_hash(g, "leafkey", (uint64_t)i, h);
+			pub = k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519,
+			    NULL, h, 32);
+		}
+		if (pub == NULL || (g->tmpl[i] = X509_new()) == NULL ||
+		    !X509_set_pubkey(g->tmpl[i], pub)) {
+			EVP_PKEY_free(k);
+			snprintf(err, errlen, "leaf key %d failed", i);
+			goto fail;
+		}
+		EVP_PKEY_free(k);
+	}
 	g->ed_ca = make_ca(g->ed_key, "Fakelog Test Ed25519 CA", 1);
 	g->rsa_ca = make_ca(g->rsa_key, "Fakelog Test RSA CA", 2);
 	if (g->ed_ca == NULL || g->rsa_ca == NULL ||
@@ -183,6 +199,8 @@ fail:
 void
 fl_gen_fini(struct fl_gen *g)
 {
+	for (int i = 0; i < FL_GEN_TMPL; i++)
+		X509_free(g->tmpl[i]);
 	X509_free(g->ed_ca);
 	X509_free(g->rsa_ca);
 	EVP_PKEY_free(g->ed_key);
@@ -305,10 +323,10 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 {
 	uint8_t h[32], ser[16];
 	char sans[2048], cn[256];
-	X509 *x = NULL, *ca;
-	EVP_PKEY *ca_key, *leaf_key = NULL, *pub;
+	X509 *x, *ca;
+	X509_NAME *n = NULL;
+	EVP_PKEY *ca_key;
 	BIGNUM *bn = NULL;
-	X509_NAME *n;
 	unsigned char *tbs = NULL;
 	int tl, is_pre, rsa;
 	time_t nb;
@@ -318,46 +336,30 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	snprintf(label, sizeof(label), "leaf:%s", log);
 	fl_gen_hash(g, label, index, h);
 	is_pre = h[0] % 3 == 0;
-	rsa = h[1] % 16 == 0;
+	rsa = h[1] % 64 == 0;   /* RSA signing is slow: keep it rare */
 	ca = rsa ? g->rsa_ca : g->ed_ca;
 	ca_key = rsa ? g->rsa_key : g->ed_key;
-	switch (h[2] % 4) {
-	case 0:
-		pub = g->p256_pub;
-		break;
-	case 1:
-		pub = g->rsa_pub;
-		break;
-	default: {
-		uint8_t k[32];
-
-		fl_gen_hash(g, "leafkey", index, k);
-		leaf_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
-		    k, 32);
-		pub = leaf_key;
-		break;
-	}
-	}
-	if (pub == NULL || build_sans(h, log, index, sans, sizeof(sans), cn,
-	    sizeof(cn)) < 0) {
-		snprintf(err, errlen, "leaf key or SANs failed");
+	/* P-256 and RSA leaf keys one in four each, else Ed25519 ones. */
+	x = g->tmpl[h[2] % 4 < 2 ? h[2] % 4 : 2 + h[12] % (FL_GEN_TMPL - 2)];
+	while (X509_get_ext_count(x) > 0)
+		X509_EXTENSION_free(X509_delete_ext(x, 0));
+	if (build_sans(h, log, index, sans, sizeof(sans), cn, sizeof(cn)) < 0) {
+		snprintf(err, errlen, "SANs too long");
 		goto fail;
 	}
 	memcpy(ser, h + 16, 16);
 	ser[0] = (uint8_t)((ser[0] & 0x7f) | 0x01);
 	nb = BASE_TIME + (time_t)(index % 100000) * 60;
-	if ((x = X509_new()) == NULL ||
-	    (bn = BN_bin2bn(ser, sizeof(ser), NULL)) == NULL ||
+	if ((bn = BN_bin2bn(ser, sizeof(ser), NULL)) == NULL ||
 	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_set_version(x, 2) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca)) ||
 	    set_time(X509_getm_notBefore(x), nb) < 0 ||
 	    set_time(X509_getm_notAfter(x), nb + 90 * 86400) < 0 ||
-	    !X509_set_pubkey(x, pub)) {
+	    (n = X509_NAME_new()) == NULL) {
 		snprintf(err, errlen, "leaf certificate fields failed");
 		goto fail;
 	}
-	n = X509_get_subject_name(x);
 	if (h[3] % 4 == 0 && !X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC,
 	    (const unsigned char *)"ZZ", -1, -1, 0))
 		goto fail_name;
@@ -367,6 +369,8 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	/* Some leaves have an empty subject, as many CAs issue now. */
 	if (h[3] % 8 != 7 && !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0))
+		goto fail_name;
+	if (!X509_set_subject_name(x, n))
 		goto fail_name;
 	if (add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    add_ext(x, ca, NID_key_usage, "critical,digitalSignature") < 0 ||
@@ -402,8 +406,7 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	}
 	OPENSSL_free(tbs);
 	BN_free(bn);
-	X509_free(x);
-	EVP_PKEY_free(leaf_key);
+	X509_NAME_free(n);
 	return 0;
 fail_name:
 	snprintf(err, errlen, "leaf subject failed");
@@ -413,8 +416,7 @@ fail_der:
 fail:
 	OPENSSL_free(tbs);
 	BN_free(bn);
-	X509_free(x);
-	EVP_PKEY_free(leaf_key);
+	X509_NAME_free(n);
 	fl_entry_free(out);
 	return -1;
 }

@@ -18,6 +18,11 @@ struct fl_gen {
 	EVP_PKEY *rsa_key;       /* RSA CA key, fixture file */
 	EVP_PKEY *p256_pub;      /* leaf public keys, fixture files */
 	EVP_PKEY *rsa_pub;
+	/* One reusable certificate per leaf key: setting a public key costs
+	 * an encode and a decode in OpenSSL 3, so each entry only rewrites
+	 * the other fields of one of these. */
+#define FL_GEN_TMPL 10
+	X509 *tmpl[FL_GEN_TMPL];
 	X509 *ed_ca;
 	X509 *rsa_ca;
 	uint32_t ed_idx;         /* CA certificates in the pool */

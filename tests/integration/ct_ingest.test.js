@@ -84,16 +84,18 @@ function openCollector(d) {
   const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
   const w = { ws, close: () => ws.terminate() };
   const byLog = new Map();
+  const fps = [];
   ws.on('error', () => {});
   ws.on('message', (data) => {
     let m;
     try { m = JSON.parse(data.toString()); } catch (_) { return; }
     if (m.message_type !== 'certificate_update') return;
+    fps.push(m.data.leaf_cert.sha256);
     const u = m.data.source.url;
     if (!byLog.has(u)) byLog.set(u, []);
     byLog.get(u).push(m.data.cert_index);
   });
-  return { w, byLog, count: (u) => (byLog.get(u) || []).length };
+  return { w, byLog, fps, count: (u) => (byLog.get(u) || []).length };
 }
 
 function baseConf(loglist, stateFile, o = {}) {
@@ -112,7 +114,7 @@ function baseConf(loglist, stateFile, o = {}) {
     '  connect_timeout_secs: 2',
     `  max_response_bytes: ${o.maxBytes || 67108864}`,
     'dedup:',
-    '  enabled: false',            // the fake logs share real entries
+    `  enabled: ${o.dedup ? 'true' : 'false'}`,  // the fake logs share real entries
     '',
   ].join('\n');
 }
@@ -351,3 +353,38 @@ test('faults: each log recovers with nothing skipped, or fails with its reason; 
     }
     col.w.close();
   });
+
+test('dedup: a certificate logged in two logs is streamed once and counted', { timeout: 60000 }, async (t) => {
+  // Both logs start with the same real entries (--real all).
+  const fl = await startFakelog(['--rfc6962', 'd1', '--rfc6962', 'd2', '--real', 'all',
+    '--initial-size', '300', '--grow-per-sec', '0'], t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const listFile = path.join(dir, 'loglist.json');
+  writeList(listFile, EMPTY_LIST);
+  const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json'), { dedup: true }), t });
+  const col = openCollector(d);
+  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const u1 = fl.logUrl('d1');
+  const u2 = fl.logUrl('d2');
+  let h;
+  for (const deadline = Date.now() + 20000; Date.now() < deadline; await sleep(200)) {
+    h = await getJson(d.url('/health/deep'));
+    const st = h.logs.filter((l) => l.url === u1 || l.url === u2);
+    if (st.length === 2 && st.every((l) => l.next_index === 300)) break;
+  }
+  await sleep(500);
+  h = await getJson(d.url('/health/deep'));
+  const streamed = col.count(u1) + col.count(u2);
+  assert.ok(h.ingest.duplicates > 0, 'the shared real entries are duplicates');
+  assert.strictEqual(streamed + h.ingest.duplicates, 600, 'every entry streamed or counted as a duplicate');
+  assert.strictEqual(new Set(col.fps).size, col.fps.length, 'no certificate streamed twice');
+  for (const u of [u1, u2]) {
+    const seq = col.byLog.get(u) || [];
+    for (let i = 1; i < seq.length; i++) assert.ok(seq[i] > seq[i - 1], `${u} in index order`);
+  }
+  const met = (await request('GET', d.url('/metrics'))).body;
+  assert.match(met, /duplicates/);
+  col.w.close();
+});

@@ -24,7 +24,7 @@ usage(void)
 	    "  [--initial-size N] [--max-size N] [--grow-per-sec N]\n"
 	    "  [--batch-cap N] [--seed S] [--data DIR] [--real all|first|none]\n"
 	    "  [--gzip-tiles] [--hold-secs N] [--fault LOG:KIND[:COUNT[:PARAM]]]\n"
-	    "  [--key-out FILE]\n"
+	    "  [--key LOG=PEMFILE]... [--key-out FILE]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
 	exit(2);
 }
@@ -132,6 +132,7 @@ main(int argc, char **argv)
 		{ "hold-secs", required_argument, NULL, 'H' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "key-out", required_argument, NULL, 'k' },
+		{ "key", required_argument, NULL, 'y' },
 		{ "verify-note", required_argument, NULL, 'V' },
 		{ "note-key", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
@@ -140,6 +141,8 @@ main(int argc, char **argv)
 	const char *key_out = NULL, *vnote = NULL, *vkey = NULL;
 	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0;
 	struct fault_arg faults[MAX_LOGS];
+	const char *keys[MAX_LOGS];
+	int nkeys = 0;
 	size_t initial = 1100, max_size = 100000;
 	enum fl_real real = FL_REAL_ALL;
 	struct fl_srv srv;
@@ -211,6 +214,11 @@ main(int argc, char **argv)
 		case 'k':
 			key_out = optarg;
 			break;
+		case 'y':
+			if (nkeys == MAX_LOGS || strchr(optarg, '=') == NULL)
+				usage();
+			keys[nkeys++] = optarg;
+			break;
 		case 'V':
 			vnote = optarg;
 			break;
@@ -255,6 +263,21 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("built %d logs of %zu entries in %.2f s", nlogs, initial,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	for (int i = 0; i < nkeys; i++) {
+		const char *eq = strchr(keys[i], '=');
+		int k;
+
+		for (k = 0; k < nlogs; k++)
+			if (strlen(logs[k].name) == (size_t)(eq - keys[i]) &&
+			    strncmp(logs[k].name, keys[i], (size_t)(eq - keys[i])) == 0)
+				break;
+		if (k == nlogs)
+			fatalx("--key %s: no such log", keys[i]);
+		/* Replaces the key derived from the seed. */
+		fl_key_fini(&logs[k].key);
+		if (fl_key_load(&logs[k].key, eq + 1, err, sizeof(err)) < 0)
+			fatalx("--key: %s", err);
+	}
 	for (int i = 0; i < nfaults; i++) {
 		int k;
 

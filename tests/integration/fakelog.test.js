@@ -499,6 +499,26 @@ describe('fakelog static-ct-api', () => {
   });
 });
 
+test('--key LOG=FILE signs that log with a given P-256 key', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fakelog-key-'));
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  fs.writeFileSync(path.join(tmp, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const fl = await startFakelog(['--rfc6962', 'k1', '--rfc6962', 'k2', '--initial-size', '50',
+    '--key', `k1=${path.join(tmp, 'k.pem')}`]);
+  try {
+    const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const ll = await getJson(`${fl.base}/loglist.json`);
+    assert.strictEqual(ll.operators[0].logs[0].key, spki);
+    assert.notStrictEqual(ll.operators[0].logs[1].key, spki);
+    const sth = await getJson(`${fl.base}/k1/ct/v1/get-sth`);
+    assert.ok(verifyDigitallySigned(spki, sthTbs(sth.timestamp, sth.tree_size,
+      Buffer.from(sth.sha256_root_hash, 'base64')), Buffer.from(sth.tree_head_signature, 'base64')));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+    fs.rmSync(tmp, { recursive: true });
+  }
+});
+
 describe('fakelog faults', () => {
   let fl;
   before(async () => {

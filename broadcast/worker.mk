@@ -2,6 +2,8 @@
 # ring), HTTP endpoints, and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
 	build/gen/example_json.c
+UNIT_SRCS += tests/unit/check_endpoints.c
+UNIT_SUITES += endpoints
 
 # broadcast/example.json is compiled in as a NUL-terminated byte array.
 # (The rule must not become the default goal: restore it afterwards.)

@@ -25,6 +25,7 @@ usage(void)
 	    "  [--batch-cap N] [--seed S] [--data DIR] [--real all|first|none]\n"
 	    "  [--gzip-tiles] [--hold-secs N] [--fault LOG:KIND[:COUNT[:PARAM]]]\n"
 	    "  [--key LOG=PEMFILE]... [--key-out FILE]\n"
+	    "  [--tls-cert PEM --tls-key PEM]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
 	exit(2);
 }
@@ -133,12 +134,15 @@ main(int argc, char **argv)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "key-out", required_argument, NULL, 'k' },
 		{ "key", required_argument, NULL, 'y' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'T' },
 		{ "verify-note", required_argument, NULL, 'V' },
 		{ "note-key", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_LOGS], *seed = "fakelog", *data = "tests/data/fakelog";
 	const char *key_out = NULL, *vnote = NULL, *vkey = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL;
 	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0;
 	struct fault_arg faults[MAX_LOGS];
 	const char *keys[MAX_LOGS];
@@ -219,6 +223,12 @@ main(int argc, char **argv)
 				usage();
 			keys[nkeys++] = optarg;
 			break;
+		case 'C':
+			tls_cert = optarg;
+			break;
+		case 'T':
+			tls_key = optarg;
+			break;
 		case 'V':
 			vnote = optarg;
 			break;
@@ -294,6 +304,10 @@ main(int argc, char **argv)
 	srv.nlogs = nlogs;
 	srv.corpus = &corpus;
 	srv.gen = &gen;
+	if ((tls_cert != NULL) != (tls_key != NULL))
+		usage();
+	if (tls_cert && fl_srv_tls(&srv, tls_cert, tls_key, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	if (fl_srv_start(&srv, port, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	sigev[0] = evsignal_new(srv.base, SIGTERM, on_signal, srv.base);

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,6 +13,9 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "common/log.h"
 #include "tests/fakelog/fl_gzip.h"
@@ -673,6 +678,12 @@ serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	reply_json_error(req, 404, "not found");
 }
 
+static const char *
+scheme(const struct fl_srv *s)
+{
+	return s->ssl_ctx ? "https" : "http";
+}
+
 static void
 loglist(struct fl_srv *s, struct evhttp_request *req)
 {
@@ -693,12 +704,12 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 			continue;
 		evbuffer_add_printf(b, "%s{\"description\":\"Fakelog '%s'\","
 		    "\"log_id\":\"%s\",\"key\":\"%s\","
-		    "\"url\":\"http://127.0.0.1:%d/%s/\",\"mmd\":86400,"
+		    "\"url\":\"%s://127.0.0.1:%d/%s/\",\"mmd\":86400,"
 		    "\"state\":{\"usable\":{\"timestamp\":\"2025-01-01T00:00:00Z\"}},"
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    s->port, l->name);
+		    scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "],\"tiled_logs\":[");
@@ -710,13 +721,13 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 			continue;
 		evbuffer_add_printf(b, "%s{\"description\":\"Fakelog '%s'\","
 		    "\"log_id\":\"%s\",\"key\":\"%s\","
-		    "\"submission_url\":\"http://127.0.0.1:%d/%s/\","
-		    "\"monitoring_url\":\"http://127.0.0.1:%d/%s/\",\"mmd\":60,"
+		    "\"submission_url\":\"%s://127.0.0.1:%d/%s/\","
+		    "\"monitoring_url\":\"%s://127.0.0.1:%d/%s/\",\"mmd\":60,"
 		    "\"state\":{\"usable\":{\"timestamp\":\"2025-01-01T00:00:00Z\"}},"
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    s->port, l->name, s->port, l->name);
+		    scheme(s), s->port, l->name, scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "]}]}");
@@ -762,12 +773,12 @@ control_state(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req)
 	evbuffer_add_printf(b, "{\"name\":\"%s\",\"type\":\"%s\",\"size\":%zu,"
 	    "\"max_size\":%zu,\"requests\":%llu,\"entries_served\":%llu,"
 	    "\"faults_fired\":%llu,\"garbage_pending\":%d,"
-	    "\"url\":\"http://127.0.0.1:%d/%s/\",\"key\":\"%s\",\"log_id\":\"%s\","
+	    "\"url\":\"%s://127.0.0.1:%d/%s/\",\"key\":\"%s\",\"log_id\":\"%s\","
 	    "\"faults\":[", l->name, l->is_static ? "static" : "rfc6962",
 	    l->tree.n, l->max_size, (unsigned long long)l->requests,
 	    (unsigned long long)l->entries_served,
-	    (unsigned long long)l->faults_fired, l->garbage_pending, s->port,
-	    l->name, l->key.spki_b64, l->key.log_id_b64);
+	    (unsigned long long)l->faults_fired, l->garbage_pending, scheme(s),
+	    s->port, l->name, l->key.spki_b64, l->key.log_id_b64);
 	for (int i = 0; i < l->nfaults; i++)
 		evbuffer_add_printf(b, "%s{\"kind\":\"%s\",\"count\":%d,\"on\":%d}",
 		    i ? "," : "", fl_fault_name(l->faults[i].kind),
@@ -891,6 +902,37 @@ on_grow(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Each accepted connection gets its own TLS session. */
+static struct bufferevent *
+tls_bev(struct event_base *base, void *arg)
+{
+	SSL *ssl = SSL_new(arg);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+int
+fl_srv_tls(struct fl_srv *s, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "TLS %s / %s: %s", cert, key,
+		    ERR_error_string(ERR_get_error(), NULL));
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	s->ssl_ctx = ctx;
+	return 0;
+}
+
 int
 fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen)
 {
@@ -906,6 +948,8 @@ fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen)
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(s->http, on_request, s);
+	if (s->ssl_ctx)
+		evhttp_set_bevcb(s->http, tls_bev, s->ssl_ctx);
 	if ((bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1",
 	    (ev_uint16_t)port)) == NULL) {
 		snprintf(err, errlen, "bind 127.0.0.1:%d: %s", port, strerror(errno));
@@ -935,6 +979,8 @@ fl_srv_stop(struct fl_srv *s)
 	if (s->http)
 		evhttp_free(s->http);
 	fl_buf_free(&s->bomb);
+	SSL_CTX_free(s->ssl_ctx);
+	s->ssl_ctx = NULL;
 	s->grow_ev = NULL;
 	s->http = NULL;
 }

@@ -23,10 +23,15 @@ struct fl_srv {
 	double grow_per_sec;
 	long hold_secs;
 	struct fl_buf bomb;          /* built on first use */
+	void *ssl_ctx;               /* SSL_CTX: serve HTTPS when set */
 	struct fl_corpus *corpus;
 	struct fl_gen *gen;
 };
 
+/* Loads a PEM certificate chain and key: the logs are then served over
+ * TLS and the log list names https URLs. */
+int fl_srv_tls(struct fl_srv *s, const char *cert, const char *key, char *err,
+    size_t errlen);
 /* Binds 127.0.0.1:port (0 = any free port, stored in s->port) and starts
  * the growth timer. */
 int fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen);

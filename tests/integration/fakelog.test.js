@@ -12,6 +12,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
@@ -513,6 +514,44 @@ test('--key LOG=FILE signs that log with a given P-256 key', async () => {
     const sth = await getJson(`${fl.base}/k1/ct/v1/get-sth`);
     assert.ok(verifyDigitallySigned(spki, sthTbs(sth.timestamp, sth.tree_size,
       Buffer.from(sth.sha256_root_hash, 'base64')), Buffer.from(sth.tree_head_signature, 'base64')));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+    fs.rmSync(tmp, { recursive: true });
+  }
+});
+
+test('--tls-cert/--tls-key: the logs are served over HTTPS; an untrusted client gets a TLS error', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fakelog-tls-'));
+  const cert = path.join(tmp, 'cert.pem');
+  const key = path.join(tmp, 'key.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+    'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  if (gen.status !== 0) {
+    t.skip('openssl cannot make a test certificate');
+    return;
+  }
+  const fl = await startFakelog(['--rfc6962', 't1', '--static', 't2', '--initial-size', '300',
+    '--tls-cert', cert, '--tls-key', key]);
+  const get = (url, opts) => new Promise((resolve, reject) => {
+    https.get(url, opts, (res) => {
+      const c = [];
+      res.on('data', (d) => c.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(c) }));
+    }).on('error', reject);
+  });
+  try {
+    const ca = fs.readFileSync(cert);
+    const base = `https://127.0.0.1:${fl.port}`;
+    const ll = JSON.parse((await get(`${base}/loglist.json`, { ca })).body);
+    assert.strictEqual(ll.operators[0].logs[0].url, `${base}/t1/`);
+    assert.strictEqual(ll.operators[0].tiled_logs[0].monitoring_url, `${base}/t2/`);
+    const sth = JSON.parse((await get(`${base}/t1/ct/v1/get-sth`, { ca })).body);
+    assert.strictEqual(sth.tree_size, 300);
+    const cp = checkNote((await get(`${base}/t2/checkpoint`, { ca })).body.toString(), fl.logs.t2.key);
+    assert.ok(cp.valid);
+    await assert.rejects(get(`${base}/t1/ct/v1/get-sth`, {}), /self-signed|self signed/);
+    await assert.rejects(raw('GET', `http://127.0.0.1:${fl.port}/t1/ct/v1/get-sth`, { timeout: 2000 }));
   } finally {
     assert.strictEqual(await fl.stop(), 0, fl.stderr());
     fs.rmSync(tmp, { recursive: true });

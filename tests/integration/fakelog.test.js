@@ -269,6 +269,8 @@ const tilePath = (n) => {
   return s;
 };
 
+const parseLeafJson = (e) => parseLeaf(e.leaf_input, e.extra_data);
+
 async function allEntries(fl, log, size) {
   const out = [];
   while (out.length < size) {
@@ -498,6 +500,46 @@ describe('fakelog static-ct-api', () => {
     assert.ok(real.valid);
     assert.strictEqual(real.size, 115474666);
   });
+});
+
+test('--seed makes entries and keys reproducible; --real first keeps real entries in one log', async () => {
+  const args = ['--rfc6962', 'r1', '--rfc6962', 'r2', '--initial-size', '1100', '--real', 'first'];
+  const a = await startFakelog([...args, '--seed', 'one']);
+  const b = await startFakelog([...args, '--seed', 'one']);
+  const c = await startFakelog([...args, '--seed', 'two']);
+  try {
+    const q = '/r1/ct/v1/get-entries?start=1030&end=1099';
+    const ea = await getJson(`${a.base}${q}`);
+    assert.deepStrictEqual(await getJson(`${b.base}${q}`), ea);
+    assert.strictEqual(a.logs.r1.key, b.logs.r1.key);
+    const ec = await getJson(`${c.base}${q}`);
+    assert.deepStrictEqual(ec.entries.slice(0, 2), ea.entries.slice(0, 2), 'real entries do not depend on the seed');
+    assert.notDeepStrictEqual(ec.entries.slice(2), ea.entries.slice(2));
+    assert.notStrictEqual(a.logs.r1.key, c.logs.r1.key);
+    // --real first: r2 starts with generated certificates.
+    const r2 = parseLeafJson((await getJson(`${a.base}/r2/ct/v1/get-entries?start=0&end=0`)).entries[0]);
+    const cert = new crypto.X509Certificate(r2.type === 1 ? r2.precert : r2.cert);
+    assert.match(cert.issuer, /Fakelog Test/);
+  } finally {
+    for (const f of [a, b, c]) assert.strictEqual(await f.stop(), 0, f.stderr());
+  }
+});
+
+test('--grow-per-sec grows every log on a timer up to --max-size', async () => {
+  const fl = await startFakelog(['--rfc6962', 'g1', '--static', 'g2', '--initial-size', '100',
+    '--grow-per-sec', '400', '--max-size', '500']);
+  try {
+    await new Promise((r) => setTimeout(r, 600));
+    const mid = (await state(fl, 'g1')).size;
+    assert.ok(mid > 100 && mid < 500, `size ${mid} after 0.6 s`);
+    await new Promise((r) => setTimeout(r, 1400));
+    assert.strictEqual((await state(fl, 'g1')).size, 500);
+    const cp = checkNote((await raw('GET', `${fl.base}/g2/checkpoint`)).body.toString(), fl.logs.g2.key);
+    assert.strictEqual(cp.size, 500);
+    assert.ok(cp.valid);
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
 });
 
 test('--key LOG=FILE signs that log with a given P-256 key', async () => {

@@ -515,7 +515,8 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 			return reply_json_error(req, 404, "no such tile");
 		ix = end + 1;
 	}
-	if (parse_tile_index(ix, &n, &w) < 0)
+	/* n bounded so that n * 256 + w cannot wrap. */
+	if (parse_tile_index(ix, &n, &w) < 0 || n >= (1ull << 48))
 		return reply_json_error(req, 404, "no such tile");
 	if ((b = evbuffer_new()) == NULL)
 		return reply_json_error(req, 500, "out of memory");

@@ -50,6 +50,8 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_IN_MSG 0x08          /* a fragmented client message is open */
 #define CF_EOF 0x10             /* peer sent FIN */
 #define CF_DISCARD 0x20         /* ignore further client frames */
+#define CF_LAPPING 0x40         /* lapped and not caught a record since */
+#define CF_LAP_LOGGED 0x80      /* its first lap was logged */
 
 struct client {
 	struct client *prev, *next;
@@ -262,7 +264,9 @@ client_torn(struct client *c)
 	return -1;
 }
 
-/* The producer passed the cursor: skip to the oldest intact record. */
+/* The producer passed the cursor: skip to the oldest intact record. A lap
+ * is counted once until the client gets a record again (a stuck client is
+ * passed on every publish); every skipped record is counted. */
 static void
 client_lapped(struct client *c, uint64_t tail)
 {
@@ -270,7 +274,16 @@ client_lapped(struct client *c, uint64_t tail)
 	char buf[SSE_SKIPPED_MAX];
 	size_t len;
 
-	atomic_fetch_add(&c->w->st->lapped, 1);
+	if (!(c->flags & CF_LAPPING)) {
+		c->flags |= CF_LAPPING;
+		atomic_fetch_add(&c->w->st->lapped, 1);
+	}
+	if (!(c->flags & CF_LAP_LOGGED)) {
+		c->flags |= CF_LAP_LOGGED;
+		log_info("client fd %d: too slow, lapped by the ring: skipped "
+		    "%llu records (further laps only counted)", c->fd,
+		    (unsigned long long)n);
+	}
 	atomic_fetch_add(&c->w->st->skipped, n);
 	c->cursor = tail;
 	if (c->proto == SP_SSE) {
@@ -369,6 +382,7 @@ client_consume(struct client *c, size_t n, int nunits)
 			} else {
 				c->cursor++;
 				c->rec_off = 0;
+				c->flags &= (uint8_t)~CF_LAPPING;
 				msgs++;
 				client_latency(w->st, now_us, u->seen_us);
 			}
@@ -524,10 +538,12 @@ client_deliver(struct client *c)
 	if (c->cursor >= tail)
 		return;
 	if (c->rec_off > 0) {
-		atomic_fetch_add(&c->w->st->lapped, 1);
+		if (!(c->flags & CF_LAPPING))
+			atomic_fetch_add(&c->w->st->lapped, 1);
 		atomic_fetch_add(&c->w->st->skipped, tail - c->cursor);
-		log_debug("client fd %d: lapped mid-frame (%llu records behind), "
-		    "closing", c->fd, (unsigned long long)(tail - c->cursor));
+		log_info("client fd %d: lapped by the ring in the middle of a "
+		    "frame (%llu records behind): closing", c->fd,
+		    (unsigned long long)(tail - c->cursor));
 		client_close(c);
 		return;
 	}

@@ -311,6 +311,10 @@ test('every stream path delivers every record in order, in its own form', async 
     const m = await metrics(h.port);
     assert.ok(m.get('certstream_messages_sent_total') >= 7 * N, 'messages_sent counts every delivery');
     assert.equal(m.get('certstream_clients'), 7);
+    // Every delivered record lands in the latency histogram, and quickly.
+    assert.ok(m.get('certstream_delivery_latency_seconds_count') >= 7 * N);
+    assert.ok(m.get('certstream_delivery_latency_seconds_sum') / m.get('certstream_delivery_latency_seconds_count') < 1,
+      'mean seen-to-send latency under a second');
     assert.match(m.text, /^certstream_connections\{stream="full",protocol="websocket"\} 2$/m);
     assert.match(m.text, /^certstream_connections\{stream="domains",protocol="sse"\} 1$/m);
     for (const c of Object.values(ws)) c.ws.close();

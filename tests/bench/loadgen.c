@@ -44,7 +44,7 @@ usage(void)
 	    "         [--mix '/=8,/domains-only=1,/sse?stream=lite=1'] [--ramp CONN/S]\n"
 	    "         [--duration S] [--warmup S] [--stall K] [--idle]\n"
 	    "         [--feed NDJSON] [--cpu-pids a,b] [--all-pids a,b]\n"
-	    "         [--connect-timeout S]\n"
+	    "         [--connect-timeout S] [--spread-src (process i binds 127.0.0.i+2)]\n"
 	    "raw:     --raw-server --port P --msg-file NDJSON [--rate R (0 = saturate)]\n"
 	    "         [--batch B] [--duration S]\n"
 	    "publish: --publish PATH --port P --msg-file NDJSON --rate R --duration S\n"
@@ -145,7 +145,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_PUB, O_MIX, O_CPU, O_ALL, O_FEED, O_MSG, O_CT,
-		O_PUBC, O_IDLE, O_WARM, O_BATCH };
+		O_PUBC, O_IDLE, O_WARM, O_BATCH, O_SPREAD };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'h' },
 		{ "port", required_argument, NULL, 'p' },
@@ -167,13 +167,14 @@ main(int argc, char **argv)
 		{ "publish", required_argument, NULL, O_PUB },
 		{ "pub-conns", required_argument, NULL, O_PUBC },
 		{ "batch", required_argument, NULL, O_BATCH },
+		{ "spread-src", no_argument, NULL, O_SPREAD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *feed_path = NULL, *msg_path = NULL;
 	const char *pub_path = NULL, *paths[MAX_PATHS];
 	char mixbuf[1024] = "/", err[256];
 	int weights[MAX_PATHS], npaths, port = 0, nclients = 1, procs = 1;
-	int nstall = 0, idle = 0, raw = 0, pubc = 1, batch = 64, ch, dur_set = 0;
+	int spread = 0, nstall = 0, idle = 0, raw = 0, pubc = 1, batch = 64, ch, dur_set = 0;
 	double duration = 5, warmup = 1, ramp = 0, rate = 0, ctimeout = 30;
 	struct pidset cpu = { 0 }, all = { 0 }, kids = { 0 };
 	struct lg_msgs feed, msgs;
@@ -206,6 +207,7 @@ main(int argc, char **argv)
 		case O_PUB: pub_path = optarg; break;
 		case O_PUBC: pubc = atoi(optarg); break;
 		case O_BATCH: batch = atoi(optarg); break;
+		case O_SPREAD: spread = 1; break;
 		default: usage();
 		}
 	}
@@ -260,6 +262,7 @@ main(int argc, char **argv)
 	t0 = lg_now_us();
 	hard_end = t0 + (int64_t)((ctimeout + warmup + duration + 5) * 1e6);
 	for (int i = 0; i < procs; i++) {
+		char src[32];
 		struct lg_client_opts o = {
 			.host = host, .port = port,
 			.nclients = nclients / procs + (i < nclients % procs),
@@ -269,6 +272,9 @@ main(int argc, char **argv)
 			.feed = feed_path ? &feed : NULL,
 			.idle = idle, .win = sh->win, .hard_end_us = hard_end,
 		};
+
+		snprintf(src, sizeof(src), "127.0.0.%d", 2 + i);
+		o.src = spread ? src : NULL;
 
 		if ((pids[i] = fork()) == -1) {
 			fprintf(stderr, "loadgen: fork: %s\n", strerror(errno));

@@ -83,6 +83,7 @@ struct lg_stats {
 struct lg_client_opts {
 	const char *host;
 	int port;
+	const char *src;        /* source address to bind, or NULL */
 	int nclients;           /* this process */
 	int nstall;             /* of which this many never read */
 	double ramp;            /* connections per second, this process (0 = all) */

@@ -48,6 +48,7 @@ struct cl {
 	int inflight;
 	int64_t start_mono;
 	struct sockaddr_in sa;
+	struct sockaddr_in src;
 	int64_t now;            /* realtime of the current read */
 	int64_t ws, we;         /* the window, as the parent last set it */
 };
@@ -95,6 +96,17 @@ conn_start(struct cl *cl, struct conn *c)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->cl = cl;
+	/* One loopback source address per process: each has its own ~28k
+	 * ephemeral ports (chosen at connect, not at bind). */
+	if (cl->o->src != NULL &&
+	    (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) == -1 ||
+	    bind(fd, (struct sockaddr *)&cl->src, sizeof(cl->src)) == -1)) {
+		close(fd);
+		c->fd = -1;
+		cl->st->connect_errors++;
+		c->state = C_DEAD;
+		return;
+	}
 	c->state = C_CONNECTING;
 	cl->inflight++;
 	if (connect(fd, (struct sockaddr *)&cl->sa, sizeof(cl->sa)) == -1 &&
@@ -259,7 +271,7 @@ ws_parse(struct conn *c, const char *buf, size_t len)
 			on_message(c, buf + at + hl, (size_t)plen);
 			break;
 		case 0x8:
-			return -1;
+			return -2; /* the server closed: not a protocol error */
 		case 0x9:
 			ws_pong(c, buf + at + hl, (size_t)plen);
 			break;
@@ -373,8 +385,9 @@ on_read(struct conn *c)
 	}
 	n = c->kind == K_WS ? ws_parse(c, scratch + used, have - (size_t)used) :
 	    sse_parse(c, scratch + used, have - (size_t)used);
-	if (n == -1) {
-		cl->st->proto_errors++;
+	if (n < 0) {
+		if (n == -1)
+			cl->st->proto_errors++;
 		conn_kill(c, 1);
 		return;
 	}
@@ -447,6 +460,9 @@ lg_client_run(const struct lg_client_opts *o, struct lg_stats *st)
 	cl.sa.sin_family = AF_INET;
 	cl.sa.sin_port = htons((uint16_t)o->port);
 	if (inet_pton(AF_INET, o->host, &cl.sa.sin_addr) != 1)
+		return -1;
+	cl.src.sin_family = AF_INET;
+	if (o->src != NULL && inet_pton(AF_INET, o->src, &cl.src.sin_addr) != 1)
 		return -1;
 	if ((cl.c = calloc((size_t)o->nclients + 1, sizeof(*cl.c))) == NULL)
 		return -1;

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "tests/fakelog/fl_http.h"
+#include "tests/fakelog/fl_srv.h"
 
 #define MAX_LOGS 32
 
@@ -69,11 +69,11 @@ verify_note(const char *note_path, const char *key_path)
 	while (kb.len > 0 && (kb.p[kb.len - 1] == '\n' || kb.p[kb.len - 1] == '\r'))
 		kb.len--;
 	fl_buf_put(&kb, "", 1);
-	if (kb.err || fl_unb64((const char *)kb.p, &spki) < 0) {
+	if (kb.err || fl_buf_unb64((const char *)kb.p, &spki) < 0) {
 		fprintf(stderr, "fakelog: %s: not base64\n", key_path);
 		goto done;
 	}
-	if (fl_note_verify((const char *)note.p, note.len, spki.p, spki.len, err,
+	if (fl_sign_note_verify((const char *)note.p, note.len, spki.p, spki.len, err,
 	    sizeof(err)) < 0) {
 		printf("invalid: %s\n", err);
 		goto done;
@@ -106,7 +106,7 @@ parse_fault(const char *s, struct fault_arg *fa)
 		return -1;
 	snprintf(fa->log, sizeof(fa->log), "%s", t);
 	if ((t = strtok_r(NULL, ":", &save)) == NULL ||
-	    (fa->kind = fl_fault_parse(t)) < 0)
+	    (fa->kind = fl_log_fault_parse(t)) < 0)
 		return -1;
 	if ((t = strtok_r(NULL, ":", &save)) != NULL)
 		fa->count = atoi(t);
@@ -284,8 +284,8 @@ main(int argc, char **argv)
 		if (k == nlogs)
 			fatalx("--key %s: no such log", keys[i]);
 		/* Replaces the key derived from the seed. */
-		fl_key_fini(&logs[k].key);
-		if (fl_key_load(&logs[k].key, eq + 1, err, sizeof(err)) < 0)
+		fl_sign_key_fini(&logs[k].key);
+		if (fl_sign_key_load(&logs[k].key, eq + 1, err, sizeof(err)) < 0)
 			fatalx("--key: %s", err);
 	}
 	for (int i = 0; i < nfaults; i++) {

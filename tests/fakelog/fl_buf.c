@@ -54,7 +54,7 @@ fl_buf_vec(struct fl_buf *b, int nbytes, const void *data, size_t len)
 }
 
 char *
-fl_b64(const uint8_t *p, size_t len)
+fl_buf_b64(const uint8_t *p, size_t len)
 {
 	char *out = malloc(4 * ((len + 2) / 3) + 1);
 
@@ -65,7 +65,7 @@ fl_b64(const uint8_t *p, size_t len)
 }
 
 int
-fl_unb64(const char *s, struct fl_buf *out)
+fl_buf_unb64(const char *s, struct fl_buf *out)
 {
 	size_t n = strlen(s);
 	int dl, pad = 0;
@@ -94,7 +94,7 @@ fl_unb64(const char *s, struct fl_buf *out)
 }
 
 uint64_t
-fl_rd_uint(struct fl_rd *r, int nbytes)
+fl_buf_rd_uint(struct fl_rd *r, int nbytes)
 {
 	uint64_t v = 0;
 
@@ -108,7 +108,7 @@ fl_rd_uint(struct fl_rd *r, int nbytes)
 }
 
 const uint8_t *
-fl_rd_bytes(struct fl_rd *r, size_t len)
+fl_buf_rd_bytes(struct fl_rd *r, size_t len)
 {
 	const uint8_t *p;
 
@@ -122,8 +122,8 @@ fl_rd_bytes(struct fl_rd *r, size_t len)
 }
 
 const uint8_t *
-fl_rd_vec(struct fl_rd *r, int nbytes, size_t *len)
+fl_buf_rd_vec(struct fl_rd *r, int nbytes, size_t *len)
 {
-	*len = (size_t)fl_rd_uint(r, nbytes);
-	return fl_rd_bytes(r, *len);
+	*len = (size_t)fl_buf_rd_uint(r, nbytes);
+	return fl_buf_rd_bytes(r, *len);
 }

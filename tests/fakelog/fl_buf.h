@@ -23,10 +23,10 @@ void fl_buf_uint(struct fl_buf *b, uint64_t v, int nbytes);
 /* A TLS vector: nbytes length prefix, then the data. */
 void fl_buf_vec(struct fl_buf *b, int nbytes, const void *data, size_t len);
 
-/* Base64 (standard, padded). fl_b64 returns a malloc'd string or NULL. */
-char *fl_b64(const uint8_t *p, size_t len);
+/* Base64 (standard, padded). fl_buf_b64 returns a malloc'd string or NULL. */
+char *fl_buf_b64(const uint8_t *p, size_t len);
 /* Decodes into out (appended). Returns 0, or -1 on bad input. */
-int fl_unb64(const char *s, struct fl_buf *out);
+int fl_buf_unb64(const char *s, struct fl_buf *out);
 
 /* A bounds-checked reader over TLS-encoded bytes. */
 struct fl_rd {
@@ -35,9 +35,9 @@ struct fl_rd {
 	size_t off;
 	int err;
 };
-uint64_t fl_rd_uint(struct fl_rd *r, int nbytes);
+uint64_t fl_buf_rd_uint(struct fl_rd *r, int nbytes);
 /* Reads an nbytes length prefix and returns a pointer to the data. */
-const uint8_t *fl_rd_vec(struct fl_rd *r, int nbytes, size_t *len);
-const uint8_t *fl_rd_bytes(struct fl_rd *r, size_t len);
+const uint8_t *fl_buf_rd_vec(struct fl_rd *r, int nbytes, size_t *len);
+const uint8_t *fl_buf_rd_bytes(struct fl_rd *r, size_t len);
 
 #endif

@@ -65,8 +65,8 @@ load_rfc(struct fl_corpus *c, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: entry %zu incomplete", path, i);
 			goto done;
 		}
-		bad = fl_unb64(json_object_get_string(li), &lb) < 0 ||
-		    fl_unb64(json_object_get_string(ed), &eb) < 0 ||
+		bad = fl_buf_unb64(json_object_get_string(li), &lb) < 0 ||
+		    fl_buf_unb64(json_object_get_string(ed), &eb) < 0 ||
 		    fl_entry_parse_rfc(lb.p, lb.len, eb.p, eb.len, &c->pool, &e,
 			perr, sizeof(perr)) < 0;
 		fl_buf_free(&lb);

@@ -1,55 +1,8 @@
 #include "tests/fakelog/fl_entry.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void
-fl_pool_free(struct fl_pool *pool)
-{
-	for (size_t i = 0; i < pool->n; i++)
-		free(pool->v[i].der);
-	free(pool->v);
-	memset(pool, 0, sizeof(*pool));
-}
-
-long
-fl_pool_find(const struct fl_pool *pool, const uint8_t sha256[32])
-{
-	for (size_t i = 0; i < pool->n; i++)
-		if (memcmp(pool->v[i].sha256, sha256, 32) == 0)
-			return (long)i;
-	return -1;
-}
-
-long
-fl_pool_add(struct fl_pool *pool, const uint8_t *der, size_t len)
-{
-	uint8_t h[32];
-	long i;
-	struct fl_cert *c;
-
-	SHA256(der, len, h);
-	if ((i = fl_pool_find(pool, h)) >= 0)
-		return i;
-	if (pool->n == pool->cap) {
-		size_t cap = pool->cap ? pool->cap * 2 : 16;
-		void *np = realloc(pool->v, cap * sizeof(*pool->v));
-
-		if (np == NULL)
-			return -1;
-		pool->v = np;
-		pool->cap = cap;
-	}
-	c = &pool->v[pool->n];
-	if ((c->der = malloc(len)) == NULL)
-		return -1;
-	memcpy(c->der, der, len);
-	c->len = len;
-	memcpy(c->sha256, h, 32);
-	return (long)pool->n++;
-}
 
 void
 fl_entry_free(struct fl_entry *e)
@@ -143,18 +96,18 @@ parse_tst(struct fl_rd *r, struct fl_entry *e)
 	const uint8_t *p;
 	size_t n;
 
-	e->ts = fl_rd_uint(r, 8);
-	e->type = (uint16_t)fl_rd_uint(r, 2);
+	e->ts = fl_buf_rd_uint(r, 8);
+	e->type = (uint16_t)fl_buf_rd_uint(r, 2);
 	if (r->err || e->type > FL_PRECERT_ENTRY)
 		return -1;
 	if (e->type == FL_PRECERT_ENTRY) {
-		if ((p = fl_rd_bytes(r, 32)) == NULL)
+		if ((p = fl_buf_rd_bytes(r, 32)) == NULL)
 			return -1;
 		memcpy(e->ikh, p, 32);
 	}
-	if ((p = fl_rd_vec(r, 3, &n)) == NULL || copy(&e->cert, &e->cert_len, p, n) < 0)
+	if ((p = fl_buf_rd_vec(r, 3, &n)) == NULL || copy(&e->cert, &e->cert_len, p, n) < 0)
 		return -1;
-	if ((p = fl_rd_vec(r, 2, &n)) == NULL || copy(&e->ext, &e->ext_len, p, n) < 0)
+	if ((p = fl_buf_rd_vec(r, 2, &n)) == NULL || copy(&e->ext, &e->ext_len, p, n) < 0)
 		return -1;
 	return 0;
 }
@@ -171,19 +124,19 @@ fl_entry_parse_rfc(const uint8_t *leaf, size_t leaf_len, const uint8_t *extra,
 	long idx;
 
 	memset(out, 0, sizeof(*out));
-	if (fl_rd_uint(&r, 1) != 0 || fl_rd_uint(&r, 1) != 0 ||
+	if (fl_buf_rd_uint(&r, 1) != 0 || fl_buf_rd_uint(&r, 1) != 0 ||
 	    parse_tst(&r, out) < 0 || r.off != r.len) {
 		snprintf(err, errlen, "bad MerkleTreeLeaf");
 		goto fail;
 	}
 	if (out->type == FL_PRECERT_ENTRY) {
-		if ((p = fl_rd_vec(&x, 3, &n)) == NULL ||
+		if ((p = fl_buf_rd_vec(&x, 3, &n)) == NULL ||
 		    copy(&out->precert, &out->precert_len, p, n) < 0) {
 			snprintf(err, errlen, "bad PrecertChainEntry");
 			goto fail;
 		}
 	}
-	if ((chain = fl_rd_vec(&x, 3, &clen)) == NULL || x.off != x.len) {
+	if ((chain = fl_buf_rd_vec(&x, 3, &clen)) == NULL || x.off != x.len) {
 		snprintf(err, errlen, "bad extra_data chain");
 		goto fail;
 	}
@@ -191,7 +144,7 @@ fl_entry_parse_rfc(const uint8_t *leaf, size_t leaf_len, const uint8_t *extra,
 		struct fl_rd c = { chain, clen, 0, 0 };
 
 		while (c.off < c.len) {
-			if ((p = fl_rd_vec(&c, 3, &n)) == NULL ||
+			if ((p = fl_buf_rd_vec(&c, 3, &n)) == NULL ||
 			    out->nchain == FL_CHAIN_MAX) {
 				snprintf(err, errlen, "bad chain certificate");
 				goto fail;
@@ -223,13 +176,13 @@ fl_entry_parse_tile(struct fl_rd *r, const struct fl_pool *pool,
 		goto fail;
 	}
 	if (out->type == FL_PRECERT_ENTRY) {
-		if ((p = fl_rd_vec(r, 3, &n)) == NULL ||
+		if ((p = fl_buf_rd_vec(r, 3, &n)) == NULL ||
 		    copy(&out->precert, &out->precert_len, p, n) < 0) {
 			snprintf(err, errlen, "bad pre_certificate");
 			goto fail;
 		}
 	}
-	if ((fps = fl_rd_vec(r, 2, &flen)) == NULL || flen % 32 != 0 ||
+	if ((fps = fl_buf_rd_vec(r, 2, &flen)) == NULL || flen % 32 != 0 ||
 	    flen / 32 > FL_CHAIN_MAX) {
 		snprintf(err, errlen, "bad fingerprint chain");
 		goto fail;

@@ -1,8 +1,7 @@
 /*
  * A CT log entry held once, encoded on demand into each wire form:
  * RFC 6962 MerkleTreeLeaf + extra_data, and static-ct-api TileLeaf.
- * Chain certificates live in a pool, deduplicated by SHA-256 (the static
- * log's issuer fingerprints).
+ * Chain certificates live in a pool (fl_pool.h).
  */
 #ifndef FAKELOG_FL_ENTRY_H
 #define FAKELOG_FL_ENTRY_H
@@ -11,22 +10,11 @@
 #include <stdint.h>
 
 #include "tests/fakelog/fl_buf.h"
+#include "tests/fakelog/fl_pool.h"
 
 #define FL_CHAIN_MAX 8
 #define FL_X509_ENTRY 0
 #define FL_PRECERT_ENTRY 1
-
-struct fl_cert {
-	uint8_t *der;
-	size_t len;
-	uint8_t sha256[32];
-};
-
-struct fl_pool {
-	struct fl_cert *v;
-	size_t n;
-	size_t cap;
-};
 
 struct fl_entry {
 	uint64_t ts;                 /* ms since the epoch */
@@ -41,11 +29,6 @@ struct fl_entry {
 	uint32_t chain[FL_CHAIN_MAX];
 	uint8_t nchain;
 };
-
-void fl_pool_free(struct fl_pool *pool);
-/* Adds (or finds) a certificate. Returns its index, or -1 (no memory). */
-long fl_pool_add(struct fl_pool *pool, const uint8_t *der, size_t len);
-long fl_pool_find(const struct fl_pool *pool, const uint8_t sha256[32]);
 
 void fl_entry_free(struct fl_entry *e);
 

@@ -1,7 +1,7 @@
 #include "tests/fakelog/fl_gzip.h"
 
 uint32_t
-fl_crc32(uint32_t crc, const uint8_t *p, size_t len)
+fl_gzip_crc32(uint32_t crc, const uint8_t *p, size_t len)
 {
 	static uint32_t table[256];
 	static int ready;
@@ -56,7 +56,7 @@ fl_gzip_stored(const uint8_t *p, size_t len, struct fl_buf *out)
 		fl_buf_put(out, p + off, n);
 		off += n;
 	} while (off < len);
-	put_le32(out, fl_crc32(0, p, len));
+	put_le32(out, fl_gzip_crc32(0, p, len));
 	put_le32(out, (uint32_t)len);
 }
 

@@ -11,7 +11,7 @@
 
 #include "tests/fakelog/fl_buf.h"
 
-uint32_t fl_crc32(uint32_t crc, const uint8_t *p, size_t len);
+uint32_t fl_gzip_crc32(uint32_t crc, const uint8_t *p, size_t len);
 /* A gzip member whose payload is p (stored blocks), appended to out. */
 void fl_gzip_stored(const uint8_t *p, size_t len, struct fl_buf *out);
 /* A gzip member that inflates to 1 GiB of zero bytes. */

@@ -12,13 +12,13 @@ static const char *const fault_names[FL_F_NKINDS] = {
 };
 
 const char *
-fl_fault_name(int kind)
+fl_log_fault_name(int kind)
 {
 	return kind >= 0 && kind < FL_F_NKINDS ? fault_names[kind] : "?";
 }
 
 int
-fl_fault_parse(const char *s)
+fl_log_fault_parse(const char *s)
 {
 	for (int i = 0; i < FL_F_NKINDS; i++)
 		if (strcmp(s, fault_names[i]) == 0)
@@ -27,7 +27,7 @@ fl_fault_parse(const char *s)
 }
 
 int
-fl_fault_default_on(int kind)
+fl_log_fault_default_on(int kind)
 {
 	switch (kind) {
 	case FL_F_BADB64:
@@ -67,7 +67,7 @@ fl_log_init(struct fl_log *l, const char *name, int is_static, int with_real,
 	l->corpus = c;
 	l->gen = g;
 	l->sth_ts = now_ms();
-	return fl_key_derive(&l->key, g->seed, name, err, errlen);
+	return fl_sign_key_derive(&l->key, g->seed, name, err, errlen);
 }
 
 void
@@ -81,7 +81,7 @@ fl_log_fini(struct fl_log *l)
 	}
 	free(l->slots);
 	fl_merkle_free(&l->tree);
-	fl_key_fini(&l->key);
+	fl_sign_key_fini(&l->key);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -206,7 +206,7 @@ fl_log_fault_add(struct fl_log *l, int kind, int count, int on, long param)
 	if (l->nfaults == FL_FAULTS_MAX)
 		return -1;
 	l->faults[l->nfaults++] = (struct fl_fault){ kind, count,
-	    on ? on : fl_fault_default_on(kind), param };
+	    on ? on : fl_log_fault_default_on(kind), param };
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tests/fakelog/fl_certgen.h"
+#include "tests/fakelog/fl_gen.h"
 #include "tests/fakelog/fl_corpus.h"
 #include "tests/fakelog/fl_merkle.h"
 #include "tests/fakelog/fl_sign.h"
@@ -76,9 +76,9 @@ long fl_log_grow(struct fl_log *l, size_t n, char *err, size_t errlen);
 void fl_log_leaf(const struct fl_log *l, size_t i, struct fl_buf *out);
 void fl_log_tile_leaf(const struct fl_log *l, size_t i, struct fl_buf *out);
 
-const char *fl_fault_name(int kind);
-int fl_fault_parse(const char *s);
-int fl_fault_default_on(int kind);
+const char *fl_log_fault_name(int kind);
+int fl_log_fault_parse(const char *s);
+int fl_log_fault_default_on(int kind);
 int fl_log_fault_add(struct fl_log *l, int kind, int count, int on,
     long param);
 /* Takes the first queued fault matching ep (counting it down), or NULL. */

@@ -32,7 +32,7 @@ key_finish(struct fl_key *k, char *err, size_t errlen)
 }
 
 int
-fl_key_derive(struct fl_key *k, const uint8_t seed[32], const char *name,
+fl_sign_key_derive(struct fl_key *k, const uint8_t seed[32], const char *name,
     char *err, size_t errlen)
 {
 	uint8_t in[32 + 128], d[32], pub[65];
@@ -78,12 +78,12 @@ done:
 	EC_POINT_free(pt);
 	EC_GROUP_free(grp);
 	if (rc < 0)
-		fl_key_fini(k);
+		fl_sign_key_fini(k);
 	return rc;
 }
 
 int
-fl_key_load(struct fl_key *k, const char *path, char *err, size_t errlen)
+fl_sign_key_load(struct fl_key *k, const char *path, char *err, size_t errlen)
 {
 	FILE *f;
 
@@ -96,25 +96,25 @@ fl_key_load(struct fl_key *k, const char *path, char *err, size_t errlen)
 	fclose(f);
 	if (k->pkey == NULL || !EVP_PKEY_is_a(k->pkey, "EC")) {
 		snprintf(err, errlen, "%s: not a PEM EC private key", path);
-		fl_key_fini(k);
+		fl_sign_key_fini(k);
 		return -1;
 	}
 	if (key_finish(k, err, errlen) < 0) {
-		fl_key_fini(k);
+		fl_sign_key_fini(k);
 		return -1;
 	}
 	return 0;
 }
 
 void
-fl_key_fini(struct fl_key *k)
+fl_sign_key_fini(struct fl_key *k)
 {
 	EVP_PKEY_free(k->pkey);
 	memset(k, 0, sizeof(*k));
 }
 
 void
-fl_sth_tbs(uint64_t ts, uint64_t size, const uint8_t root[32], uint8_t out[50])
+fl_sign_sth_tbs(uint64_t ts, uint64_t size, const uint8_t root[32], uint8_t out[50])
 {
 	out[0] = 0;     /* version v1 */
 	out[1] = 1;     /* signature_type tree_hash */
@@ -134,7 +134,7 @@ fl_sign_sth(const struct fl_key *k, uint64_t ts, uint64_t size,
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	int rc = -1;
 
-	fl_sth_tbs(ts, size, root, tbs);
+	fl_sign_sth_tbs(ts, size, root, tbs);
 	if (m == NULL || EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL,
 	    k->pkey) <= 0 || EVP_DigestSign(m, sig, &siglen, tbs,
 	    sizeof(tbs)) <= 0)
@@ -169,7 +169,7 @@ key_id(const char *name, size_t nlen, const uint8_t *spki, size_t spki_len,
 }
 
 int
-fl_note_sign(const struct fl_key *k, const char *origin, uint64_t size,
+fl_sign_note(const struct fl_key *k, const char *origin, uint64_t size,
     const uint8_t root[32], uint64_t ts, struct fl_buf *out)
 {
 	struct fl_buf sig = { 0 };
@@ -182,7 +182,7 @@ fl_note_sign(const struct fl_key *k, const char *origin, uint64_t size,
 	fl_buf_put(&sig, kid, 4);
 	fl_buf_uint(&sig, ts, 8);
 	if (fl_sign_sth(k, ts, size, root, &sig) < 0 ||
-	    (b64 = fl_b64(sig.p, sig.len)) == NULL)
+	    (b64 = fl_buf_b64(sig.p, sig.len)) == NULL)
 		goto done;
 	EVP_EncodeBlock((unsigned char *)rootb64, root, 32);
 	snprintf(line, sizeof(line), "%s\n%llu\n%s\n\n", origin,
@@ -218,7 +218,7 @@ verify_sig(const uint8_t *spki, size_t spki_len, const uint8_t *tbs,
 }
 
 int
-fl_note_verify(const char *note, size_t len, const uint8_t *spki,
+fl_sign_note_verify(const char *note, size_t len, const uint8_t *spki,
     size_t spki_len, char *err, size_t errlen)
 {
 	char text[1024], *lines[4], *save = NULL, *l;
@@ -246,7 +246,7 @@ fl_note_verify(const char *note, size_t len, const uint8_t *spki,
 	    l = strtok_r(NULL, "\n", &save))
 		lines[nl++] = l;
 	if (nl < 3 || sscanf(lines[1], "%llu", &size) != 1 ||
-	    fl_unb64(lines[2], &rb) < 0 || rb.len != 32) {
+	    fl_buf_unb64(lines[2], &rb) < 0 || rb.len != 32) {
 		snprintf(err, errlen, "bad checkpoint body");
 		goto done;
 	}
@@ -273,17 +273,17 @@ fl_note_verify(const char *note, size_t len, const uint8_t *spki,
 		if ((b64 = strchr(name, ' ')) == NULL)
 			continue;
 		*b64++ = '\0';
-		if (strcmp(name, lines[0]) != 0 || fl_unb64(b64, &sb) < 0) {
+		if (strcmp(name, lines[0]) != 0 || fl_buf_unb64(b64, &sb) < 0) {
 			fl_buf_free(&sb);
 			continue;
 		}
 		r = (struct fl_rd){ sb.p, sb.len, 0, 0 };
-		id = fl_rd_bytes(&r, 4);
-		ts = fl_rd_uint(&r, 8);
+		id = fl_buf_rd_bytes(&r, 4);
+		ts = fl_buf_rd_uint(&r, 8);
 		if (id != NULL && memcmp(id, kid, 4) == 0 &&
-		    fl_rd_uint(&r, 1) == 4 && fl_rd_uint(&r, 1) == 3 &&
-		    (s = fl_rd_vec(&r, 2, &slen)) != NULL && r.off == r.len) {
-			fl_sth_tbs(ts, size, root, tbs);
+		    fl_buf_rd_uint(&r, 1) == 4 && fl_buf_rd_uint(&r, 1) == 3 &&
+		    (s = fl_buf_rd_vec(&r, 2, &slen)) != NULL && r.off == r.len) {
+			fl_sign_sth_tbs(ts, size, root, tbs);
 			ok = verify_sig(spki, spki_len, tbs, sizeof(tbs), s, slen);
 		}
 		fl_buf_free(&sb);

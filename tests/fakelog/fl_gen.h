@@ -4,8 +4,8 @@
  * by two test CAs (Ed25519 and RSA, both deterministic signers), with
  * varied subjects, SANs, key types and extensions.
  */
-#ifndef FAKELOG_FL_CERTGEN_H
-#define FAKELOG_FL_CERTGEN_H
+#ifndef FAKELOG_FL_GEN_H
+#define FAKELOG_FL_GEN_H
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>

@@ -1,4 +1,4 @@
-#include "tests/fakelog/fl_http.h"
+#include "tests/fakelog/fl_srv.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -210,7 +210,7 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 static int
 b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
 {
-	char *s = fl_b64(p, len);
+	char *s = fl_buf_b64(p, len);
 
 	if (s == NULL)
 		return -1;
@@ -309,7 +309,7 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		if (leaf.err || extra.err)
 			break;
 		evbuffer_add_printf(b, "%s{\"leaf_input\":\"", i > start ? "," : "");
-		if ((s64 = fl_b64(leaf.p, leaf.len)) == NULL)
+		if ((s64 = fl_buf_b64(leaf.p, leaf.len)) == NULL)
 			break;
 		/* '!' is outside the base64 alphabet. */
 		if (f && f->kind == FL_F_BADB64 && i == start)
@@ -396,7 +396,7 @@ get_proof_by_hash(struct fl_srv *s, struct fl_log *l,
 	struct evbuffer *b;
 
 	if (hs == NULL || get_u64(q, "tree_size", &size) < 0 ||
-	    size > l->tree.n || fl_unb64(hs, &h) < 0 || h.len != 32) {
+	    size > l->tree.n || fl_buf_unb64(hs, &h) < 0 || h.len != 32) {
 		fl_buf_free(&h);
 		return reply_json_error(req, 400, "bad hash or tree_size");
 	}
@@ -430,7 +430,7 @@ get_checkpoint(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	    f && f->kind == FL_F_ORIGIN ? "-moved" : "");
 	sth_view(l, f, &size, root);
 	if (b == NULL ||
-	    fl_note_sign(&l->key, origin, size, root, l->sth_ts, &note) < 0) {
+	    fl_sign_note(&l->key, origin, size, root, l->sth_ts, &note) < 0) {
 		reply_json_error(req, 500, "signing failed");
 		goto done;
 	}
@@ -654,7 +654,7 @@ serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		return reply_json_error(req, 405, "method not allowed");
 	f = fl_log_fault_take(l, endpoint_class(rest), &copy);
 	if (f && f->kind != FL_F_GZIP && f->kind != FL_F_TRUNCATE)
-		log_info("%s: fault %s on %s", l->name, fl_fault_name(f->kind), rest);
+		log_info("%s: fault %s on %s", l->name, fl_log_fault_name(f->kind), rest);
 	if (f && fault_takeover(s, req, f))
 		return;
 	if (!l->is_static) {
@@ -782,7 +782,7 @@ control_state(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req)
 	    s->port, l->name, l->key.spki_b64, l->key.log_id_b64);
 	for (int i = 0; i < l->nfaults; i++)
 		evbuffer_add_printf(b, "%s{\"kind\":\"%s\",\"count\":%d,\"on\":%d}",
-		    i ? "," : "", fl_fault_name(l->faults[i].kind),
+		    i ? "," : "", fl_log_fault_name(l->faults[i].kind),
 		    l->faults[i].count, l->faults[i].on);
 	evbuffer_add_printf(b, "]}");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -811,7 +811,7 @@ control(struct fl_srv *s, struct evhttp_request *req, const char *path,
 		return control_state(s, l, req);
 	}
 	if (strcmp(op, "fault") == 0 && cmd == EVHTTP_REQ_POST) {
-		int kind = fl_fault_parse((v = evhttp_find_header(q, "kind")) ? v : "");
+		int kind = fl_log_fault_parse((v = evhttp_find_header(q, "kind")) ? v : "");
 		int on = parse_on(evhttp_find_header(q, "on"));
 		uint64_t count = 1, param = 0;
 
@@ -822,7 +822,7 @@ control(struct fl_srv *s, struct evhttp_request *req, const char *path,
 			return reply_json_error(req, 400, "bad kind, on, count or param");
 		if (fl_log_fault_add(l, kind, (int)count, on, (long)param) < 0)
 			return reply_json_error(req, 400, "too many faults queued");
-		log_info("%s: queued fault %s x%llu", l->name, fl_fault_name(kind),
+		log_info("%s: queued fault %s x%llu", l->name, fl_log_fault_name(kind),
 		    (unsigned long long)count);
 		return control_state(s, l, req);
 	}

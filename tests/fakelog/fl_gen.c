@@ -1,4 +1,4 @@
-#include "tests/fakelog/fl_certgen.h"
+#include "tests/fakelog/fl_gen.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>

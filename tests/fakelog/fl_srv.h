@@ -3,8 +3,8 @@
  * static-ct-api endpoints for every log, /loglist.json, the /control/
  * endpoints, fault injection, and the growth timer.
  */
-#ifndef FAKELOG_FL_HTTP_H
-#define FAKELOG_FL_HTTP_H
+#ifndef FAKELOG_FL_SRV_H
+#define FAKELOG_FL_SRV_H
 
 #include <event2/event.h>
 #include <event2/http.h>

@@ -6,9 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -126,9 +126,9 @@ seg_init_header(void *base, const struct seg_layout *l, uint32_t nworkers)
 }
 
 /*
- * An existing segment of that name: 1 if it may be replaced (its master is
- * gone, or it is empty/zeroed from a master killed while creating it), 0 if
- * it must be kept (err filled).
+ * An existing segment of that name: 1 if it may be replaced (nobody holds
+ * its lock, or it is empty/zeroed from a master killed while creating it),
+ * 0 if it must be kept (err filled).
  */
 static int
 seg_is_stale(int fd, const char *name, char *err, size_t errlen)
@@ -136,7 +136,6 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 	struct shm_header h;
 	struct stat st;
 	ssize_t n;
-	pid_t pid;
 
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "fstat(%s): %s", name, strerror(errno));
@@ -158,12 +157,16 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 		    name, name);
 		return 0;
 	}
-	pid = (pid_t)h.master_pid;
-	if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
+	/* The lock, not the pid: a pid in the header may belong to anything
+	 * by now. Released again when the caller closes fd. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 1;
-	snprintf(err, errlen, "shared memory %s is in use by a running "
-	    "master (pid %d): is another certstreamd on this port?", name,
-	    (int)pid);
+	if (errno == EWOULDBLOCK)
+		snprintf(err, errlen, "shared memory %s is in use by a running "
+		    "master (pid %u) or its children: is another certstreamd "
+		    "on this port?", name, h.master_pid);
+	else
+		snprintf(err, errlen, "flock(%s): %s", name, strerror(errno));
 	return 0;
 }
 
@@ -173,7 +176,7 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 {
 	struct seg_layout l;
 	void *base = MAP_FAILED;
-	int fd = -1, tries, created = 0;
+	int fd = -1, lockfd = -1, tries, created = 0;
 
 	memset(seg, 0, sizeof(*seg));
 	if (name == NULL || name[0] != '/' || strlen(name) >= sizeof(seg->name)
@@ -217,6 +220,13 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 		goto fail;
 	}
 	created = 1;
+	/* Ours and new: nobody else can hold the lock. A descriptor above
+	 * the standard ones, so that 0 can mean none. */
+	if ((lockfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "lock %s: %s", name, strerror(errno));
+		goto fail;
+	}
 	if (ftruncate(fd, (off_t)l.total) == -1) {
 		snprintf(err, errlen, "ftruncate(%s, %llu): %s", name,
 		    (unsigned long long)l.total, strerror(errno));
@@ -231,10 +241,13 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 	close(fd);
 	seg_init_header(base, &l, nworkers);
 	seg_fill_ptrs(seg, base, l.total);
+	seg->lockfd = lockfd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
 	return 0;
 
 fail:
+	if (lockfd != -1)
+		close(lockfd);
 	if (fd != -1)
 		close(fd);
 	if (created)
@@ -350,6 +363,8 @@ shm_seg_close(struct shm_seg *seg)
 {
 	if (seg->base != NULL)
 		munmap(seg->base, seg->size);
+	if (seg->lockfd > 2)
+		close(seg->lockfd);
 	memset(seg, 0, sizeof(*seg));
 }
 

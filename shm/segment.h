@@ -23,14 +23,18 @@ struct shm_seg {
 	uint8_t *data;
 	uint64_t slot_mask;
 	uint64_t data_size;
+	int lockfd;             /* holds the in-use lock (>= 3); 0: none */
 	char name[64];
 };
 
 /*
  * Create the segment `name` (e.g. "/certstream-8080"): a segment left behind
- * by a killed master is detected (its master_pid is gone) and replaced; one
- * whose master still runs is refused. nslots is rounded up to a power of two.
- * Returns 0, or -1 with err filled.
+ * by a killed master is detected and replaced; one still in use is refused.
+ * In use means locked: the creator holds an flock(2) on the segment through
+ * seg->lockfd, and the processes it forks inherit it, so the lock lasts as
+ * long as any of them runs, whatever became of the pid in the header (a
+ * dead master's pid may have been reused). nslots is rounded up to a power
+ * of two. Returns 0, or -1 with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);
@@ -43,7 +47,7 @@ int shm_seg_attach(struct shm_seg *seg, const char *name, char *err,
 int shm_seg_create_anon(struct shm_seg *seg, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);
 
-/* Unmap (does not unlink). */
+/* Unmap and drop this process's hold on the in-use lock (does not unlink). */
 void shm_seg_close(struct shm_seg *seg);
 
 /* Remove the name; 0 or -1 (errno). */

@@ -388,3 +388,46 @@ test('dedup: a certificate logged in two logs is streamed once and counted', { t
   assert.match(met, /duplicates/);
   col.w.close();
 });
+
+test('SIGHUP: a log added to custom_logs starts, a state filter change stops the listed log, no restart',
+  { timeout: 60000 }, async (t) => {
+    const fl = await startFakelog(['--rfc6962', 'ha', '--rfc6962', 'hb', '--initial-size', '200',
+      '--grow-per-sec', '0'], t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    const full = JSON.parse((await request('GET', fl.url('/loglist.json'))).body);
+    const hb = full.operators[0].logs.find((l) => l.url === fl.logUrl('hb'));
+    full.operators[0].logs = full.operators[0].logs.filter((l) => l !== hb);
+    writeList(listFile, EMPTY_LIST);
+    const confFile = path.join(dir, 'certstream.conf');
+    const conf = baseConf(listFile, path.join(dir, 'state.json'));
+    fs.writeFileSync(confFile, conf);
+    const d = await startDaemon({ conf: confFile, t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, JSON.stringify(full));
+    await c.waitFor(() => col.count(fl.logUrl('ha')) === 200, 15000, 'listed log streamed');
+    assert.strictEqual(col.count(fl.logUrl('hb')), 0);
+
+    fs.writeFileSync(confFile, `${conf}custom_logs:\n  - name: "extra hb"\n` +
+      `    url: ${JSON.stringify(hb.url)}\n    key: ${JSON.stringify(hb.key)}\n`);
+    process.kill(d.pid, 'SIGHUP');
+    await c.waitFor(() => col.count(fl.logUrl('hb')) === 200, 15000, 'custom log streamed after SIGHUP')
+      .catch((e) => { e.message += `\n${d.logs().slice(-2000)}`; throw e; });
+    assertExactlyOnce(col.byLog.get(fl.logUrl('hb')), 200, 'hb');
+    let st = await logStatus(d, fl.logUrl('hb'));
+    assert.strictEqual(st.name, 'extra hb');
+
+    // Only retired logs now: the usable 'ha' stops, the custom log stays.
+    fs.writeFileSync(confFile, `${conf.replace('ct_log:\n', 'ct_log:\n  states: [retired]\n')}` +
+      `custom_logs:\n  - name: "extra hb"\n    url: ${JSON.stringify(hb.url)}\n    key: ${JSON.stringify(hb.key)}\n`);
+    process.kill(d.pid, 'SIGHUP');
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await sleep(100)) {
+      st = await logStatus(d, fl.logUrl('ha'));
+      if (!st) break;
+    }
+    assert.strictEqual(st, undefined, 'ha no longer watched');
+    assert.ok(await logStatus(d, fl.logUrl('hb')), 'hb still watched');
+    col.w.close();
+  });

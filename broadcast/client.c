@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "broadcast/auth.h"
 #include "broadcast/client.h"
 #include "broadcast/endpoints.h"
 #include "broadcast/sse.h"
@@ -780,6 +781,26 @@ client_start_sse(struct client *c, const struct http_request *req)
 	return client_start_stream(c, SP_SSE, stream);
 }
 
+static int
+client_unauthorized(struct client *c)
+{
+	atomic_fetch_add(&c->w->st->auth_failures, 1);
+	return client_answer(c, 401, "missing or invalid token",
+	    "WWW-Authenticate: Bearer\r\n");
+}
+
+static enum auth_scope
+client_scope(const char *path)
+{
+	if (strcmp(path, "/sse") == 0)
+		return AUTH_STREAM;
+	if (strcmp(path, "/health") == 0 || strcmp(path, "/health/deep") == 0)
+		return AUTH_HEALTH;
+	if (strcmp(path, "/metrics") == 0)
+		return AUTH_METRICS;
+	return AUTH_OPEN;
+}
+
 /* A complete request head is in c->head: decide what it gets. */
 static int
 client_route(struct client *c)
@@ -800,6 +821,8 @@ client_route(struct client *c)
 	if (hs != WS_HS_NOT_UPGRADE) {
 		if (stream < 0 || !cfg->protocols.websocket)
 			return client_answer(c, 404, "not found", NULL);
+		if (!auth_allowed(cfg, req, AUTH_STREAM))
+			return client_unauthorized(c);
 		switch (hs) {
 		case WS_HS_OK:
 			return client_start_ws(c, stream, accept,
@@ -816,6 +839,9 @@ client_route(struct client *c)
 			return client_answer(c, 400, "bad WebSocket upgrade", NULL);
 		}
 	}
+	if (!auth_allowed(cfg, req, client_scope(path)) &&
+	    !(req->method.len == 7 && memcmp(req->method.p, "OPTIONS", 7) == 0))
+		return client_unauthorized(c);
 	if (strcmp(path, "/sse") == 0 && cfg->protocols.sse &&
 	    req->method.len == 3 && memcmp(req->method.p, "GET", 3) == 0)
 		return client_start_sse(c, req);

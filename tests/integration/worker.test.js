@@ -628,6 +628,49 @@ test('SIGHUP applies a valid config live and keeps the running one when the new 
   }
 });
 
+test('auth: streams and metrics need a token (header, Bearer or ?token=); health stays open', async () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'worker-auth-'));
+  const conf = path.join(dir, 'certstream.conf');
+  fs.writeFileSync(conf, 'auth:\n  enabled: true\n  tokens:\n    - "s3cret"\n    - "other-token"\n  protect_metrics: true\n');
+  const h = await Harness.start(['--config', conf]);
+  try {
+    const none = rawClient(h.port, upgrade('/'));
+    const wrong = rawClient(h.port, upgrade('/', { extra: 'Authorization: Bearer s3cre\r\n' }));
+    const sseNone = rawClient(h.port, 'GET /sse HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => none.closed && wrong.closed && sseNone.closed, 5000, 'refusals');
+    for (const c of [none, wrong, sseNone]) {
+      assert.match(c.text(), /^HTTP\/1\.1 401 /);
+      assert.match(c.text(), /\r\nWWW-Authenticate: Bearer\r\n/);
+    }
+    const a = new WebSocket(h.url('/'), { headers: { Authorization: 'Bearer s3cret' } });
+    const b = openWs(h.url('/domains-only?token=other-token'));
+    const am = [];
+    a.on('message', (d) => am.push(JSON.parse(d.toString())));
+    await waitFor(() => a.readyState === WebSocket.OPEN && b.open, 5000, 'authorised opens');
+    const s = openSse(h.port, '/sse', 'Authorization: s3cret\r\n');
+    await waitFor(() => s.head, 5000, 'sse head');
+    assert.match(s.head, /^HTTP\/1\.1 200/);
+    await h.publish(10);
+    await waitFor(() => am.length >= 10 && b.messages.length >= 10 && s.events.length >= 10, 5000, 'records');
+    checkSeq(am, 0, 10, 'bearer');
+    checkSeq(b.messages, 0, 10, 'query token');
+
+    assert.equal((await httpGet(h.port, '/metrics')).status, 401);
+    assert.equal((await httpGet(h.port, '/health')).status, 200, 'health not protected');
+    assert.equal((await httpGet(h.port, '/example.json')).status, 200);
+    const r = await httpGet(h.port, '/metrics', { headers: 'Authorization: Bearer other-token\r\n' });
+    assert.equal(r.status, 200);
+    const fails = Number(r.body.match(/^certstream_auth_failures_total (\d+)$/m)[1]);
+    assert.equal(fails, 4);
+    a.close();
+    b.ws.close();
+    s.sock.destroy();
+  } finally {
+    await h.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker exits 0 within 5 s', async () => {
   const h = await Harness.start();
   const clients = [];

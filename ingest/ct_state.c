@@ -163,51 +163,53 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 {
 	json_object *root = NULL;
 	char tmp[4096], dir[4096];
-	const char *text;
+	const char *text = NULL;
 	size_t i;
-	int fd = -1, dfd = -1, rc = -1;
+	int fd = -1, dfd = -1, made = 0, rc = -1;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
 		snprintf(err, errlen, "state file path too long");
 		goto done;
 	}
-	root = json_object_new_object();
-	if (root == NULL)
-		goto oom;
+	snprintf(err, errlen, "out of memory");
+	if ((root = json_object_new_object()) == NULL)
+		goto done;
 	for (i = 0; i < st->n; i++) {
 		json_object *v = json_object_new_uint64(st->e[i].next);
 
 		if (v == NULL)
-			goto oom;
+			goto done;
 		if (json_object_object_add(root, st->e[i].url, v) < 0) {
 			json_object_put(v);
-			goto oom;
+			goto done;
 		}
 	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
-		goto oom;
+		goto done;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "open %s: %s", tmp, strerror(errno));
 		goto done;
 	}
+	made = 1;
 	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0) {
 		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
-		goto unlink;
+		goto done;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		snprintf(err, errlen, "close %s: %s", tmp, strerror(errno));
-		goto unlink;
-	}
+	i = (size_t)close(fd);
 	fd = -1;
+	if (i != 0) {
+		snprintf(err, errlen, "close %s: %s", tmp, strerror(errno));
+		goto done;
+	}
 	if (rename(tmp, path) < 0) {
 		snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
-		goto unlink;
+		goto done;
 	}
+	made = 0;
 	/* The rename is durable only once the directory is synced. */
 	snprintf(dir, sizeof(dir), "%s", path);
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -217,17 +219,13 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 		goto done;
 	}
 	rc = 0;
-	goto done;
-oom:
-	snprintf(err, errlen, "out of memory");
-	goto done;
-unlink:
-	unlink(tmp);
 done:
 	if (dfd >= 0)
 		close(dfd);
 	if (fd >= 0)
 		close(fd);
+	if (made)
+		unlink(tmp);
 	json_object_put(root);
 	return rc;
 }

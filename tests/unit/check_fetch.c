@@ -258,6 +258,30 @@ START_TEST(concurrent_and_cancelled)
 }
 END_TEST
 
+/* Sequential requests to one server share one kept-alive connection. */
+START_TEST(connections_are_reused)
+{
+	struct event_base *base = event_base_new();
+	struct srv s;
+	struct fetch *f;
+	struct got g;
+	char err[128];
+	int i;
+
+	srv_start(&s, base);
+	f = fetch_new(base, &opts, err, sizeof(err));
+	for (i = 0; i < 10; i++) {
+		run_one(base, f, s.port, "/hello", &g);
+		ck_assert_int_eq(g.res.status, 200);
+	}
+	ck_assert_uint_eq(fetch_count(f), 10);
+	ck_assert_uint_eq(fetch_connections(f), 1);
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 fetch_suite(void)
 {
@@ -269,6 +293,7 @@ fetch_suite(void)
 	tcase_add_test(tc, body_cap_aborts_transfer);
 	tcase_add_test(tc, transfer_timeout_fires);
 	tcase_add_test(tc, concurrent_and_cancelled);
+	tcase_add_test(tc, connections_are_reused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -442,3 +442,108 @@ test('kill -9 of the ingest five times at 10,000 records/s: ring positions stay 
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
 });
+
+// A process that is gone or a zombie (an orphan reaped late) is not running.
+function running(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (_) {
+    return false;
+  }
+}
+
+// The segment's header (shm/layout.h): magic at byte 0, master_pid at
+// byte 100. Reads only the header: the segment is hundreds of MiB, sparse.
+function segHeaderOf(port) {
+  const fd = fs.openSync(`/dev/shm/certstream-${port}`, 'r');
+  try {
+    const b = Buffer.alloc(192);
+    fs.readSync(fd, b, 0, 192, 0);
+    return { magic: b.readBigUInt64LE(0), masterPid: b.readUInt32LE(100) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+test('kill -9 of the master: its children stop within 5 s, and the segment it left is replaced by the next start on the same port, which streams, even when its pid now runs something else', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: conf(200) });
+  const kids = await waitFor(() => {
+    const x = titles(d.pid);
+    return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
+  }, 3000, 'three children with their titles');
+  const shm = `/dev/shm/certstream-${d.port}`;
+  assert.strictEqual(segHeaderOf(d.port).masterPid, d.pid);
+  const ws = Array.from({ length: 8 }, () => wsClient(d.url('/', 'ws'), 'lite'));
+  const sse = Array.from({ length: 4 }, () => sseConn(d.url('/sse?stream=lite')));
+  t.after(() => { ws.forEach((c) => c.close()); sse.forEach((c) => c.close()); });
+  await Promise.all(ws.map((c) => c.opened).concat(sse.map((c) => c.ready)));
+  await waitFor(() => ws.every((c) => c.idx.length >= 10) && sse.every((c) => c.ids.length >= 10), 10000, 'streaming');
+
+  process.kill(d.pid, 'SIGKILL');
+  const t0 = Date.now();
+  await d.exited;
+  await waitFor(() => Object.values(kids).every((pid) => !running(pid)), 5000,
+    `the orphaned children stopping (${Object.entries(kids).filter(([, p]) => running(p)).map(([k]) => k)})`);
+  t.diagnostic(`children gone ${Date.now() - t0} ms after the master`);
+  // Their clients were let go, not left hanging on a socket nobody serves.
+  await waitFor(() => ws.every((c) => c.closeCode !== null) && sse.every((c) => c.ended), 3000, 'every client closed');
+  for (const c of ws) {
+    assert.deepStrictEqual(c.bad, []);
+    assert.deepStrictEqual(indexGaps(c.idx), []);
+  }
+  for (const c of sse) {
+    assert.deepStrictEqual(c.bad, []);
+    assert.deepStrictEqual(idGaps(c.ids), []);
+  }
+  // What a dead master leaves: its segment, naming it.
+  assert.ok(fs.existsSync(shm), 'the segment is left behind');
+  assert.strictEqual(segHeaderOf(d.port).masterPid, d.pid);
+
+  // The next start on the same port replaces it and streams.
+  const d2 = await startDaemon({ t, workers: 2, conf: conf(200), port: d.port });
+  assert.strictEqual(segHeaderOf(d2.port).masterPid, d2.pid, 'a new segment');
+  assert.doesNotMatch(d2.logs(), /in use|refus/i);
+  const c2 = wsClient(d2.url('/', 'ws'), 'lite');
+  const s2 = sseConn(d2.url('/sse?stream=lite'));
+  t.after(() => { c2.close(); s2.close(); });
+  await Promise.all([c2.opened, s2.ready]);
+  await waitFor(() => c2.idx.length >= 20 && s2.ids.length >= 20, 10000, 'streaming from the new daemon');
+  assert.deepStrictEqual(c2.bad, []);
+  assert.deepStrictEqual(indexGaps(c2.idx), []);
+  assert.deepStrictEqual(idGaps(s2.ids), []);
+
+  // Master and children killed at once (an OOM kill, kill -9 of the
+  // group): nothing runs, the segment stays; the next start goes at once.
+  const kids2 = await waitFor(() => {
+    const x = d2.childPids();
+    return x.length === 3 ? x : null;
+  }, 3000, 'three children');
+  c2.close();
+  s2.close();
+  for (const pid of [d2.pid, ...kids2]) process.kill(pid, 'SIGKILL');
+  await d2.exited;
+  await waitFor(() => kids2.every((pid) => !running(pid)), 3000, 'everything dead');
+  assert.strictEqual(segHeaderOf(d2.port).masterPid, d2.pid, 'the segment is left behind');
+  // And by now its pid runs something else (pids are reused; in a fresh
+  // pid namespace the next master may even get the same one): that must
+  // not keep the next start out.
+  const fd = fs.openSync(shm, 'r+');
+  const pidBuf = Buffer.alloc(4);
+  pidBuf.writeUInt32LE(process.pid);
+  fs.writeSync(fd, pidBuf, 0, 4, 100);
+  fs.closeSync(fd);
+  assert.strictEqual(segHeaderOf(d2.port).masterPid, process.pid);
+  const d3 = await startDaemon({ t, workers: 1, conf: conf(200), port: d.port });
+  assert.strictEqual(segHeaderOf(d3.port).masterPid, d3.pid, 'a new segment');
+  const c3 = wsClient(d3.url('/', 'ws'), 'lite');
+  t.after(() => c3.close());
+  await c3.opened;
+  await waitFor(() => c3.idx.length >= 20, 10000, 'streaming from the third daemon');
+  assert.deepStrictEqual(c3.bad, []);
+  assert.deepStrictEqual(indexGaps(c3.idx), []);
+  c3.close();
+  const info = await d3.stop();
+  assert.strictEqual(info.code, 0);
+  assert.ok(!fs.existsSync(shm), 'a clean stop removes the segment');
+});

@@ -23,7 +23,7 @@ usage(void)
 	    "usage: fakelog [--port N] [--rfc6962 NAME]... [--static NAME]...\n"
 	    "  [--initial-size N] [--max-size N] [--grow-per-sec N]\n"
 	    "  [--batch-cap N] [--seed S] [--data DIR] [--real all|first|none]\n"
-	    "  [--gzip-tiles] [--hold-secs N] [--fault LOG:KIND[:COUNT[:PARAM]]]\n"
+	    "  [--gzip-tiles] [--lint-certs] [--hold-secs N] [--fault LOG:KIND[:COUNT[:PARAM]]]\n"
 	    "  [--key LOG=PEMFILE]... [--key-out FILE]\n"
 	    "  [--tls-cert PEM --tls-key PEM]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
@@ -130,6 +130,7 @@ main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "real", required_argument, NULL, 'R' },
 		{ "gzip-tiles", no_argument, NULL, 'z' },
+		{ "lint-certs", no_argument, NULL, 'L' },
 		{ "hold-secs", required_argument, NULL, 'H' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "key-out", required_argument, NULL, 'k' },
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 	const char *names[MAX_LOGS], *seed = "fakelog", *data = "tests/data/fakelog";
 	const char *key_out = NULL, *vnote = NULL, *vkey = NULL;
 	const char *tls_cert = NULL, *tls_key = NULL;
-	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0;
+	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0, lint = 0;
 	struct fault_arg faults[MAX_LOGS];
 	const char *keys[MAX_LOGS];
 	int nkeys = 0;
@@ -207,6 +208,9 @@ main(int argc, char **argv)
 		case 'z':
 			srv.gzip_tiles = 1;
 			break;
+		case 'L':
+			lint = 1;
+			break;
 		case 'H':
 			srv.hold_secs = atol(optarg);
 			break;
@@ -254,7 +258,7 @@ main(int argc, char **argv)
 		max_size = initial;
 	log_init("stderr", LOG_LVL_INFO, "fakelog");
 	signal(SIGPIPE, SIG_IGN);
-	if (fl_corpus_load(&corpus, data, err, sizeof(err)) < 0)
+	if (fl_corpus_load(&corpus, data, lint, err, sizeof(err)) < 0)
 		fatalx("corpus: %s", err);
 	if (fl_gen_init(&gen, seed, data, &corpus.pool, err, sizeof(err)) < 0)
 		fatalx("generator: %s", err);

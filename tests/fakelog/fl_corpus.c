@@ -1,5 +1,6 @@
 #include "tests/fakelog/fl_corpus.h"
 
+#include <dirent.h>
 #include <json-c/json.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -151,9 +152,70 @@ done:
 	return rc;
 }
 
+static int
+pem_only(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 4 && strcmp(d->d_name + n - 4, ".pem") == 0;
+}
+
+/* Each certificate becomes an x509_entry with an empty chain. */
+static int
+load_lint(struct fl_corpus *c, const char *datadir, char *err, size_t errlen)
+{
+	struct dirent **names = NULL;
+	char dir[1024], path[1300];
+	int n, rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/certs", datadir);
+	if ((n = scandir(dir, &names, pem_only, alphasort)) < 0) {
+		snprintf(err, errlen, "scandir %s failed", dir);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		FILE *f;
+		X509 *x = NULL;
+		unsigned char *der = NULL;
+		int len;
+		struct fl_entry e;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		memset(&e, 0, sizeof(e));
+		if ((f = fopen(path, "r")) != NULL) {
+			x = PEM_read_X509(f, NULL, NULL, NULL);
+			fclose(f);
+		}
+		if (x == NULL || (len = i2d_X509(x, &der)) <= 0 ||
+		    (e.cert = malloc((size_t)len)) == NULL) {
+			X509_free(x);
+			OPENSSL_free(der);
+			snprintf(err, errlen, "%s: cannot load certificate", path);
+			goto done;
+		}
+		memcpy(e.cert, der, (size_t)len);
+		e.cert_len = (size_t)len;
+		e.type = FL_X509_ENTRY;
+		e.ts = 1767225600000ull + (uint64_t)i;  /* 2026-01-01 */
+		X509_free(x);
+		OPENSSL_free(der);
+		if (push(&c->lint, &c->nlint, &e) < 0) {
+			fl_entry_free(&e);
+			snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
 int
-fl_corpus_load(struct fl_corpus *c, const char *datadir, char *err,
-    size_t errlen)
+fl_corpus_load(struct fl_corpus *c, const char *datadir, int with_lint,
+    char *err, size_t errlen)
 {
 	char path[1024];
 
@@ -174,6 +236,8 @@ fl_corpus_load(struct fl_corpus *c, const char *datadir, char *err,
 		if (load_tile(c, path, err, errlen) < 0)
 			goto fail;
 	}
+	if (with_lint && load_lint(c, datadir, err, errlen) < 0)
+		goto fail;
 	return 0;
 fail:
 	fl_corpus_free(c);
@@ -187,8 +251,11 @@ fl_corpus_free(struct fl_corpus *c)
 		fl_entry_free(&c->rfc[i]);
 	for (size_t i = 0; i < c->ntiled; i++)
 		fl_entry_free(&c->tiled[i]);
+	for (size_t i = 0; i < c->nlint; i++)
+		fl_entry_free(&c->lint[i]);
 	free(c->rfc);
 	free(c->tiled);
+	free(c->lint);
 	fl_pool_free(&c->pool);
 	memset(c, 0, sizeof(*c));
 }

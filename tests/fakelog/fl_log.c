@@ -102,6 +102,8 @@ real_entry(const struct fl_log *l, size_t i)
 		return &first[i];
 	if (i < a + b)
 		return &second[i - a];
+	if (i < a + b + c->nlint)
+		return &c->lint[i - a - b];
 	return NULL;
 }
 

@@ -525,6 +525,38 @@ test('--seed makes entries and keys reproducible; --real first keeps real entrie
   }
 });
 
+test('--lint-certs: the zlint edge-case certificates follow the real entries, in name order', async () => {
+  const dir = path.join(ROOT, 'tests/data/fakelog/certs');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).sort();
+  const ders = files.map((f) => new crypto.X509Certificate(fs.readFileSync(path.join(dir, f))).raw);
+  assert.strictEqual(ders.length, 17);
+  const fl = await startFakelog(['--rfc6962', 'l1', '--static', 'l2', '--initial-size', '1100', '--lint-certs']);
+  try {
+    const j = await getJson(`${fl.base}/l1/ct/v1/get-entries?start=${REAL_ENTRIES}&end=${REAL_ENTRIES + 17}`);
+    const got = j.entries.map(parseLeafJson);
+    got.slice(0, 17).forEach((e, i) => {
+      assert.strictEqual(e.type, 0);
+      assert.ok(e.cert.equals(ders[i]), files[i]);
+      assert.deepStrictEqual(e.chain, []);
+    });
+    assert.match(new crypto.X509Certificate(got[17].type === 1 ? got[17].precert : got[17].cert).issuer,
+      /Fakelog Test/, 'generated entries after them');
+    // The static log carries them too, and its tree still matches its checkpoint.
+    const cp = checkNote((await raw('GET', `${fl.base}/l2/checkpoint`)).body.toString(), fl.logs.l2.key);
+    const leaves = [];
+    for (let n = 0; n * 256 < cp.size; n++) {
+      const w = Math.min(256, cp.size - n * 256);
+      leaves.push(...parseTile((await raw('GET',
+        `${fl.base}/l2/tile/data/${tilePath(n)}${w < 256 ? `.p/${w}` : ''}`)).body));
+    }
+    assert.ok(leaves.slice(REAL_ENTRIES, REAL_ENTRIES + 17).every((e, i) =>
+      e.cert.equals(ders[i]) && e.fingerprints.length === 0));
+    assert.ok(cp.valid && mth(leaves.map((e) => leafHash(e.leaf))).equals(cp.root));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
 test('--grow-per-sec grows every log on a timer up to --max-size', async () => {
   const fl = await startFakelog(['--rfc6962', 'g1', '--static', 'g2', '--initial-size', '100',
     '--grow-per-sec', '400', '--max-size', '500']);

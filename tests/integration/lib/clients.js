@@ -32,47 +32,11 @@ async function waitFor(pred, timeoutMs, what) {
   }
 }
 
-// A feed of `n` full certificate_update records shaped as FORMAT.md says,
-// for when the real sample feed is not built yet. Written under build/.
-function syntheticFeed(n = 120) {
-  const file = path.join(ROOT, 'build', `test-feed-${n}.ndjson`);
-  if (fs.existsSync(file)) return file;
-  const name = { aggregated: null, C: null, ST: null, L: null, O: null, OU: null, CN: null, emailAddress: null };
-  const lines = [];
-  for (let i = 0; i < n; i++) {
-    const dom = `host${i}.example.org`;
-    const leaf = {
-      subject: { ...name, aggregated: `/CN=${dom}`, CN: dom },
-      issuer: { ...name, aggregated: '/C=US/O=Example CA/CN=E1', C: 'US', O: 'Example CA', CN: 'E1' },
-      extensions: { subjectAltName: `DNS:${dom}, DNS:www.${dom}` },
-      not_before: 1703721600, not_after: 1735257600,
-      serial_number: (0x1000 + i).toString(16).toUpperCase(),
-      fingerprint: 'AB:CD', sha1: 'AB:CD', sha256: 'AB:CD:EF',
-      signature_algorithm: 'sha256, rsa', is_ca: false,
-      all_domains: [dom, `www.${dom}`],
-      as_der: Buffer.from(`leaf ${i}`).toString('base64'),
-    };
-    const chain = [{ subject: leaf.issuer, issuer: leaf.issuer, extensions: {}, as_der: Buffer.from('ca').toString('base64') }];
-    lines.push(JSON.stringify({
-      message_type: 'certificate_update',
-      data: {
-        update_type: 'X509LogEntry', leaf_cert: leaf, chain,
-        cert_index: 5000 + i,
-        cert_link: `https://ct.example.net/log/ct/v1/get-entries?start=${5000 + i}&end=${5000 + i}`,
-        seen: 1, submission_timestamp: 1703807990.456,
-        source: { url: 'https://ct.example.net/log/', name: 'Example Log', operator: 'Example', type: 'rfc6962' },
-      },
-    }));
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`);
-  fs.renameSync(`${file}.tmp`, file);
-  return file;
-}
-
-// The feed the stream tests replay: the real sample feed when it is there.
+// The feed the stream tests replay: real certificates, built by
+// scripts/make-sample-feed.sh.
 function feedPath() {
-  return fs.existsSync(SAMPLE_FEED) ? SAMPLE_FEED : syntheticFeed();
+  assert.ok(fs.existsSync(SAMPLE_FEED), `${SAMPLE_FEED} missing: run scripts/make-sample-feed.sh`);
+  return SAMPLE_FEED;
 }
 
 // A record's identity across the three forms: its log and its index.
@@ -257,6 +221,6 @@ function openEventSource(url) {
 
 module.exports = {
   WebSocket, EventSource, NODE_MODULES, ROOT, SAMPLE_FEED,
-  sleep, waitFor, syntheticFeed, feedPath, loadFeed, confFor, keyOf,
+  sleep, waitFor, feedPath, loadFeed, confFor, keyOf,
   checkInOrder, checkForm, openWs, openSseRaw, openEventSource,
 };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/sha.h>
@@ -502,21 +503,53 @@ apply_list(struct loglist *ll)
 		    started, stopped);
 }
 
+/* The shipped copy: beside the working directory's source tree, beside
+ * the binary's, or where `make install` would put it. */
+static const char *
+fallback_path(char *buf, size_t len)
+{
+	static const char *const fixed[] = {
+		"/usr/local/share/certstream/log_list.json",
+		"/usr/share/certstream/log_list.json",
+	};
+	ssize_t n;
+	char *slash;
+	size_t i;
+
+	if (access(LOGLIST_FALLBACK, R_OK) == 0)
+		return LOGLIST_FALLBACK;
+	n = readlink("/proc/self/exe", buf, len - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		if ((slash = strrchr(buf, '/')) != NULL &&
+		    (size_t)(slash - buf) + sizeof(LOGLIST_FALLBACK) + 1 < len) {
+			snprintf(slash + 1, len - (size_t)(slash + 1 - buf), "%s",
+			    LOGLIST_FALLBACK);
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (access(fixed[i], R_OK) == 0)
+			return fixed[i];
+	return LOGLIST_FALLBACK;
+}
+
 static void
 use_fallback(const char *why)
 {
 	struct loglist ll;
-	char err[256];
+	char err[256], buf[4096];
+	const char *path;
 
 	if (C->list_applied) {
 		log_warnx("log list: %s; keeping the current list", why);
 		return;
 	}
-	log_warnx("log list: %s; using the shipped copy %s", why,
-	    LOGLIST_FALLBACK);
+	path = fallback_path(buf, sizeof(buf));
+	log_warnx("log list: %s; using the shipped copy %s", why, path);
 	loglist_init(&ll);
-	if (loglist_load_file(&ll, LOGLIST_FALLBACK, &C->cfg, err,
-	    sizeof(err)) < 0) {
+	if (loglist_load_file(&ll, path, &C->cfg, err, sizeof(err)) < 0) {
 		log_error("log list: %s; only configured logs are watched", err);
 		loglist_free(&ll);
 		loglist_init(&ll);

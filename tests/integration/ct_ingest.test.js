@@ -431,3 +431,20 @@ test('SIGHUP: a log added to custom_logs starts, a state filter change stops the
     assert.ok(await logStatus(d, fl.logUrl('hb')), 'hb still watched');
     col.w.close();
   });
+
+test('an unreachable log list URL falls back to the shipped copy', { timeout: 30000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Port 1 on loopback refuses; the state filter matches no shipped log, so
+  // nothing is polled and no name is ever resolved.
+  const conf = baseConf('http://127.0.0.1:1/log_list.json', path.join(dir, 'state.json'))
+    .replace('ct_log:\n', 'ct_log:\n  states: [no-such-state]\n');
+  const d = await startDaemon({ conf, t });
+  await c.waitFor(() => /using the shipped copy \S*ingest\/data\/log_list\.json/.test(d.logs()), 10000,
+    'fallback to the shipped list').catch((e) => { e.message += `\n${d.logs()}`; throw e; });
+  await sleep(300);
+  assert.doesNotMatch(d.logs(), /only configured logs are watched/, 'the shipped copy parsed');
+  const h = await getJson(d.url('/health/deep'));
+  assert.deepStrictEqual(h.logs, []);
+  assert.strictEqual(h.ingest.alive, true);
+});

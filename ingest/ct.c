@@ -122,6 +122,7 @@ ct_log_ok(struct ct_log *l, uint64_t tree_size)
 	uint64_t lag_max = (uint64_t)cfg->ct_log.batch_size *
 	    (uint64_t)cfg->ct_log.fetch_concurrency * 4;
 
+	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
 	atomic_store(&l->st->tree_size, tree_size);
 	atomic_store(&l->st->last_success_unix, (int64_t)time(NULL));
 	if (l->failed)
@@ -146,6 +147,7 @@ ct_log_error(struct ct_log *l, const char *fmt, ...)
 	va_end(ap);
 	set_error(l, why);
 	atomic_fetch_add(&C->seg->ingest->http_errors, 1);
+	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
 	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
 		atomic_store(&l->st->state, CT_LOG_FAILING);
 	if (strcmp(lp->logged, why) != 0) {

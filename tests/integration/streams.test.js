@@ -42,19 +42,18 @@ test('clients on different workers see the same records in the same order', asyn
   const ws = Array.from({ length: 6 }, () => c.openWs(d.url('/', 'ws')));
   t.after(() => ws.forEach((w) => w.close()));
   await Promise.all(ws.map((w) => w.opened));
-  await c.waitFor(() => ws.every((w) => w.messages.length >= WANT), 20000, `${WANT} messages on 6 clients`);
-  // All see one sequence: after aligning on a common record, identical.
-  const keys = ws.map((w) => w.messages.map(c.keyOf));
-  const start = keys.reduce((a, k) => (feed.pos.get(k[0]) > feed.pos.get(a[0]) ? k : a))[0];
-  for (const [i, k] of keys.entries()) {
-    c.checkInOrder(feed, ws[i].messages, `client ${i}`);
-    const from = k.indexOf(start);
-    assert.ok(from >= 0 && from < 20, `client ${i} never saw ${start}`);
-  }
-  const n = Math.min(...keys.map((k) => k.length - k.indexOf(start)));
-  const ref = keys[0].slice(keys[0].indexOf(start), keys[0].indexOf(start) + n);
-  for (const [i, k] of keys.entries()) {
-    assert.deepStrictEqual(k.slice(k.indexOf(start), k.indexOf(start) + n), ref, `client ${i} differs`);
+  await c.waitFor(() => ws.every((w) => w.messages.length >= 1), 10000, 'a message on each client');
+  // One publication of one record: its key and its seen (set at publish).
+  const id = (m) => `${c.keyOf(m)}@${m.data.seen}`;
+  // The client that joined last sets the common start.
+  const start = ws.map((w) => w.messages[0]).reduce((a, m) => (m.data.seen > a.data.seen ? m : a));
+  const from = (w) => w.messages.findIndex((m) => id(m) === id(start));
+  await c.waitFor(() => ws.every((w) => from(w) >= 0 && w.messages.length - from(w) >= WANT), 20000,
+    `${WANT} messages on every client from the common start`);
+  const ref = ws[0].messages.slice(from(ws[0]), from(ws[0]) + WANT).map(id);
+  for (const [i, w] of ws.entries()) {
+    c.checkInOrder(feed, w.messages, `client ${i}`);
+    assert.deepStrictEqual(w.messages.slice(from(w), from(w) + WANT).map(id), ref, `client ${i} differs`);
   }
 });
 
@@ -62,7 +61,7 @@ test('an idle stream carries a heartbeat every 10 s (WebSocket and SSE)', async 
   // The feed plays once, as fast as possible, before anyone connects:
   // afterwards nothing is published and only heartbeats flow.
   const d = await startDaemon({ t, workers: 1, conf: c.confFor(feed.file, { rate: 0, loop: false }) });
-  await c.sleep(300);
+  await c.waitForMetric(d, 'certstream_records_published_total', (v) => v >= feed.records.length, 10000);
   const ws = [c.openWs(d.url('/', 'ws')), c.openWs(d.url('/full-stream', 'ws')),
     c.openWs(d.url('/domains-only', 'ws'))];
   const sse = c.openSseRaw(d.url('/sse?stream=domains'));
@@ -133,12 +132,12 @@ test('SIGHUP applies a new replay rate; a bad file keeps the running one', async
   process.kill(d.pid, 'SIGHUP');
   await c.sleep(300);
   const fast = await rateOver(1000);
-  assert.ok(fast >= 250 && fast <= 450, `rate ${fast}/s after reload to 400/s`);
+  assert.ok(fast >= 200 && fast <= 450, `rate ${fast}/s after reload to 400/s`);
   fs.writeFileSync(d.confPath, c.confFor(feed.file, { rate: 20, extra: 'replay_rate_typo: [' }));
   process.kill(d.pid, 'SIGHUP');
   await c.sleep(300);
   const kept = await rateOver(1000);
-  assert.ok(kept >= 250, `rate ${kept}/s: a bad reload changed the rate`);
+  assert.ok(kept >= 200, `rate ${kept}/s: a bad reload changed the rate`);
   c.checkInOrder(feed, w.messages, 'across reloads');
 });
 
@@ -146,7 +145,6 @@ test('a recorded get-entries dump and bad lines: rendered like live ingest, bad 
   const fs = require('node:fs');
   const os = require('node:os');
   const path = require('node:path');
-  const http = require('node:http');
   // A real get-entries body (4 entries of 2013), a broken line, and one
   // recorded certificate_update from the sample feed.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-feed-'));
@@ -180,14 +178,6 @@ test('a recorded get-entries dump and bad lines: rendered like live ingest, bad 
     'the 2013 mail.google.com certificate was not streamed');
   for (const m of dom.messages) assert.strictEqual(m.message_type, 'dns_entries');
   // The broken line is counted where an operator looks.
-  const metrics = await new Promise((resolve, reject) => {
-    http.get(d.url('/metrics'), (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (x) => { b += x; });
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
-  });
-  assert.match(metrics, /^certstream_parse_failures_total 1$/m);
+  assert.strictEqual(await c.metric(d, 'certstream_parse_failures_total'), 1);
   assert.match(d.logs(), /dump\.ndjson:2: .*line skipped/);
 });

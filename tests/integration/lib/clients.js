@@ -39,6 +39,36 @@ function feedPath() {
   return SAMPLE_FEED;
 }
 
+// GET url; resolves { status, body }.
+function httpGet(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (x) => { body += x; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+// One unlabelled sample of a Prometheus metric, or undefined.
+async function metric(d, name) {
+  const { body } = await httpGet(d.url('/metrics'));
+  const m = body.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : undefined;
+}
+
+// Wait until pred(value of the metric) holds.
+async function waitForMetric(d, name, pred, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await metric(d, name);
+    if (v !== undefined && pred(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${name} is ${v} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 // A record's identity across the three forms: its log and its index.
 function keyOf(msg) {
   if (msg.message_type === 'dns_entries') return `${msg.source.url}#${msg.cert_index}`;
@@ -221,6 +251,6 @@ function openEventSource(url) {
 
 module.exports = {
   WebSocket, EventSource, NODE_MODULES, ROOT, SAMPLE_FEED,
-  sleep, waitFor, feedPath, loadFeed, confFor, keyOf,
+  sleep, waitFor, httpGet, metric, waitForMetric, feedPath, loadFeed, confFor, keyOf,
   checkInOrder, checkForm, openWs, openSseRaw, openEventSource,
 };

@@ -448,3 +448,32 @@ test('an unreachable log list URL falls back to the shipped copy', { timeout: 30
   assert.deepStrictEqual(h.logs, []);
   assert.strictEqual(h.ingest.alive, true);
 });
+
+test('429 with Retry-After: the log waits that long, then streams everything', { timeout: 30000 }, async (t) => {
+  const fl = await startFakelog(['--rfc6962', 'ra', '--initial-size', '100', '--grow-per-sec', '0',
+    '--fault', 'ra:429:1:3'], t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const listFile = path.join(dir, 'loglist.json');
+  writeList(listFile, EMPTY_LIST);
+  const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+  const col = openCollector(d);
+  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  let s;
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(50)) {
+    s = await fl.state('ra');
+    if (s.faults_fired > 0) break;
+  }
+  const firedAt = Date.now();
+  assert.strictEqual(s.faults_fired, 1, 'the 429 was served');
+  await sleep(2300);
+  s = await fl.state('ra');
+  assert.strictEqual(s.requests, 1, 'no request during Retry-After: 3');
+  await c.waitFor(() => col.count(fl.logUrl('ra')) === 100, 10000, 'entries after the wait');
+  assert.ok(Date.now() - firedAt >= 2900, 'streamed only after Retry-After');
+  assertExactlyOnce(col.byLog.get(fl.logUrl('ra')), 100, 'ra');
+  const st = await logStatus(d, fl.logUrl('ra'));
+  assert.match(st.last_error, /429/);
+  col.w.close();
+});

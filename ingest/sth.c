@@ -282,3 +282,133 @@ sth_verify(const struct sth *s, const struct sth_key *k, char *err,
 	return sth_verify_ds(k, tbs, sizeof(tbs), s->sig, s->sig_len, err,
 	    errlen);
 }
+
+int
+sth_consistency_parse(const char *json, size_t len,
+    uint8_t proof[][STH_HASH_LEN], size_t max, char *err, size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	json_object *o = NULL, *arr, *h;
+	size_t i, n;
+	int rc = -1;
+
+	tok = json_tokener_new();
+	if (tok == NULL || len > INT32_MAX) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "consistency", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "get-sth-consistency: malformed JSON");
+		goto done;
+	}
+	n = json_object_array_length(arr);
+	if (n > max) {
+		snprintf(err, errlen, "get-sth-consistency: %zu hashes", n);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		h = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(h, json_type_string) ||
+		    sth_base64_decode(json_object_get_string(h),
+		    (size_t)json_object_get_string_len(h), proof[i],
+		    STH_HASH_LEN) != STH_HASH_LEN) {
+			snprintf(err, errlen, "get-sth-consistency: bad hash %zu", i);
+			goto done;
+		}
+	}
+	rc = (int)n;
+done:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+/* SHA-256(0x01 || l || r): an interior node. */
+static int
+node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
+    uint8_t out[STH_HASH_LEN])
+{
+	uint8_t buf[1 + 2 * STH_HASH_LEN];
+
+	buf[0] = 0x01;
+	memcpy(buf + 1, l, STH_HASH_LEN);
+	memcpy(buf + 1 + STH_HASH_LEN, r, STH_HASH_LEN);
+	return SHA256(buf, sizeof(buf), out) != NULL ? 0 : -1;
+}
+
+int
+sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+    uint64_t size2, const uint8_t root2[STH_HASH_LEN],
+    const uint8_t proof[][STH_HASH_LEN], size_t n, char *err, size_t errlen)
+{
+	uint8_t fr[STH_HASH_LEN], sr[STH_HASH_LEN];
+	uint64_t fn, sn;
+	size_t i = 0;
+
+	if (size1 > size2) {
+		snprintf(err, errlen, "consistency: tree shrank");
+		return -1;
+	}
+	if (size1 == 0)
+		return 0;
+	if (size1 == size2) {
+		if (n != 0 || memcmp(root1, root2, STH_HASH_LEN) != 0) {
+			snprintf(err, errlen, "consistency: same size, other root");
+			return -1;
+		}
+		return 0;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "consistency: empty proof");
+		return -1;
+	}
+	/* A power-of-two first tree is itself the proof's first node. */
+	if ((size1 & (size1 - 1)) == 0) {
+		memcpy(fr, root1, STH_HASH_LEN);
+	} else {
+		memcpy(fr, proof[0], STH_HASH_LEN);
+		i = 1;
+	}
+	memcpy(sr, fr, STH_HASH_LEN);
+	fn = size1 - 1;
+	sn = size2 - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	for (; i < n; i++) {
+		if (sn == 0) {
+			snprintf(err, errlen, "consistency: proof too long");
+			return -1;
+		}
+		if ((fn & 1) || fn == sn) {
+			if (node_hash(proof[i], fr, fr) < 0 ||
+			    node_hash(proof[i], sr, sr) < 0)
+				goto hash;
+			if (!(fn & 1)) {
+				do {
+					fn >>= 1;
+					sn >>= 1;
+				} while (!(fn & 1) && fn != 0);
+			}
+		} else if (node_hash(sr, proof[i], sr) < 0) {
+			goto hash;
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0 || memcmp(fr, root1, STH_HASH_LEN) != 0 ||
+	    memcmp(sr, root2, STH_HASH_LEN) != 0) {
+		snprintf(err, errlen, "consistency proof does not verify");
+		return -1;
+	}
+	return 0;
+hash:
+	snprintf(err, errlen, "consistency: SHA-256 failed");
+	return -1;
+}

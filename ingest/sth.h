@@ -64,4 +64,21 @@ int sth_verify_ds(const struct sth_key *k, const uint8_t *msg, size_t msglen,
 int sth_verify(const struct sth *s, const struct sth_key *k, char *err,
     size_t errlen);
 
+#define STH_PROOF_MAX 64
+
+/* Parse a get-sth-consistency body: {"consistency": [base64 hash, ...]}.
+ * Returns the number of hashes (into proof), or -1. */
+int sth_consistency_parse(const char *json, size_t len,
+    uint8_t proof[][STH_HASH_LEN], size_t max, char *err, size_t errlen);
+
+/*
+ * Verify that the tree (size2, root2) extends the tree (size1, root1)
+ * with the consistency proof (RFC 9162 §2.1.4.2, the RFC 6962 proof).
+ * size1 == 0 is consistent with anything; size1 == size2 needs equal roots
+ * and an empty proof.
+ */
+int sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+    uint64_t size2, const uint8_t root2[STH_HASH_LEN],
+    const uint8_t proof[][STH_HASH_LEN], size_t n, char *err, size_t errlen);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "ingest/sth.h"
@@ -229,6 +230,147 @@ START_TEST(rsa_signed_tree_head_verifies)
 }
 END_TEST
 
+static void
+load_sth(const char *path, struct sth *s)
+{
+	char err[256], *json;
+	size_t len;
+
+	json = slurp(path, &len);
+	ck_assert_int_eq(sth_parse(json, len, s, err, sizeof(err)), 0);
+	free(json);
+}
+
+/* The real Icarus proof between its two real STHs. */
+START_TEST(real_consistency_proof_verifies)
+{
+	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN];
+	struct sth a, b;
+	char err[256], *json;
+	size_t len;
+	int n;
+
+	load_sth("tests/data/ct/icarus_get-sth_129596132.json", &a);
+	load_sth("tests/data/ct/icarus_get-sth_129721434.json", &b);
+	json = slurp("tests/data/ct/icarus_get-sth-consistency_129596132_"
+	    "129721434.json", &len);
+	n = sth_consistency_parse(json, len, proof, STH_PROOF_MAX, err,
+	    sizeof(err));
+	free(json);
+	ck_assert_int_eq(n, 24);
+	ck_assert_msg(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n, err, sizeof(err)) == 0,
+	    "%s", err);
+
+	/* a forked second tree, a changed first tree, a changed proof */
+	b.root_hash[0] ^= 1;
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n, err, sizeof(err)), -1);
+	b.root_hash[0] ^= 1;
+	a.root_hash[5] ^= 0x80;
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n, err, sizeof(err)), -1);
+	a.root_hash[5] ^= 0x80;
+	proof[7][3] ^= 1;
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n, err, sizeof(err)), -1);
+	proof[7][3] ^= 1;
+	/* wrong sizes, short or long proofs */
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size + 1, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n, err, sizeof(err)), -1);
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, (size_t)n - 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(sth_consistency_verify(a.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(sth_consistency_verify(b.tree_size, b.root_hash,
+	    a.tree_size, a.root_hash, proof, (size_t)n, err, sizeof(err)), -1);
+	/* the trivial cases */
+	ck_assert_int_eq(sth_consistency_verify(0, a.root_hash, b.tree_size,
+	    b.root_hash, proof, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(sth_consistency_verify(b.tree_size, b.root_hash,
+	    b.tree_size, b.root_hash, proof, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(sth_consistency_verify(b.tree_size, a.root_hash,
+	    b.tree_size, b.root_hash, proof, 0, err, sizeof(err)), -1);
+}
+END_TEST
+
+/*
+ * Small trees built here: leaves h(i) = SHA-256(0x00 || i). For every pair
+ * 1 <= m < n <= 16 the proof below (RFC 9162 §2.1.4.1 SUBPROOF) verifies.
+ */
+static void
+leaf_h(unsigned i, uint8_t out[STH_HASH_LEN])
+{
+	uint8_t b[2] = { 0x00, (uint8_t)i };
+
+	SHA256(b, sizeof(b), out);
+}
+
+static void
+mth(unsigned lo, unsigned hi, uint8_t out[STH_HASH_LEN])
+{
+	uint8_t l[STH_HASH_LEN], r[STH_HASH_LEN], b[1 + 2 * STH_HASH_LEN];
+	unsigned k = 1;
+
+	if (hi - lo == 1) {
+		leaf_h(lo, out);
+		return;
+	}
+	while (k * 2 < hi - lo)
+		k *= 2;
+	mth(lo, lo + k, l);
+	mth(lo + k, hi, r);
+	b[0] = 1;
+	memcpy(b + 1, l, STH_HASH_LEN);
+	memcpy(b + 1 + STH_HASH_LEN, r, STH_HASH_LEN);
+	SHA256(b, sizeof(b), out);
+}
+
+static size_t
+subproof(unsigned m, unsigned lo, unsigned hi, int whole,
+    uint8_t proof[][STH_HASH_LEN], size_t n)
+{
+	unsigned k = 1;
+
+	if (m == hi - lo) {
+		if (!whole)
+			mth(lo, hi, proof[n++]);
+		return n;
+	}
+	while (k * 2 < hi - lo)
+		k *= 2;
+	if (m <= k) {
+		n = subproof(m, lo, lo + k, whole, proof, n);
+		mth(lo + k, hi, proof[n++]);
+	} else {
+		n = subproof(m - k, lo + k, hi, 0, proof, n);
+		mth(lo, lo + k, proof[n++]);
+	}
+	return n;
+}
+
+START_TEST(generated_consistency_proofs_verify)
+{
+	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN], r1[STH_HASH_LEN],
+	    r2[STH_HASH_LEN];
+	char err[256];
+	unsigned m, n;
+	size_t k;
+
+	for (n = 2; n <= 16; n++) {
+		mth(0, n, r2);
+		for (m = 1; m < n; m++) {
+			mth(0, m, r1);
+			k = subproof(m, 0, n, 1, proof, 0);
+			ck_assert_msg(sth_consistency_verify(m, r1, n, r2, proof, k,
+			    err, sizeof(err)) == 0, "%u -> %u: %s", m, n, err);
+			ck_assert_int_eq(sth_consistency_verify(m, r2, n, r2, proof,
+			    k, err, sizeof(err)), -1);
+		}
+	}
+}
+END_TEST
+
 Suite *
 sth_suite(void)
 {
@@ -244,6 +386,8 @@ sth_suite(void)
 	tcase_add_test(tc, bad_keys_are_refused);
 	tcase_add_test(tc, base64_decoder_is_strict);
 	tcase_add_test(tc, rsa_signed_tree_head_verifies);
+	tcase_add_test(tc, real_consistency_proof_verifies);
+	tcase_add_test(tc, generated_consistency_proofs_verify);
 	suite_add_tcase(s, tc);
 	return s;
 }

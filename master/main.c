@@ -9,17 +9,10 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "ingest/render_cli.h"
+#include "ingest/replay.h"
 #include "master/master.h"
 #include "master/proctitle.h"
-
-/* --render comes with the renderer's command-line entry point; builds
- * without it say so instead of failing to link. */
-#if defined(__has_include)
-#if __has_include("ingest/render_cli.h")
-#include "ingest/render_cli.h"
-#define HAVE_RENDER_CLI 1
-#endif
-#endif
 
 static void
 usage(FILE *out)
@@ -101,18 +94,20 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (render != NULL) {
-#ifdef HAVE_RENDER_CLI
+	if (render != NULL)
 		return render_cli_main(render, stdout);
-#else
-		fprintf(stderr, "certstreamd: --render is not in this build\n");
-		return 1;
-#endif
-	}
 	if (conf == NULL)
 		conf = default_config();
 	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "certstreamd: %s\n", err);
+		return 1;
+	}
+	/* A replay feed that cannot be read would only make the ingest
+	 * restart forever: refuse it before anything forks. */
+	if (cfg.source == SOURCE_REPLAY &&
+	    replay_feed_check(cfg.replay.file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "certstreamd: %s%s%s\n", conf ? conf : "",
+		    conf ? ": replay.file: " : "replay.file: ", err);
 		return 1;
 	}
 	if (check) {

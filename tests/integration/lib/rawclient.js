@@ -339,3 +339,19 @@ function sendQueue(serverPort, clientPort) {
 }
 
 module.exports.sendQueue = sendQueue;
+
+// Send bytes and return the response head as soon as it is complete (the
+// body too if the server ends the connection); for requests that may
+// start a stream, which never ends by itself. status 0: no head came.
+async function requestHead(port, bytes, { timeoutMs = 3000 } = {}) {
+  const conn = await connect(port);
+  conn.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  await waitBytes(conn, (c) => c.buf.indexOf('\r\n\r\n') >= 0, timeoutMs);
+  // A plain answer is closed by the server right after its body.
+  await Promise.race([conn.closed, sleep(100)]);
+  conn.destroy();
+  const parsed = parseResponse(conn.buf) || { status: 0, statusLine: '', headers: {}, body: Buffer.alloc(0) };
+  return { ...parsed, raw: conn.buf, end: conn.state };
+}
+
+module.exports.requestHead = requestHead;

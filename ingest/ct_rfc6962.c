@@ -46,6 +46,8 @@ struct r6962 {
 	uint64_t tree_size;         /* last verified */
 	int have_tree;
 	struct sth last;            /* the last verified STH, byte for byte */
+	struct sth pending;         /* signed, larger, awaiting its proof */
+	struct fetch_req *cons_req; /* get-sth-consistency in flight */
 	uint64_t fetch_next;        /* next index not yet in a window */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
@@ -93,6 +95,8 @@ halt(struct r6962 *p)
 
 	fetch_cancel(p->sth_req);
 	p->sth_req = NULL;
+	fetch_cancel(p->cons_req);
+	p->cons_req = NULL;
 	for (i = 0; i < MAX_WINDOWS; i++)
 		if (p->win[i].used)
 			win_clear(&p->win[i]);
@@ -408,6 +412,27 @@ schedule_poll(struct r6962 *p)
 	arm(p->poll_ev, wait > ms ? wait : ms);
 }
 
+/* A verified head (signature, and consistency with the last one): the
+ * entries below its size may now be fetched. */
+static void
+accept_head(struct r6962 *p, const struct sth *sth)
+{
+	struct ct_log *l = p->l;
+
+	p->tree_size = sth->tree_size;
+	p->have_tree = 1;
+	p->last = *sth;
+	if (!l->have_next)
+		ct_log_first_head(l, sth->tree_size);
+	if (p->fetch_next < l->next)
+		p->fetch_next = l->next;
+	ct_log_ok(l, p->tree_size);
+	fill(p);
+	schedule_poll(p);
+}
+
+static void on_consistency(void *arg, const struct fetch_res *res);
+
 static void
 on_sth(void *arg, const struct fetch_res *res)
 {
@@ -451,16 +476,66 @@ on_sth(void *arg, const struct fetch_res *res)
 		halt(p);
 		return;
 	}
-	p->tree_size = sth.tree_size;
-	p->have_tree = 1;
-	p->last = sth;
-	if (!l->have_next)
-		ct_log_first_head(l, sth.tree_size);
-	if (p->fetch_next < l->next)
-		p->fetch_next = l->next;
-	ct_log_ok(l, p->tree_size);
-	fill(p);
-	schedule_poll(p);
+	if (p->have_tree && sth.tree_size == p->tree_size &&
+	    memcmp(sth.root_hash, p->last.root_hash, STH_HASH_LEN) != 0) {
+		ct_log_fail(l, 0, "two tree heads of size %" PRIu64 " with "
+		    "different roots", sth.tree_size);
+		halt(p);
+		return;
+	}
+	if (p->have_tree && p->tree_size > 0 && sth.tree_size > p->tree_size) {
+		/* The new tree must extend the one already streamed from. */
+		char url[CONFIG_STR + 96];
+
+		p->pending = sth;
+		snprintf(url, sizeof(url), "%sct/v1/get-sth-consistency?first=%"
+		    PRIu64 "&second=%" PRIu64, l->info.url, p->tree_size,
+		    sth.tree_size);
+		p->cons_req = fetch_get(ct_fetch(), url, on_consistency, p);
+		if (p->cons_req == NULL) {
+			ct_log_error(l, "cannot start a request");
+			backoff(p, NULL);
+			schedule_poll(p);
+		}
+		return;
+	}
+	accept_head(p, &sth);
+}
+
+static void
+on_consistency(void *arg, const struct fetch_res *res)
+{
+	struct r6962 *p = arg;
+	struct ct_log *l = p->l;
+	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN];
+	char why[256];
+	int n;
+
+	p->cons_req = NULL;
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(l, "get-sth-consistency: %s", why);
+		backoff(p, res);
+		schedule_poll(p);
+		return;
+	}
+	n = sth_consistency_parse(res->body, res->len, proof, STH_PROOF_MAX, why,
+	    sizeof(why));
+	if (n < 0) {
+		ct_log_error(l, "%s", why);
+		backoff(p, NULL);
+		schedule_poll(p);
+		return;
+	}
+	if (sth_consistency_verify(p->last.tree_size, p->last.root_hash,
+	    p->pending.tree_size, p->pending.root_hash, proof, (size_t)n, why,
+	    sizeof(why)) < 0) {
+		ct_log_fail(l, 0, "tree %" PRIu64 " does not extend tree %" PRIu64
+		    ": %s", p->pending.tree_size, p->last.tree_size, why);
+		halt(p);
+		return;
+	}
+	accept_head(p, &p->pending);
 }
 
 static void
@@ -471,7 +546,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (p->l->failed || p->sth_req != NULL)
+	if (p->l->failed || p->sth_req != NULL || p->cons_req != NULL)
 		return;
 	if (now_ms() < p->pause_until) {
 		schedule_poll(p);

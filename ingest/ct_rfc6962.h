@@ -1,11 +1,13 @@
 /*
- * The RFC 6962 poller of one log: get-sth every poll interval (verified
- * before anything is trusted), then get-entries for the new range in
+ * The RFC 6962 poller of one log: get-sth every poll interval (signature
+ * verified, and once a head is known, each larger one proven to extend it
+ * with get-sth-consistency) before anything is trusted, then get-entries
+ * for the new range in
  * batch_size windows, fetch_concurrency windows in flight, published strictly
  * in index order. A short response continues from the last index received;
  * 429, 5xx, timeouts and bad bodies back off exponentially (Retry-After
- * honoured). A shrinking tree, a bad signature or a response with more
- * entries than asked stops the log (ct_log_fail).
+ * honoured). A shrinking tree, a bad signature, a failed consistency proof
+ * or a response with more entries than asked stops the log (ct_log_fail).
  */
 #ifndef INGEST_CT_RFC6962_H
 #define INGEST_CT_RFC6962_H

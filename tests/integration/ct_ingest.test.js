@@ -477,3 +477,33 @@ test('429 with Retry-After: the log waits that long, then streams everything', {
   assert.match(st.last_error, /429/);
   col.w.close();
 });
+
+test('a grown tree is streamed only once proven to extend the last one (get-sth-consistency)',
+  { timeout: 30000 }, async (t) => {
+    const fl = await startFakelog(['--rfc6962', 'cp', '--initial-size', '100', '--grow-per-sec', '0'], t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, EMPTY_LIST);
+    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const u = fl.logUrl('cp');
+    await c.waitFor(() => col.count(u) === 100, 10000, 'first tree streamed');
+
+    // Proofs fail (500) while the tree grows: nothing past 100 is streamed.
+    await fl.fault('cp', '500', 1000000, '&on=other');
+    await fl.grow('cp', 50);
+    await sleep(1500);
+    assert.strictEqual(col.count(u), 100, 'no entry of an unproven tree');
+    const st = await logStatus(d, u);
+    assert.strictEqual(st.tree_size, 100);
+    assert.match(st.last_error, /get-sth-consistency: HTTP 500/);
+
+    // Proofs served again: the grown tree is proven and streamed.
+    await request('DELETE', fl.url('/control/cp/fault'));
+    await c.waitFor(() => col.count(u) === 150, 15000, 'grown tree streamed once proven');
+    assertExactlyOnce(col.byLog.get(u), 150, 'cp');
+    col.w.close();
+  });

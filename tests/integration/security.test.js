@@ -291,4 +291,15 @@ describe('security', () => {
     c.checkInOrder(feed, good.events.map((e) => JSON.parse(e.data)), 'client with a token');
     assert.strictEqual(deep.workers[0].alive, true);
   });
+
+  it('the daemon stops cleanly afterwards, with no sanitizer report', async () => {
+    good.close();
+    good = null;
+    const info = await d.stop('SIGTERM');
+    const logs = d.logs();
+    d = null;
+    const m = /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/.exec(logs);
+    assert.strictEqual(m, null, `sanitizer report in the daemon's output:\n${logs.slice(m ? Math.max(0, m.index - 200) : 0, (m ? m.index : 0) + 3000)}`);
+    assert.deepStrictEqual([info.code, info.signal], [0, null], `daemon exit ${JSON.stringify(info)}\n${logs.slice(-2000)}`);
+  });
 });

@@ -468,15 +468,30 @@ apply_list(struct loglist *ll)
 		return;
 	}
 	for (i = 0; i < C->nlogs;) {
-		if (loglist_find(ll, C->logs[i]->pub.info.url) == NULL) {
-			log_info("log %s: no longer listed; stopped",
-			    C->logs[i]->pub.info.url);
+		struct ct_log *l = &C->logs[i]->pub;
+		const struct loglist_log *nl = loglist_find(ll, l->info.url);
+
+		if (nl == NULL || nl->type != l->info.type ||
+		    strcmp(nl->key, l->info.key) != 0 ||
+		    strcmp(nl->origin, l->info.origin) != 0) {
+			/* Gone, or another key or kind: a changed log starts
+			 * afresh below, from where it stopped. */
+			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
+			    "no longer listed" : "key or type changed");
 			log_stop(C->logs[i], 1);
 			C->logs[i] = C->logs[--C->nlogs];
 			stopped++;
-		} else {
-			i++;
+			continue;
 		}
+		if (strcmp(nl->name, l->info.name) != 0 ||
+		    strcmp(nl->operator_name, l->info.operator_name) != 0) {
+			memcpy(l->info.name, nl->name, sizeof(l->info.name));
+			memcpy(l->info.operator_name, nl->operator_name,
+			    sizeof(l->info.operator_name));
+			snprintf(l->st->name, sizeof(l->st->name), "%.*s",
+			    (int)sizeof(l->st->name) - 1, l->info.name);
+		}
+		i++;
 	}
 	for (i = 0; i < ll->n; i++) {
 		for (j = 0; j < C->nlogs; j++)

@@ -389,7 +389,7 @@ test('dedup: a certificate logged in two logs is streamed once and counted', { t
   col.w.close();
 });
 
-test('SIGHUP: a log added to custom_logs starts, a state filter change stops the listed log, no restart',
+test('SIGHUP: a custom log starts, restarts when its key changes; a state filter change stops a listed log',
   { timeout: 60000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ha', '--rfc6962', 'hb', '--initial-size', '200',
       '--grow-per-sec', '0'], t);
@@ -410,14 +410,30 @@ test('SIGHUP: a log added to custom_logs starts, a state filter change stops the
     await c.waitFor(() => col.count(fl.logUrl('ha')) === 200, 15000, 'listed log streamed');
     assert.strictEqual(col.count(fl.logUrl('hb')), 0);
 
+    // First with the wrong key (ha's): its tree heads do not verify.
+    const ha = full.operators[0].logs[0];
+    fs.writeFileSync(confFile, `${conf}custom_logs:\n  - name: "extra hb"\n` +
+      `    url: ${JSON.stringify(hb.url)}\n    key: ${JSON.stringify(ha.key)}\n`);
+    process.kill(d.pid, 'SIGHUP');
+    let st;
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await sleep(100)) {
+      st = await logStatus(d, fl.logUrl('hb'));
+      if (st && st.state === 'failing') break;
+    }
+    assert.strictEqual(st && st.state, 'failing');
+    assert.match(st.last_error, /signature/);
+    assert.strictEqual(col.count(fl.logUrl('hb')), 0);
+
+    // The right key: the log starts again and streams everything.
     fs.writeFileSync(confFile, `${conf}custom_logs:\n  - name: "extra hb"\n` +
       `    url: ${JSON.stringify(hb.url)}\n    key: ${JSON.stringify(hb.key)}\n`);
     process.kill(d.pid, 'SIGHUP');
     await c.waitFor(() => col.count(fl.logUrl('hb')) === 200, 15000, 'custom log streamed after SIGHUP')
       .catch((e) => { e.message += `\n${d.logs().slice(-2000)}`; throw e; });
     assertExactlyOnce(col.byLog.get(fl.logUrl('hb')), 200, 'hb');
-    let st = await logStatus(d, fl.logUrl('hb'));
+    st = await logStatus(d, fl.logUrl('hb'));
     assert.strictEqual(st.name, 'extra hb');
+    assert.strictEqual(st.state, 'ok');
 
     // Only retired logs now: the usable 'ha' stops, the custom log stays.
     fs.writeFileSync(confFile, `${conf.replace('ct_log:\n', 'ct_log:\n  states: [retired]\n')}` +

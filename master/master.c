@@ -189,10 +189,6 @@ child_run(struct master *m, struct child *c)
 	int rc;
 
 	signals_reset();
-	/* A child must not outlive a master killed with SIGKILL. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() != m->pid)
-		_exit(0);
 	log_set_role(c->title);
 	snprintf(title, sizeof(title), "certstreamd: %s", c->title);
 	if (c->id < 0)
@@ -218,6 +214,13 @@ child_run(struct master *m, struct child *c)
 			_exit(1);
 		}
 	}
+	/* A child must not outlive a master killed with SIGKILL. Set after
+	 * the privilege drop, which clears it (prctl(2): a change of the
+	 * effective uid or gid resets the parent-death signal); the check
+	 * after it catches a master that died before. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != m->pid)
+		_exit(0);
 	if (c->id < 0)
 		rc = ingest_main(m->cfg, &m->seg, m->wfds, m->nworkers);
 	else

@@ -472,6 +472,9 @@ test('kill -9 of the master: its children stop within 5 s, and the segment it le
     const x = titles(d.pid);
     return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
   }, 3000, 'three children with their titles');
+  // Known to the helper, which kills them when the test ends: orphans
+  // that outlive a failing test would hold its output pipes open.
+  assert.strictEqual(d.childPids().length, 3);
   const shm = `/dev/shm/certstream-${d.port}`;
   assert.strictEqual(segHeaderOf(d.port).masterPid, d.pid);
   const ws = Array.from({ length: 8 }, () => wsClient(d.url('/', 'ws'), 'lite'));
@@ -546,4 +549,30 @@ test('kill -9 of the master: its children stop within 5 s, and the segment it le
   const info = await d3.stop();
   assert.strictEqual(info.code, 0);
   assert.ok(!fs.existsSync(shm), 'a clean stop removes the segment');
+});
+
+test('kill -9 of the master when its children run as another user: they stop all the same', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(feedFile, 0o644);
+  const d = await startDaemon({ t, workers: 2, conf: conf(100) + 'user: nobody\n' });
+  const kids = await waitFor(() => {
+    const x = titles(d.pid);
+    return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
+  }, 3000, 'three children with their titles');
+  assert.strictEqual(d.childPids().length, 3); // killed at the end if they outlive the test
+  const uidOf = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1]);
+  for (const pid of Object.values(kids)) assert.notStrictEqual(uidOf(pid), 0, 'children dropped root');
+  const c = wsClient(d.url('/', 'ws'), 'lite');
+  t.after(() => c.close());
+  await c.opened;
+  await waitFor(() => c.idx.length >= 5, 5000, 'streaming');
+  process.kill(d.pid, 'SIGKILL');
+  await d.exited;
+  await waitFor(() => Object.values(kids).every((pid) => !running(pid)), 5000,
+    `the orphaned children stopping (${Object.entries(kids).filter(([, p]) => running(p)).map(([k]) => k)})`);
+  await waitFor(() => c.closeCode !== null, 3000, 'the client let go');
+  const d2 = await startDaemon({ t, workers: 1, conf: conf(100), port: d.port });
+  assert.strictEqual(segHeaderOf(d2.port).masterPid, d2.pid, 'a new segment');
+  const info = await d2.stop();
+  assert.strictEqual(info.code, 0);
 });

@@ -36,11 +36,15 @@ loglist_is_url(const char *s)
 static int
 norm_url(char *out, size_t outlen, const char *url)
 {
-	size_t n = strlen(url);
+	size_t n = strlen(url), host;
 
-	while (n > 0 && url[n - 1] == '/')
+	if (!loglist_is_url(url))
+		return -1;
+	host = strstr(url, "://") - url + 3;
+	while (n > host && url[n - 1] == '/')
 		n--;
-	if (n == 0 || n + 2 > outlen || !loglist_is_url(url))
+	/* "http:///" has no host: refused, not turned into "http:/". */
+	if (n == host || url[host] == '/' || n + 2 > outlen)
 		return -1;
 	memcpy(out, url, n);
 	out[n] = '/';

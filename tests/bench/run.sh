@@ -1,0 +1,478 @@
+#!/bin/sh
+# make bench: certstream against the machine's own ceiling (loadgen's raw
+# fan-out server) and a real peer (nginx + nchan), measured in the same run,
+# on 127.0.0.1 only, in bounded time. Writes bench/results.md and
+# bench/chart.png and prints the table. Every target not met says NOT MET
+# with its figure.
+#   BENCH_QUICK=1   shorter windows (for trying the script)
+#   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+top=$(pwd)
+LG=$top/build/loadgen
+FEED=$top/tests/data/sample-feed.ndjson
+DAEMON=$top/certstreamd
+NCHAN_MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
+T_START=$(date +%s)
+DUR=8
+[ "${BENCH_QUICK:-0}" = 1 ] && DUR=3
+work=$top/build/bench/run-$$
+mkdir -p "$work" "$top/bench"
+rows=$work/rows.tsv    # figure | ours | base | ratio | target | met
+runs=$work/runs.txt    # one summary line per run
+chart=$work/chart.dat  # clients deliveries/s p99 (ours at 100 msg/s)
+: >"$rows"; : >"$runs"; : >"$chart"
+
+for f in "$LG" "$DAEMON" "$FEED"; do
+	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
+done
+
+# ---- processes we start, always stopped ------------------------------------
+OURS_M=""; NGX=""; RAW=""; PUB=""
+stop_pid() { # pid: TERM, then KILL after 5 s
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+cleanup() {
+	stop_pid "$PUB"; PUB=""
+	stop_pid "$RAW"; RAW=""
+	stop_pid "$OURS_M"; OURS_M=""
+	stop_pid "$NGX"; NGX=""
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+elapsed() { echo $(($(date +%s) - T_START)); }
+log() { echo "bench [$(elapsed)s] $*" >&2; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+calc() { awk "BEGIN { printf \"%s\", $1 }"; }
+# met VALUE OP LIMIT -> yes / NOT MET
+met() {
+	if [ -z "$1" ] || [ "$1" = "-" ]; then echo "NOT MEASURED"; return; fi
+	if awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+	    if (op == "<=") exit !(v <= l); else exit !(v >= l) }'; then
+		echo yes
+	else
+		echo "NOT MET"
+	fi
+}
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$rows"; }
+ratio() { # a b
+	if [ -z "$1" ] || [ -z "$2" ] || [ "$1" = "-" ] || [ "$2" = "-" ]; then echo "-"; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+runline() { # name file: one line per run for the details section
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
+	    "$(kv "$2" clients)" "$(kv "$2" deliveries_per_s)" \
+	    "$(kv "$2" lat_p50_ms)" "$(kv "$2" lat_p99_ms)" "$(kv "$2" lat_max_ms)" \
+	    "$(kv "$2" errors)" "$(kv "$2" gaps)/$(kv "$2" skipped)" \
+	    "$(kv "$2" server_cpu_pct)" "$(kv "$2" deliveries_per_server_cpu_s)" >>"$runs"
+}
+
+# ---- memory -----------------------------------------------------------------
+# mem PID SHM -> "uss_kb ring_private_kb pss_kb ring_rss_kb": USS is
+# Private_Clean + Private_Dirty (smaps_rollup); the ring is the mapping of
+# /dev/shm/SHM, whose private pages are subtracted to get "ring excluded".
+mem() {
+	awk -v shm="$2" '
+	    FILENAME ~ /rollup$/ {
+		if ($1 == "Pss:") pss = $2
+		if ($1 == "Private_Clean:" || $1 == "Private_Dirty:") uss += $2
+		next
+	    }
+	    /^[0-9a-f]+-[0-9a-f]+ / { inring = (shm != "" && index($0, shm) > 0); next }
+	    inring && ($1 == "Private_Clean:" || $1 == "Private_Dirty:") { rp += $2 }
+	    inring && $1 == "Rss:" { rr += $2 }
+	    END { printf "%d %d %d %d\n", uss, rp, pss, rr }
+	' "/proc/$1/smaps_rollup" "/proc/$1/smaps" 2>/dev/null
+}
+# mem_all PIDS SHM: prints per-process lines, and sets MEM_USS (KB, all
+# processes), MEM_USS_X (the same with the shm segment's private pages
+# excluded) and MEM_RING (KB, largest segment RSS seen)
+mem_all() {
+	MEM_USS_X=0; MEM_USS=0; MEM_RING=0; MEM_PSS=0
+	for p in $(echo "$1" | tr , ' '); do
+		set -- $(mem "$p" "$2") 
+		[ $# -eq 4 ] || continue
+		role=$(cat "/proc/$p/comm" 2>/dev/null)
+		echo "  $role pid $p: USS $(($1 / 1024)) MB (ring excluded $((($1 - $2) / 1024)) MB), PSS $(($3 / 1024)) MB, ring RSS $(($4 / 1024)) MB" >&2
+		MEM_USS_X=$((MEM_USS_X + $1 - $2))
+		MEM_USS=$((MEM_USS + $1))
+		MEM_PSS=$((MEM_PSS + $3))
+		[ "$4" -gt "$MEM_RING" ] && MEM_RING=$4
+	done
+}
+sock_mem_kb() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) * 4 }' /proc/net/sockstat; }
+
+# ---- our daemon -------------------------------------------------------------
+# ours_start WORKERS RATE: sets OURS_PORT OURS_M OURS_W (workers) OURS_ALL
+# (every process) OURS_SHM OURS_CONF. The configuration is a file, so
+# ours_rate can change replay.rate live (SIGHUP).
+ours_n=0
+ours_start() {
+	ours_n=$((ours_n + 1))
+	OURS_PORT=$(free_port)
+	OURS_SHM=csbench-$$-$ours_n
+	d=$work/ours$ours_n
+	mkdir -p "$d"
+	OURS_CONF=$d/certstream.conf
+	cat >"$OURS_CONF" <<EOF
+host: "127.0.0.1"
+port: $OURS_PORT
+workers: $1
+source: replay
+log_level: "warn"
+shm_name: "/$OURS_SHM"
+replay:
+  file: "$FEED"
+  rate: $2
+  loop: true
+ct_log:
+  state_file: "$d/state.json"
+EOF
+	"$DAEMON" -c "$OURS_CONF" >"$d/log" 2>&1 &
+	OURS_M=$!
+	i=0
+	until curl -sf "http://127.0.0.1:$OURS_PORT/health" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$OURS_M" 2>/dev/null; then
+			log "certstreamd did not start:"; tail -5 "$d/log" >&2
+			OURS_M=""; return 1
+		fi
+		sleep 0.1
+	done
+	OURS_W=""; OURS_ALL=$OURS_M
+	for p in $(pgrep -P "$OURS_M"); do
+		OURS_ALL="$OURS_ALL,$p"
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		cs-worker*) OURS_W="${OURS_W:+$OURS_W,}$p" ;;
+		esac
+	done
+	[ -n "$OURS_W" ] || { log "no worker processes found"; return 1; }
+	sleep 0.3 # let the replay put a few records in the ring
+}
+ours_rate() {
+	sed -i "s/^  rate: .*/  rate: $1/" "$OURS_CONF"
+	kill -HUP "$OURS_M"
+}
+ours_stop() { stop_pid "$OURS_M"; OURS_M=""; }
+wait_ready() { # FILE: until loadgen says every client is connected
+	i=0
+	until grep -q '^ready' "$1" 2>/dev/null || [ $i -gt 1200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+# ours_run NAME CLIENTS RATE [loadgen args...] -> $work/NAME.out
+# Clients connect while the feed is slow (1/s); the rate is raised once all
+# are connected, before the warm-up, so the window measures the steady
+# state (connecting under load is the 50,000-client run's business).
+ours_run() {
+	name=$1 n=$2 rate=$3; shift 3
+	if ! ours_start 2 1; then ours_stop; return 1; fi
+	procs=2; [ "$n" -lt 2 ] && procs=1
+	timeout 120 "$LG" --port "$OURS_PORT" --clients "$n" --procs "$procs" \
+	    --duration "$DUR" --feed "$FEED" --cpu-pids "$OURS_W" \
+	    --all-pids "$OURS_ALL" "$@" >"$work/$name.out" 2>&1 &
+	lg=$!
+	wait_ready "$work/$name.out"
+	ours_rate "$rate"
+	wait "$lg"
+	grep '^#' "$work/$name.out" | sed "s/^#/  ours $name:/" >&2
+	runline "ours $name" "$work/$name.out"
+	ours_stop
+}
+
+# ---- the raw ceiling --------------------------------------------------------
+raw_run() { # NAME CLIENTS RATE
+	port=$(free_port)
+	"$LG" --raw-server --port "$port" --msg-file "$FEED" --rate "$3" \
+	    >"$work/$1.raw" 2>&1 &
+	RAW=$!
+	i=0
+	until grep -q raw_listening "$work/$1.raw" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 100 ] || { log "raw server did not start"; break; }
+		sleep 0.05
+	done
+	timeout 120 "$LG" --port "$port" --clients "$2" --procs 2 --duration "$DUR" \
+	    --feed "$FEED" --cpu-pids "$RAW" >"$work/$1.out" 2>&1
+	stop_pid "$RAW"; RAW=""
+	grep '^#' "$work/$1.out" | sed "s/^#/  raw $1:/" >&2
+	runline "raw $1" "$work/$1.out"
+}
+
+# ---- nginx + nchan ----------------------------------------------------------
+nchan_start() {
+	NGX_PORT=$(free_port)
+	d=$work/nchan
+	mkdir -p "$d"
+	sed -e "s|@DIR@|$d|g; s|@PORT@|$NGX_PORT|; s|@WORKERS@|2|; s|@MODULE@|$NCHAN_MOD|" \
+	    "$top/tests/bench/nchan.conf.in" >"$d/nginx.conf"
+	nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log" >"$d/stderr" 2>&1 &
+	NGX=$!
+	i=0
+	until [ -s "$d/nginx.pid" ] && curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/pub"; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$NGX" 2>/dev/null; then
+			log "nginx+nchan did not start"; cat "$d/stderr" "$d/error.log" >&2
+			NGX=""; return 1
+		fi
+		sleep 0.1
+	done
+	NGX_W=$(pgrep -P "$NGX" | paste -sd, -)
+}
+# nchan_run NAME CLIENTS RATE [loadgen args]: publisher started first, for
+# the whole window
+nchan_run() {
+	name=$1 n=$2 rate=$3; shift 3
+	[ -n "$NGX" ] || return 1
+	"$LG" --publish /pub --port "$NGX_PORT" --msg-file "$FEED" --rate "$rate" \
+	    --duration $((DUR + 12)) >"$work/$name.pub" 2>&1 &
+	PUB=$!
+	timeout 120 "$LG" --port "$NGX_PORT" --clients "$n" --procs 2 \
+	    --duration "$DUR" --feed "$FEED" --cpu-pids "$NGX_W" --all-pids "$NGX_W" \
+	    "$@" >"$work/$name.out" 2>&1
+	stop_pid "$PUB"; PUB=""
+	grep '^#' "$work/$name.out" | sed "s/^#/  nchan $name:/" >&2
+	runline "nchan $name" "$work/$name.out"
+}
+
+log "work directory $work, window ${DUR}s per run"
+
+# 1. Headline: deliveries per worker CPU-second against the raw ceiling.
+# "Input saturating" for certstream is a replay rate far above what the
+# clients can take (2M deliveries/s asked of 2 cores): workers always have
+# work, slow clients are lapped and skip, as in production.
+for n in 500 5000; do
+	log "saturating, $n clients: raw ceiling"
+	raw_run "raw-sat-$n" "$n" 0
+	log "saturating, $n clients: certstream"
+	ours_run "sat-$n" "$n" $((2000000 / n))
+	o=$(kv "$work/sat-$n.out" deliveries_per_server_cpu_s)
+	r=$(kv "$work/raw-sat-$n.out" deliveries_per_server_cpu_s)
+	q=$(ratio "$o" "$r")
+	row "$n lite WS clients, input saturating: deliveries per worker CPU-second (ceiling: raw fan-out, coalesced writev)" \
+	    "${o:--}" "${r:--}" "$q" ">= 0.5" "$(met "$q" ">=" 0.5)"
+done
+
+# 2. The peer at a rate every client keeps up with: 50,000 deliveries/s.
+nchan_start || log "nchan unavailable: its rows say NOT MEASURED"
+for spec in 500:100 5000:10; do
+	n=${spec%:*} rate=${spec#*:}
+	log "$n clients at $rate msg/s: certstream"
+	ours_run "keep-$n" "$n" "$rate"
+	log "$n clients at $rate msg/s: nchan"
+	nchan_run "nchan-keep-$n" "$n" "$rate"
+	o=$(kv "$work/keep-$n.out" deliveries_per_server_cpu_s)
+	p=$(kv "$work/nchan-keep-$n.out" deliveries_per_server_cpu_s)
+	q=$(ratio "$o" "$p")
+	row "$n lite WS clients at $rate msg/s, all keeping up: deliveries per server CPU-second (peer: nchan)" \
+	    "${o:--}" "${p:--}" "$q" ">= 3" "$(met "$q" ">=" 3)"
+done
+# 500 clients at 100 msg/s is also the CPU and p99 run (and memory under load)
+f=$work/keep-500.out
+o=$(kv "$f" all_cpu_pct); p=$(kv "$work/nchan-keep-500.out" server_cpu_pct)
+row "500 clients at 100 msg/s: CPU of all certstream processes, % of one core (peer: nchan workers)" \
+    "${o:--}" "${p:--}" "$(ratio "$o" "$p")" "<= 15" "$(met "$o" "<=" 15)"
+log "500 clients at 100 msg/s: raw ceiling (latency floor of this machine now)"
+raw_run "raw-keep-500" 500 100
+o=$(kv "$f" lat_p99_ms); r=$(kv "$work/raw-keep-500.out" lat_p99_ms)
+p=$(kv "$work/nchan-keep-500.out" lat_p99_ms)
+row "500 clients at 100 msg/s: p99 latency, ms (ceiling: raw server at the same rate; peer: nchan)" \
+    "${o:--}" "raw ${r:--} / nchan ${p:--}" "$(ratio "$o" "$r")" "<= 5" "$(met "$o" "<=" 5)"
+
+# 3. 500 clients at 1,000 msg/s, then the same with one stalled client.
+log "500 clients at 1000 msg/s: certstream"
+ours_run "r1000" 500 1000
+log "500 clients at 1000 msg/s: raw ceiling"
+raw_run "raw-r1000" 500 1000
+log "500 clients at 1000 msg/s: nchan"
+nchan_run "nchan-r1000" 500 1000
+stop_pid "$NGX"; NGX=""
+f=$work/r1000.out
+o=$(calc "$(kv "$f" deliveries_per_s) / 500"); p=$(calc "$(kv "$work/nchan-r1000.out" deliveries_per_s) / 500")
+g=$(kv "$f" gaps)
+m=$(met "$o" ">=" 980)
+[ "$m" = yes ] && [ "${g:-1}" != 0 ] && m="NOT MET ($g gaps)"
+row "500 clients at 1,000 msg/s: messages per second each client received, gap-free (peer: nchan)" \
+    "$o" "$p" "$(ratio "$o" "$p")" ">= 1000 held" "$m"
+for q in 50:2 99:10; do
+	o=$(kv "$f" lat_p${q%:*}_ms); r=$(kv "$work/raw-r1000.out" lat_p${q%:*}_ms)
+	p=$(kv "$work/nchan-r1000.out" lat_p${q%:*}_ms)
+	row "500 clients at 1,000 msg/s: p${q%:*} latency, ms (ceiling: raw server at the same rate; peer: nchan)" \
+	    "${o:--}" "raw ${r:--} / nchan ${p:--}" "$(ratio "$o" "$r")" "<= ${q#*:}" "$(met "$o" "<=" "${q#*:}")"
+done
+log "500 clients at 1000 msg/s, one of them stalled: certstream"
+ours_run "stall" 500 1000 --stall 1
+# the stalled client never reads, so it adds no latency samples: the p99 is
+# the others'
+a=$(kv "$work/stall.out" lat_p99_ms); b=$(kv "$f" lat_p99_ms)
+d=$(calc "${a:-0} - ${b:-0}")
+row "one stalled client among 500 (1,000 msg/s): p99 of the others minus p99 without it, ms" \
+    "$d (p99 $a)" "p99 without: $b" "-" "<= 5" "$(met "$d" "<=" 5)"
+
+# 4. Client count scan at 100 msg/s (the chart), 10,000 clients' p99.
+for n in 500 2000 5000 10000; do
+	if [ "$n" = 500 ]; then
+		f=$work/keep-500.out
+		log "500 clients at 100 msg/s: from the nchan comparison run"
+	else
+		log "$n clients at 100 msg/s: certstream"
+		ours_run "scan-$n" "$n" 100
+		f=$work/scan-$n.out
+	fi
+	printf '%s %s %s %s\n' "$n" "$(kv "$f" deliveries_per_s)" "$(kv "$f" lat_p99_ms)" \
+	    "$(kv "$f" lat_p50_ms)" >>"$chart"
+done
+log "10000 clients at 100 msg/s: raw ceiling"
+raw_run "raw-scan-10000" 10000 100
+o=$(kv "$work/scan-10000.out" lat_p99_ms); r=$(kv "$work/raw-scan-10000.out" lat_p99_ms)
+row "10,000 clients at 100 msg/s: p99 latency, ms (ceiling: raw server at the same rate)" \
+    "${o:--}" "raw ${r:--}" "$(ratio "$o" "$r")" "<= 50" "$(met "$o" "<=" 50)"
+
+# 5. A mix of streams (WebSocket lite/full/domains, SSE) stays gap-free.
+log "mixed streams, 500 clients at 100 msg/s: certstream"
+ours_run "mix" 500 100 --mix '/=4,/full-stream=1,/domains-only=2,/sse?stream=lite=2,/sse?stream=domains=1'
+g=$(kv "$work/mix.out" gaps); e=$(kv "$work/mix.out" errors)
+row "500 clients, mixed streams (WS lite/full/domains, SSE) at 100 msg/s: gaps + errors" \
+    "$(( ${g:-1} + ${e:-1} ))" "-" "-" "0" "$(met "$(( ${g:-1} + ${e:-1} ))" "<=" 0)"
+
+# 6. Memory: idle (2 workers, no clients) and 500 clients under load.
+log "memory: idle, 2 workers"
+if ours_start 2 100; then
+	sleep 1
+	mem_all "$OURS_ALL" "$OURS_SHM"
+	idle=$MEM_USS_X ring=$MEM_RING
+	row "idle, 2 workers, no clients: USS of all processes, shm segment excluded, MB (with it: $(calc "$MEM_USS / 1024"); segment RSS $(calc "$ring / 1024"))" \
+	    "$(calc "$idle / 1024")" "-" "-" "<= 20" "$(met "$(calc "$idle / 1024")" "<=" 20)"
+	log "memory: 500 clients at 100 msg/s"
+	"$LG" --port "$OURS_PORT" --clients 500 --procs 2 --duration 4 --feed "$FEED" \
+	    >"$work/mem500.out" 2>&1 &
+	lg=$!
+	i=0
+	until grep -q '^ready' "$work/mem500.out" 2>/dev/null || [ $i -gt 200 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	sleep 2
+	mem_all "$OURS_ALL" "$OURS_SHM"
+	wait "$lg"
+	row "500 clients under load (100 msg/s): USS of all processes, shm segment excluded, MB (with it: $(calc "$MEM_USS / 1024"); segment RSS $(calc "$MEM_RING / 1024"))" \
+	    "$(calc "$MEM_USS_X / 1024")" "-" "-" "<= 40" "$(met "$(calc "$MEM_USS_X / 1024")" "<=" 40)"
+	ours_stop
+fi
+
+# 7. 50,000 idle WebSocket clients: 4 workers, 4 client processes each on
+# its own loopback source address (one address has ~28k ephemeral ports).
+log "50,000 idle WebSocket clients: 4 workers, 4 client processes"
+if ours_start 4 1; then
+	sleep 0.5
+	mem_all "$OURS_ALL" "$OURS_SHM"
+	base=$MEM_USS
+	sk0=$(sock_mem_kb)
+	"$LG" --port "$OURS_PORT" --clients 50000 --procs 4 --spread-src --idle \
+	    --duration 6 --warmup 0 --connect-timeout 60 >"$work/c50k.out" 2>&1 &
+	lg=$!
+	i=0
+	until grep -q '^ready' "$work/c50k.out" 2>/dev/null || [ $i -gt 700 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	sleep 2
+	mem_all "$OURS_ALL" "$OURS_SHM"
+	sk1=$(sock_mem_kb)
+	wait "$lg"
+	f=$work/c50k.out
+	conn=$(kv "$f" connected)
+	t=$(kv "$f" connect_time_s)
+	[ "$(kv "$f" all_connected)" = 1 ] || t="$t (not all: $conn)"
+	row "50,000 idle WebSocket clients (4 workers, 4 client processes): time to connect all, s" \
+	    "$t" "-" "-" "<= 10" "$(met "$(kv "$f" connect_time_s)" "<=" 10)"
+	per=$(awk -v a="$MEM_USS" -v b="$base" -v n="${conn:-0}" \
+	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	row "50,000 idle WebSocket clients: user-space memory per connection, bytes (USS growth of all processes, shm segment included, / connections)" \
+	    "$per" "-" "-" "<= 4096" "$(met "$per" "<=" 4096)"
+	kper=$(awk -v a="${sk1:-0}" -v b="${sk0:-0}" -v n="${conn:-0}" \
+	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	row "50,000 idle WebSocket clients: kernel TCP memory per connection, bytes (/proc/net/sockstat, both ends)" \
+	    "$kper" "-" "-" "context" "-"
+	printf '| %s | %s | connect %s s | errors %s |\n' "ours 50k idle" "$conn" \
+	    "$(kv "$f" connect_time_s)" "$(kv "$f" errors)" >>"$runs"
+	ours_stop
+fi
+
+# 8. The ring alone and the rendering cost (their own programs).
+if [ -x build/ring_bench ]; then
+	log "ring alone: build/ring_bench"
+	timeout 60 build/ring_bench >"$work/ring.out" 2>&1
+	o=$(kv "$work/ring.out" ring_records_per_sec)
+	c=$(kv "$work/ring.out" ring_reader_cpu_pct_paced)
+	row "ring alone, 1 writer, 2 readers woken by eventfd: records/s (reader CPU when paced: ${c:-?}%, no spinning)" \
+	    "${o:--}" "-" "-" ">= 1,000,000" "$(met "$o" ">=" 1000000)"
+fi
+if [ -x build/render_bench ]; then
+	log "render cost: build/render_bench"
+	timeout 60 build/render_bench >"$work/render.out" 2>&1
+	o=$(kv "$work/render.out" render_cost_ratio)
+	row "render all three forms vs bare d2i_X509: cost ratio (issue 3)" \
+	    "${o:--}" "$(kv "$work/render.out" d2i_per_sec) d2i/s" "-" "context" "-"
+fi
+
+# ---- results ---------------------------------------------------------------
+total=$(elapsed)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+{
+	echo "# certstream benchmark results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu), $(uname -sr)," \
+	    "$(git rev-parse --short HEAD 2>/dev/null) — \`make bench\` took ${total} s."
+	echo "Every ratio is against a baseline measured in the same run: the raw"
+	echo "fan-out ceiling (\`loadgen --raw-server\`: the same pre-framed messages,"
+	echo "one writev per client per turn) or nginx + nchan (the peer), fed the same"
+	echo "certificates (tests/data/sample-feed.ndjson, lite stream) at the same rate,"
+	echo "driven by the same load generator. Latency = receive time − \`data.seen\`."
+	echo
+	echo "| figure | ours | ceiling or peer | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	echo
+	echo "## Runs"
+	echo
+	echo "Window ${DUR} s each after every client connected and 1 s of warm-up;"
+	echo "gaps/skipped = messages a client missed (lapped by the ring, or lost)."
+	echo
+	echo "| run | clients | deliveries/s | p50 ms | p99 ms | max ms | errors | gaps/skipped | server CPU % | deliveries per server CPU-s |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	cat "$runs"
+	echo
+	echo "![deliveries/s and p99 latency against client count](chart.png)"
+} >"$top/bench/results.md"
+
+if command -v gnuplot >/dev/null 2>&1 && [ -s "$chart" ]; then
+	gnuplot >"$work/gnuplot.log" 2>&1 <<EOF || log "gnuplot failed: $(cat "$work/gnuplot.log")"
+set terminal pngcairo size 900,520 font ",10"
+set output "$top/bench/chart.png"
+set title "certstream, 2 workers, 100 msg/s per client (lite WebSocket)"
+set xlabel "clients"
+set ylabel "deliveries/s"
+set y2label "p99 latency (ms)"
+set logscale x
+set ytics nomirror
+set y2tics
+set grid
+set key top left
+plot "$chart" using 1:2 with linespoints lw 2 title "deliveries/s", \
+     "$chart" using 1:(\$1*100) with lines dt 2 title "offered (clients x 100/s)", \
+     "$chart" using 1:3 axes x1y2 with linespoints lw 2 title "p99 latency (ms)"
+EOF
+fi
+
+cat "$top/bench/results.md"
+log "done in ${total}s"

@@ -576,3 +576,118 @@ test('kill -9 of the master when its children run as another user: they stop all
   const info = await d2.stop();
   assert.strictEqual(info.code, 0);
 });
+
+// ---- the CT source: build/fakelog on 127.0.0.1 ----
+
+const { spawn } = require('node:child_process');
+const FAKELOG = path.join(__dirname, '..', '..', 'build', 'fakelog');
+
+function httpReq(method, url) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (b) => { body += b; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Start build/fakelog on a free port; resolves once it listens.
+function startFakelog(args, t) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(FAKELOG, ['--port', '0', ...args], { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stderr.on('data', (b) => { err += b.toString(); });
+    proc.stdout.on('data', (b) => {
+      out += b.toString();
+      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
+      if (!m) return;
+      const port = Number(m[1]);
+      const fl = {
+        url: (p) => `http://127.0.0.1:${port}${p}`,
+        logUrl: (name) => `http://127.0.0.1:${port}/${name}/`,
+        size: async (name) => JSON.parse((await httpReq('GET', `http://127.0.0.1:${port}/control/${name}/state`)).body).size,
+        grow: (name, n) => httpReq('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
+        stop: () => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } },
+      };
+      t.after(() => fl.stop());
+      resolve(fl);
+    });
+    proc.on('exit', (code) => reject(new Error(`fakelog exited ${code}: ${err}`)));
+  });
+}
+
+test('kill -9 of the CT ingest four times while two logs grow: every log index arrives exactly once, in order', { timeout: 60000 }, async (t) => {
+  const FINAL = 2400;
+  const fl = await startFakelog(['--rfc6962', 'fa', '--static', 'fs', '--initial-size', '400',
+    '--max-size', String(FINAL), '--grow-per-sec', '0'], t);
+  const names = ['fa', 'fs'];
+  const urls = names.map((n) => fl.logUrl(n));
+  const listFile = path.join(dir, 'loglist.json');
+  const write = (text) => { fs.writeFileSync(`${listFile}.tmp`, text); fs.renameSync(`${listFile}.tmp`, listFile); };
+  write('{"operators":[]}\n');
+  const stateFile = path.join(dir, 'ct-state.json');
+  const d = await startDaemon({
+    t,
+    workers: 1,
+    env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile },
+    conf: ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
+      '  poll_interval_ms: 100', '  batch_size: 128', '  backfill: 1000000000',
+      '  loglist_refresh_secs: 1', '  state_save_interval_secs: 1', '  request_timeout_secs: 5',
+      '  connect_timeout_secs: 2', 'dedup:', '  enabled: false', ''].join('\n'),
+  });
+  // Every entry by log, as a lite client sees it; the client is there
+  // before any log is listed, so it sees them all.
+  const byLog = new Map(urls.map((u) => [u, []]));
+  const bad = [];
+  const ws = new WebSocket(d.url('/', 'ws'));
+  t.after(() => ws.terminate());
+  ws.on('error', () => {});
+  ws.on('message', (buf) => {
+    let m;
+    try { m = JSON.parse(buf.toString('utf8')); } catch (e) {
+      bad.push(`unparsable frame: ${e.message}`);
+      return;
+    }
+    if (m.message_type === 'heartbeat') return;
+    if (m.message_type !== 'certificate_update' || !m.data || !Number.isInteger(m.data.cert_index) ||
+      !m.data.leaf_cert || !m.data.source || !byLog.has(m.data.source.url)) {
+      bad.push(`unexpected message ${buf.toString('utf8').slice(0, 160)}`);
+      return;
+    }
+    byLog.get(m.data.source.url).push(m.data.cert_index);
+  });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  write((await httpReq('GET', fl.url('/loglist.json'))).body);
+  const count = () => Math.min(...urls.map((u) => byLog.get(u).length));
+
+  let target = 400;
+  for (let k = 0; k < 4; k++) {
+    await waitFor(() => count() >= target - 250, 20000, `entries before kill ${k + 1} (${urls.map((u) => byLog.get(u).length)})`);
+    const victim = await waitFor(() => titles(d.pid)['certstreamd: ingest'], 5000, 'an ingest');
+    process.kill(victim, 'SIGKILL');
+    target += 500;
+    for (const n of names) await fl.grow(n, 500);
+    await waitFor(() => {
+      const p = titles(d.pid)['certstreamd: ingest'];
+      return p && p !== victim ? p : null;
+    }, 5000, `replacement ${k + 1}`);
+  }
+  await waitFor(() => count() >= FINAL, 30000, `all ${FINAL} entries of both logs (${urls.map((u) => byLog.get(u).length)})`);
+  await sleep(1000); // anything repeated would show up now
+  ws.terminate();
+  assert.deepStrictEqual(bad, []);
+  for (const [i, u] of urls.entries()) {
+    const seq = byLog.get(u);
+    const wrong = seq.findIndex((x, j) => x !== j);
+    assert.strictEqual(wrong, -1, `${names[i]}: position ${wrong} holds entry ${seq[wrong]} (repeated or out of order)`);
+    assert.strictEqual(seq.length, FINAL, `${names[i]}: ${seq.length} entries streamed, the log holds ${FINAL}`);
+  }
+  assert.strictEqual(await metric(d, 'certstream_ingest_restarts_total'), 4);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});

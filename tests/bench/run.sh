@@ -79,9 +79,9 @@ runline() { # name file: one line per run for the details section
 }
 
 # ---- memory -----------------------------------------------------------------
-# mem PID SHM -> "uss_kb ring_private_kb pss_kb ring_rss_kb": USS is
-# Private_Clean + Private_Dirty (smaps_rollup); the ring is the mapping of
-# /dev/shm/SHM, whose private pages are subtracted to get "ring excluded".
+# mem PID SHM -> "uss pss seg_rss seg_pss" in KB: USS = Private_Clean +
+# Private_Dirty, PSS from smaps_rollup; seg_* = the mapping of /dev/shm/SHM
+# (the ring and the shared stats), from smaps.
 mem() {
 	awk -v shm="$2" '
 	    FILENAME ~ /rollup$/ {
@@ -89,29 +89,36 @@ mem() {
 		if ($1 == "Private_Clean:" || $1 == "Private_Dirty:") uss += $2
 		next
 	    }
-	    /^[0-9a-f]+-[0-9a-f]+ / { inring = (shm != "" && index($0, shm) > 0); next }
-	    inring && ($1 == "Private_Clean:" || $1 == "Private_Dirty:") { rp += $2 }
-	    inring && $1 == "Rss:" { rr += $2 }
-	    END { printf "%d %d %d %d\n", uss, rp, pss, rr }
+	    /^[0-9a-f]+-[0-9a-f]+ / { inseg = (shm != "" && index($0, shm) > 0); next }
+	    inseg && $1 == "Rss:" { sr += $2 }
+	    inseg && $1 == "Pss:" { sp += $2 }
+	    END { printf "%d %d %d %d\n", uss, pss, sr, sp }
 	' "/proc/$1/smaps_rollup" "/proc/$1/smaps" 2>/dev/null
 }
-# mem_all PIDS SHM: prints per-process lines, and sets MEM_USS (KB, all
-# processes), MEM_USS_X (the same with the shm segment's private pages
-# excluded) and MEM_RING (KB, largest segment RSS seen)
+# mem_all PIDS SHM: prints a line per process and sets, in KB over all
+# processes: MEM_USS (sum of USS: pages only one process maps; forked
+# children share most of theirs, so this undercounts), MEM_PSS (sum of PSS:
+# every page counted once, shared ones split), MEM_PSS_X (MEM_PSS without
+# the shm segment) and MEM_SEG (the segment's resident size).
 mem_all() {
-	MEM_USS_X=0; MEM_USS=0; MEM_RING=0; MEM_PSS=0
+	MEM_USS=0; MEM_PSS=0; MEM_PSS_X=0; MEM_SEG=0
 	for p in $(echo "$1" | tr , ' '); do
-		set -- $(mem "$p" "$2") 
+		set -- $(mem "$p" "$2")
 		[ $# -eq 4 ] || continue
-		role=$(cat "/proc/$p/comm" 2>/dev/null)
-		echo "  $role pid $p: USS $(($1 / 1024)) MB (ring excluded $((($1 - $2) / 1024)) MB), PSS $(($3 / 1024)) MB, ring RSS $(($4 / 1024)) MB" >&2
-		MEM_USS_X=$((MEM_USS_X + $1 - $2))
+		echo "  $(cat "/proc/$p/comm" 2>/dev/null) pid $p: USS $1 KB, PSS $2 KB (shm segment: RSS $3 KB, PSS $4 KB)" >&2
 		MEM_USS=$((MEM_USS + $1))
-		MEM_PSS=$((MEM_PSS + $3))
-		[ "$4" -gt "$MEM_RING" ] && MEM_RING=$4
+		MEM_PSS=$((MEM_PSS + $2))
+		MEM_PSS_X=$((MEM_PSS_X + $2 - $4))
+		[ "$3" -gt "$MEM_SEG" ] && MEM_SEG=$3
 	done
 }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 sock_mem_kb() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) * 4 }' /proc/net/sockstat; }
+# kernel objects of a connection: TCP sockets, their inodes, epoll items, files
+slab_kb() {
+	awk '$1 ~ /^(TCP|sock_inode_cache|eventpoll_epi|filp)$/ { s += $2 * $4 }
+	    END { printf "%d\n", s / 1024 }' /proc/slabinfo 2>/dev/null
+}
 
 # ---- our daemon -------------------------------------------------------------
 # ours_start WORKERS RATE: sets OURS_PORT OURS_M OURS_W (workers) OURS_ALL
@@ -272,10 +279,13 @@ for spec in 500:100 5000:10; do
 	ours_run "keep-$n" "$n" "$rate"
 	log "$n clients at $rate msg/s: nchan"
 	nchan_run "nchan-keep-$n" "$n" "$rate"
+	log "$n clients at $rate msg/s: raw ceiling"
+	raw_run "raw-keep-$n" "$n" "$rate"
 	o=$(kv "$work/keep-$n.out" deliveries_per_server_cpu_s)
 	p=$(kv "$work/nchan-keep-$n.out" deliveries_per_server_cpu_s)
+	r=$(kv "$work/raw-keep-$n.out" deliveries_per_server_cpu_s)
 	q=$(ratio "$o" "$p")
-	row "$n lite WS clients at $rate msg/s, all keeping up: deliveries per server CPU-second (peer: nchan)" \
+	row "$n lite WS clients at $rate msg/s, all keeping up: deliveries per server CPU-second (peer: nchan; the raw ceiling at this rate: ${r:--}, ours/raw $(ratio "$o" "$r"))" \
 	    "${o:--}" "${p:--}" "$q" ">= 3" "$(met "$q" ">=" 3)"
 done
 # 500 clients at 100 msg/s is also the CPU and p99 run (and memory under load)
@@ -283,8 +293,6 @@ f=$work/keep-500.out
 o=$(kv "$f" all_cpu_pct); p=$(kv "$work/nchan-keep-500.out" server_cpu_pct)
 row "500 clients at 100 msg/s: CPU of all certstream processes, % of one core (peer: nchan workers)" \
     "${o:--}" "${p:--}" "$(ratio "$o" "$p")" "<= 15" "$(met "$o" "<=" 15)"
-log "500 clients at 100 msg/s: raw ceiling (latency floor of this machine now)"
-raw_run "raw-keep-500" 500 100
 o=$(kv "$f" lat_p99_ms); r=$(kv "$work/raw-keep-500.out" lat_p99_ms)
 p=$(kv "$work/nchan-keep-500.out" lat_p99_ms)
 row "500 clients at 100 msg/s: p99 latency, ms (ceiling: raw server at the same rate; peer: nchan)" \
@@ -305,6 +313,10 @@ m=$(met "$o" ">=" 980)
 [ "$m" = yes ] && [ "${g:-1}" != 0 ] && m="NOT MET ($g gaps)"
 row "500 clients at 1,000 msg/s: messages per second each client received, gap-free (peer: nchan)" \
     "$o" "$p" "$(ratio "$o" "$p")" ">= 1000 held" "$m"
+o=$(kv "$f" deliveries_per_server_cpu_s); p=$(kv "$work/nchan-r1000.out" deliveries_per_server_cpu_s)
+r=$(kv "$work/raw-r1000.out" deliveries_per_server_cpu_s)
+row "500 clients at 1,000 msg/s: deliveries per server CPU-second (peer: nchan, which did not keep up; raw ceiling: ${r:--})" \
+    "${o:--}" "${p:--}" "$(ratio "$o" "$p")" "context" "-"
 for q in 50:2 99:10; do
 	o=$(kv "$f" lat_p${q%:*}_ms); r=$(kv "$work/raw-r1000.out" lat_p${q%:*}_ms)
 	p=$(kv "$work/nchan-r1000.out" lat_p${q%:*}_ms)
@@ -335,6 +347,8 @@ for n in 500 2000 5000 10000; do
 done
 log "10000 clients at 100 msg/s: raw ceiling"
 raw_run "raw-scan-10000" 10000 100
+printf '500 %s\n10000 %s\n' "$(kv "$work/raw-keep-500.out" lat_p99_ms)" \
+    "$(kv "$work/raw-scan-10000.out" lat_p99_ms)" >"$work/chart-raw.dat"
 o=$(kv "$work/scan-10000.out" lat_p99_ms); r=$(kv "$work/raw-scan-10000.out" lat_p99_ms)
 row "10,000 clients at 100 msg/s: p99 latency, ms (ceiling: raw server at the same rate)" \
     "${o:--}" "raw ${r:--}" "$(ratio "$o" "$r")" "<= 50" "$(met "$o" "<=" 50)"
@@ -351,9 +365,9 @@ log "memory: idle, 2 workers"
 if ours_start 2 100; then
 	sleep 1
 	mem_all "$OURS_ALL" "$OURS_SHM"
-	idle=$MEM_USS_X ring=$MEM_RING
-	row "idle, 2 workers, no clients: USS of all processes, shm segment excluded, MB (with it: $(calc "$MEM_USS / 1024"); segment RSS $(calc "$ring / 1024"))" \
-	    "$(calc "$idle / 1024")" "-" "-" "<= 20" "$(met "$(calc "$idle / 1024")" "<=" 20)"
+	v=$(mb "$MEM_PSS_X")
+	row "idle, 2 workers, no clients: memory of all processes, shm segment excluded, MB (sum of PSS; sum of USS $(mb "$MEM_USS"); segment resident $(mb "$MEM_SEG"))" \
+	    "$v" "-" "-" "<= 20" "$(met "$v" "<=" 20)"
 	log "memory: 500 clients at 100 msg/s"
 	"$LG" --port "$OURS_PORT" --clients 500 --procs 2 --duration 4 --feed "$FEED" \
 	    >"$work/mem500.out" 2>&1 &
@@ -365,8 +379,9 @@ if ours_start 2 100; then
 	sleep 2
 	mem_all "$OURS_ALL" "$OURS_SHM"
 	wait "$lg"
-	row "500 clients under load (100 msg/s): USS of all processes, shm segment excluded, MB (with it: $(calc "$MEM_USS / 1024"); segment RSS $(calc "$MEM_RING / 1024"))" \
-	    "$(calc "$MEM_USS_X / 1024")" "-" "-" "<= 40" "$(met "$(calc "$MEM_USS_X / 1024")" "<=" 40)"
+	v=$(mb "$MEM_PSS_X")
+	row "500 clients under load (100 msg/s): memory of all processes, shm segment excluded, MB (sum of PSS; sum of USS $(mb "$MEM_USS"); segment resident $(mb "$MEM_SEG"))" \
+	    "$v" "-" "-" "<= 40" "$(met "$v" "<=" 40)"
 	ours_stop
 fi
 
@@ -376,8 +391,8 @@ log "50,000 idle WebSocket clients: 4 workers, 4 client processes"
 if ours_start 4 1; then
 	sleep 0.5
 	mem_all "$OURS_ALL" "$OURS_SHM"
-	base=$MEM_USS
-	sk0=$(sock_mem_kb)
+	base=$MEM_PSS
+	sk0=$(sock_mem_kb); sl0=$(slab_kb)
 	"$LG" --port "$OURS_PORT" --clients 50000 --procs 4 --spread-src --idle \
 	    --duration 6 --warmup 0 --connect-timeout 60 >"$work/c50k.out" 2>&1 &
 	lg=$!
@@ -387,7 +402,7 @@ if ours_start 4 1; then
 	done
 	sleep 2
 	mem_all "$OURS_ALL" "$OURS_SHM"
-	sk1=$(sock_mem_kb)
+	sk1=$(sock_mem_kb); sl1=$(slab_kb)
 	wait "$lg"
 	f=$work/c50k.out
 	conn=$(kv "$f" connected)
@@ -395,14 +410,16 @@ if ours_start 4 1; then
 	[ "$(kv "$f" all_connected)" = 1 ] || t="$t (not all: $conn)"
 	row "50,000 idle WebSocket clients (4 workers, 4 client processes): time to connect all, s" \
 	    "$t" "-" "-" "<= 10" "$(met "$(kv "$f" connect_time_s)" "<=" 10)"
-	per=$(awk -v a="$MEM_USS" -v b="$base" -v n="${conn:-0}" \
+	per=$(awk -v a="$MEM_PSS" -v b="$base" -v n="${conn:-0}" \
 	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
-	row "50,000 idle WebSocket clients: user-space memory per connection, bytes (USS growth of all processes, shm segment included, / connections)" \
+	row "50,000 idle WebSocket clients: user-space memory per connection, bytes (growth of the sum of PSS of all processes, shm segment included, / connections)" \
 	    "$per" "-" "-" "<= 4096" "$(met "$per" "<=" 4096)"
 	kper=$(awk -v a="${sk1:-0}" -v b="${sk0:-0}" -v n="${conn:-0}" \
 	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
-	row "50,000 idle WebSocket clients: kernel TCP memory per connection, bytes (/proc/net/sockstat, both ends)" \
-	    "$kper" "-" "-" "context" "-"
+	sper=$(awk -v a="${sl1:-0}" -v b="${sl0:-0}" -v n="${conn:-0}" \
+	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	row "50,000 idle WebSocket clients: kernel memory per connection, bytes: socket buffers (/proc/net/sockstat) / socket, inode, epoll and file objects (/proc/slabinfo), both ends of loopback" \
+	    "$kper / $sper" "-" "-" "context" "-"
 	printf '| %s | %s | connect %s s | errors %s |\n' "ours 50k idle" "$conn" \
 	    "$(kv "$f" connect_time_s)" "$(kv "$f" errors)" >>"$runs"
 	ours_stop
@@ -470,7 +487,8 @@ set grid
 set key top left
 plot "$chart" using 1:2 with linespoints lw 2 title "deliveries/s", \
      "$chart" using 1:(\$1*100) with lines dt 2 title "offered (clients x 100/s)", \
-     "$chart" using 1:3 axes x1y2 with linespoints lw 2 title "p99 latency (ms)"
+     "$chart" using 1:3 axes x1y2 with linespoints lw 2 title "p99 latency (ms)", \
+     "$work/chart-raw.dat" using 1:2 axes x1y2 with points pt 7 ps 1.5 title "p99, raw ceiling at the same load (ms)"
 EOF
 fi
 

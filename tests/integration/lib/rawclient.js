@@ -275,6 +275,7 @@ module.exports = {
 
 // --- watching the daemon -------------------------------------------------
 
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 
@@ -325,9 +326,23 @@ module.exports.procFds = procFds;
 module.exports.procRssKiB = procRssKiB;
 
 // Bytes the server's side of a loopback connection has queued and not yet
-// had acknowledged (tx_queue in /proc/net/tcp): > 0 while it waits on a
-// client that does not read. -1 if the connection is not found.
+// had acknowledged: > 0 while it waits on a client that does not read.
+// -1 if the connection is not found. Asks the kernel through ss(8) with a
+// filter (fast however many sockets exist), else reads /proc/net/tcp.
+let haveSs = null;
 function sendQueue(serverPort, clientPort) {
+  if (haveSs !== false) {
+    try {
+      const out = execFileSync('ss', ['-tnH', 'state', 'established',
+        `( sport = :${serverPort} and dport = :${clientPort} )`], { encoding: 'utf8', timeout: 5000 });
+      haveSs = true;
+      const f = out.trim().split(/\s+/);
+      return f.length >= 2 && /^\d+$/.test(f[1]) ? Number(f[1]) : -1;
+    } catch (e) {
+      if (haveSs === true) throw e;
+      haveSs = false;
+    }
+  }
   const hex = (p) => p.toString(16).toUpperCase().padStart(4, '0');
   const local = `0100007F:${hex(serverPort)}`;
   const rem = `0100007F:${hex(clientPort)}`;

@@ -71,11 +71,12 @@ ratio() { # a b
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 runline() { # name file: one line per run for the details section
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
 	    "$(kv "$2" clients)" "$(kv "$2" deliveries_per_s)" \
 	    "$(kv "$2" lat_p50_ms)" "$(kv "$2" lat_p99_ms)" "$(kv "$2" lat_max_ms)" \
 	    "$(kv "$2" errors)" "$(kv "$2" gaps)/$(kv "$2" skipped)" \
-	    "$(kv "$2" server_cpu_pct)" "$(kv "$2" deliveries_per_server_cpu_s)" >>"$runs"
+	    "$(kv "$2" server_cpu_pct)" "$(kv "$2" deliveries_per_server_cpu_s)" \
+	    "$(kv "$2" client_cpu_pct)" >>"$runs"
 }
 
 # ---- memory -----------------------------------------------------------------
@@ -420,8 +421,8 @@ if ours_start 4 1; then
 	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
 	row "50,000 idle WebSocket clients: kernel memory per connection, bytes: socket buffers (/proc/net/sockstat) / socket, inode, epoll and file objects (/proc/slabinfo), both ends of loopback" \
 	    "$kper / $sper" "-" "-" "context" "-"
-	printf '| %s | %s | connect %s s | errors %s |\n' "ours 50k idle" "$conn" \
-	    "$(kv "$f" connect_time_s)" "$(kv "$f" errors)" >>"$runs"
+	printf '| ours 50k idle (4 workers) | %s | connected %s in %s s | | | | %s | | | | |\n' \
+	    "$(kv "$f" clients)" "$conn" "$(kv "$f" connect_time_s)" "$(kv "$f" errors)" >>"$runs"
 	ours_stop
 fi
 
@@ -465,8 +466,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	echo "Window ${DUR} s each after every client connected and 1 s of warm-up;"
 	echo "gaps/skipped = messages a client missed (lapped by the ring, or lost)."
 	echo
-	echo "| run | clients | deliveries/s | p50 ms | p99 ms | max ms | errors | gaps/skipped | server CPU % | deliveries per server CPU-s |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| run | clients | deliveries/s | p50 ms | p99 ms | max ms | errors | gaps/skipped | server CPU % | deliveries per server CPU-s | load generator CPU % |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	cat "$runs"
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"

@@ -164,6 +164,10 @@ describe('hostile requests and frames on one worker', () => {
       Array.from({ length: 2000 }, (_, i) => `X-H${i}: v\r\n`).join('') + '\r\n';
     const r2 = await raw.request(d.port, many);
     assert.strictEqual(r2.status, 431, `got ${r2.statusLine || r2.end}`);
+    // So are more headers than the parser keeps (48), however small.
+    const r3 = await raw.request(d.port, 'GET /health HTTP/1.1\r\n' +
+      Array.from({ length: 49 }, (_, i) => `H${i}: v\r\n`).join('') + '\r\n');
+    assert.strictEqual(r3.status, 431, `got ${r3.statusLine || r3.end}`);
     await good.check('1 MiB header');
   });
 
@@ -296,6 +300,25 @@ describe('hostile requests and frames on one worker', () => {
     const r = await ws.waitClose(3000);
     ws.destroy();
     assert.strictEqual(r.code, 1007, `close code ${r.code}`);
+  });
+
+  it('a ping flood from a client that never reads costs the worker no memory', async () => {
+    const pid = await workerPid(d);
+    const anon0 = raw.procRssKiB(pid, 'RssAnon');
+    const ws = await raw.wsOpen(d.port, '/');
+    ws.conn.sock.pause();
+    const ping = raw.wsFrame({ opcode: 9, payload: 'x'.repeat(125) });
+    const burst = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+    // 50,000 pings of 125 bytes (6.5 MB): every one owes a pong.
+    for (let i = 0; i < 50 && ws.conn.state === 'open'; i++) {
+      await Promise.race([ws.send(burst), raw.sleep(2000)]);
+    }
+    await good.check('ping flood');
+    const anon1 = raw.procRssKiB(pid, 'RssAnon');
+    ws.conn.reset();
+    assert.strictEqual(await workerPid(d), pid);
+    // Pongs are owed per connection, not queued per ping.
+    if (!SANITIZED) assert.ok(anon1 - anon0 <= 1024, `worker heap grew ${anon1 - anon0} KiB under the ping flood`);
   });
 
   it('the well-behaved clients received every record through all of the above', async () => {
@@ -503,6 +526,13 @@ describe('connection floods and resets on one worker', () => {
     assert.strictEqual(now.workers[0].alive, true);
     assert.strictEqual(await raw.metric(d, 'certstream_worker_restarts_total'), restarts, 'worker restarted');
     await good.check('resets mid-write');
+  });
+
+  it('/health/deep shows each worker\'s restart count (zero after all of the above)', {
+    todo: 'broadcast/endpoints.c ep_health_deep(): add "restarts": atomic_load(&ws->restarts) to each workers[] entry (it is only in /metrics as certstream_worker_restarts_total)',
+  }, async () => {
+    const deep = await raw.healthDeep(d);
+    assert.strictEqual(deep.workers[0].restarts, 0);
   });
 
   it('the daemon stops cleanly afterwards, with no sanitizer report', async () => {

@@ -7,6 +7,7 @@
 // case they must still have every record, in order, with no gap.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
 const path = require('node:path');
 const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
@@ -358,6 +359,9 @@ describe('connection floods and resets on one worker', () => {
   it('10,000 half-open connections: the good clients keep streaming and new connections are served', { timeout: 120000 }, async () => {
     const N = Math.round(10000 * SCALE);
     const BATCH = 500;
+    // This process and the worker each hold one descriptor per connection.
+    const nofile = Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))[1]);
+    assert.ok(nofile >= N + 2000, `RLIMIT_NOFILE is ${nofile}: ${N} connections need ${N + 2000}`);
     const base = await quietFds(pid);
     const conns = [];
     try {

@@ -294,6 +294,23 @@ client_lapped(struct client *c, uint64_t tail)
 	}
 }
 
+/* Lapped with a frame half sent: its rest is gone, and no intact frame can
+ * follow it on this connection. Counted as a lap, then closed. */
+static int
+client_lost_frame(struct client *c)
+{
+	uint64_t tail = ring_tail(c->w->seg);
+	uint64_t n = tail > c->cursor ? tail - c->cursor : 0;
+
+	if (!(c->flags & CF_LAPPING))
+		atomic_fetch_add(&c->w->st->lapped, 1);
+	atomic_fetch_add(&c->w->st->skipped, n);
+	log_info("client fd %d: lapped by the ring in the middle of a frame "
+	    "(%llu records behind): closing", c->fd, (unsigned long long)n);
+	client_close(c);
+	return -1;
+}
+
 /* Add record seq, from byte skip on, to the writev. -1: not in the ring. */
 static int
 client_add_record(struct client *c, uint64_t seq, uint32_t skip, int *niov,
@@ -448,14 +465,14 @@ client_write(struct client *c)
 		tail = ring_tail(w->seg);
 		if (c->cursor < tail) {
 			if (c->rec_off > 0)
-				return client_torn(c);
+				return client_lost_frame(c);
 			client_lapped(c, tail);
 		}
 		first = seq = c->cursor;
 		if (c->rec_off > 0) {
 			if (client_add_record(c, seq, c->rec_off, &niov, &nunits,
 			    &total) == -1)
-				return client_torn(c);
+				return client_lost_frame(c);
 			seq++;
 			nrec++;
 		}
@@ -497,7 +514,7 @@ client_write(struct client *c)
 		/* Lapped while building: drop the batch, resync above. */
 		if (nrec > 0 && !ring_still_valid(w->seg, first)) {
 			if (c->rec_off > 0)
-				return client_torn(c);
+				return client_lost_frame(c);
 			continue;
 		}
 		n = writev(c->fd, w->iov, niov);
@@ -539,13 +556,7 @@ client_deliver(struct client *c)
 	if (c->cursor >= tail)
 		return;
 	if (c->rec_off > 0) {
-		if (!(c->flags & CF_LAPPING))
-			atomic_fetch_add(&c->w->st->lapped, 1);
-		atomic_fetch_add(&c->w->st->skipped, tail - c->cursor);
-		log_info("client fd %d: lapped by the ring in the middle of a "
-		    "frame (%llu records behind): closing", c->fd,
-		    (unsigned long long)(tail - c->cursor));
-		client_close(c);
+		(void)client_lost_frame(c);
 		return;
 	}
 	client_lapped(c, tail);

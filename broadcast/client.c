@@ -53,6 +53,8 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_DISCARD 0x20         /* ignore further client frames */
 #define CF_LAPPING 0x40         /* lapped and not caught a record since */
 #define CF_LAP_LOGGED 0x80      /* its first lap was logged */
+#define CF_TEXT 0x100           /* the open client message is text */
+#define CF_FRAME_FIN 0x200      /* the data frame being read is its last */
 
 struct client {
 	struct client *prev, *next;
@@ -62,8 +64,8 @@ struct client {
 	uint8_t state;
 	uint8_t proto;          /* SP_WS, SP_SSE (streaming only) */
 	uint8_t stream;         /* enum ring_variant */
-	uint8_t flags;
 	uint8_t evflags;        /* what ev is registered for, 0 = none */
+	uint16_t flags;
 	uint16_t ctl_len, ctl_off, rlen;
 	uint32_t since;         /* accepted, close queued, or linger start */
 	uint32_t last_rx;       /* last byte from the peer */
@@ -73,6 +75,9 @@ struct client {
 	uint64_t cursor;        /* next record to send */
 	uint64_t skip;          /* data-frame payload bytes still to discard */
 	uint64_t msg_len;       /* bytes of the open fragmented message */
+	uint64_t pay_off;       /* payload bytes of the current frame seen */
+	uint32_t utf8;          /* ws_utf8_feed state of the text message */
+	uint8_t mask[4];        /* the current data frame's masking key */
 	char *head;             /* request head; freed once routed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
@@ -116,7 +121,7 @@ client_want_write(struct client *c, int on)
 	if (on)
 		c->flags |= CF_WANT_WRITE;
 	else
-		c->flags &= (uint8_t)~CF_WANT_WRITE;
+		c->flags &= (uint16_t)~CF_WANT_WRITE;
 	return client_events(c);
 }
 
@@ -130,7 +135,7 @@ client_count(struct client *c, int up)
 		atomic_fetch_add(&st->clients, 1);
 		atomic_fetch_add(&st->conns[c->stream][c->proto], 1);
 	} else if (!up && (c->flags & CF_COUNTED)) {
-		c->flags &= (uint8_t)~CF_COUNTED;
+		c->flags &= (uint16_t)~CF_COUNTED;
 		atomic_fetch_sub(&st->clients, 1);
 		atomic_fetch_sub(&st->conns[c->stream][c->proto], 1);
 	}
@@ -203,7 +208,7 @@ client_linger(struct client *c)
 	}
 	free(c->head);
 	c->head = NULL;
-	c->flags &= (uint8_t)~CF_WANT_WRITE;
+	c->flags &= (uint16_t)~CF_WANT_WRITE;
 	c->state = CS_LINGER;
 	c->since = c->w->now;
 	if ((c->flags & CF_EOF) || shutdown(c->fd, SHUT_WR) == -1) {
@@ -400,7 +405,7 @@ client_consume(struct client *c, size_t n, int nunits)
 			} else {
 				c->cursor++;
 				c->rec_off = 0;
-				c->flags &= (uint8_t)~CF_LAPPING;
+				c->flags &= (uint16_t)~CF_LAPPING;
 				msgs++;
 				client_latency(w->st, now_us, u->seen_us);
 			}
@@ -951,6 +956,22 @@ client_discard(struct client *c)
 	return 0;
 }
 
+/* Data payload bytes arrived: text is unmasked and checked as UTF-8
+ * across fragments. Returns 1 if the message is not valid UTF-8. */
+static int
+client_payload(struct client *c, uint8_t *p, size_t n, int frame_done)
+{
+	if (!(c->flags & CF_TEXT))
+		return 0;
+	ws_unmask(p, n, c->mask, c->pay_off);
+	c->pay_off += n;
+	c->utf8 = ws_utf8_feed(c->utf8, p, n);
+	if (c->utf8 == WS_UTF8_BAD)
+		return 1;
+	/* The message ends mid-character. */
+	return frame_done && (c->flags & CF_FRAME_FIN) && c->utf8 != WS_UTF8_OK;
+}
+
 static void
 client_rbuf_drop(struct client *c, size_t n)
 {
@@ -971,6 +992,7 @@ client_frames(struct client *c)
 		uint8_t *payload, out[128];
 		size_t plen, take;
 		uint16_t code;
+		int bad;
 
 		r = ws_frame_parse(c->rbuf, c->rlen, max, &f);
 		if (r == WS_FRAME_INCOMPLETE)
@@ -1012,12 +1034,27 @@ client_frames(struct client *c)
 		if (c->msg_len > max)
 			return client_ws_close(c, WS_CLOSE_TOO_BIG);
 		if (f.fin)
-			c->flags &= (uint8_t)~CF_IN_MSG;
+			c->flags &= (uint16_t)~CF_IN_MSG;
+		if (f.fin)
+			c->flags |= CF_FRAME_FIN;
+		else
+			c->flags &= (uint16_t)~CF_FRAME_FIN;
+		if (f.opcode == WS_OP_TEXT) {
+			c->flags |= CF_TEXT;
+			c->utf8 = WS_UTF8_OK;
+		} else if (f.opcode == WS_OP_BINARY) {
+			c->flags &= (uint16_t)~CF_TEXT;
+		}
+		memcpy(c->mask, f.mask, sizeof(c->mask));
+		c->pay_off = 0;
 		take = c->rlen - f.header_len;
 		if (take > f.payload_len)
 			take = (size_t)f.payload_len;
 		c->skip = f.payload_len - take;
+		bad = client_payload(c, c->rbuf + f.header_len, take, c->skip == 0);
 		client_rbuf_drop(c, f.header_len + take);
+		if (bad)
+			return client_ws_close(c, WS_CLOSE_BAD_DATA);
 	}
 	if (c->ctl_off < c->ctl_len && !(c->flags & CF_WANT_WRITE))
 		return client_write(c);
@@ -1056,6 +1093,8 @@ client_read_ws(struct client *c)
 		c->last_rx = w->now;
 		if (c->skip > 0) {
 			c->skip -= (uint64_t)n;
+			if (client_payload(c, w->scratch, (size_t)n, c->skip == 0))
+				return client_ws_close(c, WS_CLOSE_BAD_DATA);
 			if (c->skip > 0 || c->rlen == 0)
 				continue;
 		} else {

@@ -391,6 +391,8 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		JADD(o, "clients", json_object_new_int64(
 		    atomic_load(&ws->clients)));
 		JADD(o, "alive", json_object_new_boolean(ep_worker_alive(seg, i)));
+		JADD(o, "restarts", json_object_new_int64(
+		    atomic_load(&ws->restarts)));
 		JADD(o, "messages_sent", json_object_new_int64((int64_t)
 		    atomic_load(&ws->messages_sent)));
 		json_object_array_add(workers, o);

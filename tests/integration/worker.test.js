@@ -342,8 +342,13 @@ test('malformed requests get their codes while a good client on the worker misse
     const frag = rawClient(h.port, upgrade('/'), { frames: true });
     // Continuation without a start -> 1002.
     const badCont = rawClient(h.port, upgrade('/'), { frames: true });
-    await waitFor(() => [unmasked, big, bigFrag, frag, badCont].every((c) => c.head !== null), 5000, '101s');
-    for (const c of [unmasked, big, bigFrag, frag, badCont]) assert.match(c.head, /^HTTP\/1\.1 101/);
+    // Text that is not UTF-8, or ends mid-character -> 1007.
+    const badUtf8 = rawClient(h.port, upgrade('/'), { frames: true });
+    const cutUtf8 = rawClient(h.port, upgrade('/'), { frames: true });
+    const lateUtf8 = rawClient(h.port, upgrade('/'), { frames: true }); // bad byte past the first read
+    const ws5 = [unmasked, big, bigFrag, frag, badCont, badUtf8, cutUtf8, lateUtf8];
+    await waitFor(() => ws5.every((c) => c.head !== null), 5000, '101s');
+    for (const c of ws5) assert.match(c.head, /^HTTP\/1\.1 101/);
     unmasked.sock.write(frame(1, Buffer.from('hello'), { mask: false }));
     big.sock.write(frame(2, Buffer.alloc(8), { declaredLen: 100000 }));
     bigFrag.sock.write(frame(1, Buffer.alloc(3000), { fin: false }));
@@ -353,7 +358,13 @@ test('malformed requests get their codes while a good client on the worker misse
       frame(9, Buffer.from('are you there')),
       frame(0, Buffer.from('two '), { fin: false }),
       frame(0, Buffer.from('three'), { fin: true }),
+      // A euro sign split across fragments is valid UTF-8.
+      frame(1, Buffer.from([0x41, 0xe2, 0x82]), { fin: false }),
+      frame(0, Buffer.from([0xac, 0x42]), { fin: true }),
     ]));
+    badUtf8.sock.write(frame(1, Buffer.from([0x41, 0xc3, 0x28, 0x42])));
+    cutUtf8.sock.write(frame(1, Buffer.from([0x41, 0xe2, 0x82])));
+    lateUtf8.sock.write(frame(1, Buffer.concat([Buffer.alloc(3000, 0x41), Buffer.from([0xff])])));
     badCont.sock.write(frame(0, Buffer.from('orphan')));
 
     // HTTP-level refusals.
@@ -372,7 +383,10 @@ test('malformed requests get their codes while a good client on the worker misse
     assert.match(garbage.text(), /^HTTP\/1\.1 400 /);
     for (const c of http) assert.match(c.text(), /\r\n\r\n\{"error":"[^"]+"\}\n$/, 'errors are JSON');
 
-    await waitFor(() => [unmasked, big, bigFrag, badCont].every((c) => c.closeCode() !== null), 5000, 'close frames');
+    await waitFor(() => [unmasked, big, bigFrag, badCont, badUtf8, cutUtf8, lateUtf8].every((c) => c.closeCode() !== null), 5000, 'close frames');
+    assert.equal(badUtf8.closeCode(), 1007);
+    assert.equal(lateUtf8.closeCode(), 1007);
+    assert.equal(cutUtf8.closeCode(), 1007);
     assert.equal(unmasked.closeCode(), 1002);
     assert.equal(big.closeCode(), 1009);
     assert.equal(bigFrag.closeCode(), 1009);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ usage(void)
 	    "         [--feed NDJSON] [--cpu-pids a,b] [--all-pids a,b]\n"
 	    "         [--connect-timeout S] [--spread-src (process i binds 127.0.0.i+2)]\n"
 	    "raw:     --raw-server --port P --msg-file NDJSON [--rate R (0 = saturate)]\n"
+	    "         [--procs P (processes, each its own listener)]\n"
 	    "         [--batch B] [--duration S]\n"
 	    "publish: --publish PATH --port P --msg-file NDJSON --rate R --duration S\n"
 	    "         [--pub-conns C]\n");
@@ -141,6 +143,41 @@ parse_mix(char *s, const char **paths, int *weights)
 	return n;
 }
 
+/* The raw server over procs processes, each with its own SO_REUSEPORT
+ * listener opened before any accepts; the first process stops the others
+ * when it is stopped. */
+static int
+raw_serve(const struct lg_raw_opts *ro, int procs)
+{
+	int lfd[MAX_PROCS], rc;
+	pid_t kid[MAX_PROCS];
+
+	for (int i = 0; i < procs; i++)
+		if ((lfd[i] = lg_raw_listen(ro->host, ro->port)) == -1)
+			return -1;
+	for (int i = 1; i < procs; i++) {
+		if ((kid[i] = fork()) == -1)
+			return -1;
+		if (kid[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+			for (int j = 0; j < procs; j++)
+				if (j != i)
+					close(lfd[j]);
+			_exit(lg_raw_run(ro, lfd[i]) == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 1; i < procs; i++)
+		close(lfd[i]);
+	printf("raw_listening %d\nraw_procs %d\n", ro->port, procs);
+	rc = lg_raw_run(ro, lfd[0]);
+	close(lfd[0]);
+	for (int i = 1; i < procs; i++) {
+		kill(kid[i], SIGTERM);
+		waitpid(kid[i], NULL, 0);
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -228,7 +265,7 @@ main(int argc, char **argv)
 			struct lg_raw_opts ro = { host, port, rate, batch, &msgs,
 			    dur_set ? duration : 0 };
 
-			ch = lg_raw_run(&ro);
+			ch = raw_serve(&ro, procs);
 			lg_msgs_free(&msgs);
 			return ch == 0 ? 0 : 1;
 		} else {

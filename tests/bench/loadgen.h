@@ -110,7 +110,10 @@ struct lg_raw_opts {
 	double duration;        /* seconds after the first client; 0 = until SIGTERM */
 };
 
-int lg_raw_run(const struct lg_raw_opts *o);
+/* A listening socket on host:port with SO_REUSEPORT, or -1. */
+int lg_raw_listen(const char *host, int port);
+/* Serve on lfd until SIGTERM/SIGINT (or duration); prints raw_* lines. */
+int lg_raw_run(const struct lg_raw_opts *o, int lfd);
 
 struct lg_pub_opts {
 	const char *host;

@@ -375,13 +375,38 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-lg_raw_run(const struct lg_raw_opts *o)
+lg_raw_listen(const char *host, int port)
+{
+	struct sockaddr_in sa;
+	int lfd, one = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -1;
+	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	/* one listener per process, as certstream's workers have */
+	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(lfd, 4096) == -1) {
+		fprintf(stderr, "loadgen: raw server: %s:%d: %s\n", host, port,
+		    strerror(errno));
+		close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
+int
+lg_raw_run(const struct lg_raw_opts *o, int lfd)
 {
 	struct raw r;
-	struct sockaddr_in sa;
 	struct event *lev = NULL, *s1 = NULL, *s2 = NULL, *dur = NULL;
 	struct rusage ru1;
-	int lfd = -1, one = 1, rc = -1;
+	int rc = -1;
 	double cpu, wall;
 
 	memset(&r, 0, sizeof(r));
@@ -390,19 +415,6 @@ lg_raw_run(const struct lg_raw_opts *o)
 	for (int i = 0; i < RING; i++)
 		if ((r.ring[i].buf = malloc(o->msgs->max_len + 16)) == NULL)
 			goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)o->port);
-	if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1)
-		goto out;
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(lfd, 4096) == -1) {
-		fprintf(stderr, "loadgen: raw server: %s:%d: %s\n", o->host, o->port,
-		    strerror(errno));
-		goto out;
-	}
 	if ((r.base = event_base_new()) == NULL)
 		goto out;
 	lev = event_new(r.base, lfd, EV_READ | EV_PERSIST, accept_cb, &r);
@@ -433,8 +445,6 @@ lg_raw_run(const struct lg_raw_opts *o)
 	if (lev == NULL || s1 == NULL || s2 == NULL || event_add(lev, NULL) == -1 ||
 	    event_add(s1, NULL) == -1 || event_add(s2, NULL) == -1)
 		goto out;
-	printf("raw_listening %d\n", o->port);
-	fflush(stdout);
 	event_base_dispatch(r.base);
 	getrusage(RUSAGE_SELF, &ru1);
 	cpu = r.first_us ? cpu_s(&ru1) - cpu_s(&r.ru0) : 0;
@@ -462,8 +472,6 @@ out:
 		event_free(lev);
 	if (r.base != NULL)
 		event_base_free(r.base);
-	if (lfd != -1)
-		close(lfd);
 	for (int i = 0; i < RING; i++)
 		free(r.ring[i].buf);
 	return rc;

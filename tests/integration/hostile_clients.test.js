@@ -212,6 +212,52 @@ describe('hostile requests and frames on one worker', () => {
     await good.check('smuggling');
   });
 
+  it('a pipelined second request is not answered: one answer per connection', async () => {
+    const r = await raw.request(d.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.strictEqual(r.status, 200);
+    assert.strictEqual(r.headers.connection, 'close');
+    assert.strictEqual(raw.statusLines(r.raw).length, 1);
+    assert.doesNotMatch(r.raw.toString('latin1'), /certstream_/);
+  });
+
+  it('frames pipelined behind an upgrade request are either parsed as frames or refused, never read as HTTP', async () => {
+    // A small ping right behind the head: answered once the stream is up.
+    const conn = await raw.connect(d.port);
+    await conn.write(Buffer.concat([Buffer.from(raw.upgradeRequest('/', raw.wsKey())), raw.wsFrame({ opcode: 9, payload: 'early' })]));
+    await raw.waitBytes(conn, (x) => raw.parseFrames(x.buf, (raw.parseResponse(x.buf) || { headLen: x.buf.length }).headLen)
+      .frames.some((f) => f.opcode === 0xa), 3000);
+    const res = raw.parseResponse(conn.buf);
+    assert.strictEqual(res && res.status, 101);
+    const pong = raw.parseFrames(conn.buf, res.headLen).frames.find((f) => f.opcode === 0xa);
+    assert.ok(pong, 'no pong for the early ping');
+    assert.strictEqual(pong.payload.toString(), 'early');
+    conn.reset();
+    // Kilobytes of frames before the 101: refused.
+    const r = await raw.request(d.port, Buffer.concat([Buffer.from(raw.upgradeRequest('/', raw.wsKey())),
+      ...Array.from({ length: 40 }, () => raw.wsFrame({ opcode: 1, payload: 'x'.repeat(100) }))]));
+    assert.strictEqual(r.status, 400, `got ${r.statusLine || r.end}`);
+    assert.strictEqual(raw.statusLines(r.raw).length, 1);
+  });
+
+  it('hostile Last-Event-ID values start a live SSE stream: no replay from a bogus position, no crash', async () => {
+    const values = ['18446744073709551615', '18446744073709551616', '99999999999999999999999', '-1', '1e3', '0x10',
+      '007', '', '%00', '1,2', '+5', '5.0', String(2 ** 53 + 1)];
+    for (const v of values) {
+      const head = (await raw.healthDeep(d)).ring.head;
+      const s = c.openSseRaw(d.url('/sse?stream=domains'), { 'Last-Event-ID': v });
+      try {
+        await s.ready;
+        assert.strictEqual(s.status, 200, `Last-Event-ID ${JSON.stringify(v)}: ${s.status}`);
+        await c.waitFor(() => s.events.length >= 1, 5000, `an event after Last-Event-ID ${JSON.stringify(v)}`);
+        const first = Number(s.events[0].id);
+        assert.ok(first >= head - 1 && first <= head + RATE, `Last-Event-ID ${JSON.stringify(v)}: first id ${first}, head was ${head}`);
+      } finally {
+        s.close();
+      }
+    }
+    await good.check('Last-Event-ID');
+  });
+
   // Client frames that break RFC 6455, each on a fresh WebSocket: the
   // server sends a close frame with the code and ends the connection.
   const badFrames = [

@@ -339,14 +339,41 @@ describe('hostile requests and frames on one worker', () => {
     assert.notStrictEqual(r.end, 'open');
   });
 
-  it('WebSocket: a text message with invalid UTF-8 -> close 1007', {
-    todo: 'broadcast/client.c client_frames()/client_read_ws() skip text payloads unread: unmask them as they arrive and run ws_utf8_feed over the message; WS_UTF8_BAD, or a FIN fragment ending mid-character, must close with 1007',
-  }, async () => {
+  const badText = [
+    ['a text message with invalid UTF-8', () => raw.wsFrame({ opcode: 1, payload: Buffer.from([0x68, 0x69, 0xff, 0xfe]) })],
+    ['an overlong encoding in a text message', () => raw.wsFrame({ opcode: 1, payload: Buffer.from([0xc0, 0xaf]) })],
+    ['a text message ending mid-character', () => raw.wsFrame({ opcode: 1, payload: Buffer.from([0x6f, 0xe2, 0x82]) })],
+    ['invalid UTF-8 in a continuation fragment', () => Buffer.concat([
+      raw.wsFrame({ opcode: 1, payload: 'ok so far', fin: false }), raw.wsFrame({ opcode: 0, payload: Buffer.from([0xed, 0xa0, 0x80]) })])],
+    ['a fragmented text message whose last fragment ends mid-character', () => Buffer.concat([
+      raw.wsFrame({ opcode: 1, payload: Buffer.from([0x61]), fin: false }), raw.wsFrame({ opcode: 0, payload: Buffer.from([0xf0, 0x9f, 0x98]) })])],
+  ];
+  for (const [name, frame] of badText) {
+    it(`WebSocket: ${name} -> close 1007`, async () => {
+      const ws = await raw.wsOpen(d.port, '/');
+      await ws.send(frame());
+      const r = await ws.waitClose(3000);
+      ws.destroy();
+      assert.strictEqual(r.code, 1007, `close code ${r.code} (${r.end})`);
+      assert.notStrictEqual(r.end, 'open');
+    });
+  }
+
+  it('WebSocket: a character split across fragments, binary bytes, and an empty text message are fine', async () => {
     const ws = await raw.wsOpen(d.port, '/');
-    await ws.send(raw.wsFrame({ opcode: 1, payload: Buffer.from([0x68, 0x69, 0xff, 0xfe]) }));
-    const r = await ws.waitClose(3000);
-    ws.destroy();
-    assert.strictEqual(r.code, 1007, `close code ${r.code}`);
+    await ws.send(Buffer.concat([
+      raw.wsFrame({ opcode: 1, payload: Buffer.from([0x61, 0xf0, 0x9f]), fin: false }),
+      raw.wsFrame({ opcode: 0, payload: Buffer.from([0x98, 0x80, 0x62]) }),
+      raw.wsFrame({ opcode: 2, payload: Buffer.from([0xff, 0xfe, 0x00]) }),
+      raw.wsFrame({ opcode: 1, payload: Buffer.alloc(0) }),
+      raw.wsFrame({ opcode: 9, payload: 'still there?' }),
+    ]));
+    await raw.waitBytes(ws.conn, () => ws.frames().some((f) => f.opcode === 0xa || f.opcode === 8), 3000);
+    const frames = ws.frames();
+    assert.ok(!frames.some((f) => f.opcode === 8), `closed: ${frames.filter((f) => f.opcode === 8).map((f) => f.payload.readUInt16BE(0))}`);
+    assert.ok(frames.some((f) => f.opcode === 0xa), 'no pong');
+    assert.strictEqual(ws.conn.state, 'open');
+    ws.conn.reset();
   });
 
   it('a ping flood from a client that never reads costs the worker no memory', async () => {
@@ -574,13 +601,12 @@ describe('connection floods and resets on one worker', () => {
     const now = await raw.healthDeep(d);
     assert.strictEqual(now.workers[0].pid, pid, 'worker died and was replaced');
     assert.strictEqual(now.workers[0].alive, true);
-    assert.strictEqual(await raw.metric(d, 'certstream_worker_restarts_total'), restarts, 'worker restarted');
+    assert.strictEqual(now.workers[0].restarts, deep.workers[0].restarts, 'worker restarted (/health/deep)');
+    assert.strictEqual(await raw.metric(d, 'certstream_worker_restarts_total'), restarts, 'worker restarted (/metrics)');
     await good.check('resets mid-write');
   });
 
-  it('/health/deep shows each worker\'s restart count (zero after all of the above)', {
-    todo: 'broadcast/endpoints.c ep_health_deep(): add "restarts": atomic_load(&ws->restarts) to each workers[] entry (it is only in /metrics as certstream_worker_restarts_total)',
-  }, async () => {
+  it('/health/deep shows each worker\'s restart count (zero after all of the above)', async () => {
     const deep = await raw.healthDeep(d);
     assert.strictEqual(deep.workers[0].restarts, 0);
   });

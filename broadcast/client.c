@@ -31,6 +31,7 @@
 #include "broadcast/auth.h"
 #include "broadcast/client.h"
 #include "broadcast/endpoints.h"
+#include "broadcast/limits.h"
 #include "broadcast/sse.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
@@ -78,6 +79,7 @@ struct client {
 	uint64_t pay_off;       /* payload bytes of the current frame seen */
 	uint32_t utf8;          /* ws_utf8_feed state of the text message */
 	uint8_t mask[4];        /* the current data frame's masking key */
+	struct limits_hold hold;        /* its place in the connection limits */
 	char *head;             /* request head; freed once routed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
@@ -141,10 +143,14 @@ client_count(struct client *c, int up)
 	}
 }
 
+static int client_answer(struct client *c, int status, const char *msg,
+    const char *extra);
+
 int
-client_open(struct wctx *w, int fd)
+client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 {
 	struct client *c;
+	enum limits_verdict v;
 	int one = 1;
 
 	c = calloc(1, sizeof(*c));
@@ -165,7 +171,21 @@ client_open(struct wctx *w, int fd)
 	w->clients = c;
 	w->nconns++;
 	atomic_fetch_add(&w->st->accepted, 1);
-	return client_events(c);
+	if (client_events(c) == -1)
+		return -1;
+	/* Limits hold for every worker at once; refused before any request
+	 * is read (so before any upgrade). */
+	v = limits_acquire(w->seg->limits, w->cfg, sa, (uint64_t)time(NULL),
+	    &c->hold);
+	if (v == LIMITS_OK)
+		return 0;
+	atomic_fetch_add(&w->st->limit_rejects, 1);
+	if (v == LIMITS_TOTAL)
+		return client_answer(c, 503, "server at its connection limit",
+		    "Retry-After: 5\r\n");
+	return client_answer(c, 429, v == LIMITS_RATE ?
+	    "too many new connections from this address" :
+	    "too many connections from this address", "Retry-After: 1\r\n");
 }
 
 void
@@ -174,6 +194,7 @@ client_close(struct client *c)
 	struct wctx *w = c->w;
 
 	client_count(c, 0);
+	limits_release(w->seg->limits, &c->hold);
 	if (c->evflags != 0)
 		event_del(&c->ev);
 	close(c->fd);

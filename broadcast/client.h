@@ -11,13 +11,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "broadcast/worker_ctx.h"
 
 struct client;
 
-/* Take over an accepted, non-blocking socket. Returns 0, or -1 (fd closed). */
-int client_open(struct wctx *w, int fd);
+/* Take over an accepted, non-blocking socket from peer sa (counted in the
+ * connection limits, answered 429/503 if over them). Returns 0, or -1
+ * (fd closed). */
+int client_open(struct wctx *w, int fd, const struct sockaddr *sa);
 
 /* Close and free: counters updated, unlinked from w->clients. */
 void client_close(struct client *c);

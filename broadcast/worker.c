@@ -103,13 +103,12 @@ worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct worker *wk = arg;
 
 	(void)lev;
-	(void)sa;
 	(void)salen;
 	if (wk->w->stopping) {
 		close(fd);
 		return;
 	}
-	(void)client_open(wk->w, fd);
+	(void)client_open(wk->w, fd, sa);
 }
 
 /* Out of descriptors: stop accepting for a second instead of spinning. */

@@ -1,7 +1,7 @@
 # Workers: the libevent loop, clients (WebSocket/SSE streaming from the
 # ring), HTTP endpoints, and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
-	broadcast/auth.c \
+	broadcast/auth.c broadcast/limits.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c
 UNIT_SUITES += endpoints

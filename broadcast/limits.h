@@ -1,0 +1,42 @@
+/*
+ * Connection limits shared by every worker through seg->limits: a total
+ * count and an open-addressing table of peer addresses (IPv4 as
+ * ::ffff:a.b.c.d) with a live count and a new-connections-per-second
+ * window each. Every connection is accounted whether or not limits are
+ * enabled, so enabling them on SIGHUP starts from true counts.
+ * Pure shared-memory arithmetic: no I/O, no logging.
+ */
+#ifndef BROADCAST_LIMITS_H
+#define BROADCAST_LIMITS_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/config.h"
+#include "shm/layout.h"
+
+enum limits_verdict {
+	LIMITS_OK = 0,
+	LIMITS_TOTAL = 1,       /* server full: 503 */
+	LIMITS_PER_IP = 2,      /* too many from this address: 429 */
+	LIMITS_RATE = 3,        /* this address connects too fast: 429 */
+};
+
+/* What a connection holds; pass it back to limits_release(). */
+struct limits_hold {
+	uint16_t slot;          /* table slot + 1, 0: address not tracked */
+	uint8_t total;          /* counted in l->total */
+};
+
+/*
+ * Account a new connection from sa (AF_INET or AF_INET6) at Unix second
+ * now. On LIMITS_OK the connection is counted in *hold; on a refusal
+ * nothing is held.
+ */
+enum limits_verdict limits_acquire(struct shm_limits *l,
+    const struct config *cfg, const struct sockaddr *sa, uint64_t now,
+    struct limits_hold *hold);
+
+void limits_release(struct shm_limits *l, struct limits_hold *hold);
+
+#endif

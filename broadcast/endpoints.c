@@ -209,16 +209,48 @@ ep_nworkers(const struct shm_seg *seg)
 	return n > SHM_MAX_WORKERS ? SHM_MAX_WORKERS : n;
 }
 
+/* Has no watched log succeeded for longer than max_log_silence_secs? (No
+ * logs at all, as with the replay source: not silent.) */
+static int
+ep_logs_silent(const struct wctx *w)
+{
+	const struct shm_seg *seg = w->seg;
+	int64_t newest = 0, now = (int64_t)time(NULL);
+	int limit = w->cfg->server.max_log_silence_secs, any = 0;
+	uint32_t i;
+
+	if (limit <= 0)
+		return 0;
+	for (i = 0; i < SHM_MAX_LOGS; i++) {
+		const struct shm_log_status *l = &seg->logs[i];
+		int64_t t;
+
+		if (!atomic_load(&l->in_use))
+			continue;
+		any = 1;
+		t = atomic_load(&l->last_success_unix);
+		if (t > newest)
+			newest = t;
+	}
+	if (!any)
+		return 0;
+	/* Before any success, count from the daemon's start. */
+	if (newest == 0)
+		newest = seg->hdr->created_unix;
+	return now - newest > limit;
+}
+
 /* 2 healthy, 1 degraded, 0 unhealthy. */
 static int
-ep_health(const struct shm_seg *seg)
+ep_health(const struct wctx *w)
 {
+	const struct shm_seg *seg = w->seg;
 	uint32_t i, n = ep_nworkers(seg), up = 0;
 	int degraded = 0;
 
 	for (i = 0; i < n; i++)
 		up += ep_worker_alive(seg, i) ? 1u : 0u;
-	if (!ep_ingest_alive(seg) || up == 0)
+	if (!ep_ingest_alive(seg) || up == 0 || ep_logs_silent(w))
 		return 0;
 	if (seg->hdr->master_pid != 0 && !ep_pid_alive(seg->hdr->master_pid))
 		return 0;
@@ -356,7 +388,7 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 	int health, st, p, rc = -1;
 
 	memset(sum, 0, sizeof(sum));
-	health = ep_health(seg);
+	health = ep_health(w);
 	root = json_object_new_object();
 	conns = json_object_new_object();
 	workers = json_object_new_array();
@@ -671,6 +703,9 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	    atomic_load(&in->tiles_fetched));
 	r |= ep_metric(b, "certstream_issuer_cache_size", "gauge",
 	    "Cached issuer certificates.", atomic_load(&in->issuer_cache_size));
+	r |= ep_metric(b, "certstream_ingest_rss_bytes", "gauge",
+	    "Resident memory of the ingest process.",
+	    atomic_load(&in->rss_bytes));
 	r |= ep_metric(b, "certstream_ingest_restarts_total", "counter",
 	    "Ingest processes restarted by the master.",
 	    (uint64_t)atomic_load(&in->restarts));
@@ -838,7 +873,7 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 		return endpoints_error(out, 405, "method not allowed",
 		    "Allow: GET\r\n", head);
 	if (strcmp(path, "/health") == 0) {
-		h = ep_health(w->seg);
+		h = ep_health(w);
 		return h > 0 ?
 		    ep_send(out, 200, "text/plain", "OK", 2, NULL, head) :
 		    ep_send(out, 503, "text/plain", "unhealthy", 9, NULL, head);

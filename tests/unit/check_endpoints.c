@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -256,6 +257,30 @@ START_TEST(switches_methods_and_errors)
 }
 END_TEST
 
+START_TEST(health_fails_when_every_log_is_silent)
+{
+	struct shm_log_status *l = &seg.logs[7];
+	char *head, *body;
+
+	cfg->server.max_log_silence_secs = 60;
+	strcpy(l->name, "Quiet");
+	atomic_store(&l->last_success_unix, (int64_t)time(NULL) - 30);
+	atomic_store(&l->in_use, 1);
+	ck_assert_int_eq(answer("GET", "/health", &head, &body), 200);
+	free(head);
+	free(body);
+	atomic_store(&l->last_success_unix, (int64_t)time(NULL) - 300);
+	ck_assert_int_eq(answer("GET", "/health", &head, &body), 503);
+	ck_assert_str_eq(body, "unhealthy");
+	free(head);
+	free(body);
+	cfg->server.max_log_silence_secs = 0;   /* 0: not checked */
+	ck_assert_int_eq(answer("GET", "/health", &head, &body), 200);
+	free(head);
+	free(body);
+}
+END_TEST
+
 Suite *endpoints_suite(void);
 
 Suite *
@@ -269,6 +294,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, health_deep_reports_and_fails);
 	tcase_add_test(tc, latest_newest_first_and_example);
 	tcase_add_test(tc, switches_methods_and_errors);
+	tcase_add_test(tc, health_fails_when_every_log_is_silent);
 	suite_add_tcase(s, tc);
 	return s;
 }

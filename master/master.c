@@ -42,6 +42,9 @@
 /* SIGTERM to children, then SIGKILL after this: the whole stop stays
  * under 5 s. */
 #define STOP_GRACE_MS 4500
+/* Of which the ingest, stopped first, may take this much; the workers
+ * then have the rest (they take 2.5 s at most). */
+#define INGEST_STOP_MS 1500
 
 struct child {
 	pid_t pid;              /* 0: not running */
@@ -446,18 +449,44 @@ out:
 }
 
 static void
+signal_workers(struct master *m, int sig)
+{
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, sig);
+}
+
+/*
+ * The ingest first: it stops publishing and saves its resume points with
+ * what it has published. Only then the workers, which deliver everything
+ * up to head before they close their clients: a restart then neither
+ * skips nor repeats a record. The ingest gets INGEST_STOP_MS of the
+ * STOP_GRACE_MS; whatever still runs at the end is killed.
+ */
+static void
 shutdown_children(struct master *m)
 {
 	sigset_t empty;
-	int64_t deadline = now_ms() + STOP_GRACE_MS;
-	int killed = 0;
+	int64_t t0 = now_ms(), deadline = t0 + STOP_GRACE_MS;
+	int64_t ingest_deadline = t0 + INGEST_STOP_MS;
+	int killed = 0, workers_told = 0;
 
 	sigemptyset(&empty);
 	m->stopping = 1;
-	signal_children(m, SIGTERM);
-	timer_arm(deadline);
+	if (m->ingest.pid > 0)
+		kill(m->ingest.pid, SIGTERM);
+	timer_arm(ingest_deadline);
 	reap(m);
 	while (children_alive(m) > 0) {
+		if (!workers_told && (m->ingest.pid == 0 ||
+		    now_ms() >= ingest_deadline)) {
+			if (m->ingest.pid > 0)
+				log_warnx("ingest still running after %d ms; "
+				    "stopping the workers", INGEST_STOP_MS);
+			signal_workers(m, SIGTERM);
+			workers_told = 1;
+			timer_arm(deadline);
+		}
 		if (!killed && now_ms() >= deadline) {
 			log_warnx("%d children still running after %d ms: SIGKILL",
 			    children_alive(m), STOP_GRACE_MS);

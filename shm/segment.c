@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,6 +19,9 @@
 #define SEG_MIN_DATA 4096ULL
 #define SEG_MAX_DATA (1ULL << 40)
 #define SEG_MAX_SLOTS (1ULL << 30)
+/* How long a new master waits for the children of a dead one to stop
+ * (a worker's graceful stop takes 2.5 s at most). */
+#define SEG_ORPHAN_WAIT_MS 5000
 
 struct seg_layout {
 	uint64_t nslots, data_size;
@@ -136,6 +140,7 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 	struct shm_header h;
 	struct stat st;
 	ssize_t n;
+	pid_t pid;
 
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "fstat(%s): %s", name, strerror(errno));
@@ -161,12 +166,28 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 	 * by now. Released again when the caller closes fd. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 1;
-	if (errno == EWOULDBLOCK)
-		snprintf(err, errlen, "shared memory %s is in use by a running "
-		    "master (pid %u) or its children: is another certstreamd "
-		    "on this port?", name, h.master_pid);
-	else
+	if (errno != EWOULDBLOCK) {
 		snprintf(err, errlen, "flock(%s): %s", name, strerror(errno));
+		return 0;
+	}
+	/* Held, and its master is gone: the children of a master killed a
+	 * moment ago are still finishing (they stop on its death). Wait for
+	 * them, a bounded time. A running master is refused at once. */
+	pid = (pid_t)h.master_pid;
+	if (pid > 0 && kill(pid, 0) == -1 && errno == ESRCH) {
+		for (int ms = 0; ms < SEG_ORPHAN_WAIT_MS; ms += 50) {
+			usleep(50000);
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				return 1;
+		}
+		snprintf(err, errlen, "shared memory %s is still in use by the "
+		    "children of a master that died (pid %d) after %d ms",
+		    name, (int)pid, SEG_ORPHAN_WAIT_MS);
+		return 0;
+	}
+	snprintf(err, errlen, "shared memory %s is in use by a running "
+	    "master (pid %u) or its children: is another certstreamd on "
+	    "this port?", name, h.master_pid);
 	return 0;
 }
 

@@ -33,8 +33,10 @@ struct shm_seg {
  * In use means locked: the creator holds an flock(2) on the segment through
  * seg->lockfd, and the processes it forks inherit it, so the lock lasts as
  * long as any of them runs, whatever became of the pid in the header (a
- * dead master's pid may have been reused). nslots is rounded up to a power
- * of two. Returns 0, or -1 with err filled.
+ * dead master's pid may have been reused). When the header's master is
+ * dead but the lock is held (its children are stopping), this waits up to
+ * 5 s for them. nslots is rounded up to a power of two. Returns 0, or -1
+ * with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);

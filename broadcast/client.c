@@ -223,6 +223,9 @@ static int
 client_linger(struct client *c)
 {
 	client_count(c, 0);
+	/* Done with it: a closing connection no longer counts as the
+	 * peer's. */
+	limits_release(c->w->seg->limits, &c->hold);
 	if (c->out != NULL) {
 		evbuffer_free(c->out);
 		c->out = NULL;

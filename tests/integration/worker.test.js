@@ -764,3 +764,67 @@ test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker
     await h.stop();
   }
 });
+
+test('the real daemon, 4 workers: limits and tokens hold across workers; new tokens apply live without dropping anyone', async (t) => {
+  const { startDaemon } = require('./lib/daemon');
+  const feed = path.join(ROOT, 'tests', 'data', 'sample-feed.ndjson');
+  const conf = (tok) => ['source: replay', 'replay:', `  file: ${JSON.stringify(feed)}`, '  rate: 20', '  loop: true',
+    'connection_limit:', '  enabled: true', '  max_connections: 8', '  per_ip_limit: 5',
+    'auth:', '  enabled: true', '  tokens:', `    - "${tok}"`, ''].join('\n');
+  const d = await startDaemon({ t, workers: 4, conf: conf('tok-1') });
+  const open = (from, tok = 'tok-1') =>
+    rawClient(d.port, upgrade('/', { extra: `Authorization: Bearer ${tok}\r\n` }), { frames: true, from });
+  const settled = (cs) => waitFor(() => cs.every((c) => c.head !== null || c.closed), 5000, 'answers');
+  const status = (c) => Number((c.head || '').split(' ')[1]);
+  const tally = (cs) => cs.reduce((m, c) => { m[status(c)] = (m[status(c)] || 0) + 1; return m; }, {});
+
+  const a = [];
+  for (let i = 0; i < 10; i++) a.push(open('127.0.0.1'));
+  await settled(a);
+  assert.deepEqual(tally(a), { 101: 5, 429: 5 }, 'per-address limit across workers');
+  const b = [];
+  for (let i = 0; i < 5; i++) b.push(open('127.0.0.2'));
+  await settled(b);
+  assert.deepEqual(tally(b), { 101: 3, 503: 2 }, 'total limit across workers');
+  const held = [...a, ...b].filter((c) => status(c) === 101);
+  held[0].sock.destroy();
+  await sleep(300);
+  const m = await metrics(d.port);
+  const busy = [...m.text.matchAll(/^certstream_worker_clients\{worker="\d+"\} (\d+)$/gm)].filter((x) => Number(x[1]) > 0);
+  assert.ok(busy.length >= 2, `the 7 clients sit on ${busy.length} worker(s): limits were shared`);
+  for (const c of [...a, ...b]) c.sock.destroy();
+  await sleep(300);
+
+  // Tokens change on SIGHUP; streaming clients stay.
+  const ws = [];
+  for (let i = 0; i < 4; i++) {
+    const c = { messages: [], close: null, open: false };
+    c.ws = new WebSocket(`ws://127.0.0.1:${d.port}/`, { headers: { Authorization: 'Bearer tok-1' } });
+    c.ws.on('open', () => { c.open = true; });
+    c.ws.on('message', (x) => { const j = JSON.parse(x.toString()); if (j.message_type !== 'heartbeat') c.messages.push(j); });
+    c.ws.on('close', (code) => { c.close = code; });
+    c.ws.on('error', () => {});
+    ws.push(c);
+  }
+  await waitFor(() => ws.every((c) => c.open), 5000, 'streaming clients');
+  fs.writeFileSync(d.confPath, conf('tok-2'));
+  process.kill(d.pid, 'SIGHUP');
+  let refused = false;
+  for (let i = 0; i < 50 && !refused; i++) {
+    const probe = open('127.0.0.3');
+    await settled([probe]);
+    refused = status(probe) === 401;
+    probe.sock.destroy();
+    if (!refused) await sleep(100);
+  }
+  assert.ok(refused, 'tok-1 refused after the reload on every worker it reached');
+  const fresh = [];
+  for (let i = 0; i < 4; i++) fresh.push(open('127.0.0.3', 'tok-2'));
+  await settled(fresh);
+  assert.deepEqual(tally(fresh), { 101: 4 }, 'the new token works on every worker');
+  const marks = ws.map((c) => c.messages.length);
+  await waitFor(() => ws.every((c, i) => c.messages.length >= marks[i] + 5), 10000, 'records after the reload');
+  assert.ok(ws.every((c) => c.close === null), 'no client dropped');
+  for (const c of fresh) c.sock.destroy();
+  for (const c of ws) c.ws.terminate();
+});

@@ -3,8 +3,8 @@
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
 	broadcast/auth.c broadcast/limits.c \
 	build/gen/example_json.c
-UNIT_SRCS += tests/unit/check_endpoints.c
-UNIT_SUITES += endpoints
+UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c
+UNIT_SUITES += endpoints limits
 
 # broadcast/example.json is compiled in as a NUL-terminated byte array.
 # (The rule must not become the default goal: restore it afterwards.)

@@ -1,0 +1,199 @@
+/* Unit tests: broadcast/limits.c (shared connection limits). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broadcast/limits.h"
+#include "shm/segment.h"
+
+static struct shm_seg seg;
+static struct config cfg;
+
+static void
+setup(void)
+{
+	char err[256];
+
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 16, 1 << 20, 1, err,
+	    sizeof(err)), 0);
+	config_defaults(&cfg);
+	cfg.connection_limit.enabled = 1;
+	cfg.connection_limit.max_connections = 1000;
+	cfg.connection_limit.per_ip_limit = 3;
+	cfg.connection_limit.per_ip_rate = 0;
+}
+
+static void
+teardown(void)
+{
+	shm_seg_close(&seg);
+}
+
+static struct sockaddr_storage
+v4(const char *ip)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	in->sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &in->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage
+v6(const char *ip)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *in = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	in->sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &in->sin6_addr), 1);
+	return ss;
+}
+
+#define ACQ(ss, h) limits_acquire(seg.limits, &cfg, \
+	(const struct sockaddr *)&(ss), 1000, (h))
+
+START_TEST(per_address_and_total)
+{
+	struct sockaddr_storage a = v4("192.0.2.1"), b = v4("192.0.2.2");
+	struct sockaddr_storage mapped = v6("::ffff:192.0.2.1");
+	struct sockaddr_storage six = v6("2001:db8::1");
+	struct limits_hold h[8], x;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ACQ(a, &h[i]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &x), LIMITS_PER_IP);
+	/* the same address seen through an IPv6 socket is the same peer */
+	ck_assert_int_eq(ACQ(mapped, &x), LIMITS_PER_IP);
+	ck_assert_int_eq(ACQ(b, &h[3]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(six, &h[4]), LIMITS_OK);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 5);
+	/* a refusal holds nothing */
+	ck_assert_uint_eq(x.slot, 0);
+	ck_assert_uint_eq(x.total, 0);
+
+	limits_release(seg.limits, &h[0]);
+	ck_assert_int_eq(ACQ(mapped, &h[0]), LIMITS_OK);
+
+	cfg.connection_limit.max_connections = 5;
+	ck_assert_int_eq(ACQ(b, &x), LIMITS_TOTAL);
+	/* disabled: everything is let in, and still counted */
+	cfg.connection_limit.enabled = 0;
+	ck_assert_int_eq(ACQ(a, &h[5]), LIMITS_OK);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 6);
+	for (i = 0; i < 6; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	limits_release(seg.limits, &h[0]);     /* twice is harmless */
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
+START_TEST(rate_per_second)
+{
+	struct sockaddr_storage a = v4("198.51.100.7");
+	struct limits_hold h[6];
+	int i;
+
+	cfg.connection_limit.per_ip_limit = 100;
+	cfg.connection_limit.per_ip_rate = 2;
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&a, 50, &h[0]), LIMITS_OK);
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&a, 50, &h[1]), LIMITS_OK);
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&a, 50, &h[2]), LIMITS_RATE);
+	/* next second: a new window */
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&a, 51, &h[2]), LIMITS_OK);
+	for (i = 0; i < 3; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
+START_TEST(table_reuses_idle_slots)
+{
+	struct limits_hold h;
+	char ip[32];
+	int i;
+
+	/* Far more distinct addresses than slots, one at a time: idle slots
+	 * are handed on, so every one is tracked (and limited). */
+	for (i = 0; i < SHM_IP_SLOTS + 2048; i++) {
+		struct sockaddr_storage ss;
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", (i >> 16) & 255,
+		    (i >> 8) & 255, i & 255);
+		ss = v4(ip);
+		ck_assert_int_eq(ACQ(ss, &h), LIMITS_OK);
+		ck_assert_uint_ne(h.slot, 0);
+		limits_release(seg.limits, &h);
+	}
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
+/* Four processes hammer one address at its limit: afterwards no count
+ * is left over (none lost, none doubled). */
+START_TEST(processes_agree)
+{
+	struct sockaddr_storage a = v4("203.0.113.9");
+	int p, status;
+
+	cfg.connection_limit.per_ip_limit = 6;
+	for (p = 0; p < 4; p++) {
+		if (fork() == 0) {
+			struct limits_hold h[3];
+			int i, k, held = 0;
+
+			for (i = 0; i < 2000; i++) {
+				int n = 0;
+
+				for (k = 0; k < 3; k++)
+					if (ACQ(a, &h[n]) == LIMITS_OK)
+						n++;
+				held += n;
+				for (k = 0; k < n; k++)
+					limits_release(seg.limits, &h[k]);
+			}
+			_exit(held > 0 ? 0 : 1);
+		}
+	}
+	for (p = 0; p < 4; p++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (p = 0; p < SHM_IP_SLOTS; p++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+}
+END_TEST
+
+Suite *limits_suite(void);
+
+Suite *
+limits_suite(void)
+{
+	Suite *s = suite_create("limits");
+	TCase *tc = tcase_create("limits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, per_address_and_total);
+	tcase_add_test(tc, rate_per_second);
+	tcase_add_test(tc, table_reuses_idle_slots);
+	tcase_add_test(tc, processes_agree);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,5 +1,6 @@
 # Workers: the libevent loop, clients (WebSocket/SSE streaming from the
-# ring), HTTP endpoints, and the bundled /example.json.
+# ring), HTTP endpoints, token auth, connection limits shared through the
+# segment, and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
 	broadcast/auth.c broadcast/limits.c \
 	build/gen/example_json.c

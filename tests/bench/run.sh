@@ -431,13 +431,13 @@ if ours_start 4 1; then
 	row "50,000 idle WebSocket clients (4 workers, 4 client processes): time to connect all, s" \
 	    "$t" "-" "-" "<= 10" "$(met "$(kv "$f" connect_time_s)" "<=" 10)"
 	per=$(awk -v a="$MEM_PSS" -v b="$base" -v n="${conn:-0}" \
-	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
 	row "50,000 idle WebSocket clients: user-space memory per connection, bytes (growth of the sum of PSS of all processes, shm segment included, / connections)" \
 	    "$per" "-" "-" "<= 4096" "$(met "$per" "<=" 4096)"
 	kper=$(awk -v a="${sk1:-0}" -v b="${sk0:-0}" -v n="${conn:-0}" \
-	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
 	sper=$(awk -v a="${sl1:-0}" -v b="${sl0:-0}" -v n="${conn:-0}" \
-	    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1024 / n; else print "-" }')
+	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
 	row "50,000 idle WebSocket clients: kernel memory per connection, bytes: socket buffers (/proc/net/sockstat) / socket, inode, epoll and file objects (/proc/slabinfo), both ends of loopback" \
 	    "$kper / $sper" "-" "-" "context" "-"
 	printf '| ours 50k idle (4 workers) | %s | connected %s in %s s | | | | %s | | | | |\n' \

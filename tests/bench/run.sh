@@ -154,7 +154,8 @@ EOF
 	"$DAEMON" -c "$OURS_CONF" >"$d/log" 2>&1 &
 	OURS_M=$!
 	i=0
-	until curl -sf "http://127.0.0.1:$OURS_PORT/health" >/dev/null 2>&1; do
+	# any HTTP answer means a worker is serving (/health may be 503 by policy)
+	until curl -s -o /dev/null "http://127.0.0.1:$OURS_PORT/health" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 100 ] || ! kill -0 "$OURS_M" 2>/dev/null; then
 			log "certstreamd did not start:"; tail -5 "$d/log" >&2

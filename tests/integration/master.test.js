@@ -198,14 +198,20 @@ test('connections made while a worker is dead wait in its kept listener and are 
 });
 
 test('a child that keeps failing is restarted with growing back-off', async (t) => {
+  // The feed passes the start-up check, then disappears: every ingest
+  // started after the first one fails to read it and exits 1.
+  const feed = path.join(dir, 'vanishing.ndjson');
+  fs.copyFileSync(path.join(__dirname, '..', 'data', 'sample-feed.ndjson'), feed);
   const d = await startDaemon({
     t,
     workers: 1,
-    waitHealth: false,
-    conf: `source: replay\nreplay:\n  file: ${JSON.stringify(path.join(dir, 'missing.ndjson'))}\n`,
+    conf: `source: replay\nreplay:\n  file: ${JSON.stringify(feed)}\n`,
   });
+  const first = await waitFor(() => titles(d.pid)['certstreamd: ingest'], 3000, 'ingest');
+  fs.unlinkSync(feed);
+  process.kill(first, 'SIGKILL');
   await sleep(2500);
-  const delays = [...d.logs().matchAll(/ingest \(pid \d+\) exited with code 1 after [\d.]+ s; restarting (?:now|in (\d+) ms)/g)]
+  const delays = [...d.logs().matchAll(/ingest \(pid \d+\) (?:exited with code 1|was killed by signal 9 \([A-Za-z ]+\)) after [\d.]+ s; restarting (?:now|in (\d+) ms)/g)]
     .map((m) => Number(m[1] || 0));
   // 0, 250, 500, 1000 ms: four or five restarts in 2.5 s, not hundreds.
   assert.ok(delays.length >= 3 && delays.length <= 6, `restarts: ${delays}`);

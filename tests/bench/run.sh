@@ -21,7 +21,8 @@ mkdir -p "$work" "$top/bench"
 rows=$work/rows.tsv    # figure | ours | base | ratio | target | met
 runs=$work/runs.txt    # one summary line per run
 chart=$work/chart.dat  # clients deliveries/s p99 (ours at 100 msg/s)
-: >"$rows"; : >"$runs"; : >"$chart"
+memtab=$work/mem.md    # memory per process and state
+: >"$rows"; : >"$runs"; : >"$chart"; : >"$memtab"
 
 for f in "$LG" "$DAEMON" "$FEED"; do
 	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
@@ -110,7 +111,9 @@ mem_all() {
 	for p in $(echo "$1" | tr , ' '); do
 		set -- $(mem "$p" "$seg")
 		[ $# -eq 4 ] || continue
-		echo "  $(cat "/proc/$p/comm" 2>/dev/null) pid $p: USS $1 KB, PSS $2 KB (shm segment: RSS $3 KB, PSS $4 KB)" >&2
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$MEM_WHAT" \
+		    "$(cat "/proc/$p/comm" 2>/dev/null)" "$(mb "$1")" "$(mb "$2")" \
+		    "$(mb "$3")" "$(mb "$4")" | tee -a "$memtab" >&2
 		MEM_USS=$((MEM_USS + $1))
 		MEM_PSS=$((MEM_PSS + $2))
 		MEM_PSS_X=$((MEM_PSS_X + $2 - $4))
@@ -385,6 +388,7 @@ row "500 clients, mixed streams (WS lite/full/domains, SSE) at 100 msg/s: gaps +
 log "memory: idle, 2 workers"
 if ours_start 2 100; then
 	sleep 1
+	MEM_WHAT="idle, 2 workers"
 	mem_all "$OURS_ALL" "$OURS_SHM"
 	v=$(mb "$MEM_PSS_X")
 	row "idle, 2 workers, no clients: memory of all processes, shm segment excluded, MB (sum of PSS; sum of USS $(mb "$MEM_USS"); segment resident $(mb "$MEM_SEG"))" \
@@ -398,6 +402,7 @@ if ours_start 2 100; then
 		sleep 0.1; i=$((i + 1))
 	done
 	sleep 2
+	MEM_WHAT="500 clients, 100 msg/s"
 	mem_all "$OURS_ALL" "$OURS_SHM"
 	wait "$lg"
 	v=$(mb "$MEM_PSS_X")
@@ -411,6 +416,7 @@ fi
 log "50,000 idle WebSocket clients: 4 workers, 4 client processes"
 if ours_start 4 1; then
 	sleep 0.5
+	MEM_WHAT="idle, 4 workers"
 	mem_all "$OURS_ALL" "$OURS_SHM"
 	base=$MEM_PSS
 	sk0=$(sock_mem_kb); sl0=$(slab_kb)
@@ -422,6 +428,7 @@ if ours_start 4 1; then
 		sleep 0.1; i=$((i + 1))
 	done
 	sleep 2
+	MEM_WHAT="50,000 idle clients, 4 workers"
 	mem_all "$OURS_ALL" "$OURS_SHM"
 	sk1=$(sock_mem_kb); sl1=$(slab_kb)
 	wait "$lg"
@@ -506,6 +513,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	done
 	echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "  (other tenants share the 2 cores)."
+	echo
+	echo "## Memory per process"
+	echo
+	echo "MB; USS = pages only this process maps, PSS = shared pages split"
+	echo "between their users; the shm segment (ring + shared stats) apart."
+	echo
+	echo "| state | process | USS | PSS | segment RSS | segment PSS |"
+	echo "|---|---|---|---|---|---|"
+	cat "$memtab"
 	echo
 	echo "## Runs"
 	echo

@@ -11,6 +11,10 @@
  * buffer and only ever start on a frame boundary, so frames never interleave.
  * After the write the ring tells whether the bytes were still intact; a
  * client that got torn bytes is closed.
+ *
+ * TLS clients (tls.cert set) go through the same states after a
+ * non-blocking handshake; their streaming bytes are copied, at most
+ * TLS_CHUNK per SSL_write(), into the worker's scratch buffer (tls.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,11 +32,14 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include <openssl/err.h>
+
 #include "broadcast/auth.h"
 #include "broadcast/client.h"
 #include "broadcast/endpoints.h"
 #include "broadcast/limits.h"
 #include "broadcast/sse.h"
+#include "broadcast/tls.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
 #include "shm/ring.h"
@@ -56,6 +63,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_LAP_LOGGED 0x80      /* its first lap was logged */
 #define CF_TEXT 0x100           /* the open client message is text */
 #define CF_FRAME_FIN 0x200      /* the data frame being read is its last */
+#define CF_TLS_HS 0x400         /* TLS handshake not finished */
 
 struct client {
 	struct client *prev, *next;
@@ -80,6 +88,8 @@ struct client {
 	uint32_t utf8;          /* ws_utf8_feed state of the text message */
 	uint8_t mask[4];        /* the current data frame's masking key */
 	struct limits_hold hold;        /* its place in the connection limits */
+	SSL *ssl;               /* TLS clients only */
+	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
 	char *head;             /* request head; freed once routed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
@@ -127,6 +137,63 @@ client_want_write(struct client *c, int on)
 	return client_events(c);
 }
 
+/* read(2) on the socket, or SSL_read on a TLS client. */
+static ssize_t
+client_recv(struct client *c, void *buf, size_t len)
+{
+	if (c->ssl != NULL)
+		return tls_read(c->ssl, buf, len);
+	return read(c->fd, buf, len);
+}
+
+/* A TLS record OpenSSL still holds goes out before anything else.
+ * 1: nothing held (any more); 0: wait for EV_WRITE; -1: c closed. */
+static int
+client_tls_flush(struct client *c)
+{
+	int r;
+
+	if (c->tls_pend == 0)
+		return 1;
+	if ((r = tls_flush(c->ssl, c->tls_pend)) == 1) {
+		c->tls_pend = 0;
+		return 1;
+	}
+	if (r == 0)
+		return client_want_write(c, 1) == -1 ? -1 : 0;
+	client_close(c);
+	return -1;
+}
+
+/* Copy the iovecs (at most TLS_CHUNK bytes) into the worker's scratch and
+ * SSL_write them. Returns the bytes taken (OpenSSL may still hold them:
+ * c->tls_pend), 0 when the batch went stale while copied (nothing sent,
+ * rebuild it), -1 broken. */
+static ssize_t
+client_tls_writev(struct client *c, int niov, int nrec, uint64_t first)
+{
+	struct wctx *w = c->w;
+	size_t len = 0;
+	ssize_t n;
+	int i, pending;
+
+	for (i = 0; i < niov && len < TLS_CHUNK; i++) {
+		size_t l = w->iov[i].iov_len;
+
+		if (l > TLS_CHUNK - len)
+			l = TLS_CHUNK - len;
+		memcpy(w->scratch + len, w->iov[i].iov_base, l);
+		len += l;
+	}
+	/* The copy is what gets encrypted: it must be the records we meant. */
+	if (nrec > 0 && !ring_still_valid(w->seg, first))
+		return 0;
+	n = tls_write(c->ssl, w->scratch, len, &pending);
+	if (n > 0 && pending)
+		c->tls_pend = (uint16_t)len;
+	return n;
+}
+
 static void
 client_count(struct client *c, int up)
 {
@@ -171,12 +238,22 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 	w->clients = c;
 	w->nconns++;
 	atomic_fetch_add(&w->st->accepted, 1);
+	if (w->tls != NULL) {
+		if ((c->ssl = SSL_new(w->tls)) == NULL ||
+		    SSL_set_fd(c->ssl, fd) != 1) {
+			log_warnx("%s: SSL_new for fd %d", __func__, fd);
+			ERR_clear_error();
+			client_close(c);
+			return -1;
+		}
+		c->flags |= CF_TLS_HS;
+	}
 	if (client_events(c) == -1)
 		return -1;
 	/* Limits hold for every worker at once; refused before any request
 	 * is read (so before any upgrade). */
 	v = limits_acquire(w->seg->limits, w->cfg, sa, (uint64_t)time(NULL),
-	    &c->hold);
+	    w->id, &c->hold);
 	if (v == LIMITS_OK)
 		return 0;
 	atomic_fetch_add(&w->st->limit_rejects, 1);
@@ -197,6 +274,7 @@ client_close(struct client *c)
 	limits_release(w->seg->limits, &c->hold);
 	if (c->evflags != 0)
 		event_del(&c->ev);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->head);
 	if (c->out != NULL)
@@ -235,6 +313,12 @@ client_linger(struct client *c)
 	c->flags &= (uint16_t)~CF_WANT_WRITE;
 	c->state = CS_LINGER;
 	c->since = c->w->now;
+	/* TLS: close_notify first (best effort: the socket may be full). */
+	if (c->ssl != NULL && !(c->flags & CF_TLS_HS)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 	if ((c->flags & CF_EOF) || shutdown(c->fd, SHUT_WR) == -1) {
 		client_close(c);
 		return -1;
@@ -450,7 +534,41 @@ static int
 client_write_out(struct client *c)
 {
 	while (evbuffer_get_length(c->out) > 0) {
-		int n = evbuffer_write(c->out, c->fd);
+		int n;
+
+		if (c->ssl != NULL) {
+			size_t len = evbuffer_get_length(c->out);
+			unsigned char *p;
+			int pending, r;
+
+			if ((r = client_tls_flush(c)) != 1)
+				return r;
+			if (len > TLS_CHUNK)
+				len = TLS_CHUNK;
+			if ((p = evbuffer_pullup(c->out, (ssize_t)len)) == NULL) {
+				log_warnx("%s: evbuffer_pullup(%zu)", __func__,
+				    len);
+				client_close(c);
+				return -1;
+			}
+			n = (int)tls_write(c->ssl, p, len, &pending);
+			if (n > 0) {
+				evbuffer_drain(c->out, len);
+				atomic_fetch_add(&c->w->st->bytes_sent,
+				    (uint64_t)n);
+				if (pending) {
+					c->tls_pend = (uint16_t)len;
+					if (client_want_write(c, 1) == -1)
+						return -1;
+					if (evbuffer_get_length(c->out) > 0)
+						return 0;
+				}
+				continue;
+			}
+			client_close(c);
+			return -1;
+		}
+		n = evbuffer_write(c->out, c->fd);
 
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return client_want_write(c, 1) == -1 ? -1 : 0;
@@ -477,6 +595,12 @@ client_write(struct client *c)
 	struct wctx *w = c->w;
 	int round;
 
+	if (c->ssl != NULL) {
+		int r = client_tls_flush(c);
+
+		if (r != 1)
+			return r;
+	}
 	if (c->out != NULL) {
 		int r = client_write_out(c);
 
@@ -544,6 +668,22 @@ client_write(struct client *c)
 		if (nrec > 0 && !ring_still_valid(w->seg, first)) {
 			if (c->rec_off > 0)
 				return client_lost_frame(c);
+			continue;
+		}
+		if (c->ssl != NULL) {
+			n = client_tls_writev(c, niov, nrec, first);
+			if (n == 0) {
+				if (c->rec_off > 0)
+					return client_lost_frame(c);
+				continue;       /* lapped while copied */
+			}
+			if (n < 0) {
+				client_close(c);
+				return -1;
+			}
+			client_consume(c, (size_t)n, nunits);
+			if (c->tls_pend > 0)
+				return client_want_write(c, 1);
 			continue;
 		}
 		n = writev(c->fd, w->iov, niov);
@@ -922,7 +1062,7 @@ client_read_head(struct client *c)
 		if (c->head_len >= max)
 			return client_answer(c, 431, "request head too large",
 			    NULL);
-		n = read(c->fd, c->head + c->head_len, max - c->head_len);
+		n = client_recv(c, c->head + c->head_len, max - c->head_len);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK && errno != EINTR)) {
 			client_close(c);
@@ -960,7 +1100,7 @@ client_discard(struct client *c)
 	int i;
 
 	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
-		ssize_t n = read(c->fd, c->w->scratch, sizeof(c->w->scratch));
+		ssize_t n = client_recv(c, c->w->scratch, sizeof(c->w->scratch));
 
 		if (n > 0) {
 			c->last_rx = c->w->now;
@@ -1101,9 +1241,9 @@ client_read_ws(struct client *c)
 
 			if (c->skip < want)
 				want = (size_t)c->skip;
-			n = read(c->fd, w->scratch, want);
+			n = client_recv(c, w->scratch, want);
 		} else {
-			n = read(c->fd, c->rbuf + c->rlen,
+			n = client_recv(c, c->rbuf + c->rlen,
 			    sizeof(c->rbuf) - c->rlen);
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1130,12 +1270,57 @@ client_read_ws(struct client *c)
 	return 0;
 }
 
+/* A TLS handshake step; the header timeout bounds the whole handshake. */
+static void
+client_handshake(struct client *c)
+{
+	static const char refuse[] = "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 51\r\n"
+	    "Connection: close\r\n\r\n"
+	    "{\"error\":\"this port speaks TLS: use https or wss\"}\n";
+	int want_write, plain, r;
+
+	r = tls_accept(c->ssl, &want_write, &plain);
+	if (r == 1) {
+		c->flags &= (uint16_t)~CF_TLS_HS;
+		c->last_rx = c->w->now;
+		(void)client_want_write(c, 0);
+		/* The request may already sit decrypted in OpenSSL. */
+		if (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))
+			(void)client_read_head(c);
+		return;
+	}
+	if (r == 0) {
+		(void)client_want_write(c, want_write);
+		return;
+	}
+	if (plain) {
+		/* Plain HTTP on the TLS port: say so in plain HTTP, once. */
+		atomic_fetch_add(&c->w->st->http_requests, 1);
+		atomic_fetch_add(&c->w->st->http_errors, 1);
+		if (write(c->fd, refuse, sizeof(refuse) - 1) > 0) {
+			/* Take the rest of the request so that the close
+			 * is a FIN, not a reset over the answer. */
+			while (read(c->fd, c->w->scratch,
+			    sizeof(c->w->scratch)) > 0)
+				;
+			(void)shutdown(c->fd, SHUT_WR);
+		}
+	}
+	log_debug("client fd %d: TLS handshake failed", c->fd);
+	client_close(c);
+}
+
 static void
 client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 
 	(void)fd;
+	if (c->flags & CF_TLS_HS) {
+		client_handshake(c);
+		return;
+	}
 	if (what & EV_READ) {
 		int r;
 

@@ -1,8 +1,8 @@
 # Workers: the libevent loop, clients (WebSocket/SSE streaming from the
 # ring), HTTP endpoints, token auth, connection limits shared through the
-# segment, and the bundled /example.json.
+# segment, TLS through OpenSSL, and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
-	broadcast/auth.c broadcast/limits.c \
+	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c
 UNIT_SUITES += endpoints limits

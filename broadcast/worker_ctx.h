@@ -20,6 +20,7 @@
 
 struct event_base;
 struct client;
+typedef struct ssl_ctx_st SSL_CTX;
 
 /* One unit of a writev(): a record (or the rest of one) or control bytes. */
 struct wctx_unit {
@@ -33,6 +34,7 @@ struct wctx {
 	struct config *cfg;             /* heap copy; replaced on SIGHUP */
 	struct shm_seg *seg;
 	struct shm_worker_stats *st;    /* seg->workers[id] */
+	SSL_CTX *tls;                   /* tls.cert set; replaced on SIGHUP */
 	int id;
 	struct event_base *base;
 	struct client *clients;         /* every connection, doubly linked */

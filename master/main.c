@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broadcast/tls.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "ingest/render_cli.h"
@@ -109,6 +110,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "certstreamd: %s%s%s\n", conf ? conf : "",
 		    conf ? ": replay.file: " : "replay.file: ", err);
 		return 1;
+	}
+	/* A certificate or key that cannot serve would make every worker
+	 * fail: refuse it here, naming the file. */
+	if (cfg.tls.cert[0] != '\0') {
+		SSL_CTX *ctx = tls_ctx_new(cfg.tls.cert, cfg.tls.key, err,
+		    sizeof(err));
+
+		if (ctx == NULL) {
+			fprintf(stderr, "certstreamd: %s: %s\n",
+			    conf ? conf : "(defaults)", err);
+			return 1;
+		}
+		tls_ctx_free(ctx);
 	}
 	if (check) {
 		printf("configuration OK%s%s\n", conf ? ": " : " (defaults)",

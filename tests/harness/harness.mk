@@ -5,4 +5,5 @@ TEST_PROGS += worker_harness
 worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
 	common/config.c shm/segment.c shm/ring.c broadcast/http.c \
 	broadcast/ws.c broadcast/sse.c broadcast/worker.c broadcast/client.c \
-	broadcast/endpoints.c broadcast/auth.c broadcast/limits.c build/gen/example_json.c
+	broadcast/endpoints.c broadcast/auth.c broadcast/limits.c broadcast/tls.c \
+	build/gen/example_json.c

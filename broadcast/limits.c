@@ -135,7 +135,8 @@ limits_rate(struct shm_ip_slot *s, uint64_t now)
 
 enum limits_verdict
 limits_acquire(struct shm_limits *l, const struct config *cfg,
-    const struct sockaddr *sa, uint64_t now, struct limits_hold *hold)
+    const struct sockaddr *sa, uint64_t now, int worker,
+    struct limits_hold *hold)
 {
 	int on = cfg->connection_limit.enabled;
 	uint8_t key[16];
@@ -144,7 +145,11 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 
 	hold->slot = 0;
 	hold->total = 1;
+	hold->worker = (uint8_t)worker;
+	/* Shared count first, own row second (and the reverse on release):
+	 * a death in between leaves a count behind rather than a wrap. */
 	total = atomic_fetch_add(&l->total, 1) + 1;
+	atomic_fetch_add(&l->held_total[worker], 1);
 	if (on && cfg->connection_limit.max_connections > 0 &&
 	    total > (uint32_t)cfg->connection_limit.max_connections) {
 		limits_release(l, hold);
@@ -155,6 +160,7 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 	if (idx < 0)
 		return LIMITS_OK;       /* untracked: only the total applies */
 	hold->slot = (uint16_t)(idx + 1);
+	atomic_fetch_add(&l->held[worker][idx], 1);
 	if (on && cfg->connection_limit.per_ip_limit > 0 &&
 	    atomic_load(&l->ip[idx].count) >
 	    (uint32_t)cfg->connection_limit.per_ip_limit) {
@@ -173,10 +179,32 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 void
 limits_release(struct shm_limits *l, struct limits_hold *hold)
 {
-	if (hold->slot != 0)
+	if (hold->slot != 0) {
+		atomic_fetch_sub(&l->held[hold->worker][hold->slot - 1], 1);
 		atomic_fetch_sub(&l->ip[hold->slot - 1].count, 1);
-	if (hold->total)
+	}
+	if (hold->total) {
+		atomic_fetch_sub(&l->held_total[hold->worker], 1);
 		atomic_fetch_sub(&l->total, 1);
+	}
 	hold->slot = 0;
 	hold->total = 0;
+}
+
+unsigned
+limits_reclaim(struct shm_limits *l, int worker)
+{
+	unsigned n;
+	int i;
+
+	for (i = 0; i < SHM_IP_SLOTS; i++) {
+		uint32_t h = atomic_exchange(&l->held[worker][i], 0);
+
+		if (h != 0)
+			atomic_fetch_sub(&l->ip[i].count, h);
+	}
+	n = atomic_exchange(&l->held_total[worker], 0);
+	if (n != 0)
+		atomic_fetch_sub(&l->total, n);
+	return n;
 }

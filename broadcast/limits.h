@@ -26,17 +26,26 @@ enum limits_verdict {
 struct limits_hold {
 	uint16_t slot;          /* table slot + 1, 0: address not tracked */
 	uint8_t total;          /* counted in l->total */
+	uint8_t worker;         /* whose row of l->held it is in */
 };
 
 /*
  * Account a new connection from sa (AF_INET or AF_INET6) at Unix second
- * now. On LIMITS_OK the connection is counted in *hold; on a refusal
- * nothing is held.
+ * now, held by worker (0 <= worker < SHM_MAX_WORKERS). On LIMITS_OK the
+ * connection is counted in *hold; on a refusal nothing is held.
  */
 enum limits_verdict limits_acquire(struct shm_limits *l,
     const struct config *cfg, const struct sockaddr *sa, uint64_t now,
-    struct limits_hold *hold);
+    int worker, struct limits_hold *hold);
 
 void limits_release(struct shm_limits *l, struct limits_hold *hold);
+
+/*
+ * Give back every count worker held: called by its successor before it
+ * serves, when the predecessor died without releasing (kill -9). Returns
+ * the connections given back. A predecessor killed between its two
+ * updates leaves one count behind, never takes one too many.
+ */
+unsigned limits_reclaim(struct shm_limits *l, int worker);
 
 #endif

@@ -17,6 +17,8 @@
 #include <event2/listener.h>
 
 #include "broadcast/client.h"
+#include "broadcast/limits.h"
+#include "broadcast/tls.h"
 #include "broadcast/worker.h"
 #include "broadcast/worker_ctx.h"
 #include "common/log.h"
@@ -276,6 +278,50 @@ worker_stop(struct worker *wk)
 	evtimer_add(wk->stop_ev, &tv);
 }
 
+/* SIGHUP: TLS context from the (possibly renewed) files; on a bad file the
+ * running context stays. Connected clients keep the context they have. */
+static void
+worker_reload_tls(struct wctx *w, const struct config *n)
+{
+	SSL_CTX *ctx = NULL;
+	char err[512];
+
+	if (n->tls.cert[0] != '\0' &&
+	    (ctx = tls_ctx_new(n->tls.cert, n->tls.key, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("SIGHUP: %s; keeping the running TLS certificate",
+		    err);
+		return;
+	}
+	tls_ctx_free(w->tls);
+	w->tls = ctx;
+	w->cfg->tls = n->tls;
+}
+
+/* SIGHUP: log.target changed: write to the new one if it can be opened. */
+static void
+worker_reload_log(struct wctx *w, const struct config *n, enum log_level lvl)
+{
+	const char *t = n->log.target;
+	FILE *f;
+
+	if (strcmp(t, w->cfg->log.target) == 0)
+		return;
+	if (t[0] != '\0' && strcmp(t, "stderr") != 0 &&
+	    strcmp(t, "syslog") != 0) {
+		if ((f = fopen(t, "a")) == NULL) {
+			log_warn("SIGHUP: log.target %s; keeping %s", t,
+			    w->cfg->log.target);
+			return;
+		}
+		fclose(f);
+	}
+	log_info("SIGHUP: logging to %s from now on", t);
+	if (log_init(t, lvl, NULL) == -1)
+		log_warn("SIGHUP: log.target %s", t);
+	memcpy(w->cfg->log.target, t, sizeof(w->cfg->log.target));
+}
+
 /* SIGHUP: a new config replaces the live parts only if it is valid. */
 static void
 worker_reload(struct worker *wk)
@@ -309,6 +355,10 @@ worker_reload(struct worker *wk)
 	memcpy(w->cfg->log_level, n->log_level, sizeof(w->cfg->log_level));
 	if (log_level_parse(w->cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	else
+		lvl = LOG_LVL_INFO;
+	worker_reload_log(w, n, lvl);
+	worker_reload_tls(w, n);
 	free(n);
 	if (worker_timers(wk) == -1)
 		log_warnx("SIGHUP: cannot re-arm the heartbeat timers");
@@ -367,6 +417,7 @@ worker_free(struct worker *wk)
 	if (wk->w != NULL) {
 		if (wk->w->base != NULL)
 			event_base_free(wk->w->base);
+		tls_ctx_free(wk->w->tls);
 		free(wk->w->cfg);
 		free(wk->w);
 	}
@@ -415,6 +466,16 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	w->now = worker_mono();
 	w->started_unix = (int64_t)time(NULL);
 	w->head = ring_head(seg);
+	if (cfg->tls.cert[0] != '\0') {
+		char err[512];
+
+		w->tls = tls_ctx_new(cfg->tls.cert, cfg->tls.key, err,
+		    sizeof(err));
+		if (w->tls == NULL) {
+			log_warnx("%s", err);
+			goto cleanup;
+		}
+	}
 
 	/* libevent accepts until EAGAIN: the listener must not block. */
 	if (evutil_make_socket_nonblocking(listen_fd) == -1) {
@@ -460,6 +521,9 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		goto cleanup;
 	}
 
+	/* A predecessor killed with -9 still holds connection counts. */
+	if ((i = limits_reclaim(seg->limits, id)) > 0)
+		log_info("gave back %zu connection counts of my predecessor", i);
 	/* Gauges start from zero: a predecessor's clients are gone. Counters
 	 * carry on (they only grow). */
 	atomic_store(&st->clients, 0);

@@ -169,6 +169,11 @@ struct shm_limits {
 	alignas(SHM_CACHELINE) _Atomic uint32_t total;  /* live client connections */
 	uint32_t pad;
 	struct shm_ip_slot ip[SHM_IP_SLOTS];
+	/* What each worker holds of the counts above, so that the successor
+	 * of a worker killed with -9 gives its counts back. Row w is written
+	 * by worker w only (and by its successor, once the master reaped it). */
+	alignas(SHM_CACHELINE) _Atomic uint32_t held_total[SHM_MAX_WORKERS];
+	_Atomic uint32_t held[SHM_MAX_WORKERS][SHM_IP_SLOTS];
 };
 
 _Static_assert(sizeof(struct shm_header) % SHM_CACHELINE == 0, "header padded");
@@ -178,5 +183,6 @@ _Static_assert(offsetof(struct ring_slot, seq) == 0, "seq first in slot");
 _Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker stats padded");
 _Static_assert(sizeof(struct shm_ip_slot) == 40, "ip slot size");
 _Static_assert((SHM_IP_SLOTS & (SHM_IP_SLOTS - 1)) == 0, "ip table power of two");
+_Static_assert(SHM_MAX_WORKERS <= 255, "a worker id fits struct limits_hold");
 
 #endif

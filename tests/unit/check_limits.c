@@ -59,8 +59,9 @@ v6(const char *ip)
 	return ss;
 }
 
-#define ACQ(ss, h) limits_acquire(seg.limits, &cfg, \
-	(const struct sockaddr *)&(ss), 1000, (h))
+#define ACQW(ss, wk, h) limits_acquire(seg.limits, &cfg, \
+	(const struct sockaddr *)&(ss), 1000, (wk), (h))
+#define ACQ(ss, h) ACQW(ss, 0, h)
 
 START_TEST(per_address_and_total)
 {
@@ -108,14 +109,14 @@ START_TEST(rate_per_second)
 	cfg.connection_limit.per_ip_limit = 100;
 	cfg.connection_limit.per_ip_rate = 2;
 	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
-	    (struct sockaddr *)&a, 50, &h[0]), LIMITS_OK);
+	    (struct sockaddr *)&a, 50, 0, &h[0]), LIMITS_OK);
 	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
-	    (struct sockaddr *)&a, 50, &h[1]), LIMITS_OK);
+	    (struct sockaddr *)&a, 50, 0, &h[1]), LIMITS_OK);
 	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
-	    (struct sockaddr *)&a, 50, &h[2]), LIMITS_RATE);
+	    (struct sockaddr *)&a, 50, 0, &h[2]), LIMITS_RATE);
 	/* next second: a new window */
 	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
-	    (struct sockaddr *)&a, 51, &h[2]), LIMITS_OK);
+	    (struct sockaddr *)&a, 51, 0, &h[2]), LIMITS_OK);
 	for (i = 0; i < 3; i++)
 		limits_release(seg.limits, &h[i]);
 	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
@@ -161,7 +162,7 @@ START_TEST(processes_agree)
 				int n = 0;
 
 				for (k = 0; k < 3; k++)
-					if (ACQ(a, &h[n]) == LIMITS_OK)
+					if (ACQW(a, p, &h[n]) == LIMITS_OK)
 						n++;
 				held += n;
 				for (k = 0; k < n; k++)
@@ -180,6 +181,48 @@ START_TEST(processes_agree)
 }
 END_TEST
 
+/* A worker dies holding connections (no release: kill -9); its
+ * successor gives them back, and only them. */
+START_TEST(successor_reclaims_a_dead_workers_counts)
+{
+	struct sockaddr_storage a = v4("192.0.2.77"), b = v4("192.0.2.78");
+	struct limits_hold mine[2], h[5];
+	int i, status;
+	pid_t pid;
+
+	cfg.connection_limit.enabled = 1;
+	cfg.connection_limit.per_ip_limit = 5;
+	ck_assert_int_eq(ACQW(a, 0, &mine[0]), LIMITS_OK);
+	ck_assert_int_eq(ACQW(a, 0, &mine[1]), LIMITS_OK);
+	if ((pid = fork()) == 0) {
+		for (i = 0; i < 3; i++)
+			if (ACQW(a, 3, &h[i]) != LIMITS_OK)
+				_exit(1);
+		if (ACQW(b, 3, &h[3]) != LIMITS_OK)
+			_exit(1);
+		_exit(0);       /* dies holding 4 */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(ACQW(a, 1, &h[0]), LIMITS_PER_IP);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 6);
+
+	ck_assert_uint_eq(limits_reclaim(seg.limits, 3), 4);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 2);
+	ck_assert_uint_eq(limits_reclaim(seg.limits, 3), 0);  /* once only */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ACQW(a, 3, &h[i]), LIMITS_OK);
+	ck_assert_int_eq(ACQW(a, 3, &h[3]), LIMITS_PER_IP);
+	for (i = 0; i < 3; i++)
+		limits_release(seg.limits, &h[i]);
+	limits_release(seg.limits, &mine[0]);
+	limits_release(seg.limits, &mine[1]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (i = 0; i < SHM_IP_SLOTS; i++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[i].count), 0);
+}
+END_TEST
+
 Suite *limits_suite(void);
 
 Suite *
@@ -193,6 +236,7 @@ limits_suite(void)
 	tcase_add_test(tc, rate_per_second);
 	tcase_add_test(tc, table_reuses_idle_slots);
 	tcase_add_test(tc, processes_agree);
+	tcase_add_test(tc, successor_reclaims_a_dead_workers_counts);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -40,26 +40,43 @@ async function getJson(url) {
   return JSON.parse(r.body);
 }
 
-// Start build/fakelog on a free port; resolves once it listens.
+// Start build/fakelog on a free port; resolves once it listens. The child
+// is killed when the test ends (even on a timeout) or the runner exits.
+const fakelogs = new Set();
+process.on('exit', () => {
+  for (const p of fakelogs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
+});
+
 function startFakelog(args, t) {
+  const proc = spawn(FAKELOG, ['--port', '0', ...args], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  fakelogs.add(proc);
+  const stop = () => {
+    try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
+    fakelogs.delete(proc);
+  };
+  if (t) t.after(stop);
   return new Promise((resolve, reject) => {
-    const proc = spawn(FAKELOG, ['--port', '0', ...args], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let out = '';
     let err = '';
     const logs = {};
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`fakelog did not start in 60 s: ${err}`));
+    }, 60000);
     proc.stderr.on('data', (b) => { err += b.toString(); });
     proc.stdout.on('data', (b) => {
       out += b.toString();
       const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
       if (!m) return;
+      clearTimeout(timer);
       for (const line of out.split('\n')) {
         const f = line.split(' ');
         if (f[0] === 'log') logs[f[1]] = { type: f[2], key: f[3] };
       }
       const port = Number(m[1]);
-      const fl = {
+      resolve({
         port,
         proc,
         logs,
@@ -69,13 +86,15 @@ function startFakelog(args, t) {
         grow: (name, n) => request('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
         fault: (name, kind, count, extra = '') => request('POST',
           `http://127.0.0.1:${port}/control/${name}/fault?kind=${kind}&count=${count}${extra}`),
-        stop: () => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } },
+        stop,
         stderr: () => err,
-      };
-      if (t) t.after(() => fl.stop());
-      resolve(fl);
+      });
     });
-    proc.on('exit', (code) => reject(new Error(`fakelog exited ${code}: ${err}`)));
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      fakelogs.delete(proc);
+      reject(new Error(`fakelog exited ${code}: ${err}`));
+    });
   });
 }
 
@@ -196,7 +215,9 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
     // drain, then stop the whole daemon.
     writeList(listFile, EMPTY_LIST);
     let last = '';
+    const quiesceEnd = Date.now() + 30000;
     for (let stable = 0; stable < 3;) {
+      assert.ok(Date.now() < quiesceEnd, 'the stream settles once the logs are unlisted');
       await sleep(700);
       const now = urls.map((u) => col.count(u)).join(',');
       stable = now === last ? stable + 1 : 0;

@@ -497,7 +497,7 @@ client_consume(struct client *c, size_t n, int nunits)
 	struct wctx *w = c->w;
 	struct timespec ts;
 	int64_t now_us;
-	uint64_t msgs = 0;
+	uint64_t msgs = 0, sent = n;
 	int i;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -525,8 +525,11 @@ client_consume(struct client *c, size_t n, int nunits)
 			c->rec_off = u->base + (uint32_t)n;
 		break;
 	}
-	if (msgs > 0)
+	atomic_fetch_add(&w->st->stream_bytes[c->stream][c->proto], sent);
+	if (msgs > 0) {
 		atomic_fetch_add(&w->st->messages_sent, msgs);
+		atomic_fetch_add(&w->st->stream_msgs[c->stream][c->proto], msgs);
+	}
 }
 
 /* Write the handshake / answer bytes. 1: done, go on; 0: wait; -1: closed. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -556,6 +557,7 @@ struct ep_sums {
 	uint64_t errors, auth, limits, heartbeats, clients, alive, restarts;
 	uint64_t lat[SHM_LAT_BUCKETS], lat_sum_us, lat_count;
 	uint64_t conns[RV_COUNT][SP_COUNT];
+	uint64_t smsgs[RV_COUNT][SP_COUNT], sbytes[RV_COUNT][SP_COUNT];
 };
 
 static void
@@ -587,8 +589,13 @@ ep_sum(const struct shm_seg *seg, struct ep_sums *s)
 		s->lat_sum_us += atomic_load(&ws->lat_sum_us);
 		s->lat_count += atomic_load(&ws->lat_count);
 		for (k = 0; k < RV_COUNT; k++)
-			for (p = 0; p < SP_COUNT; p++)
+			for (p = 0; p < SP_COUNT; p++) {
 				s->conns[k][p] += atomic_load(&ws->conns[k][p]);
+				s->smsgs[k][p] +=
+				    atomic_load(&ws->stream_msgs[k][p]);
+				s->sbytes[k][p] +=
+				    atomic_load(&ws->stream_bytes[k][p]);
+			}
 	}
 }
 
@@ -640,6 +647,30 @@ ep_metrics_workers(const struct shm_seg *seg, struct evbuffer *b)
 			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
 			    ep_stream_names[k], ep_proto_names[p],
 			    (unsigned long long)s.conns[k][p]) < 0;
+	r |= ep_family(b, "certstream_stream_messages_sent_total", "counter",
+	    "Certificate messages written to clients, by stream and protocol.");
+	for (k = 0; k < RV_COUNT; k++)
+		for (p = 0; p < SP_COUNT; p++)
+			r |= evbuffer_add_printf(b,
+			    "certstream_stream_messages_sent_total"
+			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
+			    ep_stream_names[k], ep_proto_names[p],
+			    (unsigned long long)s.smsgs[k][p]) < 0;
+	r |= ep_family(b, "certstream_stream_bytes_sent_total", "counter",
+	    "Bytes streamed to clients, by stream and protocol.");
+	for (k = 0; k < RV_COUNT; k++)
+		for (p = 0; p < SP_COUNT; p++)
+			r |= evbuffer_add_printf(b,
+			    "certstream_stream_bytes_sent_total"
+			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
+			    ep_stream_names[k], ep_proto_names[p],
+			    (unsigned long long)s.sbytes[k][p]) < 0;
+	r |= ep_family(b, "certstream_worker_messages_sent_total", "counter",
+	    "Certificate messages written to clients, per worker.");
+	for (i = 0; i < n; i++)
+		r |= evbuffer_add_printf(b, "certstream_worker_messages_sent_total"
+		    "{worker=\"%u\"} %llu\n", i, (unsigned long long)
+		    atomic_load(&seg->workers[i].messages_sent)) < 0;
 	r |= ep_family(b, "certstream_worker_clients", "gauge",
 	    "Streaming clients per worker.");
 	for (i = 0; i < n; i++)
@@ -737,6 +768,73 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	    "Number of RFC 6962 CT logs monitored.", rfc);
 	r |= ep_metric(b, "certstream_static_ct_logs_monitored", "gauge",
 	    "Number of static CT logs monitored.", stat);
+	/* certstream-server-rust calls these certstream_ct_logs_count and
+	 * certstream_static_ct_logs_count; promtool refuses a gauge named
+	 * _count (histogram suffix), so the names differ here. */
+	return r ? -1 : 0;
+}
+
+/* Resident bytes of pid from /proc (statm is readable by any user), 0 if
+ * it cannot be read. */
+static uint64_t
+ep_rss(uint32_t pid)
+{
+	char path[64];
+	long pages = 0;
+	FILE *f;
+
+	if (pid == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/statm", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%*s %ld", &pages) != 1)
+		pages = 0;
+	fclose(f);
+	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* One line per process: master, ingest, each worker. */
+static int
+ep_metrics_roles(const struct shm_seg *seg, struct evbuffer *b)
+{
+	static const char *const fam[3][2] = {
+		{ "certstream_process_resident_memory_bytes",
+		  "Resident memory of each certstreamd process, by role." },
+		{ "certstream_process_start_time_seconds",
+		  "Unix time each certstreamd process started, by role." },
+		{ "certstream_process_uptime_seconds",
+		  "Seconds each certstreamd process has run, by role." },
+	};
+	int64_t now = (int64_t)time(NULL);
+	uint32_t i, n = ep_nworkers(seg);
+	int f, r = 0;
+
+	for (f = 0; f < 3; f++) {
+		int64_t ms = seg->hdr->created_unix;
+		int64_t is = atomic_load(&seg->ingest->started_unix);
+
+		r |= ep_family(b, fam[f][0], "gauge", fam[f][1]);
+		r |= evbuffer_add_printf(b, "%s{role=\"master\"} %lld\n",
+		    fam[f][0], f == 0 ? (long long)ep_rss(seg->hdr->master_pid) :
+		    (long long)(f == 1 ? ms : now - ms)) < 0;
+		if (ep_ingest_alive(seg))
+			r |= evbuffer_add_printf(b,
+			    "%s{role=\"ingest\"} %lld\n", fam[f][0], f == 0 ?
+			    (long long)atomic_load(&seg->ingest->rss_bytes) :
+			    (long long)(f == 1 ? is : now - is)) < 0;
+		for (i = 0; i < n; i++) {
+			const struct shm_worker_stats *ws = &seg->workers[i];
+			int64_t s = atomic_load(&ws->started_unix);
+
+			if (!ep_worker_alive(seg, i))
+				continue;
+			r |= evbuffer_add_printf(b, "%s{role=\"worker\","
+			    "worker=\"%u\"} %lld\n", fam[f][0], i, f == 0 ?
+			    (long long)atomic_load(&ws->rss_bytes) :
+			    (long long)(f == 1 ? s : now - s)) < 0;
+		}
+	}
 	return r ? -1 : 0;
 }
 
@@ -755,6 +853,8 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		  "Entries streamed from this log." },
 		{ "certstream_ct_log_errors_total", "counter",
 		  "Fetch or verification errors." },
+		{ "certstream_ct_log_signature_failures_total", "counter",
+		  "Tree heads or checkpoints whose signature did not verify." },
 		{ "certstream_ct_log_last_success_timestamp_seconds", "gauge",
 		  "Unix time of the last successful poll." },
 		{ "certstream_ct_log_up", "gauge",
@@ -785,7 +885,8 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 			case 2: v = size > next ? size - next : 0; break;
 			case 3: v = atomic_load(&l->entries); break;
 			case 4: v = atomic_load(&l->errors); break;
-			case 5: v = (uint64_t)atomic_load(&l->last_success_unix);
+			case 5: v = atomic_load(&l->sig_failures); break;
+			case 6: v = (uint64_t)atomic_load(&l->last_success_unix);
 				break;
 			default: v = state <= 1; break;
 			}
@@ -807,6 +908,7 @@ ep_metrics(struct wctx *w, struct evbuffer *out, int head_only)
 		return -1;
 	if (ep_metrics_workers(w->seg, b) == -1 ||
 	    ep_metrics_ingest(w, b) == -1 || ep_metrics_logs(w->seg, b) == -1 ||
+	    ep_metrics_roles(w->seg, b) == -1 ||
 	    ep_family(b, "certstream_build_info", "gauge",
 	    "Version of the running daemon.") == -1 ||
 	    evbuffer_add_printf(b, "certstream_build_info{version=\"%s\"} 1\n",

@@ -154,6 +154,9 @@ struct shm_worker_stats {
 	_Atomic uint64_t lat_bucket[SHM_LAT_BUCKETS];
 	_Atomic uint64_t lat_sum_us;
 	_Atomic uint64_t lat_count;
+	/* streamed records and bytes by stream and protocol */
+	_Atomic uint64_t stream_msgs[RV_COUNT][SP_COUNT];
+	_Atomic uint64_t stream_bytes[RV_COUNT][SP_COUNT];
 };
 
 struct shm_ip_slot {

@@ -1,0 +1,98 @@
+'use strict';
+// Live reload (SIGHUP) of the real daemon, 2 workers:
+//  - with 1,000 streaming clients the tokens change: no client is dropped,
+//    every one keeps receiving; the old token is refused and the new one
+//    accepted on every worker;
+//  - log.target moves to a new file (the workers write there from then on);
+//    one that cannot be opened keeps the running one.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { startDaemon, sleep } = require('./lib/daemon');
+const c = require('./lib/clients');
+
+const WebSocket = require(path.join(__dirname, '..', 'node', 'node_modules', 'ws'));
+const N = 1000;
+
+function status(url) {
+  return new Promise((resolve) => {
+    http.get(url, (res) => { res.resume(); resolve(res.statusCode); res.destroy(); })
+      .on('error', () => resolve(0));
+  });
+}
+
+test('SIGHUP with 1,000 connected clients changes the tokens: none dropped, all keep receiving; old token refused, new one needed',
+  { timeout: 60000 }, async (t) => {
+    const conf = (tok) => c.confFor(c.feedPath(), {
+      rate: 20,
+      extra: ['auth:', '  enabled: true', `  tokens: ["${tok}"]`,
+        'server:', '  heartbeat_interval_secs: 0', ''].join('\n'),
+    });
+    const d = await startDaemon({ t, workers: 2, conf: conf('old-token') });
+    const clients = [];
+    t.after(() => { for (const x of clients) x.ws.terminate(); });
+    for (let i = 0; i < N; i++) {
+      const x = { n: 0, open: false, closed: null };
+      x.ws = new WebSocket(d.url('/?token=old-token', 'ws'));
+      x.ws.on('open', () => { x.open = true; });
+      x.ws.on('message', () => { x.n++; });
+      x.ws.on('close', (code) => { x.closed = code; });
+      x.ws.on('error', () => {});
+      clients.push(x);
+      if (i % 100 === 99) await c.waitFor(() => clients.every((y) => y.open || y.closed !== null), 10000, 'a batch open');
+    }
+    assert.strictEqual(clients.filter((x) => x.open).length, N, 'all 1,000 connected');
+    await c.waitFor(() => clients.every((x) => x.n >= 1), 10000, 'every client receiving before the reload');
+    const m = await c.metric(d, 'certstream_clients');
+    assert.strictEqual(m, N);
+
+    fs.writeFileSync(d.confPath, conf('new-token'));
+    process.kill(d.pid, 'SIGHUP');
+    // Both workers have reloaded once 20 probes in a row get 401.
+    let run = 0;
+    const deadline = Date.now() + 10000;
+    while (run < 20) {
+      run = (await status(d.url('/sse?token=old-token'))) === 401 ? run + 1 : 0;
+      assert.ok(Date.now() < deadline, 'the old token is still accepted 10 s after SIGHUP');
+    }
+    const marks = clients.map((x) => x.n);
+    for (let i = 0; i < 10; i++) {
+      const w = c.openWs(d.url('/?token=new-token', 'ws'));
+      await w.opened;
+      w.close();
+      const o = c.openWs(d.url('/?token=old-token', 'ws'));
+      await assert.rejects(o.opened, /401/);
+    }
+    await c.waitFor(() => clients.every((x, i) => x.n >= marks[i] + 3), 15000,
+      'every one of the 1,000 clients receiving after the reload');
+    assert.deepStrictEqual(clients.filter((x) => x.closed !== null).map((x) => x.closed), [], 'no client dropped');
+    assert.strictEqual(await c.metric(d, 'certstream_clients'), N);
+  });
+
+test('SIGHUP moves log.target to a new file; one that cannot be opened keeps the running one', async (t) => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'certstream-logs-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const a = path.join(dir, 'a.log');
+  const b = path.join(dir, 'b.log');
+  const conf = (target) => c.confFor(c.feedPath(), { rate: 10, extra: `log:\n  target: ${JSON.stringify(target)}\n` });
+  const d = await startDaemon({ t, workers: 2, conf: conf(a) });
+  await c.waitFor(() => fs.existsSync(a) && /worker 1: serving/.test(fs.readFileSync(a, 'utf8')), 5000, 'workers logging to a.log');
+
+  fs.writeFileSync(d.confPath, conf(b));
+  process.kill(d.pid, 'SIGHUP');
+  await c.waitFor(() => fs.existsSync(b) && /worker 0: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8')) &&
+    /worker 1: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8')), 5000, 'both workers logging to b.log');
+  assert.match(fs.readFileSync(a, 'utf8'), /SIGHUP: logging to .*b\.log from now on/);
+
+  const bad = path.join(dir, 'no-such-dir', 'c.log');
+  fs.writeFileSync(d.confPath, conf(bad));
+  const before = fs.readFileSync(b, 'utf8').length;
+  process.kill(d.pid, 'SIGHUP');
+  await c.waitFor(() => /SIGHUP: log\.target .*c\.log; keeping .*b\.log/.test(fs.readFileSync(b, 'utf8').slice(before)),
+    5000, 'the refusal logged to b.log');
+  await sleep(200);
+  assert.ok(/worker \d: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8').slice(before)), 'still logging to b.log');
+  assert.ok(!fs.existsSync(bad));
+});

@@ -32,10 +32,14 @@
 #define RETRY_AFTER_MAX_MS 600000
 #define MAX_WINDOWS 64
 #define MAX_IREQ 16
+#define HT_CACHE 64
+#define MAX_HREQ 16
 
 struct twin {
 	int used;
 	uint64_t tile, width, from;
+	uint64_t size;              /* the checkpoint the window was cut from */
+	uint8_t root[STH_HASH_LEN];
 	struct fetch_req *req;
 	int done, failed, attempts;
 	uint8_t *body;
@@ -57,6 +61,26 @@ struct ireq {
 	struct tiles *t;
 };
 
+/* A hash tile: `width` hashes of tree level 8 * level. */
+struct htile {
+	int used;
+	unsigned level;
+	uint64_t idx;
+	unsigned width;
+	uint8_t *h;
+	uint64_t tick;
+};
+
+struct hreq {
+	int used;
+	unsigned level;
+	uint64_t idx;
+	unsigned width;             /* asked; 256 when falling back to full */
+	int fallback;
+	struct fetch_req *req;
+	struct tiles *t;
+};
+
 struct tiles {
 	struct ct_log *l;
 	struct event *poll_ev, *retry_ev;
@@ -71,6 +95,11 @@ struct tiles {
 	size_t ncache;
 	uint64_t tick;
 	struct ireq ireq[MAX_IREQ];
+	struct htile ht[HT_CACHE];
+	struct hreq hreq[MAX_HREQ];
+	struct { uint64_t size; uint8_t root[STH_HASH_LEN]; } vroot[4];
+	unsigned nvroot;
+	uint8_t root[STH_HASH_LEN];  /* of the current checkpoint */
 	long backoff_ms;
 	int64_t pause_until;
 };
@@ -175,6 +204,12 @@ halt(struct tiles *t)
 		if (t->ireq[i].used) {
 			fetch_cancel(t->ireq[i].req);
 			memset(&t->ireq[i], 0, sizeof(t->ireq[i]));
+		}
+	}
+	for (i = 0; i < MAX_HREQ; i++) {
+		if (t->hreq[i].used) {
+			fetch_cancel(t->hreq[i].req);
+			memset(&t->hreq[i], 0, sizeof(t->hreq[i]));
 		}
 	}
 	evtimer_del(t->poll_ev);
@@ -307,6 +342,305 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	return 1;
 }
 
+
+/* ---- hash tiles: data tiles are proven against the checkpoint root ----
+ *
+ * Tree nodes of level 8L are stored in hash tiles of level L (tlog-tiles).
+ * A checkpoint's root is recomputed from the right-edge tiles of every
+ * level; a data tile's leaf hashes must equal its level-0 hash tile, and a
+ * full hash tile's subtree hash must equal its entry in the tile above,
+ * up to a right-edge tile, which the root check covered.
+ */
+
+static int
+node_hash(const uint8_t *l, const uint8_t *r, uint8_t out[STH_HASH_LEN])
+{
+	uint8_t b[1 + 2 * STH_HASH_LEN];
+
+	b[0] = 0x01;
+	memcpy(b + 1, l, STH_HASH_LEN);
+	memcpy(b + 1 + STH_HASH_LEN, r, STH_HASH_LEN);
+	return SHA256(b, sizeof(b), out) != NULL ? 0 : -1;
+}
+
+void
+ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[STH_HASH_LEN])
+{
+	uint8_t buf[CT_TILE_WIDTH][STH_HASH_LEN];
+	unsigned i;
+
+	memcpy(buf, h, (size_t)n * STH_HASH_LEN);
+	for (; n > 1; n /= 2)
+		for (i = 0; i < n / 2; i++)
+			node_hash(buf[2 * i], buf[2 * i + 1], buf[i]);
+	memcpy(out, buf[0], STH_HASH_LEN);
+}
+
+/* Hashes of tile (level, idx), at least width of them, if cached. */
+static const uint8_t *
+htile_find(struct tiles *t, unsigned level, uint64_t idx, unsigned width)
+{
+	int i;
+
+	for (i = 0; i < HT_CACHE; i++) {
+		struct htile *h = &t->ht[i];
+
+		if (h->used && h->level == level && h->idx == idx &&
+		    h->width >= width) {
+			h->tick = ++t->tick;
+			return h->h;
+		}
+	}
+	return NULL;
+}
+
+static void
+htile_add(struct tiles *t, unsigned level, uint64_t idx, unsigned width,
+    uint8_t *h)
+{
+	struct htile *v = &t->ht[0];
+	int i;
+
+	for (i = 0; i < HT_CACHE; i++) {
+		if (!t->ht[i].used) {
+			v = &t->ht[i];
+			break;
+		}
+		if (t->ht[i].tick < v->tick)
+			v = &t->ht[i];
+	}
+	free(v->h);
+	v->used = 1;
+	v->level = level;
+	v->idx = idx;
+	v->width = width;
+	v->h = h;
+	v->tick = ++t->tick;
+}
+
+static void on_htile(void *arg, const struct fetch_res *res);
+
+static void
+htile_issue(struct tiles *t, struct hreq *r)
+{
+	char url[CONFIG_STR + 96], path[64];
+
+	ct_tiles_path(r->idx, path, sizeof(path));
+	if (r->width < CT_TILE_WIDTH)
+		snprintf(url, sizeof(url), "%stile/%u/%s.p/%u", t->l->info.url,
+		    r->level, path, r->width);
+	else
+		snprintf(url, sizeof(url), "%stile/%u/%s", t->l->info.url,
+		    r->level, path);
+	r->req = fetch_get(ct_fetch(), url, on_htile, r);
+	if (r->req == NULL) {
+		memset(r, 0, sizeof(*r));
+		ct_log_error(t->l, "cannot start a request");
+		backoff(t, NULL);
+	}
+}
+
+/* The hashes of tile (level, idx) with width entries, or NULL after
+ * asking for them (the caller waits). */
+static const uint8_t *
+need_htile(struct tiles *t, unsigned level, uint64_t idx, unsigned width)
+{
+	const uint8_t *h = htile_find(t, level, idx, width);
+	int i, slot = -1;
+
+	if (h != NULL)
+		return h;
+	for (i = 0; i < MAX_HREQ; i++) {
+		if (t->hreq[i].used && t->hreq[i].level == level &&
+		    t->hreq[i].idx == idx)
+			return NULL;
+		if (!t->hreq[i].used && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || now_ms() < t->pause_until)
+		return NULL;
+	t->hreq[slot].used = 1;
+	t->hreq[slot].t = t;
+	t->hreq[slot].level = level;
+	t->hreq[slot].idx = idx;
+	t->hreq[slot].width = width;
+	htile_issue(t, &t->hreq[slot]);
+	return NULL;
+}
+
+static void
+on_htile(void *arg, const struct fetch_res *res)
+{
+	struct hreq *r = arg;
+	struct tiles *t = r->t;
+	uint8_t *h;
+	char why[256];
+
+	r->req = NULL;
+	if (res->ok && res->status == 404 && r->width < CT_TILE_WIDTH &&
+	    !r->fallback) {
+		/* A partial tile may be gone once its full tile exists: the
+		 * full one starts with the same hashes. */
+		r->fallback = 1;
+		r->width = CT_TILE_WIDTH;
+		htile_issue(t, r);
+		return;
+	}
+	if (!res->ok || res->status != 200) {
+		describe(why, sizeof(why), res);
+		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %s", r->level, r->idx,
+		    why);
+		memset(r, 0, sizeof(*r));
+		backoff(t, res);
+		return;
+	}
+	if (res->len != (size_t)r->width * STH_HASH_LEN) {
+		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %zu bytes for %u "
+		    "hashes", r->level, r->idx, res->len, r->width);
+		memset(r, 0, sizeof(*r));
+		backoff(t, NULL);
+		return;
+	}
+	h = malloc(res->len);
+	if (h == NULL) {
+		ct_log_error(t->l, "out of memory");
+		memset(r, 0, sizeof(*r));
+		backoff(t, NULL);
+		return;
+	}
+	memcpy(h, res->body, res->len);
+	htile_add(t, r->level, r->idx, r->width, h);
+	memset(r, 0, sizeof(*r));
+	drain(t);
+	if (!t->l->failed)
+		fill(t);
+}
+
+int
+ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
+    uint8_t out[STH_HASH_LEN])
+{
+	uint8_t acc[STH_HASH_LEN], node[STH_HASH_LEN];
+	unsigned h, have = 0, missing = 0;
+
+	memset(acc, 0, sizeof(acc));
+	/* Complete subtrees from the right (lowest bit) to the left. */
+	for (h = 0; h < 64; h++) {
+		uint64_t start, pos;
+		unsigned lvl = h / 8, r = h % 8, width;
+		const uint8_t *tl;
+
+		if (!(size >> h & 1))
+			continue;
+		start = h == 63 ? 0 : size & ~((UINT64_C(2) << h) - 1);
+		pos = start >> (8 * lvl);
+		width = (unsigned)((size >> (8 * lvl)) % CT_TILE_WIDTH);
+		tl = get(arg, lvl, pos / CT_TILE_WIDTH, width);
+		if (tl == NULL) {
+			missing = 1;  /* ask for every missing tile at once */
+			continue;
+		}
+		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
+		    1u << r, node);
+		if (have)
+			node_hash(node, acc, acc);
+		else
+			memcpy(acc, node, sizeof(acc));
+		have = 1;
+	}
+	if (missing)
+		return 0;
+	memcpy(out, acc, STH_HASH_LEN);
+	return 1;
+}
+
+static const uint8_t *
+get_htile(void *arg, unsigned level, uint64_t idx, unsigned width)
+{
+	return need_htile(arg, level, idx, width);
+}
+
+/* Is (size, root) the root of the hash tiles? 1 yes, 0 waiting, -1 no. */
+static int
+verify_root(struct tiles *t, uint64_t size, const uint8_t root[STH_HASH_LEN])
+{
+	uint8_t got[STH_HASH_LEN];
+	unsigned i;
+
+	for (i = 0; i < t->nvroot && i < 4; i++)
+		if (t->vroot[i].size == size &&
+		    memcmp(t->vroot[i].root, root, STH_HASH_LEN) == 0)
+			return 1;
+	if (size == 0)
+		return 1;
+	if (ct_tiles_root(size, get_htile, t, got) == 0)
+		return 0;
+	if (memcmp(got, root, STH_HASH_LEN) != 0) {
+		ct_log_fail(t->l, 0, "hash tiles of tree %" PRIu64 " do not "
+		    "match its checkpoint root", size);
+		return -1;
+	}
+	i = t->nvroot++ % 4;
+	t->vroot[i].size = size;
+	memcpy(t->vroot[i].root, root, STH_HASH_LEN);
+	return 1;
+}
+
+/* Are the leaves of data tile w in its checkpoint's tree? 1, 0 (waiting),
+ * -1 (the log failed). */
+static int
+verify_tile(struct tiles *t, struct twin *w)
+{
+	const uint8_t *h0, *cur, *up;
+	uint8_t lh[STH_HASH_LEN], node[STH_HASH_LEN];
+	uint64_t idx = w->tile, k, upidx;
+	unsigned lvl = 0, width = (unsigned)w->width, upw;
+	size_t off = 0;
+	int rc;
+
+	rc = verify_root(t, w->size, w->root);
+	if (rc <= 0)
+		return rc;
+	if ((h0 = need_htile(t, 0, w->tile, width)) == NULL)
+		return 0;
+	for (k = 0; k < w->width; k++) {
+		struct leaf_entry e;
+
+		if (leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e) !=
+		    LEAF_OK || leaf_hash(&e, lh) < 0)
+			return 0;  /* pass 1 decoded it: cannot happen */
+		if (memcmp(lh, h0 + k * STH_HASH_LEN, STH_HASH_LEN) != 0) {
+			ct_log_fail(t->l, 0, "data tile %" PRIu64 " entry %" PRIu64
+			    " does not match the tree", w->tile,
+			    w->tile * CT_TILE_WIDTH + k);
+			return -1;
+		}
+	}
+	/* Up through full tiles to a right-edge one (covered by the root). */
+	cur = h0;
+	while (width == CT_TILE_WIDTH) {
+		ct_tiles_subtree(cur, CT_TILE_WIDTH, node);
+		upidx = idx / CT_TILE_WIDTH;
+		if (lvl + 1 >= 8)
+			break;
+		k = (w->size >> (8 * (lvl + 1))) - upidx * CT_TILE_WIDTH;
+		upw = k > CT_TILE_WIDTH ? CT_TILE_WIDTH : (unsigned)k;
+		if ((up = need_htile(t, lvl + 1, upidx, upw)) == NULL)
+			return 0;
+		if (memcmp(up + (idx % CT_TILE_WIDTH) * STH_HASH_LEN, node,
+		    STH_HASH_LEN) != 0) {
+			ct_log_fail(t->l, 0, "hash tile %u/%" PRIu64 " does not match "
+			    "the tree", lvl, idx);
+			return -1;
+		}
+		cur = up;
+		idx = upidx;
+		width = upw;
+		lvl++;
+	}
+	return 1;
+}
+
 /* ---- tiles ---- */
 
 static struct twin *
@@ -423,6 +757,11 @@ drain(struct tiles *t)
 		}
 		if (rc == 0)
 			break;  /* issuers on their way */
+		rc = verify_tile(t, w);
+		if (rc < 0)
+			halt(t);
+		if (rc <= 0)
+			break;  /* hash tiles on their way, or failed */
 		for (k = 0; k < w->width; k++) {
 			struct leaf_entry e;
 
@@ -522,6 +861,8 @@ fill(struct tiles *t)
 		w->tile = n;
 		w->width = width;
 		w->from = t->fetch_next;
+		w->size = t->tree_size;
+		memcpy(w->root, t->root, STH_HASH_LEN);
 		t->fetch_next = n * CT_TILE_WIDTH + width;
 		nused++;
 		issue(t, w);
@@ -597,6 +938,7 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 	}
 	t->tree_size = cp.size;
 	t->have_tree = 1;
+	memcpy(t->root, cp.root_hash, STH_HASH_LEN);
 	t->last_cp = cp;
 	memcpy(t->last_note, md, sizeof(md));
 	if (!l->have_next)
@@ -685,6 +1027,8 @@ ct_tiles_stop(struct ct_log *l)
 	event_free(t->retry_ev);
 	for (i = 0; i < t->ncache; i++)
 		free(t->cache[i].der);
+	for (i = 0; i < HT_CACHE; i++)
+		free(t->ht[i].h);
 	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->ncache);
 	free(t);
 	l->poller = NULL;

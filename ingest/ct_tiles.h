@@ -21,6 +21,23 @@
 /* "x001/x234/067" for n = 1234067: the tlog-tiles path of tile index n. */
 void ct_tiles_path(uint64_t n, char *buf, size_t len);
 
+/* The Merkle subtree hash of n (a power of two, <= 256) consecutive
+ * node hashes. */
+void ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[32]);
+
+/* Hash tile (level, idx) with at least width hashes, or NULL if absent. */
+typedef const uint8_t *(*ct_tiles_get_fn)(void *arg, unsigned level,
+    uint64_t idx, unsigned width);
+
+/*
+ * The root of the tree of `size` leaves from its hash tiles (tlog-tiles:
+ * level L holds the nodes of tree level 8L): its complete subtrees, right
+ * to left, each from the right-edge tile of its level. 1 and out, or 0 if
+ * a tile is missing (every missing tile has been asked of get).
+ */
+int ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
+    uint8_t out[32]);
+
 int ct_tiles_start(struct ct_log *l);
 void ct_tiles_stop(struct ct_log *l);
 

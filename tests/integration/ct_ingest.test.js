@@ -544,3 +544,32 @@ test('a grown tree is streamed only once proven to extend the last one (get-sth-
     assertExactlyOnce(col.byLog.get(u), 150, 'cp');
     col.w.close();
   });
+
+test('a static log streams a data tile only once its hash tiles prove it is in the checkpoint tree',
+  { timeout: 30000 }, async (t) => {
+    const fl = await startFakelog(['--static', 'hs', '--initial-size', '300', '--grow-per-sec', '0'], t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, EMPTY_LIST);
+    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const u = fl.logUrl('hs');
+    await c.waitFor(() => col.count(u) === 300, 10000, 'first tree streamed');
+
+    // Hash tiles fail (500) while the tree grows: nothing new is streamed.
+    await fl.fault('hs', '500', 1000000, '&on=tiles');
+    await fl.grow('hs', 100);
+    await sleep(1500);
+    assert.strictEqual(col.count(u), 300, 'no entry of an unproven data tile');
+    const st = await logStatus(d, u);
+    assert.strictEqual(st.tree_size, 400);
+    assert.match(st.last_error, /hash tile .*HTTP 500/);
+
+    await request('DELETE', fl.url('/control/hs/fault'));
+    await c.waitFor(() => col.count(u) === 400, 15000, 'streamed once proven');
+    assertExactlyOnce(col.byLog.get(u), 400, 'hs');
+    col.w.close();
+  });

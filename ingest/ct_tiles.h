@@ -4,8 +4,12 @@
  * the data tiles of the new range (full tiles, and the partial tile `.p/W`
  * at the right edge; gzip bodies are decoded by the fetcher), decoded with
  * leaf_decode_tile, chains resolved from issuer/<hex fingerprint> through a
- * bounded cache, published in index order. A tile whose entry count or
- * leaf_index disagrees, a shrinking tree or a bad signature stops the log.
+ * bounded cache, published in index order. A data tile is published only
+ * once proven part of the signed tree: its leaf hashes equal its level-0
+ * hash tile, each full hash tile hashes to its entry in the tile above, up
+ * to the right edge, and the root recomputed from the right-edge tiles is
+ * the checkpoint's. A tile whose entry count, leaf_index or hashes
+ * disagree, a shrinking tree or a bad signature stops the log.
  */
 #ifndef INGEST_CT_TILES_H
 #define INGEST_CT_TILES_H

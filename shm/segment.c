@@ -5,6 +5,7 @@
 #include "shm/segment.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -191,11 +192,119 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * What a new segment keeps of the one it replaces (a master killed with -9
+ * with its children): the log-status table, whose next_index is each log's
+ * exact resume point while the state file lags, and the ring's newest
+ * record, which tells a new ingest that entry was published before its
+ * position advanced. Only from a segment of this very layout; counters
+ * start over. The old processes are gone (its lock was free).
+ */
+struct seg_carry {
+	void *base;
+	size_t size;
+};
+
+/* Map the stale segment behind fd read-only if its layout is ours. */
+static void
+seg_carry_map(struct seg_carry *c, int fd)
+{
+	struct shm_header h;
+	struct seg_layout l;
+	struct stat st;
+	char err[128];
+	void *base;
+
+	c->base = NULL;
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size < sizeof(h) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return;
+	if (h.magic != SHM_MAGIC || h.version != SHM_VERSION ||
+	    h.header_size != sizeof(h) || (uint64_t)st.st_size != h.total_size)
+		return;
+	if (seg_plan(&l, h.nslots, h.data_size, h.nworkers, err,
+	    sizeof(err)) == -1 || l.nslots != h.nslots ||
+	    l.data_size != h.data_size || l.total != h.total_size ||
+	    l.off_logs != h.off_logs || l.off_ctl != h.off_ctl ||
+	    l.off_slots != h.off_slots || l.off_data != h.off_data)
+		return;
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return;
+	c->base = base;
+	c->size = (size_t)st.st_size;
+}
+
+static void
+seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
+{
+	const struct shm_header *oh = c->base;
+	const uint8_t *ob = c->base;
+	const struct shm_log_status *ol;
+	const struct ring_ctl *octl;
+	const struct ring_slot *os;
+	struct ring_slot *ns;
+	uint64_t head;
+
+	if (c->base == NULL)
+		return;
+	ol = (const struct shm_log_status *)(ob + oh->off_logs);
+	for (int i = 0; i < SHM_MAX_LOGS; i++) {
+		struct shm_log_status *n = &seg->logs[i];
+
+		if (!atomic_load(&ol[i].in_use))
+			continue;
+		n->type = ol[i].type;
+		n->flags = ol[i].flags;
+		memcpy(n->name, ol[i].name, sizeof(n->name));
+		memcpy(n->url, ol[i].url, sizeof(n->url));
+		n->name[sizeof(n->name) - 1] = '\0';
+		n->url[sizeof(n->url) - 1] = '\0';
+		atomic_store(&n->next_index, atomic_load(&ol[i].next_index));
+		atomic_store(&n->state, atomic_load(&ol[i].state));
+		atomic_store(&n->in_use, 1);
+	}
+	/* The newest record, at the same seq and byte position, only when the
+	 * ring has the same geometry (so its slot and bytes mean the same). */
+	octl = (const struct ring_ctl *)(ob + oh->off_ctl);
+	head = atomic_load(&octl->head);
+	if (head == 0 || oh->nslots != seg->hdr->nslots ||
+	    oh->data_size != seg->data_size)
+		goto done;
+	os = (const struct ring_slot *)(ob + oh->off_slots) +
+	    ((head - 1) & seg->slot_mask);
+	if (atomic_load(&os->seq) != head - 1 || os->size == 0 ||
+	    os->size > seg->data_size ||
+	    os->pos % seg->data_size + os->size > seg->data_size)
+		goto done;
+	ns = &seg->slots[(head - 1) & seg->slot_mask];
+	memcpy(seg->data + os->pos % seg->data_size,
+	    ob + oh->off_data + os->pos % seg->data_size, os->size);
+	ns->pos = os->pos;
+	ns->size = os->size;
+	memcpy(ns->voff, os->voff, sizeof(ns->voff));
+	memcpy(ns->vlen, os->vlen, sizeof(ns->vlen));
+	memcpy(ns->whdr, os->whdr, sizeof(ns->whdr));
+	ns->flags = os->flags;
+	ns->seen_us = os->seen_us;
+	ns->pub_ns = os->pub_ns;
+	atomic_store(&ns->seq, head - 1);
+	seg->ctl->wpos = octl->wpos;
+	seg->ctl->published_total = octl->published_total;
+	seg->ctl->bytes_total = octl->bytes_total;
+	atomic_store(&seg->ctl->tail, head - 1);
+	atomic_store(&seg->ctl->head, head);
+done:
+	munmap(c->base, c->size);
+	c->base = NULL;
+}
+
 int
 shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen)
 {
 	struct seg_layout l;
+	struct seg_carry carry = { NULL, 0 };
 	void *base = MAP_FAILED;
 	int fd = -1, lockfd = -1, tries, created = 0;
 
@@ -227,6 +336,8 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 		}
 		if (!seg_is_stale(fd, name, err, errlen))
 			goto fail;
+		if (carry.base == NULL)
+			seg_carry_map(&carry, fd);
 		close(fd);
 		fd = -1;
 		if (shm_unlink(name) == -1 && errno != ENOENT) {
@@ -262,11 +373,14 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 	close(fd);
 	seg_init_header(base, &l, nworkers);
 	seg_fill_ptrs(seg, base, l.total);
+	seg_carry_apply(&carry, seg);
 	seg->lockfd = lockfd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
 	return 0;
 
 fail:
+	if (carry.base != NULL)
+		munmap(carry.base, carry.size);
 	if (lockfd != -1)
 		close(lockfd);
 	if (fd != -1)

@@ -35,8 +35,10 @@ struct shm_seg {
  * long as any of them runs, whatever became of the pid in the header (a
  * dead master's pid may have been reused). When the header's master is
  * dead but the lock is held (its children are stopping), this waits up to
- * 5 s for them. nslots is rounded up to a power of two. Returns 0, or -1
- * with err filled.
+ * 5 s for them. A replaced segment of this layout hands on its live
+ * log-status rows (name, url, flags, next_index: the exact resume points)
+ * and, when the ring geometry matches, its newest record at the same seq.
+ * nslots is rounded up to a power of two. Returns 0, or -1 with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);

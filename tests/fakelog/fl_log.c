@@ -137,7 +137,9 @@ fl_log_grow(struct fl_log *l, size_t n, char *err, size_t errlen)
 
 	while (added < n && l->tree.n < l->max_size) {
 		size_t i = l->tree.n;
-		struct fl_slot s = { real_entry(l, i), 0 };
+		/* A pending garbage entry takes the place of a real one too. */
+		struct fl_slot s = { l->garbage_pending > 0 ? NULL :
+		    real_entry(l, i), 0 };
 		struct fl_buf leaf = { 0 };
 		uint8_t h[32];
 

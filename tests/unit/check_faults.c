@@ -450,6 +450,84 @@ START_TEST(next_start_waits_for_the_children_of_a_dead_master)
 }
 END_TEST
 
+/*
+ * Master, ingest and workers killed with -9 at once: the state file lags,
+ * but the dead segment holds each log's exact resume point and the newest
+ * record. The segment that replaces it keeps both (counters start over), so
+ * the next ingest neither repeats nor skips an entry.
+ */
+START_TEST(replacing_segment_keeps_log_positions_and_newest_record)
+{
+	struct shm_seg a, b;
+	struct ring_writer w;
+	struct iovec iov;
+	char name[64], err[256];
+	uint64_t seq = 0;
+
+	seg_name(name, sizeof(name), "carry");
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ring_writer_init(&w, &a, NULL, 0);
+	for (uint64_t l = 0; l < 40; l++)       /* wraps the 16 slots */
+		seq = rec_publish(&w, l);
+	ck_assert_uint_eq(seq, 39);
+	snprintf(a.logs[3].url, sizeof(a.logs[3].url), "http://log.test/a/");
+	snprintf(a.logs[3].name, sizeof(a.logs[3].name), "log a");
+	a.logs[3].flags = 1;
+	atomic_store(&a.logs[3].next_index, 123456);
+	atomic_store(&a.logs[3].errors, 9);
+	atomic_store(&a.logs[3].in_use, 1);
+	snprintf(a.logs[4].url, sizeof(a.logs[4].url), "http://log.test/b/");
+	atomic_store(&a.logs[4].next_index, 77);   /* stopped: not kept */
+	shm_seg_close(&a);      /* every process of that master is gone */
+
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(atomic_load(&b.logs[3].in_use), 1);
+	ck_assert_str_eq(b.logs[3].url, "http://log.test/a/");
+	ck_assert_str_eq(b.logs[3].name, "log a");
+	ck_assert_uint_eq(b.logs[3].flags, 1);
+	ck_assert_uint_eq(atomic_load(&b.logs[3].next_index), 123456);
+	ck_assert_uint_eq(atomic_load(&b.logs[3].errors), 0);
+	ck_assert_uint_eq(atomic_load(&b.logs[4].in_use), 0);
+	ck_assert_uint_eq(atomic_load(&b.logs[4].next_index), 0);
+	/* Only the newest record, at its seq; a writer goes on after it. */
+	ck_assert_uint_eq(ring_head(&b), 40);
+	ck_assert_uint_eq(ring_tail(&b), 39);
+	ck_assert_uint_eq(resume_point(&b), 40);
+	ck_assert_int_eq(ring_peek(&b, 38, RV_LITE, 0, &iov, NULL), -1);
+	ring_writer_init(&w, &b, NULL, 0);
+	ck_assert_uint_eq(rec_publish(&w, 40), 40);
+	check_all(&b);
+	shm_seg_close(&b);
+
+	/* A clean stop unlinks: the next segment starts empty. */
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(ring_head(&b), 0);
+	ck_assert_uint_eq(atomic_load(&b.logs[3].in_use), 0);
+	shm_seg_close(&b);
+
+	/* A different ring geometry keeps the positions, not the record. */
+	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ring_writer_init(&w, &a, NULL, 0);
+	rec_publish(&w, 0);
+	snprintf(a.logs[0].url, sizeof(a.logs[0].url), "http://log.test/c/");
+	atomic_store(&a.logs[0].next_index, 5);
+	atomic_store(&a.logs[0].in_use, 1);
+	shm_seg_close(&a);
+	ck_assert_msg(shm_seg_create(&b, name, 32, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(ring_head(&b), 0);
+	ck_assert_uint_eq(atomic_load(&b.logs[0].next_index), 5);
+	shm_seg_close(&b);
+	shm_seg_unlink(name);
+}
+END_TEST
+
 Suite *
 segment_faults_suite(void)
 {
@@ -458,6 +536,7 @@ segment_faults_suite(void)
 
 	tcase_add_test(tc, stale_segment_is_replaced_whatever_runs_under_its_pid);
 	tcase_add_test(tc, next_start_waits_for_the_children_of_a_dead_master);
+	tcase_add_test(tc, replacing_segment_keeps_log_positions_and_newest_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -556,7 +556,7 @@ client_write_out(struct client *c)
 			}
 			n = (int)tls_write(c->ssl, p, len, &pending);
 			if (n > 0) {
-				evbuffer_drain(c->out, len);
+				evbuffer_drain(c->out, (size_t)n);
 				atomic_fetch_add(&c->w->st->bytes_sent,
 				    (uint64_t)n);
 				if (pending) {

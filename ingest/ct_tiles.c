@@ -586,6 +586,115 @@ verify_root(struct tiles *t, uint64_t size, const uint8_t root[STH_HASH_LEN])
 	return 1;
 }
 
+/* Width of hash tile (level, idx) in the tree of n leaves. */
+static unsigned
+tile_width(uint64_t n, unsigned level, uint64_t idx)
+{
+	uint64_t k = (n >> (8 * level)) - idx * CT_TILE_WIDTH;
+
+	return k > CT_TILE_WIDTH ? CT_TILE_WIDTH : (unsigned)k;
+}
+
+/*
+ * Hash tile (level, idx) of the tree of n leaves, bound to that tree's
+ * root: a tile at the right edge is covered by the root check, a full one
+ * through its subtree hash in the tile above, up to the right edge.
+ * 1 and *out, 0 waiting for tiles, -1 a tile disagrees with the one above.
+ */
+static int
+bound_tile(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
+    const uint8_t **out)
+{
+	const uint8_t *cur, *up;
+	uint8_t node[STH_HASH_LEN];
+	unsigned width = tile_width(n, level, idx), upw;
+	uint64_t upidx;
+
+	if ((cur = need_htile(t, level, idx, width)) == NULL)
+		return 0;
+	*out = cur;
+	while (width == CT_TILE_WIDTH && level + 1 < 8) {
+		ct_tiles_subtree(cur, CT_TILE_WIDTH, node);
+		upidx = idx / CT_TILE_WIDTH;
+		upw = tile_width(n, level + 1, upidx);
+		if ((up = need_htile(t, level + 1, upidx, upw)) == NULL)
+			return 0;
+		if (memcmp(up + (idx % CT_TILE_WIDTH) * STH_HASH_LEN, node,
+		    STH_HASH_LEN) != 0)
+			return -1;
+		cur = up;
+		idx = upidx;
+		width = upw;
+		level++;
+	}
+	return 1;
+}
+
+/*
+ * Consistency without proofs: the root of the last verified tree (m
+ * leaves) recomputed from the hash tiles of the new tree (n > m leaves,
+ * its root already checked), each bound to the new root. 1 the new tree
+ * extends the old one, 0 waiting for tiles, -1 it does not (a fork).
+ */
+static int
+extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
+    uint64_t n)
+{
+	uint8_t acc[STH_HASH_LEN], node[STH_HASH_LEN];
+	unsigned h, have = 0, missing = 0;
+
+	memset(acc, 0, sizeof(acc));
+	for (h = 0; h < 64; h++) {
+		uint64_t start, pos;
+		unsigned lvl = h / 8, r = h % 8;
+		const uint8_t *tl;
+		int rc;
+
+		if (!(m >> h & 1))
+			continue;
+		start = h == 63 ? 0 : m & ~((UINT64_C(2) << h) - 1);
+		pos = start >> (8 * lvl);
+		rc = bound_tile(t, lvl, pos / CT_TILE_WIDTH, n, &tl);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			missing = 1;  /* ask for every missing tile at once */
+			continue;
+		}
+		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
+		    1u << r, node);
+		if (have)
+			node_hash(node, acc, acc);
+		else
+			memcpy(acc, node, sizeof(acc));
+		have = 1;
+	}
+	if (missing)
+		return 0;
+	return memcmp(acc, mroot, STH_HASH_LEN) == 0 ? 1 : -1;
+}
+
+/* Is the verified checkpoint cp a successor of the last one? 1 yes, 0
+ * waiting for hash tiles, -1 no (the log failed). */
+static int
+successor(struct tiles *t, const struct checkpoint *cp)
+{
+	int rc;
+
+	if (!t->have_tree || t->tree_size == 0 || (cp->size == t->tree_size &&
+	    memcmp(cp->root_hash, t->root, STH_HASH_LEN) == 0))
+		return 1;
+	if (cp->size > t->tree_size) {
+		if ((rc = verify_root(t, cp->size, cp->root_hash)) <= 0)
+			return rc;
+		if ((rc = extends_tree(t, t->tree_size, t->root, cp->size)) >= 0)
+			return rc;
+	}
+	ct_log_fail(t->l, 0, "fork: the checkpoint of tree %" PRIu64 " does not "
+	    "extend the verified tree %" PRIu64, cp->size, t->tree_size);
+	return -1;
+}
+
 /* Are the leaves of data tile w in its checkpoint's tree? 1, 0 (waiting),
  * -1 (the log failed). */
 static int
@@ -934,6 +1043,15 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 		ct_log_fail(l, 0, "tree size %" PRIu64 " is below the %" PRIu64
 		    " entries already streamed", cp.size, l->next);
 		halt(t);
+		return;
+	}
+	switch (successor(t, &cp)) {
+	case -1:
+		halt(t);
+		return;
+	case 0:
+		/* hash tiles on their way: the next poll tries again */
+		schedule_poll(t);
 		return;
 	}
 	t->tree_size = cp.size;

@@ -8,8 +8,11 @@
  * once proven part of the signed tree: its leaf hashes equal its level-0
  * hash tile, each full hash tile hashes to its entry in the tile above, up
  * to the right edge, and the root recomputed from the right-edge tiles is
- * the checkpoint's. A tile whose entry count, leaf_index or hashes
- * disagree, a shrinking tree or a bad signature stops the log.
+ * the checkpoint's. A grown checkpoint is taken only once proven to
+ * extend the last verified one: the old root recomputed from the new tree's
+ * hash tiles, each bound to the new root (else the log stops: "fork"). A
+ * tile whose entry count, leaf_index or hashes disagree, a shrinking tree
+ * or a bad signature stops the log.
  */
 #ifndef INGEST_CT_TILES_H
 #define INGEST_CT_TILES_H

@@ -8,7 +8,7 @@
 static const char *const fault_names[FL_F_NKINDS] = {
 	"429", "500", "timeout", "truncate", "badbase64", "short", "shrink",
 	"badsig", "gzip", "bigcl", "endless", "gzipbomb", "garbage", "origin",
-	"redirect",
+	"redirect", "fork",
 };
 
 const char *
@@ -200,6 +200,53 @@ undo:
 	return (long)added;
 }
 
+/* History rewritten: entry i becomes another one (not DER) and the whole
+ * tree is rebuilt from its leaves. */
+static int
+fork_at(struct fl_log *l, size_t i)
+{
+	struct fl_merkle tree = { 0 };
+	struct fl_slot old;
+	struct fl_entry *e;
+
+	if (i >= l->tree.n || (e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	if (fl_gen_garbage(l->gen, i + 0x5a5a5a5aULL, e) < 0) {
+		free(e);
+		return -1;
+	}
+	old = l->slots[i];
+	l->slots[i] = (struct fl_slot){ e, 1 };
+	for (size_t k = 0; k < l->tree.n; k++) {
+		struct fl_buf leaf = { 0 };
+		uint8_t h[32];
+
+		fl_log_leaf(l, k, &leaf);
+		if (leaf.err) {
+			fl_buf_free(&leaf);
+			goto undo;
+		}
+		fl_merkle_leaf_hash(leaf.p, leaf.len, h);
+		fl_buf_free(&leaf);
+		if (fl_merkle_append(&tree, h) < 0)
+			goto undo;
+	}
+	fl_merkle_free(&l->tree);
+	l->tree = tree;
+	if (old.owned) {
+		fl_entry_free(old.e);
+		free(old.e);
+	}
+	l->sth_ts = now_ms();
+	return 0;
+undo:
+	l->slots[i] = old;
+	fl_merkle_free(&tree);
+	fl_entry_free(e);
+	free(e);
+	return -1;
+}
+
 int
 fl_log_fault_add(struct fl_log *l, int kind, int count, int on, long param)
 {
@@ -207,6 +254,8 @@ fl_log_fault_add(struct fl_log *l, int kind, int count, int on, long param)
 		l->garbage_pending += count > 0 ? count : 1;
 		return 0;
 	}
+	if (kind == FL_F_FORK)
+		return fork_at(l, param > 0 ? (size_t)param : 0);
 	if (l->nfaults == FL_FAULTS_MAX)
 		return -1;
 	l->faults[l->nfaults++] = (struct fl_fault){ kind, count,

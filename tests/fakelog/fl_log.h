@@ -17,6 +17,7 @@ enum fl_fault_kind {
 	FL_F_429, FL_F_500, FL_F_TIMEOUT, FL_F_TRUNCATE, FL_F_BADB64,
 	FL_F_SHORT, FL_F_SHRINK, FL_F_BADSIG, FL_F_GZIP, FL_F_BIGCL,
 	FL_F_ENDLESS, FL_F_BOMB, FL_F_GARBAGE, FL_F_ORIGIN, FL_F_REDIRECT,
+	FL_F_FORK,
 	FL_F_NKINDS
 };
 
@@ -79,6 +80,9 @@ void fl_log_tile_leaf(const struct fl_log *l, size_t i, struct fl_buf *out);
 const char *fl_log_fault_name(int kind);
 int fl_log_fault_parse(const char *s);
 int fl_log_fault_default_on(int kind);
+/* Queues a fault; garbage and fork act on the tree at once (fork: the
+ * entry at index param is replaced and the tree rebuilt, so it no longer
+ * extends any tree served before). 0 or -1. */
 int fl_log_fault_add(struct fl_log *l, int kind, int count, int on,
     long param);
 /* Takes the first queued fault matching ep (counting it down), or NULL. */

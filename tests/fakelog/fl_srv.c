@@ -821,7 +821,7 @@ control(struct fl_srv *s, struct evhttp_request *req, const char *path,
 		    count > 1000000)
 			return reply_json_error(req, 400, "bad kind, on, count or param");
 		if (fl_log_fault_add(l, kind, (int)count, on, (long)param) < 0)
-			return reply_json_error(req, 400, "too many faults queued");
+			return reply_json_error(req, 400, "too many faults queued, or fork past the end");
 		log_info("%s: queued fault %s x%llu", l->name, fl_log_fault_name(kind),
 		    (unsigned long long)count);
 		return control_state(s, l, req);

@@ -14,6 +14,10 @@
 //  - entries whose certificate DER is garbage (in the tree, validly signed):
 //    counted as parse failures, reported with the log and index, never
 //    streamed, never fatal; the log goes on with the next index;
+//  - a log whose new tree does not extend the verified one (history
+//    rewritten: a fork): a static log proves it from the hash tiles (the
+//    old root recomputed from the new tree's tiles), an RFC 6962 one by
+//    get-sth-consistency; either stops as failing, nothing of it streamed;
 //  - master, ingest and workers killed with -9 at once while the logs grow:
 //    after a restart every index of every log arrives exactly once.
 
@@ -308,6 +312,47 @@ test('hostile logs that never stop (2 GiB Content-Length, endless body, gzip bom
   assert.strictEqual(col.bad, 0, 'nothing half-made reached the client');
   col.close();
 });
+
+test('a fork (history rewritten under a grown tree): the log stops as failing, nothing of the new tree is streamed',
+  { timeout: 60000 }, async (t) => {
+    const fl = await startFakelog(['--static', 'sfork', '--rfc6962', 'rfork', '--static', 'sgrow',
+      '--initial-size', '300', '--grow-per-sec', '0'], t);
+    const dir = tmpDir(t);
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, '{"operators":[]}\n');
+    const d = await startDaemon({ conf: conf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const names = ['sfork', 'rfork', 'sgrow'];
+    await c.waitFor(() => names.every((n) => col.count(fl.logUrl(n)) === 300), 20000, 'first trees streamed');
+
+    // Entry 5 (sfork) and 260 (rfork) rewritten, then both grow: their
+    // checkpoints and tree heads are validly signed, their tiles and
+    // entries match them, but the tree no longer holds the one streamed.
+    for (const [n, at] of [['sfork', 5], ['rfork', 260]]) {
+      const r = await fl.fault(n, 'fork', 1, `&param=${at}`);
+      assert.strictEqual(r.status, 200, r.body);
+      await fl.grow(n, 300);
+    }
+    await fl.grow('sgrow', 300);   // an honest log across tile boundaries
+    await c.waitFor(() => col.count(fl.logUrl('sgrow')) === 600, 15000, 'the honest log grew');
+    let h;
+    for (const end = Date.now() + 10000; Date.now() < end; await sleep(100)) {
+      h = await getJson(d.url('/health/deep'));
+      if (['sfork', 'rfork'].every((n) => (h.logs.find((l) => l.url === fl.logUrl(n)) || {}).state === 'failing')) break;
+    }
+    const sf = h.logs.find((l) => l.url === fl.logUrl('sfork'));
+    assert.strictEqual(sf.state, 'failing', JSON.stringify(sf));
+    assert.match(sf.last_error, /fork: the checkpoint of tree 600 does not extend the verified tree 300/);
+    const rf = h.logs.find((l) => l.url === fl.logUrl('rfork'));
+    assert.strictEqual(rf.state, 'failing', JSON.stringify(rf));
+    await sleep(500);
+    assertIndexes(col.byLog.get(fl.logUrl('sfork')), range(0, 300), 'sfork');
+    assertIndexes(col.byLog.get(fl.logUrl('rfork')), range(0, 300), 'rfork');
+    assertIndexes(col.byLog.get(fl.logUrl('sgrow')), range(0, 600), 'sgrow');
+    col.close();
+  });
 
 test('master, ingest and workers killed with -9 at once while logs grow: every index exactly once after restart',
   { timeout: 90000 }, async (t) => {

@@ -25,6 +25,7 @@
 #include "shm/ring.h"
 
 #define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
+#define WORKER_DRAIN_MS 1500    /* graceful stop: wait this long for ingest */
 #define WORKER_PUMP_ROUNDS 8
 #define WORKER_RATE_SECS 5
 
@@ -36,6 +37,7 @@ struct worker {
 	struct event *sig_ev[4];
 	int wake_fd;
 	int stop_ms;
+	int draining;           /* stopping, still streaming until ingest ends */
 };
 
 static uint32_t
@@ -236,7 +238,37 @@ worker_timers(struct worker *wk)
 	return 0;
 }
 
-/* Graceful stop: checks every 50 ms whether every client is gone. */
+/* Is the ingest still there to publish? */
+static int
+worker_ingest_running(const struct wctx *w)
+{
+	uint32_t pid = atomic_load(&w->seg->ingest->pid);
+
+	return atomic_load(&w->seg->ingest->alive) && pid != 0 &&
+	    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* Send what is due (up to the last record published), then the closes. */
+static void
+worker_close_all(struct wctx *w)
+{
+	struct client *c, *next;
+
+	w->head = ring_head(w->seg);
+	for (c = w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_deliver(c);
+	}
+	for (c = w->clients; c != NULL; c = next) {
+		next = client_next(c);
+		client_shutdown(c);
+	}
+}
+
+/* Graceful stop, every 50 ms: first, while an ingest stopping beside us
+ * (the master's death signals every child at once) may still publish, the
+ * clients keep streaming; then they are closed; then the loop ends once
+ * every client is gone. */
 static void
 worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -245,8 +277,19 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	wk->stop_ms += 50;
 	wk->w->now = worker_mono();
+	if (wk->draining) {
+		if (worker_ingest_running(wk->w) &&
+		    wk->stop_ms < WORKER_DRAIN_MS) {
+			wk->stop_ms += 50;
+			evtimer_add(wk->stop_ev, &tv);
+			return;
+		}
+		wk->draining = 0;
+		wk->stop_ms = 0;
+		worker_close_all(wk->w);
+	}
+	wk->stop_ms += 50;
 	if (wk->w->nconns == 0 || wk->stop_ms >= WORKER_STOP_MS) {
 		event_base_loopexit(wk->w->base, NULL);
 		return;
@@ -258,23 +301,16 @@ static void
 worker_stop(struct worker *wk)
 {
 	struct wctx *w = wk->w;
-	struct client *c, *next;
 	struct timeval tv = { 0, 0 };
 
 	if (w->stopping)
 		return;
 	w->stopping = 1;
-	log_info("stopping: closing %u connections", w->nconns);
+	log_info("stopping: closing %u connections%s", w->nconns,
+	    worker_ingest_running(w) ? " once the ingest has stopped" : "");
 	evconnlistener_disable(wk->lev);
-	/* Send what is already due (the last records), then the closes. */
-	for (c = w->clients; c != NULL; c = next) {
-		next = client_next(c);
-		client_deliver(c);
-	}
-	for (c = w->clients; c != NULL; c = next) {
-		next = client_next(c);
-		client_shutdown(c);
-	}
+	wk->draining = 1;
+	wk->stop_ms = 0;
 	evtimer_add(wk->stop_ev, &tv);
 }
 

@@ -290,6 +290,21 @@ test('kill -9 of a worker or the ingest, five rounds under WebSocket and SSE loa
   await waitFor(() => ws.every((c) => c.idx.length >= 10) && sse.every((s) => s.ids().length >= 10),
     10000, 'every client streaming');
 
+  // SO_REUSEPORT spreads connections at random: after reconnects every
+  // WebSocket client may sit on one worker. Add clients until both have some,
+  // so that each kill has survivors to watch.
+  async function spreadWs(workers) {
+    for (let k = 0; k < 40; k++) {
+      const owners = connOwners(d.port, workers);
+      const live = ws.filter((c) => c.closeCode === null);
+      if (workers.every((pid) => live.some((c) => owners.get(c.port) === pid))) return;
+      const c = wsClient(d.url('/', 'ws'), 'lite');
+      ws.push(c);
+      await c.opened;
+      await waitFor(() => c.idx.length >= 5, 5000, 'an added client streaming');
+    }
+  }
+
   const plan = ['worker', 'ingest', 'worker', 'ingest', 'worker'];
   const kills = { worker: 0, ingest: 0 };
   const deadWs = [];
@@ -298,6 +313,7 @@ test('kill -9 of a worker or the ingest, five rounds under WebSocket and SSE loa
     const now = titles(d.pid);
     const workers = ['certstreamd: worker 1', 'certstreamd: worker 2'].map((tt) => now[tt]);
     assert.ok(workers.every(Boolean) && now['certstreamd: ingest'], `round ${round}: all children up: ${JSON.stringify(now)}`);
+    if (role === 'worker') await spreadWs(workers);
     const owners = connOwners(d.port, workers);
     const live = ws.filter((c) => c.closeCode === null);
     let victim;

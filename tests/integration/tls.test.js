@@ -135,6 +135,40 @@ describe('TLS', () => {
     }
   });
 
+  it('a wss client that stops reading for 3 s at 2,000 records/s (OpenSSL holds a record) resumes with every record in order', async () => {
+    const conf = c.confFor(feed.file, {
+      rate: 2000,
+      extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`, ''].join('\n'),
+    });
+    const fast = await startDaemon({ workers: 1, conf, waitHealth: false });
+    try {
+      let w;
+      for (let i = 0; ; i++) {
+        w = c.openWs(fast.url('/full-stream', 'wss'), { ca: caPem });
+        try { await w.opened; break; } catch (e) {
+          assert.ok(i < 100, `no wss: ${e.message}`);
+          await sleep(100);
+        }
+      }
+      await c.waitFor(() => w.messages.length >= 200, 10000, 'streaming');
+      w.ws._socket.pause();
+      await sleep(3000);
+      const atResume = w.messages.length;
+      w.ws._socket.resume();
+      await c.waitFor(() => w.messages.length >= atResume + 4000, 20000, '4,000 records after the pause');
+      w.close();
+      assert.strictEqual(w.error, null);
+      c.checkInOrder(feed, w.messages, 'wss after a stall');
+      const { body } = await curl(['-sS', '--cacert', pki.ca, fast.url('/metrics', 'https')], 3000)
+        .then((r) => ({ body: r.stdout }));
+      assert.match(body, /^certstream_clients_lapped_total 0$/m);
+      const sent = Number(body.match(/^certstream_stream_bytes_sent_total\{stream="full",protocol="websocket"\} (\d+)$/m)[1]);
+      assert.ok(sent > 8 << 20, `only ${sent} bytes sent: the stall did not fill the socket`);
+    } finally {
+      await fast.stop('SIGKILL');
+    }
+  });
+
   it('the same client without the CA is refused (the certificate is checked)', async () => {
     const w = c.openWs(d.url('/', 'wss'));
     await assert.rejects(w.opened, /self[- ]signed|unable to (get|verify)/i);

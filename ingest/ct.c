@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -658,20 +659,46 @@ on_refresh(evutil_socket_t fd, short what, void *arg)
 	arm_secs(C->refresh_ev, C->cfg.ct_log.loglist_refresh_secs);
 }
 
+/* The dedup set's shared memory, named after the segment, so that a
+ * replacement ingest remembers what the killed one streamed. "" for an
+ * anonymous segment (the set is then private). */
+static void
+dedup_name(char *buf, size_t len)
+{
+	if (C->seg->name[0] == '\0')
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%s-dedup", C->seg->name);
+}
+
 static int
 dedup_setup(void)
 {
+	char name[sizeof(C->seg->name) + 8];
+	int kept = 0;
+
 	dedup_free(C->dedup);
 	C->dedup = NULL;
 	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
-	if (!C->cfg.dedup.enabled)
+	dedup_name(name, sizeof(name));
+	if (!C->cfg.dedup.enabled) {
+		if (name[0] != '\0')
+			shm_unlink(name);
 		return 0;
-	C->dedup = dedup_new((size_t)C->cfg.dedup.max_entries,
-	    C->cfg.dedup.ttl_secs);
+	}
+	C->dedup = name[0] != '\0' ? dedup_open(name,
+	    (size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs, &kept) :
+	    dedup_new((size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs);
 	if (C->dedup == NULL) {
-		log_warnx("dedup: cannot allocate %d entries",
-		    C->cfg.dedup.max_entries);
+		log_warnx("dedup: cannot allocate %d entries%s%s",
+		    C->cfg.dedup.max_entries, name[0] ? " in " : "", name);
 		return -1;
+	}
+	if (kept) {
+		atomic_store(&C->seg->ingest->dedup_cache_size,
+		    dedup_size(C->dedup));
+		log_info("dedup: %zu certificates remembered from the previous "
+		    "ingest", dedup_size(C->dedup));
 	}
 	return 0;
 }
@@ -748,6 +775,14 @@ ct_stop(void)
 	if (C->refresh_ev != NULL)
 		event_free(C->refresh_ev);
 	dedup_free(C->dedup);
+	if (C->dedup != NULL) {
+		/* A clean stop: the next daemon starts with an empty set. */
+		char name[sizeof(C->seg->name) + 8];
+
+		dedup_name(name, sizeof(name));
+		if (name[0] != '\0')
+			shm_unlink(name);
+	}
 	render_out_fini(&C->out);
 	ct_state_free(&C->state);
 	free(C);

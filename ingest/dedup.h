@@ -4,6 +4,7 @@
  * FIFO (insertion order = expiry order, the TTL being the same for all) and
  * an open-addressing index over it. When full, the oldest key is forgotten
  * early (a late duplicate then streams again: bounded memory wins).
+ * The set may live in named shared memory, kept across ingest restarts.
  */
 #ifndef INGEST_DEDUP_H
 #define INGEST_DEDUP_H
@@ -17,6 +18,14 @@ struct dedup;
 
 /* NULL on allocation failure. */
 struct dedup *dedup_new(size_t max_entries, int64_t ttl_secs);
+
+/* The same in the POSIX shared memory `name`, so that the set outlives the
+ * process: a set found there with the same max_entries, not torn by a
+ * process killed while changing it, is kept (*kept = 1), else it starts
+ * empty. NULL on failure. dedup_free unmaps it; shm_unlink removes it. */
+struct dedup *dedup_open(const char *name, size_t max_entries,
+    int64_t ttl_secs, int *kept);
+
 void dedup_free(struct dedup *d);
 
 /* 1 if key was seen within the TTL before now (a duplicate), else 0 and the

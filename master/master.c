@@ -561,7 +561,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 {
 	static struct master mm;
 	struct master *m = &mm;
-	char err[1024], cwd[256];
+	char err[1024], cwd[256], dedup_shm[80];
 	enum log_level lvl;
 	int notify_fd = -1, rc = 1, i;
 	pid_t other;
@@ -698,6 +698,9 @@ out:
 		shm_seg_close(&m->seg);
 		if (shm_seg_unlink(m->shm_name) == -1)
 			log_warn("shm_unlink %s", m->shm_name);
+		/* The ingest's dedup set (ingest/ct.c), if one outlived it. */
+		snprintf(dedup_shm, sizeof(dedup_shm), "%.63s-dedup", m->shm_name);
+		(void)shm_seg_unlink(dedup_shm);
 	}
 	/* Only the lock holder gets here (children never return, the
 	 * starter of -d exits inside daemon_start): the file is ours. */

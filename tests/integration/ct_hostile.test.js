@@ -18,6 +18,8 @@
 //    rewritten: a fork): a static log proves it from the hash tiles (the
 //    old root recomputed from the new tree's tiles), an RFC 6962 one by
 //    get-sth-consistency; either stops as failing, nothing of it streamed;
+//  - the dedup set outlives an ingest killed with -9 (it lives in shared
+//    memory named after the segment);
 //  - master, ingest and workers killed with -9 at once while the logs grow:
 //    after a restart every index of every log arrives exactly once.
 
@@ -351,6 +353,55 @@ test('a fork (history rewritten under a grown tree): the log stops as failing, n
     assertIndexes(col.byLog.get(fl.logUrl('sfork')), range(0, 300), 'sfork');
     assertIndexes(col.byLog.get(fl.logUrl('rfork')), range(0, 300), 'rfork');
     assertIndexes(col.byLog.get(fl.logUrl('sgrow')), range(0, 600), 'sgrow');
+    col.close();
+  });
+
+test('dedup survives an ingest killed with -9: a certificate it streamed is not streamed again from another log',
+  { timeout: 60000 }, async (t) => {
+    // Both logs start with the same real certificates.
+    const fl = await startFakelog(['--rfc6962', 'd1', '--rfc6962', 'd2', '--real', 'all',
+      '--initial-size', '300', '--grow-per-sec', '0'], t);
+    const dir = tmpDir(t);
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, '{"operators":[]}\n');
+    const cf = conf(listFile, path.join(dir, 'state.json')).replace('  enabled: false', '  enabled: true');
+    const d = await startDaemon({ conf: cf, t });
+    const col = openCollector(d);
+    const fps = [];
+    col.ws.on('message', (data) => {
+      try { fps.push(JSON.parse(data.toString()).data.leaf_cert.sha256); } catch (_) { /* not a cert */ }
+    });
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    const full = JSON.parse((await request('GET', fl.url('/loglist.json'))).body);
+    const only = (n) => JSON.stringify({ operators: [{ ...full.operators[0],
+      logs: full.operators[0].logs.filter((l) => n.some((x) => l.url === fl.logUrl(x))) }] });
+    writeList(listFile, only(['d1']));
+    const nextOf = async (n) => {
+      const h = await getJson(d.url('/health/deep'));
+      return ((h.logs || []).find((l) => l.url === fl.logUrl(n)) || {}).next_index;
+    };
+    for (const end = Date.now() + 15000; (await nextOf('d1')) !== 300; await sleep(100)) {
+      assert.ok(Date.now() < end, 'd1 read');
+    }
+    await sleep(300);
+    const first = col.count(fl.logUrl('d1'));
+    assert.ok(first > 0);
+    const pid = (await getJson(d.url('/health/deep'))).ingest.pid;
+    process.kill(pid, 'SIGKILL');
+    for (const end = Date.now() + 15000; ; await sleep(100)) {
+      assert.ok(Date.now() < end, 'a new ingest');
+      const h = await getJson(d.url('/health/deep'));
+      if (h.ingest.alive && h.ingest.pid !== pid) break;
+    }
+    assert.match(d.logs(), /dedup: \d+ certificates remembered from the previous ingest/);
+    writeList(listFile, only(['d1', 'd2']));
+    for (const end = Date.now() + 15000; (await nextOf('d2')) !== 300; await sleep(100)) {
+      assert.ok(Date.now() < end, 'd2 read');
+    }
+    await sleep(500);
+    assert.strictEqual(col.count(fl.logUrl('d2')), 0, 'the certificates d1 streamed are duplicates in d2');
+    assert.strictEqual(col.count(fl.logUrl('d1')), first, 'd1 not repeated');
+    assert.strictEqual(new Set(fps).size, fps.length, 'no certificate streamed twice');
     col.close();
   });
 

@@ -368,7 +368,6 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 {
 	const uint8_t *p = der, *end = der + len, *q, *qe;
 	struct der cert, d, v;
-	int tag;
 
 	memset(c, 0, sizeof(*c));
 	*why = "not a DER SEQUENCE";
@@ -430,12 +429,14 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 	if (der_expect(&q, qe, 0x30, &c->spki_alg) != 0 ||
 	    der_expect(&q, qe, 0x03, &v) != 0 || q != qe || v.len < 1 || v.p[0] > 7)
 		return -1;
+	/* issuerUniqueID [1] and subjectUniqueID [2]: IMPLICIT BIT STRING,
+	 * primitive in DER; a constructed one is refused, as d2i_X509 does. */
 	*why = "bad unique identifier";
-	if ((der_peek(p, end) == 0x81 || der_peek(p, end) == 0xa1) &&
-	    der_next(&p, end, &tag, &d) != 0)
+	if (der_peek(p, end) == 0x81 &&
+	    (der_expect(&p, end, 0x81, &d) != 0 || d.len < 1 || d.p[0] > 7))
 		return -1;
-	if ((der_peek(p, end) == 0x82 || der_peek(p, end) == 0xa2) &&
-	    der_next(&p, end, &tag, &d) != 0)
+	if (der_peek(p, end) == 0x82 &&
+	    (der_expect(&p, end, 0x82, &d) != 0 || d.len < 1 || d.p[0] > 7))
 		return -1;
 	*why = "bad extensions";
 	if (der_peek(p, end) == 0xa3) {

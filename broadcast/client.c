@@ -1341,6 +1341,11 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (r == -1)
 			return;
+		/* Bytes OpenSSL already decrypted raise no socket event:
+		 * come back for them after the others' turn. */
+		if (c->ssl != NULL && SSL_pending(c->ssl) > 0 &&
+		    (c->evflags & EV_READ))
+			event_active(&c->ev, EV_READ, 0);
 	}
 	if ((what & EV_WRITE) && (c->flags & CF_WANT_WRITE))
 		(void)client_write(c);

@@ -127,6 +127,7 @@ bench:
 # libFuzzer target for FUZZ_SECONDS (default 60), no total cap.
 fuzz:
 	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) FUZZ_BUDGET=$(or $(FUZZ_BUDGET),0) \
+		FUZZ_SEED=$(or $(FUZZ_SEED),0) \
 		tests/system/fuzz_corpus.sh
 
 clean:

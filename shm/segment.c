@@ -195,9 +195,9 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 /*
  * What a new segment keeps of the one it replaces (a master killed with -9
  * with its children): the log-status table, whose next_index is each log's
- * exact resume point while the state file lags, and the ring's newest
- * record, which tells a new ingest that entry was published before its
- * position advanced. Only from a segment of this very layout; counters
+ * exact resume point while the state file lags, and the ring, whose newest
+ * record tells a new ingest that entry was published before its position
+ * advanced and from which clients resume with Last-Event-ID. Only from a segment of this very layout; counters
  * start over. The old processes are gone (its lock was free).
  */
 struct seg_carry {
@@ -243,7 +243,6 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
 	const struct shm_log_status *ol;
 	const struct ring_ctl *octl;
 	const struct ring_slot *os;
-	struct ring_slot *ns;
 	uint64_t head;
 
 	if (c->base == NULL)
@@ -264,35 +263,29 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
 		atomic_store(&n->state, atomic_load(&ol[i].state));
 		atomic_store(&n->in_use, 1);
 	}
-	/* The newest record, at the same seq and byte position, only when the
-	 * ring has the same geometry (so its slot and bytes mean the same). */
+	/* The ring, byte for byte, when its geometry is the same: the state a
+	 * killed ingest leaves (ring.c resumes from it), so a client resumes
+	 * with Last-Event-ID across the restart and a new ingest sees the
+	 * newest record. Only the written part of the data area is copied. */
 	octl = (const struct ring_ctl *)(ob + oh->off_ctl);
 	head = atomic_load(&octl->head);
 	if (head == 0 || oh->nslots != seg->hdr->nslots ||
 	    oh->data_size != seg->data_size)
 		goto done;
+	/* A ring whose newest record is not where head says is not kept. */
 	os = (const struct ring_slot *)(ob + oh->off_slots) +
 	    ((head - 1) & seg->slot_mask);
-	if (atomic_load(&os->seq) != head - 1 || os->size == 0 ||
-	    os->size > seg->data_size ||
-	    os->pos % seg->data_size + os->size > seg->data_size)
+	if (atomic_load(&os->seq) != head - 1 ||
+	    atomic_load(&octl->tail) > head)
 		goto done;
-	ns = &seg->slots[(head - 1) & seg->slot_mask];
-	memcpy(seg->data + os->pos % seg->data_size,
-	    ob + oh->off_data + os->pos % seg->data_size, os->size);
-	ns->pos = os->pos;
-	ns->size = os->size;
-	memcpy(ns->voff, os->voff, sizeof(ns->voff));
-	memcpy(ns->vlen, os->vlen, sizeof(ns->vlen));
-	memcpy(ns->whdr, os->whdr, sizeof(ns->whdr));
-	ns->flags = os->flags;
-	ns->seen_us = os->seen_us;
-	ns->pub_ns = os->pub_ns;
-	atomic_store(&ns->seq, head - 1);
+	memcpy(seg->slots, ob + oh->off_slots,
+	    (size_t)oh->nslots * sizeof(struct ring_slot));
+	memcpy(seg->data, ob + oh->off_data, (size_t)(octl->wpos <
+	    seg->data_size ? octl->wpos : seg->data_size));
 	seg->ctl->wpos = octl->wpos;
 	seg->ctl->published_total = octl->published_total;
 	seg->ctl->bytes_total = octl->bytes_total;
-	atomic_store(&seg->ctl->tail, head - 1);
+	atomic_store(&seg->ctl->tail, atomic_load(&octl->tail));
 	atomic_store(&seg->ctl->head, head);
 done:
 	munmap(c->base, c->size);

@@ -37,7 +37,7 @@ struct shm_seg {
  * dead but the lock is held (its children are stopping), this waits up to
  * 5 s for them. A replaced segment of this layout hands on its live
  * log-status rows (name, url, flags, next_index: the exact resume points)
- * and, when the ring geometry matches, its newest record at the same seq.
+ * and, when the ring geometry matches, its ring (records keep their seq).
  * nslots is rounded up to a power of two. Returns 0, or -1 with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,

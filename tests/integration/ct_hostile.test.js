@@ -21,7 +21,9 @@
 //  - the dedup set outlives an ingest killed with -9 (it lives in shared
 //    memory named after the segment);
 //  - master, ingest and workers killed with -9 at once while the logs grow:
-//    after a restart every index of every log arrives exactly once.
+//    after a restart every index of every log arrives exactly once (the
+//    new segment keeps the dead one's log positions and ring; an SSE
+//    client resumes with Last-Event-ID).
 
 const { test } = require('node:test');
 const assert = require('node:assert');
@@ -405,6 +407,45 @@ test('dedup survives an ingest killed with -9: a certificate it streamed is not 
     col.close();
   });
 
+// An SSE client of the full stream that files certificates by log URL and
+// remembers the id of the last whole event (to resume with Last-Event-ID).
+function openSse(d, lastId) {
+  const byLog = new Map();
+  const s = { byLog, lastId, bad: 0, open: false, count: (u) => (byLog.get(u) || []).length };
+  const headers = lastId === undefined ? {} : { 'Last-Event-ID': String(lastId) };
+  s.req = http.get(d.url('/sse?stream=full'), { headers }, (res) => {
+    s.open = res.statusCode === 200;
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const ev = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        let id;
+        let data = '';
+        for (const line of ev.split('\n')) {
+          if (line.startsWith('id: ')) id = Number(line.slice(4));
+          else if (line.startsWith('data: ')) data += line.slice(6);
+        }
+        if (id === undefined) continue;   // a comment or heartbeat
+        s.lastId = id;
+        let m;
+        try { m = JSON.parse(data); } catch (_) { s.bad++; continue; }
+        if (m.message_type !== 'certificate_update') continue;
+        const u = m.data.source.url;
+        if (!byLog.has(u)) byLog.set(u, []);
+        byLog.get(u).push(m.data.cert_index);
+      }
+    });
+    res.on('error', () => {});
+  });
+  s.req.on('error', () => {});
+  s.close = () => s.req.destroy();
+  return s;
+}
+
 test('master, ingest and workers killed with -9 at once while logs grow: every index exactly once after restart',
   { timeout: 90000 }, async (t) => {
     const FINAL = 3000;
@@ -424,8 +465,8 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
     t.after(() => { try { fs.rmSync(`/dev/shm${shm}`, { force: true }); } catch (_) { /* gone */ } });
     writeList(listFile, '{"operators":[]}\n');
     let d = await startDaemon({ conf: cf, t, env, workers: 2 });
-    let col = openCollector(d);
-    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    let col = openSse(d);
+    await c.waitFor(() => col.open, 5000, 'client open');
     writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
     const seqs = new Map(urls.map((u) => [u, []]));
     let growing = true;
@@ -448,8 +489,8 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
       }
     }
     await sleep(300);
-    for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
     col.close();
+    for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
     const before = urls.map((u) => seqs.get(u).length);
     const saved = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : {};
     for (let i = 0; i < urls.length; i++) {
@@ -457,12 +498,14 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
     }
     await d.stop('SIGKILL');
 
-    // The logs answer 500 until the new client is connected, so that it
-    // sees whatever the new ingest publishes.
+    // The logs answer 500 until the client is back, resuming after the
+    // last event it got: what the dead workers had not sent yet is still
+    // in the ring the new segment kept.
     for (const n of names) await fl.fault(n, '500', 0);
     d = await startDaemon({ conf: cf, t, env, workers: 2 });
-    col = openCollector(d);
-    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    const last = col.lastId;
+    col = openSse(d, last);
+    await c.waitFor(() => col.open, 5000, 'client open');
     for (const n of names) await request('DELETE', fl.url(`/control/${n}/fault`));
     for (const end = Date.now() + 30000; ; await sleep(100)) {
       assert.ok(Date.now() < end, 'logs grown');
@@ -479,5 +522,6 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
     for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
     col.close();
     for (let i = 0; i < urls.length; i++) assertIndexes(seqs.get(urls[i]), range(0, FINAL), names[i]);
+    assert.strictEqual(col.bad, 0);
     assert.match(d.logs(), /resuming at entry \d+ \(shared memory\)/);
   });

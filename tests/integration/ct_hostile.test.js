@@ -430,6 +430,7 @@ function openSse(d, lastId) {
           else if (line.startsWith('data: ')) data += line.slice(6);
         }
         if (id === undefined) continue;   // a comment or heartbeat
+        if (s.firstId === undefined) s.firstId = id;
         s.lastId = id;
         let m;
         try { m = JSON.parse(data); } catch (_) { s.bad++; continue; }
@@ -504,6 +505,7 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
     for (const n of names) await fl.fault(n, '500', 0);
     d = await startDaemon({ conf: cf, t, env, workers: 2 });
     const last = col.lastId;
+    const ringAt = JSON.stringify((await getJson(d.url('/health/deep'))).ring);
     col = openSse(d, last);
     await c.waitFor(() => col.open, 5000, 'client open');
     for (const n of names) await request('DELETE', fl.url(`/control/${n}/fault`));
@@ -515,7 +517,9 @@ test('master, ingest and workers killed with -9 at once while logs grow: every i
     await grower;
     await c.waitFor(() => urls.every((u) => seqs.get(u).length + col.count(u) >= FINAL), 30000,
       `all ${FINAL} entries of every log`).catch((e) => {
-      e.message += `\n${urls.map((u) => `${seqs.get(u).length}+${col.count(u)}`)}\n${d.logs().slice(-3000)}`;
+      e.message += `\n${urls.map((u) => `${seqs.get(u).length}+${col.count(u)} ` +
+        `(${(col.byLog.get(u) || []).slice(0, 3)})`)} resumed after ${last}, first id ${col.firstId}, ring ${ringAt}` +
+        `\n${d.logs().slice(-3000)}`;
       throw e;
     });
     await sleep(1000);

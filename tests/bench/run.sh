@@ -473,6 +473,17 @@ if [ -x build/render_bench ]; then
 	    "${o:--}" "$(kv "$work/render.out" d2i_per_sec) d2i/s" "-" "context" "-"
 fi
 
+if [ -x tests/bench/ingest_bench.sh ] && [ -x build/fakelog ]; then
+	log "CT ingest: tests/bench/ingest_bench.sh (fake CT log on loopback)"
+	BENCH_IDLE_SECS=20 timeout 180 tests/bench/ingest_bench.sh >"$work/ingest.out" 2>&1
+	o=$(kv "$work/ingest.out" ingest_cpu_rate)
+	row "CT ingest from a local fake log, get-entries by 1,000, one core: entries per ingest CPU-second (wall rate $(kv "$work/ingest.out" ingest_wall_rate)/s, bounded by the fake log)" \
+	    "${o:--}" "-" "-" "context" "-"
+	o=$(kv "$work/ingest.out" ingest_idle_cpu)
+	row "CT ingest watching 60 idle logs (tree heads polled every second and verified): CPU, % of one core" \
+	    "${o:--}" "-" "-" "context" "-"
+fi
+
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')

@@ -165,6 +165,13 @@ async function startOnce(opts, port) {
       for (const pid of kids) {
         try { process.kill(pid, 'SIGKILL'); } catch (_) { /* gone */ }
       }
+      // Killed with -9, the daemon leaves its segment (and dedup set)
+      // behind: a later test whose random port matches would find it.
+      if (signal === 'SIGKILL' && !(opts.env || {}).CERTSTREAM_SHM_NAME) {
+        for (const f of [`/dev/shm/certstream-${port}`, `/dev/shm/certstream-${port}-dedup`]) {
+          try { fs.rmSync(f, { force: true }); } catch (_) { /* not ours */ }
+        }
+      }
       live.delete(d);
       fs.rmSync(dir, { recursive: true, force: true });
       return { ...exitInfo, ms: Date.now() - t0 };

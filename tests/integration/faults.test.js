@@ -792,5 +792,5 @@ test('SIGTERM of the master while it fetches CT logs, then a start on the same p
   { timeout: 60000 }, (t) => ctRestart(t, 'SIGTERM'));
 
 test('kill -9 of the master while it fetches CT logs, then a start on the same port: every log index exactly once',
-  { timeout: 60000, todo: 'broadcast/worker.c: on SIGTERM the workers close their clients at once, while the ingest (SIGTERM too, from the parent-death signal) still publishes records that no client then receives and its saved state skips; fix: in worker_stop(), before the final client_deliver()/client_shutdown(), wait (bounded, ~1.5 s, polling every 50 ms) until seg->ingest->alive is 0, then deliver up to head' },
+  { timeout: 60000 },
   (t) => ctRestart(t, 'SIGKILL'));

@@ -560,11 +560,11 @@ client_write_out(struct client *c)
 				atomic_fetch_add(&c->w->st->bytes_sent,
 				    (uint64_t)n);
 				if (pending) {
-					c->tls_pend = (uint16_t)len;
-					if (client_want_write(c, 1) == -1)
-						return -1;
-					if (evbuffer_get_length(c->out) > 0)
-						return 0;
+					/* Flushed before anything else,
+					 * the close included. */
+					c->tls_pend = (uint16_t)n;
+					return client_want_write(c, 1) == -1 ?
+					    -1 : 0;
 				}
 				continue;
 			}

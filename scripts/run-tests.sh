@@ -4,7 +4,9 @@
 # tests/integration/). Called by `make test` after the build. Prints one
 # closing line: "N passed, N failed".
 #   TESTS_ONLY=unit|system|integration   run one phase
-#   INTEGRATION_BIN=./certstreamd-asan    daemon binary for integration tests
+#   INTEGRATION_BIN=./certstreamd-asan    one integration run, with this daemon
+#                                         (default: ./certstreamd, then again
+#                                         with ./certstreamd-asan)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -72,25 +74,47 @@ if phase system; then
 	done
 fi
 
+# integration NAME BIN: node --test over tests/integration/ against BIN
+integration() {
+	echo "== integration tests (node, real clients; $1 daemon)"
+	log="$out/integration-$1.log"
+	CERTSTREAM_BIN="$2" \
+	    node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
+	p=$(grep -E '^# pass ' "$log" | awk '{print $3}')
+	f=$(grep -E '^# fail ' "$log" | awk '{print $3}')
+	ok "${p:-0}"
+	if [ -z "$p" ]; then
+		bad 1 "integration-$1"
+		tail -n 40 "$log"
+	elif [ "${f:-0}" -gt 0 ]; then
+		bad "$f" "integration-$1"
+		grep -E '^not ok|# Subtest|error:|Error' "$log" | head -40
+	fi
+	grep -E '^# (tests|pass|fail)' "$log"
+}
+
 if phase integration; then
-	echo "== integration tests (node, real clients)"
 	if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
 		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || bad 1 npm-ci
 	fi
 	if ls tests/integration/*.test.js >/dev/null 2>&1; then
-		CERTSTREAM_BIN="${INTEGRATION_BIN:-$top/certstreamd}" \
-		    node --test --test-concurrency=1 tests/integration/ >"$out/integration.log" 2>&1
-		p=$(grep -E '^# pass ' "$out/integration.log" | awk '{print $3}')
-		f=$(grep -E '^# fail ' "$out/integration.log" | awk '{print $3}')
-		ok "${p:-0}"
-		if [ -z "$p" ]; then
-			bad 1 integration
-			tail -n 40 "$out/integration.log"
-		elif [ "${f:-0}" -gt 0 ]; then
-			bad "$f" integration
-			grep -E '^not ok|# Subtest|error:|Error' "$out/integration.log" | head -40
+		integration plain "${INTEGRATION_BIN:-$top/certstreamd}"
+		# The whole suite again against the ASan+UBSan daemon: every
+		# sanitizer report (memory error, undefined behaviour, a leak at
+		# exit) goes to a file, and any such file fails the run.
+		if [ -z "${INTEGRATION_BIN:-}" ]; then
+			rm -rf "$out/sanitizer"
+			mkdir -p "$out/sanitizer"
+			ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$top/$out/sanitizer/asan" \
+			UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$top/$out/sanitizer/ubsan" \
+			    integration asan "$top/certstreamd-asan"
+			if ls "$out/sanitizer/"* >/dev/null 2>&1; then
+				bad 1 sanitizer-reports
+				head -n 40 "$out/sanitizer/"*
+			else
+				ok 1
+			fi
 		fi
-		grep -E '^# (tests|pass|fail)' "$out/integration.log"
 	fi
 fi
 

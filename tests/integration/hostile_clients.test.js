@@ -15,8 +15,8 @@ const raw = require('./lib/rawclient');
 
 const feed = c.loadFeed(c.feedPath());
 const RATE = 50;    // records per second: steady, and a few thousand per run
-// HOSTILE_SCALE (0..1] shrinks the floods (tests/system/hostile_asan.sh runs
-// them under ASan+UBSan); under a sanitizer build, whose allocator keeps
+// HOSTILE_SCALE (0..1] shrinks the floods (for quick runs by hand); under a
+// sanitizer build, whose allocator keeps
 // freed memory in quarantine, memory is checked by LeakSanitizer at exit
 // instead of by RSS.
 const SCALE = Math.min(1, Number(process.env.HOSTILE_SCALE) || 1);

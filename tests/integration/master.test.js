@@ -392,8 +392,10 @@ test('workers: auto starts one worker per core; SIGINT stops like SIGTERM', asyn
   const ncpu = Math.min(os.availableParallelism(), 64); // the cores this process may use
   const ti = await waitFor(() => {
     const x = titles(d.pid);
-    return Object.keys(x).length === ncpu + 1 ? x : null;
-  }, 3000, `${ncpu} workers and the ingest`);
+    // every child has set its title (a child just forked still shows another)
+    const all = x['certstreamd: ingest'] && x[`certstreamd: worker ${ncpu}`];
+    return all && Object.keys(x).length === ncpu + 1 ? x : null;
+  }, 5000, `${ncpu} workers and the ingest`);
   assert.ok(ti[`certstreamd: worker ${ncpu}`]);
   const info = await d.stop('SIGINT');
   assert.strictEqual(info.code, 0);

@@ -10,9 +10,9 @@
 #      input is copied into tests/fuzz/corpus/NAME/ as regression-*: fix the
 #      bug and commit the case with the fix.
 # Knobs (environment):
-#   FUZZ_SECONDS  libFuzzer seconds per target (default 10; 0 skips step 2)
+#   FUZZ_SECONDS  libFuzzer seconds per target (default 5; 0 skips step 2)
 #   FUZZ_BUDGET   cap in seconds on the whole of step 2, shared between the
-#                 targets (default 100, so `make test` stays bounded however
+#                 targets (default 60, so `make test` stays bounded however
 #                 many targets exist; 0 = no cap, as `make fuzz` uses)
 #   FUZZ_TARGETS  space-separated names to run (default: every target)
 #   FUZZ_MAX_LEN  libFuzzer -max_len (default 65536)
@@ -22,8 +22,8 @@
 # Exit 0 = all inputs ran clean.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
-FUZZ_BUDGET=${FUZZ_BUDGET:-100}
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+FUZZ_BUDGET=${FUZZ_BUDGET:-60}
 FUZZ_MAX_LEN=${FUZZ_MAX_LEN:-65536}
 FUZZ_SEED=${FUZZ_SEED:-1}
 names=${FUZZ_TARGETS:-$(for f in tests/fuzz/fuzz_*.c; do

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,6 +33,33 @@ loglist_is_url(const char *s)
 	    strncasecmp(s, "https://", 8) == 0;
 }
 
+/* host[:port] up to the first '/' (or the end): a DNS name or IPv4
+ * address, or a bracketed IPv6 one; the port, if any, 1 to 5 digits. */
+static int
+authority_ok(const char *a)
+{
+	const char *p = a;
+	size_t digits = 0;
+
+	if (*p == '[') {
+		for (p++; *p != ']'; p++)
+			if (!(isxdigit((unsigned char)*p) || *p == ':' || *p == '.'))
+				return 0;
+		p++;
+	} else {
+		for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.'; p++)
+			;
+	}
+	if (p == a)
+		return 0;
+	if (*p == ':')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (p[-1] == ':' || digits > 5)
+		return 0;
+	return *p == '/' || *p == '\0';
+}
+
 /* Copy url into out with exactly one trailing '/'. */
 static int
 norm_url(char *out, size_t outlen, const char *url)
@@ -44,7 +72,8 @@ norm_url(char *out, size_t outlen, const char *url)
 	while (n > host && url[n - 1] == '/')
 		n--;
 	/* "http:///" has no host: refused, not turned into "http:/". */
-	if (n == host || url[host] == '/' || n + 2 > outlen)
+	if (n == host || url[host] == '/' || n + 2 > outlen ||
+	    !authority_ok(url + host))
 		return -1;
 	memcpy(out, url, n);
 	out[n] = '/';
@@ -148,7 +177,7 @@ add_listed(struct loglist *ll, json_object *log, enum loglist_type type,
 {
 	const char *desc = jstr(log, "description"), *key = jstr(log, "key");
 	const char *state = log_state(log), *url, *sub = NULL;
-	char nurl[CONFIG_STR];
+	char nurl[CONFIG_STR], subu[CONFIG_STR];
 	struct loglist_log *l;
 	int dup;
 
@@ -165,8 +194,11 @@ add_listed(struct loglist *ll, json_object *log, enum loglist_type type,
 		    "description", state);
 		return -1;
 	}
+	/* The submission URL only names the origin, but a bad one is as
+	 * wrong as a bad monitoring URL. */
 	if (norm_url(nurl, sizeof(nurl), url) < 0 || strlen(key) >=
-	    sizeof(l->key)) {
+	    sizeof(l->key) ||
+	    (sub != NULL && norm_url(subu, sizeof(subu), sub) < 0)) {
 		snprintf(err, errlen, "log list: bad url or key for \"%.80s\"",
 		    desc);
 		return -1;

@@ -112,8 +112,9 @@ test('process titles name each role', async (t) => {
   assert.strictEqual(cmdline(d.pid), 'certstreamd: master');
   const ti = await waitFor(() => {
     const x = titles(d.pid);
-    return Object.keys(x).length === 3 ? x : null;
-  }, 3000, 'three children');
+    // every child has set its title (a child just forked still shows another)
+    return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
+  }, 5000, 'three children with their titles');
   assert.deepStrictEqual(Object.keys(ti).sort(),
     ['certstreamd: ingest', 'certstreamd: worker 1', 'certstreamd: worker 2']);
   assert.strictEqual(fs.readFileSync(`/proc/${ti['certstreamd: worker 2']}/comm`, 'utf8').trim(), 'cs-worker-2');
@@ -125,8 +126,9 @@ test('kill -9 of a worker: replaced within 2 s, new connections work, the other 
   const d = await startDaemon({ t, workers: 2, conf: conf(200) });
   const before = await waitFor(() => {
     const x = titles(d.pid);
-    return Object.keys(x).length === 3 ? x : null;
-  }, 3000, 'three children');
+    // every child has set its title (a child just forked still shows another)
+    return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
+  }, 5000, 'three children with their titles');
   const victim = before['certstreamd: worker 1'];
 
   // Enough clients that SO_REUSEPORT puts some on each worker.
@@ -173,8 +175,9 @@ test('connections made while a worker is dead wait in its kept listener and are 
   const d = await startDaemon({ t, workers: 2, conf: conf(100) });
   const before = await waitFor(() => {
     const x = titles(d.pid);
-    return Object.keys(x).length === 3 ? x : null;
-  }, 3000, 'three children');
+    // every child has set its title (a child just forked still shows another)
+    return x['certstreamd: ingest'] && x['certstreamd: worker 1'] && x['certstreamd: worker 2'] ? x : null;
+  }, 5000, 'three children with their titles');
   // Hold the master still so nothing replaces the workers for a while.
   process.kill(d.pid, 'SIGSTOP');
   t.after(() => { try { process.kill(d.pid, 'SIGCONT'); } catch (_) { /* gone */ } });

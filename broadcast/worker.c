@@ -74,8 +74,14 @@ worker_pump(struct worker *wk)
 		if (ring_head(w->seg) == w->head)
 			return;
 	}
-	/* Busy stream: let socket events run, then come back. */
-	event_active(wk->pump_ev, EV_TIMEOUT, 0);
+	/* Busy stream: let socket events run, then come back. A zero timeout
+	 * runs after the next poll; event_active() would run again in this
+	 * same pass and starve accepts, reads and writable sockets. */
+	{
+		static const struct timeval zero = { 0, 0 };
+
+		evtimer_add(wk->pump_ev, &zero);
+	}
 }
 
 static void

@@ -295,6 +295,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memset(sh, 0, sizeof(*sh));
+	/* a run cut short by a timeout still shows how far it got */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	t0 = lg_now_us();
 	hard_end = t0 + (int64_t)((ctimeout + warmup + duration + 5) * 1e6);

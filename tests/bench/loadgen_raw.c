@@ -62,6 +62,7 @@ struct raw {
 	int64_t rate_start;
 	struct rusage ru0;
 	struct event *tick;
+	struct event *kick;     /* saturating: the next turn, after a poll */
 };
 
 static double
@@ -165,6 +166,18 @@ flush(struct raw *r, struct rc *c)
 	return 0;
 }
 
+/* Saturating input takes its next turn through a zero timeout, not
+ * event_active(): libevent runs events activated from a callback in the
+ * same pass, so the producer would spin without ever polling and no client
+ * could connect, read or become writable again. */
+static void
+next_turn(struct raw *r)
+{
+	static const struct timeval zero = { 0, 0 };
+
+	evtimer_add(r->kick, &zero);
+}
+
 /* Flush every client that is not waiting for POLLOUT; returns the lowest
  * cursor, so a saturating producer never laps anyone. */
 static uint64_t
@@ -230,7 +243,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		 * turns (write_cb); spinning here would bill idle CPU */
 		if (k > 0) {
 			publish(r, k);
-			event_active(r->tick, EV_TIMEOUT, 0);
+			next_turn(r);
 		}
 	}
 }
@@ -248,7 +261,7 @@ write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->r->o->rate <= 0)
-		event_active(c->r->tick, EV_TIMEOUT, 0);
+		next_turn(c->r);
 }
 
 static int
@@ -429,10 +442,11 @@ lg_raw_run(const struct lg_raw_opts *o, int lfd)
 	} else {
 		struct timeval tv = { 0, 1000 };
 
-		/* made active after every turn once clients are there; the
-		 * timer only starts it */
+		/* kicked after every turn once clients are there; the timer
+		 * only starts it */
 		r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
-		if (r.tick == NULL || event_add(r.tick, &tv) == -1)
+		r.kick = evtimer_new(r.base, tick_cb, &r);
+		if (r.tick == NULL || r.kick == NULL || event_add(r.tick, &tv) == -1)
 			goto out;
 	}
 	if (o->duration > 0) {
@@ -464,6 +478,8 @@ out:
 		event_free(dur);
 	if (r.tick != NULL)
 		event_free(r.tick);
+	if (r.kick != NULL)
+		event_free(r.kick);
 	if (s1 != NULL)
 		event_free(s1);
 	if (s2 != NULL)

@@ -345,22 +345,15 @@ static void
 worker_reload_log(struct wctx *w, const struct config *n, enum log_level lvl)
 {
 	const char *t = n->log.target;
-	FILE *f;
+	char old[sizeof(w->cfg->log.target)];
 
-	if (strcmp(t, w->cfg->log.target) == 0)
+	memcpy(old, w->cfg->log.target, sizeof(old));
+	if (strcmp(t, old) == 0)
 		return;
-	if (t[0] != '\0' && strcmp(t, "stderr") != 0 &&
-	    strcmp(t, "syslog") != 0) {
-		if ((f = fopen(t, "a")) == NULL) {
-			log_warn("SIGHUP: log.target %s; keeping %s", t,
-			    w->cfg->log.target);
-			return;
-		}
-		fclose(f);
+	if (log_retarget(t, lvl) == -1) {
+		log_warn("SIGHUP: log.target %s; keeping %s", t, old);
+		return;
 	}
-	log_info("SIGHUP: logging to %s from now on", t);
-	if (log_init(t, lvl, NULL) == -1)
-		log_warn("SIGHUP: log.target %s", t);
 	memcpy(w->cfg->log.target, t, sizeof(w->cfg->log.target));
 }
 

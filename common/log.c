@@ -13,6 +13,7 @@ static enum log_level log_min = LOG_LVL_INFO;
 static int log_to_syslog;
 static FILE *log_fp;            /* NULL: stderr */
 static char log_path[512];
+static char log_target[512] = "stderr";   /* as given to log_init */
 static char log_role[32] = "certstreamd";
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -45,6 +46,8 @@ log_init(const char *target, enum log_level level, const char *role)
 	}
 	log_to_syslog = 0;
 	log_path[0] = '\0';
+	snprintf(log_target, sizeof(log_target), "%s",
+	    target == NULL || *target == '\0' ? "stderr" : target);
 	if (target == NULL || strcmp(target, "stderr") == 0 || *target == '\0')
 		return 0;
 	if (strcmp(target, "syslog") == 0) {
@@ -54,6 +57,26 @@ log_init(const char *target, enum log_level level, const char *role)
 	}
 	snprintf(log_path, sizeof(log_path), "%s", target);
 	return log_reopen();
+}
+
+int
+log_retarget(const char *target, enum log_level level)
+{
+	const char *t = target == NULL || *target == '\0' ? "stderr" : target;
+	FILE *f;
+
+	log_min = level;
+	if (strcmp(t, log_target) == 0)
+		return 0;
+	if (strcmp(t, "stderr") != 0 && strcmp(t, "syslog") != 0) {
+		/* try it before letting go of the running one */
+		if ((f = fopen(t, "a")) == NULL)
+			return -1;
+		fclose(f);
+	}
+	/* the old target says where the lines go next */
+	log_info("reload: logging to %s from now on", t);
+	return log_init(t, level, NULL) == -1 ? -1 : 1;
 }
 
 void

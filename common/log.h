@@ -16,6 +16,9 @@ int log_init(const char *target, enum log_level level, const char *role);
 void log_set_role(const char *role);
 void log_set_level(enum log_level level);
 int log_reopen(void);
+/* SIGHUP: move to a new target only if it can be opened. 1: moved,
+ * 0: it is the current one, -1: refused (the old one stays, errno set). */
+int log_retarget(const char *target, enum log_level level);
 int log_level_parse(const char *s, enum log_level *out);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -31,6 +31,7 @@ struct ingest {
 	int ct_running;
 	double rate;                /* replay settings in force */
 	int loop;
+	char log_target[CONFIG_STR];    /* log.target in force */
 };
 
 static void
@@ -65,8 +66,17 @@ ingest_on_hup(evutil_socket_t sig, short what, void *arg)
 		    err);
 		goto out;
 	}
-	if (log_level_parse(nc->log_level, &lvl) == 0)
-		log_set_level(lvl);
+	if (log_level_parse(nc->log_level, &lvl) == -1)
+		lvl = LOG_LVL_INFO;
+	log_set_level(lvl);
+	if (strcmp(nc->log.target, in->log_target) != 0) {
+		if (log_retarget(nc->log.target, lvl) == -1)
+			log_warn("reload: log.target %s; keeping %s",
+			    nc->log.target, in->log_target);
+		else
+			snprintf(in->log_target, sizeof(in->log_target), "%s",
+			    nc->log.target);
+	}
 	if (in->replay != NULL) {
 		if (strcmp(nc->replay.file, in->cfg->replay.file) != 0)
 			log_warnx("reload: replay.file changed; it takes effect "
@@ -128,6 +138,7 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
+	snprintf(in.log_target, sizeof(in.log_target), "%s", cfg->log.target);
 	in.seg = seg;
 	log_set_role("ingest");
 	signal(SIGPIPE, SIG_IGN);

@@ -427,18 +427,15 @@ reload(struct master *m)
 	if (n > 0)
 		log_warnx("reload: %s changed; a restart is needed to apply %s",
 		    kept, n > 1 ? "them" : "it");
-	if (strcmp(next->log.target, m->cfg->log.target) != 0 ||
-	    strcmp(next->log_level, m->cfg->log_level) != 0) {
-		if (log_level_parse(next->log_level, &lvl) == -1)
-			lvl = LOG_LVL_INFO;
-		if (log_init(next->log.target, lvl, "master") == -1) {
-			log_warn("reload: log target %s, keeping the old one",
-			    next->log.target);
-			snprintf(next->log.target, sizeof(next->log.target), "%s",
-			    m->cfg->log.target);
-			log_level_parse(m->cfg->log_level, &lvl);
-			log_init(m->cfg->log.target, lvl, "master");
-		}
+	if (log_level_parse(next->log_level, &lvl) == -1)
+		lvl = LOG_LVL_INFO;
+	log_set_level(lvl);
+	if (strcmp(next->log.target, m->cfg->log.target) != 0 &&
+	    log_retarget(next->log.target, lvl) == -1) {
+		log_warn("reload: log.target %s; keeping %s", next->log.target,
+		    m->cfg->log.target);
+		snprintf(next->log.target, sizeof(next->log.target), "%s",
+		    m->cfg->log.target);
 	}
 	memcpy(m->cfg, next, sizeof(*next));
 	log_info("reload: configuration %s applied",

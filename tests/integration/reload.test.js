@@ -3,7 +3,8 @@
 //  - with 1,000 streaming clients the tokens change: no client is dropped,
 //    every one keeps receiving; the old token is refused and the new one
 //    accepted on every worker;
-//  - log.target moves to a new file (the workers write there from then on);
+//  - log.target moves to a new file (master, ingest and workers write there
+//    from then on);
 //    one that cannot be opened keeps the running one.
 const { test } = require('node:test');
 const assert = require('node:assert');
@@ -71,28 +72,40 @@ test('SIGHUP with 1,000 connected clients changes the tokens: none dropped, all 
     assert.strictEqual(await c.metric(d, 'certstream_clients'), N);
   });
 
-test('SIGHUP moves log.target to a new file; one that cannot be opened keeps the running one', async (t) => {
+test('SIGHUP moves log.target to a new file in every process; one that cannot be opened keeps the running one', async (t) => {
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'certstream-logs-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const a = path.join(dir, 'a.log');
   const b = path.join(dir, 'b.log');
+  const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
   const conf = (target) => c.confFor(c.feedPath(), { rate: 10, extra: `log:\n  target: ${JSON.stringify(target)}\n` });
   const d = await startDaemon({ t, workers: 2, conf: conf(a) });
-  await c.waitFor(() => fs.existsSync(a) && /worker 1: serving/.test(fs.readFileSync(a, 'utf8')), 5000, 'workers logging to a.log');
+  await c.waitFor(() => /worker 1: serving/.test(read(a)) && /ingest: started/.test(read(a)), 5000,
+    'ingest and workers logging to a.log');
 
   fs.writeFileSync(d.confPath, conf(b));
   process.kill(d.pid, 'SIGHUP');
-  await c.waitFor(() => fs.existsSync(b) && /worker 0: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8')) &&
-    /worker 1: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8')), 5000, 'both workers logging to b.log');
-  assert.match(fs.readFileSync(a, 'utf8'), /SIGHUP: logging to .*b\.log from now on/);
+  // every process says where it goes on the old file, then writes on the new one
+  await c.waitFor(() => /worker 0: SIGHUP: configuration/.test(read(b)) &&
+    /worker 1: SIGHUP: configuration/.test(read(b)) && /ingest: configuration reloaded/.test(read(b)) &&
+    /master: reload: configuration .* applied/.test(read(b)), 5000, 'master, ingest and both workers logging to b.log');
+  for (const who of ['master', 'ingest', 'worker 0', 'worker 1'])
+    assert.match(read(a), new RegExp(`${who}: reload: logging to .*b\\.log from now on`), `${who} announced the move in a.log`);
 
   const bad = path.join(dir, 'no-such-dir', 'c.log');
   fs.writeFileSync(d.confPath, conf(bad));
-  const before = fs.readFileSync(b, 'utf8').length;
+  const before = read(b).length;
+  const aBefore = read(a).length;
   process.kill(d.pid, 'SIGHUP');
-  await c.waitFor(() => /SIGHUP: log\.target .*c\.log; keeping .*b\.log/.test(fs.readFileSync(b, 'utf8').slice(before)),
-    5000, 'the refusal logged to b.log');
+  await c.waitFor(() => {
+    const nb = read(b).slice(before);
+    return ['master', 'ingest', 'worker 0', 'worker 1'].every((who) =>
+      new RegExp(`${who}: (SIGHUP|reload): log\\.target .*c\\.log; keeping .*b\\.log`).test(nb));
+  }, 5000, 'every process logged the refusal to b.log');
   await sleep(200);
-  assert.ok(/worker \d: SIGHUP: configuration/.test(fs.readFileSync(b, 'utf8').slice(before)), 'still logging to b.log');
+  const nb = read(b).slice(before);
+  assert.ok(/worker \d: SIGHUP: configuration/.test(nb), 'workers still logging to b.log');
+  assert.ok(/ingest: configuration reloaded/.test(nb), 'ingest still logging to b.log');
+  assert.strictEqual(read(a).length, aBefore, 'nothing went back to a.log');
   assert.ok(!fs.existsSync(bad));
 });

@@ -31,6 +31,9 @@ struct ct_log_priv {
 	struct ct_log pub;
 	char logged[SHM_LOG_ERR_MAX];  /* last reason logged: log changes once */
 	int consecutive;
+	uint64_t progress_next;        /* l->next when last seen moving */
+	time_t progress_at;            /* when, or when last caught up */
+	int stalled;                   /* behind and not moving: failing */
 };
 
 struct ct {
@@ -115,6 +118,36 @@ ct_log_first_head(struct ct_log *l, uint64_t tree_size)
 	    l->info.url, l->next, tree_size);
 }
 
+/* A log whose tree head verifies but whose entries never come (every
+ * get-entries failing, say) is failing, not ok: behind and no entry taken
+ * for two whole request timeouts. */
+static int
+ct_log_stalled(struct ct_log_priv *lp, uint64_t tree_size, time_t now)
+{
+	struct ct_log *l = &lp->pub;
+	time_t window = 2 * (time_t)C->cfg.ct_log.request_timeout_secs;
+
+	if (lp->progress_at == 0 || l->next != lp->progress_next ||
+	    tree_size <= l->next) {
+		lp->progress_next = l->next;
+		lp->progress_at = now;
+	}
+	if (window < 1)
+		window = 1;
+	if (now - lp->progress_at < window) {
+		if (lp->stalled)
+			log_info("log %s: taking entries again", l->info.url);
+		lp->stalled = 0;
+		return 0;
+	}
+	if (!lp->stalled)
+		log_warnx("log %s: %" PRIu64 " entries behind and none taken for "
+		    "%lld s: failing", l->info.url, tree_size - l->next,
+		    (long long)(now - lp->progress_at));
+	lp->stalled = 1;
+	return 1;
+}
+
 void
 ct_log_ok(struct ct_log *l, uint64_t tree_size)
 {
@@ -122,12 +155,17 @@ ct_log_ok(struct ct_log *l, uint64_t tree_size)
 	const struct config *cfg = &C->cfg;
 	uint64_t lag_max = (uint64_t)cfg->ct_log.batch_size *
 	    (uint64_t)cfg->ct_log.fetch_concurrency * 4;
+	time_t now = time(NULL);
 
 	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
 	atomic_store(&l->st->tree_size, tree_size);
-	atomic_store(&l->st->last_success_unix, (int64_t)time(NULL));
+	atomic_store(&l->st->last_success_unix, (int64_t)now);
 	if (l->failed)
 		return;
+	if (ct_log_stalled(lp, tree_size, now)) {
+		atomic_store(&l->st->state, CT_LOG_FAILING);
+		return;
+	}
 	if (lp->consecutive > 0 && lp->logged[0] != '\0')
 		log_info("log %s: recovered", l->info.url);
 	lp->consecutive = 0;

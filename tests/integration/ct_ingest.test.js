@@ -301,7 +301,7 @@ test('a bad signature: not one entry of that tree is streamed, the log is failin
     col.w.close();
   });
 
-test('faults: each log recovers with nothing skipped, or fails with its reason; the others never stall',
+test('faults: each log recovers with nothing skipped, or fails with its reason (a log stuck behind included); the others never stall',
   { timeout: 90000 }, async (t) => {
     // name -> [kind, count, extra query]; every fault fires after the
     // client is connected (the logs are listed only then).
@@ -314,7 +314,12 @@ test('faults: each log recovers with nothing skipped, or fails with its reason; 
       st500: ['500', 3, '&on=entries'], sttrunc: ['truncate', 1, '&on=entries'],
       stgzip: ['gzip', 4, '&on=entries'], stissuer: ['500', 2, '&on=other'],
     };
-    const fail = { storigin: ['origin', 1000, '', /origin/] };
+    // fstuck: its tree heads verify but every get-entries fails: behind and
+    // taking nothing, it must show failing, not ok
+    const fail = {
+      storigin: ['origin', 1000, '', /origin/],
+      fstuck: ['500', 1000000, '&on=entries', /get-entries .*HTTP 500/],
+    };
     const statics = new Set(['st500', 'sttrunc', 'stgzip', 'stissuer', 'storigin', 'sclean']);
     const all = ['clean', 'sclean', 'fshrink', ...Object.keys(recover), ...Object.keys(fail)];
     const args = ['--initial-size', '400', '--grow-per-sec', '0', '--hold-secs', '30'];
@@ -349,6 +354,17 @@ test('faults: each log recovers with nothing skipped, or fails with its reason; 
         `\n--- daemon ---\n${d.logs().slice(-3000)}`;
       throw e;
     });
+    // The stuck log: failing once it has taken nothing for two request
+    // timeouts (2 x 2 s here), while its tree heads keep verifying.
+    let stuck;
+    const until = Date.now() + 15000;
+    while (!stuck || stuck.state !== 'failing') {
+      if (Date.now() > until) assert.fail(`fstuck never shown failing: ${JSON.stringify(stuck)}`);
+      await sleep(200);
+      stuck = await logStatus(d, fl.logUrl('fstuck'));
+    }
+    assert.strictEqual(stuck.next_index, 0, 'fstuck streamed nothing');
+    assert.ok(stuck.last_success > 0, 'its tree heads still verify');
     // A tree that shrinks after it was streamed: refused, the log stops.
     await fl.fault('fshrink', 'shrink', 1000, '&param=50');
     fail.fshrink = ['shrink', 1000, '', /shrank from 400 to 350/];

@@ -10,7 +10,10 @@
  * (heartbeat, ping, pong, close, SSE comments) wait in a small per-client
  * buffer and only ever start on a frame boundary, so frames never interleave.
  * After the write the ring tells whether the bytes were still intact; a
- * client that got torn bytes is closed.
+ * client that got torn bytes is closed. When a write stops inside a record,
+ * the rest of that one record is copied out of the ring at once, so a slow
+ * client that is lapped later still ends its frame and skips ahead instead
+ * of being cut off mid-frame: its only memory is that one rest.
  *
  * TLS clients (tls.cert set) go through the same states after a
  * non-blocking handshake; their streaming bytes are copied, at most
@@ -78,7 +81,9 @@ struct client {
 	uint16_t ctl_len, ctl_off, rlen;
 	uint32_t since;         /* accepted, close queued, or linger start */
 	uint32_t last_rx;       /* last byte from the peer */
-	uint32_t rec_off;       /* bytes of record `cursor` already written */
+	char *rest;             /* the unsent end of a record begun; cursor is past it */
+	uint32_t rest_len, rest_off;
+	int64_t rest_seen;      /* its data.seen, for latency */
 	uint32_t head_len;
 	uint32_t head_cap;      /* head's size: the limit may change on reload */
 	uint64_t cursor;        /* next record to send */
@@ -277,6 +282,7 @@ client_close(struct client *c)
 	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->head);
+	free(c->rest);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	if (c->prev != NULL)
@@ -407,68 +413,93 @@ client_lapped(struct client *c, uint64_t tail)
 	}
 }
 
-/* Lapped with a frame half sent: its rest is gone, and no intact frame can
- * follow it on this connection. Counted as a lap, then closed. */
+/* The pieces of record seq as this client gets it: the frame (WebSocket) or
+ * prefix, payload, end (SSE). Returns how many, or -1: not in the ring. */
 static int
-client_lost_frame(struct client *c)
+client_record_parts(struct client *c, uint64_t seq, struct iovec part[3],
+    int unit, int64_t *seen)
 {
-	uint64_t tail = ring_tail(c->w->seg);
-	uint64_t n = tail > c->cursor ? tail - c->cursor : 0;
+	struct wctx *w = c->w;
+	char *p;
 
-	if (!(c->flags & CF_LAPPING))
-		atomic_fetch_add(&c->w->st->lapped, 1);
-	atomic_fetch_add(&c->w->st->skipped, n);
-	log_info("client fd %d: lapped by the ring in the middle of a frame "
-	    "(%llu records behind): closing", c->fd, (unsigned long long)n);
-	client_close(c);
-	return -1;
+	if (ring_peek(w->seg, seq, (enum ring_variant)c->stream,
+	    c->proto == SP_WS, &part[c->proto == SP_WS ? 0 : 1], seen) == -1)
+		return -1;
+	if (c->proto == SP_WS)
+		return 1;
+	p = w->sse_pfx[unit];
+	part[0].iov_base = p;
+	part[0].iov_len = sse_event_prefix(p, sizeof(w->sse_pfx[0]), seq);
+	part[2].iov_base = (void *)(uintptr_t)SSE_EVENT_END;
+	part[2].iov_len = SSE_EVENT_END_LEN;
+	return 3;
 }
 
-/* Add record seq, from byte skip on, to the writev. -1: not in the ring. */
+/* Add record seq to the writev. -1: not in the ring. */
 static int
-client_add_record(struct client *c, uint64_t seq, uint32_t skip, int *niov,
-    int *nunits, size_t *total)
+client_add_record(struct client *c, uint64_t seq, int *niov, int *nunits,
+    size_t *total)
 {
 	struct wctx *w = c->w;
 	struct iovec part[3];
 	struct wctx_unit *u;
 	int64_t seen = 0;
-	uint32_t len = 0, base = skip;
-	int n = 0, k;
+	uint32_t len = 0;
+	int n, k;
 
-	if (ring_peek(w->seg, seq, (enum ring_variant)c->stream,
-	    c->proto == SP_WS, &part[c->proto == SP_WS ? 0 : 1], &seen) == -1)
+	if ((n = client_record_parts(c, seq, part, *nunits, &seen)) == -1)
 		return -1;
-	if (c->proto == SP_WS) {
-		n = 1;
-	} else {
-		char *p = w->sse_pfx[*nunits];
-
-		part[0].iov_base = p;
-		part[0].iov_len = sse_event_prefix(p, sizeof(w->sse_pfx[0]), seq);
-		part[2].iov_base = (void *)(uintptr_t)SSE_EVENT_END;
-		part[2].iov_len = SSE_EVENT_END_LEN;
-		n = 3;
-	}
 	for (k = 0; k < n; k++) {
-		size_t l = part[k].iov_len;
-
-		if (skip >= l) {
-			skip -= (uint32_t)l;
-			continue;
-		}
-		w->iov[*niov].iov_base = (char *)part[k].iov_base + skip;
-		w->iov[*niov].iov_len = l - skip;
-		len += (uint32_t)(l - skip);
-		skip = 0;
+		w->iov[*niov] = part[k];
+		len += (uint32_t)part[k].iov_len;
 		(*niov)++;
 	}
 	u = &w->units[(*nunits)++];
 	u->len = len;
-	u->base = base;
 	u->seen_us = seen;
-	u->is_ctl = 0;
+	u->kind = WCTX_UNIT_RECORD;
 	*total += len;
+	return 0;
+}
+
+/* A write stopped `done` bytes into record `cursor`: keep the rest of it
+ * before the ring can reuse it. 0, or -1 when it was already gone. */
+static int
+client_keep_rest(struct client *c, uint32_t done)
+{
+	struct wctx *w = c->w;
+	struct iovec part[3];
+	int64_t seen = 0;
+	size_t len = 0, at = 0, skip = done;
+	int n, k;
+
+	if ((n = client_record_parts(c, c->cursor, part, 0, &seen)) == -1)
+		return -1;
+	for (k = 0; k < n; k++)
+		len += part[k].iov_len;
+	if (done >= len || (c->rest = malloc(len - done)) == NULL)
+		return -1;
+	for (k = 0; k < n; k++) {
+		size_t l = part[k].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		memcpy(c->rest + at, (char *)part[k].iov_base + skip, l - skip);
+		at += l - skip;
+		skip = 0;
+	}
+	/* The copy must be the record the first bytes came from. */
+	if (!ring_still_valid(w->seg, c->cursor)) {
+		free(c->rest);
+		c->rest = NULL;
+		return -1;
+	}
+	c->rest_len = (uint32_t)at;
+	c->rest_off = 0;
+	c->rest_seen = seen;
+	c->cursor++;
 	return 0;
 }
 
@@ -490,15 +521,16 @@ client_latency(struct shm_worker_stats *st, int64_t now_us, int64_t seen_us)
 	atomic_fetch_add(&st->lat_count, 1);
 }
 
-/* Account n written bytes against the units of the last writev. */
-static void
+/* Account n written bytes against the units of the last writev.
+ * Returns 0, or -1 when c was closed. */
+static int
 client_consume(struct client *c, size_t n, int nunits)
 {
 	struct wctx *w = c->w;
 	struct timespec ts;
 	int64_t now_us;
 	uint64_t msgs = 0, sent = n;
-	int i;
+	int i, r = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -508,21 +540,31 @@ client_consume(struct client *c, size_t n, int nunits)
 
 		if (n >= u->len) {
 			n -= u->len;
-			if (u->is_ctl) {
+			switch (u->kind) {
+			case WCTX_UNIT_CTL:
 				c->ctl_off = c->ctl_len = 0;
-			} else {
+				break;
+			case WCTX_UNIT_REST:
+				free(c->rest);
+				c->rest = NULL;
+				msgs++;
+				client_latency(w->st, now_us, c->rest_seen);
+				break;
+			default:
 				c->cursor++;
-				c->rec_off = 0;
 				c->flags &= (uint16_t)~CF_LAPPING;
 				msgs++;
 				client_latency(w->st, now_us, u->seen_us);
+				break;
 			}
 			continue;
 		}
-		if (u->is_ctl)
+		if (u->kind == WCTX_UNIT_CTL)
 			c->ctl_off = (uint16_t)(c->ctl_off + n);
-		else
-			c->rec_off = u->base + (uint32_t)n;
+		else if (u->kind == WCTX_UNIT_REST)
+			c->rest_off += (uint32_t)n;
+		else if (n > 0 && client_keep_rest(c, (uint32_t)n) == -1)
+			r = -1;
 		break;
 	}
 	atomic_fetch_add(&w->st->stream_bytes[c->stream][c->proto], sent);
@@ -530,6 +572,7 @@ client_consume(struct client *c, size_t n, int nunits)
 		atomic_fetch_add(&w->st->messages_sent, msgs);
 		atomic_fetch_add(&w->st->stream_msgs[c->stream][c->proto], msgs);
 	}
+	return r == -1 ? client_torn(c) : 0;
 }
 
 /* Write the handshake / answer bytes. 1: done, go on; 0: wait; -1: closed. */
@@ -619,18 +662,18 @@ client_write(struct client *c)
 		ssize_t n;
 
 		tail = ring_tail(w->seg);
-		if (c->cursor < tail) {
-			if (c->rec_off > 0)
-				return client_lost_frame(c);
+		if (c->cursor < tail)
 			client_lapped(c, tail);
-		}
 		first = seq = c->cursor;
-		if (c->rec_off > 0) {
-			if (client_add_record(c, seq, c->rec_off, &niov, &nunits,
-			    &total) == -1)
-				return client_lost_frame(c);
-			seq++;
-			nrec++;
+		if (c->rest != NULL) {
+			struct wctx_unit *u = &w->units[nunits++];
+
+			w->iov[niov].iov_base = c->rest + c->rest_off;
+			w->iov[niov++].iov_len = c->rest_len - c->rest_off;
+			u->len = c->rest_len - c->rest_off;
+			u->seen_us = c->rest_seen;
+			u->kind = WCTX_UNIT_REST;
+			total += u->len;
 		}
 		if (c->ctl_off < c->ctl_len) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -638,16 +681,15 @@ client_write(struct client *c)
 			w->iov[niov].iov_base = c->ctl + c->ctl_off;
 			w->iov[niov++].iov_len = (size_t)(c->ctl_len - c->ctl_off);
 			u->len = (uint32_t)(c->ctl_len - c->ctl_off);
-			u->base = c->ctl_off;
 			u->seen_us = 0;
-			u->is_ctl = 1;
+			u->kind = WCTX_UNIT_CTL;
 			total += u->len;
 		}
 		if (!(c->flags & CF_CLOSE_QUEUED)) {
 			head = ring_head(w->seg);
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
-				if (client_add_record(c, seq, 0, &niov, &nunits,
+				if (client_add_record(c, seq, &niov, &nunits,
 				    &total) == -1) {
 					/* Not lapped yet unreadable: give up on
 					 * it rather than spin. */
@@ -668,23 +710,18 @@ client_write(struct client *c)
 			return client_want_write(c, 0);
 		}
 		/* Lapped while building: drop the batch, resync above. */
-		if (nrec > 0 && !ring_still_valid(w->seg, first)) {
-			if (c->rec_off > 0)
-				return client_lost_frame(c);
+		if (nrec > 0 && !ring_still_valid(w->seg, first))
 			continue;
-		}
 		if (c->ssl != NULL) {
 			n = client_tls_writev(c, niov, nrec, first);
-			if (n == 0) {
-				if (c->rec_off > 0)
-					return client_lost_frame(c);
+			if (n == 0)
 				continue;       /* lapped while copied */
-			}
 			if (n < 0) {
 				client_close(c);
 				return -1;
 			}
-			client_consume(c, (size_t)n, nunits);
+			if (client_consume(c, (size_t)n, nunits) == -1)
+				return -1;
 			if (c->tls_pend > 0)
 				return client_want_write(c, 1);
 			continue;
@@ -702,7 +739,8 @@ client_write(struct client *c)
 		 * the records we meant? */
 		if (nrec > 0 && !ring_still_valid(w->seg, first))
 			return client_torn(c);
-		client_consume(c, (size_t)n, nunits);
+		if (client_consume(c, (size_t)n, nunits) == -1)
+			return -1;
 		if ((size_t)n < total)
 			return client_want_write(c, 1);
 	}
@@ -722,15 +760,11 @@ client_deliver(struct client *c)
 		return;
 	}
 	/* Waiting for a full socket: count the lap now, so a client that
-	 * never reads shows up in the stats. The rest of a frame already
-	 * started is gone with the lap: that client cannot continue. */
+	 * never reads shows up in the stats. A frame already begun is safe
+	 * in c->rest. */
 	tail = ring_tail(c->w->seg);
 	if (c->cursor >= tail)
 		return;
-	if (c->rec_off > 0) {
-		(void)client_lost_frame(c);
-		return;
-	}
 	client_lapped(c, tail);
 }
 

@@ -23,11 +23,16 @@ struct client;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* One unit of a writev(): a record (or the rest of one) or control bytes. */
+enum wctx_unit_kind {
+	WCTX_UNIT_RECORD,       /* a whole record, straight from the ring */
+	WCTX_UNIT_CTL,          /* the client's control bytes */
+	WCTX_UNIT_REST,         /* the kept end of a record begun earlier */
+};
+
 struct wctx_unit {
 	uint32_t len;           /* bytes of this unit in the iovecs */
-	uint32_t base;          /* bytes of it already written before */
 	int64_t seen_us;        /* records: data.seen, for latency */
-	int is_ctl;
+	enum wctx_unit_kind kind;
 };
 
 struct wctx {

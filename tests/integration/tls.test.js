@@ -169,6 +169,54 @@ describe('TLS', () => {
     }
   });
 
+  it('a wss client lapped while a TLS chunk had ended inside a frame gets the end of that frame, skips ahead and stays connected', async () => {
+    // A small ring and a long stall: the client is lapped. TLS writes go out
+    // in 16 KiB chunks, so its last write stopped inside a record; the rest
+    // of that record was kept aside and still arrives whole.
+    const conf = c.confFor(feed.file, {
+      rate: 2000,
+      extra: ['buffer_size: 1024', 'tls:', `  cert: ${JSON.stringify(pki.cert)}`,
+        `  key: ${JSON.stringify(pki.key)}`, ''].join('\n'),
+    });
+    const fast = await startDaemon({ workers: 1, conf, waitHealth: false });
+    try {
+      let w;
+      for (let i = 0; ; i++) {
+        w = c.openWs(fast.url('/full-stream', 'wss'), { ca: caPem });
+        try { await w.opened; break; } catch (e) {
+          assert.ok(i < 100, `no wss: ${e.message}`);
+          await sleep(100);
+        }
+      }
+      await c.waitFor(() => w.messages.length >= 200, 10000, 'streaming');
+      w.ws._socket.pause();
+      await sleep(5000); // 10,000 records: the 1,024-slot ring laps it
+      const atResume = w.messages.length;
+      w.ws._socket.resume();
+      await c.waitFor(() => w.messages.length >= atResume + 4000 || w.closed !== null, 30000,
+        '4,000 records after the stall');
+      assert.strictEqual(w.closed, null, `closed: ${JSON.stringify(w.closed)}`);
+      assert.strictEqual(w.error, null); // every frame was whole JSON (openWs parses each)
+      w.close();
+      const metrics = (await curl(['-sS', '--cacert', pki.ca, fast.url('/metrics', 'https')], 3000)).stdout;
+      const m = (name) => Number((metrics.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
+      assert.ok(m('certstream_clients_lapped_total') >= 1, 'lapped');
+      assert.ok(m('certstream_messages_skipped_total') > 0, 'skipped');
+      assert.strictEqual(m('certstream_torn_closed_total'), 0);
+      // in feed order apart from the one jump the lap made
+      let jumps = 0;
+      for (let i = 1; i < w.messages.length; i++) {
+        const a = feed.pos.get(c.keyOf(w.messages[i - 1]));
+        const b = feed.pos.get(c.keyOf(w.messages[i]));
+        assert.notStrictEqual(b, undefined, `message ${i} is not a feed record`);
+        if (b !== (a + 1) % feed.records.length) jumps++;
+      }
+      assert.ok(jumps <= 2, `${jumps} jumps in the order`);
+    } finally {
+      await fast.stop('SIGKILL');
+    }
+  });
+
   it('the same client without the CA is refused (the certificate is checked)', async () => {
     const w = c.openWs(d.url('/', 'wss'));
     await assert.rejects(w.opened, /self[- ]signed|unable to (get|verify)/i);

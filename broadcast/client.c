@@ -2,7 +2,8 @@
  * One client connection: request head -> route -> WebSocket / SSE stream
  * from the ring, or one HTTP answer; then a lingering close.
  *
- * Streaming write path (no allocation, no copy of record bytes):
+ * Streaming write path (no allocation, no copy of record bytes, except the
+ * rest of a record cut mid-write):
  *
  *   [rest of a partly written record][control bytes][records cursor..head]
  *
@@ -463,7 +464,8 @@ client_add_record(struct client *c, uint64_t seq, int *niov, int *nunits,
 }
 
 /* A write stopped `done` bytes into record `cursor`: keep the rest of it
- * before the ring can reuse it. 0, or -1 when it was already gone. */
+ * before the ring can reuse it. 0; -1 when it was already gone (torn); -2
+ * out of memory. */
 static int
 client_keep_rest(struct client *c, uint32_t done)
 {
@@ -477,8 +479,12 @@ client_keep_rest(struct client *c, uint32_t done)
 		return -1;
 	for (k = 0; k < n; k++)
 		len += part[k].iov_len;
-	if (done >= len || (c->rest = malloc(len - done)) == NULL)
+	if (done >= len)
 		return -1;
+	if ((c->rest = malloc(len - done)) == NULL) {
+		log_warn("client fd %d: malloc(%zu)", c->fd, len - done);
+		return -2;
+	}
 	for (k = 0; k < n; k++) {
 		size_t l = part[k].iov_len;
 
@@ -500,6 +506,8 @@ client_keep_rest(struct client *c, uint32_t done)
 	c->rest_off = 0;
 	c->rest_seen = seen;
 	c->cursor++;
+	/* it has begun a record past the tail: a later lap is a new one */
+	c->flags &= (uint16_t)~CF_LAPPING;
 	return 0;
 }
 
@@ -563,14 +571,18 @@ client_consume(struct client *c, size_t n, int nunits)
 			c->ctl_off = (uint16_t)(c->ctl_off + n);
 		else if (u->kind == WCTX_UNIT_REST)
 			c->rest_off += (uint32_t)n;
-		else if (n > 0 && client_keep_rest(c, (uint32_t)n) == -1)
-			r = -1;
+		else if (n > 0)
+			r = client_keep_rest(c, (uint32_t)n);
 		break;
 	}
 	atomic_fetch_add(&w->st->stream_bytes[c->stream][c->proto], sent);
 	if (msgs > 0) {
 		atomic_fetch_add(&w->st->messages_sent, msgs);
 		atomic_fetch_add(&w->st->stream_msgs[c->stream][c->proto], msgs);
+	}
+	if (r == -2) {
+		client_close(c);
+		return -1;
 	}
 	return r == -1 ? client_torn(c) : 0;
 }
@@ -657,7 +669,7 @@ client_write(struct client *c)
 		return client_want_write(c, 0);
 	for (round = 0; round < CLIENT_WRITES_PER_TURN; round++) {
 		int niov = 0, nunits = 0, nrec = 0;
-		size_t total = 0;
+		size_t total = 0, pre;
 		uint64_t first, seq, head, tail;
 		ssize_t n;
 
@@ -685,6 +697,7 @@ client_write(struct client *c)
 			u->kind = WCTX_UNIT_CTL;
 			total += u->len;
 		}
+		pre = total;    /* bytes before the ring's: rest and control */
 		if (!(c->flags & CF_CLOSE_QUEUED)) {
 			head = ring_head(w->seg);
 			while (seq < head && nunits < WCTX_IOV_MAX &&
@@ -736,8 +749,9 @@ client_write(struct client *c)
 			return -1;
 		}
 		/* The kernel copied the bytes during writev(): were they still
-		 * the records we meant? */
-		if (nrec > 0 && !ring_still_valid(w->seg, first))
+		 * the records we meant? (Only if any of theirs went out.) */
+		if (nrec > 0 && (size_t)n > pre &&
+		    !ring_still_valid(w->seg, first))
 			return client_torn(c);
 		if (client_consume(c, (size_t)n, nunits) == -1)
 			return -1;

@@ -109,6 +109,26 @@ set_error(struct ct_log *l, const char *why)
 }
 
 void
+ct_log_verified(struct ct_log *l, uint64_t size,
+    const uint8_t root[STH_HASH_LEN])
+{
+	struct shm_log_status *s = l->st;
+	uint64_t g = atomic_load(&s->verified_gen);
+
+	/* the same head as the one the segment names: nothing to write */
+	if (g > 0 && s->verified[g & 1].size == size &&
+	    memcmp(s->verified[g & 1].root, root, STH_HASH_LEN) == 0)
+		return;
+	l->have_head = 1;
+	l->head_size = size;
+	memcpy(l->head_root, root, STH_HASH_LEN);
+	/* fill the slot not named, then name it */
+	s->verified[(g + 1) & 1].size = size;
+	memcpy(s->verified[(g + 1) & 1].root, root, STH_HASH_LEN);
+	atomic_store_explicit(&s->verified_gen, g + 1, memory_order_release);
+}
+
+void
 ct_log_first_head(struct ct_log *l, uint64_t tree_size)
 {
 	uint64_t b = C->cfg.ct_log.backfill;
@@ -366,7 +386,7 @@ log_start(const struct loglist_log *info)
 	struct ct_log *l;
 	struct shm_log_status *s;
 	char err[256];
-	uint64_t next;
+	uint64_t next, g;
 	int reused, rc;
 
 	if (C->nlogs == C->cap) {
@@ -403,6 +423,7 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->errors, 0);
 		atomic_store(&s->sig_failures, 0);
 		atomic_store(&s->last_success_unix, 0);
+		atomic_store(&s->verified_gen, 0);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);
@@ -427,11 +448,24 @@ log_start(const struct loglist_log *info)
 		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
+		if ((g = atomic_load_explicit(&s->verified_gen,
+		    memory_order_acquire)) > 0) {
+			l->have_head = 1;
+			l->head_size = s->verified[g & 1].size;
+			memcpy(l->head_root, s->verified[g & 1].root,
+			    STH_HASH_LEN);
+		}
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
 		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
 		    info->url, next);
+		if (ct_state_get_head(&C->state, info->url, &l->head_size,
+		    l->head_root) == 0)
+			l->have_head = 1;
 	}
+	if (l->have_head)
+		log_info("log %s: its next tree head must extend the one of size "
+		    "%" PRIu64 " verified before", info->url, l->head_size);
 	if (info->key[0] == '\0') {
 		s->flags |= CT_SHM_UNVERIFIED;
 		log_warnx("log %s: no key given: its tree heads cannot be verified",
@@ -453,6 +487,9 @@ log_remember(struct ct_log *l)
 {
 	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
 		log_warnx("%s: out of memory", __func__);
+	if (l->have_next && l->have_head)
+		(void)ct_state_set_head(&C->state, l->info.url, l->head_size,
+		    l->head_root);
 }
 
 static void

@@ -422,6 +422,7 @@ accept_head(struct r6962 *p, const struct sth *sth)
 	p->tree_size = sth->tree_size;
 	p->have_tree = 1;
 	p->last = *sth;
+	ct_log_verified(l, sth->tree_size, sth->root_hash);
 	if (!l->have_next)
 		ct_log_first_head(l, sth->tree_size);
 	if (p->fetch_next < l->next)
@@ -597,6 +598,15 @@ ct_rfc6962_start(struct ct_log *l)
 		return -1;
 	}
 	l->poller = p;
+	if (l->have_head) {
+		/* The head verified before a restart: the first one now must
+		 * be the same or proven to extend it, like any later one. */
+		p->have_tree = 1;
+		p->tree_size = l->head_size;
+		p->last.tree_size = l->head_size;
+		memcpy(p->last.root_hash, l->head_root, STH_HASH_LEN);
+		p->fetch_next = l->next;
+	}
 	arm(p->poll_ev, 0);
 	return 0;
 }

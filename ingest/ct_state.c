@@ -46,6 +46,42 @@ ct_state_get(const struct ct_state *st, const char *url, uint64_t *next)
 	return -1;
 }
 
+static struct ct_state_entry *
+find(const struct ct_state *st, const char *url)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->e[i].url, url) == 0)
+			return &st->e[i];
+	return NULL;
+}
+
+int
+ct_state_get_head(const struct ct_state *st, const char *url, uint64_t *size,
+    uint8_t root[32])
+{
+	const struct ct_state_entry *e = find(st, url);
+
+	if (e == NULL || !e->have_head)
+		return -1;
+	*size = e->tree_size;
+	memcpy(root, e->root, 32);
+	return 0;
+}
+
+int
+ct_state_set_head(struct ct_state *st, const char *url, uint64_t size,
+    const uint8_t root[32])
+{
+	struct ct_state_entry *e = find(st, url);
+
+	if (e == NULL)
+		return -1;
+	e->have_head = 1;
+	e->tree_size = size;
+	memcpy(e->root, root, 32);
+	return 0;
+}
+
 int
 ct_state_set(struct ct_state *st, const char *url, uint64_t next)
 {
@@ -70,10 +106,83 @@ ct_state_set(struct ct_state *st, const char *url, uint64_t next)
 	u = strdup(url);
 	if (u == NULL)
 		return -1;
+	memset(&st->e[st->n], 0, sizeof(st->e[st->n]));
 	st->e[st->n].url = u;
 	st->e[st->n].next = next;
 	st->n++;
 	return 0;
+}
+
+static int
+hex_decode(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char c = s[2 * i + k];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else
+				return -1;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int
+get_index(json_object *o, uint64_t *v)
+{
+	if (o == NULL || !json_object_is_type(o, json_type_int) ||
+	    json_object_get_int64(o) < 0)
+		return -1;
+	*v = json_object_get_uint64(o);
+	return 0;
+}
+
+/* One log: N (older files), or {"next": N[, "tree_size": S,
+ * "root_hash": hex]}. */
+static int
+entry_load(struct ct_state *st, const char *url, json_object *val, char *err,
+    size_t errlen)
+{
+	json_object *o;
+	uint64_t next, size;
+	uint8_t root[32];
+	const char *hex;
+
+	if (json_object_is_type(val, json_type_int)) {
+		if (get_index(val, &next) < 0)
+			goto bad;
+		return ct_state_set(st, url, next) < 0 ? -1 : 0;
+	}
+	if (!json_object_is_type(val, json_type_object) ||
+	    !json_object_object_get_ex(val, "next", &o) ||
+	    get_index(o, &next) < 0)
+		goto bad;
+	if (ct_state_set(st, url, next) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!json_object_object_get_ex(val, "tree_size", &o))
+		return 0;
+	if (get_index(o, &size) < 0 ||
+	    !json_object_object_get_ex(val, "root_hash", &o) ||
+	    !json_object_is_type(o, json_type_string) ||
+	    (hex = json_object_get_string(o)) == NULL ||
+	    hex_decode(hex, root) < 0)
+		goto bad;
+	return ct_state_set_head(st, url, size, root);
+bad:
+	snprintf(err, errlen, "\"%.100s\" is not a resume point", url);
+	return -1;
 }
 
 int
@@ -116,14 +225,10 @@ ct_state_load(struct ct_state *st, const char *path, char *err,
 		goto done;
 	}
 	json_object_object_foreach(root, key, val) {
-		if (!json_object_is_type(val, json_type_int) ||
-		    json_object_get_int64(val) < 0) {
-			snprintf(err, errlen, "%s: \"%.100s\" is not an index", path,
-			    key);
-			goto done;
-		}
-		if (ct_state_set(&tmp, key, json_object_get_uint64(val)) < 0) {
-			snprintf(err, errlen, "out of memory");
+		if (entry_load(&tmp, key, val, err, errlen) < 0) {
+			size_t l = strlen(err);
+
+			snprintf(err + l, errlen - l, " (%s)", path);
 			goto done;
 		}
 	}
@@ -175,14 +280,26 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 	if ((root = json_object_new_object()) == NULL)
 		goto done;
 	for (i = 0; i < st->n; i++) {
-		json_object *v = json_object_new_uint64(st->e[i].next);
+		const struct ct_state_entry *e = &st->e[i];
+		json_object *v = json_object_new_object();
+		char hex[65];
 
-		if (v == NULL)
-			goto done;
-		if (json_object_object_add(root, st->e[i].url, v) < 0) {
+		if (v == NULL || json_object_object_add(root, e->url, v) < 0) {
 			json_object_put(v);
 			goto done;
 		}
+		if (json_object_object_add(v, "next",
+		    json_object_new_uint64(e->next)) < 0)
+			goto done;
+		if (!e->have_head)
+			continue;
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", e->root[k]);
+		if (json_object_object_add(v, "tree_size",
+		    json_object_new_uint64(e->tree_size)) < 0 ||
+		    json_object_object_add(v, "root_hash",
+		    json_object_new_string(hex)) < 0)
+			goto done;
 	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);

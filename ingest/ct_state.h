@@ -1,6 +1,9 @@
 /*
- * The state file: for each log URL the index of the next entry to publish,
- * as a JSON object {"<url>": <next index>, ...}. Saved atomically (temp
+ * The state file: for each log URL the index of the next entry to publish
+ * and the last tree head verified (size and root, so that the next start
+ * proves the log's new tree extends it), as a JSON object
+ *   {"<url>": {"next": N, "tree_size": S, "root_hash": "<64 hex>"}, ...}
+ * ({"<url>": N}, the older form, is still read). Saved atomically (temp
  * file, fsync, rename, fsync of the directory) so a crash leaves the old or
  * the new file, never a torn one. Helpers never log: 0/-1 and err.
  */
@@ -13,6 +16,9 @@
 struct ct_state_entry {
 	char *url;
 	uint64_t next;
+	int have_head;               /* tree_size and root are set */
+	uint64_t tree_size;
+	uint8_t root[32];
 };
 
 struct ct_state {
@@ -33,6 +39,14 @@ int ct_state_get(const struct ct_state *st, const char *url, uint64_t *next);
 
 /* Set (or add) url's next index. -1 on allocation failure. */
 int ct_state_set(struct ct_state *st, const char *url, uint64_t next);
+
+/* The last verified tree head of url: 0 and *size, root if known. */
+int ct_state_get_head(const struct ct_state *st, const char *url,
+    uint64_t *size, uint8_t root[32]);
+
+/* Set url's last verified tree head (url must have been set). -1 if not. */
+int ct_state_set_head(struct ct_state *st, const char *url, uint64_t size,
+    const uint8_t root[32]);
 
 /* Write st to path atomically. */
 int ct_state_save(const struct ct_state *st, const char *path, char *err,

@@ -679,19 +679,35 @@ extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
 static int
 successor(struct tiles *t, const struct checkpoint *cp)
 {
+	const struct ct_log *l = t->l;
+	uint64_t m = t->tree_size;
+	const uint8_t *mroot = t->root;
 	int rc;
 
-	if (!t->have_tree || t->tree_size == 0 || (cp->size == t->tree_size &&
-	    memcmp(cp->root_hash, t->root, STH_HASH_LEN) == 0))
+	if (!t->have_tree) {
+		/* the first checkpoint since a restart: against the one
+		 * verified before it, if any */
+		if (!l->have_head)
+			return 1;
+		m = l->head_size;
+		mroot = l->head_root;
+		if (cp->size < m) {
+			ct_log_fail(t->l, 0, "tree shrank from %" PRIu64 " to %"
+			    PRIu64 " across a restart", m, cp->size);
+			return -1;
+		}
+	}
+	if (m == 0 || (cp->size == m &&
+	    memcmp(cp->root_hash, mroot, STH_HASH_LEN) == 0))
 		return 1;
-	if (cp->size > t->tree_size) {
+	if (cp->size > m) {
 		if ((rc = verify_root(t, cp->size, cp->root_hash)) <= 0)
 			return rc;
-		if ((rc = extends_tree(t, t->tree_size, t->root, cp->size)) >= 0)
+		if ((rc = extends_tree(t, m, mroot, cp->size)) >= 0)
 			return rc;
 	}
 	ct_log_fail(t->l, 0, "fork: the checkpoint of tree %" PRIu64 " does not "
-	    "extend the verified tree %" PRIu64, cp->size, t->tree_size);
+	    "extend the verified tree %" PRIu64, cp->size, m);
 	return -1;
 }
 
@@ -1057,6 +1073,7 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 	t->tree_size = cp.size;
 	t->have_tree = 1;
 	memcpy(t->root, cp.root_hash, STH_HASH_LEN);
+	ct_log_verified(l, cp.size, cp.root_hash);
 	t->last_cp = cp;
 	memcpy(t->last_note, md, sizeof(md));
 	if (!l->have_next)

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -110,6 +110,15 @@ struct shm_log_status {
 	_Atomic uint64_t errors;
 	_Atomic uint64_t sig_failures;
 	_Atomic int64_t last_success_unix;
+	/* The last tree head verified, for the next ingest even after kill
+	 * -9: the ingest fills the slot verified_gen does not name, then
+	 * advances verified_gen (0: none yet), so a half-written slot is
+	 * never the one named. */
+	_Atomic uint64_t verified_gen;
+	struct {
+		uint64_t size;
+		uint8_t root[32];
+	} verified[2];
 	uint8_t pad[8];
 };
 

@@ -195,7 +195,8 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 /*
  * What a new segment keeps of the one it replaces (a master killed with -9
  * with its children): the log-status table, whose next_index is each log's
- * exact resume point while the state file lags, and the ring, whose newest
+ * exact resume point while the state file lags and whose last verified tree
+ * head the next one must extend, and the ring, whose newest
  * record tells a new ingest that entry was published before its position
  * advanced and from which clients resume with Last-Event-ID. Only from a segment of this very layout; counters
  * start over. The old processes are gone (its lock was free).
@@ -261,6 +262,15 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
 		n->url[sizeof(n->url) - 1] = '\0';
 		atomic_store(&n->next_index, atomic_load(&ol[i].next_index));
 		atomic_store(&n->state, atomic_load(&ol[i].state));
+		/* the last verified tree head: the one its gen names */
+		{
+			uint64_t g = atomic_load(&ol[i].verified_gen);
+
+			if (g > 0) {
+				n->verified[1] = ol[i].verified[g & 1];
+				atomic_store(&n->verified_gen, 1);
+			}
+		}
 		atomic_store(&n->in_use, 1);
 	}
 	/* The ring, byte for byte, when its geometry is the same: the state a

@@ -229,7 +229,7 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
     assert.strictEqual(stopInfo.code, 0, 'daemon stops cleanly');
     const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
     for (const u of urls) {
-      assert.strictEqual(saved[u], seqs.get(u).length, `state file resume point of ${u}`);
+      assert.strictEqual(saved[u].next, seqs.get(u).length, `state file resume point of ${u}`);
     }
 
     // Phase 2: a new daemon resumes from the state file.

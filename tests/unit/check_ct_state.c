@@ -1,4 +1,5 @@
-/* The state file: round trip, atomic replace, malformed input. */
+/* The state file: round trip (resume points and verified tree heads), the
+ * older number-only form, atomic replace, malformed input. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,12 @@ END_TEST
 START_TEST(malformed_file_is_refused)
 {
 	static const char *bad[] = { "", "[1]", "{\"a\": -1}", "{\"a\": \"5\"}",
-	    "{\"a\": 1.5}", "{\"a\": 1" };
+	    "{\"a\": 1.5}", "{\"a\": 1", "{\"a\": {}}",
+	    "{\"a\": {\"next\": -3}}",
+	    "{\"a\": {\"next\": 3, \"tree_size\": 9}}",
+	    "{\"a\": {\"next\": 3, \"tree_size\": 9, \"root_hash\": \"00\"}}",
+	    "{\"a\": {\"next\": 3, \"tree_size\": 9, \"root_hash\": "
+	    "\"zz00000000000000000000000000000000000000000000000000000000000000\"}}" };
 	struct ct_state st;
 	uint64_t v;
 	char err[256];
@@ -115,6 +121,45 @@ START_TEST(malformed_file_is_refused)
 		ck_assert_uint_eq(v, 7);
 	}
 	ct_state_free(&st);
+}
+END_TEST
+
+/* The verified tree head goes with the resume point; the older form
+ * (a bare index) still loads, without a head. */
+START_TEST(tree_heads_round_trip_and_old_form_loads)
+{
+	struct ct_state st, back;
+	uint8_t root[32], got[32];
+	uint64_t v, size;
+	char err[256];
+
+	for (int i = 0; i < 32; i++)
+		root[i] = (uint8_t)(i * 7 + 1);
+	ct_state_init(&st);
+	ct_state_init(&back);
+	ck_assert_int_eq(ct_state_set_head(&st, "https://a/", 10, root), -1);
+	ck_assert_int_eq(ct_state_set(&st, "https://a/", 90), 0);
+	ck_assert_int_eq(ct_state_set(&st, "https://b/", 5), 0);
+	ck_assert_int_eq(ct_state_set_head(&st, "https://a/", 100, root), 0);
+	ck_assert_int_eq(ct_state_save(&st, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_get(&back, "https://a/", &v), 0);
+	ck_assert_uint_eq(v, 90);
+	ck_assert_int_eq(ct_state_get_head(&back, "https://a/", &size, got), 0);
+	ck_assert_uint_eq(size, 100);
+	ck_assert_mem_eq(got, root, 32);
+	ck_assert_int_eq(ct_state_get_head(&back, "https://b/", &size, got), -1);
+	/* a later index keeps the head */
+	ck_assert_int_eq(ct_state_set(&back, "https://a/", 95), 0);
+	ck_assert_int_eq(ct_state_get_head(&back, "https://a/", &size, got), 0);
+
+	write_file("{\"https://old/\": 77}");
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_get(&back, "https://old/", &v), 0);
+	ck_assert_uint_eq(v, 77);
+	ck_assert_int_eq(ct_state_get_head(&back, "https://old/", &size, got), -1);
+	ct_state_free(&st);
+	ct_state_free(&back);
 }
 END_TEST
 
@@ -142,6 +187,7 @@ ct_state_suite(void)
 	tcase_add_test(tc, missing_file_is_empty_state);
 	tcase_add_test(tc, save_then_load_round_trips);
 	tcase_add_test(tc, malformed_file_is_refused);
+	tcase_add_test(tc, tree_heads_round_trip_and_old_form_loads);
 	tcase_add_test(tc, unwritable_directory_fails_cleanly);
 	suite_add_tcase(s, tc);
 	return s;

@@ -209,6 +209,11 @@ ct_log_error(struct ct_log *l, const char *fmt, ...)
 	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
 	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
 		atomic_store(&l->st->state, CT_LOG_FAILING);
+	/* tree heads may be polled seldom while errors back off: the errors
+	 * themselves tell whether the log is stuck */
+	if (!l->failed && ct_log_stalled(lp, atomic_load(&l->st->tree_size),
+	    time(NULL)))
+		atomic_store(&l->st->state, CT_LOG_FAILING);
 	if (strcmp(lp->logged, why) != 0) {
 		log_warnx("log %s: %s", l->info.url, why);
 		snprintf(lp->logged, sizeof(lp->logged), "%s", why);
@@ -386,7 +391,8 @@ log_start(const struct loglist_log *info)
 	struct ct_log *l;
 	struct shm_log_status *s;
 	char err[256];
-	uint64_t next, g;
+	uint64_t next, g, hsize;
+	uint8_t hroot[STH_HASH_LEN];
 	int reused, rc;
 
 	if (C->nlogs == C->cap) {
@@ -459,10 +465,13 @@ log_start(const struct loglist_log *info)
 		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
 		    info->url, next);
-		if (ct_state_get_head(&C->state, info->url, &l->head_size,
-		    l->head_root) == 0)
-			l->have_head = 1;
 	}
+	/* The segment may predate any head (one from the state file that this
+	 * run had not yet re-verified when it died): the state file's then.
+	 * Written to the segment at once, so the next ingest has it too. */
+	if (!l->have_head && ct_state_get_head(&C->state, info->url, &hsize,
+	    hroot) == 0)
+		ct_log_verified(l, hsize, hroot);
 	if (l->have_head)
 		log_info("log %s: its next tree head must extend the one of size "
 		    "%" PRIu64 " verified before", info->url, l->head_size);
@@ -551,10 +560,13 @@ apply_list(struct loglist *ll)
 		    strcmp(nl->key, l->info.key) != 0 ||
 		    strcmp(nl->origin, l->info.origin) != 0) {
 			/* Gone, or another key or kind: a changed log starts
-			 * afresh below, from where it stopped. */
+			 * afresh below, from where it stopped; another kind of
+			 * log is another tree, so its verified head goes. */
 			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
 			    "no longer listed" : "key or type changed");
 			log_stop(C->logs[i], 1);
+			if (nl != NULL)
+				ct_state_clear_head(&C->state, nl->url);
 			C->logs[i] = C->logs[--C->nlogs];
 			stopped++;
 			continue;
@@ -717,9 +729,19 @@ arm_secs(struct event *ev, int secs)
 static void
 on_save(evutil_socket_t fd, short what, void *arg)
 {
+	time_t now = time(NULL);
+
 	(void)fd;
 	(void)what;
 	(void)arg;
+	/* a stuck log shows even when nothing at all happens on it */
+	for (size_t i = 0; i < C->nlogs; i++) {
+		struct ct_log *l = &C->logs[i]->pub;
+
+		if (!l->failed && ct_log_stalled(C->logs[i],
+		    atomic_load(&l->st->tree_size), now))
+			atomic_store(&l->st->state, CT_LOG_FAILING);
+	}
 	save_state();
 	arm_secs(C->save_ev, C->cfg.ct_log.state_save_interval_secs);
 }

@@ -46,6 +46,7 @@ struct r6962 {
 	uint64_t tree_size;         /* last verified */
 	int have_tree;
 	struct sth last;            /* the last verified STH, byte for byte */
+	int fresh;                  /* a head verified by this run: fetch */
 	struct sth pending;         /* signed, larger, awaiting its proof */
 	struct fetch_req *cons_req; /* get-sth-consistency in flight */
 	uint64_t fetch_next;        /* next index not yet in a window */
@@ -361,7 +362,9 @@ fill(struct r6962 *p)
 	uint64_t batch = (uint64_t)cfg->ct_log.batch_size;
 	int i, nused = 0;
 
-	if (p->l->failed || now_ms() < p->pause_until)
+	/* nothing before this run has verified a head itself: a head kept
+	 * from before a restart only checks the next one */
+	if (p->l->failed || !p->fresh || now_ms() < p->pause_until)
 		return;
 	for (i = 0; i < MAX_WINDOWS; i++) {
 		struct win *w = &p->win[i];
@@ -421,6 +424,7 @@ accept_head(struct r6962 *p, const struct sth *sth)
 
 	p->tree_size = sth->tree_size;
 	p->have_tree = 1;
+	p->fresh = 1;
 	p->last = *sth;
 	ct_log_verified(l, sth->tree_size, sth->root_hash);
 	if (!l->have_next)

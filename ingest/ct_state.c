@@ -68,6 +68,15 @@ ct_state_get_head(const struct ct_state *st, const char *url, uint64_t *size,
 	return 0;
 }
 
+void
+ct_state_clear_head(struct ct_state *st, const char *url)
+{
+	struct ct_state_entry *e = find(st, url);
+
+	if (e != NULL)
+		e->have_head = 0;
+}
+
 int
 ct_state_set_head(struct ct_state *st, const char *url, uint64_t size,
     const uint8_t root[32])
@@ -161,7 +170,11 @@ entry_load(struct ct_state *st, const char *url, json_object *val, char *err,
 	if (json_object_is_type(val, json_type_int)) {
 		if (get_index(val, &next) < 0)
 			goto bad;
-		return ct_state_set(st, url, next) < 0 ? -1 : 0;
+		if (ct_state_set(st, url, next) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
 	}
 	if (!json_object_is_type(val, json_type_object) ||
 	    !json_object_object_get_ex(val, "next", &o) ||
@@ -179,7 +192,8 @@ entry_load(struct ct_state *st, const char *url, json_object *val, char *err,
 	    (hex = json_object_get_string(o)) == NULL ||
 	    hex_decode(hex, root) < 0)
 		goto bad;
-	return ct_state_set_head(st, url, size, root);
+	(void)ct_state_set_head(st, url, size, root);
+	return 0;
 bad:
 	snprintf(err, errlen, "\"%.100s\" is not a resume point", url);
 	return -1;
@@ -262,6 +276,20 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* Add a new value to o; a NULL value (allocation failed) is an error,
+ * not a JSON null. */
+static int
+obj_add(json_object *o, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return -1;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
 int
 ct_state_save(const struct ct_state *st, const char *path, char *err,
     size_t errlen)
@@ -288,17 +316,14 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 			json_object_put(v);
 			goto done;
 		}
-		if (json_object_object_add(v, "next",
-		    json_object_new_uint64(e->next)) < 0)
+		if (obj_add(v, "next", json_object_new_uint64(e->next)) < 0)
 			goto done;
 		if (!e->have_head)
 			continue;
 		for (int k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", e->root[k]);
-		if (json_object_object_add(v, "tree_size",
-		    json_object_new_uint64(e->tree_size)) < 0 ||
-		    json_object_object_add(v, "root_hash",
-		    json_object_new_string(hex)) < 0)
+		if (obj_add(v, "tree_size", json_object_new_uint64(e->tree_size)) < 0 ||
+		    obj_add(v, "root_hash", json_object_new_string(hex)) < 0)
 			goto done;
 	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |

@@ -44,6 +44,9 @@ int ct_state_set(struct ct_state *st, const char *url, uint64_t next);
 int ct_state_get_head(const struct ct_state *st, const char *url,
     uint64_t *size, uint8_t root[32]);
 
+/* Forget url's verified tree head (a different log now at that URL). */
+void ct_state_clear_head(struct ct_state *st, const char *url);
+
 /* Set url's last verified tree head (url must have been set). -1 if not. */
 int ct_state_set_head(struct ct_state *st, const char *url, uint64_t size,
     const uint8_t root[32]);

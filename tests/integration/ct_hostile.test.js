@@ -401,6 +401,17 @@ test('a fork while certstream was down: the restarted ingest proves the new tree
       await fl.grow(n, 300);
     }
     await fl.grow('sgrow', 300);
+    // kfork answers no tree head at all while the next daemon runs, and
+    // its history was rewritten from entry 150 under the same size: with
+    // its resume point set back to 100, nothing may be fetched on the
+    // strength of the head kept from before (300 entries) until a head is
+    // verified again. That head, never re-verified, must still reach the
+    // segment for the start after that.
+    assert.strictEqual((await fl.fault('kfork', 'fork', 1, '&param=150')).status, 200);
+    assert.strictEqual((await fl.fault('kfork', '500', 1000000, '&on=sth')).status, 200);
+    const back = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    back[url('kfork')].next = 100;
+    fs.writeFileSync(stateFile, JSON.stringify(back));
     d = await startDaemon({ conf: cf, t, env });
     col = openCollector(d);
     await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
@@ -419,10 +430,12 @@ test('a fork while certstream was down: the restarted ingest proves the new tree
     assert.match(d.logs(), /resuming at entry 300 \(state file\)/);
     await sleep(500);
     assert.strictEqual(col.count(url('sfork')) + col.count(url('rfork')), 0, 'nothing of a forked tree streamed');
+    assert.strictEqual(col.count(url('kfork')), 0, 'nothing fetched without a head verified by this run');
     assertIndexes(col.byLog.get(url('sgrow')), range(300, 600), 'sgrow');
 
     // Every process killed with -9 and the state file gone: the segment
-    // alone carries the verified head to the next start.
+    // alone carries the verified head to the next start (kfork's, which
+    // that daemon only read from the state file).
     const pids = [d.pid, ...d.childPids()];
     for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch (_) { /* gone */ } }
     await d.exited;
@@ -434,6 +447,7 @@ test('a fork while certstream was down: the restarted ingest proves the new tree
     await d.stop('SIGKILL');
     col.close();
     fs.rmSync(stateFile, { force: true });
+    await request('DELETE', fl.url('/control/kfork/fault'));
     const r = await fl.fault('kfork', 'fork', 1, '&param=100');
     assert.strictEqual(r.status, 200, r.body);
     await fl.grow('kfork', 300);

@@ -504,7 +504,9 @@ test('dedup survives an ingest killed with -9: a certificate it streamed is not 
       const h = await getJson(d.url('/health/deep'));
       if (h.ingest.alive && h.ingest.pid !== pid) break;
     }
-    assert.match(d.logs(), /dedup: \d+ certificates remembered from the previous ingest/);
+    // the new ingest may be alive a moment before its start-up line is read
+    await c.waitFor(() => /dedup: \d+ certificates remembered from the previous ingest/.test(d.logs()), 5000,
+      'the new ingest keeping the dedup set');
     writeList(listFile, only(['d1', 'd2']));
     for (const end = Date.now() + 15000; (await nextOf('d2')) !== 300; await sleep(100)) {
       assert.ok(Date.now() < end, 'd2 read');

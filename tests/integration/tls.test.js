@@ -108,6 +108,21 @@ describe('TLS', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  // A /full-stream wss client of daemon dd once it streams (dd starts
+  // without waiting for its health: its TLS port refuses plain HTTP).
+  async function streamingWss(dd) {
+    let w;
+    for (let i = 0; ; i++) {
+      w = c.openWs(dd.url('/full-stream', 'wss'), { ca: caPem });
+      try { await w.opened; break; } catch (e) {
+        assert.ok(i < 100, `no wss: ${e.message}`);
+        await sleep(100);
+      }
+    }
+    await c.waitFor(() => w.messages.length >= 200, 10000, 'streaming');
+    return w;
+  }
+
   it('curl --cacert streams /sse over https, every record in order, full form too', async () => {
     for (const stream of ['lite', 'full']) {
       const r = await curl(['-sS', '-N', '--cacert', pki.ca, d.url(`/sse?stream=${stream}`, 'https')], 2500);
@@ -142,15 +157,7 @@ describe('TLS', () => {
     });
     const fast = await startDaemon({ workers: 1, conf, waitHealth: false });
     try {
-      let w;
-      for (let i = 0; ; i++) {
-        w = c.openWs(fast.url('/full-stream', 'wss'), { ca: caPem });
-        try { await w.opened; break; } catch (e) {
-          assert.ok(i < 100, `no wss: ${e.message}`);
-          await sleep(100);
-        }
-      }
-      await c.waitFor(() => w.messages.length >= 200, 10000, 'streaming');
+      const w = await streamingWss(fast);
       w.ws._socket.pause();
       await sleep(3000);
       const atResume = w.messages.length;
@@ -180,15 +187,7 @@ describe('TLS', () => {
     });
     const fast = await startDaemon({ workers: 1, conf, waitHealth: false });
     try {
-      let w;
-      for (let i = 0; ; i++) {
-        w = c.openWs(fast.url('/full-stream', 'wss'), { ca: caPem });
-        try { await w.opened; break; } catch (e) {
-          assert.ok(i < 100, `no wss: ${e.message}`);
-          await sleep(100);
-        }
-      }
-      await c.waitFor(() => w.messages.length >= 200, 10000, 'streaming');
+      const w = await streamingWss(fast);
       w.ws._socket.pause();
       await sleep(5000); // 10,000 records: the 1,024-slot ring laps it
       const atResume = w.messages.length;

@@ -119,13 +119,24 @@ ct_log_verified(struct ct_log *l, uint64_t size,
 	if (g > 0 && s->verified[g & 1].size == size &&
 	    memcmp(s->verified[g & 1].root, root, STH_HASH_LEN) == 0)
 		return;
-	l->have_head = 1;
-	l->head_size = size;
-	memcpy(l->head_root, root, STH_HASH_LEN);
 	/* fill the slot not named, then name it */
 	s->verified[(g + 1) & 1].size = size;
 	memcpy(s->verified[(g + 1) & 1].root, root, STH_HASH_LEN);
 	atomic_store_explicit(&s->verified_gen, g + 1, memory_order_release);
+}
+
+int
+ct_log_head(const struct ct_log *l, uint64_t *size,
+    uint8_t root[STH_HASH_LEN])
+{
+	const struct shm_log_status *s = l->st;
+	uint64_t g = atomic_load_explicit(&s->verified_gen, memory_order_acquire);
+
+	if (g == 0)
+		return -1;
+	*size = s->verified[g & 1].size;
+	memcpy(root, s->verified[g & 1].root, STH_HASH_LEN);
+	return 0;
 }
 
 void
@@ -391,7 +402,7 @@ log_start(const struct loglist_log *info)
 	struct ct_log *l;
 	struct shm_log_status *s;
 	char err[256];
-	uint64_t next, g, hsize;
+	uint64_t next, hsize;
 	uint8_t hroot[STH_HASH_LEN];
 	int reused, rc;
 
@@ -454,27 +465,20 @@ log_start(const struct loglist_log *info)
 		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
-		if ((g = atomic_load_explicit(&s->verified_gen,
-		    memory_order_acquire)) > 0) {
-			l->have_head = 1;
-			l->head_size = s->verified[g & 1].size;
-			memcpy(l->head_root, s->verified[g & 1].root,
-			    STH_HASH_LEN);
-		}
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
 		set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
 		    info->url, next);
 	}
-	/* The segment may predate any head (one from the state file that this
-	 * run had not yet re-verified when it died): the state file's then.
-	 * Written to the segment at once, so the next ingest has it too. */
-	if (!l->have_head && ct_state_get_head(&C->state, info->url, &hsize,
-	    hroot) == 0)
+	/* The segment (kept across an ingest restart or a kill -9) names the
+	 * last verified head; else the state file's goes into it at once, so
+	 * an ingest that dies before verifying another still hands it on. */
+	if (ct_log_head(l, &hsize, hroot) == -1 &&
+	    ct_state_get_head(&C->state, info->url, &hsize, hroot) == 0)
 		ct_log_verified(l, hsize, hroot);
-	if (l->have_head)
+	if (ct_log_head(l, &hsize, hroot) == 0)
 		log_info("log %s: its next tree head must extend the one of size "
-		    "%" PRIu64 " verified before", info->url, l->head_size);
+		    "%" PRIu64 " verified before", info->url, hsize);
 	if (info->key[0] == '\0') {
 		s->flags |= CT_SHM_UNVERIFIED;
 		log_warnx("log %s: no key given: its tree heads cannot be verified",
@@ -494,11 +498,13 @@ log_start(const struct loglist_log *info)
 static void
 log_remember(struct ct_log *l)
 {
+	uint64_t size;
+	uint8_t root[STH_HASH_LEN];
+
 	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
 		log_warnx("%s: out of memory", __func__);
-	if (l->have_next && l->have_head)
-		(void)ct_state_set_head(&C->state, l->info.url, l->head_size,
-		    l->head_root);
+	if (l->have_next && ct_log_head(l, &size, root) == 0)
+		(void)ct_state_set_head(&C->state, l->info.url, size, root);
 }
 
 static void
@@ -564,6 +570,8 @@ apply_list(struct loglist *ll)
 			 * log is another tree, so its verified head goes. */
 			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
 			    "no longer listed" : "key or type changed");
+			if (nl != NULL)
+				atomic_store(&l->st->verified_gen, 0);
 			log_stop(C->logs[i], 1);
 			if (nl != NULL)
 				ct_state_clear_head(&C->state, nl->url);

@@ -68,17 +68,17 @@ struct ct_log {
 	int have_next;               /* next is known (shm, state, or first head) */
 	int failed;                  /* stopped for good: bad signature etc. */
 	void *poller;                /* the poller's private state */
-	/* The tree head verified before this ingest started (shm or state
-	 * file): the first one this ingest sees must be proven to extend it. */
-	int have_head;
-	uint64_t head_size;
-	uint8_t head_root[STH_HASH_LEN];
 };
 
-/* A poller verified a tree head: remembered in the segment and the state
- * file, for the next ingest. */
+/* A poller verified a tree head: remembered in the segment (and from there
+ * the state file), for the next ingest. */
 void ct_log_verified(struct ct_log *l, uint64_t size,
     const uint8_t root[STH_HASH_LEN]);
+
+/* The last tree head verified, by this ingest or one before it (the one a
+ * poller's first head must extend): 0 and *size, root; -1 if none yet. */
+int ct_log_head(const struct ct_log *l, uint64_t *size,
+    uint8_t root[STH_HASH_LEN]);
 
 /* The running configuration and fetcher. */
 const struct config *ct_config(void);

@@ -602,13 +602,11 @@ ct_rfc6962_start(struct ct_log *l)
 		return -1;
 	}
 	l->poller = p;
-	if (l->have_head) {
+	if (ct_log_head(l, &p->last.tree_size, p->last.root_hash) == 0) {
 		/* The head verified before a restart: the first one now must
 		 * be the same or proven to extend it, like any later one. */
 		p->have_tree = 1;
-		p->tree_size = l->head_size;
-		p->last.tree_size = l->head_size;
-		memcpy(p->last.root_hash, l->head_root, STH_HASH_LEN);
+		p->tree_size = p->last.tree_size;
 		p->fetch_next = l->next;
 	}
 	arm(p->poll_ev, 0);

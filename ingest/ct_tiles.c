@@ -679,18 +679,17 @@ extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
 static int
 successor(struct tiles *t, const struct checkpoint *cp)
 {
-	const struct ct_log *l = t->l;
 	uint64_t m = t->tree_size;
+	uint8_t prev[STH_HASH_LEN];
 	const uint8_t *mroot = t->root;
 	int rc;
 
 	if (!t->have_tree) {
 		/* the first checkpoint since a restart: against the one
 		 * verified before it, if any */
-		if (!l->have_head)
+		if (ct_log_head(t->l, &m, prev) == -1)
 			return 1;
-		m = l->head_size;
-		mroot = l->head_root;
+		mroot = prev;
 		if (cp->size < m) {
 			ct_log_fail(t->l, 0, "tree shrank from %" PRIu64 " to %"
 			    PRIu64 " across a restart", m, cp->size);

@@ -150,6 +150,20 @@ async function logStatus(d, url) {
   return (h.logs || []).find((l) => l.url === url);
 }
 
+// A daemon with a /full-stream collector, then told of every log of fl
+// (listed only once the client is connected, so it misses nothing).
+async function watchFakelog(fl, t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const listFile = path.join(dir, 'loglist.json');
+  writeList(listFile, EMPTY_LIST);
+  const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+  const col = openCollector(d);
+  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  return { d, col };
+}
+
 function assertExactlyOnce(seq, size, name) {
   assert.strictEqual(seq.length, size, `${name}: ${seq.length} entries streamed, log holds ${size}`);
   for (let i = 0; i < seq.length; i++) {
@@ -259,14 +273,7 @@ test('a bad signature: not one entry of that tree is streamed, the log is failin
     const fl = await startFakelog(['--rfc6962', 'good', '--rfc6962', 'badsth', '--static', 'badcp',
       '--rfc6962', 'later', '--initial-size', '300', '--grow-per-sec', '0',
       '--fault', 'badsth:badsig:1000000', '--fault', 'badcp:badsig:1000000'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const listFile = path.join(dir, 'loglist.json');
-    writeList(listFile, EMPTY_LIST);
-    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
-    const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
-    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const { d, col } = await watchFakelog(fl, t);
 
     const good = fl.logUrl('good');
     const later = fl.logUrl('later');
@@ -534,14 +541,7 @@ test('429 with Retry-After: the log waits that long, then streams everything', {
 test('a grown tree is streamed only once proven to extend the last one (get-sth-consistency)',
   { timeout: 30000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'cp', '--initial-size', '100', '--grow-per-sec', '0'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const listFile = path.join(dir, 'loglist.json');
-    writeList(listFile, EMPTY_LIST);
-    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
-    const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
-    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const { d, col } = await watchFakelog(fl, t);
     const u = fl.logUrl('cp');
     await c.waitFor(() => col.count(u) === 100, 10000, 'first tree streamed');
 
@@ -564,14 +564,7 @@ test('a grown tree is streamed only once proven to extend the last one (get-sth-
 test('a static log streams a data tile only once its hash tiles prove it is in the checkpoint tree',
   { timeout: 30000 }, async (t) => {
     const fl = await startFakelog(['--static', 'hs', '--initial-size', '300', '--grow-per-sec', '0'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const listFile = path.join(dir, 'loglist.json');
-    writeList(listFile, EMPTY_LIST);
-    const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
-    const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
-    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const { d, col } = await watchFakelog(fl, t);
     const u = fl.logUrl('hs');
     await c.waitFor(() => col.count(u) === 300, 10000, 'first tree streamed');
 

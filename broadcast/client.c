@@ -385,13 +385,21 @@ client_torn(struct client *c)
 	return -1;
 }
 
-/* The producer passed the cursor: skip to the oldest intact record. A lap
- * is counted once until the client gets a record again (a stuck client is
- * passed on every publish); every skipped record is counted. */
+/* The producer passed the cursor: skip ahead past the oldest intact
+ * record, by a quarter of what the ring holds. Landing on the oldest one
+ * would put the client where the very next publish overwrites: during a
+ * burst (a catch-up after downtime) its next writev would go out torn and
+ * close it. A lap is counted once until the client gets a record again (a
+ * stuck client is passed on every publish); every skipped record is
+ * counted. */
 static void
 client_lapped(struct client *c, uint64_t tail)
 {
-	uint64_t n = tail - c->cursor;
+	uint64_t head = ring_head(c->w->seg), n;
+
+	if (head > tail)
+		tail += (head - tail) / 4;
+	n = tail - c->cursor;
 	char buf[SSE_SKIPPED_MAX];
 	size_t len;
 

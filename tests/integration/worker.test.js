@@ -457,6 +457,55 @@ test('a client that never reads is lapped, counted, and costs no memory; a reade
   }
 });
 
+test('clients that read slowly through a burst are lapped and skip ahead, never torn and closed', async () => {
+  // A burst far faster than these clients read (as in a catch-up after
+  // downtime). A lapped client that landed on the oldest record would be
+  // overwritten by the very next publish, in the middle of its next writev:
+  // torn and closed. Landing with headroom, it keeps streaming whole frames.
+  const h = await Harness.start(['--slots', '16384', '--data', String(64 << 20), '--pad', '2000']);
+  const timers = [];
+  try {
+    const slow = [];
+    for (let i = 0; i < 4; i++) {
+      const st = rawClient(h.port, upgrade('/full-stream'), { frames: true });
+      slow.push(st);
+    }
+    await waitFor(() => slow.every((st) => st.head !== null), 5000, 'slow clients upgraded');
+    for (const st of slow) {
+      // read now and then: far slower than the burst (~100 MB/s)
+      st.sock.pause();
+      timers.push(setInterval(() => {
+        st.sock.resume();
+        setImmediate(() => st.sock.pause());
+      }, 50));
+    }
+    await h.publish(150000, 50000);
+    for (const st of slow) st.sock.resume();
+    await h.publish(50, 0);
+    await sleep(300);
+    const m = await metrics(h.port);
+    const lapped = m.get('certstream_clients_lapped_total');
+    assert.ok(lapped >= 4, `lapped ${lapped}`);
+    assert.equal(m.get('certstream_torn_closed_total'), 0, 'clients closed for a torn write');
+    for (const [i, st] of slow.entries()) {
+      assert.ok(!st.closed, `slow client ${i} was closed`);
+      const text = st.frames.filter((f) => f.op === 1);
+      assert.ok(text.length > 0, `slow client ${i}: no records`);
+      let last = -1;
+      for (const f of text) {
+        const idx = indexOf(JSON.parse(f.payload.toString())); // a torn frame is not JSON
+        assert.ok(idx > last, `slow client ${i}: cert_index ${idx} after ${last}`);
+        last = idx;
+      }
+      assert.ok(!st.frames.some((f) => f.op === 8), `slow client ${i} got a close frame`);
+    }
+    console.log(`# slow readers: lapped ${lapped}, skipped ${m.get('certstream_messages_skipped_total')}`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await h.stop();
+  }
+});
+
 test('SSE resumes from Last-Event-ID without loss, and says what was skipped when it is gone', async () => {
   const h = await Harness.start(['--slots', '256', '--data', String(1 << 20)]);
   try {

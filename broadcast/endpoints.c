@@ -599,13 +599,42 @@ ep_sum(const struct shm_seg *seg, struct ep_sums *s)
 	}
 }
 
+/* One family labelled by stream and protocol. */
+static int
+ep_by_stream(struct evbuffer *b, const char *name, const char *type,
+    const char *help, const uint64_t v[RV_COUNT][SP_COUNT])
+{
+	int k, p, r = ep_family(b, name, type, help);
+
+	for (k = 0; k < RV_COUNT; k++)
+		for (p = 0; p < SP_COUNT; p++)
+			r |= evbuffer_add_printf(b, "%s{stream=\"%s\","
+			    "protocol=\"%s\"} %llu\n", name, ep_stream_names[k],
+			    ep_proto_names[p], (unsigned long long)v[k][p]) < 0;
+	return r ? -1 : 0;
+}
+
+/* One family labelled by worker. */
+static int
+ep_per_worker(struct evbuffer *b, const char *name, const char *type,
+    const char *help, const uint64_t *v, uint32_t n)
+{
+	int r = ep_family(b, name, type, help);
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		r |= evbuffer_add_printf(b, "%s{worker=\"%u\"} %llu\n", name, i,
+		    (unsigned long long)v[i]) < 0;
+	return r ? -1 : 0;
+}
+
 static int
 ep_metrics_workers(const struct shm_seg *seg, struct evbuffer *b)
 {
 	struct ep_sums s;
-	uint64_t cum = 0;
+	uint64_t cum = 0, per[SHM_MAX_WORKERS] = { 0 };
 	uint32_t i, n = ep_nworkers(seg);
-	int k, p, r = 0;
+	int k, r = 0;
 
 	ep_sum(seg, &s);
 	r |= ep_metric(b, "certstream_messages_sent_total", "counter",
@@ -639,50 +668,26 @@ ep_metrics_workers(const struct shm_seg *seg, struct evbuffer *b)
 	r |= ep_metric(b, "certstream_workers_alive", "gauge",
 	    "Worker processes alive.", s.alive);
 
-	r |= ep_family(b, "certstream_connections", "gauge",
-	    "Streaming clients by stream and protocol.");
-	for (k = 0; k < RV_COUNT; k++)
-		for (p = 0; p < SP_COUNT; p++)
-			r |= evbuffer_add_printf(b, "certstream_connections"
-			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
-			    ep_stream_names[k], ep_proto_names[p],
-			    (unsigned long long)s.conns[k][p]) < 0;
-	r |= ep_family(b, "certstream_stream_messages_sent_total", "counter",
-	    "Certificate messages written to clients, by stream and protocol.");
-	for (k = 0; k < RV_COUNT; k++)
-		for (p = 0; p < SP_COUNT; p++)
-			r |= evbuffer_add_printf(b,
-			    "certstream_stream_messages_sent_total"
-			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
-			    ep_stream_names[k], ep_proto_names[p],
-			    (unsigned long long)s.smsgs[k][p]) < 0;
-	r |= ep_family(b, "certstream_stream_bytes_sent_total", "counter",
-	    "Bytes streamed to clients, by stream and protocol.");
-	for (k = 0; k < RV_COUNT; k++)
-		for (p = 0; p < SP_COUNT; p++)
-			r |= evbuffer_add_printf(b,
-			    "certstream_stream_bytes_sent_total"
-			    "{stream=\"%s\",protocol=\"%s\"} %llu\n",
-			    ep_stream_names[k], ep_proto_names[p],
-			    (unsigned long long)s.sbytes[k][p]) < 0;
-	r |= ep_family(b, "certstream_worker_messages_sent_total", "counter",
-	    "Certificate messages written to clients, per worker.");
+	r |= ep_by_stream(b, "certstream_connections", "gauge",
+	    "Streaming clients by stream and protocol.", s.conns);
+	r |= ep_by_stream(b, "certstream_stream_messages_sent_total", "counter",
+	    "Certificate messages written to clients, by stream and protocol.",
+	    s.smsgs);
+	r |= ep_by_stream(b, "certstream_stream_bytes_sent_total", "counter",
+	    "Bytes streamed to clients, by stream and protocol.", s.sbytes);
 	for (i = 0; i < n; i++)
-		r |= evbuffer_add_printf(b, "certstream_worker_messages_sent_total"
-		    "{worker=\"%u\"} %llu\n", i, (unsigned long long)
-		    atomic_load(&seg->workers[i].messages_sent)) < 0;
-	r |= ep_family(b, "certstream_worker_clients", "gauge",
-	    "Streaming clients per worker.");
+		per[i] = atomic_load(&seg->workers[i].messages_sent);
+	r |= ep_per_worker(b, "certstream_worker_messages_sent_total",
+	    "counter", "Certificate messages written to clients, per worker.",
+	    per, n);
 	for (i = 0; i < n; i++)
-		r |= evbuffer_add_printf(b, "certstream_worker_clients"
-		    "{worker=\"%u\"} %u\n", i,
-		    atomic_load(&seg->workers[i].clients)) < 0;
-	r |= ep_family(b, "certstream_worker_rss_bytes", "gauge",
-	    "Resident memory of each worker.");
+		per[i] = atomic_load(&seg->workers[i].clients);
+	r |= ep_per_worker(b, "certstream_worker_clients", "gauge",
+	    "Streaming clients per worker.", per, n);
 	for (i = 0; i < n; i++)
-		r |= evbuffer_add_printf(b, "certstream_worker_rss_bytes"
-		    "{worker=\"%u\"} %llu\n", i, (unsigned long long)
-		    atomic_load(&seg->workers[i].rss_bytes)) < 0;
+		per[i] = atomic_load(&seg->workers[i].rss_bytes);
+	r |= ep_per_worker(b, "certstream_worker_rss_bytes", "gauge",
+	    "Resident memory of each worker.", per, n);
 
 	r |= ep_family(b, "certstream_delivery_latency_seconds", "histogram",
 	    "From the record's seen time to its write to a client.");

@@ -425,8 +425,9 @@ main(int argc, char **argv)
 			    "deliveries_per_server_cpu_s %.0f\n", scpu, 100 * scpu / win_s,
 			    scpu > 0 ? (double)tot.messages / scpu : 0.0);
 		if (all.n > 0)
-			printf("all_cpu_s %.3f\nall_cpu_pct %.1f\n", acpu,
-			    100 * acpu / win_s);
+			printf("all_cpu_s %.3f\nall_cpu_pct %.1f\n"
+			    "deliveries_per_all_cpu_s %.0f\n", acpu, 100 * acpu / win_s,
+			    acpu > 0 ? (double)tot.messages / acpu : 0.0);
 		printf("# %d clients (%llu connected in %.2f s, %llu errors): "
 		    "%.0f deliveries/s, %.1f MB/s, latency p50 %.2f p90 %.2f "
 		    "p99 %.2f max %.2f ms, %llu gaps (%llu skipped), %llu heartbeats",

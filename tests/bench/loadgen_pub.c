@@ -2,7 +2,8 @@
  * Publisher for a peer server (nchan): the same lite messages, seen stamped
  * at send time, as keep-alive HTTP POSTs at a fixed rate, over one or more
  * connections (one process each, rate shared). A publisher that falls
- * behind sends at once and the achieved rate shows it.
+ * behind sends at once and the achieved rate shows it. SIGTERM ends the
+ * run early and still prints the figures.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,6 +20,15 @@
 #include <unistd.h>
 
 #include "tests/bench/loadgen.h"
+
+static volatile sig_atomic_t pub_stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	pub_stop = 1;
+}
 
 struct pub_stats {
 	uint64_t sent, errors;
@@ -90,7 +100,7 @@ pub_child(const struct lg_pub_opts *o, int id, struct pub_stats *ps)
 
 	if ((req = malloc(cap)) == NULL)
 		_exit(1);
-	while (lg_mono_us() < end) {
+	while (!pub_stop && lg_mono_us() < end) {
 		int64_t due = start + (int64_t)((double)n * 1e6 / rate), now = lg_mono_us();
 		const struct lg_msg *m = &o->msgs->m[tpl];
 		int hl, st;
@@ -116,6 +126,8 @@ pub_child(const struct lg_pub_opts *o, int id, struct pub_stats *ps)
 		memcpy(req + hl + m->seen_at, digits, LG_SEEN_LEN);
 		if (write(fd, req, (size_t)hl + m->len) != (ssize_t)((size_t)hl + m->len) ||
 		    (st = read_response(fd, resp, sizeof(resp))) < 200 || st >= 300) {
+			if (pub_stop)
+				break;
 			ps->errors++;
 			close(fd);
 			fd = -1;
@@ -138,7 +150,16 @@ lg_pub_run(const struct lg_pub_opts *o)
 	int64_t lag = 0, t0;
 	double wall;
 
+	struct sigaction sa;
+	pid_t *kids;
+
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term; /* no SA_RESTART: a blocked wait or recv returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((kids = calloc((size_t)o->conns, sizeof(*kids))) == NULL)
+		return -1;
 	ps = mmap(NULL, sizeof(*ps) * (size_t)o->conns, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ps == MAP_FAILED)
@@ -152,9 +173,19 @@ lg_pub_run(const struct lg_pub_opts *o)
 			return -1;
 		if (p == 0)
 			pub_child(o, i, &ps[i]);
+		kids[i] = p;
 	}
-	while (wait(NULL) > 0)
-		;
+	for (int left = o->conns; left > 0;) {
+		if (wait(NULL) > 0) {
+			left--;
+		} else if (errno == EINTR && pub_stop) {
+			for (int i = 0; i < o->conns; i++)
+				kill(kids[i], SIGTERM);
+		} else {
+			break;
+		}
+	}
+	free(kids);
 	wall = (double)(lg_mono_us() - t0) / 1e6;
 	for (int i = 0; i < o->conns; i++) {
 		sent += ps[i].sent;

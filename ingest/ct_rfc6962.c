@@ -7,6 +7,14 @@
  * response is in, so entries leave strictly in index order whatever order
  * the responses arrive in. A response shorter than asked is published and
  * the window shrinks to the remainder, which is requested again.
+ *
+ * Entries are bound to the signed tree heads: once the poller has published
+ * exactly up to a verified head, the consistency proof to the next head also
+ * gives the frontier of that tree (sth_consistency_frontier). From then on
+ * every entry's leaf is appended as it is published, and when the frontier
+ * reaches a verified head its root must be that head's: a log whose
+ * get-entries serves anything but its tree fails. (A catch-up range from
+ * before the first such proof is not bound.)
  */
 #include "ingest/ct_rfc6962.h"
 
@@ -49,6 +57,8 @@ struct r6962 {
 	int fresh;                  /* a head verified by this run: fetch */
 	struct sth pending;         /* signed, larger, awaiting its proof */
 	struct fetch_req *cons_req; /* get-sth-consistency in flight */
+	struct sth_frontier fr;     /* of entries 0..l->next-1, when bound */
+	int bound;
 	uint64_t fetch_next;        /* next index not yet in a window */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
@@ -222,11 +232,13 @@ fail:
 
 int
 ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
-    struct leaf_entry *e)
+    struct leaf_entry *e, long *leaf_len)
 {
 	long ll, el;
 
 	ll = decode_b64(ent, "leaf_input", &s->leaf, &s->leaf_cap);
+	if (leaf_len != NULL)
+		*leaf_len = ll;
 	el = decode_b64(ent, "extra_data", &s->extra, &s->extra_cap);
 	if (ll < 0 || el < 0)
 		return LEAF_ETRUNC;
@@ -239,6 +251,60 @@ ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s)
 	free(s->leaf);
 	free(s->extra);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Entry idx is about to be published or passed: add its leaf to the
+ * frontier. A leaf that cannot be hashed (not even base64) ends the binding
+ * until the next proof. -1 when the poller stopped. */
+static int
+bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
+{
+	if (!p->bound)
+		return 0;
+	if (p->fr.size != idx) {
+		log_warnx("log %s: frontier at %" PRIu64 ", entry %" PRIu64
+		    ": entries no longer checked until the next tree head",
+		    p->l->info.url, p->fr.size, idx);
+		p->bound = 0;
+		return 0;
+	}
+	if (leaf_len < 0) {
+		log_warnx("log %s: entry %" PRIu64 " has no leaf to hash: "
+		    "entries no longer checked until the next tree head",
+		    p->l->info.url, idx);
+		p->bound = 0;
+		return 0;
+	}
+	if (sth_frontier_append(&p->fr, p->scratch.leaf, (size_t)leaf_len) < 0) {
+		p->bound = 0;
+		return 0;
+	}
+	return 0;
+}
+
+/* The frontier reached the last verified head: its root must be the
+ * head's. -1 (and the log failed) when the log served entries that are not
+ * its tree. */
+static int
+check_bound(struct r6962 *p)
+{
+	uint8_t root[STH_HASH_LEN];
+	struct ct_log *l = p->l;
+
+	if (!p->bound || p->fr.size != p->last.tree_size)
+		return 0;
+	if (sth_frontier_root(&p->fr, root) < 0) {
+		p->bound = 0;
+		return 0;
+	}
+	if (memcmp(root, p->last.root_hash, STH_HASH_LEN) != 0) {
+		ct_log_fail(l, 0, "the entries below %" PRIu64 " do not hash to "
+		    "the signed tree head of that size: get-entries served "
+		    "entries that are not in the log's tree", p->last.tree_size);
+		halt(p);
+		return -1;
+	}
+	return 0;
 }
 
 /* Publish complete windows from the front. */
@@ -256,32 +322,38 @@ drain(struct r6962 *p)
 		for (i = 0; i < w->n; i++) {
 			json_object *ent = json_object_array_get_idx(w->entries, i);
 			struct leaf_entry e;
-			int rc = ct_rfc6962_decode(ent, &p->scratch, &e);
+			long leaf_len = -1;
+			int rc = ct_rfc6962_decode(ent, &p->scratch, &e, &leaf_len);
 
-			if (rc != LEAF_OK) {
+			if (rc != LEAF_OK &&
+			    w->attempts < ct_config()->ct_log.retry_max_attempts) {
 				/* Likely a damaged response: fetch again from here,
 				 * and only pass the entry (counted) if it stays bad. */
-				if (++w->attempts <= ct_config()->ct_log.retry_max_attempts) {
-					ct_log_error(l, "entry %" PRIu64 ": %s", w->start + i,
-					    leaf_strerror(rc));
-					w->start += i;
-					json_object_put(w->root);
-					w->root = w->entries = NULL;
-					w->done = 0;
-					w->failed = 1;
-					backoff(p, NULL);
-					goto out;
-				}
-				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
-				    "attempts: %s", w->start + i, w->attempts,
+				w->attempts++;
+				ct_log_error(l, "entry %" PRIu64 ": %s", w->start + i,
 				    leaf_strerror(rc));
-				w->attempts = 0;
-				continue;
+				w->start += i;
+				json_object_put(w->root);
+				w->root = w->entries = NULL;
+				w->done = 0;
+				w->failed = 1;
+				backoff(p, NULL);
+				goto out;
 			}
-			e.index = w->start + i;
-			ct_publish(l, &e);
+			if (bind_leaf(p, w->start + i, leaf_len) < 0)
+				goto out;
+			if (rc != LEAF_OK) {
+				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
+				    "attempts: %s", w->start + i, w->attempts + 1,
+				    leaf_strerror(rc));
+			} else {
+				e.index = w->start + i;
+				ct_publish(l, &e);
+				published++;
+			}
 			w->attempts = 0;
-			published++;
+			if (check_bound(p) < 0)
+				goto out;
 		}
 		if (w->n < want) {
 			/* short response: continue from the last index received */
@@ -298,7 +370,8 @@ drain(struct r6962 *p)
 out:
 	if (published)
 		ct_flush();
-	ct_log_ok(l, p->tree_size);
+	if (!l->failed)
+		ct_log_ok(l, p->tree_size);
 }
 
 static void
@@ -429,6 +502,13 @@ accept_head(struct r6962 *p, const struct sth *sth)
 	ct_log_verified(l, sth->tree_size, sth->root_hash);
 	if (!l->have_next)
 		ct_log_first_head(l, sth->tree_size);
+	/* From entry 0 the frontier is the empty tree: bound at once. */
+	if (!p->bound && l->next == 0) {
+		memset(&p->fr, 0, sizeof(p->fr));
+		p->bound = 1;
+		log_info("log %s: entries from 0 on are checked against the "
+		    "signed tree heads", l->info.url);
+	}
 	if (p->fetch_next < l->next)
 		p->fetch_next = l->next;
 	ct_log_ok(l, p->tree_size);
@@ -539,6 +619,16 @@ on_consistency(void *arg, const struct fetch_res *res)
 		    ": %s", p->pending.tree_size, p->last.tree_size, why);
 		halt(p);
 		return;
+	}
+	/* Published exactly up to the last head: bind from here on. */
+	if (!p->bound && l->have_next && l->next == p->last.tree_size &&
+	    p->last.tree_size > 0 &&
+	    sth_consistency_frontier(p->last.tree_size, p->last.root_hash,
+	    p->pending.tree_size, p->pending.root_hash, proof, (size_t)n, &p->fr,
+	    why, sizeof(why)) == 0) {
+		p->bound = 1;
+		log_info("log %s: entries from %" PRIu64 " on are checked against "
+		    "the signed tree heads", l->info.url, l->next);
 	}
 	accept_head(p, &p->pending);
 }

@@ -29,9 +29,10 @@ int ct_rfc6962_parse(const char *body, size_t len, json_object **root,
 
 /* Decode one element of the entries array: 0, LEAF_E* from the decoder,
  * or LEAF_ETRUNC when a field is missing or not base64. e's spans point
- * into s. */
+ * into s. *leaf_len (if not NULL): the length of the decoded leaf_input in
+ * s->leaf, or -1 when it is missing or not base64. */
 int ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
-    struct leaf_entry *e);
+    struct leaf_entry *e, long *leaf_len);
 void ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s);
 
 /* Start polling l (l->poller is set). 0 or -1. */

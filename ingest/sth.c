@@ -341,14 +341,21 @@ node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
 	return SHA256(buf, sizeof(buf), out) != NULL ? 0 : -1;
 }
 
-int
-sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+/* The RFC 9162 walk. With `left`, also collects the nodes that make up
+ * the first tree, lowest first: the node the walk starts from, then every
+ * left sibling hashed in (*nleft of them; at most 64). */
+static int
+consistency_walk(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
     uint64_t size2, const uint8_t root2[STH_HASH_LEN],
-    const uint8_t proof[][STH_HASH_LEN], size_t n, char *err, size_t errlen)
+    const uint8_t proof[][STH_HASH_LEN], size_t n,
+    uint8_t left[][STH_HASH_LEN], size_t *nleft, char *err, size_t errlen)
 {
 	uint8_t fr[STH_HASH_LEN], sr[STH_HASH_LEN];
 	uint64_t fn, sn;
 	size_t i = 0;
+
+	if (nleft != NULL)
+		*nleft = 0;
 
 	if (size1 > size2) {
 		snprintf(err, errlen, "consistency: tree shrank");
@@ -375,6 +382,8 @@ sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 		i = 1;
 	}
 	memcpy(sr, fr, STH_HASH_LEN);
+	if (left != NULL)
+		memcpy(left[(*nleft)++], fr, STH_HASH_LEN);
 	fn = size1 - 1;
 	sn = size2 - 1;
 	while (fn & 1) {
@@ -387,6 +396,8 @@ sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 			return -1;
 		}
 		if ((fn & 1) || fn == sn) {
+			if (left != NULL && *nleft < 64)
+				memcpy(left[(*nleft)++], proof[i], STH_HASH_LEN);
 			if (node_hash(proof[i], fr, fr) < 0 ||
 			    node_hash(proof[i], sr, sr) < 0)
 				goto hash;
@@ -411,4 +422,91 @@ sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 hash:
 	snprintf(err, errlen, "consistency: SHA-256 failed");
 	return -1;
+}
+
+int
+sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+    uint64_t size2, const uint8_t root2[STH_HASH_LEN],
+    const uint8_t proof[][STH_HASH_LEN], size_t n, char *err, size_t errlen)
+{
+	return consistency_walk(size1, root1, size2, root2, proof, n, NULL, NULL,
+	    err, errlen);
+}
+
+int
+sth_consistency_frontier(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+    uint64_t size2, const uint8_t root2[STH_HASH_LEN],
+    const uint8_t proof[][STH_HASH_LEN], size_t n, struct sth_frontier *f,
+    char *err, size_t errlen)
+{
+	uint8_t left[64][STH_HASH_LEN];
+	size_t nleft = 0, j = 0;
+	int b;
+
+	if (size1 == 0 || size1 == size2) {
+		snprintf(err, errlen, "consistency: no proof to take a frontier from");
+		return -1;
+	}
+	if (consistency_walk(size1, root1, size2, root2, proof, n, left, &nleft,
+	    err, errlen) < 0)
+		return -1;
+	/* One node per set bit of size1, the lowest bit first. */
+	if (nleft != (size_t)__builtin_popcountll(size1)) {
+		snprintf(err, errlen, "consistency: %zu nodes for a tree of %"
+		    PRIu64, nleft, size1);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->size = size1;
+	for (b = 0; b < 64; b++)
+		if (size1 & ((uint64_t)1 << b))
+			memcpy(f->node[b], left[j++], STH_HASH_LEN);
+	return 0;
+}
+
+int
+sth_frontier_append(struct sth_frontier *f, const uint8_t *leaf, size_t len)
+{
+	static const uint8_t zero = 0x00;
+	uint8_t h[STH_HASH_LEN];
+	EVP_MD_CTX *ctx;
+	int b, ok;
+
+	if (f->size == UINT64_MAX || (ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	/* SHA-256(0x00 || MerkleTreeLeaf) */
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, &zero, 1) &&
+	    EVP_DigestUpdate(ctx, leaf, len) &&
+	    EVP_DigestFinal_ex(ctx, h, NULL);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	/* Carry up through every complete subtree the new leaf closes. */
+	for (b = 0; b < 64 && (f->size & ((uint64_t)1 << b)); b++)
+		if (node_hash(f->node[b], h, h) < 0)
+			return -1;
+	memcpy(f->node[b], h, STH_HASH_LEN);
+	f->size++;
+	return 0;
+}
+
+int
+sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN])
+{
+	int b, have = 0;
+
+	if (f->size == 0)
+		return SHA256(NULL, 0, out) != NULL ? 0 : -1;
+	for (b = 0; b < 64; b++) {
+		if (!(f->size & ((uint64_t)1 << b)))
+			continue;
+		if (!have) {
+			memcpy(out, f->node[b], STH_HASH_LEN);
+			have = 1;
+		} else if (node_hash(f->node[b], out, out) < 0) {
+			return -1;
+		}
+	}
+	return 0;
 }

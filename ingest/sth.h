@@ -81,4 +81,30 @@ int sth_consistency_verify(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
     uint64_t size2, const uint8_t root2[STH_HASH_LEN],
     const uint8_t proof[][STH_HASH_LEN], size_t n, char *err, size_t errlen);
 
+/*
+ * The collapsed Merkle tree of a log's first `size` leaves: the root of
+ * each complete subtree, one per set bit of size (node[b] for bit b). It is
+ * all that is needed to append the next leaves and compute the root of the
+ * larger tree, so a monitor can check the entries it fetched against a
+ * signed tree head without keeping them.
+ */
+struct sth_frontier {
+	uint64_t size;
+	uint8_t node[64][STH_HASH_LEN];
+};
+
+/* Verify as sth_consistency_verify() and take the frontier of the first
+ * tree (size1 > 0, size1 < size2) from the proof. 0 or -1. */
+int sth_consistency_frontier(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
+    uint64_t size2, const uint8_t root2[STH_HASH_LEN],
+    const uint8_t proof[][STH_HASH_LEN], size_t n, struct sth_frontier *f,
+    char *err, size_t errlen);
+
+/* Append a leaf (its MerkleTreeLeaf bytes; hashed here). 0 or -1. */
+int sth_frontier_append(struct sth_frontier *f, const uint8_t *leaf,
+    size_t len);
+
+/* The root of the tree of f->size leaves. 0 or -1. */
+int sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN]);
+
 #endif

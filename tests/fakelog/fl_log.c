@@ -8,7 +8,7 @@
 static const char *const fault_names[FL_F_NKINDS] = {
 	"429", "500", "timeout", "truncate", "badbase64", "short", "shrink",
 	"badsig", "gzip", "bigcl", "endless", "gzipbomb", "garbage", "origin",
-	"redirect", "fork",
+	"redirect", "fork", "swap",
 };
 
 const char *
@@ -32,6 +32,7 @@ fl_log_fault_default_on(int kind)
 	switch (kind) {
 	case FL_F_BADB64:
 	case FL_F_SHORT:
+	case FL_F_SWAP:
 	case FL_F_BOMB:
 		return FL_EP_ENTRIES;
 	case FL_F_GZIP:

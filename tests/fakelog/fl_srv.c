@@ -302,10 +302,16 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	for (uint64_t i = start; i <= end; i++) {
 		char *s64;
 
+		/* swap: the first entry served is its neighbour, a real entry
+		 * that is not the tree's at this index */
+		size_t at = (size_t)i;
+
+		if (f && f->kind == FL_F_SWAP && i == start)
+			at = i + 1 < l->tree.n ? at + 1 : at - 1;
 		leaf.len = 0;
 		extra.len = 0;
-		fl_log_leaf(l, (size_t)i, &leaf);
-		fl_entry_extra(l->slots[i].e, &l->corpus->pool, &extra);
+		fl_log_leaf(l, at, &leaf);
+		fl_entry_extra(l->slots[at].e, &l->corpus->pool, &extra);
 		if (leaf.err || extra.err)
 			break;
 		evbuffer_add_printf(b, "%s{\"leaf_input\":\"", i > start ? "," : "");

@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t k;
 
 		if (ct_rfc6962_decode(json_object_array_get_idx(arr, i), &s,
-		    &e) != LEAF_OK)
+		    &e, NULL) != LEAF_OK)
 			continue;
 		FUZZ_CHECK(e.cert.len > 0 && inside(&e.cert, &s));
 		FUZZ_CHECK(inside(&e.leaf, &s) && inside(&e.signed_entry, &s));

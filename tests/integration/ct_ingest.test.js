@@ -398,6 +398,75 @@ test('faults: each log recovers with nothing skipped, or fails with its reason (
     col.w.close();
   });
 
+test('entries are checked against the signed tree: a log whose get-entries serves an entry not in its tree fails',
+  { timeout: 60000 }, async (t) => {
+    // swap0: from entry 0 the frontier is the empty tree; its first
+    // get-entries serves a neighbour in place of entry 0. swapgrow: bound
+    // later, from the consistency proof once everything up to its head was
+    // streamed; the swap comes with the next growth. clean: never faulted.
+    const fl = await startFakelog(['--rfc6962', 'swap0', '--rfc6962', 'swapgrow', '--rfc6962', 'clean',
+      '--initial-size', '300', '--grow-per-sec', '0'], t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, EMPTY_LIST);
+    const stateFile = path.join(dir, 'state.json');
+    const env = { CERTSTREAM_CT_LOG_STATE_FILE: stateFile };
+    const d = await startDaemon({ conf: baseConf(listFile, stateFile), t, env });
+    const col = openCollector(d);
+    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    assert.strictEqual((await fl.fault('swap0', 'swap', 1)).status, 200);
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+
+    const failing = async (n, what) => {
+      let st;
+      for (const until = Date.now() + 20000; Date.now() < until; await sleep(200)) {
+        st = await logStatus(d, fl.logUrl(n));
+        if (st && st.state === 'failing') return st;
+      }
+      assert.fail(`${what}: ${n} not failing: ${JSON.stringify(st)}\n${d.logs().slice(-3000)}`);
+      return st;
+    };
+    const why = /entries below 300 do not hash to the signed tree head/;
+    const s0 = await failing('swap0', 'a swapped entry from 0');
+    assert.match(s0.last_error, why);
+
+    // swapgrow: all 300 streamed; after a restart it resumes at 300, where
+    // only the consistency proof 300 -> 350 can bind it. The swap comes
+    // with the growth after that.
+    await c.waitFor(() => col.count(fl.logUrl('swapgrow')) >= 300 && col.count(fl.logUrl('clean')) >= 300,
+      20000, 'swapgrow and clean streamed');
+    col.w.close();
+    await d.stop('SIGTERM');
+    const d2 = await startDaemon({ conf: baseConf(listFile, stateFile), t, env });
+    const col2 = openCollector(d2);
+    await c.waitFor(() => col2.w.ws.readyState === 1, 5000, 'client open again');
+    await fl.grow('swapgrow', 50);
+    await fl.grow('clean', 50);
+    await c.waitFor(() => /swapgrow\S*: entries from 300 on are checked/.test(d2.logs()), 20000,
+      'swapgrow bound by the consistency proof 300 -> 350').catch((e) => {
+      e.message += `\n${d2.logs().slice(-3000)}`;
+      throw e;
+    });
+    await c.waitFor(() => col2.count(fl.logUrl('swapgrow')) >= 50, 20000, 'swapgrow at 350');
+    assert.strictEqual((await fl.fault('swapgrow', 'swap', 1)).status, 200);
+    await fl.grow('swapgrow', 50);
+    await fl.grow('clean', 50);
+    let st;
+    for (const until = Date.now() + 20000; Date.now() < until; await sleep(200)) {
+      st = await logStatus(d2, fl.logUrl('swapgrow'));
+      if (st && st.state === 'failing') break;
+    }
+    assert.strictEqual(st.state, 'failing', `swapgrow after the binding: ${JSON.stringify(st)}\n${d2.logs().slice(-3000)}`);
+    assert.match(st.last_error, /entries below 400 do not hash to the signed tree head/);
+
+    await c.waitFor(() => col2.count(fl.logUrl('clean')) >= 100, 20000, 'clean keeps streaming');
+    const c1 = await logStatus(d2, fl.logUrl('clean'));
+    assert.notStrictEqual(c1.state, 'failing', JSON.stringify(c1));
+    assert.strictEqual(c1.next_index, 400);
+    col2.w.close();
+  });
+
 test('dedup: a certificate logged in two logs is streamed once and counted', { timeout: 60000 }, async (t) => {
   // Both logs start with the same real entries (--real all).
   const fl = await startFakelog(['--rfc6962', 'd1', '--rfc6962', 'd2', '--real', 'all',

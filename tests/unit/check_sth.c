@@ -371,6 +371,65 @@ START_TEST(generated_consistency_proofs_verify)
 }
 END_TEST
 
+/* The frontier a consistency proof gives for tree m, with leaves m..n-1
+ * appended, has tree n's root; a wrong leaf gives another root. Leaf i's
+ * MerkleTreeLeaf here is the single byte i (leaf_h above). */
+START_TEST(frontier_from_proof_reaches_the_larger_root)
+{
+	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN], r1[STH_HASH_LEN],
+	    r2[STH_HASH_LEN], got[STH_HASH_LEN];
+	struct sth_frontier f;
+	char err[256];
+	unsigned m, n, i;
+	size_t k;
+
+	for (n = 2; n <= 40; n++) {
+		mth(0, n, r2);
+		for (m = 1; m < n; m++) {
+			mth(0, m, r1);
+			k = subproof(m, 0, n, 1, proof, 0);
+			ck_assert_msg(sth_consistency_frontier(m, r1, n, r2, proof, k,
+			    &f, err, sizeof(err)) == 0, "%u -> %u: %s", m, n, err);
+			ck_assert_int_eq(f.size, m);
+			ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+			ck_assert_msg(memcmp(got, r1, STH_HASH_LEN) == 0,
+			    "frontier of %u (from the proof to %u) has another root",
+			    m, n);
+			for (i = m; i < n; i++) {
+				uint8_t leaf = (uint8_t)i;
+
+				ck_assert_int_eq(sth_frontier_append(&f, &leaf, 1), 0);
+			}
+			ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+			ck_assert_msg(memcmp(got, r2, STH_HASH_LEN) == 0,
+			    "%u + leaves %u..%u does not give tree %u's root", m, m,
+			    n - 1, n);
+			/* a proof that does not verify gives no frontier */
+			ck_assert_int_eq(sth_consistency_frontier(m, r2, n, r2, proof,
+			    k, &f, err, sizeof(err)), -1);
+		}
+	}
+	/* the same from nothing, and a swapped leaf */
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+	SHA256(NULL, 0, r1);
+	ck_assert(memcmp(got, r1, STH_HASH_LEN) == 0);
+	for (i = 0; i < 37; i++) {
+		uint8_t leaf = (uint8_t)(i == 20 ? 99 : i);
+
+		ck_assert_int_eq(sth_frontier_append(&f, &leaf, 1), 0);
+		if (i == 19) {
+			mth(0, 20, r1);
+			ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+			ck_assert(memcmp(got, r1, STH_HASH_LEN) == 0);
+		}
+	}
+	mth(0, 37, r2);
+	ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+	ck_assert(memcmp(got, r2, STH_HASH_LEN) != 0);
+}
+END_TEST
+
 Suite *
 sth_suite(void)
 {
@@ -388,6 +447,7 @@ sth_suite(void)
 	tcase_add_test(tc, rsa_signed_tree_head_verifies);
 	tcase_add_test(tc, real_consistency_proof_verifies);
 	tcase_add_test(tc, generated_consistency_proofs_verify);
+	tcase_add_test(tc, frontier_from_proof_reaches_the_larger_root);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -151,17 +151,23 @@ async function logStatus(d, url) {
 }
 
 // A daemon with a /full-stream collector, then told of every log of fl
-// (listed only once the client is connected, so it misses nothing).
-async function watchFakelog(fl, t) {
+// (listed only once the client is connected, so it misses nothing;
+// beforeList runs just before). The state file is the test's own, so a
+// daemon started again with `conf` and `env` resumes from it.
+async function watchFakelog(fl, t, { beforeList = async () => {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const listFile = path.join(dir, 'loglist.json');
+  const stateFile = path.join(dir, 'state.json');
+  const conf = baseConf(listFile, stateFile);
+  const env = { CERTSTREAM_CT_LOG_STATE_FILE: stateFile };
   writeList(listFile, EMPTY_LIST);
-  const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
+  const d = await startDaemon({ conf, t, env });
   const col = openCollector(d);
   await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  await beforeList();
   writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
-  return { d, col };
+  return { d, col, conf, env };
 }
 
 function assertExactlyOnce(seq, size, name) {
@@ -406,17 +412,9 @@ test('entries are checked against the signed tree: a log whose get-entries serve
     // streamed; the swap comes with the next growth. clean: never faulted.
     const fl = await startFakelog(['--rfc6962', 'swap0', '--rfc6962', 'swapgrow', '--rfc6962', 'clean',
       '--initial-size', '300', '--grow-per-sec', '0'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const listFile = path.join(dir, 'loglist.json');
-    writeList(listFile, EMPTY_LIST);
-    const stateFile = path.join(dir, 'state.json');
-    const env = { CERTSTREAM_CT_LOG_STATE_FILE: stateFile };
-    const d = await startDaemon({ conf: baseConf(listFile, stateFile), t, env });
-    const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
-    assert.strictEqual((await fl.fault('swap0', 'swap', 1)).status, 200);
-    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const { d, col, conf, env } = await watchFakelog(fl, t, {
+      beforeList: async () => assert.strictEqual((await fl.fault('swap0', 'swap', 1)).status, 200),
+    });
 
     const failing = async (n, what) => {
       let st;
@@ -438,7 +436,7 @@ test('entries are checked against the signed tree: a log whose get-entries serve
       20000, 'swapgrow and clean streamed');
     col.w.close();
     await d.stop('SIGTERM');
-    const d2 = await startDaemon({ conf: baseConf(listFile, stateFile), t, env });
+    const d2 = await startDaemon({ conf, t, env });
     const col2 = openCollector(d2);
     await c.waitFor(() => col2.w.ws.readyState === 1, 5000, 'client open again');
     await fl.grow('swapgrow', 50);
@@ -581,14 +579,7 @@ test('an unreachable log list URL falls back to the shipped copy', { timeout: 30
 test('429 with Retry-After: the log waits that long, then streams everything', { timeout: 30000 }, async (t) => {
   const fl = await startFakelog(['--rfc6962', 'ra', '--initial-size', '100', '--grow-per-sec', '0',
     '--fault', 'ra:429:1:3'], t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const listFile = path.join(dir, 'loglist.json');
-  writeList(listFile, EMPTY_LIST);
-  const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json')), t });
-  const col = openCollector(d);
-  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
-  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const { d, col } = await watchFakelog(fl, t);
   let s;
   for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(50)) {
     s = await fl.state('ra');

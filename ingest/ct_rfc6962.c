@@ -259,6 +259,8 @@ ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s)
 static int
 bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
 {
+	uint8_t lh[STH_HASH_LEN];
+
 	if (!p->bound)
 		return 0;
 	if (p->fr.size != idx) {
@@ -275,7 +277,8 @@ bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
 		p->bound = 0;
 		return 0;
 	}
-	if (sth_frontier_append(&p->fr, p->scratch.leaf, (size_t)leaf_len) < 0) {
+	if (leaf_hash_bytes(p->scratch.leaf, (size_t)leaf_len, 0, lh) < 0 ||
+	    sth_frontier_append(&p->fr, lh) < 0) {
 		p->bound = 0;
 		return 0;
 	}

@@ -352,17 +352,6 @@ need_issuer(struct tiles *t, const uint8_t *fp)
  * up to a right-edge tile, which the root check covered.
  */
 
-static int
-node_hash(const uint8_t *l, const uint8_t *r, uint8_t out[STH_HASH_LEN])
-{
-	uint8_t b[1 + 2 * STH_HASH_LEN];
-
-	b[0] = 0x01;
-	memcpy(b + 1, l, STH_HASH_LEN);
-	memcpy(b + 1 + STH_HASH_LEN, r, STH_HASH_LEN);
-	return SHA256(b, sizeof(b), out) != NULL ? 0 : -1;
-}
-
 void
 ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[STH_HASH_LEN])
 {
@@ -372,7 +361,7 @@ ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[STH_HASH_LEN])
 	memcpy(buf, h, (size_t)n * STH_HASH_LEN);
 	for (; n > 1; n /= 2)
 		for (i = 0; i < n / 2; i++)
-			node_hash(buf[2 * i], buf[2 * i + 1], buf[i]);
+			sth_node_hash(buf[2 * i], buf[2 * i + 1], buf[i]);
 	memcpy(out, buf[0], STH_HASH_LEN);
 }
 
@@ -543,7 +532,7 @@ ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
 		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
 		    1u << r, node);
 		if (have)
-			node_hash(node, acc, acc);
+			sth_node_hash(node, acc, acc);
 		else
 			memcpy(acc, node, sizeof(acc));
 		have = 1;
@@ -664,7 +653,7 @@ extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
 		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
 		    1u << r, node);
 		if (have)
-			node_hash(node, acc, acc);
+			sth_node_hash(node, acc, acc);
 		else
 			memcpy(acc, node, sizeof(acc));
 		have = 1;

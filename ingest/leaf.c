@@ -230,7 +230,8 @@ leaf_resolve_chain(struct leaf_entry *e, leaf_issuer_fn lookup, void *arg)
 }
 
 int
-leaf_hash(const struct leaf_entry *e, uint8_t out[32])
+leaf_hash_bytes(const uint8_t *leaf, size_t len, int tile_entry,
+    uint8_t out[32])
 {
 	static const uint8_t pfx_static[3] = { 0, 0, 0 };
 	static const uint8_t pfx_rfc[1] = { 0 };
@@ -242,12 +243,18 @@ leaf_hash(const struct leaf_entry *e, uint8_t out[32])
 	/* static tiles hold only the TimestampedEntry: the MerkleTreeLeaf
 	 * header (version 0, leaf_type 0) is implied. */
 	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	    (e->is_static ? EVP_DigestUpdate(ctx, pfx_static, 3)
-			  : EVP_DigestUpdate(ctx, pfx_rfc, 1)) &&
-	    EVP_DigestUpdate(ctx, e->leaf.p, e->leaf.len) &&
+	    (tile_entry ? EVP_DigestUpdate(ctx, pfx_static, 3)
+			: EVP_DigestUpdate(ctx, pfx_rfc, 1)) &&
+	    EVP_DigestUpdate(ctx, leaf, len) &&
 	    EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
+}
+
+int
+leaf_hash(const struct leaf_entry *e, uint8_t out[32])
+{
+	return leaf_hash_bytes(e->leaf.p, e->leaf.len, e->is_static, out);
 }
 
 const char *

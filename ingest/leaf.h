@@ -105,6 +105,11 @@ int leaf_resolve_chain(struct leaf_entry *e, leaf_issuer_fn lookup, void *arg);
  * the MerkleTreeLeaf is 0x00 0x00 || te. Returns 0 or -1 (OpenSSL). */
 int leaf_hash(const struct leaf_entry *e, uint8_t out[32]);
 
+/* The same over raw bytes, for an entry that may not decode: `leaf` is the
+ * MerkleTreeLeaf, or with `tile_entry` a static tile's TimestampedEntry. */
+int leaf_hash_bytes(const uint8_t *leaf, size_t len, int tile_entry,
+    uint8_t out[32]);
+
 /* Static text for a LEAF_E* code. */
 const char *leaf_strerror(int err);
 

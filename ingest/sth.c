@@ -328,9 +328,8 @@ done:
 	return rc;
 }
 
-/* SHA-256(0x01 || l || r): an interior node. */
-static int
-node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
+int
+sth_node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
     uint8_t out[STH_HASH_LEN])
 {
 	uint8_t buf[1 + 2 * STH_HASH_LEN];
@@ -398,8 +397,8 @@ consistency_walk(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 		if ((fn & 1) || fn == sn) {
 			if (left != NULL && *nleft < 64)
 				memcpy(left[(*nleft)++], proof[i], STH_HASH_LEN);
-			if (node_hash(proof[i], fr, fr) < 0 ||
-			    node_hash(proof[i], sr, sr) < 0)
+			if (sth_node_hash(proof[i], fr, fr) < 0 ||
+			    sth_node_hash(proof[i], sr, sr) < 0)
 				goto hash;
 			if (!(fn & 1)) {
 				do {
@@ -407,7 +406,7 @@ consistency_walk(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 					sn >>= 1;
 				} while (!(fn & 1) && fn != 0);
 			}
-		} else if (node_hash(sr, proof[i], sr) < 0) {
+		} else if (sth_node_hash(sr, proof[i], sr) < 0) {
 			goto hash;
 		}
 		fn >>= 1;
@@ -465,26 +464,18 @@ sth_consistency_frontier(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
 }
 
 int
-sth_frontier_append(struct sth_frontier *f, const uint8_t *leaf, size_t len)
+sth_frontier_append(struct sth_frontier *f,
+    const uint8_t leaf_hash[STH_HASH_LEN])
 {
-	static const uint8_t zero = 0x00;
 	uint8_t h[STH_HASH_LEN];
-	EVP_MD_CTX *ctx;
-	int b, ok;
+	int b;
 
-	if (f->size == UINT64_MAX || (ctx = EVP_MD_CTX_new()) == NULL)
+	if (f->size == UINT64_MAX)
 		return -1;
-	/* SHA-256(0x00 || MerkleTreeLeaf) */
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(ctx, &zero, 1) &&
-	    EVP_DigestUpdate(ctx, leaf, len) &&
-	    EVP_DigestFinal_ex(ctx, h, NULL);
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return -1;
+	memcpy(h, leaf_hash, STH_HASH_LEN);
 	/* Carry up through every complete subtree the new leaf closes. */
 	for (b = 0; b < 64 && (f->size & ((uint64_t)1 << b)); b++)
-		if (node_hash(f->node[b], h, h) < 0)
+		if (sth_node_hash(f->node[b], h, h) < 0)
 			return -1;
 	memcpy(f->node[b], h, STH_HASH_LEN);
 	f->size++;
@@ -504,7 +495,7 @@ sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN])
 		if (!have) {
 			memcpy(out, f->node[b], STH_HASH_LEN);
 			have = 1;
-		} else if (node_hash(f->node[b], out, out) < 0) {
+		} else if (sth_node_hash(f->node[b], out, out) < 0) {
 			return -1;
 		}
 	}

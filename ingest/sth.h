@@ -100,9 +100,13 @@ int sth_consistency_frontier(uint64_t size1, const uint8_t root1[STH_HASH_LEN],
     const uint8_t proof[][STH_HASH_LEN], size_t n, struct sth_frontier *f,
     char *err, size_t errlen);
 
-/* Append a leaf (its MerkleTreeLeaf bytes; hashed here). 0 or -1. */
-int sth_frontier_append(struct sth_frontier *f, const uint8_t *leaf,
-    size_t len);
+/* Append a leaf by its leaf hash (leaf_hash_bytes()). 0 or -1. */
+int sth_frontier_append(struct sth_frontier *f,
+    const uint8_t leaf_hash[STH_HASH_LEN]);
+
+/* SHA-256(0x01 || l || r): an interior node of a Merkle tree. 0 or -1. */
+int sth_node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
+    uint8_t out[STH_HASH_LEN]);
 
 /* The root of the tree of f->size leaves. 0 or -1. */
 int sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN]);

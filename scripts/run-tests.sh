@@ -88,7 +88,8 @@ integration() {
 		tail -n 40 "$log"
 	elif [ "${f:-0}" -gt 0 ]; then
 		bad "$f" "integration-$1"
-		grep -E '^not ok|# Subtest|error:|Error' "$log" | head -40
+		# each failing test (at any depth) with its diagnostics block
+		awk '/^ *not ok /{n=30} n>0{print; n--}' "$log" | head -120
 	fi
 	grep -E '^# (tests|pass|fail)' "$log"
 }

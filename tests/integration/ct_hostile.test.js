@@ -27,7 +27,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
@@ -35,66 +35,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
+const { request, getJson, startFakelog } = require('./lib/fakelog');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const FAKELOG = path.join(ROOT, 'build', 'fakelog');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function request(method, url, opts = {}) {
-  const mod = url.startsWith('https:') ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method, timeout: 5000, ...opts }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const getJson = async (url) => JSON.parse((await request('GET', url)).body);
-
-const fakelogs = new Set();
-process.on('exit', () => {
-  for (const p of fakelogs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
-});
-
-// build/fakelog on a free port, killed when the test ends.
-function startFakelog(args, t) {
-  const proc = spawn(FAKELOG, ['--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  fakelogs.add(proc);
-  const stop = () => {
-    try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
-    fakelogs.delete(proc);
-  };
-  t.after(stop);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { stop(); reject(new Error(`fakelog did not start: ${err}`)); }, 60000);
-    proc.stderr.on('data', (b) => { err += b.toString(); });
-    proc.stdout.on('data', (b) => {
-      out += b.toString();
-      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      const port = Number(m[1]);
-      const base = `http://127.0.0.1:${port}`;
-      resolve({
-        port,
-        url: (p) => `${base}${p}`,
-        logUrl: (name) => `${base}/${name}/`,
-        state: (name) => getJson(`${base}/control/${name}/state`),
-        grow: (name, n) => request('POST', `${base}/control/${name}/grow?n=${n}`),
-        fault: (name, kind, count, extra = '') => request('POST',
-          `${base}/control/${name}/fault?kind=${kind}&count=${count}${extra}`),
-      });
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); fakelogs.delete(proc); reject(new Error(`fakelog exited ${code}: ${err}`)); });
-  });
-}
 
 // A /full-stream client filing every certificate by log URL; anything that
 // is not a whole, well-formed record is counted in bad.

@@ -10,93 +10,14 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
+const { request, getJson, startFakelog } = require('./lib/fakelog');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const FAKELOG = path.join(ROOT, 'build', 'fakelog');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function request(method, url) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function getJson(url) {
-  const r = await request('GET', url);
-  return JSON.parse(r.body);
-}
-
-// Start build/fakelog on a free port; resolves once it listens. The child
-// is killed when the test ends (even on a timeout) or the runner exits.
-const fakelogs = new Set();
-process.on('exit', () => {
-  for (const p of fakelogs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
-});
-
-function startFakelog(args, t) {
-  const proc = spawn(FAKELOG, ['--port', '0', ...args], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  fakelogs.add(proc);
-  const stop = () => {
-    try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
-    fakelogs.delete(proc);
-  };
-  if (t) t.after(stop);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const logs = {};
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`fakelog did not start in 60 s: ${err}`));
-    }, 60000);
-    proc.stderr.on('data', (b) => { err += b.toString(); });
-    proc.stdout.on('data', (b) => {
-      out += b.toString();
-      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      for (const line of out.split('\n')) {
-        const f = line.split(' ');
-        if (f[0] === 'log') logs[f[1]] = { type: f[2], key: f[3] };
-      }
-      const port = Number(m[1]);
-      resolve({
-        port,
-        proc,
-        logs,
-        url: (p) => `http://127.0.0.1:${port}${p}`,
-        logUrl: (name) => `http://127.0.0.1:${port}/${name}/`,
-        state: (name) => getJson(`http://127.0.0.1:${port}/control/${name}/state`),
-        grow: (name, n) => request('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
-        fault: (name, kind, count, extra = '') => request('POST',
-          `http://127.0.0.1:${port}/control/${name}/fault?kind=${kind}&count=${count}${extra}`),
-        stop,
-        stderr: () => err,
-      });
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      fakelogs.delete(proc);
-      reject(new Error(`fakelog exited ${code}: ${err}`));
-    });
-  });
-}
 
 // A /full-stream client that files every certificate by log URL.
 function openCollector(d) {

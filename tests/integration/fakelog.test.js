@@ -8,7 +8,7 @@
 
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -16,48 +16,12 @@ const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
+const { FAKELOG, startFakelog } = require('./lib/fakelog');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const FAKELOG = process.env.FAKELOG_BIN || path.join(ROOT, 'build', 'fakelog');
 const REAL_ENTRIES = 1032; // corpus entries before the generated ones
 
 // ---------- process and HTTP helpers ----------
-
-function startFakelog(args) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(FAKELOG, ['--port', '0', ...args], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const logs = {};
-    const timer = setTimeout(() => reject(new Error(`fakelog slow: ${err}`)), 15000);
-    proc.stderr.on('data', (b) => { err += b; });
-    proc.stdout.on('data', (b) => {
-      out += b;
-      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
-      if (!m) return;
-      for (const line of out.split('\n')) {
-        const f = line.split(' ');
-        if (f[0] === 'log') logs[f[1]] = { type: f[2], key: f[3], logId: f[4] };
-      }
-      clearTimeout(timer);
-      const port = Number(m[1]);
-      resolve({
-        proc, port, logs, base: `http://127.0.0.1:${port}`, stderr: () => err,
-        stop: () => new Promise((r) => {
-          if (proc.exitCode !== null) return r(proc.exitCode);
-          proc.once('exit', (code) => r(code));
-          proc.kill('SIGTERM');
-        }),
-      });
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fakelog exited ${code}: ${err}`));
-    });
-  });
-}
 
 // Raw HTTP (no redirects followed, no decompression).
 function raw(method, url, { timeout = 5000, maxBytes = Infinity } = {}) {

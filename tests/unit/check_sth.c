@@ -373,11 +373,11 @@ END_TEST
 
 /* The frontier a consistency proof gives for tree m, with leaves m..n-1
  * appended, has tree n's root; a wrong leaf gives another root. Leaf i's
- * MerkleTreeLeaf here is the single byte i (leaf_h above). */
+ * leaf hash is leaf_h(i) above. */
 START_TEST(frontier_from_proof_reaches_the_larger_root)
 {
 	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN], r1[STH_HASH_LEN],
-	    r2[STH_HASH_LEN], got[STH_HASH_LEN];
+	    r2[STH_HASH_LEN], got[STH_HASH_LEN], lh[STH_HASH_LEN];
 	struct sth_frontier f;
 	char err[256];
 	unsigned m, n, i;
@@ -396,9 +396,8 @@ START_TEST(frontier_from_proof_reaches_the_larger_root)
 			    "frontier of %u (from the proof to %u) has another root",
 			    m, n);
 			for (i = m; i < n; i++) {
-				uint8_t leaf = (uint8_t)i;
-
-				ck_assert_int_eq(sth_frontier_append(&f, &leaf, 1), 0);
+				leaf_h(i, lh);
+				ck_assert_int_eq(sth_frontier_append(&f, lh), 0);
 			}
 			ck_assert_int_eq(sth_frontier_root(&f, got), 0);
 			ck_assert_msg(memcmp(got, r2, STH_HASH_LEN) == 0,
@@ -415,9 +414,8 @@ START_TEST(frontier_from_proof_reaches_the_larger_root)
 	SHA256(NULL, 0, r1);
 	ck_assert(memcmp(got, r1, STH_HASH_LEN) == 0);
 	for (i = 0; i < 37; i++) {
-		uint8_t leaf = (uint8_t)(i == 20 ? 99 : i);
-
-		ck_assert_int_eq(sth_frontier_append(&f, &leaf, 1), 0);
+		leaf_h(i == 20 ? 99 : i, lh);
+		ck_assert_int_eq(sth_frontier_append(&f, lh), 0);
 		if (i == 19) {
 			mth(0, 20, r1);
 			ck_assert_int_eq(sth_frontier_root(&f, got), 0);

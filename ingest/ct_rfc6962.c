@@ -22,17 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "ingest/ct_pace.h"
 #include "ingest/fetch.h"
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 60000
-#define RETRY_AFTER_MAX_MS 600000
 #define MAX_WINDOWS 64
 
 struct win {
@@ -49,7 +46,7 @@ struct win {
 
 struct r6962 {
 	struct ct_log *l;
-	struct event *poll_ev, *retry_ev;
+	struct ct_pace pace;
 	struct fetch_req *sth_req;
 	uint64_t tree_size;         /* last verified */
 	int have_tree;
@@ -62,33 +59,10 @@ struct r6962 {
 	uint64_t fetch_next;        /* next index not yet in a window */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
-	long backoff_ms;
-	int64_t pause_until;        /* monotonic ms */
 	struct ct_rfc6962_scratch scratch;
 };
 
 static void fill(struct r6962 *p);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-}
 
 static void
 win_clear(struct win *w)
@@ -111,40 +85,7 @@ halt(struct r6962 *p)
 	for (i = 0; i < MAX_WINDOWS; i++)
 		if (p->win[i].used)
 			win_clear(&p->win[i]);
-	evtimer_del(p->poll_ev);
-	evtimer_del(p->retry_ev);
-}
-
-/* Exponential back-off, Retry-After honoured: nothing new is requested
- * from this log until it ends. */
-static void
-backoff(struct r6962 *p, const struct fetch_res *res)
-{
-	long ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
-
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	p->backoff_ms = ms;
-	if (res != NULL && res->retry_after_secs > 0) {
-		long ra = res->retry_after_secs * 1000;
-
-		if (ra > RETRY_AFTER_MAX_MS)
-			ra = RETRY_AFTER_MAX_MS;
-		if (ra > ms)
-			ms = ra;
-	}
-	if (now_ms() + ms > p->pause_until)
-		p->pause_until = now_ms() + ms;
-	arm(p->retry_ev, p->pause_until - now_ms());
-}
-
-static void
-describe(char *buf, size_t len, const struct fetch_res *res)
-{
-	if (!res->ok)
-		snprintf(buf, len, "%s", res->error);
-	else
-		snprintf(buf, len, "HTTP %ld", res->status);
+	ct_pace_halt(&p->pace);
 }
 
 static struct win *
@@ -173,7 +114,7 @@ issue(struct r6962 *p, struct win *w)
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(p->l, "cannot start a request");
-		backoff(p, NULL);
+		ct_pace_backoff(&p->pace, NULL);
 	}
 }
 
@@ -340,7 +281,7 @@ drain(struct r6962 *p)
 				w->root = w->entries = NULL;
 				w->done = 0;
 				w->failed = 1;
-				backoff(p, NULL);
+				ct_pace_backoff(&p->pace, NULL);
 				goto out;
 			}
 			if (bind_leaf(p, w->start + i, leaf_len) < 0)
@@ -390,18 +331,18 @@ on_entries(void *arg, const struct fetch_res *res)
 
 	w->req = NULL;
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": %s", w->start,
 		    w->end, why);
 		w->failed = 1;
-		backoff(p, res);
+		ct_pace_backoff(&p->pace, res);
 		return;
 	}
 	if (ct_rfc6962_parse(res->body, res->len, &root, &arr) < 0) {
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": malformed "
 		    "JSON", w->start, w->end);
 		w->failed = 1;
-		backoff(p, NULL);
+		ct_pace_backoff(&p->pace, NULL);
 		return;
 	}
 	n = json_object_array_length(arr);
@@ -417,14 +358,14 @@ on_entries(void *arg, const struct fetch_res *res)
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": no entries "
 		    "within the signed tree", w->start, w->end);
 		w->failed = 1;
-		backoff(p, NULL);
+		ct_pace_backoff(&p->pace, NULL);
 		return;
 	}
 	w->root = root;
 	w->entries = arr;
 	w->n = n;
 	w->done = 1;
-	p->backoff_ms = 0;
+	ct_pace_ok(&p->pace);
 	drain(p);
 	if (!l->failed)
 		fill(p);
@@ -440,7 +381,7 @@ fill(struct r6962 *p)
 
 	/* nothing before this run has verified a head itself: a head kept
 	 * from before a restart only checks the next one */
-	if (p->l->failed || !p->fresh || now_ms() < p->pause_until)
+	if (p->l->failed || !p->fresh || ct_pace_paused(&p->pace))
 		return;
 	for (i = 0; i < MAX_WINDOWS; i++) {
 		struct win *w = &p->win[i];
@@ -450,7 +391,7 @@ fill(struct r6962 *p)
 		nused++;
 		if (w->failed && w->req == NULL && !w->done)
 			issue(p, w);
-		if (now_ms() < p->pause_until)
+		if (ct_pace_paused(&p->pace))
 			return;
 	}
 	p->nwin_max = cfg->ct_log.fetch_concurrency;
@@ -477,18 +418,9 @@ fill(struct r6962 *p)
 		p->fetch_next = w->end + 1;
 		nused++;
 		issue(p, w);
-		if (now_ms() < p->pause_until)
+		if (ct_pace_paused(&p->pace))
 			return;
 	}
-}
-
-static void
-schedule_poll(struct r6962 *p)
-{
-	int64_t ms = ct_config()->ct_log.poll_interval_ms;
-	int64_t wait = p->pause_until - now_ms();
-
-	arm(p->poll_ev, wait > ms ? wait : ms);
 }
 
 /* A verified head (signature, and consistency with the last one): the
@@ -516,7 +448,7 @@ accept_head(struct r6962 *p, const struct sth *sth)
 		p->fetch_next = l->next;
 	ct_log_ok(l, p->tree_size);
 	fill(p);
-	schedule_poll(p);
+	ct_pace_poll_later(&p->pace);
 }
 
 static void on_consistency(void *arg, const struct fetch_res *res);
@@ -531,16 +463,16 @@ on_sth(void *arg, const struct fetch_res *res)
 
 	p->sth_req = NULL;
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "get-sth: %s", why);
-		backoff(p, res);
-		schedule_poll(p);
+		ct_pace_backoff(&p->pace, res);
+		ct_pace_poll_later(&p->pace);
 		return;
 	}
 	if (sth_parse(res->body, res->len, &sth, why, sizeof(why)) < 0) {
 		ct_log_error(l, "%s", why);
-		backoff(p, NULL);
-		schedule_poll(p);
+		ct_pace_backoff(&p->pace, NULL);
+		ct_pace_poll_later(&p->pace);
 		return;
 	}
 	/* An STH identical to the last verified one needs no second check:
@@ -582,8 +514,8 @@ on_sth(void *arg, const struct fetch_res *res)
 		p->cons_req = fetch_get(ct_fetch(), url, on_consistency, p);
 		if (p->cons_req == NULL) {
 			ct_log_error(l, "cannot start a request");
-			backoff(p, NULL);
-			schedule_poll(p);
+			ct_pace_backoff(&p->pace, NULL);
+			ct_pace_poll_later(&p->pace);
 		}
 		return;
 	}
@@ -601,18 +533,18 @@ on_consistency(void *arg, const struct fetch_res *res)
 
 	p->cons_req = NULL;
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "get-sth-consistency: %s", why);
-		backoff(p, res);
-		schedule_poll(p);
+		ct_pace_backoff(&p->pace, res);
+		ct_pace_poll_later(&p->pace);
 		return;
 	}
 	n = sth_consistency_parse(res->body, res->len, proof, STH_PROOF_MAX, why,
 	    sizeof(why));
 	if (n < 0) {
 		ct_log_error(l, "%s", why);
-		backoff(p, NULL);
-		schedule_poll(p);
+		ct_pace_backoff(&p->pace, NULL);
+		ct_pace_poll_later(&p->pace);
 		return;
 	}
 	if (sth_consistency_verify(p->last.tree_size, p->last.root_hash,
@@ -646,16 +578,16 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (p->l->failed || p->sth_req != NULL || p->cons_req != NULL)
 		return;
-	if (now_ms() < p->pause_until) {
-		schedule_poll(p);
+	if (ct_pace_paused(&p->pace)) {
+		ct_pace_poll_later(&p->pace);
 		return;
 	}
 	snprintf(url, sizeof(url), "%sct/v1/get-sth", p->l->info.url);
 	p->sth_req = fetch_get(ct_fetch(), url, on_sth, p);
 	if (p->sth_req == NULL) {
 		ct_log_error(p->l, "cannot start a request");
-		backoff(p, NULL);
-		schedule_poll(p);
+		ct_pace_backoff(&p->pace, NULL);
+		ct_pace_poll_later(&p->pace);
 	}
 }
 
@@ -666,10 +598,8 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (now_ms() < p->pause_until) {
-		arm(p->retry_ev, p->pause_until - now_ms());
+	if (ct_pace_retry_later(&p->pace))
 		return;
-	}
 	fill(p);
 }
 
@@ -683,14 +613,7 @@ ct_rfc6962_start(struct ct_log *l)
 		return -1;
 	}
 	p->l = l;
-	p->poll_ev = evtimer_new(ct_base(), on_poll, p);
-	p->retry_ev = evtimer_new(ct_base(), on_retry, p);
-	if (p->poll_ev == NULL || p->retry_ev == NULL) {
-		log_warnx("%s: evtimer_new failed", __func__);
-		if (p->poll_ev != NULL)
-			event_free(p->poll_ev);
-		if (p->retry_ev != NULL)
-			event_free(p->retry_ev);
+	if (ct_pace_init(&p->pace, ct_base(), on_poll, on_retry, p) < 0) {
 		free(p);
 		return -1;
 	}
@@ -702,7 +625,6 @@ ct_rfc6962_start(struct ct_log *l)
 		p->tree_size = p->last.tree_size;
 		p->fetch_next = l->next;
 	}
-	arm(p->poll_ev, 0);
 	return 0;
 }
 
@@ -714,8 +636,7 @@ ct_rfc6962_stop(struct ct_log *l)
 	if (p == NULL)
 		return;
 	halt(p);
-	event_free(p->poll_ev);
-	event_free(p->retry_ev);
+	ct_pace_fini(&p->pace);
 	ct_rfc6962_scratch_fini(&p->scratch);
 	free(p);
 	l->poller = NULL;

@@ -18,18 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <openssl/sha.h>
 
 #include "common/log.h"
 #include "ingest/checkpoint.h"
+#include "ingest/ct_pace.h"
 #include "ingest/fetch.h"
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 60000
-#define RETRY_AFTER_MAX_MS 600000
 #define MAX_WINDOWS 64
 #define MAX_IREQ 16
 #define HT_CACHE 64
@@ -83,7 +80,7 @@ struct hreq {
 
 struct tiles {
 	struct ct_log *l;
-	struct event *poll_ev, *retry_ev;
+	struct ct_pace pace;
 	struct fetch_req *cp_req;
 	uint64_t tree_size;
 	int have_tree;
@@ -100,8 +97,6 @@ struct tiles {
 	struct { uint64_t size; uint8_t root[STH_HASH_LEN]; } vroot[4];
 	unsigned nvroot;
 	uint8_t root[STH_HASH_LEN];  /* of the current checkpoint */
-	long backoff_ms;
-	int64_t pause_until;
 };
 
 static void fill(struct tiles *t);
@@ -129,57 +124,6 @@ ct_tiles_path(uint64_t n, char *buf, size_t len)
 		off += (size_t)snprintf(tmp + off, sizeof(tmp) - off, "%s%03u%s",
 		    i < ngroups - 1 ? "x" : "", g[i], i < ngroups - 1 ? "/" : "");
 	snprintf(buf, len, "%s", tmp);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-}
-
-static void
-backoff(struct tiles *t, const struct fetch_res *res)
-{
-	long ms = t->backoff_ms ? t->backoff_ms * 2 : BACKOFF_MIN_MS;
-
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	t->backoff_ms = ms;
-	if (res != NULL && res->retry_after_secs > 0) {
-		long ra = res->retry_after_secs * 1000;
-
-		if (ra > RETRY_AFTER_MAX_MS)
-			ra = RETRY_AFTER_MAX_MS;
-		if (ra > ms)
-			ms = ra;
-	}
-	if (now_ms() + ms > t->pause_until)
-		t->pause_until = now_ms() + ms;
-	arm(t->retry_ev, t->pause_until - now_ms());
-}
-
-static void
-describe(char *buf, size_t len, const struct fetch_res *res)
-{
-	if (!res->ok)
-		snprintf(buf, len, "%s", res->error);
-	else
-		snprintf(buf, len, "HTTP %ld", res->status);
 }
 
 static void
@@ -212,8 +156,7 @@ halt(struct tiles *t)
 			memset(&t->hreq[i], 0, sizeof(t->hreq[i]));
 		}
 	}
-	evtimer_del(t->poll_ev);
-	evtimer_del(t->retry_ev);
+	ct_pace_halt(&t->pace);
 }
 
 /* ---- issuers ---- */
@@ -282,28 +225,28 @@ on_issuer(void *arg, const struct fetch_res *res)
 	memcpy(fp, r->fp, sizeof(fp));
 	memset(r, 0, sizeof(*r));
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: %s", fp[0], fp[1],
 		    fp[2], fp[3], why);
-		backoff(t, res);
+		ct_pace_backoff(&t->pace, res);
 		return;
 	}
 	SHA256((const uint8_t *)res->body, res->len, md);
 	if (memcmp(md, fp, sizeof(md)) != 0) {
 		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: body does not hash "
 		    "to its fingerprint", fp[0], fp[1], fp[2], fp[3]);
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
 	der = malloc(res->len ? res->len : 1);
 	if (der == NULL) {
 		ct_log_error(t->l, "out of memory");
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
 	memcpy(der, res->body, res->len);
 	cache_add(t, fp, der, res->len);
-	t->backoff_ms = 0;
+	ct_pace_ok(&t->pace);
 	drain(t);
 	if (!t->l->failed)
 		fill(t);
@@ -325,7 +268,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 		if (!t->ireq[i].used && slot < 0)
 			slot = i;
 	}
-	if (slot < 0 || now_ms() < t->pause_until)
+	if (slot < 0 || ct_pace_paused(&t->pace))
 		return 1;  /* asked on a later pass */
 	off = (size_t)snprintf(url, sizeof(url), "%sissuer/", t->l->info.url);
 	for (i = 0; i < LEAF_FP_LEN && off + 3 < sizeof(url); i++)
@@ -337,7 +280,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	if (t->ireq[slot].req == NULL) {
 		memset(&t->ireq[slot], 0, sizeof(t->ireq[slot]));
 		ct_log_error(t->l, "cannot start a request");
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 	}
 	return 1;
 }
@@ -425,7 +368,7 @@ htile_issue(struct tiles *t, struct hreq *r)
 	if (r->req == NULL) {
 		memset(r, 0, sizeof(*r));
 		ct_log_error(t->l, "cannot start a request");
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 	}
 }
 
@@ -446,7 +389,7 @@ need_htile(struct tiles *t, unsigned level, uint64_t idx, unsigned width)
 		if (!t->hreq[i].used && slot < 0)
 			slot = i;
 	}
-	if (slot < 0 || now_ms() < t->pause_until)
+	if (slot < 0 || ct_pace_paused(&t->pace))
 		return NULL;
 	t->hreq[slot].used = 1;
 	t->hreq[slot].t = t;
@@ -476,25 +419,25 @@ on_htile(void *arg, const struct fetch_res *res)
 		return;
 	}
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %s", r->level, r->idx,
 		    why);
 		memset(r, 0, sizeof(*r));
-		backoff(t, res);
+		ct_pace_backoff(&t->pace, res);
 		return;
 	}
 	if (res->len != (size_t)r->width * STH_HASH_LEN) {
 		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %zu bytes for %u "
 		    "hashes", r->level, r->idx, res->len, r->width);
 		memset(r, 0, sizeof(*r));
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
 	h = malloc(res->len);
 	if (h == NULL) {
 		ct_log_error(t->l, "out of memory");
 		memset(r, 0, sizeof(*r));
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
 	memcpy(h, res->body, res->len);
@@ -786,7 +729,7 @@ issue(struct tiles *t, struct twin *w)
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(t->l, "cannot start a request");
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 	} else {
 		atomic_fetch_add(&ct_ingest_stats()->tiles_fetched, 1);
 	}
@@ -823,7 +766,7 @@ check_tile(struct tiles *t, struct twin *w)
 				w->len = 0;
 				w->done = 0;
 				w->failed = 1;
-				backoff(t, NULL);
+				ct_pace_backoff(&t->pace, NULL);
 				return -1;
 			}
 			ct_log_fail(l, 0, "data tile %" PRIu64 " undecodable: %s",
@@ -909,24 +852,24 @@ on_tile(void *arg, const struct fetch_res *res)
 
 	w->req = NULL;
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "data tile %" PRIu64 "%s: %s", w->tile,
 		    w->width < CT_TILE_WIDTH ? " (partial)" : "", why);
 		w->failed = 1;
-		backoff(t, res);
+		ct_pace_backoff(&t->pace, res);
 		return;
 	}
 	w->body = malloc(res->len ? res->len : 1);
 	if (w->body == NULL) {
 		ct_log_error(t->l, "out of memory");
 		w->failed = 1;
-		backoff(t, NULL);
+		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
 	memcpy(w->body, res->body, res->len);
 	w->len = res->len;
 	w->done = 1;
-	t->backoff_ms = 0;
+	ct_pace_ok(&t->pace);
 	drain(t);
 	if (!t->l->failed)
 		fill(t);
@@ -938,7 +881,7 @@ fill(struct tiles *t)
 	const struct config *cfg = ct_config();
 	int i, nused = 0, nmax = cfg->ct_log.fetch_concurrency;
 
-	if (t->l->failed || now_ms() < t->pause_until)
+	if (t->l->failed || ct_pace_paused(&t->pace))
 		return;
 	if (nmax > MAX_WINDOWS)
 		nmax = MAX_WINDOWS;
@@ -950,7 +893,7 @@ fill(struct tiles *t)
 		nused++;
 		if (w->failed && w->req == NULL && !w->done)
 			issue(t, w);
-		if (now_ms() < t->pause_until)
+		if (ct_pace_paused(&t->pace))
 			return;
 	}
 	while (nused < nmax && t->fetch_next < t->tree_size) {
@@ -979,18 +922,9 @@ fill(struct tiles *t)
 		t->fetch_next = n * CT_TILE_WIDTH + width;
 		nused++;
 		issue(t, w);
-		if (now_ms() < t->pause_until)
+		if (ct_pace_paused(&t->pace))
 			return;
 	}
-}
-
-static void
-schedule_poll(struct tiles *t)
-{
-	int64_t ms = ct_config()->ct_log.poll_interval_ms;
-	int64_t wait = t->pause_until - now_ms();
-
-	arm(t->poll_ev, wait > ms ? wait : ms);
 }
 
 static void
@@ -1004,10 +938,10 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 
 	t->cp_req = NULL;
 	if (!res->ok || res->status != 200) {
-		describe(why, sizeof(why), res);
+		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "checkpoint: %s", why);
-		backoff(t, res);
-		schedule_poll(t);
+		ct_pace_backoff(&t->pace, res);
+		ct_pace_poll_later(&t->pace);
 		return;
 	}
 	SHA256((const uint8_t *)res->body, res->len, md);
@@ -1026,15 +960,15 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 				return;
 			}
 			ct_log_error(l, "%s", why);
-			backoff(t, NULL);
-			schedule_poll(t);
+			ct_pace_backoff(&t->pace, NULL);
+			ct_pace_poll_later(&t->pace);
 			return;
 		}
 	} else if (checkpoint_parse(res->body, res->len, &cp, why,
 	    sizeof(why)) < 0) {
 		ct_log_error(l, "%s", why);
-		backoff(t, NULL);
-		schedule_poll(t);
+		ct_pace_backoff(&t->pace, NULL);
+		ct_pace_poll_later(&t->pace);
 		return;
 	}
 	if (t->have_tree && cp.size < t->tree_size) {
@@ -1055,7 +989,7 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 		return;
 	case 0:
 		/* hash tiles on their way: the next poll tries again */
-		schedule_poll(t);
+		ct_pace_poll_later(&t->pace);
 		return;
 	}
 	t->tree_size = cp.size;
@@ -1070,7 +1004,7 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 		t->fetch_next = l->next;
 	ct_log_ok(l, t->tree_size);
 	fill(t);
-	schedule_poll(t);
+	ct_pace_poll_later(&t->pace);
 }
 
 static void
@@ -1083,16 +1017,16 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (t->l->failed || t->cp_req != NULL)
 		return;
-	if (now_ms() < t->pause_until) {
-		schedule_poll(t);
+	if (ct_pace_paused(&t->pace)) {
+		ct_pace_poll_later(&t->pace);
 		return;
 	}
 	snprintf(url, sizeof(url), "%scheckpoint", t->l->info.url);
 	t->cp_req = fetch_get(ct_fetch(), url, on_checkpoint, t);
 	if (t->cp_req == NULL) {
 		ct_log_error(t->l, "cannot start a request");
-		backoff(t, NULL);
-		schedule_poll(t);
+		ct_pace_backoff(&t->pace, NULL);
+		ct_pace_poll_later(&t->pace);
 	}
 }
 
@@ -1103,10 +1037,8 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (now_ms() < t->pause_until) {
-		arm(t->retry_ev, t->pause_until - now_ms());
+	if (ct_pace_retry_later(&t->pace))
 		return;
-	}
 	drain(t);
 	fill(t);
 }
@@ -1121,19 +1053,11 @@ ct_tiles_start(struct ct_log *l)
 		return -1;
 	}
 	t->l = l;
-	t->poll_ev = evtimer_new(ct_base(), on_poll, t);
-	t->retry_ev = evtimer_new(ct_base(), on_retry, t);
-	if (t->poll_ev == NULL || t->retry_ev == NULL) {
-		log_warnx("%s: evtimer_new failed", __func__);
-		if (t->poll_ev != NULL)
-			event_free(t->poll_ev);
-		if (t->retry_ev != NULL)
-			event_free(t->retry_ev);
+	if (ct_pace_init(&t->pace, ct_base(), on_poll, on_retry, t) < 0) {
 		free(t);
 		return -1;
 	}
 	l->poller = t;
-	arm(t->poll_ev, 0);
 	return 0;
 }
 
@@ -1146,8 +1070,7 @@ ct_tiles_stop(struct ct_log *l)
 	if (t == NULL)
 		return;
 	halt(t);
-	event_free(t->poll_ev);
-	event_free(t->retry_ev);
+	ct_pace_fini(&t->pace);
 	for (i = 0; i < t->ncache; i++)
 		free(t->cache[i].der);
 	for (i = 0; i < HT_CACHE; i++)

@@ -1,10 +1,12 @@
 /* The CT source's crash resume: the newest record in the ring names its
- * log and index, so a successor ingest never publishes it twice. */
+ * log and index, so a successor ingest never publishes it twice. The
+ * pollers' back-off (ct_pace). */
 #include <check.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "ingest/ct.h"
+#include "ingest/ct_pace.h"
 
 Suite *ct_suite(void);
 
@@ -50,6 +52,68 @@ START_TEST(last_record_names_log_and_index)
 }
 END_TEST
 
+static void
+pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* The back-off doubles from 250 ms to 60 s; a longer Retry-After wins, up
+ * to 10 minutes; a pause already running is never shortened; a success
+ * starts it over. */
+START_TEST(pace_backoff_doubles_honours_retry_after_and_never_shortens)
+{
+	struct event_base *base = event_base_new();
+	struct ct_pace pc;
+	struct fetch_res res;
+	int64_t left;
+	long want = 250;
+	int i;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(ct_pace_init(&pc, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert(!ct_pace_paused(&pc));
+	ck_assert_int_eq(ct_pace_retry_later(&pc), 0);
+	for (i = 0; i < 12; i++) {
+		ct_pace_backoff(&pc, NULL);
+		ck_assert_int_eq(pc.backoff_ms, want);
+		want = want * 2 > 60000 ? 60000 : want * 2;
+	}
+	ck_assert_int_eq(pc.backoff_ms, 60000);
+	ck_assert(ct_pace_paused(&pc));
+	ck_assert_int_eq(ct_pace_retry_later(&pc), 1);
+	ck_assert(evtimer_pending(pc.retry_ev, NULL));
+
+	/* Retry-After: 300 s is longer than the back-off; 1 day is cut to 600 s */
+	memset(&res, 0, sizeof(res));
+	res.ok = 1;
+	res.status = 429;
+	res.retry_after_secs = 300;
+	ct_pace_backoff(&pc, &res);
+	left = pc.pause_until - ct_now_ms();
+	ck_assert(left > 299000 && left <= 300000);
+	res.retry_after_secs = 86400;
+	ct_pace_backoff(&pc, &res);
+	left = pc.pause_until - ct_now_ms();
+	ck_assert(left > 599000 && left <= 600000);
+
+	/* a success starts the back-off over, but keeps the running pause */
+	ct_pace_ok(&pc);
+	ct_pace_backoff(&pc, NULL);
+	ck_assert_int_eq(pc.backoff_ms, 250);
+	left = pc.pause_until - ct_now_ms();
+	ck_assert(left > 599000);
+
+	ct_pace_halt(&pc);
+	ck_assert(!evtimer_pending(pc.retry_ev, NULL));
+	ck_assert(!evtimer_pending(pc.poll_ev, NULL));
+	ct_pace_fini(&pc);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 ct_suite(void)
 {
@@ -57,6 +121,7 @@ ct_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, last_record_names_log_and_index);
+	tcase_add_test(tc, pace_backoff_doubles_honours_retry_after_and_never_shortens);
 	suite_add_tcase(s, tc);
 	return s;
 }

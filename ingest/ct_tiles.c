@@ -460,15 +460,18 @@ ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
 	for (h = 0; h < 64; h++) {
 		uint64_t start, pos;
 		unsigned lvl = h / 8, r = h % 8, width;
-		const uint8_t *tl;
+		const uint8_t *tl = NULL;
+		int rc;
 
 		if (!(size >> h & 1))
 			continue;
 		start = h == 63 ? 0 : size & ~((UINT64_C(2) << h) - 1);
 		pos = start >> (8 * lvl);
 		width = (unsigned)((size >> (8 * lvl)) % CT_TILE_WIDTH);
-		tl = get(arg, lvl, pos / CT_TILE_WIDTH, width);
-		if (tl == NULL) {
+		rc = get(arg, lvl, pos / CT_TILE_WIDTH, width, &tl);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
 			missing = 1;  /* ask for every missing tile at once */
 			continue;
 		}
@@ -486,10 +489,11 @@ ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
 	return 1;
 }
 
-static const uint8_t *
-get_htile(void *arg, unsigned level, uint64_t idx, unsigned width)
+static int
+get_htile(void *arg, unsigned level, uint64_t idx, unsigned width,
+    const uint8_t **tile)
 {
-	return need_htile(arg, level, idx, width);
+	return (*tile = need_htile(arg, level, idx, width)) != NULL;
 }
 
 /* Is (size, root) the root of the hash tiles? 1 yes, 0 waiting, -1 no. */
@@ -568,42 +572,34 @@ bound_tile(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
  * its root already checked), each bound to the new root. 1 the new tree
  * extends the old one, 0 waiting for tiles, -1 it does not (a fork).
  */
+struct bound_get {
+	struct tiles *t;
+	uint64_t n;
+};
+
+/* A hash tile of the new tree, bound to its root (the width is the new
+ * tree's, not the one of the old tree being recomputed). */
+static int
+get_bound_tile(void *arg, unsigned level, uint64_t idx, unsigned width,
+    const uint8_t **tile)
+{
+	struct bound_get *b = arg;
+
+	(void)width;
+	return bound_tile(b->t, level, idx, b->n, tile);
+}
+
 static int
 extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
     uint64_t n)
 {
-	uint8_t acc[STH_HASH_LEN], node[STH_HASH_LEN];
-	unsigned h, have = 0, missing = 0;
+	struct bound_get b = { t, n };
+	uint8_t got[STH_HASH_LEN];
+	int rc;
 
-	memset(acc, 0, sizeof(acc));
-	for (h = 0; h < 64; h++) {
-		uint64_t start, pos;
-		unsigned lvl = h / 8, r = h % 8;
-		const uint8_t *tl;
-		int rc;
-
-		if (!(m >> h & 1))
-			continue;
-		start = h == 63 ? 0 : m & ~((UINT64_C(2) << h) - 1);
-		pos = start >> (8 * lvl);
-		rc = bound_tile(t, lvl, pos / CT_TILE_WIDTH, n, &tl);
-		if (rc < 0)
-			return -1;
-		if (rc == 0) {
-			missing = 1;  /* ask for every missing tile at once */
-			continue;
-		}
-		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
-		    1u << r, node);
-		if (have)
-			sth_node_hash(node, acc, acc);
-		else
-			memcpy(acc, node, sizeof(acc));
-		have = 1;
-	}
-	if (missing)
-		return 0;
-	return memcmp(acc, mroot, STH_HASH_LEN) == 0 ? 1 : -1;
+	if ((rc = ct_tiles_root(m, get_bound_tile, &b, got)) <= 0)
+		return rc;
+	return memcmp(got, mroot, STH_HASH_LEN) == 0 ? 1 : -1;
 }
 
 /* Is the verified checkpoint cp a successor of the last one? 1 yes, 0

@@ -32,15 +32,17 @@ void ct_tiles_path(uint64_t n, char *buf, size_t len);
  * node hashes. */
 void ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[32]);
 
-/* Hash tile (level, idx) with at least width hashes, or NULL if absent. */
-typedef const uint8_t *(*ct_tiles_get_fn)(void *arg, unsigned level,
-    uint64_t idx, unsigned width);
+/* Hash tile (level, idx) with at least width hashes: 1 and *tile, 0 if
+ * absent, -1 if it cannot be trusted. */
+typedef int (*ct_tiles_get_fn)(void *arg, unsigned level, uint64_t idx,
+    unsigned width, const uint8_t **tile);
 
 /*
  * The root of the tree of `size` leaves from its hash tiles (tlog-tiles:
  * level L holds the nodes of tree level 8L): its complete subtrees, right
- * to left, each from the right-edge tile of its level. 1 and out, or 0 if
- * a tile is missing (every missing tile has been asked of get).
+ * to left, each from the right-edge tile of its level. 1 and out, 0 if a
+ * tile is missing (every missing tile has been asked of get), -1 if get
+ * refused one.
  */
 int ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
     uint8_t out[32]);

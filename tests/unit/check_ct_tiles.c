@@ -91,11 +91,12 @@ free_tree(void)
 
 struct served {
 	uint64_t size;
-	int asked, withhold;
+	int asked, withhold;        /* 1 absent, 2 refused */
 };
 
-static const uint8_t *
-serve(void *arg, unsigned level, uint64_t idx, unsigned width)
+static int
+serve(void *arg, unsigned level, uint64_t idx, unsigned width,
+    const uint8_t **tile)
 {
 	struct served *s = arg;
 
@@ -104,8 +105,9 @@ serve(void *arg, unsigned level, uint64_t idx, unsigned width)
 	/* a tile the tree of this size has, no wider */
 	ck_assert_uint_le(idx * 256 + width, s->size >> (8 * level));
 	if (s->withhold)
-		return NULL;
-	return lv[level][idx * 256];
+		return s->withhold == 2 ? -1 : 0;
+	*tile = lv[level][idx * 256];
+	return 1;
 }
 
 START_TEST(root_from_hash_tiles_matches_the_tree_hash)
@@ -128,6 +130,11 @@ START_TEST(root_from_hash_tiles_matches_the_tree_hash)
 		s.asked = 0;
 		ck_assert_int_eq(ct_tiles_root(sizes[i], serve, &s, got), 0);
 		ck_assert_int_eq(s.asked, __builtin_popcountll(sizes[i]));
+		/* a tile that cannot be trusted: no root, at once */
+		s.withhold = 2;
+		s.asked = 0;
+		ck_assert_int_eq(ct_tiles_root(sizes[i], serve, &s, got), -1);
+		ck_assert_int_eq(s.asked, 1);
 	}
 	/* a changed hash changes the root */
 	{

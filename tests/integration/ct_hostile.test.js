@@ -31,9 +31,8 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
-const os = require('node:os');
 const path = require('node:path');
-const { startDaemon } = require('./lib/daemon');
+const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
 
@@ -91,8 +90,7 @@ function writeList(file, text) {
 }
 
 function tmpDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-hostile-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'ct-hostile-');
   return dir;
 }
 

@@ -11,9 +11,8 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { startDaemon } = require('./lib/daemon');
+const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
 
@@ -76,8 +75,7 @@ async function logStatus(d, url) {
 // beforeList runs just before). The state file is the test's own, so a
 // daemon started again with `conf` and `env` resumes from it.
 async function watchFakelog(fl, t, { beforeList = async () => {} } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'ct-ingest-');
   const listFile = path.join(dir, 'loglist.json');
   const stateFile = path.join(dir, 'state.json');
   const conf = baseConf(listFile, stateFile);
@@ -107,8 +105,7 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
     const urls = names.map((n) => fl.logUrl(n));
     const fullList = (await request('GET', fl.url('/loglist.json'))).body;
 
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = testDir(t, 'ct-ingest-');
     const listFile = path.join(dir, 'loglist.json');
     const stateFile = path.join(dir, 'state.json');
     const conf = baseConf(listFile, stateFile);
@@ -259,8 +256,7 @@ test('faults: each log recovers with nothing skipped, or fails with its reason (
     const args = ['--initial-size', '400', '--grow-per-sec', '0', '--hold-secs', '30'];
     for (const n of all) args.push(statics.has(n) ? '--static' : '--rfc6962', n);
     const fl = await startFakelog(args, t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = testDir(t, 'ct-ingest-');
     const listFile = path.join(dir, 'loglist.json');
     writeList(listFile, EMPTY_LIST);
     const d = await startDaemon({
@@ -390,8 +386,7 @@ test('dedup: a certificate logged in two logs is streamed once and counted', { t
   // Both logs start with the same real entries (--real all).
   const fl = await startFakelog(['--rfc6962', 'd1', '--rfc6962', 'd2', '--real', 'all',
     '--initial-size', '300', '--grow-per-sec', '0'], t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'ct-ingest-');
   const listFile = path.join(dir, 'loglist.json');
   writeList(listFile, EMPTY_LIST);
   const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json'), { dedup: true }), t });
@@ -425,8 +420,7 @@ test('SIGHUP: a custom log starts, restarts when its key changes; a state filter
   { timeout: 60000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ha', '--rfc6962', 'hb', '--initial-size', '200',
       '--grow-per-sec', '0'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = testDir(t, 'ct-ingest-');
     const listFile = path.join(dir, 'loglist.json');
     const full = JSON.parse((await request('GET', fl.url('/loglist.json'))).body);
     const hb = full.operators[0].logs.find((l) => l.url === fl.logUrl('hb'));
@@ -481,8 +475,7 @@ test('SIGHUP: a custom log starts, restarts when its key changes; a state filter
   });
 
 test('an unreachable log list URL falls back to the shipped copy', { timeout: 30000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-ingest-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'ct-ingest-');
   // Port 1 on loopback refuses; the state filter matches no shipped log, so
   // nothing is polled and no name is ever resolved.
   const conf = baseConf('http://127.0.0.1:1/log_list.json', path.join(dir, 'state.json'))

@@ -595,47 +595,7 @@ test('kill -9 of the master when its children run as another user: they stop all
 
 // ---- the CT source: build/fakelog on 127.0.0.1 ----
 
-const { spawn } = require('node:child_process');
-const FAKELOG = path.join(__dirname, '..', '..', 'build', 'fakelog');
-
-function httpReq(method, url) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (b) => { body += b; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-// Start build/fakelog on a free port; resolves once it listens.
-function startFakelog(args, t) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(FAKELOG, ['--port', '0', ...args], { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    proc.stderr.on('data', (b) => { err += b.toString(); });
-    proc.stdout.on('data', (b) => {
-      out += b.toString();
-      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
-      if (!m) return;
-      const port = Number(m[1]);
-      const fl = {
-        url: (p) => `http://127.0.0.1:${port}${p}`,
-        logUrl: (name) => `http://127.0.0.1:${port}/${name}/`,
-        size: async (name) => JSON.parse((await httpReq('GET', `http://127.0.0.1:${port}/control/${name}/state`)).body).size,
-        grow: (name, n) => httpReq('POST', `http://127.0.0.1:${port}/control/${name}/grow?n=${n}`),
-        stop: () => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } },
-      };
-      t.after(() => fl.stop());
-      resolve(fl);
-    });
-    proc.on('exit', (code) => reject(new Error(`fakelog exited ${code}: ${err}`)));
-  });
-}
+const { request: httpReq, startFakelog } = require('./lib/fakelog');
 
 test('kill -9 of the CT ingest four times while two logs grow: every log index arrives exactly once, in order', { timeout: 60000 }, async (t) => {
   const FINAL = 2400;

@@ -6,36 +6,16 @@
 // must be there with values that match what the clients saw.
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
-const { startDaemon, ROOT } = require('./lib/daemon');
+const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
+const { startFakelog } = require('./lib/fakelog');
 
-const FAKELOG = path.join(ROOT, 'build', 'fakelog');
 const TOKEN = 'metrics-test-token';
 const SIZE = 400;
-
-function startFakelog(args, t) {
-  const proc = spawn(FAKELOG, ['--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { try { proc.kill('SIGKILL'); } catch (_) { /* gone */ } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`fakelog did not start: ${err}`)), 60000);
-    proc.stderr.on('data', (b) => { err += b.toString(); });
-    proc.stdout.on('data', (b) => {
-      out += b.toString();
-      const m = /listening 127\.0\.0\.1:(\d+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ port: Number(m[1]), url: (p) => `http://127.0.0.1:${m[1]}${p}` });
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`fakelog exited ${code}: ${err}`)); });
-  });
-}
 
 function get(url, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -62,8 +42,7 @@ test('/metrics after traffic: promtool accepts it silently; the key series are t
   { timeout: 60000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ra', '--static', 'st', '--initial-size', String(SIZE),
       '--max-size', String(SIZE), '--grow-per-sec', '0'], t);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-metrics-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = testDir(t, 'certstream-metrics-');
     const list = path.join(dir, 'loglist.json');
     fs.writeFileSync(list, '{"operators":[]}\n');
     const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(list)}`, 'ct_log:',

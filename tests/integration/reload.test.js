@@ -11,7 +11,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { startDaemon, sleep } = require('./lib/daemon');
+const { startDaemon, sleep, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 
 const WebSocket = require(path.join(__dirname, '..', 'node', 'node_modules', 'ws'));
@@ -73,8 +73,7 @@ test('SIGHUP with 1,000 connected clients changes the tokens: none dropped, all 
   });
 
 test('SIGHUP moves log.target to a new file in every process; one that cannot be opened keeps the running one', async (t) => {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'certstream-logs-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'certstream-logs-');
   const a = path.join(dir, 'a.log');
   const b = path.join(dir, 'b.log');
   const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');

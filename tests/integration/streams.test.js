@@ -4,7 +4,7 @@
 // stream carries heartbeats.
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { startDaemon } = require('./lib/daemon');
+const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 
 const feed = c.loadFeed(c.feedPath());
@@ -147,8 +147,7 @@ test('a recorded get-entries dump and bad lines: rendered like live ingest, bad 
   const path = require('node:path');
   // A real get-entries body (4 entries of 2013), a broken line, and one
   // recorded certificate_update from the sample feed.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-feed-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = testDir(t, 'certstream-feed-');
   const body = fs.readFileSync(path.join(c.ROOT, 'tests/data/real/rfc6962/ctgo_scanner_get-entries_4.json'), 'utf8');
   const file = path.join(dir, 'dump.ndjson');
   fs.writeFileSync(file, `${JSON.stringify(JSON.parse(body))}\n{"leaf_input": "AAAA", "extra_data": "\n${JSON.stringify(feed.records[0])}\n`);

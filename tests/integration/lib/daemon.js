@@ -20,6 +20,7 @@
 //   waitHealth false to skip waiting for /health (e.g. for failing starts)
 
 const { spawn } = require('node:child_process');
+const { after } = require('node:test');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -74,6 +75,11 @@ function killGroup(proc, signal) {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   try { process.kill(proc.pid, signal); } catch (_) { /* gone */ }
 }
+
+// When every test of the file is done: a daemon still up (a failed hook
+// kept its test's own stop from running) would hold the file's process
+// open for ever through its pipes.
+after(() => Promise.all([...live].map((d) => d.stop('SIGKILL'))));
 
 // Last resort: the test runner exits with daemons still up.
 process.on('exit', () => {
@@ -196,6 +202,24 @@ async function startOnce(opts, port) {
   throw err;
 }
 
+// A temporary directory for test t's files (a config, a log list, a state
+// file). Removed when the test ends, but only after every daemon still
+// running is killed: after hooks run in the order they were added, and a
+// daemon stopped later could still be writing its state file into it.
+function testDir(t, prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(async () => {
+    await Promise.all([...live].map((d) => d.stop('SIGKILL')));
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    } catch (e) {
+      // a directory left in /tmp must not keep later hooks from running
+      console.log(`# could not remove ${dir}: ${e.message}`);
+    }
+  });
+  return dir;
+}
+
 async function startDaemon(opts = {}) {
   let last;
   // A port taken between picking and binding: try again with another one.
@@ -230,4 +254,4 @@ function runBin(args, { env, bin, timeoutMs = 10000 } = {}) {
   });
 }
 
-module.exports = { startDaemon, runBin, freePort, childrenOf, ROOT, sleep };
+module.exports = { startDaemon, runBin, freePort, childrenOf, testDir, ROOT, sleep };

@@ -6,21 +6,13 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "ingest/ct.h"
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 60000
 #define RETRY_AFTER_MAX_MS 600000
-
-int64_t
-ct_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 arm(struct event *ev, int64_t ms)
@@ -74,7 +66,7 @@ void
 ct_pace_backoff(struct ct_pace *pc, const struct fetch_res *res)
 {
 	long ms = pc->backoff_ms ? pc->backoff_ms * 2 : BACKOFF_MIN_MS;
-	int64_t now = ct_now_ms();
+	int64_t now = clock_mono_ms();
 
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
@@ -102,14 +94,14 @@ ct_pace_ok(struct ct_pace *pc)
 int
 ct_pace_paused(const struct ct_pace *pc)
 {
-	return ct_now_ms() < pc->pause_until;
+	return clock_mono_ms() < pc->pause_until;
 }
 
 void
 ct_pace_poll_later(struct ct_pace *pc)
 {
 	int64_t ms = ct_config()->ct_log.poll_interval_ms;
-	int64_t wait = pc->pause_until - ct_now_ms();
+	int64_t wait = pc->pause_until - clock_mono_ms();
 
 	arm(pc->poll_ev, wait > ms ? wait : ms);
 }
@@ -117,7 +109,7 @@ ct_pace_poll_later(struct ct_pace *pc)
 int
 ct_pace_retry_later(struct ct_pace *pc)
 {
-	int64_t left = pc->pause_until - ct_now_ms();
+	int64_t left = pc->pause_until - clock_mono_ms();
 
 	if (left <= 0)
 		return 0;

@@ -20,9 +20,6 @@ struct ct_pace {
 	int64_t pause_until;        /* monotonic ms */
 };
 
-/* Monotonic milliseconds. */
-int64_t ct_now_ms(void);
-
 /* Both timers on base; the first poll is due at once. 0, or -1 (logged)
  * when libevent has no memory. */
 int ct_pace_init(struct ct_pace *pc, struct event_base *base,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "broadcast/worker.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ingest/ingest.h"
 #include "master/daemon.h"
@@ -106,15 +107,6 @@ static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD,
 	SIGALRM };
 #define NHANDLED (int)(sizeof(handled) / sizeof(handled[0]))
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 signals_install(void)
 {
@@ -161,7 +153,7 @@ static void
 timer_arm(int64_t due_ms)
 {
 	struct itimerval it;
-	int64_t d = due_ms - now_ms();
+	int64_t d = due_ms - clock_mono_ms();
 
 	memset(&it, 0, sizeof(it));
 	if (due_ms > 0) {
@@ -240,13 +232,13 @@ child_spawn(struct master *m, struct child *c)
 	c->respawn_at = 0;
 	if ((pid = fork()) == -1) {
 		log_warn("%s: fork %s", __func__, c->title);
-		c->respawn_at = now_ms() + BACKOFF_FIRST_MS;
+		c->respawn_at = clock_mono_ms() + BACKOFF_FIRST_MS;
 		return -1;
 	}
 	if (pid == 0)
 		child_run(m, c);
 	c->pid = pid;
-	c->started_ms = now_ms();
+	c->started_ms = clock_mono_ms();
 	log_debug("%s started, pid %ld", c->title, (long)pid);
 	return 0;
 }
@@ -287,7 +279,7 @@ reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct child *c = child_by_pid(m, pid);
 		char how[96];
-		int64_t now = now_ms();
+		int64_t now = clock_mono_ms();
 
 		if (c == NULL)
 			continue;
@@ -376,7 +368,7 @@ watch_check(struct master *m, int64_t now)
 static void
 tick(struct master *m)
 {
-	int64_t now = now_ms(), next = 0;
+	int64_t now = clock_mono_ms(), next = 0;
 
 	respawn_one(m, &m->ingest, now, &next);
 	for (int i = 0; i < m->nworkers; i++)
@@ -464,7 +456,7 @@ static void
 shutdown_children(struct master *m)
 {
 	sigset_t empty;
-	int64_t t0 = now_ms(), deadline = t0 + STOP_GRACE_MS;
+	int64_t t0 = clock_mono_ms(), deadline = t0 + STOP_GRACE_MS;
 	int64_t ingest_deadline = t0 + INGEST_STOP_MS;
 	int killed = 0, workers_told = 0;
 
@@ -476,7 +468,7 @@ shutdown_children(struct master *m)
 	reap(m);
 	while (children_alive(m) > 0) {
 		if (!workers_told && (m->ingest.pid == 0 ||
-		    now_ms() >= ingest_deadline)) {
+		    clock_mono_ms() >= ingest_deadline)) {
 			if (m->ingest.pid > 0)
 				log_warnx("ingest still running after %d ms; "
 				    "stopping the workers", INGEST_STOP_MS);
@@ -484,7 +476,7 @@ shutdown_children(struct master *m)
 			workers_told = 1;
 			timer_arm(deadline);
 		}
-		if (!killed && now_ms() >= deadline) {
+		if (!killed && clock_mono_ms() >= deadline) {
 			log_warnx("%d children still running after %d ms: SIGKILL",
 			    children_alive(m), STOP_GRACE_MS);
 			signal_children(m, SIGKILL);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "common/clock.h"
 #include "ingest/ct.h"
 #include "ingest/ct_pace.h"
 
@@ -92,18 +93,18 @@ START_TEST(pace_backoff_doubles_honours_retry_after_and_never_shortens)
 	res.status = 429;
 	res.retry_after_secs = 300;
 	ct_pace_backoff(&pc, &res);
-	left = pc.pause_until - ct_now_ms();
+	left = pc.pause_until - clock_mono_ms();
 	ck_assert(left > 299000 && left <= 300000);
 	res.retry_after_secs = 86400;
 	ct_pace_backoff(&pc, &res);
-	left = pc.pause_until - ct_now_ms();
+	left = pc.pause_until - clock_mono_ms();
 	ck_assert(left > 599000 && left <= 600000);
 
 	/* a success starts the back-off over, but keeps the running pause */
 	ct_pace_ok(&pc);
 	ct_pace_backoff(&pc, NULL);
 	ck_assert_int_eq(pc.backoff_ms, 250);
-	left = pc.pause_until - ct_now_ms();
+	left = pc.pause_until - clock_mono_ms();
 	ck_assert(left > 599000);
 
 	ct_pace_halt(&pc);

@@ -564,11 +564,12 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 			echo "- p$q at $what: ours ${ov:-?} ms, the raw ceiling ${rv:-?} ms"
 			echo "  (target $t). Each record costs the servers and the load generator"
 			echo "  a write and a read per client, several ms of CPU for 500 clients on"
-			echo "  2 cores, so latency here is mostly waiting for a core. The raw"
-			echo "  server's two processes each publish on their own 1 ms timer, so"
-			echo "  their bursts rarely coincide; certstream publishes a record once"
-			echo "  and wakes both workers at the same moment, and both compete with"
-			echo "  the load generator's readers for the 2 cores."
+			echo "  2 cores, so latency here is mostly waiting for a core, and every"
+			echo "  step after the timestamp shows: certstream stamps seen in the"
+			echo "  ingest process, and the record then needs one more wake-up (ingest"
+			echo "  to each worker, through an eventfd) before its first write, on"
+			echo "  cores the load generator keeps busy; the raw server stamps and"
+			echo "  writes in the same process."
 		fi
 	done
 	echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -422,6 +422,21 @@ client_lapped(struct client *c, uint64_t tail)
 	}
 }
 
+/* Where a writer stops being safe. Once the ring has wrapped (tail > 0),
+ * the records within an eighth of the ring of its tail are the next ones
+ * overwritten: during a burst a writev of them could go out torn, which
+ * closes the client. A client that far behind is passed as if lapped. */
+static uint64_t
+client_edge(struct wctx *w, uint64_t tail)
+{
+	uint64_t head;
+
+	if (tail == 0)
+		return 0;
+	head = ring_head(w->seg);
+	return head > tail ? tail + (head - tail) / 8 : tail;
+}
+
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
  * prefix, payload, end (SSE). Returns how many, or -1: not in the ring. */
 static int
@@ -682,7 +697,7 @@ client_write(struct client *c)
 		ssize_t n;
 
 		tail = ring_tail(w->seg);
-		if (c->cursor < tail)
+		if (c->cursor < client_edge(w, tail))
 			client_lapped(c, tail);
 		first = seq = c->cursor;
 		if (c->rest != NULL) {

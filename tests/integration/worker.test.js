@@ -461,8 +461,12 @@ test('clients that read slowly through a burst are lapped and skip ahead, never 
   // A burst far faster than these clients read (as in a catch-up after
   // downtime). A lapped client that landed on the oldest record would be
   // overwritten by the very next publish, in the middle of its next writev:
-  // torn and closed. Landing with headroom, it keeps streaming whole frames.
-  const h = await Harness.start(['--slots', '16384', '--data', String(64 << 20), '--pad', '2000']);
+  // torn and closed; so would one that writes records a few short of the
+  // tail. Landing with headroom, and passed on before it gets that close,
+  // it keeps streaming whole frames. The ring holds ~30,000 of these
+  // records (0.6 s of the burst): the worker may stall for tens of ms on
+  // this shared machine without a record it writes being reused.
+  const h = await Harness.start(['--slots', '32768', '--data', String(128 << 20), '--pad', '2000']);
   const timers = [];
   try {
     const slow = [];

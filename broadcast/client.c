@@ -393,9 +393,9 @@ client_torn(struct client *c)
  * stuck client is passed on every publish); every skipped record is
  * counted. */
 static void
-client_lapped(struct client *c, uint64_t tail)
+client_lapped(struct client *c, uint64_t tail, uint64_t head)
 {
-	uint64_t head = ring_head(c->w->seg), n;
+	uint64_t n;
 
 	if (head > tail)
 		tail += (head - tail) / 4;
@@ -427,13 +427,10 @@ client_lapped(struct client *c, uint64_t tail)
  * overwritten: during a burst a writev of them could go out torn, which
  * closes the client. A client that far behind is passed as if lapped. */
 static uint64_t
-client_edge(struct wctx *w, uint64_t tail)
+client_edge(uint64_t tail, uint64_t head)
 {
-	uint64_t head;
-
 	if (tail == 0)
 		return 0;
-	head = ring_head(w->seg);
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
@@ -697,8 +694,9 @@ client_write(struct client *c)
 		ssize_t n;
 
 		tail = ring_tail(w->seg);
-		if (c->cursor < client_edge(w, tail))
-			client_lapped(c, tail);
+		head = ring_head(w->seg);
+		if (c->cursor < client_edge(tail, head))
+			client_lapped(c, tail, head);
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -722,7 +720,6 @@ client_write(struct client *c)
 		}
 		pre = total;    /* bytes before the ring's: rest and control */
 		if (!(c->flags & CF_CLOSE_QUEUED)) {
-			head = ring_head(w->seg);
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
 				if (client_add_record(c, seq, &niov, &nunits,
@@ -802,7 +799,7 @@ client_deliver(struct client *c)
 	tail = ring_tail(c->w->seg);
 	if (c->cursor >= tail)
 		return;
-	client_lapped(c, tail);
+	client_lapped(c, tail, ring_head(c->w->seg));
 }
 
 void

@@ -196,34 +196,28 @@ ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s)
 
 /* Entry idx is about to be published or passed: add its leaf to the
  * frontier. A leaf that cannot be hashed (not even base64) ends the binding
- * until the next proof. -1 when the poller stopped. */
-static int
+ * until the next proof. */
+static void
 bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
 {
 	uint8_t lh[STH_HASH_LEN];
 
 	if (!p->bound)
-		return 0;
+		return;
 	if (p->fr.size != idx) {
 		log_warnx("log %s: frontier at %" PRIu64 ", entry %" PRIu64
 		    ": entries no longer checked until the next tree head",
 		    p->l->info.url, p->fr.size, idx);
 		p->bound = 0;
-		return 0;
-	}
-	if (leaf_len < 0) {
+	} else if (leaf_len < 0) {
 		log_warnx("log %s: entry %" PRIu64 " has no leaf to hash: "
 		    "entries no longer checked until the next tree head",
 		    p->l->info.url, idx);
 		p->bound = 0;
-		return 0;
-	}
-	if (leaf_hash_bytes(p->scratch.leaf, (size_t)leaf_len, 0, lh) < 0 ||
-	    sth_frontier_append(&p->fr, lh) < 0) {
+	} else if (leaf_hash_bytes(p->scratch.leaf, (size_t)leaf_len, 0,
+	    lh) < 0 || sth_frontier_append(&p->fr, lh) < 0) {
 		p->bound = 0;
-		return 0;
 	}
-	return 0;
 }
 
 /* The frontier reached the last verified head: its root must be the
@@ -284,8 +278,7 @@ drain(struct r6962 *p)
 				ct_pace_backoff(&p->pace, NULL);
 				goto out;
 			}
-			if (bind_leaf(p, w->start + i, leaf_len) < 0)
-				goto out;
+			bind_leaf(p, w->start + i, leaf_len);
 			if (rc != LEAF_OK) {
 				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
 				    "attempts: %s", w->start + i, w->attempts + 1,

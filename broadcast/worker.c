@@ -118,6 +118,9 @@ worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/* The header timeout counts from now: the tick's clock may be up to
+	 * a second old, which would close a new client that much early. */
+	wk->w->now = worker_mono();
 	(void)client_open(wk->w, fd, sa);
 }
 

@@ -45,13 +45,14 @@
 #include "broadcast/sse.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "shm/ring.h"
 
 #define CLIENT_CTL_MAX 256
 #define CLIENT_RBUF 144         /* 14-byte frame header + 125-byte control payload */
-#define CLIENT_LINGER_SECS 2    /* wait this long for the peer's FIN */
-#define CLIENT_RESP_SECS 30     /* a plain answer must drain within this */
+#define CLIENT_LINGER_MS 2000   /* wait this long for the peer's FIN */
+#define CLIENT_RESP_MS 30000    /* a plain answer must drain within this */
 #define CLIENT_READS_PER_TURN 16
 #define CLIENT_WRITES_PER_TURN 4
 
@@ -80,8 +81,8 @@ struct client {
 	uint8_t evflags;        /* what ev is registered for, 0 = none */
 	uint16_t flags;
 	uint16_t ctl_len, ctl_off, rlen;
-	uint32_t since;         /* accepted, close queued, or linger start */
-	uint32_t last_rx;       /* last byte from the peer */
+	uint32_t since;         /* ms: accepted, close queued, or linger start */
+	uint32_t last_rx;       /* ms: last byte from the peer */
 	char *rest;             /* the unsent end of a record begun; cursor is past it */
 	uint32_t rest_len, rest_off;
 	int64_t rest_seen;      /* its data.seen, for latency */
@@ -101,6 +102,14 @@ struct client {
 	uint8_t ctl[CLIENT_CTL_MAX];
 	uint8_t rbuf[CLIENT_RBUF];
 };
+
+/* Stamps read the clock afresh: the tick's may be a tick old, and a
+ * timeout counted from it would fire that much early. */
+static uint32_t
+client_clock(struct wctx *w)
+{
+	return w->now = (uint32_t)clock_mono_ms();
+}
 
 static void client_cb(evutil_socket_t fd, short what, void *arg);
 static int client_write(struct client *c);
@@ -235,7 +244,7 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 	c->w = w;
 	c->fd = fd;
 	c->state = CS_HEAD;
-	c->since = c->last_rx = w->now;
+	c->since = c->last_rx = client_clock(w);
 	/* Records go out as soon as they are published: no Nagle delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = w->clients;
@@ -319,7 +328,7 @@ client_linger(struct client *c)
 	c->head = NULL;
 	c->flags &= (uint16_t)~CF_WANT_WRITE;
 	c->state = CS_LINGER;
-	c->since = c->w->now;
+	c->since = client_clock(c->w);
 	/* TLS: close_notify first (best effort: the socket may be full). */
 	if (c->ssl != NULL && !(c->flags & CF_TLS_HS)) {
 		ERR_clear_error();
@@ -362,7 +371,7 @@ client_ws_close(struct client *c, uint16_t code)
 	if (c->flags & CF_CLOSE_QUEUED)
 		return 0;
 	c->flags |= CF_CLOSE_QUEUED | CF_DISCARD;
-	c->since = c->w->now;
+	c->since = client_clock(c->w);
 	n = ws_control_frame(f, WS_OP_CLOSE, code, NULL, 0);
 	if (client_ctl_add(c, f, n) == -1) {
 		client_close(c);
@@ -844,25 +853,25 @@ client_tick(struct client *c)
 
 	switch (c->state) {
 	case CS_HEAD:
-		if (cfg->server.header_timeout_secs > 0 &&
-		    now - c->since >= (uint32_t)cfg->server.header_timeout_secs)
+		if (now - c->since >=
+		    (uint32_t)cfg->server.header_timeout_secs * 1000u)
 			client_close(c);  /* slowloris: no answer owed */
 		break;
 	case CS_RESP:
-		if (now - c->since >= CLIENT_RESP_SECS)
+		if (now - c->since >= CLIENT_RESP_MS)
 			client_close(c);
 		break;
 	case CS_LINGER:
-		if (now - c->since >= CLIENT_LINGER_SECS)
+		if (now - c->since >= CLIENT_LINGER_MS)
 			client_close(c);
 		break;
 	case CS_STREAM:
 		if (c->flags & CF_CLOSE_QUEUED) {
-			if (now - c->since >= CLIENT_LINGER_SECS)
+			if (now - c->since >= CLIENT_LINGER_MS)
 				client_close(c);
 		} else if (c->proto == SP_WS &&
 		    cfg->server.idle_timeout_secs > 0 && now - c->last_rx >=
-		    (uint32_t)cfg->server.idle_timeout_secs) {
+		    (uint32_t)cfg->server.idle_timeout_secs * 1000u) {
 			(void)client_ws_close(c, WS_CLOSE_GOING_AWAY);
 		}
 		break;
@@ -882,7 +891,7 @@ client_shutdown(struct client *c)
 		} else if (!(c->flags & CF_CLOSE_QUEUED)) {
 			/* SSE: end after the event in flight. */
 			c->flags |= CF_CLOSE_QUEUED;
-			c->since = c->w->now;
+			c->since = client_clock(c->w);
 			if (!(c->flags & CF_WANT_WRITE))
 				(void)client_write(c);
 		}
@@ -902,7 +911,7 @@ client_answer(struct client *c, int status, const char *msg, const char *extra)
 	if (status >= 400)
 		atomic_fetch_add(&w->st->http_errors, 1);
 	c->state = CS_RESP;
-	c->since = w->now;
+	c->since = client_clock(w);
 	free(c->head);
 	c->head = NULL;
 	if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
@@ -936,7 +945,7 @@ client_start_stream(struct client *c, int proto, int stream)
 	c->state = CS_STREAM;
 	c->proto = (uint8_t)proto;
 	c->stream = (uint8_t)stream;
-	c->since = c->w->now;
+	c->since = client_clock(c->w);
 	free(c->head);
 	c->head = NULL;
 	client_count(c, 1);
@@ -1144,7 +1153,7 @@ client_read_head(struct client *c)
 		if (n < 0)
 			return 0;
 		c->head_len += (uint32_t)n;
-		c->last_rx = w->now;
+		c->last_rx = client_clock(w);
 		r = http_parse_request(c->head, c->head_len, max, &w->req);
 		switch (r) {
 		case HTTP_PARSE_OK:
@@ -1174,7 +1183,7 @@ client_discard(struct client *c)
 		ssize_t n = client_recv(c, c->w->scratch, sizeof(c->w->scratch));
 
 		if (n > 0) {
-			c->last_rx = c->w->now;
+			c->last_rx = client_clock(c->w);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1325,7 +1334,7 @@ client_read_ws(struct client *c)
 			client_close(c);
 			return -1;
 		}
-		c->last_rx = w->now;
+		c->last_rx = client_clock(w);
 		if (c->skip > 0) {
 			c->skip -= (uint64_t)n;
 			if (client_payload(c, w->scratch, (size_t)n, c->skip == 0))
@@ -1354,7 +1363,7 @@ client_handshake(struct client *c)
 	r = tls_accept(c->ssl, &want_write, &plain);
 	if (r == 1) {
 		c->flags &= (uint16_t)~CF_TLS_HS;
-		c->last_rx = c->w->now;
+		c->last_rx = client_clock(c->w);
 		(void)client_want_write(c, 0);
 		/* The request may already sit decrypted in OpenSSL. */
 		if (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))

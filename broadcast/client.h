@@ -29,7 +29,8 @@ void client_close(struct client *c);
  * now (unless it already waits for its socket to drain). */
 void client_deliver(struct client *c);
 
-/* Once a second: header timeout, idle WebSocket timeout, lingering close. */
+/* Every tick (a quarter second): header timeout, idle WebSocket timeout,
+ * lingering close. */
 void client_tick(struct client *c);
 
 /* Timers: heartbeat (wsframe: the WebSocket text frame, built once per

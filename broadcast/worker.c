@@ -21,13 +21,15 @@
 #include "broadcast/tls.h"
 #include "broadcast/worker.h"
 #include "broadcast/worker_ctx.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "shm/ring.h"
 
 #define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
 #define WORKER_DRAIN_MS 1500    /* graceful stop: wait this long for ingest */
 #define WORKER_PUMP_ROUNDS 8
-#define WORKER_RATE_SECS 5
+#define WORKER_RATE_MS 5000
+#define WORKER_TICK_MS 250     /* timeouts fire at most this late */
 
 struct worker {
 	struct wctx *w;
@@ -43,10 +45,7 @@ struct worker {
 static uint32_t
 worker_mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)ts.tv_sec;
+	return (uint32_t)clock_mono_ms();
 }
 
 /* Deliver new records to every client that waits for them, then arm the
@@ -118,9 +117,6 @@ worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	/* The header timeout counts from now: the tick's clock may be up to
-	 * a second old, which would close a new client that much early. */
-	wk->w->now = worker_mono();
 	(void)client_open(wk->w, fd, sa);
 }
 
@@ -159,9 +155,9 @@ worker_sample(struct wctx *w)
 	FILE *f;
 	long pages = 0;
 
-	if (w->rate_at != 0 && w->now > w->rate_at)
-		w->ingest_rate = (double)(rec - w->rate_records) /
-		    (double)(w->now - w->rate_at);
+	if (w->rate_at != 0 && w->now != w->rate_at)
+		w->ingest_rate = (double)(rec - w->rate_records) * 1000.0 /
+		    (double)(uint32_t)(w->now - w->rate_at);
 	w->rate_records = rec;
 	w->rate_at = w->now;
 	f = fopen("/proc/self/statm", "r");
@@ -187,7 +183,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		next = client_next(c);
 		client_tick(c);
 	}
-	if (w->now - w->rate_at >= WORKER_RATE_SECS)
+	if ((uint32_t)(w->now - w->rate_at) >= WORKER_RATE_MS)
 		worker_sample(w);
 }
 
@@ -469,7 +465,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	struct worker wk;
 	struct shm_worker_stats *st;
 	struct sigaction sa;
-	struct timeval sec = { 1, 0 };
+	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
 	struct wctx *w;
 	char role[32];
 	int rc = 1, s, p;
@@ -554,7 +550,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		}
 	}
 	if (event_add(wk.wake_ev, NULL) == -1 ||
-	    event_add(wk.tick_ev, &sec) == -1 || worker_timers(&wk) == -1) {
+	    event_add(wk.tick_ev, &tick) == -1 || worker_timers(&wk) == -1) {
 		log_warnx("%s: event_add", __func__);
 		goto cleanup;
 	}

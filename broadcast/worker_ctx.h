@@ -45,13 +45,15 @@ struct wctx {
 	struct client *clients;         /* every connection, doubly linked */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */
-	uint32_t now;                   /* monotonic seconds, per tick */
+	uint32_t now;                   /* monotonic ms, read at each tick,
+	                                 * accept and client event; wraps in
+	                                 * 49 days, so only differences count */
 	uint64_t head;                  /* ring head at the last delivery */
 	int64_t started_unix;
 
 	/* ingest rate, sampled by the tick for /health/deep */
 	uint64_t rate_records;
-	uint32_t rate_at;
+	uint32_t rate_at;               /* ms, like now */
 	double ingest_rate;
 
 	/* Scratch reused by every client on this (single-threaded) loop. */

@@ -487,8 +487,12 @@ if ours_start 4 1; then
 	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
 	row "50,000 idle WebSocket clients: user-space memory per connection, bytes (growth of the sum of PSS of all processes, shm segment included, / connections)" \
 	    "$per" "-" "-" "<= 4096" "$(met "$per" "<=" 4096)"
+	# Idle sockets hold no buffer pages; the count is system-wide, so other
+	# sockets closing meanwhile can make it fall: say so rather than print
+	# a negative size.
 	kper=$(awk -v a="${sk1:-0}" -v b="${sk0:-0}" -v n="${conn:-0}" \
-	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
+	    'BEGIN { if (n <= 0) print "-"; else if (a < b) printf "0 (the system-wide count fell by %d KB)", b - a;
+	        else printf "%.0f", (a - b) * 1024 / n }')
 	sper=$(awk -v a="${sl1:-0}" -v b="${sl0:-0}" -v n="${conn:-0}" \
 	    'BEGIN { if (n > 0) { v = (a - b) * 1024 / n; printf "%.0f", (v > -0.5 && v < 0.5) ? 0 : v } else print "-" }')
 	row "50,000 idle WebSocket clients: kernel memory per connection, bytes: socket buffers (/proc/net/sockstat) / socket, inode, epoll and file objects (/proc/slabinfo), both ends of loopback" \

@@ -901,6 +901,13 @@ client_shutdown(struct client *c)
 	}
 }
 
+int
+client_behind(const struct client *c, uint64_t head)
+{
+	return c->state == CS_STREAM && !(c->flags & CF_CLOSE_QUEUED) &&
+	    (c->cursor < head || c->rest_off < c->rest_len);
+}
+
 /* Answer with a whole HTTP response, then close. */
 static int
 client_answer(struct client *c, int status, const char *msg, const char *extra)

@@ -42,6 +42,10 @@ void client_ping(struct client *c);
  * flight, anything else closed. */
 void client_shutdown(struct client *c);
 
+/* A streaming client with records up to head (or the rest of one) still to
+ * send: a graceful stop waits for it a while before the closes. */
+int client_behind(const struct client *c, uint64_t head);
+
 /* Next client in w->clients (safe to fetch before client_* may free c). */
 struct client *client_next(const struct client *c);
 

@@ -26,7 +26,8 @@
 #include "shm/ring.h"
 
 #define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
-#define WORKER_DRAIN_MS 1500    /* graceful stop: wait this long for ingest */
+#define WORKER_DRAIN_MS 1500    /* graceful stop: wait this long for ingest
+                                 * and for clients to take what it published */
 #define WORKER_PUMP_ROUNDS 8
 #define WORKER_RATE_MS 5000
 #define WORKER_TICK_MS 250     /* timeouts fire at most this late */
@@ -270,10 +271,24 @@ worker_close_all(struct wctx *w)
 	}
 }
 
+/* A client still has records the ingest published to send. */
+static int
+worker_behind(const struct wctx *w)
+{
+	uint64_t head = ring_head(w->seg);
+	struct client *c;
+
+	for (c = w->clients; c != NULL; c = client_next(c))
+		if (client_behind(c, head))
+			return 1;
+	return 0;
+}
+
 /* Graceful stop, every 50 ms: first, while an ingest stopping beside us
- * (the master's death signals every child at once) may still publish, the
- * clients keep streaming; then they are closed; then the loop ends once
- * every client is gone. */
+ * (the master's death signals every child at once) may still publish, and
+ * until the clients have taken what it published, they keep streaming (a
+ * close would drop what a full socket holds back); then they are closed;
+ * then the loop ends once every client is gone. */
 static void
 worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -284,7 +299,7 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	wk->w->now = worker_mono();
 	if (wk->draining) {
-		if (worker_ingest_running(wk->w) &&
+		if ((worker_ingest_running(wk->w) || worker_behind(wk->w)) &&
 		    wk->stop_ms < WORKER_DRAIN_MS) {
 			wk->stop_ms += 50;
 			evtimer_add(wk->stop_ev, &tv);

@@ -874,6 +874,33 @@ test('SIGTERM with 1,000 clients: every WebSocket gets close 1001 and the worker
   }
 });
 
+test('SIGTERM while a client is behind: it gets every record published before the stop, then close 1001', async () => {
+  const h = await Harness.start(['--pad', '8000', '--slots', '4096', '--data', String(64 << 20)]);
+  try {
+    const c = rawClient(h.port, upgrade('/full-stream'), { frames: true });
+    await waitFor(() => c.head !== null, 5000, 'handshake');
+    c.sock.pause();  // its socket fills: the worker holds the rest back
+    const N = 1000;  // ~8 MB: more than the socket buffers take
+    await h.publish(N);
+    await h.cmd('ingest 0', 'ingest');  // the ingest is done: nothing more to wait for
+    await sleep(300);
+    const termed = h.term();
+    await sleep(300);
+    c.sock.resume();
+    const r = await termed;
+    assert.equal(r.status, 0, 'exit status');
+    await waitFor(() => c.closed, 5000, 'closed');
+    const data = c.frames.filter((f) => f.op === 1);
+    // Before: the close was queued at once and what the full socket held
+    // back was dropped.
+    assert.equal(data.length, N, `records before the close (${c.bytes} bytes)`);
+    assert.equal(c.closeCode(), 1001);
+    assert.equal(c.frames[c.frames.length - 1].op, 8, 'the close comes last');
+  } finally {
+    await h.stop();
+  }
+});
+
 test('the real daemon, 4 workers: limits and tokens hold across workers; new tokens apply live without dropping anyone', async (t) => {
   const { startDaemon } = require('./lib/daemon');
   const feed = path.join(ROOT, 'tests', 'data', 'sample-feed.ndjson');

@@ -15,6 +15,15 @@
  * reaches a verified head its root must be that head's: a log whose
  * get-entries serves anything but its tree fails. (A catch-up range from
  * before the first such proof is not bound.)
+ *
+ * Close to a verified head (within HOLD_MAX entries, and what the window
+ * slots beyond the fetch concurrency hold), that head becomes the hold
+ * target: nothing below it is published until every entry up to it is in
+ * and hashes to its root, so entries that are not in the log's tree are
+ * never streamed. The target stays put while newer heads come; once
+ * reached, the newest head close enough is the next. Further behind,
+ * entries stream as they come and are checked on reaching the head, so
+ * catching up stays in bounded memory.
  */
 #include "ingest/ct_rfc6962.h"
 
@@ -31,6 +40,7 @@
 #include "ingest/fetch.h"
 
 #define MAX_WINDOWS 64
+#define HOLD_MAX 2048           /* entries held back for the head's check */
 
 struct win {
 	int used;
@@ -56,6 +66,10 @@ struct r6962 {
 	struct fetch_req *cons_req; /* get-sth-consistency in flight */
 	struct sth_frontier fr;     /* of entries 0..l->next-1, when bound */
 	int bound;
+	uint64_t hold_size;         /* the hold target's size; 0: none */
+	uint8_t hold_root[STH_HASH_LEN];
+	int hold_checked;           /* all below it in and checked (or not checkable) */
+	uint64_t resp_cap;          /* largest short get-entries answer: the log's page */
 	uint64_t fetch_next;        /* next index not yet in a window */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
@@ -85,6 +99,7 @@ halt(struct r6962 *p)
 	for (i = 0; i < MAX_WINDOWS; i++)
 		if (p->win[i].used)
 			win_clear(&p->win[i]);
+	p->hold_size = 0;
 	ct_pace_halt(&p->pace);
 }
 
@@ -220,6 +235,16 @@ bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
 	}
 }
 
+/* The entries below the last verified head do not hash to it. */
+static void
+fail_tree(struct r6962 *p, uint64_t size, const char *what)
+{
+	ct_log_fail(p->l, 0, "the entries below %" PRIu64 " do not hash to the "
+	    "signed tree head of that size: get-entries served entries that are "
+	    "not in the log's tree%s", size, what);
+	halt(p);
+}
+
 /* The frontier reached the last verified head: its root must be the
  * head's. -1 (and the log failed) when the log served entries that are not
  * its tree. */
@@ -227,7 +252,6 @@ static int
 check_bound(struct r6962 *p)
 {
 	uint8_t root[STH_HASH_LEN];
-	struct ct_log *l = p->l;
 
 	if (!p->bound || p->fr.size != p->last.tree_size)
 		return 0;
@@ -236,13 +260,164 @@ check_bound(struct r6962 *p)
 		return 0;
 	}
 	if (memcmp(root, p->last.root_hash, STH_HASH_LEN) != 0) {
-		ct_log_fail(l, 0, "the entries below %" PRIu64 " do not hash to "
-		    "the signed tree head of that size: get-entries served "
-		    "entries that are not in the log's tree", p->last.tree_size);
-		halt(p);
+		fail_tree(p, p->last.tree_size, "");
 		return -1;
 	}
 	return 0;
+}
+
+/* How far below a verified head entries may be held for its check: the
+ * window slots beyond the fetch concurrency hold that many pieces of the
+ * size the log answers (held windows are in, not in flight, so fill() does
+ * not count them). */
+static uint64_t
+hold_limit(struct r6962 *p)
+{
+	const struct config *cfg = ct_config();
+	uint64_t piece = (uint64_t)cfg->ct_log.batch_size, lim;
+	int spare = MAX_WINDOWS - cfg->ct_log.fetch_concurrency;
+
+	if (p->resp_cap != 0 && p->resp_cap < piece)
+		piece = p->resp_cap;
+	if (spare <= 0)
+		return 0;
+	lim = piece * (uint64_t)spare;
+	return lim < HOLD_MAX ? lim : HOLD_MAX;
+}
+
+/* End a reached (or no longer checkable) hold target; take the last
+ * verified head as the next one when it is close enough. */
+static void
+hold_begin(struct r6962 *p)
+{
+	uint64_t head = p->last.tree_size;
+
+	if (p->hold_size != 0 && (!p->bound || p->fr.size >= p->hold_size))
+		p->hold_size = 0;
+	if (p->hold_size != 0 || !p->bound || p->fr.size >= head ||
+	    head - p->fr.size > hold_limit(p))
+		return;
+	p->hold_size = head;
+	memcpy(p->hold_root, p->last.root_hash, STH_HASH_LEN);
+	p->hold_checked = 0;
+}
+
+static struct win *
+win_at(struct r6962 *p, uint64_t start)
+{
+	int i;
+
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (p->win[i].used && p->win[i].start == start)
+			return &p->win[i];
+	return NULL;
+}
+
+static struct win *
+win_free(struct r6962 *p)
+{
+	int i;
+
+	for (i = 0; i < MAX_WINDOWS; i++)
+		if (!p->win[i].used)
+			return &p->win[i];
+	return NULL;
+}
+
+/* A short answer: the rest becomes a window of its own, so what came can
+ * be held meanwhile. 0, or -1 when no slot is free. */
+static int
+split(struct r6962 *p, struct win *w)
+{
+	struct win *rest = win_free(p);
+
+	if (rest == NULL)
+		return -1;
+	rest->used = 1;
+	rest->p = p;
+	rest->start = w->start + w->n;
+	rest->end = w->end;
+	w->end = rest->start - 1;
+	if (ct_pace_paused(&p->pace))
+		rest->failed = 1;       /* fill() asks once the pause ends */
+	else
+		issue(p, rest);
+	return 0;
+}
+
+/* Every entry below the hold target in: hash them onto a copy of the
+ * frontier and compare with the target's root. 1 while some are still to
+ * come, 0 when they match, 2 when they cannot be checked now (no window
+ * slot free, or a leaf that stays unhashable: the front window goes out
+ * and the check is tried again before the next), -1 when they do not
+ * match (the log failed; none of them was published). */
+static int
+precheck(struct r6962 *p)
+{
+	uint64_t pos;
+	uint8_t lh[STH_HASH_LEN], root[STH_HASH_LEN];
+	struct sth_frontier fr;
+	struct win *w;
+	size_t i;
+
+	for (pos = p->fr.size; pos < p->hold_size; pos += w->n) {
+		if ((w = win_at(p, pos)) == NULL)     /* fill() requests it */
+			return p->fetch_next <= pos && win_free(p) != NULL ?
+			    1 : 2;
+		if (!w->done)
+			return 1;
+		if (w->n < w->end - w->start + 1)
+			return split(p, w) == 0 ? 1 : 2;
+	}
+	fr = p->fr;
+	for (pos = fr.size; pos < p->hold_size; pos += w->n) {
+		w = win_at(p, pos);
+		for (i = 0; i < w->n && pos + i < p->hold_size; i++) {
+			long len = decode_b64(json_object_array_get_idx(w->entries,
+			    i), "leaf_input", &p->scratch.leaf, &p->scratch.leaf_cap);
+
+			if (len >= 0 && leaf_hash_bytes(p->scratch.leaf,
+			    (size_t)len, 0, lh) == 0 &&
+			    sth_frontier_append(&fr, lh) == 0)
+				continue;
+			if (len >= 0 || w->attempts >=
+			    ct_config()->ct_log.retry_max_attempts)
+				return 2;
+			/* Likely a damaged answer: the whole window again
+			 * (nothing of it went out). */
+			w->attempts++;
+			ct_log_error(p->l, "entry %" PRIu64 ": %s", pos + i,
+			    leaf_strerror(LEAF_ETRUNC));
+			json_object_put(w->root);
+			w->root = w->entries = NULL;
+			w->n = 0;
+			w->done = 0;
+			w->failed = 1;
+			ct_pace_backoff(&p->pace, NULL);
+			return 1;
+		}
+	}
+	if (sth_frontier_root(&fr, root) < 0)
+		return 2;
+	if (memcmp(root, p->hold_root, STH_HASH_LEN) != 0) {
+		fail_tree(p, p->hold_size, " (none of them was streamed)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Before publishing the front window: 1 to wait, 0 to go on, -1 failed. */
+static int
+hold_wait(struct r6962 *p)
+{
+	int r;
+
+	hold_begin(p);
+	if (p->hold_size == 0 || p->hold_checked)
+		return 0;
+	if ((r = precheck(p)) == 0)
+		p->hold_checked = 1;
+	return r == 2 ? 0 : r;
 }
 
 /* Publish complete windows from the front. */
@@ -251,11 +426,14 @@ drain(struct r6962 *p)
 {
 	struct ct_log *l = p->l;
 	struct win *w;
-	int published = 0;
+	int published = 0, wait;
 
 	while ((w = front(p)) != NULL && w->done) {
 		uint64_t want = w->end - w->start + 1;
 		size_t i;
+
+		if ((wait = hold_wait(p)) != 0)
+			goto out;       /* -1: the log failed */
 
 		for (i = 0; i < w->n; i++) {
 			json_object *ent = json_object_array_get_idx(w->entries, i);
@@ -275,6 +453,7 @@ drain(struct r6962 *p)
 				w->root = w->entries = NULL;
 				w->done = 0;
 				w->failed = 1;
+				p->hold_checked = 0;    /* the new answer is checked again */
 				ct_pace_backoff(&p->pace, NULL);
 				goto out;
 			}
@@ -299,7 +478,10 @@ drain(struct r6962 *p)
 			w->root = w->entries = NULL;
 			w->done = 0;
 			w->n = 0;
-			issue(p, w);
+			if (ct_pace_paused(&p->pace))
+				w->failed = 1;  /* fill() asks once the pause ends */
+			else
+				issue(p, w);
 		} else {
 			win_clear(w);
 		}
@@ -358,6 +540,13 @@ on_entries(void *arg, const struct fetch_res *res)
 	w->entries = arr;
 	w->n = n;
 	w->done = 1;
+	if (n < want && n > p->resp_cap)
+		p->resp_cap = n;
+	else if (n == want && n > p->resp_cap)
+		p->resp_cap = 0;        /* answered more: that was no page limit */
+	hold_begin(p);
+	if (n < want && w->start < p->hold_size)
+		(void)split(p, w);      /* else precheck() tries again */
 	ct_pace_ok(&p->pace);
 	drain(p);
 	if (!l->failed)
@@ -376,12 +565,14 @@ fill(struct r6962 *p)
 	 * from before a restart only checks the next one */
 	if (p->l->failed || !p->fresh || ct_pace_paused(&p->pace))
 		return;
+	hold_begin(p);
 	for (i = 0; i < MAX_WINDOWS; i++) {
 		struct win *w = &p->win[i];
 
 		if (!w->used)
 			continue;
-		nused++;
+		if (!w->done || w->start >= p->hold_size)
+			nused++;        /* held windows are in, not in flight */
 		if (w->failed && w->req == NULL && !w->done)
 			issue(p, w);
 		if (ct_pace_paused(&p->pace))
@@ -391,14 +582,8 @@ fill(struct r6962 *p)
 	if (p->nwin_max > MAX_WINDOWS)
 		p->nwin_max = MAX_WINDOWS;
 	while (nused < p->nwin_max && p->fetch_next < p->tree_size) {
-		struct win *w = NULL;
+		struct win *w = win_free(p);
 
-		for (i = 0; i < MAX_WINDOWS; i++) {
-			if (!p->win[i].used) {
-				w = &p->win[i];
-				break;
-			}
-		}
 		if (w == NULL)
 			break;
 		memset(w, 0, sizeof(*w));
@@ -408,6 +593,8 @@ fill(struct r6962 *p)
 		w->end = p->tree_size - 1;
 		if (w->end - w->start + 1 > batch)
 			w->end = w->start + batch - 1;
+		if (w->start < p->hold_size && w->end >= p->hold_size)
+			w->end = p->hold_size - 1;      /* none straddles it */
 		p->fetch_next = w->end + 1;
 		nused++;
 		issue(p, w);
@@ -440,7 +627,9 @@ accept_head(struct r6962 *p, const struct sth *sth)
 	if (p->fetch_next < l->next)
 		p->fetch_next = l->next;
 	ct_log_ok(l, p->tree_size);
-	fill(p);
+	drain(p);       /* held windows may wait for nothing more */
+	if (!l->failed)
+		fill(p);
 	ct_pace_poll_later(&p->pace);
 }
 

@@ -327,10 +327,18 @@ test('entries are checked against the signed tree: a log whose get-entries serve
     // get-entries serves a neighbour in place of entry 0. swapgrow: bound
     // later, from the consistency proof once everything up to its head was
     // streamed; the swap comes with the next growth. clean: never faulted.
+    // swapshort: the swap, then every answer about half of what was asked
+    // (the rest of each is asked for apart). All swaps are within HOLD_MAX
+    // of a verified head, so the entries are checked before any is
+    // published: none of the faulty range streams.
     const fl = await startFakelog(['--rfc6962', 'swap0', '--rfc6962', 'swapgrow', '--rfc6962', 'clean',
-      '--initial-size', '300', '--grow-per-sec', '0'], t);
+      '--rfc6962', 'swapshort', '--initial-size', '300', '--grow-per-sec', '0'], t);
     const { d, col, conf, env } = await watchFakelog(fl, t, {
-      beforeList: async () => assert.strictEqual((await fl.fault('swap0', 'swap', 1)).status, 200),
+      beforeList: async () => {
+        assert.strictEqual((await fl.fault('swap0', 'swap', 1)).status, 200);
+        assert.strictEqual((await fl.fault('swapshort', 'swap', 1)).status, 200);
+        assert.strictEqual((await fl.fault('swapshort', 'short', 0)).status, 200);
+      },
     });
 
     const failing = async (n, what) => {
@@ -345,12 +353,18 @@ test('entries are checked against the signed tree: a log whose get-entries serve
     const why = /entries below 300 do not hash to the signed tree head/;
     const s0 = await failing('swap0', 'a swapped entry from 0');
     assert.match(s0.last_error, why);
+    assert.match(s0.last_error, /none of them was streamed/);
+    const ss = await failing('swapshort', 'a swapped entry among short answers');
+    assert.match(ss.last_error, why);
+    assert.match(ss.last_error, /none of them was streamed/);
 
     // swapgrow: all 300 streamed; after a restart it resumes at 300, where
     // only the consistency proof 300 -> 350 can bind it. The swap comes
     // with the growth after that.
     await c.waitFor(() => col.count(fl.logUrl('swapgrow')) >= 300 && col.count(fl.logUrl('clean')) >= 300,
       20000, 'swapgrow and clean streamed');
+    assert.strictEqual(col.count(fl.logUrl('swap0')), 0, 'entries of swap0 streamed before their check');
+    assert.strictEqual(col.count(fl.logUrl('swapshort')), 0, 'entries of swapshort streamed before their check');
     col.w.close();
     await d.stop('SIGTERM');
     const d2 = await startDaemon({ conf, t, env });
@@ -376,6 +390,7 @@ test('entries are checked against the signed tree: a log whose get-entries serve
     assert.match(st.last_error, /entries below 400 do not hash to the signed tree head/);
 
     await c.waitFor(() => col2.count(fl.logUrl('clean')) >= 100, 20000, 'clean keeps streaming');
+    assert.strictEqual(col2.count(fl.logUrl('swapgrow')), 50, 'entries 350-399 of swapgrow streamed before their check');
     const c1 = await logStatus(d2, fl.logUrl('clean'));
     assert.notStrictEqual(c1.state, 'failing', JSON.stringify(c1));
     assert.strictEqual(c1.next_index, 400);

@@ -2,7 +2,8 @@
 # Run every test: Check unit tests (plain, ASan+UBSan, valgrind), system tests
 # (tests/system/*.sh), integration tests with real clients (node --test
 # tests/integration/). Called by `make test` after the build. Prints one
-# closing line: "N passed, N failed".
+# closing line: "N passed, N failed in S s"; each phase line shows the
+# seconds since the start.
 #   TESTS_ONLY=unit|system|integration   run one phase
 #   INTEGRATION_BIN=./certstreamd-asan    one integration run, with this daemon
 #                                         (default: ./certstreamd, then again
@@ -19,6 +20,9 @@ failed_names=""
 ok() { pass=$((pass + $1)); }
 bad() { fail=$((fail + $1)); failed_names="$failed_names $2"; }
 phase() { [ -z "${TESTS_ONLY:-}" ] || [ "$TESTS_ONLY" = "$1" ]; }
+# "== what [seconds since the start]": the whole run must stay under 15 min
+t0=$(date +%s)
+say() { echo "== $1 [$(($(date +%s) - t0)) s]"; }
 
 # Check prints "NN%: Checks: N, Failures: F, Errors: E"
 check_count() {
@@ -36,18 +40,18 @@ check_count() {
 }
 
 if phase unit; then
-	echo "== unit tests"
+	say "unit tests"
 	build/check_unit >"$out/unit.log" 2>&1
 	check_count unit "$out/unit.log"
 	tail -n 1 "$out/unit.log"
 	grep -E ':[EF]:' "$out/unit.log" | head -20
-	echo "== unit tests (ASan+UBSan)"
+	say "unit tests (ASan+UBSan)"
 	build/check_unit-asan >"$out/unit-asan.log" 2>&1
 	rc=$?
 	check_count unit-asan "$out/unit-asan.log"
 	[ $rc -ne 0 ] && grep -q 'ERROR: AddressSanitizer\|runtime error' "$out/unit-asan.log" && bad 1 unit-asan-report
 	tail -n 1 "$out/unit-asan.log"
-	echo "== unit tests (valgrind, leaks)"
+	say "unit tests (valgrind, leaks)"
 	CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect \
 	    build/check_unit >"$out/unit-valgrind.log" 2>&1
@@ -64,7 +68,7 @@ if phase system; then
 	for t in tests/system/*.sh; do
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .sh)
-		echo "== system: $name"
+		say "system: $name"
 		if sh "$t" >"$out/system-$name.log" 2>&1; then
 			ok 1
 		else
@@ -76,7 +80,7 @@ fi
 
 # integration NAME BIN: node --test over tests/integration/ against BIN
 integration() {
-	echo "== integration tests (node, real clients; $1 daemon)"
+	say "integration tests (node, real clients; $1 daemon)"
 	log="$out/integration-$1.log"
 	CERTSTREAM_BIN="$2" \
 	    node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
@@ -92,6 +96,9 @@ integration() {
 		awk '/^ *not ok /{n=30} n>0{print; n--}' "$log" | head -120
 	fi
 	grep -E '^# (tests|pass|fail)' "$log"
+	# the slowest tests, to keep an eye on the run's length
+	awk '/^(ok|not ok) [0-9]+ - /{ n = $0 } /^  duration_ms:/{ if (n != "") printf "%6.1f s  %s\n", $2 / 1000, substr(n, 1, 100); n = "" }' \
+	    "$log" | sort -rn | head -3
 }
 
 if phase integration; then
@@ -120,5 +127,5 @@ if phase integration; then
 fi
 
 [ -n "$failed_names" ] && echo "failed:$failed_names (logs in $out/)"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed in $(($(date +%s) - t0)) s"
 [ "$fail" -eq 0 ]

@@ -45,7 +45,6 @@
 #include "broadcast/sse.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "shm/ring.h"
 
@@ -102,14 +101,6 @@ struct client {
 	uint8_t ctl[CLIENT_CTL_MAX];
 	uint8_t rbuf[CLIENT_RBUF];
 };
-
-/* Stamps read the clock afresh: the tick's may be a tick old, and a
- * timeout counted from it would fire that much early. */
-static uint32_t
-client_clock(struct wctx *w)
-{
-	return w->now = (uint32_t)clock_mono_ms();
-}
 
 static void client_cb(evutil_socket_t fd, short what, void *arg);
 static int client_write(struct client *c);
@@ -244,7 +235,7 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 	c->w = w;
 	c->fd = fd;
 	c->state = CS_HEAD;
-	c->since = c->last_rx = client_clock(w);
+	c->since = c->last_rx = wctx_clock(w);
 	/* Records go out as soon as they are published: no Nagle delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = w->clients;
@@ -328,7 +319,7 @@ client_linger(struct client *c)
 	c->head = NULL;
 	c->flags &= (uint16_t)~CF_WANT_WRITE;
 	c->state = CS_LINGER;
-	c->since = client_clock(c->w);
+	c->since = wctx_clock(c->w);
 	/* TLS: close_notify first (best effort: the socket may be full). */
 	if (c->ssl != NULL && !(c->flags & CF_TLS_HS)) {
 		ERR_clear_error();
@@ -371,7 +362,7 @@ client_ws_close(struct client *c, uint16_t code)
 	if (c->flags & CF_CLOSE_QUEUED)
 		return 0;
 	c->flags |= CF_CLOSE_QUEUED | CF_DISCARD;
-	c->since = client_clock(c->w);
+	c->since = wctx_clock(c->w);
 	n = ws_control_frame(f, WS_OP_CLOSE, code, NULL, 0);
 	if (client_ctl_add(c, f, n) == -1) {
 		client_close(c);
@@ -891,7 +882,7 @@ client_shutdown(struct client *c)
 		} else if (!(c->flags & CF_CLOSE_QUEUED)) {
 			/* SSE: end after the event in flight. */
 			c->flags |= CF_CLOSE_QUEUED;
-			c->since = client_clock(c->w);
+			c->since = wctx_clock(c->w);
 			if (!(c->flags & CF_WANT_WRITE))
 				(void)client_write(c);
 		}
@@ -918,7 +909,7 @@ client_answer(struct client *c, int status, const char *msg, const char *extra)
 	if (status >= 400)
 		atomic_fetch_add(&w->st->http_errors, 1);
 	c->state = CS_RESP;
-	c->since = client_clock(w);
+	c->since = wctx_clock(w);
 	free(c->head);
 	c->head = NULL;
 	if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
@@ -952,7 +943,7 @@ client_start_stream(struct client *c, int proto, int stream)
 	c->state = CS_STREAM;
 	c->proto = (uint8_t)proto;
 	c->stream = (uint8_t)stream;
-	c->since = client_clock(c->w);
+	c->since = wctx_clock(c->w);
 	free(c->head);
 	c->head = NULL;
 	client_count(c, 1);
@@ -1160,7 +1151,7 @@ client_read_head(struct client *c)
 		if (n < 0)
 			return 0;
 		c->head_len += (uint32_t)n;
-		c->last_rx = client_clock(w);
+		c->last_rx = wctx_clock(w);
 		r = http_parse_request(c->head, c->head_len, max, &w->req);
 		switch (r) {
 		case HTTP_PARSE_OK:
@@ -1190,7 +1181,7 @@ client_discard(struct client *c)
 		ssize_t n = client_recv(c, c->w->scratch, sizeof(c->w->scratch));
 
 		if (n > 0) {
-			c->last_rx = client_clock(c->w);
+			c->last_rx = wctx_clock(c->w);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1341,7 +1332,7 @@ client_read_ws(struct client *c)
 			client_close(c);
 			return -1;
 		}
-		c->last_rx = client_clock(w);
+		c->last_rx = wctx_clock(w);
 		if (c->skip > 0) {
 			c->skip -= (uint64_t)n;
 			if (client_payload(c, w->scratch, (size_t)n, c->skip == 0))
@@ -1370,7 +1361,7 @@ client_handshake(struct client *c)
 	r = tls_accept(c->ssl, &want_write, &plain);
 	if (r == 1) {
 		c->flags &= (uint16_t)~CF_TLS_HS;
-		c->last_rx = client_clock(c->w);
+		c->last_rx = wctx_clock(c->w);
 		(void)client_want_write(c, 0);
 		/* The request may already sit decrypted in OpenSSL. */
 		if (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))

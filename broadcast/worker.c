@@ -21,7 +21,6 @@
 #include "broadcast/tls.h"
 #include "broadcast/worker.h"
 #include "broadcast/worker_ctx.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "shm/ring.h"
 
@@ -42,12 +41,6 @@ struct worker {
 	int stop_ms;
 	int draining;           /* stopping, still streaming until ingest ends */
 };
-
-static uint32_t
-worker_mono(void)
-{
-	return (uint32_t)clock_mono_ms();
-}
 
 /* Deliver new records to every client that waits for them, then arm the
  * wake flag and re-check head (ring.h): a record published between the
@@ -179,7 +172,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	w->now = worker_mono();
+	(void)wctx_clock(w);
 	for (c = w->clients; c != NULL; c = next) {
 		next = client_next(c);
 		client_tick(c);
@@ -297,7 +290,7 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	wk->w->now = worker_mono();
+	(void)wctx_clock(wk->w);
 	if (wk->draining) {
 		if ((worker_ingest_running(wk->w) || worker_behind(wk->w)) &&
 		    wk->stop_ms < WORKER_DRAIN_MS) {
@@ -512,7 +505,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	w->seg = seg;
 	w->id = id;
 	w->st = st = &seg->workers[id];
-	w->now = worker_mono();
+	(void)wctx_clock(w);
 	w->started_unix = (int64_t)time(NULL);
 	w->head = ring_head(seg);
 	if (cfg->tls.cert[0] != '\0') {

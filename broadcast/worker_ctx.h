@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "broadcast/http.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "shm/layout.h"
 #include "shm/segment.h"
@@ -63,5 +64,14 @@ struct wctx {
 	char sse_pfx[WCTX_IOV_MAX + 2][32];
 	uint8_t scratch[WCTX_SCRATCH];
 };
+
+/* Read the clock into w->now and return it. Stamps read it afresh: the
+ * tick's may be a tick old, and a timeout counted from it would fire that
+ * much early. */
+static inline uint32_t
+wctx_clock(struct wctx *w)
+{
+	return w->now = (uint32_t)clock_mono_ms();
+}
 
 #endif

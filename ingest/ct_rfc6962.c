@@ -324,6 +324,28 @@ win_free(struct r6962 *p)
 	return NULL;
 }
 
+/* Ask for w now, or mark it for fill() to ask once a pause ends. */
+static void
+win_ask(struct r6962 *p, struct win *w)
+{
+	if (ct_pace_paused(&p->pace))
+		w->failed = 1;
+	else
+		issue(p, w);
+}
+
+/* Drop w's answer and ask again from start. */
+static void
+win_again(struct r6962 *p, struct win *w, uint64_t start)
+{
+	json_object_put(w->root);
+	w->root = w->entries = NULL;
+	w->n = 0;
+	w->done = 0;
+	w->start = start;
+	win_ask(p, w);
+}
+
 /* A short answer: the rest becomes a window of its own, so what came can
  * be held meanwhile. 0, or -1 when no slot is free. */
 static int
@@ -338,10 +360,7 @@ split(struct r6962 *p, struct win *w)
 	rest->start = w->start + w->n;
 	rest->end = w->end;
 	w->end = rest->start - 1;
-	if (ct_pace_paused(&p->pace))
-		rest->failed = 1;       /* fill() asks once the pause ends */
-	else
-		issue(p, rest);
+	win_ask(p, rest);
 	return 0;
 }
 
@@ -388,12 +407,8 @@ precheck(struct r6962 *p)
 			w->attempts++;
 			ct_log_error(p->l, "entry %" PRIu64 ": %s", pos + i,
 			    leaf_strerror(LEAF_ETRUNC));
-			json_object_put(w->root);
-			w->root = w->entries = NULL;
-			w->n = 0;
-			w->done = 0;
-			w->failed = 1;
 			ct_pace_backoff(&p->pace, NULL);
+			win_again(p, w, w->start);
 			return 1;
 		}
 	}
@@ -426,13 +441,13 @@ drain(struct r6962 *p)
 {
 	struct ct_log *l = p->l;
 	struct win *w;
-	int published = 0, wait;
+	int published = 0;
 
 	while ((w = front(p)) != NULL && w->done) {
 		uint64_t want = w->end - w->start + 1;
 		size_t i;
 
-		if ((wait = hold_wait(p)) != 0)
+		if (hold_wait(p) != 0)
 			goto out;       /* -1: the log failed */
 
 		for (i = 0; i < w->n; i++) {
@@ -448,13 +463,9 @@ drain(struct r6962 *p)
 				w->attempts++;
 				ct_log_error(l, "entry %" PRIu64 ": %s", w->start + i,
 				    leaf_strerror(rc));
-				w->start += i;
-				json_object_put(w->root);
-				w->root = w->entries = NULL;
-				w->done = 0;
-				w->failed = 1;
 				p->hold_checked = 0;    /* the new answer is checked again */
 				ct_pace_backoff(&p->pace, NULL);
+				win_again(p, w, w->start + i);
 				goto out;
 			}
 			bind_leaf(p, w->start + i, leaf_len);
@@ -473,15 +484,7 @@ drain(struct r6962 *p)
 		}
 		if (w->n < want) {
 			/* short response: continue from the last index received */
-			w->start += w->n;
-			json_object_put(w->root);
-			w->root = w->entries = NULL;
-			w->done = 0;
-			w->n = 0;
-			if (ct_pace_paused(&p->pace))
-				w->failed = 1;  /* fill() asks once the pause ends */
-			else
-				issue(p, w);
+			win_again(p, w, w->start + w->n);
 		} else {
 			win_clear(w);
 		}

@@ -66,18 +66,20 @@ met() {
 		echo "NOT MET"
 	fi
 }
-medn() { # KEY FILE...: the median of the runs' figures (even count: mean of the middle two)
-	k=$1; shift
-	for x in "$@"; do kv "$x" "$k"; done | sort -g | awk '{ v[NR] = $1 }
+median() { # numbers on stdin, one a line (even count: mean of the middle two)
+	sort -g | awk '{ v[NR] = $1 }
 	    END { if (NR) printf "%.10g", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+}
+medn() { # KEY FILE...: the median of the runs' figures
+	k=$1; shift
+	for x in "$@"; do kv "$x" "$k"; done | median
 }
 medpairs() { # KEY A B [A B...]: the median of the differences A - B, pair by pair
 	k=$1; shift
 	while [ $# -ge 2 ]; do
 		a=$(kv "$1" "$k"); b=$(kv "$2" "$k"); shift 2
 		[ -n "$a" ] && [ -n "$b" ] && calc "$a - $b" && echo
-	done | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR) printf "%.10g", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+	done | median
 }
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$rows"; }
 ratio() { # a b

@@ -494,6 +494,15 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		    ep_log_state(atomic_load(&l->state))));
 		JADD(o, "tree_size", json_object_new_int64((int64_t)size));
 		JADD(o, "next_index", json_object_new_int64((int64_t)next));
+		/* the head proven (signature and consistency), which may
+		 * trail tree_size, the newest one whose signature verified */
+		{
+			uint64_t g = atomic_load_explicit(&l->verified_gen,
+			    memory_order_acquire);
+
+			JADD(o, "verified_size", g > 0 ? json_object_new_int64(
+			    (int64_t)l->verified[g & 1].size) : NULL);
+		}
 		JADD(o, "lag_entries", json_object_new_int64(size > next ?
 		    (int64_t)(size - next) : 0));
 		JADD(o, "last_success", ok > 0 ? json_object_new_int64(ok) : NULL);

@@ -104,6 +104,9 @@ static const struct ckey keys[] = {
 	    ct_log.state_save_interval_secs, "5", 1, 3600, 1),
 	ROW("ct_log.max_response_bytes", KT_INT, ct_log.max_response_bytes,
 	    "67108864", 65536, IMAX, 1),
+	ROW("ct_log.contact", KT_STR, ct_log.contact, "", 0, 0, 1),
+	ROW("ct_log.partial_tile_wait_ms", KT_INT, ct_log.partial_tile_wait_ms,
+	    "5000", 0, 3600000, 1),
 	LIST("ct_log.states", KT_STRLIST, ct_log.states, ct_log.nstates,
 	    "usable,qualified,readonly", 1),
 
@@ -876,6 +879,14 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 		*key = "ct_logs_url";
 		fmt_err(why, wlen, "empty");
 		return -1;
+	}
+	for (const char *c = cfg->ct_log.contact; *c != '\0'; c++) {
+		if (*c < 0x20 || *c > 0x7e) {
+			*key = "ct_log.contact";
+			fmt_err(why, wlen, "printable ASCII only (it goes into the "
+			    "User-Agent header)");
+			return -1;
+		}
 	}
 	if (cfg->buffer_bytes / 4 < 65536) {
 		*key = "buffer_bytes";

@@ -89,6 +89,13 @@ fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
 	o->timeout_secs = cfg->ct_log.request_timeout_secs;
 	o->max_bytes = (size_t)cfg->ct_log.max_response_bytes;
 	o->max_redirs = CT_MAX_REDIRS;
+	/* Log operators grant more to clients that say who to contact. */
+	if (cfg->ct_log.contact[0] != '\0')
+		snprintf(o->user_agent, sizeof(o->user_agent),
+		    "certstream/%s (+%s)", CERTSTREAM_VERSION, cfg->ct_log.contact);
+	else
+		snprintf(o->user_agent, sizeof(o->user_agent), "certstream/%s",
+		    CERTSTREAM_VERSION);
 }
 
 static void

@@ -1,17 +1,26 @@
 /*
- * static-ct-api log poller: checkpoint, data tiles, issuers.
+ * static-ct-api log poller: checkpoints, data tiles, issuers, publishing.
  *
- * A window is one data tile request: tile n, `width` leaves (256, or W for
- * the partial tile n.p/W at the tree's edge), publishing entries from
- * `from` on. When the tree grows past a partial tile, the same tile is asked
- * again, wider, from where the last window ended. Windows are published
- * front first (lowest `from`), so entries leave in index order.
+ * A real static log never stops growing: every checkpoint asked for is
+ * bigger than the last, and its right-edge hash tiles differ. So a
+ * checkpoint whose signature verifies becomes `latest` at once, and data
+ * tiles are asked for from it straight away: every full tile below it, and
+ * the partial tile at its edge only when no tile has completed for
+ * ct_log.partial_tile_wait_ms (never the same width twice; only the new
+ * bytes when the log answers Range). One checkpoint at a time is proven
+ * (`pending`: its root from the hash tiles, and that it extends the last
+ * proven tree); it stays the target until proven however far the log
+ * moves meanwhile, then the newest one is taken up. Tiles are published,
+ * in index order, once proven against the last proven tree (`tree`).
  *
- * A tile is published in two passes: the first decodes every leaf, checks
- * the count and each leaf_index, and asks for any issuer not cached; the
- * second, once every issuer is in, resolves the chains and publishes.
+ * A partial tile that answers 404 is gone because its full tile exists
+ * (tlog-tiles lets a log delete partials): the full tile is asked instead.
+ *
+ * A tile is published in passes: decode every leaf (count, leaf_index),
+ * prove its leaf hashes in the tree, fetch any issuer not cached (only for
+ * a proven tile), then resolve the chains and publish.
  */
-#include "ingest/ct_tiles.h"
+#include "ingest/ct_tiles_priv.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -20,84 +29,9 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/sha.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "ingest/checkpoint.h"
-#include "ingest/ct_pace.h"
-#include "ingest/fetch.h"
-
-#define MAX_WINDOWS 64
-#define MAX_IREQ 16
-#define HT_CACHE 64
-#define MAX_HREQ 16
-
-struct twin {
-	int used;
-	uint64_t tile, width, from;
-	uint64_t size;              /* the checkpoint the window was cut from */
-	uint8_t root[STH_HASH_LEN];
-	struct fetch_req *req;
-	int done, failed, attempts;
-	uint8_t *body;
-	size_t len;
-	struct tiles *t;
-};
-
-struct issuer {
-	uint8_t fp[LEAF_FP_LEN];
-	uint8_t *der;
-	size_t len;
-	uint64_t used;              /* LRU tick */
-};
-
-struct ireq {
-	int used;
-	uint8_t fp[LEAF_FP_LEN];
-	struct fetch_req *req;
-	struct tiles *t;
-};
-
-/* A hash tile: `width` hashes of tree level 8 * level. */
-struct htile {
-	int used;
-	unsigned level;
-	uint64_t idx;
-	unsigned width;
-	uint8_t *h;
-	uint64_t tick;
-};
-
-struct hreq {
-	int used;
-	unsigned level;
-	uint64_t idx;
-	unsigned width;             /* asked; 256 when falling back to full */
-	int fallback;
-	struct fetch_req *req;
-	struct tiles *t;
-};
-
-struct tiles {
-	struct ct_log *l;
-	struct ct_pace pace;
-	struct fetch_req *cp_req;
-	uint64_t tree_size;
-	int have_tree;
-	uint8_t last_note[SHA256_DIGEST_LENGTH];  /* hash of the last verified */
-	struct checkpoint last_cp;
-	uint64_t fetch_next;
-	struct twin win[MAX_WINDOWS];
-	struct issuer cache[CT_ISSUER_CACHE];
-	size_t ncache;
-	uint64_t tick;
-	struct ireq ireq[MAX_IREQ];
-	struct htile ht[HT_CACHE];
-	struct hreq hreq[MAX_HREQ];
-	struct { uint64_t size; uint8_t root[STH_HASH_LEN]; } vroot[4];
-	unsigned nvroot;
-	uint8_t root[STH_HASH_LEN];  /* of the current checkpoint */
-};
 
 static void fill(struct tiles *t);
 static void drain(struct tiles *t);
@@ -134,28 +68,23 @@ win_clear(struct twin *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static void
-halt(struct tiles *t)
+void
+ct_tiles_halt(struct tiles *t)
 {
 	int i;
 
 	fetch_cancel(t->cp_req);
 	t->cp_req = NULL;
-	for (i = 0; i < MAX_WINDOWS; i++)
+	for (i = 0; i < CT_TILES_MAX_WINDOWS; i++)
 		if (t->win[i].used)
 			win_clear(&t->win[i]);
-	for (i = 0; i < MAX_IREQ; i++) {
+	for (i = 0; i < CT_TILES_MAX_IREQ; i++) {
 		if (t->ireq[i].used) {
 			fetch_cancel(t->ireq[i].req);
 			memset(&t->ireq[i], 0, sizeof(t->ireq[i]));
 		}
 	}
-	for (i = 0; i < MAX_HREQ; i++) {
-		if (t->hreq[i].used) {
-			fetch_cancel(t->hreq[i].req);
-			memset(&t->hreq[i], 0, sizeof(t->hreq[i]));
-		}
-	}
+	ct_tiles_hash_halt(t);
 	ct_pace_halt(&t->pace);
 }
 
@@ -247,9 +176,7 @@ on_issuer(void *arg, const struct fetch_res *res)
 	memcpy(der, res->body, res->len);
 	cache_add(t, fp, der, res->len);
 	ct_pace_ok(&t->pace);
-	drain(t);
-	if (!t->l->failed)
-		fill(t);
+	ct_tiles_progress(t);
 }
 
 /* Ask for fp unless cached or asked. 0 when it is cached. */
@@ -262,7 +189,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 
 	if (cache_find(t, fp) != NULL)
 		return 0;
-	for (i = 0; i < MAX_IREQ; i++) {
+	for (i = 0; i < CT_TILES_MAX_IREQ; i++) {
 		if (t->ireq[i].used && memcmp(t->ireq[i].fp, fp, LEAF_FP_LEN) == 0)
 			return 1;
 		if (!t->ireq[i].used && slot < 0)
@@ -285,415 +212,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	return 1;
 }
 
-
-/* ---- hash tiles: data tiles are proven against the checkpoint root ----
- *
- * Tree nodes of level 8L are stored in hash tiles of level L (tlog-tiles).
- * A checkpoint's root is recomputed from the right-edge tiles of every
- * level; a data tile's leaf hashes must equal its level-0 hash tile, and a
- * full hash tile's subtree hash must equal its entry in the tile above,
- * up to a right-edge tile, which the root check covered.
- */
-
-void
-ct_tiles_subtree(const uint8_t *h, unsigned n, uint8_t out[STH_HASH_LEN])
-{
-	uint8_t buf[CT_TILE_WIDTH][STH_HASH_LEN];
-	unsigned i;
-
-	memcpy(buf, h, (size_t)n * STH_HASH_LEN);
-	for (; n > 1; n /= 2)
-		for (i = 0; i < n / 2; i++)
-			sth_node_hash(buf[2 * i], buf[2 * i + 1], buf[i]);
-	memcpy(out, buf[0], STH_HASH_LEN);
-}
-
-/* Hashes of tile (level, idx), at least width of them, if cached. */
-static const uint8_t *
-htile_find(struct tiles *t, unsigned level, uint64_t idx, unsigned width)
-{
-	int i;
-
-	for (i = 0; i < HT_CACHE; i++) {
-		struct htile *h = &t->ht[i];
-
-		if (h->used && h->level == level && h->idx == idx &&
-		    h->width >= width) {
-			h->tick = ++t->tick;
-			return h->h;
-		}
-	}
-	return NULL;
-}
-
-static void
-htile_add(struct tiles *t, unsigned level, uint64_t idx, unsigned width,
-    uint8_t *h)
-{
-	struct htile *v = &t->ht[0];
-	int i;
-
-	for (i = 0; i < HT_CACHE; i++) {
-		if (!t->ht[i].used) {
-			v = &t->ht[i];
-			break;
-		}
-		if (t->ht[i].tick < v->tick)
-			v = &t->ht[i];
-	}
-	free(v->h);
-	v->used = 1;
-	v->level = level;
-	v->idx = idx;
-	v->width = width;
-	v->h = h;
-	v->tick = ++t->tick;
-}
-
-static void on_htile(void *arg, const struct fetch_res *res);
-
-static void
-htile_issue(struct tiles *t, struct hreq *r)
-{
-	char url[CONFIG_STR + 96], path[64];
-
-	ct_tiles_path(r->idx, path, sizeof(path));
-	if (r->width < CT_TILE_WIDTH)
-		snprintf(url, sizeof(url), "%stile/%u/%s.p/%u", t->l->info.url,
-		    r->level, path, r->width);
-	else
-		snprintf(url, sizeof(url), "%stile/%u/%s", t->l->info.url,
-		    r->level, path);
-	r->req = fetch_get(ct_fetch(), url, on_htile, r);
-	if (r->req == NULL) {
-		memset(r, 0, sizeof(*r));
-		ct_log_error(t->l, "cannot start a request");
-		ct_pace_backoff(&t->pace, NULL);
-	}
-}
-
-/* The hashes of tile (level, idx) with width entries, or NULL after
- * asking for them (the caller waits). */
-static const uint8_t *
-need_htile(struct tiles *t, unsigned level, uint64_t idx, unsigned width)
-{
-	const uint8_t *h = htile_find(t, level, idx, width);
-	int i, slot = -1;
-
-	if (h != NULL)
-		return h;
-	for (i = 0; i < MAX_HREQ; i++) {
-		if (t->hreq[i].used && t->hreq[i].level == level &&
-		    t->hreq[i].idx == idx)
-			return NULL;
-		if (!t->hreq[i].used && slot < 0)
-			slot = i;
-	}
-	if (slot < 0 || ct_pace_paused(&t->pace))
-		return NULL;
-	t->hreq[slot].used = 1;
-	t->hreq[slot].t = t;
-	t->hreq[slot].level = level;
-	t->hreq[slot].idx = idx;
-	t->hreq[slot].width = width;
-	htile_issue(t, &t->hreq[slot]);
-	return NULL;
-}
-
-static void
-on_htile(void *arg, const struct fetch_res *res)
-{
-	struct hreq *r = arg;
-	struct tiles *t = r->t;
-	uint8_t *h;
-	char why[256];
-
-	r->req = NULL;
-	if (res->ok && res->status == 404 && r->width < CT_TILE_WIDTH &&
-	    !r->fallback) {
-		/* A partial tile may be gone once its full tile exists: the
-		 * full one starts with the same hashes. */
-		r->fallback = 1;
-		r->width = CT_TILE_WIDTH;
-		htile_issue(t, r);
-		return;
-	}
-	if (!res->ok || res->status != 200) {
-		ct_pace_describe(why, sizeof(why), res);
-		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %s", r->level, r->idx,
-		    why);
-		memset(r, 0, sizeof(*r));
-		ct_pace_backoff(&t->pace, res);
-		return;
-	}
-	if (res->len != (size_t)r->width * STH_HASH_LEN) {
-		ct_log_error(t->l, "hash tile %u/%" PRIu64 ": %zu bytes for %u "
-		    "hashes", r->level, r->idx, res->len, r->width);
-		memset(r, 0, sizeof(*r));
-		ct_pace_backoff(&t->pace, NULL);
-		return;
-	}
-	h = malloc(res->len);
-	if (h == NULL) {
-		ct_log_error(t->l, "out of memory");
-		memset(r, 0, sizeof(*r));
-		ct_pace_backoff(&t->pace, NULL);
-		return;
-	}
-	memcpy(h, res->body, res->len);
-	htile_add(t, r->level, r->idx, r->width, h);
-	memset(r, 0, sizeof(*r));
-	drain(t);
-	if (!t->l->failed)
-		fill(t);
-}
-
-int
-ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
-    uint8_t out[STH_HASH_LEN])
-{
-	uint8_t acc[STH_HASH_LEN], node[STH_HASH_LEN];
-	unsigned h, have = 0, missing = 0;
-
-	memset(acc, 0, sizeof(acc));
-	/* Complete subtrees from the right (lowest bit) to the left. */
-	for (h = 0; h < 64; h++) {
-		uint64_t start, pos;
-		unsigned lvl = h / 8, r = h % 8, width;
-		const uint8_t *tl = NULL;
-		int rc;
-
-		if (!(size >> h & 1))
-			continue;
-		start = h == 63 ? 0 : size & ~((UINT64_C(2) << h) - 1);
-		pos = start >> (8 * lvl);
-		width = (unsigned)((size >> (8 * lvl)) % CT_TILE_WIDTH);
-		rc = get(arg, lvl, pos / CT_TILE_WIDTH, width, &tl);
-		if (rc < 0)
-			return -1;
-		if (rc == 0) {
-			missing = 1;  /* ask for every missing tile at once */
-			continue;
-		}
-		ct_tiles_subtree(tl + (pos % CT_TILE_WIDTH) * STH_HASH_LEN,
-		    1u << r, node);
-		if (have)
-			sth_node_hash(node, acc, acc);
-		else
-			memcpy(acc, node, sizeof(acc));
-		have = 1;
-	}
-	if (missing)
-		return 0;
-	memcpy(out, acc, STH_HASH_LEN);
-	return 1;
-}
-
-static int
-get_htile(void *arg, unsigned level, uint64_t idx, unsigned width,
-    const uint8_t **tile)
-{
-	return (*tile = need_htile(arg, level, idx, width)) != NULL;
-}
-
-/* Is (size, root) the root of the hash tiles? 1 yes, 0 waiting, -1 no. */
-static int
-verify_root(struct tiles *t, uint64_t size, const uint8_t root[STH_HASH_LEN])
-{
-	uint8_t got[STH_HASH_LEN];
-	unsigned i;
-
-	for (i = 0; i < t->nvroot && i < 4; i++)
-		if (t->vroot[i].size == size &&
-		    memcmp(t->vroot[i].root, root, STH_HASH_LEN) == 0)
-			return 1;
-	if (size == 0)
-		return 1;
-	if (ct_tiles_root(size, get_htile, t, got) == 0)
-		return 0;
-	if (memcmp(got, root, STH_HASH_LEN) != 0) {
-		ct_log_fail(t->l, 0, "hash tiles of tree %" PRIu64 " do not "
-		    "match its checkpoint root", size);
-		return -1;
-	}
-	i = t->nvroot++ % 4;
-	t->vroot[i].size = size;
-	memcpy(t->vroot[i].root, root, STH_HASH_LEN);
-	return 1;
-}
-
-/* Width of hash tile (level, idx) in the tree of n leaves. */
-static unsigned
-tile_width(uint64_t n, unsigned level, uint64_t idx)
-{
-	uint64_t k = (n >> (8 * level)) - idx * CT_TILE_WIDTH;
-
-	return k > CT_TILE_WIDTH ? CT_TILE_WIDTH : (unsigned)k;
-}
-
-/*
- * Hash tile (level, idx) of the tree of n leaves, bound to that tree's
- * root: a tile at the right edge is covered by the root check, a full one
- * through its subtree hash in the tile above, up to the right edge.
- * 1 and *out, 0 waiting for tiles, -1 a tile disagrees with the one above.
- */
-static int
-bound_tile(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
-    const uint8_t **out)
-{
-	const uint8_t *cur, *up;
-	uint8_t node[STH_HASH_LEN];
-	unsigned width = tile_width(n, level, idx), upw;
-	uint64_t upidx;
-
-	if ((cur = need_htile(t, level, idx, width)) == NULL)
-		return 0;
-	*out = cur;
-	while (width == CT_TILE_WIDTH && level + 1 < 8) {
-		ct_tiles_subtree(cur, CT_TILE_WIDTH, node);
-		upidx = idx / CT_TILE_WIDTH;
-		upw = tile_width(n, level + 1, upidx);
-		if ((up = need_htile(t, level + 1, upidx, upw)) == NULL)
-			return 0;
-		if (memcmp(up + (idx % CT_TILE_WIDTH) * STH_HASH_LEN, node,
-		    STH_HASH_LEN) != 0)
-			return -1;
-		cur = up;
-		idx = upidx;
-		width = upw;
-		level++;
-	}
-	return 1;
-}
-
-/*
- * Consistency without proofs: the root of the last verified tree (m
- * leaves) recomputed from the hash tiles of the new tree (n > m leaves,
- * its root already checked), each bound to the new root. 1 the new tree
- * extends the old one, 0 waiting for tiles, -1 it does not (a fork).
- */
-struct bound_get {
-	struct tiles *t;
-	uint64_t n;
-};
-
-/* A hash tile of the new tree, bound to its root (the width is the new
- * tree's, not the one of the old tree being recomputed). */
-static int
-get_bound_tile(void *arg, unsigned level, uint64_t idx, unsigned width,
-    const uint8_t **tile)
-{
-	struct bound_get *b = arg;
-
-	(void)width;
-	return bound_tile(b->t, level, idx, b->n, tile);
-}
-
-static int
-extends_tree(struct tiles *t, uint64_t m, const uint8_t mroot[STH_HASH_LEN],
-    uint64_t n)
-{
-	struct bound_get b = { t, n };
-	uint8_t got[STH_HASH_LEN];
-	int rc;
-
-	if ((rc = ct_tiles_root(m, get_bound_tile, &b, got)) <= 0)
-		return rc;
-	return memcmp(got, mroot, STH_HASH_LEN) == 0 ? 1 : -1;
-}
-
-/* Is the verified checkpoint cp a successor of the last one? 1 yes, 0
- * waiting for hash tiles, -1 no (the log failed). */
-static int
-successor(struct tiles *t, const struct checkpoint *cp)
-{
-	uint64_t m = t->tree_size;
-	uint8_t prev[STH_HASH_LEN];
-	const uint8_t *mroot = t->root;
-	int rc;
-
-	if (!t->have_tree) {
-		/* the first checkpoint since a restart: against the one
-		 * verified before it, if any */
-		if (ct_log_head(t->l, &m, prev) == -1)
-			return 1;
-		mroot = prev;
-		if (cp->size < m) {
-			ct_log_fail(t->l, 0, "tree shrank from %" PRIu64 " to %"
-			    PRIu64 " across a restart", m, cp->size);
-			return -1;
-		}
-	}
-	if (m == 0 || (cp->size == m &&
-	    memcmp(cp->root_hash, mroot, STH_HASH_LEN) == 0))
-		return 1;
-	if (cp->size > m) {
-		if ((rc = verify_root(t, cp->size, cp->root_hash)) <= 0)
-			return rc;
-		if ((rc = extends_tree(t, m, mroot, cp->size)) >= 0)
-			return rc;
-	}
-	ct_log_fail(t->l, 0, "fork: the checkpoint of tree %" PRIu64 " does not "
-	    "extend the verified tree %" PRIu64, cp->size, m);
-	return -1;
-}
-
-/* Are the leaves of data tile w in its checkpoint's tree? 1, 0 (waiting),
- * -1 (the log failed). */
-static int
-verify_tile(struct tiles *t, struct twin *w)
-{
-	const uint8_t *h0, *cur, *up;
-	uint8_t lh[STH_HASH_LEN], node[STH_HASH_LEN];
-	uint64_t idx = w->tile, k, upidx;
-	unsigned lvl = 0, width = (unsigned)w->width, upw;
-	size_t off = 0;
-	int rc;
-
-	rc = verify_root(t, w->size, w->root);
-	if (rc <= 0)
-		return rc;
-	if ((h0 = need_htile(t, 0, w->tile, width)) == NULL)
-		return 0;
-	for (k = 0; k < w->width; k++) {
-		struct leaf_entry e;
-
-		if (leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e) !=
-		    LEAF_OK || leaf_hash(&e, lh) < 0)
-			return 0;  /* pass 1 decoded it: cannot happen */
-		if (memcmp(lh, h0 + k * STH_HASH_LEN, STH_HASH_LEN) != 0) {
-			ct_log_fail(t->l, 0, "data tile %" PRIu64 " entry %" PRIu64
-			    " does not match the tree", w->tile,
-			    w->tile * CT_TILE_WIDTH + k);
-			return -1;
-		}
-	}
-	/* Up through full tiles to a right-edge one (covered by the root). */
-	cur = h0;
-	while (width == CT_TILE_WIDTH) {
-		ct_tiles_subtree(cur, CT_TILE_WIDTH, node);
-		upidx = idx / CT_TILE_WIDTH;
-		if (lvl + 1 >= 8)
-			break;
-		k = (w->size >> (8 * (lvl + 1))) - upidx * CT_TILE_WIDTH;
-		upw = k > CT_TILE_WIDTH ? CT_TILE_WIDTH : (unsigned)k;
-		if ((up = need_htile(t, lvl + 1, upidx, upw)) == NULL)
-			return 0;
-		if (memcmp(up + (idx % CT_TILE_WIDTH) * STH_HASH_LEN, node,
-		    STH_HASH_LEN) != 0) {
-			ct_log_fail(t->l, 0, "hash tile %u/%" PRIu64 " does not match "
-			    "the tree", lvl, idx);
-			return -1;
-		}
-		cur = up;
-		idx = upidx;
-		width = upw;
-		lvl++;
-	}
-	return 1;
-}
-
-/* ---- tiles ---- */
+/* ---- data tiles ---- */
 
 static struct twin *
 front(struct tiles *t)
@@ -701,7 +220,7 @@ front(struct tiles *t)
 	struct twin *f = NULL;
 	int i;
 
-	for (i = 0; i < MAX_WINDOWS; i++)
+	for (i = 0; i < CT_TILES_MAX_WINDOWS; i++)
 		if (t->win[i].used && (f == NULL || t->win[i].from < f->from))
 			f = &t->win[i];
 	return f;
@@ -721,7 +240,16 @@ issue(struct tiles *t, struct twin *w)
 	else
 		snprintf(url, sizeof(url), "%stile/data/%s", t->l->info.url, path);
 	w->failed = 0;
-	w->req = fetch_get(ct_fetch(), url, on_tile, w);
+	/* The bytes of this tile's last partial are a prefix of this one:
+	 * ask only for what follows them. */
+	w->base = 0;
+	if (!t->no_range && t->edge.body != NULL && t->edge.tile == w->tile &&
+	    t->edge.width < w->width)
+		w->base = t->edge.len;
+	if (w->base > 0)
+		w->req = fetch_get_from(ct_fetch(), url, w->base, on_tile, w);
+	else
+		w->req = fetch_get(ct_fetch(), url, on_tile, w);
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(t->l, "cannot start a request");
@@ -732,17 +260,16 @@ issue(struct tiles *t, struct twin *w)
 }
 
 /*
- * Pass 1 over a tile: count, leaf_index, issuers. Returns 1 when the tile
- * can be published, 0 to wait (issuers asked), -1 when the log failed or
- * the tile must be fetched again.
+ * Pass 1 over a tile: count and leaf_index. 1 when it decodes as the tile
+ * it should be, -1 when the log failed or the tile must be fetched again.
  */
 static int
 check_tile(struct tiles *t, struct twin *w)
 {
 	struct ct_log *l = t->l;
 	uint64_t base = w->tile * CT_TILE_WIDTH, k = 0;
-	size_t off = 0, j;
-	int rc, missing = 0;
+	size_t off = 0;
+	int rc;
 
 	while (off < w->len) {
 		struct leaf_entry e;
@@ -762,6 +289,9 @@ check_tile(struct tiles *t, struct twin *w)
 				w->len = 0;
 				w->done = 0;
 				w->failed = 1;
+				/* the kept prefix may be what is wrong */
+				if (w->base > 0)
+					t->no_range = 1;
 				ct_pace_backoff(&t->pace, NULL);
 				return -1;
 			}
@@ -776,9 +306,6 @@ check_tile(struct tiles *t, struct twin *w)
 			    " says index %" PRIu64, w->tile, base + k, e.index);
 			return -1;
 		}
-		if (base + k >= l->next)
-			for (j = 0; j < e.nchain_fp; j++)
-				missing += need_issuer(t, e.chain_fp + j * LEAF_FP_LEN);
 		k++;
 	}
 	if (k != w->width || off != w->len) {
@@ -787,7 +314,85 @@ check_tile(struct tiles *t, struct twin *w)
 		    off != w->len ? "more than " : "", k, w->width);
 		return -1;
 	}
-	return missing ? 0 : 1;
+	return 1;
+}
+
+/* Are the leaves of data tile w in the proven tree? 1, 0 (waiting for a
+ * tree that holds them, or for hash tiles), -1 (the log failed). */
+static int
+verify_tile(struct tiles *t, struct twin *w)
+{
+	const uint8_t *h0;
+	uint8_t lh[STH_HASH_LEN];
+	uint64_t k;
+	size_t off = 0;
+	int rc;
+
+	if (!t->have_tree || t->tree.size < w->tile * CT_TILE_WIDTH + w->width)
+		return 0;
+	if ((rc = ct_tiles_verify_root(t, t->tree.size, t->tree.root)) <= 0)
+		return rc;
+	rc = ct_tiles_bound(t, 0, w->tile, t->tree.size, &h0);
+	if (rc < 0) {
+		ct_log_fail(t->l, 0, "hash tiles above data tile %" PRIu64 " do "
+		    "not match the tree", w->tile);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	for (k = 0; k < w->width; k++) {
+		struct leaf_entry e;
+
+		if (leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e) !=
+		    LEAF_OK || leaf_hash(&e, lh) < 0)
+			return 0;  /* pass 1 decoded it: cannot happen */
+		if (memcmp(lh, h0 + k * STH_HASH_LEN, STH_HASH_LEN) != 0) {
+			ct_log_fail(t->l, 0, "data tile %" PRIu64 " entry %" PRIu64
+			    " does not match the tree", w->tile,
+			    w->tile * CT_TILE_WIDTH + k);
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/* Ask for the issuers of the entries to publish; 0 when all are in. */
+static int
+want_issuers(struct tiles *t, struct twin *w)
+{
+	uint64_t base = w->tile * CT_TILE_WIDTH, k;
+	size_t off = 0, j;
+	int missing = 0;
+
+	for (k = 0; k < w->width; k++) {
+		struct leaf_entry e;
+
+		if (leaf_decode_tile(w->body, w->len, &off, NULL, NULL, &e) !=
+		    LEAF_OK)
+			break;
+		if (base + k >= t->l->next)
+			for (j = 0; j < e.nchain_fp; j++)
+				missing += need_issuer(t, e.chain_fp + j * LEAF_FP_LEN);
+	}
+	return missing;
+}
+
+/* The published partial's bytes are kept to extend it by range; a full
+ * tile makes them useless. Takes w's body when it is kept. */
+static void
+keep_edge(struct tiles *t, struct twin *w)
+{
+	if (t->edge.body != NULL && t->edge.tile <= w->tile) {
+		free(t->edge.body);
+		memset(&t->edge, 0, sizeof(t->edge));
+	}
+	if (w->width < CT_TILE_WIDTH) {
+		t->edge.tile = w->tile;
+		t->edge.width = w->width;
+		t->edge.body = w->body;
+		t->edge.len = w->len;
+		w->body = NULL;
+	}
 }
 
 static void
@@ -795,25 +400,30 @@ drain(struct tiles *t)
 {
 	struct ct_log *l = t->l;
 	struct twin *w;
-	int published = 0;
+	int published = 0, rc;
 
 	while (!l->failed && (w = front(t)) != NULL && w->done) {
 		uint64_t base = w->tile * CT_TILE_WIDTH, k;
 		size_t off = 0;
-		int rc = check_tile(t, w);
 
-		if (rc < 0) {
-			if (l->failed)
-				halt(t);
-			break;
+		if (!w->checked) {
+			if (check_tile(t, w) < 0) {
+				if (l->failed)
+					ct_tiles_halt(t);
+				break;
+			}
+			w->checked = 1;
 		}
-		if (rc == 0)
-			break;  /* issuers on their way */
-		rc = verify_tile(t, w);
-		if (rc < 0)
-			halt(t);
-		if (rc <= 0)
-			break;  /* hash tiles on their way, or failed */
+		if (!w->verified) {
+			rc = verify_tile(t, w);
+			if (rc < 0)
+				ct_tiles_halt(t);
+			if (rc <= 0)
+				break;  /* a tree or hash tiles on their way */
+			w->verified = 1;
+		}
+		if (want_issuers(t, w) > 0)
+			break;
 		for (k = 0; k < w->width; k++) {
 			struct leaf_entry e;
 
@@ -831,12 +441,38 @@ drain(struct tiles *t)
 		}
 		if (k < w->width)
 			break;
+		keep_edge(t, w);
 		win_clear(w);
 	}
 	if (published)
 		ct_flush();
-	if (!l->failed)
-		ct_log_ok(l, t->tree_size);
+}
+
+/* A range answer is the kept partial followed by the new bytes. NULL when
+ * the kept partial changed meanwhile, or (*bad set) when the answer is not
+ * the range asked for. */
+static uint8_t *
+join_edge(struct tiles *t, struct twin *w, const struct fetch_res *res,
+    int *bad)
+{
+	uint8_t *b;
+
+	*bad = 0;
+	if (t->edge.body == NULL || t->edge.tile != w->tile ||
+	    t->edge.len != w->base)
+		return NULL;
+	if (res->encoded || res->range_start != (long long)w->base) {
+		*bad = 1;
+		return NULL;
+	}
+	if ((b = malloc(w->base + res->len + 1)) == NULL) {
+		*bad = 1;
+		return NULL;
+	}
+	memcpy(b, t->edge.body, w->base);
+	memcpy(b + w->base, res->body, res->len);
+	w->len = w->base + res->len;
+	return b;
 }
 
 static void
@@ -845,9 +481,22 @@ on_tile(void *arg, const struct fetch_res *res)
 	struct twin *w = arg;
 	struct tiles *t = w->t;
 	char why[256];
+	int bad;
 
 	w->req = NULL;
-	if (!res->ok || res->status != 200) {
+	if (res->ok && res->status == 404 && w->width < CT_TILE_WIDTH) {
+		/* A partial is deleted once its full tile exists: ask for
+		 * that; it is published once a checkpoint covers it. */
+		log_debug("log %s: data tile %" PRIu64 ".p/%" PRIu64 " is gone; "
+		    "asking for the full tile", t->l->info.url, w->tile, w->width);
+		w->width = CT_TILE_WIDTH;
+		if (t->fetch_next < (w->tile + 1) * CT_TILE_WIDTH)
+			t->fetch_next = (w->tile + 1) * CT_TILE_WIDTH;
+		issue(t, w);
+		return;
+	}
+	if (!res->ok || (res->status != 200 && res->status != 206) ||
+	    (res->status == 206 && w->base == 0)) {
 		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "data tile %" PRIu64 "%s: %s", w->tile,
 		    w->width < CT_TILE_WIDTH ? " (partial)" : "", why);
@@ -855,33 +504,87 @@ on_tile(void *arg, const struct fetch_res *res)
 		ct_pace_backoff(&t->pace, res);
 		return;
 	}
-	w->body = malloc(res->len ? res->len : 1);
+	if (res->status == 206) {
+		if ((w->body = join_edge(t, w, res, &bad)) == NULL) {
+			/* not the bytes asked for: whole tiles from now on */
+			if (bad)
+				t->no_range = 1;
+			issue(t, w);
+			return;
+		}
+	} else {
+		w->body = malloc(res->len ? res->len : 1);
+		if (w->body != NULL) {
+			memcpy(w->body, res->body, res->len);
+			w->len = res->len;
+		}
+	}
 	if (w->body == NULL) {
 		ct_log_error(t->l, "out of memory");
 		w->failed = 1;
 		ct_pace_backoff(&t->pace, NULL);
 		return;
 	}
-	memcpy(w->body, res->body, res->len);
-	w->len = res->len;
 	w->done = 1;
 	ct_pace_ok(&t->pace);
-	drain(t);
-	if (!t->l->failed)
-		fill(t);
+	ct_tiles_progress(t);
+}
+
+static struct twin *
+new_window(struct tiles *t, uint64_t from, uint64_t width)
+{
+	int i;
+
+	for (i = 0; i < CT_TILES_MAX_WINDOWS; i++) {
+		struct twin *w = &t->win[i];
+
+		if (!w->used) {
+			memset(w, 0, sizeof(*w));
+			w->used = 1;
+			w->t = t;
+			w->tile = from / CT_TILE_WIDTH;
+			w->width = width;
+			w->from = from;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The partial at the edge of `latest` is worth asking for: no tile has
+ * completed for partial_tile_wait_ms (a busy log completes one every few
+ * seconds, and its full tiles cost nothing twice), it is wider than the
+ * last one asked for, and no earlier window is still to come.
+ */
+static int
+partial_due(struct tiles *t, uint64_t tile, uint64_t width)
+{
+	int64_t wait = ct_config()->ct_log.partial_tile_wait_ms;
+	int64_t since = t->tile_done_at > t->edge_at ? t->tile_done_at :
+	    t->edge_at;
+
+	if (width == 0 || (t->asked_tile == tile && width <= t->asked_width))
+		return 0;
+	return clock_mono_ms() - since >= wait;
 }
 
 static void
 fill(struct tiles *t)
 {
 	const struct config *cfg = ct_config();
+	struct ct_log *l = t->l;
 	int i, nused = 0, nmax = cfg->ct_log.fetch_concurrency;
+	uint64_t full_end;
 
-	if (t->l->failed || ct_pace_paused(&t->pace))
+	if (l->failed || ct_pace_paused(&t->pace) || !t->have_latest ||
+	    !l->have_next)
 		return;
-	if (nmax > MAX_WINDOWS)
-		nmax = MAX_WINDOWS;
-	for (i = 0; i < MAX_WINDOWS; i++) {
+	if (t->fetch_next < l->next)
+		t->fetch_next = l->next;
+	if (nmax > CT_TILES_MAX_WINDOWS)
+		nmax = CT_TILES_MAX_WINDOWS;
+	for (i = 0; i < CT_TILES_MAX_WINDOWS; i++) {
 		struct twin *w = &t->win[i];
 
 		if (!w->used)
@@ -892,35 +595,102 @@ fill(struct tiles *t)
 		if (ct_pace_paused(&t->pace))
 			return;
 	}
-	while (nused < nmax && t->fetch_next < t->tree_size) {
-		struct twin *w = NULL;
+	full_end = t->latest.size / CT_TILE_WIDTH * CT_TILE_WIDTH;
+	while (nused < nmax && t->fetch_next < t->latest.size) {
 		uint64_t n = t->fetch_next / CT_TILE_WIDTH, width;
+		struct twin *w;
 
-		for (i = 0; i < MAX_WINDOWS; i++) {
-			if (!t->win[i].used) {
-				w = &t->win[i];
-				break;
-			}
-		}
-		if (w == NULL)
-			break;
-		width = t->tree_size - n * CT_TILE_WIDTH;
-		if (width > CT_TILE_WIDTH)
+		if (t->fetch_next < full_end) {
 			width = CT_TILE_WIDTH;
-		memset(w, 0, sizeof(*w));
-		w->used = 1;
-		w->t = t;
-		w->tile = n;
-		w->width = width;
-		w->from = t->fetch_next;
-		w->size = t->tree_size;
-		memcpy(w->root, t->root, STH_HASH_LEN);
+		} else {
+			width = t->latest.size - n * CT_TILE_WIDTH;
+			if (!partial_due(t, n, width))
+				break;
+			t->asked_tile = n;
+			t->asked_width = width;
+			t->edge_at = clock_mono_ms();
+		}
+		if ((w = new_window(t, t->fetch_next, width)) == NULL)
+			break;
 		t->fetch_next = n * CT_TILE_WIDTH + width;
 		nused++;
 		issue(t, w);
 		if (ct_pace_paused(&t->pace))
 			return;
 	}
+}
+
+/* Prove the pending tree head; once proven it is the tree tiles are
+ * checked against, and the newest head is proven next if tiles beyond
+ * the tree are wanted. 0, or -1 (the log failed). */
+static int
+adopt(struct tiles *t)
+{
+	struct ct_log *l = t->l;
+	int rc;
+
+	for (;;) {
+		if (!t->have_pending) {
+			/* the first head is proven at once: it sets the
+			 * resume point; later ones when tiles need them */
+			if (!t->have_latest || (t->have_tree &&
+			    (t->latest.size <= t->tree.size ||
+			    t->fetch_next <= t->tree.size)))
+				return 0;
+			t->pending = t->latest;
+			t->have_pending = 1;
+		}
+		if ((rc = ct_tiles_successor(t, &t->pending)) < 0)
+			return -1;
+		if (rc == 0)
+			return 0;
+		t->tree = t->pending;
+		t->have_tree = 1;
+		t->have_pending = 0;
+		ct_log_verified(l, t->tree.size, t->tree.root);
+		if (!l->have_next) {
+			ct_log_first_head(l, t->tree.size);
+			t->fetch_next = l->next;
+		}
+	}
+}
+
+void
+ct_tiles_progress(struct tiles *t)
+{
+	if (t->l->failed)
+		return;
+	if (adopt(t) < 0) {
+		ct_tiles_halt(t);
+		return;
+	}
+	drain(t);
+	if (t->l->failed)
+		return;
+	fill(t);
+	/* tiles just asked for may want the newest head proven */
+	if (adopt(t) < 0) {
+		ct_tiles_halt(t);
+		return;
+	}
+	ct_log_ok(t->l, t->latest.size);
+}
+
+/* A checkpoint older than one already seen: a stale cache in front of
+ * the log, not a lie (both are signed), unless nothing newer comes for a
+ * long while. */
+static void
+stale(struct tiles *t, const struct checkpoint *cp)
+{
+	int64_t now = clock_mono_ms();
+	int64_t grace = 2000LL * ct_config()->ct_log.request_timeout_secs;
+
+	if (t->stale_since == 0)
+		t->stale_since = now;
+	if (now - t->stale_since >= grace)
+		ct_log_error(t->l, "checkpoint of tree %" PRIu64 " served for %lld s"
+		    " after one of tree %" PRIu64, cp->size,
+		    (long long)(now - t->stale_since) / 1000, t->latest.size);
 }
 
 static void
@@ -933,18 +703,20 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 	char why[256];
 
 	t->cp_req = NULL;
+	ct_pace_poll_later(&t->pace);
 	if (!res->ok || res->status != 200) {
 		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "checkpoint: %s", why);
 		ct_pace_backoff(&t->pace, res);
-		ct_pace_poll_later(&t->pace);
 		return;
 	}
 	SHA256((const uint8_t *)res->body, res->len, md);
-	if (t->have_tree && memcmp(md, t->last_note, sizeof(md)) == 0) {
+	if (t->have_latest && memcmp(md, t->last_note, sizeof(md)) == 0) {
 		/* the very note verified last time: nothing new */
-		cp = t->last_cp;
-	} else if (l->has_key) {
+		ct_tiles_progress(t);
+		return;
+	}
+	if (l->has_key) {
 		if (checkpoint_verify(res->body, res->len, &l->key,
 		    l->info.origin, &cp, why, sizeof(why)) < 0) {
 			/* A body that is not a note at all may be a damaged
@@ -952,55 +724,46 @@ on_checkpoint(void *arg, const struct fetch_res *res)
 			if (strstr(why, "signature") != NULL ||
 			    strstr(why, "origin") != NULL) {
 				ct_log_fail(l, 1, "%s", why);
-				halt(t);
+				ct_tiles_halt(t);
 				return;
 			}
 			ct_log_error(l, "%s", why);
 			ct_pace_backoff(&t->pace, NULL);
-			ct_pace_poll_later(&t->pace);
 			return;
 		}
 	} else if (checkpoint_parse(res->body, res->len, &cp, why,
 	    sizeof(why)) < 0) {
 		ct_log_error(l, "%s", why);
 		ct_pace_backoff(&t->pace, NULL);
-		ct_pace_poll_later(&t->pace);
 		return;
 	}
-	if (t->have_tree && cp.size < t->tree_size) {
-		ct_log_fail(l, 0, "tree shrank from %" PRIu64 " to %" PRIu64,
-		    t->tree_size, cp.size);
-		halt(t);
+	if (t->have_latest && cp.size == t->latest.size &&
+	    memcmp(cp.root_hash, t->latest.root, STH_HASH_LEN) != 0) {
+		ct_log_fail(l, 0, "fork: two checkpoints of tree %" PRIu64
+		    " with different roots", cp.size);
+		ct_tiles_halt(t);
 		return;
 	}
+	if (t->have_latest && cp.size < t->latest.size) {
+		stale(t, &cp);
+		ct_tiles_progress(t);
+		return;
+	}
+	t->stale_since = 0;
 	if (l->have_next && cp.size < l->next) {
 		ct_log_fail(l, 0, "tree size %" PRIu64 " is below the %" PRIu64
 		    " entries already streamed", cp.size, l->next);
-		halt(t);
+		ct_tiles_halt(t);
 		return;
 	}
-	switch (successor(t, &cp)) {
-	case -1:
-		halt(t);
-		return;
-	case 0:
-		/* hash tiles on their way: the next poll tries again */
-		ct_pace_poll_later(&t->pace);
-		return;
-	}
-	t->tree_size = cp.size;
-	t->have_tree = 1;
-	memcpy(t->root, cp.root_hash, STH_HASH_LEN);
-	ct_log_verified(l, cp.size, cp.root_hash);
-	t->last_cp = cp;
+	if (!t->have_latest ||
+	    cp.size / CT_TILE_WIDTH > t->latest.size / CT_TILE_WIDTH)
+		t->tile_done_at = clock_mono_ms();
+	t->latest.size = cp.size;
+	memcpy(t->latest.root, cp.root_hash, STH_HASH_LEN);
+	t->have_latest = 1;
 	memcpy(t->last_note, md, sizeof(md));
-	if (!l->have_next)
-		ct_log_first_head(l, cp.size);
-	if (t->fetch_next < l->next)
-		t->fetch_next = l->next;
-	ct_log_ok(l, t->tree_size);
-	fill(t);
-	ct_pace_poll_later(&t->pace);
+	ct_tiles_progress(t);
 }
 
 static void
@@ -1035,8 +798,7 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ct_pace_retry_later(&t->pace))
 		return;
-	drain(t);
-	fill(t);
+	ct_tiles_progress(t);
 }
 
 int
@@ -1049,6 +811,7 @@ ct_tiles_start(struct ct_log *l)
 		return -1;
 	}
 	t->l = l;
+	t->tile_done_at = clock_mono_ms();
 	if (ct_pace_init(&t->pace, ct_base(), on_poll, on_retry, t) < 0) {
 		free(t);
 		return -1;
@@ -1065,12 +828,12 @@ ct_tiles_stop(struct ct_log *l)
 
 	if (t == NULL)
 		return;
-	halt(t);
+	ct_tiles_halt(t);
 	ct_pace_fini(&t->pace);
 	for (i = 0; i < t->ncache; i++)
 		free(t->cache[i].der);
-	for (i = 0; i < HT_CACHE; i++)
-		free(t->ht[i].h);
+	ct_tiles_hash_free(t);
+	free(t->edge.body);
 	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->ncache);
 	free(t);
 	l->poller = NULL;

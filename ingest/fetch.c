@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <event2/event_struct.h>
@@ -25,6 +26,8 @@ struct fetch_req {
 	char *buf;
 	size_t len, cap;
 	int too_large;
+	long long range_start;      /* from Content-Range, -1 if none */
+	int encoded;                /* a Content-Encoding other than identity */
 	char errbuf[CURL_ERROR_SIZE];
 	struct fetch_req *prev, *next;
 };
@@ -95,6 +98,8 @@ check_done(struct fetch *f)
 		res.timed_out = m->data.result == CURLE_OPERATION_TIMEDOUT;
 		res.too_large = r->too_large ||
 		    m->data.result == CURLE_FILESIZE_EXCEEDED;
+		res.range_start = res.status == 206 ? r->range_start : -1;
+		res.encoded = r->encoded;
 		res.body = r->buf != NULL ? r->buf : "";
 		res.len = r->len;
 		res.error = res.too_large ? "response over the size cap" :
@@ -225,6 +230,36 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	return add;
 }
 
+/* Response headers: the ones the range logic needs. A redirect's status
+ * line starts the set over. */
+static size_t
+header_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct fetch_req *r = arg;
+	size_t len = sz * n;
+	char line[256];
+	unsigned long long a;
+
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	if (strncmp(line, "HTTP/", 5) == 0) {
+		r->range_start = -1;
+		r->encoded = 0;
+	} else if (strncasecmp(line, "Content-Range:", 14) == 0) {
+		if (sscanf(line + 14, " bytes %llu-", &a) == 1)
+			r->range_start = (long long)a;
+	} else if (strncasecmp(line, "Content-Encoding:", 17) == 0) {
+		const char *v = line + 17;
+
+		v += strspn(v, " \t");
+		r->encoded = strncasecmp(v, "identity", 8) != 0 &&
+		    strspn(v, " \t\r\n") != strlen(v);
+	}
+	return len;
+}
+
 struct fetch *
 fetch_new(struct event_base *base, const struct fetch_opts *o, char *err,
     size_t errlen)
@@ -268,8 +303,9 @@ fetch_set_opts(struct fetch *f, const struct fetch_opts *o)
 	f->o = *o;
 }
 
-struct fetch_req *
-fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
+static struct fetch_req *
+start(struct fetch *f, const char *url, const char *range, fetch_cb cb,
+    void *arg)
 {
 	struct fetch_req *r = calloc(1, sizeof(*r));
 	CURL *e;
@@ -285,13 +321,20 @@ fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
 	r->easy = e;
 	r->cb = cb;
 	r->arg = arg;
+	r->range_start = -1;
 	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	/* A range is of the file's own bytes: ask for no encoding, but still
+	 * decode one sent unasked (a log that gzips regardless). */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, range ? "identity" : "");
+	if (range != NULL)
+		curl_easy_setopt(e, CURLOPT_RANGE, range);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout_secs);
@@ -302,7 +345,8 @@ fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, f->o.max_redirs);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "certstream/" CERTSTREAM_VERSION);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, f->o.user_agent[0] ?
+	    f->o.user_agent : "certstream/" CERTSTREAM_VERSION);
 	if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		free(r);
@@ -315,6 +359,22 @@ fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
 	f->inflight++;
 	f->count++;
 	return r;
+}
+
+struct fetch_req *
+fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
+{
+	return start(f, url, NULL, cb, arg);
+}
+
+struct fetch_req *
+fetch_get_from(struct fetch *f, const char *url, unsigned long long offset,
+    fetch_cb cb, void *arg)
+{
+	char range[32];
+
+	snprintf(range, sizeof(range), "%llu-", offset);
+	return start(f, url, range, cb, arg);
 }
 
 void

@@ -23,6 +23,7 @@ struct fetch_opts {
 	long timeout_secs;          /* whole transfer */
 	size_t max_bytes;           /* body cap: a larger body aborts the transfer */
 	long max_redirs;
+	char user_agent[320];        /* "" = certstream/<version> */
 };
 
 struct fetch_res {
@@ -34,6 +35,8 @@ struct fetch_res {
 	int timed_out;
 	int too_large;              /* the body cap was hit */
 	const char *error;          /* when !ok: what failed */
+	long long range_start;      /* a 206's Content-Range start, else -1 */
+	int encoded;                /* the body came Content-Encoding'd */
 };
 
 typedef void (*fetch_cb)(void *arg, const struct fetch_res *res);
@@ -49,6 +52,13 @@ void fetch_set_opts(struct fetch *f, const struct fetch_opts *o);
  * (allocation, curl refusing the handle). */
 struct fetch_req *fetch_get(struct fetch *f, const char *url, fetch_cb cb,
     void *arg);
+
+/* The same, asking only for the bytes from offset on (Range: bytes=N-),
+ * without content negotiation so the offset is one of the file's own
+ * bytes. A server may still answer 200 with the whole body: check
+ * res->status and res->range_start. */
+struct fetch_req *fetch_get_from(struct fetch *f, const char *url,
+    unsigned long long offset, fetch_cb cb, void *arg);
 
 /* Abort a request; its callback will not run. NULL is a no-op. Must not be
  * called for a request whose callback is running or has run. */

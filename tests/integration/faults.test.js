@@ -612,7 +612,7 @@ test('kill -9 of the CT ingest four times while two logs grow: every log index a
     workers: 1,
     env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile },
     conf: ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
-      '  poll_interval_ms: 100', '  batch_size: 128', '  backfill: 1000000000',
+      '  poll_interval_ms: 100', '  partial_tile_wait_ms: 300', '  batch_size: 128', '  backfill: 1000000000',
       '  loglist_refresh_secs: 1', '  state_save_interval_secs: 1', '  request_timeout_secs: 5',
       '  connect_timeout_secs: 2', 'dedup:', '  enabled: false', ''].join('\n'),
   });
@@ -682,7 +682,7 @@ async function ctRestart(t, signal) {
   write('{"operators":[]}\n');
   const stateFile = path.join(dir, 'ct-state-m.json');
   const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
-    '  poll_interval_ms: 100', '  batch_size: 64', '  backfill: 1000000000',
+    '  poll_interval_ms: 100', '  partial_tile_wait_ms: 300', '  batch_size: 64', '  backfill: 1000000000',
     '  loglist_refresh_secs: 1', '  state_save_interval_secs: 5', '  request_timeout_secs: 5',
     '  connect_timeout_secs: 2', 'dedup:', '  enabled: false', ''].join('\n');
   const byLog = new Map(urls.map((u) => [u, []]));

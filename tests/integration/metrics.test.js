@@ -46,7 +46,7 @@ test('/metrics after traffic: promtool accepts it silently; the key series are t
     const list = path.join(dir, 'loglist.json');
     fs.writeFileSync(list, '{"operators":[]}\n');
     const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(list)}`, 'ct_log:',
-      `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`, '  poll_interval_ms: 100',
+      `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`, '  poll_interval_ms: 100', '  partial_tile_wait_ms: 300',
       '  backfill: 1000000000', '  loglist_refresh_secs: 1', '  connect_timeout_secs: 2',
       'dedup:', '  enabled: false', 'auth:', '  enabled: true', `  tokens: ["${TOKEN}"]`, ''].join('\n');
     const d = await startDaemon({ t, workers: 2, conf });

@@ -135,7 +135,8 @@ run_one(struct event_base *base, struct fetch *f, int port, const char *path,
 	ck_assert_int_eq(g->n, 1);
 }
 
-static struct fetch_opts opts = { 2, 2, 100000, 3 };
+static struct fetch_opts opts = { .connect_timeout_secs = 2,
+    .timeout_secs = 2, .max_bytes = 100000, .max_redirs = 3 };
 
 START_TEST(get_body_status_and_retry_after)
 {
@@ -204,7 +205,8 @@ END_TEST
 START_TEST(transfer_timeout_fires)
 {
 	struct event_base *base = event_base_new();
-	struct fetch_opts o = { 1, 1, 100000, 3 };
+	struct fetch_opts o = { .connect_timeout_secs = 1,
+	    .timeout_secs = 1, .max_bytes = 100000, .max_redirs = 3 };
 	struct srv s;
 	struct fetch *f;
 	struct got g;

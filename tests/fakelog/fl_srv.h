@@ -9,23 +9,39 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "tests/fakelog/fl_cosig.h"
 #include "tests/fakelog/fl_log.h"
 
 struct fl_srv {
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *grow_ev;
+	struct event *pub_ev;
 	struct fl_log *logs;
 	int nlogs;
 	int port;
 	size_t batch_cap;
 	int gzip_tiles;
 	double grow_per_sec;
+	size_t grow_per_request;    /* entries added before each log request */
+	long publish_ms;            /* static logs publish this often (0: at once) */
+	long stale_ms;              /* checkpoints served are this old */
+	int delete_partials;        /* partial tiles 404 once the full one exists */
+	int gzip_always;            /* tiles and checkpoints always gzip */
+	int no_range;               /* ignore Range headers */
+	const struct fl_cosig *cosig;   /* witness lines on checkpoints */
 	long hold_secs;
 	struct fl_buf bomb;          /* built on first use */
 	void *ssl_ctx;               /* SSL_CTX: serve HTTPS when set */
 	struct fl_corpus *corpus;
 	struct fl_gen *gen;
+	/* The log request being answered (l NULL otherwise): what was sent,
+	 * for its log's accounting. Requests are answered one at a time. */
+	struct {
+		struct fl_log *l;
+		int status;
+		uint64_t bytes;
+	} cur;
 };
 
 /* Loads a PEM certificate chain and key: the logs are then served over
@@ -33,7 +49,7 @@ struct fl_srv {
 int fl_srv_tls(struct fl_srv *s, const char *cert, const char *key, char *err,
     size_t errlen);
 /* Binds 127.0.0.1:port (0 = any free port, stored in s->port) and starts
- * the growth timer. */
+ * the growth and publish timers. */
 int fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen);
 void fl_srv_stop(struct fl_srv *s);
 

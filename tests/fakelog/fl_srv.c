@@ -820,11 +820,9 @@ serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	if (s->grow_per_request > 0 &&
 	    fl_log_grow(l, s->grow_per_request, err, sizeof(err)) < 0)
 		log_warnx("%s: grow: %s", l->name, err);
-	s->cur.l = l;
 	s->cur.status = 0;
 	s->cur.bytes = 0;
 	dispatch(s, l, req, rest, q);
-	s->cur.l = NULL;
 	fl_acct_record(&l->acct, fl_acct_kind(rest), uri, rh ? range : NULL,
 	    s->cur.status, s->cur.bytes, fl_log_now_ms());
 }

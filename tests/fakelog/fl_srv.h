@@ -35,10 +35,9 @@ struct fl_srv {
 	void *ssl_ctx;               /* SSL_CTX: serve HTTPS when set */
 	struct fl_corpus *corpus;
 	struct fl_gen *gen;
-	/* The log request being answered (l NULL otherwise): what was sent,
-	 * for its log's accounting. Requests are answered one at a time. */
+	/* What the request being answered was sent, for its log's
+	 * accounting. Requests are answered one at a time. */
 	struct {
-		struct fl_log *l;
 		int status;
 		uint64_t bytes;
 	} cur;

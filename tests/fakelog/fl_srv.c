@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "tests/fakelog/fl_ctl.h"
 #include "tests/fakelog/fl_gzip.h"
 
 #define TILE_W 256
@@ -141,8 +142,8 @@ endless_more(struct evhttp_connection *conn, void *arg)
 	evbuffer_free(b);
 }
 
-static struct fl_log *
-find_log(struct fl_srv *s, const char *name, size_t len)
+struct fl_log *
+fl_srv_find_log(struct fl_srv *s, const char *name, size_t len)
 {
 	for (int i = 0; i < s->nlogs; i++)
 		if (strlen(s->logs[i].name) == len &&
@@ -151,9 +152,8 @@ find_log(struct fl_srv *s, const char *name, size_t len)
 	return NULL;
 }
 
-/* Every reply to a log request goes through here, for its accounting. */
-static void
-send_reply(struct fl_srv *s, struct evhttp_request *req, int code,
+void
+fl_srv_send(struct fl_srv *s, struct evhttp_request *req, int code,
     const char *reason, struct evbuffer *body)
 {
 	s->cur.status = code;
@@ -161,8 +161,8 @@ send_reply(struct fl_srv *s, struct evhttp_request *req, int code,
 	evhttp_send_reply(req, code, reason, body);
 }
 
-static void
-reply_json_error(struct fl_srv *s, struct evhttp_request *req, int code,
+void
+fl_srv_error(struct fl_srv *s, struct evhttp_request *req, int code,
     const char *msg)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -171,7 +171,7 @@ reply_json_error(struct fl_srv *s, struct evhttp_request *req, int code,
 	    "Content-Type", "application/json");
 	if (b)
 		evbuffer_add_printf(b, "{\"error\":\"%s\"}", msg);
-	send_reply(s, req, code, msg, b);
+	fl_srv_send(s, req, code, msg, b);
 	if (b)
 		evbuffer_free(b);
 }
@@ -242,7 +242,7 @@ reply_range(struct fl_srv *s, struct evhttp_request *req,
 	case -1:
 		snprintf(cr, sizeof(cr), "bytes */%zu", len);
 		evhttp_add_header(oh, "Content-Range", cr);
-		send_reply(s, req, 416, "Range Not Satisfiable", NULL);
+		fl_srv_send(s, req, 416, "Range Not Satisfiable", NULL);
 		return 1;
 	}
 	if ((part = evbuffer_new()) == NULL)
@@ -252,7 +252,7 @@ reply_range(struct fl_srv *s, struct evhttp_request *req,
 	snprintf(cr, sizeof(cr), "bytes %llu-%llu/%zu", (unsigned long long)a,
 	    (unsigned long long)b, len);
 	evhttp_add_header(oh, "Content-Range", cr);
-	send_reply(s, req, 206, "Partial Content", part);
+	fl_srv_send(s, req, 206, "Partial Content", part);
 	evbuffer_free(part);
 	return 1;
 }
@@ -275,7 +275,7 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 
 			if (half) {
 				evbuffer_remove_buffer(body, half, len / 2);
-				send_reply(s, req, 200, "OK", half);
+				fl_srv_send(s, req, 200, "OK", half);
 				evbuffer_free(half);
 				return;
 			}
@@ -292,7 +292,7 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 			if (g) {
 				evbuffer_add(g, gz.p, gz.len);
 				evhttp_add_header(oh, "Content-Encoding", "gzip");
-				send_reply(s, req, 200, "OK", g);
+				fl_srv_send(s, req, 200, "OK", g);
 				evbuffer_free(g);
 				fl_buf_free(&gz);
 				return;
@@ -302,11 +302,11 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 	}
 	if (!s->no_range && reply_range(s, req, body))
 		return;
-	send_reply(s, req, 200, "OK", body);
+	fl_srv_send(s, req, 200, "OK", body);
 }
 
-static int
-b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
+int
+fl_srv_b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
 {
 	char *s = fl_buf_b64(p, len);
 
@@ -317,8 +317,8 @@ b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int
-get_u64(struct evkeyvalq *q, const char *key, uint64_t *out)
+int
+fl_srv_get_u64(struct evkeyvalq *q, const char *key, uint64_t *out)
 {
 	const char *v = evhttp_find_header(q, key);
 	char *end;
@@ -355,7 +355,7 @@ get_sth(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 
 	sth_view(l, f, l->pub_n, &size, root);
 	if (b == NULL || fl_sign_sth(&l->key, l->sth_ts, size, root, &sig) < 0) {
-		reply_json_error(s, req, 500, "signing failed");
+		fl_srv_error(s, req, 500, "signing failed");
 		goto done;
 	}
 	if (f && f->kind == FL_F_BADSIG)
@@ -363,9 +363,9 @@ get_sth(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	evbuffer_add_printf(b, "{\"tree_size\":%llu,\"timestamp\":%llu,"
 	    "\"sha256_root_hash\":\"", (unsigned long long)size,
 	    (unsigned long long)l->sth_ts);
-	b64_add(b, root, 32);
+	fl_srv_b64_add(b, root, 32);
 	evbuffer_add_printf(b, "\",\"tree_head_signature\":\"");
-	b64_add(b, sig.p, sig.len);
+	fl_srv_b64_add(b, sig.p, sig.len);
 	evbuffer_add_printf(b, "\"}");
 	reply(s, req, "application/json", b, f, 0);
 done:
@@ -382,9 +382,9 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	struct evbuffer *b;
 	struct fl_buf leaf = { 0 }, extra = { 0 };
 
-	if (get_u64(q, "start", &start) < 0 || get_u64(q, "end", &end) < 0 ||
+	if (fl_srv_get_u64(q, "start", &start) < 0 || fl_srv_get_u64(q, "end", &end) < 0 ||
 	    end < start || start >= l->pub_n) {
-		reply_json_error(s, req, 400, "bad start or end");
+		fl_srv_error(s, req, 400, "bad start or end");
 		return;
 	}
 	if (end >= l->pub_n)
@@ -394,7 +394,7 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	if (f && f->kind == FL_F_SHORT)
 		end = start + (end - start) / 2;
 	if ((b = evbuffer_new()) == NULL) {
-		reply_json_error(s, req, 500, "out of memory");
+		fl_srv_error(s, req, 500, "out of memory");
 		return;
 	}
 	evbuffer_add_printf(b, "{\"entries\":[");
@@ -422,7 +422,7 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		evbuffer_add(b, s64, strlen(s64));
 		free(s64);
 		evbuffer_add_printf(b, "\",\"extra_data\":\"");
-		b64_add(b, extra.p, extra.len);
+		fl_srv_b64_add(b, extra.p, extra.len);
 		evbuffer_add_printf(b, "\"}");
 	}
 	evbuffer_add_printf(b, "]}");
@@ -442,11 +442,11 @@ get_roots(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	uint32_t idx[2] = { s->gen->ed_idx, s->gen->rsa_idx };
 
 	if (b == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"certificates\":[");
 	for (int i = 0; i < 2; i++) {
 		evbuffer_add_printf(b, "%s\"", i ? "," : "");
-		b64_add(b, p->v[idx[i]].der, p->v[idx[i]].len);
+		fl_srv_b64_add(b, p->v[idx[i]].der, p->v[idx[i]].len);
 		evbuffer_add_printf(b, "\"");
 	}
 	evbuffer_add_printf(b, "]}");
@@ -460,7 +460,7 @@ add_hashes(struct evbuffer *b, const char *key, uint8_t h[][32], size_t n)
 	evbuffer_add_printf(b, "\"%s\":[", key);
 	for (size_t i = 0; i < n; i++) {
 		evbuffer_add_printf(b, "%s\"", i ? "," : "");
-		b64_add(b, h[i], 32);
+		fl_srv_b64_add(b, h[i], 32);
 		evbuffer_add_printf(b, "\"");
 	}
 	evbuffer_add_printf(b, "]");
@@ -475,13 +475,13 @@ get_consistency(struct fl_srv *s, struct fl_log *l,
 	size_t n = 0;
 	struct evbuffer *b;
 
-	if (get_u64(q, "first", &first) < 0 || get_u64(q, "second", &second) < 0 ||
+	if (fl_srv_get_u64(q, "first", &first) < 0 || fl_srv_get_u64(q, "second", &second) < 0 ||
 	    first > second || second > l->pub_n)
-		return reply_json_error(s, req, 400, "bad first or second");
+		return fl_srv_error(s, req, 400, "bad first or second");
 	if (first > 0 && first < second)
 		n = fl_merkle_consistency(&l->tree, first, second, proof);
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{");
 	add_hashes(b, "consistency", proof, n);
 	evbuffer_add_printf(b, "}");
@@ -500,20 +500,20 @@ get_proof_by_hash(struct fl_srv *s, struct fl_log *l,
 	size_t n, i;
 	struct evbuffer *b;
 
-	if (hs == NULL || get_u64(q, "tree_size", &size) < 0 ||
+	if (hs == NULL || fl_srv_get_u64(q, "tree_size", &size) < 0 ||
 	    size > l->pub_n || fl_buf_unb64(hs, &h) < 0 || h.len != 32) {
 		fl_buf_free(&h);
-		return reply_json_error(s, req, 400, "bad hash or tree_size");
+		return fl_srv_error(s, req, 400, "bad hash or tree_size");
 	}
 	for (i = 0; i < size; i++)
 		if (memcmp(l->tree.lv[0][i], h.p, 32) == 0)
 			break;
 	fl_buf_free(&h);
 	if (i == size)
-		return reply_json_error(s, req, 404, "hash not in tree");
+		return fl_srv_error(s, req, 404, "hash not in tree");
 	n = fl_merkle_audit(&l->tree, i, size, proof);
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"leaf_index\":%zu,", i);
 	add_hashes(b, "audit_path", proof, n);
 	evbuffer_add_printf(b, "}");
@@ -541,7 +541,7 @@ get_checkpoint(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	sth_view(l, f, cp.size, &size, root);
 	if (b == NULL ||
 	    fl_sign_note(&l->key, origin, size, root, cp.ms, &note) < 0) {
-		reply_json_error(s, req, 500, "signing failed");
+		fl_srv_error(s, req, 500, "signing failed");
 		goto done;
 	}
 	if (f && f->kind == FL_F_BADSIG && note.len > 12) {
@@ -556,7 +556,7 @@ get_checkpoint(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	    ((blank = memmem(note.p, note.len, "\n\n", 2)) == NULL ||
 	    fl_cosig_sign(s->cosig, (const char *)note.p,
 	    (size_t)(blank - (const char *)note.p) + 1, cp.ms / 1000, &note) < 0)) {
-		reply_json_error(s, req, 500, "cosigning failed");
+		fl_srv_error(s, req, 500, "cosigning failed");
 		goto done;
 	}
 	evbuffer_add(b, note.p, note.len);
@@ -630,31 +630,31 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 
 		level = strtoull(rest, &end, 10);
 		if (end == rest || *end != '/' || level > 5)
-			return reply_json_error(s, req, 404, "no such tile");
+			return fl_srv_error(s, req, 404, "no such tile");
 		ix = end + 1;
 	}
 	/* n bounded so that n * 256 + w cannot wrap. */
 	if (parse_tile_index(ix, &n, &w) < 0 || n >= (1ull << 48))
-		return reply_json_error(s, req, 404, "no such tile");
+		return fl_srv_error(s, req, 404, "no such tile");
 	/* A log may delete a partial tile once the full one is written. */
 	if (s->delete_partials && w < TILE_W &&
 	    (n + 1) * TILE_W <= (l->pub_n >> (level * 8)))
-		return reply_json_error(s, req, 404, "partial tile deleted");
+		return fl_srv_error(s, req, 404, "partial tile deleted");
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	if (data) {
 		struct fl_buf tl = { 0 };
 
 		if ((n * TILE_W + w) > l->pub_n) {
 			evbuffer_free(b);
-			return reply_json_error(s, req, 404, "tile beyond tree");
+			return fl_srv_error(s, req, 404, "tile beyond tree");
 		}
 		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++)
 			fl_log_tile_leaf(l, (size_t)i, &tl);
 		if (tl.err) {
 			fl_buf_free(&tl);
 			evbuffer_free(b);
-			return reply_json_error(s, req, 500, "out of memory");
+			return fl_srv_error(s, req, 500, "out of memory");
 		}
 		evbuffer_add(b, tl.p, tl.len);
 		fl_buf_free(&tl);
@@ -664,7 +664,7 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 
 		if ((n * TILE_W + w) > (l->pub_n >> lv)) {
 			evbuffer_free(b);
-			return reply_json_error(s, req, 404, "tile beyond tree");
+			return fl_srv_error(s, req, 404, "tile beyond tree");
 		}
 		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++)
 			evbuffer_add(b, fl_merkle_node(&l->tree, lv, (size_t)i), 32);
@@ -683,20 +683,20 @@ get_issuer(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	struct evbuffer *b;
 
 	if (strlen(hex) != 64)
-		return reply_json_error(s, req, 404, "no such issuer");
+		return fl_srv_error(s, req, 404, "no such issuer");
 	for (int k = 0; k < 32; k++) {
 		unsigned v;
 
 		if (!isxdigit((unsigned char)hex[2 * k]) ||
 		    !isxdigit((unsigned char)hex[2 * k + 1]) ||
 		    sscanf(hex + 2 * k, "%2x", &v) != 1)
-			return reply_json_error(s, req, 404, "no such issuer");
+			return fl_srv_error(s, req, 404, "no such issuer");
 		fp[k] = (uint8_t)v;
 	}
 	if ((i = fl_pool_find(&l->corpus->pool, fp)) < 0)
-		return reply_json_error(s, req, 404, "no such issuer");
+		return fl_srv_error(s, req, 404, "no such issuer");
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add(b, l->corpus->pool.v[i].der, l->corpus->pool.v[i].len);
 	reply(s, req, "application/pkix-cert", b, f, 0);
 	evbuffer_free(b);
@@ -727,21 +727,21 @@ fault_takeover(struct fl_srv *s, struct evhttp_request *req,
 	case FL_F_429:
 		snprintf(num, sizeof(num), "%ld", f->param > 0 ? f->param : 1);
 		evhttp_add_header(oh, "Retry-After", num);
-		reply_json_error(s, req, 429, "Too Many Requests");
+		fl_srv_error(s, req, 429, "Too Many Requests");
 		return 1;
 	case FL_F_500:
-		reply_json_error(s, req, 500, "Internal Server Error");
+		fl_srv_error(s, req, 500, "Internal Server Error");
 		return 1;
 	case FL_F_REDIRECT:
 		/* Back to the very same URL: a loop only a redirect limit ends. */
 		evhttp_add_header(oh, "Location", evhttp_request_get_uri(req));
-		send_reply(s, req, 302, "Found", NULL);
+		fl_srv_send(s, req, 302, "Found", NULL);
 		return 1;
 	case FL_F_TIMEOUT:
 	case FL_F_BIGCL:
 	case FL_F_ENDLESS:
 		if (hold_start(s, req, f->kind) < 0)
-			reply_json_error(s, req, 500, "out of memory");
+			fl_srv_error(s, req, 500, "out of memory");
 		return 1;
 	case FL_F_BOMB: {
 		struct evbuffer *b = evbuffer_new();
@@ -749,12 +749,12 @@ fault_takeover(struct fl_srv *s, struct evhttp_request *req,
 		if (s->bomb.len == 0)
 			fl_gzip_bomb(&s->bomb);
 		if (b == NULL || s->bomb.err) {
-			reply_json_error(s, req, 500, "out of memory");
+			fl_srv_error(s, req, 500, "out of memory");
 		} else {
 			evbuffer_add_reference(b, s->bomb.p, s->bomb.len, NULL, NULL);
 			evhttp_add_header(oh, "Content-Encoding", "gzip");
 			evhttp_add_header(oh, "Content-Type", "application/json");
-			send_reply(s, req, 200, "OK", b);
+			fl_srv_send(s, req, 200, "OK", b);
 		}
 		if (b)
 			evbuffer_free(b);
@@ -773,7 +773,7 @@ dispatch(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	const struct fl_fault *f;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
-		return reply_json_error(s, req, 405, "method not allowed");
+		return fl_srv_error(s, req, 405, "method not allowed");
 	f = fl_log_fault_take(l, endpoint_class(rest), &copy);
 	if (f && f->kind != FL_F_GZIP && f->kind != FL_F_TRUNCATE)
 		log_info("%s: fault %s on %s", l->name, fl_log_fault_name(f->kind), rest);
@@ -798,7 +798,7 @@ dispatch(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		if (strncmp(rest, "issuer/", 7) == 0)
 			return get_issuer(s, l, req, rest + 7, f);
 	}
-	reply_json_error(s, req, 404, "not found");
+	fl_srv_error(s, req, 404, "not found");
 }
 
 /* A request to a log: grown first if asked, answered, then accounted (the
@@ -827,8 +827,8 @@ serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	    s->cur.status, s->cur.bytes, fl_log_now_ms());
 }
 
-static const char *
-scheme(const struct fl_srv *s)
+const char *
+fl_srv_scheme(const struct fl_srv *s)
 {
 	return s->ssl_ctx ? "https" : "http";
 }
@@ -840,7 +840,7 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 	int first;
 
 	if (b == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"version\":\"1.0\","
 	    "\"log_list_timestamp\":\"2026-01-01T00:00:00Z\",\"operators\":[{"
 	    "\"name\":\"Fakelog\",\"email\":[\"fakelog@example.test\"],"
@@ -858,7 +858,7 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    scheme(s), s->port, l->name);
+		    fl_srv_scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "],\"tiled_logs\":[");
@@ -876,158 +876,14 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    scheme(s), s->port, l->name, scheme(s), s->port, l->name);
+		    fl_srv_scheme(s), s->port, l->name, fl_srv_scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "]}]}");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
-	send_reply(s, req, 200, "OK", b);
+	fl_srv_send(s, req, 200, "OK", b);
 	evbuffer_free(b);
-}
-
-static int
-parse_on(const char *v)
-{
-	int on = 0;
-	char buf[64], *save = NULL;
-
-	if (v == NULL)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "sth") == 0)
-			on |= FL_EP_STH;
-		else if (strcmp(t, "entries") == 0)
-			on |= FL_EP_ENTRIES;
-		else if (strcmp(t, "tiles") == 0)
-			on |= FL_EP_TILES;
-		else if (strcmp(t, "other") == 0)
-			on |= FL_EP_OTHER;
-		else if (strcmp(t, "any") == 0)
-			on |= FL_EP_ANY;
-		else
-			return -1;
-	}
-	return on;
-}
-
-static void
-control_state(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
-	evbuffer_add_printf(b, "{\"name\":\"%s\",\"type\":\"%s\",\"size\":%zu,"
-	    "\"max_size\":%zu,\"requests\":%llu,\"entries_served\":%llu,"
-	    "\"faults_fired\":%llu,\"garbage_pending\":%d,"
-	    "\"url\":\"%s://127.0.0.1:%d/%s/\",\"key\":\"%s\",\"log_id\":\"%s\","
-	    "\"published_size\":%zu,", l->name, l->is_static ? "static" : "rfc6962",
-	    l->tree.n, l->max_size, (unsigned long long)l->requests,
-	    (unsigned long long)l->entries_served,
-	    (unsigned long long)l->faults_fired, l->garbage_pending, scheme(s),
-	    s->port, l->name, l->key.spki_b64, l->key.log_id_b64, l->pub_n);
-	fl_acct_json_counts(&l->acct, b);
-	evbuffer_add_printf(b, ",\"witnesses\":[");
-	for (int i = 0; s->cosig && i < s->cosig->n; i++) {
-		evbuffer_add_printf(b, "%s{\"name\":\"%s\",\"key\":\"", i ? "," : "",
-		    s->cosig->name[i]);
-		b64_add(b, s->cosig->pub[i], 32);
-		evbuffer_add_printf(b, "\"}");
-	}
-	evbuffer_add_printf(b, "],\"faults\":[");
-	for (int i = 0; i < l->nfaults; i++)
-		evbuffer_add_printf(b, "%s{\"kind\":\"%s\",\"count\":%d,\"on\":%d}",
-		    i ? "," : "", fl_log_fault_name(l->faults[i].kind),
-		    l->faults[i].count, l->faults[i].on);
-	evbuffer_add_printf(b, "]}");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	send_reply(s, req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
-/* The requests recorded, or [size, ms] for every publish kept. */
-static void
-control_history(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
-    int requests)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL)
-		return reply_json_error(s, req, 500, "out of memory");
-	if (requests) {
-		fl_acct_json_requests(&l->acct, b);
-	} else {
-		evbuffer_add(b, "[", 1);
-		for (size_t i = 0; i < l->nhist; i++)
-			evbuffer_add_printf(b, "%s[%llu,%llu]", i ? "," : "",
-			    (unsigned long long)l->hist[i].size,
-			    (unsigned long long)l->hist[i].ms);
-		evbuffer_add(b, "]", 1);
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	send_reply(s, req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
-static void
-control(struct fl_srv *s, struct evhttp_request *req, const char *path,
-    struct evkeyvalq *q)
-{
-	const char *slash = strchr(path, '/');
-	struct fl_log *l;
-	const char *op, *v;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-
-	if (slash == NULL || (l = find_log(s, path, (size_t)(slash - path))) == NULL)
-		return reply_json_error(s, req, 404, "no such log");
-	op = slash + 1;
-	if (strcmp(op, "state") == 0)
-		return control_state(s, l, req);
-	if (strcmp(op, "requests") == 0 || strcmp(op, "growth") == 0)
-		return control_history(s, l, req, op[0] == 'r');
-	if (strcmp(op, "fault") == 0 && cmd == EVHTTP_REQ_DELETE) {
-		l->nfaults = 0;
-		l->garbage_pending = 0;
-		return control_state(s, l, req);
-	}
-	if (strcmp(op, "fault") == 0 && cmd == EVHTTP_REQ_POST) {
-		int kind = fl_log_fault_parse((v = evhttp_find_header(q, "kind")) ? v : "");
-		int on = parse_on(evhttp_find_header(q, "on"));
-		uint64_t count = 1, param = 0;
-
-		if (kind < 0 || on < 0 ||
-		    (evhttp_find_header(q, "count") && get_u64(q, "count", &count) < 0) ||
-		    (evhttp_find_header(q, "param") && get_u64(q, "param", &param) < 0) ||
-		    count > 1000000)
-			return reply_json_error(s, req, 400, "bad kind, on, count or param");
-		if (fl_log_fault_add(l, kind, (int)count, on, (long)param) < 0)
-			return reply_json_error(s, req, 400, "too many faults queued, or fork past the end");
-		log_info("%s: queued fault %s x%llu", l->name, fl_log_fault_name(kind),
-		    (unsigned long long)count);
-		return control_state(s, l, req);
-	}
-	if (strcmp(op, "grow") == 0 && cmd == EVHTTP_REQ_POST) {
-		uint64_t n = 0, max;
-		char err[256];
-
-		if (evhttp_find_header(q, "max")) {
-			if (get_u64(q, "max", &max) < 0)
-				return reply_json_error(s, req, 400, "bad max");
-			l->max_size = (size_t)max;
-		}
-		if (evhttp_find_header(q, "n") && get_u64(q, "n", &n) < 0)
-			return reply_json_error(s, req, 400, "bad n");
-		if (fl_log_grow(l, (size_t)n, err, sizeof(err)) < 0) {
-			log_warnx("%s: grow: %s", l->name, err);
-			return reply_json_error(s, req, 500, "grow failed");
-		}
-		return control_state(s, l, req);
-	}
-	reply_json_error(s, req, 404, "no such control");
 }
 
 static void
@@ -1042,27 +898,27 @@ on_request(struct evhttp_request *req, void *arg)
 
 	/* libevent calls back again, without a URI, on some errors. */
 	if (uri == NULL) {
-		reply_json_error(s, req, 400, "bad request");
+		fl_srv_error(s, req, 400, "bad request");
 		return;
 	}
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
-		reply_json_error(s, req, 400, "bad query");
+		fl_srv_error(s, req, 400, "bad query");
 		return;
 	}
 	if (path == NULL || *path != '/') {
-		reply_json_error(s, req, 400, "bad path");
+		fl_srv_error(s, req, 400, "bad path");
 	} else if (strcmp(path, "/loglist.json") == 0) {
 		loglist(s, req);
 	} else if (strncmp(path, "/control/", 9) == 0) {
-		control(s, req, path + 9, &q);
+		fl_ctl_serve(s, req, path + 9, &q);
 	} else if ((slash = strchr(path + 1, '/')) != NULL &&
-	    (l = find_log(s, path + 1, (size_t)(slash - path - 1))) != NULL) {
+	    (l = fl_srv_find_log(s, path + 1, (size_t)(slash - path - 1))) != NULL) {
 		serve_log(s, l, req, slash + 1, &q);
 	} else {
-		reply_json_error(s, req, 404, "not found");
+		fl_srv_error(s, req, 404, "not found");
 	}
 	evhttp_clear_headers(&q);
 }

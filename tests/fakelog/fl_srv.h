@@ -1,7 +1,7 @@
 /*
  * The fake log's HTTP side (libevent evhttp on 127.0.0.1): RFC 6962 and
- * static-ct-api endpoints for every log, /loglist.json, the /control/
- * endpoints, fault injection, and the growth timer.
+ * static-ct-api endpoints for every log, /loglist.json, fault injection,
+ * Range, and the growth and publish timers. /control/ is fl_ctl.c.
  */
 #ifndef FAKELOG_FL_SRV_H
 #define FAKELOG_FL_SRV_H
@@ -51,5 +51,19 @@ int fl_srv_tls(struct fl_srv *s, const char *cert, const char *key, char *err,
  * the growth and publish timers. */
 int fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen);
 void fl_srv_stop(struct fl_srv *s);
+
+/* Shared with the control endpoints (fl_ctl.c). */
+struct fl_log *fl_srv_find_log(struct fl_srv *s, const char *name, size_t len);
+/* Every reply goes through here: it notes status and body bytes for the
+ * accounting of a log request. */
+void fl_srv_send(struct fl_srv *s, struct evhttp_request *req, int code,
+    const char *reason, struct evbuffer *body);
+/* {"error": msg} with that status. */
+void fl_srv_error(struct fl_srv *s, struct evhttp_request *req, int code,
+    const char *msg);
+int fl_srv_b64_add(struct evbuffer *b, const uint8_t *p, size_t len);
+/* A decimal query parameter: 0, or -1 if absent or not a number. */
+int fl_srv_get_u64(struct evkeyvalq *q, const char *key, uint64_t *out);
+const char *fl_srv_scheme(const struct fl_srv *s);
 
 #endif

@@ -837,8 +837,11 @@ test('--grow-per-request: the tree grows between any two requests, every head st
 });
 
 test('--publish-ms: entries show only at the next publish; tiles past it are 404', async () => {
+  // The first publish is 1.5 s after start: the checks before it have
+  // time enough even under ASan on a busy machine.
   const fl = await startFakelog(['--static', 'p1', '--rfc6962', 'p2', '--initial-size', '100',
-    '--publish-ms', '300']);
+    '--publish-ms', '1500']);
+  const t0 = Date.now();
   try {
     const st = JSON.parse((await raw('POST', `${fl.base}/control/p1/grow?n=200`)).body);
     assert.strictEqual(st.size, 300);
@@ -849,6 +852,7 @@ test('--publish-ms: entries show only at the next publish; tiles past it are 404
     assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/data/000.p/100`)).status, 200);
     assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/data/000.p/101`)).status, 404);
     assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/0/000.p/101`)).status, 404);
+    assert.ok(Date.now() - t0 < 1400, 'checked before the first publish');
     await published(fl, 'p1', 300);
     const cp2 = await cpOf(fl, 'p1');
     assert.strictEqual(cp2.size, 300);

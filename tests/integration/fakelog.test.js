@@ -3,8 +3,11 @@
 // crypto: RFC 6962 tree head signatures (§3.5) and Merkle roots (§2.1) over
 // every served leaf, consistency and audit proofs, static-ct-api
 // checkpoints (signed note, RFC6962NoteSignature), data and hash tiles and
-// issuers, the real rome2024h1 checkpoint through the same verifier, and
-// every fault kind doing what it says.
+// issuers, the real rome2024h1 checkpoint through the same verifier,
+// every fault kind doing what it says, and the flags that make a static log
+// behave like a real one (publish interval, stale checkpoints, deleted
+// partials, witness cosignatures, Range, gzip, request accounting).
+// FAKELOG_BIN=build/fakelog-asan runs it all against the ASan build.
 
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert');

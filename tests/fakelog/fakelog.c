@@ -16,6 +16,12 @@
 
 #define MAX_LOGS 32
 
+/* Long options without a one-letter code. */
+enum {
+	OPT_GROW_PER_REQUEST = 256, OPT_PUBLISH_MS, OPT_DELETE_PARTIALS,
+	OPT_STALE_MS, OPT_GZIP_ALWAYS, OPT_COSIGNATURES, OPT_NO_RANGE,
+};
+
 static void
 usage(void)
 {
@@ -26,6 +32,9 @@ usage(void)
 	    "  [--gzip-tiles] [--lint-certs] [--hold-secs N] [--fault LOG:KIND[:COUNT[:PARAM]]]\n"
 	    "  [--key LOG=PEMFILE]... [--key-out FILE]\n"
 	    "  [--tls-cert PEM --tls-key PEM]\n"
+	    "  [--grow-per-request N] [--publish-ms N] [--delete-partials]\n"
+	    "  [--stale-checkpoint-ms N] [--gzip-always] [--cosignatures N]\n"
+	    "  [--no-range]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
 	exit(2);
 }
@@ -139,6 +148,13 @@ main(int argc, char **argv)
 		{ "tls-key", required_argument, NULL, 'T' },
 		{ "verify-note", required_argument, NULL, 'V' },
 		{ "note-key", required_argument, NULL, 'K' },
+		{ "grow-per-request", required_argument, NULL, OPT_GROW_PER_REQUEST },
+		{ "publish-ms", required_argument, NULL, OPT_PUBLISH_MS },
+		{ "delete-partials", no_argument, NULL, OPT_DELETE_PARTIALS },
+		{ "stale-checkpoint-ms", required_argument, NULL, OPT_STALE_MS },
+		{ "gzip-always", no_argument, NULL, OPT_GZIP_ALWAYS },
+		{ "cosignatures", required_argument, NULL, OPT_COSIGNATURES },
+		{ "no-range", no_argument, NULL, OPT_NO_RANGE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_LOGS], *seed = "fakelog", *data = "tests/data/fakelog";
@@ -147,7 +163,8 @@ main(int argc, char **argv)
 	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0, lint = 0;
 	struct fault_arg faults[MAX_LOGS];
 	const char *keys[MAX_LOGS];
-	int nkeys = 0;
+	int nkeys = 0, ncosig = 0;
+	struct fl_cosig cosig;
 	size_t initial = 1100, max_size = 100000;
 	enum fl_real real = FL_REAL_ALL;
 	struct fl_srv srv;
@@ -155,7 +172,7 @@ main(int argc, char **argv)
 	struct fl_gen gen;
 	struct fl_log logs[MAX_LOGS];
 	struct event *sigev[2] = { NULL, NULL };
-	char err[512];
+	char err[512] = "";
 	struct timespec t0, t1;
 	FILE *ko;
 
@@ -239,6 +256,33 @@ main(int argc, char **argv)
 		case 'K':
 			vkey = optarg;
 			break;
+		case OPT_GROW_PER_REQUEST:
+			srv.grow_per_request = strtoul(optarg, NULL, 10);
+			break;
+		case OPT_PUBLISH_MS:
+			srv.publish_ms = atol(optarg);
+			if (srv.publish_ms < 0)
+				usage();
+			break;
+		case OPT_DELETE_PARTIALS:
+			srv.delete_partials = 1;
+			break;
+		case OPT_STALE_MS:
+			srv.stale_ms = atol(optarg);
+			if (srv.stale_ms < 0)
+				usage();
+			break;
+		case OPT_GZIP_ALWAYS:
+			srv.gzip_always = 1;
+			break;
+		case OPT_COSIGNATURES:
+			ncosig = atoi(optarg);
+			if (ncosig < 0 || ncosig > FL_COSIG_MAX)
+				usage();
+			break;
+		case OPT_NO_RANGE:
+			srv.no_range = 1;
+			break;
 		default:
 			usage();
 		}
@@ -262,6 +306,9 @@ main(int argc, char **argv)
 		fatalx("corpus: %s", err);
 	if (fl_gen_init(&gen, seed, data, &corpus.pool, err, sizeof(err)) < 0)
 		fatalx("generator: %s", err);
+	if (fl_cosig_init(&cosig, &gen, ncosig, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	srv.cosig = &cosig;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < nlogs; i++) {
 		int with_real = real == FL_REAL_ALL || (real == FL_REAL_FIRST && i == 0);
@@ -270,9 +317,13 @@ main(int argc, char **argv)
 			if (strcmp(names[i], names[j]) == 0)
 				fatalx("log %s given twice", names[i]);
 		if (fl_log_init(&logs[i], names[i], is_static[i], with_real,
-		    max_size, &corpus, &gen, err, sizeof(err)) < 0 ||
-		    fl_log_grow(&logs[i], initial, err, sizeof(err)) < 0)
+		    max_size, &corpus, &gen, err, sizeof(err)) < 0)
 			fatalx("log %s: %s", names[i], err);
+		/* --publish-ms: a static log's entries show at its next publish. */
+		logs[i].auto_publish = !(is_static[i] && srv.publish_ms > 0);
+		if (fl_log_grow(&logs[i], initial, err, sizeof(err)) < 0 ||
+		    fl_log_publish(&logs[i]) < 0)
+			fatalx("log %s: %s", names[i], err[0] ? err : "out of memory");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("built %d logs of %zu entries in %.2f s", nlogs, initial,
@@ -343,6 +394,7 @@ main(int argc, char **argv)
 	event_base_free(srv.base);
 	for (int i = 0; i < nlogs; i++)
 		fl_log_fini(&logs[i]);
+	fl_cosig_fini(&cosig);
 	fl_gen_fini(&gen);
 	fl_corpus_free(&corpus);
 	return 0;

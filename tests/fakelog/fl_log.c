@@ -46,8 +46,8 @@ fl_log_fault_default_on(int kind)
 	}
 }
 
-static uint64_t
-now_ms(void)
+uint64_t
+fl_log_now_ms(void)
 {
 	struct timespec ts;
 
@@ -67,7 +67,8 @@ fl_log_init(struct fl_log *l, const char *name, int is_static, int with_real,
 	l->max_size = max_size;
 	l->corpus = c;
 	l->gen = g;
-	l->sth_ts = now_ms();
+	l->auto_publish = 1;
+	l->sth_ts = fl_log_now_ms();
 	return fl_sign_key_derive(&l->key, g->seed, name, err, errlen);
 }
 
@@ -81,6 +82,8 @@ fl_log_fini(struct fl_log *l)
 		}
 	}
 	free(l->slots);
+	free(l->hist);
+	fl_acct_fini(&l->acct);
 	fl_merkle_free(&l->tree);
 	fl_sign_key_fini(&l->key);
 	memset(l, 0, sizeof(*l));
@@ -196,9 +199,66 @@ undo:
 		}
 		return -1;
 	}
-	if (added > 0)
-		l->sth_ts = now_ms();
+	if (added > 0 && l->auto_publish && fl_log_publish(l) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return (long)added;
+}
+
+int
+fl_log_publish(struct fl_log *l)
+{
+	uint64_t now = fl_log_now_ms();
+
+	if (l->nhist > 0 && l->pub_n == l->tree.n)
+		return 0;
+	l->pub_n = l->tree.n;
+	l->sth_ts = now;
+	if (l->nhist == FL_HIST_MAX) {
+		/* Thin the older half, keeping the first publish and the later
+		 * of each pair: every pair kept is a tree head really served,
+		 * and an entry's appearance time is late by one step at most. */
+		size_t half = FL_HIST_MAX / 2, k = 1;
+
+		for (size_t i = 2; i < half; i += 2)
+			l->hist[k++] = l->hist[i];
+		memmove(&l->hist[k], &l->hist[half],
+		    (FL_HIST_MAX - half) * sizeof(*l->hist));
+		l->nhist = k + FL_HIST_MAX - half;
+	}
+	if (l->nhist == l->hist_cap) {
+		size_t cap = l->hist_cap ? l->hist_cap * 2 : 256;
+		void *np;
+
+		if (cap > FL_HIST_MAX)
+			cap = FL_HIST_MAX;
+		if ((np = realloc(l->hist, cap * sizeof(*l->hist))) == NULL)
+			return -1;
+		l->hist = np;
+		l->hist_cap = cap;
+	}
+	l->hist[l->nhist++] = (struct fl_pub){ l->pub_n, now };
+	return 0;
+}
+
+struct fl_pub
+fl_log_published_at(const struct fl_log *l, uint64_t ms)
+{
+	size_t lo = 0, hi = l->nhist;
+
+	if (l->nhist == 0)
+		return (struct fl_pub){ l->pub_n, l->sth_ts };
+	/* The last publish at or before ms. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->hist[mid].ms <= ms)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return l->hist[lo];
 }
 
 /* History rewritten: entry i becomes another one (not DER) and the whole
@@ -238,7 +298,7 @@ fork_at(struct fl_log *l, size_t i)
 		fl_entry_free(old.e);
 		free(old.e);
 	}
-	l->sth_ts = now_ms();
+	l->sth_ts = fl_log_now_ms();
 	return 0;
 undo:
 	l->slots[i] = old;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tests/fakelog/fl_acct.h"
 #include "tests/fakelog/fl_gen.h"
 #include "tests/fakelog/fl_corpus.h"
 #include "tests/fakelog/fl_merkle.h"
@@ -44,6 +45,17 @@ struct fl_slot {
 	int owned;
 };
 
+/* One change of the published tree: its size and when (CLOCK_REALTIME ms,
+ * also the tree head's timestamp). */
+struct fl_pub {
+	uint64_t size;
+	uint64_t ms;
+};
+
+/* History kept per log; past it the oldest half is thinned (see
+ * fl_log_publish). */
+#define FL_HIST_MAX 100000
+
 struct fl_log {
 	char name[64];
 	int is_static;
@@ -51,9 +63,13 @@ struct fl_log {
 	struct fl_key key;
 	struct fl_slot *slots;
 	size_t cap;
-	struct fl_merkle tree;      /* tree.n == published size */
+	struct fl_merkle tree;      /* every entry, published or not */
+	size_t pub_n;               /* published size: what clients are served */
+	int auto_publish;           /* publish at every growth (the default) */
+	struct fl_pub *hist;        /* every publish, oldest first */
+	size_t nhist, hist_cap;
 	size_t max_size;
-	uint64_t sth_ts;            /* ms: when the tree last changed */
+	uint64_t sth_ts;            /* ms: when the published tree last changed */
 	double grow_acc;
 	int garbage_pending;        /* next appended entries are not DER */
 	struct fl_fault faults[FL_FAULTS_MAX];
@@ -62,6 +78,7 @@ struct fl_log {
 	uint64_t requests;
 	uint64_t entries_served;
 	uint64_t faults_fired;
+	struct fl_acct acct;
 	struct fl_corpus *corpus;
 	struct fl_gen *gen;
 };
@@ -70,9 +87,18 @@ int fl_log_init(struct fl_log *l, const char *name, int is_static,
     int with_real, size_t max_size, struct fl_corpus *c, struct fl_gen *g,
     char *err, size_t errlen);
 void fl_log_fini(struct fl_log *l);
-/* Appends up to n entries (bounded by max_size). Returns the number added
- * or -1. */
+/* Appends up to n entries (bounded by max_size), published at once when
+ * auto_publish is set. Returns the number added or -1. */
 long fl_log_grow(struct fl_log *l, size_t n, char *err, size_t errlen);
+/* Publishes the tree as it is now (a static log writing its checkpoint):
+ * pub_n moves to tree.n and the change is added to hist. A no-op if
+ * nothing changed since the last publish. 0, or -1 if the history could
+ * not grow (the publish itself still happened). */
+int fl_log_publish(struct fl_log *l);
+/* The tree head that was published at time ms (the oldest one kept if ms
+ * predates them all). */
+struct fl_pub fl_log_published_at(const struct fl_log *l, uint64_t ms);
+uint64_t fl_log_now_ms(void);
 /* The leaf's extensions as this log encodes them (static: leaf_index). */
 void fl_log_leaf(const struct fl_log *l, size_t i, struct fl_buf *out);
 void fl_log_tile_leaf(const struct fl_log *l, size_t i, struct fl_buf *out);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -18,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "tests/fakelog/fl_ctl.h"
 #include "tests/fakelog/fl_gzip.h"
 
 #define TILE_W 256
@@ -102,6 +104,7 @@ hold_start(struct fl_srv *s, struct evhttp_request *req, int kind)
 		evhttp_add_header(oh, "Content-Type", "application/json");
 		evhttp_add_header(oh, "Content-Length", "2147483648");
 		evhttp_send_reply_start(req, 200, "OK");
+		s->cur.status = 200;
 		if (b) {
 			evbuffer_add_printf(b, "{\"entries\":[");
 			evhttp_send_reply_chunk(req, b);
@@ -111,6 +114,7 @@ hold_start(struct fl_srv *s, struct evhttp_request *req, int kind)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Type", "application/json");
 		evhttp_send_reply_start(req, 200, "OK");
+		s->cur.status = 200;
 		endless_more(NULL, h);
 	}
 	return 0;
@@ -138,8 +142,8 @@ endless_more(struct evhttp_connection *conn, void *arg)
 	evbuffer_free(b);
 }
 
-static struct fl_log *
-find_log(struct fl_srv *s, const char *name, size_t len)
+struct fl_log *
+fl_srv_find_log(struct fl_srv *s, const char *name, size_t len)
 {
 	for (int i = 0; i < s->nlogs; i++)
 		if (strlen(s->logs[i].name) == len &&
@@ -148,8 +152,18 @@ find_log(struct fl_srv *s, const char *name, size_t len)
 	return NULL;
 }
 
-static void
-reply_json_error(struct evhttp_request *req, int code, const char *msg)
+void
+fl_srv_send(struct fl_srv *s, struct evhttp_request *req, int code,
+    const char *reason, struct evbuffer *body)
+{
+	s->cur.status = code;
+	s->cur.bytes = body ? evbuffer_get_length(body) : 0;
+	evhttp_send_reply(req, code, reason, body);
+}
+
+void
+fl_srv_error(struct fl_srv *s, struct evhttp_request *req, int code,
+    const char *msg)
 {
 	struct evbuffer *b = evbuffer_new();
 
@@ -157,12 +171,94 @@ reply_json_error(struct evhttp_request *req, int code, const char *msg)
 	    "Content-Type", "application/json");
 	if (b)
 		evbuffer_add_printf(b, "{\"error\":\"%s\"}", msg);
-	evhttp_send_reply(req, code, msg, b);
+	fl_srv_send(s, req, code, msg, b);
 	if (b)
 		evbuffer_free(b);
 }
 
-/* Sends body (consumed) through the body-changing faults. */
+/* A Range header over a body of len bytes: "bytes=A-", "bytes=A-B" or
+ * "bytes=-N". 1 with the inclusive span in *a, *b; 0 to ignore it (none,
+ * several ranges, malformed: RFC 9110 lets a server send the whole body);
+ * -1 if no byte of it is in the body. */
+static int
+parse_range(const char *h, size_t len, uint64_t *a, uint64_t *b)
+{
+	unsigned long long x, y = ULLONG_MAX;
+	char *end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return 0;
+	h += 6;
+	errno = 0;
+	if (*h == '-') {
+		if (!isdigit((unsigned char)h[1]))
+			return 0;
+		y = strtoull(h + 1, &end, 10);
+		if (*end || errno)
+			return 0;
+		if (y == 0 || len == 0)
+			return -1;
+		*a = y >= len ? 0 : len - y;
+		*b = len - 1;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*h))
+		return 0;
+	x = strtoull(h, &end, 10);
+	if (errno || *end != '-')
+		return 0;
+	h = end + 1;
+	if (*h) {
+		if (!isdigit((unsigned char)*h))
+			return 0;
+		y = strtoull(h, &end, 10);
+		if (*end || errno || y < x)
+			return 0;
+	}
+	if (x >= len)
+		return -1;
+	*a = x;
+	*b = y >= len ? len - 1 : y;
+	return 1;
+}
+
+/* Answers a Range request on an identity body: 206 with the span, or 416.
+ * Returns 0 if there was no usable Range (the caller sends 200). */
+static int
+reply_range(struct fl_srv *s, struct evhttp_request *req,
+    struct evbuffer *body)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Range");
+	size_t len = evbuffer_get_length(body);
+	struct evbuffer *part;
+	uint64_t a, b;
+	char cr[80];
+
+	switch (parse_range(h, len, &a, &b)) {
+	case 0:
+		return 0;
+	case -1:
+		snprintf(cr, sizeof(cr), "bytes */%zu", len);
+		evhttp_add_header(oh, "Content-Range", cr);
+		fl_srv_send(s, req, 416, "Range Not Satisfiable", NULL);
+		return 1;
+	}
+	if ((part = evbuffer_new()) == NULL)
+		return 0;
+	evbuffer_drain(body, (size_t)a);
+	evbuffer_remove_buffer(body, part, (size_t)(b - a + 1));
+	snprintf(cr, sizeof(cr), "bytes %llu-%llu/%zu", (unsigned long long)a,
+	    (unsigned long long)b, len);
+	evhttp_add_header(oh, "Content-Range", cr);
+	fl_srv_send(s, req, 206, "Partial Content", part);
+	evbuffer_free(part);
+	return 1;
+}
+
+/* Sends body (consumed) through the body-changing faults; gzip-encoded if
+ * gzip, else honouring a Range header unless --no-range. */
 static void
 reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
     struct evbuffer *body, const struct fl_fault *f, int gzip)
@@ -179,7 +275,7 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 
 			if (half) {
 				evbuffer_remove_buffer(body, half, len / 2);
-				evhttp_send_reply(req, 200, "OK", half);
+				fl_srv_send(s, req, 200, "OK", half);
 				evbuffer_free(half);
 				return;
 			}
@@ -196,7 +292,7 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 			if (g) {
 				evbuffer_add(g, gz.p, gz.len);
 				evhttp_add_header(oh, "Content-Encoding", "gzip");
-				evhttp_send_reply(req, 200, "OK", g);
+				fl_srv_send(s, req, 200, "OK", g);
 				evbuffer_free(g);
 				fl_buf_free(&gz);
 				return;
@@ -204,11 +300,13 @@ reply(struct fl_srv *s, struct evhttp_request *req, const char *ctype,
 		}
 		fl_buf_free(&gz);
 	}
-	evhttp_send_reply(req, 200, "OK", body);
+	if (!s->no_range && reply_range(s, req, body))
+		return;
+	fl_srv_send(s, req, 200, "OK", body);
 }
 
-static int
-b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
+int
+fl_srv_b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
 {
 	char *s = fl_buf_b64(p, len);
 
@@ -219,8 +317,8 @@ b64_add(struct evbuffer *b, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int
-get_u64(struct evkeyvalq *q, const char *key, uint64_t *out)
+int
+fl_srv_get_u64(struct evkeyvalq *q, const char *key, uint64_t *out)
 {
 	const char *v = evhttp_find_header(q, key);
 	char *end;
@@ -232,11 +330,12 @@ get_u64(struct evkeyvalq *q, const char *key, uint64_t *out)
 	return *end || errno ? -1 : 0;
 }
 
+/* The tree head of size base as a fault would show it. */
 static void
-sth_view(struct fl_log *l, const struct fl_fault *f, uint64_t *size,
-    uint8_t root[32])
+sth_view(struct fl_log *l, const struct fl_fault *f, uint64_t base,
+    uint64_t *size, uint8_t root[32])
 {
-	*size = l->tree.n;
+	*size = base;
 	if (f && f->kind == FL_F_SHRINK) {
 		uint64_t by = f->param > 0 ? (uint64_t)f->param : *size / 2 + 1;
 
@@ -254,9 +353,9 @@ get_sth(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	uint64_t size;
 	struct evbuffer *b = evbuffer_new();
 
-	sth_view(l, f, &size, root);
+	sth_view(l, f, l->pub_n, &size, root);
 	if (b == NULL || fl_sign_sth(&l->key, l->sth_ts, size, root, &sig) < 0) {
-		reply_json_error(req, 500, "signing failed");
+		fl_srv_error(s, req, 500, "signing failed");
 		goto done;
 	}
 	if (f && f->kind == FL_F_BADSIG)
@@ -264,9 +363,9 @@ get_sth(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	evbuffer_add_printf(b, "{\"tree_size\":%llu,\"timestamp\":%llu,"
 	    "\"sha256_root_hash\":\"", (unsigned long long)size,
 	    (unsigned long long)l->sth_ts);
-	b64_add(b, root, 32);
+	fl_srv_b64_add(b, root, 32);
 	evbuffer_add_printf(b, "\",\"tree_head_signature\":\"");
-	b64_add(b, sig.p, sig.len);
+	fl_srv_b64_add(b, sig.p, sig.len);
 	evbuffer_add_printf(b, "\"}");
 	reply(s, req, "application/json", b, f, 0);
 done:
@@ -283,19 +382,19 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	struct evbuffer *b;
 	struct fl_buf leaf = { 0 }, extra = { 0 };
 
-	if (get_u64(q, "start", &start) < 0 || get_u64(q, "end", &end) < 0 ||
-	    end < start || start >= l->tree.n) {
-		reply_json_error(req, 400, "bad start or end");
+	if (fl_srv_get_u64(q, "start", &start) < 0 || fl_srv_get_u64(q, "end", &end) < 0 ||
+	    end < start || start >= l->pub_n) {
+		fl_srv_error(s, req, 400, "bad start or end");
 		return;
 	}
-	if (end >= l->tree.n)
-		end = l->tree.n - 1;
+	if (end >= l->pub_n)
+		end = l->pub_n - 1;
 	if (end - start + 1 > s->batch_cap)
 		end = start + s->batch_cap - 1;
 	if (f && f->kind == FL_F_SHORT)
 		end = start + (end - start) / 2;
 	if ((b = evbuffer_new()) == NULL) {
-		reply_json_error(req, 500, "out of memory");
+		fl_srv_error(s, req, 500, "out of memory");
 		return;
 	}
 	evbuffer_add_printf(b, "{\"entries\":[");
@@ -307,7 +406,7 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		size_t at = (size_t)i;
 
 		if (f && f->kind == FL_F_SWAP && i == start)
-			at = i + 1 < l->tree.n ? at + 1 : at - 1;
+			at = i + 1 < l->pub_n ? at + 1 : at - 1;
 		leaf.len = 0;
 		extra.len = 0;
 		fl_log_leaf(l, at, &leaf);
@@ -323,7 +422,7 @@ get_entries(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		evbuffer_add(b, s64, strlen(s64));
 		free(s64);
 		evbuffer_add_printf(b, "\",\"extra_data\":\"");
-		b64_add(b, extra.p, extra.len);
+		fl_srv_b64_add(b, extra.p, extra.len);
 		evbuffer_add_printf(b, "\"}");
 	}
 	evbuffer_add_printf(b, "]}");
@@ -343,11 +442,11 @@ get_roots(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	uint32_t idx[2] = { s->gen->ed_idx, s->gen->rsa_idx };
 
 	if (b == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"certificates\":[");
 	for (int i = 0; i < 2; i++) {
 		evbuffer_add_printf(b, "%s\"", i ? "," : "");
-		b64_add(b, p->v[idx[i]].der, p->v[idx[i]].len);
+		fl_srv_b64_add(b, p->v[idx[i]].der, p->v[idx[i]].len);
 		evbuffer_add_printf(b, "\"");
 	}
 	evbuffer_add_printf(b, "]}");
@@ -361,7 +460,7 @@ add_hashes(struct evbuffer *b, const char *key, uint8_t h[][32], size_t n)
 	evbuffer_add_printf(b, "\"%s\":[", key);
 	for (size_t i = 0; i < n; i++) {
 		evbuffer_add_printf(b, "%s\"", i ? "," : "");
-		b64_add(b, h[i], 32);
+		fl_srv_b64_add(b, h[i], 32);
 		evbuffer_add_printf(b, "\"");
 	}
 	evbuffer_add_printf(b, "]");
@@ -376,13 +475,13 @@ get_consistency(struct fl_srv *s, struct fl_log *l,
 	size_t n = 0;
 	struct evbuffer *b;
 
-	if (get_u64(q, "first", &first) < 0 || get_u64(q, "second", &second) < 0 ||
-	    first > second || second > l->tree.n)
-		return reply_json_error(req, 400, "bad first or second");
+	if (fl_srv_get_u64(q, "first", &first) < 0 || fl_srv_get_u64(q, "second", &second) < 0 ||
+	    first > second || second > l->pub_n)
+		return fl_srv_error(s, req, 400, "bad first or second");
 	if (first > 0 && first < second)
 		n = fl_merkle_consistency(&l->tree, first, second, proof);
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{");
 	add_hashes(b, "consistency", proof, n);
 	evbuffer_add_printf(b, "}");
@@ -401,20 +500,20 @@ get_proof_by_hash(struct fl_srv *s, struct fl_log *l,
 	size_t n, i;
 	struct evbuffer *b;
 
-	if (hs == NULL || get_u64(q, "tree_size", &size) < 0 ||
-	    size > l->tree.n || fl_buf_unb64(hs, &h) < 0 || h.len != 32) {
+	if (hs == NULL || fl_srv_get_u64(q, "tree_size", &size) < 0 ||
+	    size > l->pub_n || fl_buf_unb64(hs, &h) < 0 || h.len != 32) {
 		fl_buf_free(&h);
-		return reply_json_error(req, 400, "bad hash or tree_size");
+		return fl_srv_error(s, req, 400, "bad hash or tree_size");
 	}
 	for (i = 0; i < size; i++)
 		if (memcmp(l->tree.lv[0][i], h.p, 32) == 0)
 			break;
 	fl_buf_free(&h);
 	if (i == size)
-		return reply_json_error(req, 404, "hash not in tree");
+		return fl_srv_error(s, req, 404, "hash not in tree");
 	n = fl_merkle_audit(&l->tree, i, size, proof);
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"leaf_index\":%zu,", i);
 	add_hashes(b, "audit_path", proof, n);
 	evbuffer_add_printf(b, "}");
@@ -431,13 +530,18 @@ get_checkpoint(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	uint64_t size;
 	struct fl_buf note = { 0 };
 	struct evbuffer *b = evbuffer_new();
+	struct fl_pub cp = { l->pub_n, l->sth_ts };
+	const char *blank;
 
+	/* A cache in front: the checkpoint published stale_ms ago. */
+	if (s->stale_ms > 0)
+		cp = fl_log_published_at(l, fl_log_now_ms() - (uint64_t)s->stale_ms);
 	snprintf(origin, sizeof(origin), "127.0.0.1:%d/%s%s", s->port, l->name,
 	    f && f->kind == FL_F_ORIGIN ? "-moved" : "");
-	sth_view(l, f, &size, root);
+	sth_view(l, f, cp.size, &size, root);
 	if (b == NULL ||
-	    fl_sign_note(&l->key, origin, size, root, l->sth_ts, &note) < 0) {
-		reply_json_error(req, 500, "signing failed");
+	    fl_sign_note(&l->key, origin, size, root, cp.ms, &note) < 0) {
+		fl_srv_error(s, req, 500, "signing failed");
 		goto done;
 	}
 	if (f && f->kind == FL_F_BADSIG && note.len > 12) {
@@ -447,8 +551,16 @@ get_checkpoint(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 
 		*c = *c == 'A' ? 'B' : 'A';
 	}
+	/* Witness lines after the log's own, over the same note text. */
+	if (s->cosig && s->cosig->n > 0 &&
+	    ((blank = memmem(note.p, note.len, "\n\n", 2)) == NULL ||
+	    fl_cosig_sign(s->cosig, (const char *)note.p,
+	    (size_t)(blank - (const char *)note.p) + 1, cp.ms / 1000, &note) < 0)) {
+		fl_srv_error(s, req, 500, "cosigning failed");
+		goto done;
+	}
 	evbuffer_add(b, note.p, note.len);
-	reply(s, req, "text/plain; charset=utf-8", b, f, 0);
+	reply(s, req, "text/plain; charset=utf-8", b, f, s->gzip_always);
 done:
 	if (b)
 		evbuffer_free(b);
@@ -518,27 +630,31 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 
 		level = strtoull(rest, &end, 10);
 		if (end == rest || *end != '/' || level > 5)
-			return reply_json_error(req, 404, "no such tile");
+			return fl_srv_error(s, req, 404, "no such tile");
 		ix = end + 1;
 	}
 	/* n bounded so that n * 256 + w cannot wrap. */
 	if (parse_tile_index(ix, &n, &w) < 0 || n >= (1ull << 48))
-		return reply_json_error(req, 404, "no such tile");
+		return fl_srv_error(s, req, 404, "no such tile");
+	/* A log may delete a partial tile once the full one is written. */
+	if (s->delete_partials && w < TILE_W &&
+	    (n + 1) * TILE_W <= (l->pub_n >> (level * 8)))
+		return fl_srv_error(s, req, 404, "partial tile deleted");
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	if (data) {
 		struct fl_buf tl = { 0 };
 
-		if ((n * TILE_W + w) > l->tree.n) {
+		if ((n * TILE_W + w) > l->pub_n) {
 			evbuffer_free(b);
-			return reply_json_error(req, 404, "tile beyond tree");
+			return fl_srv_error(s, req, 404, "tile beyond tree");
 		}
 		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++)
 			fl_log_tile_leaf(l, (size_t)i, &tl);
 		if (tl.err) {
 			fl_buf_free(&tl);
 			evbuffer_free(b);
-			return reply_json_error(req, 500, "out of memory");
+			return fl_srv_error(s, req, 500, "out of memory");
 		}
 		evbuffer_add(b, tl.p, tl.len);
 		fl_buf_free(&tl);
@@ -546,14 +662,15 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	} else {
 		int lv = (int)level * 8;
 
-		if ((n * TILE_W + w) > (l->tree.n >> lv)) {
+		if ((n * TILE_W + w) > (l->pub_n >> lv)) {
 			evbuffer_free(b);
-			return reply_json_error(req, 404, "tile beyond tree");
+			return fl_srv_error(s, req, 404, "tile beyond tree");
 		}
 		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++)
 			evbuffer_add(b, fl_merkle_node(&l->tree, lv, (size_t)i), 32);
 	}
-	reply(s, req, "application/octet-stream", b, f, want_gzip(s, req));
+	reply(s, req, "application/octet-stream", b, f,
+	    s->gzip_always || want_gzip(s, req));
 	evbuffer_free(b);
 }
 
@@ -566,20 +683,20 @@ get_issuer(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 	struct evbuffer *b;
 
 	if (strlen(hex) != 64)
-		return reply_json_error(req, 404, "no such issuer");
+		return fl_srv_error(s, req, 404, "no such issuer");
 	for (int k = 0; k < 32; k++) {
 		unsigned v;
 
 		if (!isxdigit((unsigned char)hex[2 * k]) ||
 		    !isxdigit((unsigned char)hex[2 * k + 1]) ||
 		    sscanf(hex + 2 * k, "%2x", &v) != 1)
-			return reply_json_error(req, 404, "no such issuer");
+			return fl_srv_error(s, req, 404, "no such issuer");
 		fp[k] = (uint8_t)v;
 	}
 	if ((i = fl_pool_find(&l->corpus->pool, fp)) < 0)
-		return reply_json_error(req, 404, "no such issuer");
+		return fl_srv_error(s, req, 404, "no such issuer");
 	if ((b = evbuffer_new()) == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add(b, l->corpus->pool.v[i].der, l->corpus->pool.v[i].len);
 	reply(s, req, "application/pkix-cert", b, f, 0);
 	evbuffer_free(b);
@@ -610,21 +727,21 @@ fault_takeover(struct fl_srv *s, struct evhttp_request *req,
 	case FL_F_429:
 		snprintf(num, sizeof(num), "%ld", f->param > 0 ? f->param : 1);
 		evhttp_add_header(oh, "Retry-After", num);
-		reply_json_error(req, 429, "Too Many Requests");
+		fl_srv_error(s, req, 429, "Too Many Requests");
 		return 1;
 	case FL_F_500:
-		reply_json_error(req, 500, "Internal Server Error");
+		fl_srv_error(s, req, 500, "Internal Server Error");
 		return 1;
 	case FL_F_REDIRECT:
 		/* Back to the very same URL: a loop only a redirect limit ends. */
 		evhttp_add_header(oh, "Location", evhttp_request_get_uri(req));
-		evhttp_send_reply(req, 302, "Found", NULL);
+		fl_srv_send(s, req, 302, "Found", NULL);
 		return 1;
 	case FL_F_TIMEOUT:
 	case FL_F_BIGCL:
 	case FL_F_ENDLESS:
 		if (hold_start(s, req, f->kind) < 0)
-			reply_json_error(req, 500, "out of memory");
+			fl_srv_error(s, req, 500, "out of memory");
 		return 1;
 	case FL_F_BOMB: {
 		struct evbuffer *b = evbuffer_new();
@@ -632,12 +749,12 @@ fault_takeover(struct fl_srv *s, struct evhttp_request *req,
 		if (s->bomb.len == 0)
 			fl_gzip_bomb(&s->bomb);
 		if (b == NULL || s->bomb.err) {
-			reply_json_error(req, 500, "out of memory");
+			fl_srv_error(s, req, 500, "out of memory");
 		} else {
 			evbuffer_add_reference(b, s->bomb.p, s->bomb.len, NULL, NULL);
 			evhttp_add_header(oh, "Content-Encoding", "gzip");
 			evhttp_add_header(oh, "Content-Type", "application/json");
-			evhttp_send_reply(req, 200, "OK", b);
+			fl_srv_send(s, req, 200, "OK", b);
 		}
 		if (b)
 			evbuffer_free(b);
@@ -649,15 +766,14 @@ fault_takeover(struct fl_srv *s, struct evhttp_request *req,
 }
 
 static void
-serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
+dispatch(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
     const char *rest, struct evkeyvalq *q)
 {
 	struct fl_fault copy;
 	const struct fl_fault *f;
 
-	l->requests++;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
-		return reply_json_error(req, 405, "method not allowed");
+		return fl_srv_error(s, req, 405, "method not allowed");
 	f = fl_log_fault_take(l, endpoint_class(rest), &copy);
 	if (f && f->kind != FL_F_GZIP && f->kind != FL_F_TRUNCATE)
 		log_info("%s: fault %s on %s", l->name, fl_log_fault_name(f->kind), rest);
@@ -682,11 +798,37 @@ serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 		if (strncmp(rest, "issuer/", 7) == 0)
 			return get_issuer(s, l, req, rest + 7, f);
 	}
-	reply_json_error(req, 404, "not found");
+	fl_srv_error(s, req, 404, "not found");
 }
 
-static const char *
-scheme(const struct fl_srv *s)
+/* A request to a log: grown first if asked, answered, then accounted (the
+ * URI and Range are copied first: a reply may free req at once). */
+static void
+serve_log(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
+    const char *rest, struct evkeyvalq *q)
+{
+	const char *rh = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Range");
+	char uri[sizeof(l->acct.ring->path)], range[sizeof(l->acct.ring->range)];
+	char err[256];
+
+	l->requests++;
+	snprintf(uri, sizeof(uri), "%s", evhttp_request_get_uri(req));
+	if (rh)
+		snprintf(range, sizeof(range), "%s",
+		    strncmp(rh, "bytes=", 6) == 0 ? rh + 6 : rh);
+	if (s->grow_per_request > 0 &&
+	    fl_log_grow(l, s->grow_per_request, err, sizeof(err)) < 0)
+		log_warnx("%s: grow: %s", l->name, err);
+	s->cur.status = 0;
+	s->cur.bytes = 0;
+	dispatch(s, l, req, rest, q);
+	fl_acct_record(&l->acct, fl_acct_kind(rest), uri, rh ? range : NULL,
+	    s->cur.status, s->cur.bytes, fl_log_now_ms());
+}
+
+const char *
+fl_srv_scheme(const struct fl_srv *s)
 {
 	return s->ssl_ctx ? "https" : "http";
 }
@@ -698,7 +840,7 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 	int first;
 
 	if (b == NULL)
-		return reply_json_error(req, 500, "out of memory");
+		return fl_srv_error(s, req, 500, "out of memory");
 	evbuffer_add_printf(b, "{\"version\":\"1.0\","
 	    "\"log_list_timestamp\":\"2026-01-01T00:00:00Z\",\"operators\":[{"
 	    "\"name\":\"Fakelog\",\"email\":[\"fakelog@example.test\"],"
@@ -716,7 +858,7 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    scheme(s), s->port, l->name);
+		    fl_srv_scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "],\"tiled_logs\":[");
@@ -734,122 +876,14 @@ loglist(struct fl_srv *s, struct evhttp_request *req)
 		    "\"temporal_interval\":{\"start_inclusive\":\"2025-01-01T00:00:00Z\","
 		    "\"end_exclusive\":\"2030-01-01T00:00:00Z\"}}",
 		    first ? "" : ",", l->name, l->key.log_id_b64, l->key.spki_b64,
-		    scheme(s), s->port, l->name, scheme(s), s->port, l->name);
+		    fl_srv_scheme(s), s->port, l->name, fl_srv_scheme(s), s->port, l->name);
 		first = 0;
 	}
 	evbuffer_add_printf(b, "]}]}");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
-	evhttp_send_reply(req, 200, "OK", b);
+	fl_srv_send(s, req, 200, "OK", b);
 	evbuffer_free(b);
-}
-
-static int
-parse_on(const char *v)
-{
-	int on = 0;
-	char buf[64], *save = NULL;
-
-	if (v == NULL)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "sth") == 0)
-			on |= FL_EP_STH;
-		else if (strcmp(t, "entries") == 0)
-			on |= FL_EP_ENTRIES;
-		else if (strcmp(t, "tiles") == 0)
-			on |= FL_EP_TILES;
-		else if (strcmp(t, "other") == 0)
-			on |= FL_EP_OTHER;
-		else if (strcmp(t, "any") == 0)
-			on |= FL_EP_ANY;
-		else
-			return -1;
-	}
-	return on;
-}
-
-static void
-control_state(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL)
-		return reply_json_error(req, 500, "out of memory");
-	evbuffer_add_printf(b, "{\"name\":\"%s\",\"type\":\"%s\",\"size\":%zu,"
-	    "\"max_size\":%zu,\"requests\":%llu,\"entries_served\":%llu,"
-	    "\"faults_fired\":%llu,\"garbage_pending\":%d,"
-	    "\"url\":\"%s://127.0.0.1:%d/%s/\",\"key\":\"%s\",\"log_id\":\"%s\","
-	    "\"faults\":[", l->name, l->is_static ? "static" : "rfc6962",
-	    l->tree.n, l->max_size, (unsigned long long)l->requests,
-	    (unsigned long long)l->entries_served,
-	    (unsigned long long)l->faults_fired, l->garbage_pending, scheme(s),
-	    s->port, l->name, l->key.spki_b64, l->key.log_id_b64);
-	for (int i = 0; i < l->nfaults; i++)
-		evbuffer_add_printf(b, "%s{\"kind\":\"%s\",\"count\":%d,\"on\":%d}",
-		    i ? "," : "", fl_log_fault_name(l->faults[i].kind),
-		    l->faults[i].count, l->faults[i].on);
-	evbuffer_add_printf(b, "]}");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
-static void
-control(struct fl_srv *s, struct evhttp_request *req, const char *path,
-    struct evkeyvalq *q)
-{
-	const char *slash = strchr(path, '/');
-	struct fl_log *l;
-	const char *op, *v;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-
-	if (slash == NULL || (l = find_log(s, path, (size_t)(slash - path))) == NULL)
-		return reply_json_error(req, 404, "no such log");
-	op = slash + 1;
-	if (strcmp(op, "state") == 0)
-		return control_state(s, l, req);
-	if (strcmp(op, "fault") == 0 && cmd == EVHTTP_REQ_DELETE) {
-		l->nfaults = 0;
-		l->garbage_pending = 0;
-		return control_state(s, l, req);
-	}
-	if (strcmp(op, "fault") == 0 && cmd == EVHTTP_REQ_POST) {
-		int kind = fl_log_fault_parse((v = evhttp_find_header(q, "kind")) ? v : "");
-		int on = parse_on(evhttp_find_header(q, "on"));
-		uint64_t count = 1, param = 0;
-
-		if (kind < 0 || on < 0 ||
-		    (evhttp_find_header(q, "count") && get_u64(q, "count", &count) < 0) ||
-		    (evhttp_find_header(q, "param") && get_u64(q, "param", &param) < 0) ||
-		    count > 1000000)
-			return reply_json_error(req, 400, "bad kind, on, count or param");
-		if (fl_log_fault_add(l, kind, (int)count, on, (long)param) < 0)
-			return reply_json_error(req, 400, "too many faults queued, or fork past the end");
-		log_info("%s: queued fault %s x%llu", l->name, fl_log_fault_name(kind),
-		    (unsigned long long)count);
-		return control_state(s, l, req);
-	}
-	if (strcmp(op, "grow") == 0 && cmd == EVHTTP_REQ_POST) {
-		uint64_t n = 0, max;
-		char err[256];
-
-		if (evhttp_find_header(q, "max")) {
-			if (get_u64(q, "max", &max) < 0)
-				return reply_json_error(req, 400, "bad max");
-			l->max_size = (size_t)max;
-		}
-		if (evhttp_find_header(q, "n") && get_u64(q, "n", &n) < 0)
-			return reply_json_error(req, 400, "bad n");
-		if (fl_log_grow(l, (size_t)n, err, sizeof(err)) < 0) {
-			log_warnx("%s: grow: %s", l->name, err);
-			return reply_json_error(req, 500, "grow failed");
-		}
-		return control_state(s, l, req);
-	}
-	reply_json_error(req, 404, "no such control");
 }
 
 static void
@@ -864,27 +898,27 @@ on_request(struct evhttp_request *req, void *arg)
 
 	/* libevent calls back again, without a URI, on some errors. */
 	if (uri == NULL) {
-		reply_json_error(req, 400, "bad request");
+		fl_srv_error(s, req, 400, "bad request");
 		return;
 	}
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
-		reply_json_error(req, 400, "bad query");
+		fl_srv_error(s, req, 400, "bad query");
 		return;
 	}
 	if (path == NULL || *path != '/') {
-		reply_json_error(req, 400, "bad path");
+		fl_srv_error(s, req, 400, "bad path");
 	} else if (strcmp(path, "/loglist.json") == 0) {
 		loglist(s, req);
 	} else if (strncmp(path, "/control/", 9) == 0) {
-		control(s, req, path + 9, &q);
+		fl_ctl_serve(s, req, path + 9, &q);
 	} else if ((slash = strchr(path + 1, '/')) != NULL &&
-	    (l = find_log(s, path + 1, (size_t)(slash - path - 1))) != NULL) {
+	    (l = fl_srv_find_log(s, path + 1, (size_t)(slash - path - 1))) != NULL) {
 		serve_log(s, l, req, slash + 1, &q);
 	} else {
-		reply_json_error(req, 404, "not found");
+		fl_srv_error(s, req, 404, "not found");
 	}
 	evhttp_clear_headers(&q);
 }
@@ -907,6 +941,19 @@ on_grow(evutil_socket_t fd, short what, void *arg)
 		if (n > 0 && fl_log_grow(l, n, err, sizeof(err)) < 0)
 			log_warnx("%s: grow: %s", l->name, err);
 	}
+}
+
+/* Static logs write their checkpoint: what was added since shows now. */
+static void
+on_publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct fl_srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < s->nlogs; i++)
+		if (!s->logs[i].auto_publish && fl_log_publish(&s->logs[i]) < 0)
+			log_warnx("%s: publish: out of memory", s->logs[i].name);
 }
 
 /* Each accepted connection gets its own TLS session. */
@@ -975,6 +1022,16 @@ fl_srv_start(struct fl_srv *s, int port, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (s->publish_ms > 0) {
+		struct timeval ptv = { s->publish_ms / 1000,
+		    (s->publish_ms % 1000) * 1000 };
+
+		s->pub_ev = event_new(s->base, -1, EV_PERSIST, on_publish, s);
+		if (s->pub_ev == NULL || event_add(s->pub_ev, &ptv) < 0) {
+			snprintf(err, errlen, "publish timer failed");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -983,11 +1040,14 @@ fl_srv_stop(struct fl_srv *s)
 {
 	if (s->grow_ev)
 		event_free(s->grow_ev);
+	if (s->pub_ev)
+		event_free(s->pub_ev);
 	if (s->http)
 		evhttp_free(s->http);
 	fl_buf_free(&s->bomb);
 	SSL_CTX_free(s->ssl_ctx);
 	s->ssl_ctx = NULL;
 	s->grow_ev = NULL;
+	s->pub_ev = NULL;
 	s->http = NULL;
 }

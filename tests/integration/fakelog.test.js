@@ -3,8 +3,11 @@
 // crypto: RFC 6962 tree head signatures (§3.5) and Merkle roots (§2.1) over
 // every served leaf, consistency and audit proofs, static-ct-api
 // checkpoints (signed note, RFC6962NoteSignature), data and hash tiles and
-// issuers, the real rome2024h1 checkpoint through the same verifier, and
-// every fault kind doing what it says.
+// issuers, the real rome2024h1 checkpoint through the same verifier,
+// every fault kind doing what it says, and the flags that make a static log
+// behave like a real one (publish interval, stale checkpoints, deleted
+// partials, witness cosignatures, Range, gzip, request accounting).
+// FAKELOG_BIN=build/fakelog-asan runs it all against the ASan build.
 
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert');
@@ -24,9 +27,9 @@ const REAL_ENTRIES = 1032; // corpus entries before the generated ones
 // ---------- process and HTTP helpers ----------
 
 // Raw HTTP (no redirects followed, no decompression).
-function raw(method, url, { timeout = 5000, maxBytes = Infinity } = {}) {
+function raw(method, url, { timeout = 5000, maxBytes = Infinity, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method }, (res) => {
+    const req = http.request(url, { method, headers }, (res) => {
       const chunks = [];
       let n = 0;
       res.on('data', (d) => {
@@ -776,4 +779,307 @@ describe('fakelog faults', () => {
     assert.strictEqual((await fault(fl, 'f1', 'kind=nosuch')).status, 400);
     assert.strictEqual((await raw('GET', `${fl.base}/control/nosuch/state`)).status, 404);
   });
+});
+
+// ---------- static-ct-api logs the way real ones behave ----------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cpOf = async (fl, log) => checkNote((await raw('GET', `${fl.base}/${log}/checkpoint`)).body
+  .toString(), fl.logs[log].key);
+
+// The leaves of a static log's tree of `size`, read from its data tiles.
+async function tileLeaves(fl, log, size) {
+  const leaves = [];
+  for (let n = 0; n * 256 < size; n++) {
+    const w = Math.min(256, size - n * 256);
+    const r = await raw('GET', `${fl.base}/${log}/tile/data/${tilePath(n)}${w < 256 ? `.p/${w}` : ''}`);
+    assert.strictEqual(r.status, 200, `data tile ${n} width ${w}`);
+    leaves.push(...parseTile(r.body));
+  }
+  return leaves;
+}
+
+// Waits until a log's published size reaches `size` (within 3 s).
+async function published(fl, log, size) {
+  for (let i = 0; i < 60; i++) {
+    if ((await state(fl, log)).published_size >= size) return;
+    await sleep(50);
+  }
+  throw new Error(`${log} did not publish ${size}`);
+}
+
+test('--grow-per-request: the tree grows between any two requests, every head still verifies', async () => {
+  const fl = await startFakelog(['--rfc6962', 'g1', '--static', 'g2', '--initial-size', '100',
+    '--grow-per-request', '7']);
+  try {
+    const a = await getJson(`${fl.base}/g1/ct/v1/get-sth`);
+    const b = await getJson(`${fl.base}/g1/ct/v1/get-sth`);
+    assert.strictEqual(a.tree_size, 107);
+    assert.strictEqual(b.tree_size, 114);
+    for (const sth of [a, b]) {
+      assert.ok(verifyDigitallySigned(fl.logs.g1.key, sthTbs(sth.timestamp, sth.tree_size,
+        Buffer.from(sth.sha256_root_hash, 'base64')), Buffer.from(sth.tree_head_signature, 'base64')));
+    }
+    const j = await getJson(`${fl.base}/g1/ct/v1/get-sth-consistency?first=107&second=114`);
+    assert.ok(verifyConsistency(107, 114, j.consistency.map((h) => Buffer.from(h, 'base64')),
+      Buffer.from(a.sha256_root_hash, 'base64'), Buffer.from(b.sha256_root_hash, 'base64')));
+    // /control/ does not grow the log.
+    assert.strictEqual((await state(fl, 'g1')).size, 121);
+    assert.strictEqual((await state(fl, 'g1')).size, 121);
+    const c1 = await cpOf(fl, 'g2');
+    const c2 = await cpOf(fl, 'g2');
+    assert.ok(c1.valid && c2.valid);
+    assert.strictEqual(c2.size, c1.size + 7);
+    // The tiles of the older checkpoint are still there (one more request
+    // each, so the tree keeps growing while they are read).
+    const leaves = await tileLeaves(fl, 'g2', c1.size);
+    assert.ok(mth(leaves.map((e) => leafHash(e.leaf))).equals(c1.root));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
+test('--publish-ms: entries show only at the next publish; tiles past it are 404', async () => {
+  // The first publish is 1.5 s after start: the checks before it have
+  // time enough even under ASan on a busy machine.
+  const fl = await startFakelog(['--static', 'p1', '--rfc6962', 'p2', '--initial-size', '100',
+    '--publish-ms', '1500']);
+  const t0 = Date.now();
+  try {
+    const st = JSON.parse((await raw('POST', `${fl.base}/control/p1/grow?n=200`)).body);
+    assert.strictEqual(st.size, 300);
+    assert.strictEqual(st.published_size, 100, 'added, not yet published');
+    const cp = await cpOf(fl, 'p1');
+    assert.strictEqual(cp.size, 100);
+    assert.ok(cp.valid);
+    assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/data/000.p/100`)).status, 200);
+    assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/data/000.p/101`)).status, 404);
+    assert.strictEqual((await raw('GET', `${fl.base}/p1/tile/0/000.p/101`)).status, 404);
+    assert.ok(Date.now() - t0 < 1400, 'checked before the first publish');
+    await published(fl, 'p1', 300);
+    const cp2 = await cpOf(fl, 'p1');
+    assert.strictEqual(cp2.size, 300);
+    assert.ok(cp2.valid && cp2.ts > cp.ts);
+    const leaves = await tileLeaves(fl, 'p1', 300);
+    assert.ok(mth(leaves.map((e) => leafHash(e.leaf))).equals(cp2.root));
+    const g = await fl.growth('p1');
+    assert.deepStrictEqual(g.map((x) => x[0]), [100, 300]);
+    assert.strictEqual(g[1][1], cp2.ts, 'the publish time is the checkpoint timestamp');
+    // RFC 6962 logs are not held back.
+    await raw('POST', `${fl.base}/control/p2/grow?n=5`);
+    assert.strictEqual((await getJson(`${fl.base}/p2/ct/v1/get-sth`)).tree_size, 105);
+    assert.deepStrictEqual((await fl.growth('p2')).map((x) => x[0]), [100, 105]);
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
+test('--delete-partials: a partial tile answers 404 once its full tile is published', async () => {
+  const fl = await startFakelog(['--static', 'd1', '--initial-size', '200', '--delete-partials']);
+  try {
+    for (const p of ['data/000.p/200', 'data/000.p/100', '0/000.p/200']) {
+      assert.strictEqual((await raw('GET', `${fl.base}/d1/tile/${p}`)).status, 200, p);
+    }
+    await raw('POST', `${fl.base}/control/d1/grow?n=100`);
+    for (const p of ['data/000.p/200', 'data/000.p/100', '0/000.p/200']) {
+      assert.strictEqual((await raw('GET', `${fl.base}/d1/tile/${p}`)).status, 404, p);
+    }
+    for (const p of ['data/000', '0/000', 'data/001.p/44', '0/001.p/44', '1/000.p/1']) {
+      assert.strictEqual((await raw('GET', `${fl.base}/d1/tile/${p}`)).status, 200, p);
+    }
+    const cp = await cpOf(fl, 'd1');
+    const leaves = await tileLeaves(fl, 'd1', cp.size);
+    assert.ok(cp.valid && mth(leaves.map((e) => leafHash(e.leaf))).equals(cp.root));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
+test('--stale-checkpoint-ms: the checkpoint lags the tiles, which are already current', async () => {
+  const fl = await startFakelog(['--static', 'c1', '--initial-size', '100',
+    '--stale-checkpoint-ms', '800', '--delete-partials']);
+  try {
+    const old = await cpOf(fl, 'c1');
+    await raw('POST', `${fl.base}/control/c1/grow?n=200`);
+    const t0 = Date.now();
+    const cp = await cpOf(fl, 'c1');
+    assert.strictEqual((await state(fl, 'c1')).published_size, 300);
+    assert.strictEqual(cp.size, 100, 'the cached checkpoint');
+    assert.ok(cp.valid);
+    assert.strictEqual(cp.ts, old.ts);
+    // Tiles newer than it are served; the partial it names is gone.
+    assert.strictEqual((await raw('GET', `${fl.base}/c1/tile/data/001.p/44`)).status, 200);
+    assert.strictEqual((await raw('GET', `${fl.base}/c1/tile/data/000.p/100`)).status, 404);
+    const full = parseTile((await raw('GET', `${fl.base}/c1/tile/data/000`)).body);
+    assert.ok(mth(full.slice(0, 100).map((e) => leafHash(e.leaf))).equals(cp.root),
+      'its root is the first 100 leaves of the full tile');
+    if (Date.now() - t0 < 700) {
+      assert.strictEqual((await cpOf(fl, 'c1')).size, 100);
+    }
+    await sleep(Math.max(0, 900 - (Date.now() - t0)));
+    const now = await cpOf(fl, 'c1');
+    assert.strictEqual(now.size, 300);
+    assert.ok(now.valid);
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
+test('--gzip-always: tiles and checkpoints come gzip-encoded unasked; Range is then ignored', async () => {
+  const fl = await startFakelog(['--static', 'z1', '--initial-size', '300', '--gzip-always']);
+  try {
+    const t = await raw('GET', `${fl.base}/z1/tile/data/000`);
+    assert.strictEqual(t.headers['content-encoding'], 'gzip');
+    const tile = zlib.gunzipSync(t.body);
+    assert.strictEqual(parseTile(tile).length, 256);
+    const h = await raw('GET', `${fl.base}/z1/tile/0/001.p/44`);
+    assert.strictEqual(h.headers['content-encoding'], 'gzip');
+    assert.strictEqual(zlib.gunzipSync(h.body).length, 44 * 32);
+    const c = await raw('GET', `${fl.base}/z1/checkpoint`);
+    assert.strictEqual(c.headers['content-encoding'], 'gzip');
+    const cp = checkNote(zlib.gunzipSync(c.body).toString(), fl.logs.z1.key);
+    assert.ok(cp.valid && cp.size === 300);
+    const r = await raw('GET', `${fl.base}/z1/tile/data/000`, { headers: { range: 'bytes=100-' } });
+    assert.strictEqual(r.status, 200);
+    assert.strictEqual(r.headers['content-range'], undefined);
+    assert.ok(zlib.gunzipSync(r.body).equals(tile));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
+});
+
+test('--cosignatures: witness lines follow the log\'s own signature, which still verifies', async () => {
+  const fl = await startFakelog(['--static', 'w1', '--initial-size', '300', '--cosignatures', '3']);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fakelog-cosig-'));
+  try {
+    const text = (await raw('GET', `${fl.base}/w1/checkpoint`)).body.toString();
+    const cp = checkNote(text, fl.logs.w1.key);
+    assert.ok(cp.valid && cp.size === 300);
+    const [body, sigs] = text.split('\n\n');
+    const lines = sigs.split('\n').filter((l) => l);
+    assert.strictEqual(lines.length, 4);
+    assert.ok(lines[0].startsWith(`\u2014 ${cp.origin} `), 'the log signs first');
+    const { witnesses } = await state(fl, 'w1');
+    assert.strictEqual(witnesses.length, 3);
+    lines.slice(1).forEach((line, i) => {
+      const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+      assert.ok(m, line);
+      assert.strictEqual(m[1], witnesses[i].name);
+      assert.notStrictEqual(m[1], cp.origin);
+      // c2sp tlog-cosignature: key ID, u64 time, Ed25519 over a header + the note text.
+      const s = Buffer.from(m[2], 'base64');
+      assert.strictEqual(s.length, 4 + 8 + 64);
+      const pub = Buffer.from(witnesses[i].key, 'base64');
+      assert.ok(s.subarray(0, 4).equals(sha256(Buffer.from(`${m[1]}\n`), Buffer.from([4]), pub)
+        .subarray(0, 4)));
+      const time = s.readBigUInt64BE(4);
+      assert.strictEqual(Number(time), Math.floor(cp.ts / 1000));
+      const key = crypto.createPublicKey({ format: 'jwk',
+        key: { kty: 'OKP', crv: 'Ed25519', x: pub.toString('base64url') } });
+      assert.ok(crypto.verify(null, Buffer.from(`cosignature/v1\ntime ${time}\n${body}\n`), key,
+        s.subarray(12)), `${m[1]} cosignature verifies`);
+    });
+    // The C verifier skips the witness lines too.
+    fs.writeFileSync(path.join(tmp, 'cp'), text);
+    fs.writeFileSync(path.join(tmp, 'key'), fl.logs.w1.key);
+    const r = spawnSync(FAKELOG, ['--verify-note', path.join(tmp, 'cp'), '--note-key', path.join(tmp, 'key')]);
+    assert.strictEqual(r.status, 0, r.stdout.toString());
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+    fs.rmSync(tmp, { recursive: true });
+  }
+});
+
+test('Range on tiles: 206 with exactly the asked bytes; 416 past the end; --no-range ignores it', async () => {
+  const fl = await startFakelog(['--static', 'r1', '--rfc6962', 'r2', '--initial-size', '300']);
+  const nr = await startFakelog(['--static', 'r1', '--initial-size', '300', '--no-range']);
+  try {
+    const fp = parseTile((await raw('GET', `${fl.base}/r1/tile/data/000`)).body)[0].fingerprints[0];
+    for (const p of ['tile/data/000', 'tile/0/000', 'tile/data/001.p/44', `issuer/${fp.toString('hex')}`]) {
+      const full = (await raw('GET', `${fl.base}/r1/${p}`)).body;
+      const n = full.length;
+      const cases = [['100-', 100, n - 1], ['10-19', 10, 19], ['-5', n - 5, n - 1],
+        [`0-${n + 50}`, 0, n - 1]];
+      for (const [spec, a, b] of cases) {
+        const r = await raw('GET', `${fl.base}/r1/${p}`, { headers: { range: `bytes=${spec}` } });
+        assert.strictEqual(r.status, 206, `${p} ${spec}`);
+        assert.strictEqual(r.headers['content-range'], `bytes ${a}-${b}/${n}`);
+        assert.ok(r.body.equals(full.subarray(a, b + 1)), `${p} ${spec}`);
+      }
+      const past = await raw('GET', `${fl.base}/r1/${p}`, { headers: { range: `bytes=${n}-` } });
+      assert.strictEqual(past.status, 416);
+      assert.strictEqual(past.headers['content-range'], `bytes */${n}`);
+      // Several ranges, or nonsense: the whole body.
+      for (const spec of ['bytes=0-1,5-6', 'bytes=x-', 'items=0-1', 'bytes=9-3']) {
+        const r = await raw('GET', `${fl.base}/r1/${p}`, { headers: { range: spec } });
+        assert.strictEqual(r.status, 200, spec);
+        assert.ok(r.body.equals(full));
+      }
+    }
+    // Checkpoints (ECDSA: a new signature each time) and get-entries too.
+    const c = await raw('GET', `${fl.base}/r1/checkpoint`, { headers: { range: 'bytes=0-9' } });
+    assert.strictEqual(c.status, 206);
+    assert.match(c.headers['content-range'], /^bytes 0-9\/\d+$/);
+    assert.strictEqual(c.body.toString(), '127.0.0.1:');
+    const e = await raw('GET', `${fl.base}/r2/ct/v1/get-entries?start=0&end=0`, { headers: { range: 'bytes=2-' } });
+    assert.strictEqual(e.status, 206);
+    assert.ok(e.body.toString().startsWith('entries'));
+    const full = (await raw('GET', `${nr.base}/r1/tile/data/000`)).body;
+    const r = await raw('GET', `${nr.base}/r1/tile/data/000`, { headers: { range: 'bytes=100-' } });
+    assert.strictEqual(r.status, 200);
+    assert.strictEqual(r.headers['content-range'], undefined);
+    assert.ok(r.body.equals(full));
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+    assert.strictEqual(await nr.stop(), 0, nr.stderr());
+  }
+});
+
+test('accounting: bytes, requests by kind, the request list and the growth pairs', async () => {
+  const fl = await startFakelog(['--static', 'a1', '--rfc6962', 'a2', '--initial-size', '300']);
+  try {
+    const got = [];
+    const get = async (p, headers = {}) => {
+      const r = await raw('GET', `${fl.base}/a1/${p}`, { headers });
+      got.push(r);
+      return r;
+    };
+    await get('checkpoint');
+    const t0 = await get('tile/data/000');
+    await get('tile/data/001.p/44');
+    await get('tile/data/001.p/44');
+    await get('tile/0/001.p/44');
+    await get('tile/0/000', { range: 'bytes=100-' });
+    await get(`issuer/${parseTile(t0.body)[0].fingerprints[0].toString('hex')}`);
+    await get('tile/data/009');
+    await state(fl, 'a1'); // /control is not counted
+    const st = await state(fl, 'a1');
+    assert.strictEqual(st.published_size, 300);
+    assert.deepStrictEqual(st.requests_by_kind, { checkpoint: 1, data_full: 2, data_partial: 2,
+      hash_full: 1, hash_partial: 1, issuer: 1, sth: 0, entries: 0, other: 0 });
+    assert.strictEqual(st.bytes_served, got.reduce((n, r) => n + r.body.length, 0));
+    const reqs = await fl.requests('a1');
+    assert.strictEqual(reqs.length, 8);
+    assert.strictEqual(reqs.filter((q) => q.path === '/a1/tile/data/001.p/44').length, 2);
+    const ranged = reqs.find((q) => q.path === '/a1/tile/0/000');
+    assert.deepStrictEqual([ranged.status, ranged.bytes, ranged.range], [206, 256 * 32 - 100, '100-']);
+    assert.deepStrictEqual(reqs.at(-1).status, 404);
+    assert.ok(reqs.every((q, i) => q.range === (i === 5 ? '100-' : null)));
+    assert.ok(reqs.every((q) => Math.abs(q.ms - Date.now()) < 10000));
+    // RFC 6962: get-sth and get-entries, and each growth step is a pair.
+    await raw('GET', `${fl.base}/a2/ct/v1/get-sth`);
+    await raw('GET', `${fl.base}/a2/ct/v1/get-entries?start=0&end=9`);
+    await raw('GET', `${fl.base}/a2/ct/v1/get-roots`);
+    const st2 = await state(fl, 'a2');
+    assert.deepStrictEqual([st2.requests_by_kind.sth, st2.requests_by_kind.entries,
+      st2.requests_by_kind.other], [1, 1, 1]);
+    const before = Date.now();
+    await raw('POST', `${fl.base}/control/a2/grow?n=10`);
+    const g = await fl.growth('a2');
+    assert.deepStrictEqual(g.map((x) => x[0]), [300, 310]);
+    assert.ok(g[1][1] >= before - 5 && g[1][1] >= g[0][1]);
+    assert.strictEqual(g[1][1], (await getJson(`${fl.base}/a2/ct/v1/get-sth`)).timestamp);
+  } finally {
+    assert.strictEqual(await fl.stop(), 0, fl.stderr());
+  }
 });

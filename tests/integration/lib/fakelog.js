@@ -80,6 +80,10 @@ function startFakelog(args, t) {
         url: (p) => `${base}${p}`,
         logUrl: (name) => `${base}/${name}/`,
         state: (name) => getJson(`${base}/control/${name}/state`),
+        // The last requests to a log ({path, status, bytes, range, ms}) and
+        // its published tree sizes as [size, ms] pairs.
+        requests: (name) => getJson(`${base}/control/${name}/requests`),
+        growth: (name) => getJson(`${base}/control/${name}/growth`),
         grow: (name, n) => request('POST', `${base}/control/${name}/grow?n=${n}`),
         fault: (name, kind, count, extra = '') => request('POST',
           `${base}/control/${name}/fault?kind=${kind}&count=${count}${extra}`),

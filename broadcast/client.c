@@ -97,6 +97,7 @@ struct client {
 	SSL *ssl;               /* TLS clients only */
 	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
 	char *head;             /* request head; freed once routed */
+	struct http_progress hp;        /* how far head was parsed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
 	uint8_t rbuf[CLIENT_RBUF];
@@ -1131,6 +1132,7 @@ client_read_head(struct client *c)
 			client_close(c);
 			return -1;
 		}
+		memset(&c->hp, 0, sizeof(c->hp));
 	}
 	max = c->head_cap;
 	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
@@ -1152,7 +1154,8 @@ client_read_head(struct client *c)
 			return 0;
 		c->head_len += (uint32_t)n;
 		c->last_rx = wctx_clock(w);
-		r = http_parse_request(c->head, c->head_len, max, &w->req);
+		r = http_parse_resume(&c->hp, c->head, c->head_len, max,
+		    &w->req);
 		switch (r) {
 		case HTTP_PARSE_OK:
 			return client_route(c);

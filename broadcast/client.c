@@ -1053,6 +1053,9 @@ client_scope(const char *path)
 {
 	if (strcmp(path, "/sse") == 0)
 		return AUTH_STREAM;
+	if (strcmp(path, "/latest.json") == 0 ||
+	    strcmp(path, "/example.json") == 0)
+		return AUTH_DATA;
 	if (strcmp(path, "/health") == 0 || strcmp(path, "/health/deep") == 0)
 		return AUTH_HEALTH;
 	if (strcmp(path, "/metrics") == 0)

@@ -850,7 +850,10 @@ client_tick(struct client *c)
 			client_close(c);  /* slowloris: no answer owed */
 		break;
 	case CS_RESP:
-		if (now - c->since >= CLIENT_RESP_MS)
+		/* a refused TLS client's handshake has the header timeout too */
+		if (now - c->since >= ((c->flags & CF_TLS_HS) ?
+		    (uint32_t)cfg->server.header_timeout_secs * 1000u :
+		    CLIENT_RESP_MS))
 			client_close(c);
 		break;
 	case CS_LINGER:
@@ -923,6 +926,10 @@ client_answer(struct client *c, int status, const char *msg, const char *extra)
 		client_close(c);
 		return -1;
 	}
+	/* A TLS client refused at accept: it goes out once the handshake is
+	 * done (client_handshake), not as a bare close in the middle of it. */
+	if (c->flags & CF_TLS_HS)
+		return 0;
 	return client_write(c);
 }
 
@@ -1368,7 +1375,13 @@ client_handshake(struct client *c)
 	if (r == 1) {
 		c->flags &= (uint16_t)~CF_TLS_HS;
 		c->last_rx = wctx_clock(c->w);
-		(void)client_want_write(c, 0);
+		if (client_want_write(c, 0) == -1)
+			return;
+		if (c->state == CS_RESP) {
+			/* refused by the limits: the answer waited for this */
+			(void)client_write(c);
+			return;
+		}
 		/* The request may already sit decrypted in OpenSSL. */
 		if (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))
 			(void)client_read_head(c);

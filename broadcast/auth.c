@@ -1,4 +1,4 @@
-/* Token checks for streams, health and metrics (auth.* in the config). */
+/* Token checks for streams, their data, health and metrics (auth.*). */
 #include <string.h>
 #include <strings.h>
 
@@ -32,6 +32,7 @@ auth_allowed(const struct config *cfg, const struct http_request *req,
 	long n;
 
 	if (!cfg->auth.enabled || scope == AUTH_OPEN ||
+	    (scope == AUTH_DATA && !cfg->auth.protect_data) ||
 	    (scope == AUTH_HEALTH && !cfg->auth.protect_health) ||
 	    (scope == AUTH_METRICS && !cfg->auth.protect_metrics))
 		return 1;

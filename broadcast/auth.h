@@ -10,7 +10,8 @@
 #include "broadcast/http.h"
 #include "common/config.h"
 
-enum auth_scope { AUTH_STREAM, AUTH_HEALTH, AUTH_METRICS, AUTH_OPEN };
+/* AUTH_DATA: /latest.json and /example.json, the streams' newest records */
+enum auth_scope { AUTH_STREAM, AUTH_DATA, AUTH_HEALTH, AUTH_METRICS, AUTH_OPEN };
 
 /* Does req carry a valid token for something in scope? 1 yes (or auth off,
  * or the scope is not protected), 0 no. Tokens compare in constant time. */

@@ -97,6 +97,7 @@ struct client {
 	SSL *ssl;               /* TLS clients only */
 	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
 	char *head;             /* request head; freed once routed */
+	struct http_progress hp;        /* how far head was parsed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
 	uint8_t rbuf[CLIENT_RBUF];
@@ -849,7 +850,10 @@ client_tick(struct client *c)
 			client_close(c);  /* slowloris: no answer owed */
 		break;
 	case CS_RESP:
-		if (now - c->since >= CLIENT_RESP_MS)
+		/* a refused TLS client's handshake has the header timeout too */
+		if (now - c->since >= ((c->flags & CF_TLS_HS) ?
+		    (uint32_t)cfg->server.header_timeout_secs * 1000u :
+		    CLIENT_RESP_MS))
 			client_close(c);
 		break;
 	case CS_LINGER:
@@ -922,6 +926,10 @@ client_answer(struct client *c, int status, const char *msg, const char *extra)
 		client_close(c);
 		return -1;
 	}
+	/* A TLS client refused at accept: it goes out once the handshake is
+	 * done (client_handshake), not as a bare close in the middle of it. */
+	if (c->flags & CF_TLS_HS)
+		return 0;
 	return client_write(c);
 }
 
@@ -1052,6 +1060,9 @@ client_scope(const char *path)
 {
 	if (strcmp(path, "/sse") == 0)
 		return AUTH_STREAM;
+	if (strcmp(path, "/latest.json") == 0 ||
+	    strcmp(path, "/example.json") == 0)
+		return AUTH_DATA;
 	if (strcmp(path, "/health") == 0 || strcmp(path, "/health/deep") == 0)
 		return AUTH_HEALTH;
 	if (strcmp(path, "/metrics") == 0)
@@ -1131,6 +1142,7 @@ client_read_head(struct client *c)
 			client_close(c);
 			return -1;
 		}
+		memset(&c->hp, 0, sizeof(c->hp));
 	}
 	max = c->head_cap;
 	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
@@ -1152,7 +1164,8 @@ client_read_head(struct client *c)
 			return 0;
 		c->head_len += (uint32_t)n;
 		c->last_rx = wctx_clock(w);
-		r = http_parse_request(c->head, c->head_len, max, &w->req);
+		r = http_parse_resume(&c->hp, c->head, c->head_len, max,
+		    &w->req);
 		switch (r) {
 		case HTTP_PARSE_OK:
 			return client_route(c);
@@ -1362,7 +1375,13 @@ client_handshake(struct client *c)
 	if (r == 1) {
 		c->flags &= (uint16_t)~CF_TLS_HS;
 		c->last_rx = wctx_clock(c->w);
-		(void)client_want_write(c, 0);
+		if (client_want_write(c, 0) == -1)
+			return;
+		if (c->state == CS_RESP) {
+			/* refused by the limits: the answer waited for this */
+			(void)client_write(c);
+			return;
+		}
 		/* The request may already sit decrypted in OpenSSL. */
 		if (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))
 			(void)client_read_head(c);

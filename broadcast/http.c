@@ -334,6 +334,78 @@ incomplete:
 	return HTTP_PARSE_INCOMPLETE;
 }
 
+/*
+ * Each line is scanned once for its end and checked once when it is
+ * complete; the whole head is parsed once more at the blank line, by
+ * http_parse_request() itself, so both give the same answer. A byte that
+ * can never be in a head refuses an unfinished line at once, as there;
+ * a complete line is judged by its parser (the 49th header is TOO_LARGE
+ * whatever it holds).
+ */
+enum http_parse_result
+http_parse_resume(struct http_progress *pg, const char *buf, size_t len,
+    size_t max_len, struct http_request *req)
+{
+	size_t limit = len < max_len ? len : max_len, i;
+	struct http_header h;
+	enum http_parse_result r;
+	int bad;
+
+	for (;;) {
+		if (pg->nlines == 0 && pg->scanned == pg->line) {
+			while (limit - pg->line >= 2 && buf[pg->line] == '\r' &&
+			    buf[pg->line + 1] == '\n') {
+				if (++pg->leading > HTTP_MAX_LEADING_CRLF)
+					return HTTP_PARSE_BAD;
+				pg->line += 2;
+				pg->work += 2;
+			}
+			pg->scanned = pg->line;
+		}
+		bad = 0;
+		for (i = pg->scanned; i < limit; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			pg->work++;
+			if (c == '\n')
+				return HTTP_PARSE_BAD;
+			if (c == '\r')
+				break;
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				bad = 1;
+		}
+		if (i + 1 >= limit) {
+			/* no line end yet; a lone CR last is looked at again */
+			pg->scanned = i;
+			if (bad)
+				return HTTP_PARSE_BAD;
+			if (len >= max_len)
+				return HTTP_PARSE_TOO_LARGE;
+			return HTTP_PARSE_INCOMPLETE;
+		}
+		if (buf[i + 1] != '\n')
+			return HTTP_PARSE_BAD;
+		pg->work += i - pg->line;
+		if (pg->nlines == 0) {
+			r = parse_request_line(buf + pg->line, i - pg->line, req);
+			if (r != HTTP_PARSE_OK)
+				return r;
+		} else if (i == pg->line) {
+			/* the blank line: the head is complete */
+			pg->work += i + 2;
+			return http_parse_request(buf, len, max_len, req);
+		} else {
+			if (pg->nlines - 1 == HTTP_MAX_HEADERS)
+				return HTTP_PARSE_TOO_LARGE;
+			r = parse_header_line(buf + pg->line, i - pg->line, &h);
+			if (r != HTTP_PARSE_OK)
+				return r;
+		}
+		pg->nlines++;
+		pg->line = pg->scanned = i + 2;
+	}
+}
+
 const struct http_str *
 http_header_get(const struct http_request *req, const char *name)
 {

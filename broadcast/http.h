@@ -43,6 +43,29 @@ enum http_parse_result {
 enum http_parse_result http_parse_request(const char *buf, size_t len,
     size_t max_len, struct http_request *req);
 
+/*
+ * Where the last call left an unfinished head, so that the next one resumes
+ * there: parsing from byte 0 on every read costs O(n^2) for a head that
+ * comes one byte per TCP segment. Zero it for each new request.
+ */
+struct http_progress {
+	size_t line;        /* start of the first line not complete yet */
+	size_t scanned;     /* [line, scanned) holds no line end */
+	int nlines;         /* complete lines from the request line on */
+	int leading;        /* empty lines skipped before the request line */
+	size_t work;        /* bytes looked at in all calls (for the tests) */
+};
+
+/*
+ * http_parse_request() on a head that grows between calls: buf[0..len) keeps
+ * the bytes of the earlier calls (it may move), max_len stays the same.
+ * Each byte is looked at a bounded number of times in all. The result is
+ * the one http_parse_request(buf, len, max_len, req) gives; after anything
+ * but HTTP_PARSE_INCOMPLETE the request is done with.
+ */
+enum http_parse_result http_parse_resume(struct http_progress *pg,
+    const char *buf, size_t len, size_t max_len, struct http_request *req);
+
 /* Case-insensitive header lookup; NULL if absent. */
 const struct http_str *http_header_get(const struct http_request *req,
     const char *name);

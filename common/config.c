@@ -124,6 +124,8 @@ static const struct ckey keys[] = {
 	ROW("auth.header_name", KT_STR, auth.header_name, "Authorization", 0, 0, 1),
 	ROW("auth.protect_health", KT_BOOL, auth.protect_health, "false", 0, 0, 1),
 	ROW("auth.protect_metrics", KT_BOOL, auth.protect_metrics, "false", 0, 0, 1),
+	/* the newest records, as the streams carry them: their token too */
+	ROW("auth.protect_data", KT_BOOL, auth.protect_data, "true", 0, 0, 1),
 
 	ROW("hot_reload.enabled", KT_BOOL, hot_reload.enabled, "false", 0, 0, 1),
 	ROW("hot_reload.watch_path", KT_PATH, hot_reload.watch_path, "", 0, 0, 1),

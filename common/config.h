@@ -79,6 +79,7 @@ struct config {
 		char header_name[64];
 		int protect_health;         /* health endpoints need a token too */
 		int protect_metrics;
+		int protect_data;           /* /latest.json, /example.json too */
 	} auth;
 
 	struct {

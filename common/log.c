@@ -108,11 +108,82 @@ log_reopen(void)
 	return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (n bytes left) that is no
+ * C1 control, or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned long cp;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (len == 3 && cp < 0x800) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Messages carry text from CT logs (checkpoint origins, error bodies): a
+ * newline in it would forge a log line, an ESC drive the reader's terminal.
+ * Controls, DEL and bytes that are not UTF-8 become \xNN; out always ends
+ * in a NUL, cut short if it must.
+ */
+static void
+log_escape(char *out, size_t outlen, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0, i = 0, k;
+
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			k = 1;
+		} else if (s[i] >= 0x80 && (k = utf8_len(s + i, n - i)) > 0) {
+			;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[s[i] >> 4];
+			out[o++] = hex[s[i] & 0xf];
+			i++;
+			continue;
+		}
+		if (o + k >= outlen)
+			break;
+		memcpy(out + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	out[o] = '\0';
+}
+
 static void __attribute__((format(printf, 3, 0)))
 log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
 	static const int sys_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
-	char msg[2048];
+	char msg[2048], esc[4 * sizeof(msg)];
 	int saved = errno;
 	int n;
 
@@ -123,8 +194,9 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		return;
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
+	log_escape(esc, sizeof(esc), msg);
 	if (log_to_syslog) {
-		syslog(sys_prio[lvl], "%s: %s", log_role, msg);
+		syslog(sys_prio[lvl], "%s: %s", log_role, esc);
 	} else {
 		struct timeval tv;
 		struct tm tm;
@@ -135,7 +207,7 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(log_fp ? log_fp : stderr, "%s.%03ldZ [%d] %s %s: %s\n", ts,
 		    (long)(tv.tv_usec / 1000), (int)getpid(), level_names[lvl],
-		    log_role, msg);
+		    log_role, esc);
 	}
 	errno = saved;
 }

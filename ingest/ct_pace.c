@@ -72,10 +72,13 @@ ct_pace_backoff(struct ct_pace *pc, const struct fetch_res *res)
 		ms = BACKOFF_MAX_MS;
 	pc->backoff_ms = ms;
 	if (res != NULL && res->retry_after_secs > 0) {
-		long ra = res->retry_after_secs * 1000;
+		long ra;
 
-		if (ra > RETRY_AFTER_MAX_MS)
+		/* cut before multiplying: a log's huge value would overflow */
+		if (res->retry_after_secs > RETRY_AFTER_MAX_MS / 1000)
 			ra = RETRY_AFTER_MAX_MS;
+		else
+			ra = res->retry_after_secs * 1000;
 		if (ra > ms)
 			ms = ra;
 	}

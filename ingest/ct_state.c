@@ -330,7 +330,14 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		goto done;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Never write through what is at tmp: a stale file or a planted
+	 * symbolic link goes, and the new one must be ours alone. */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "unlink %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "open %s: %s", tmp, strerror(errno));
 		goto done;

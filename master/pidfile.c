@@ -26,9 +26,11 @@ pidfile_open(const char *path, pid_t *running, char *err, size_t errlen)
 	int fd;
 
 	*running = 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* A symbolic link there would have us truncate its target as root. */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "pidfile %s: %s", path, errno == ELOOP ?
+		    "is a symbolic link: refused" : strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {

@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const WebSocket = require('../node/node_modules/ws');
-const { startDaemon, runBin, childrenOf, sleep } = require('./lib/daemon');
+const { startDaemon, runBin, childrenOf, freePort, sleep } = require('./lib/daemon');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-master-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -259,6 +259,25 @@ test('a second instance with the same pidfile refuses to start', async (t) => {
   const info = await d.stop();
   assert.strictEqual(info.code, 0);
   assert.ok(!fs.existsSync(pidfile), 'pidfile removed at exit');
+});
+
+test('a pidfile path that is a symbolic link is refused, its target untouched', async () => {
+  const outside = path.join(dir, 'outside.txt');
+  const pidfile = path.join(dir, 'link.pid');
+  fs.writeFileSync(outside, 'precious\n');
+  fs.symlinkSync(outside, pidfile);
+  const confPath = path.join(dir, 'link.conf');
+  fs.writeFileSync(confPath, conf(10));
+  // the old code followed the link and ran: killed at the timeout
+  const r = await runBin(['-c', confPath, '-p', pidfile], {
+    env: { CERTSTREAM_HOST: '127.0.0.1', CERTSTREAM_PORT: String(await freePort()) },
+    timeoutMs: 5000,
+  });
+  assert.strictEqual(fs.readFileSync(outside, 'utf8'), 'precious\n', 'the link was followed');
+  assert.strictEqual(r.code, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /pidfile .*link\.pid.*symbolic link/);
+  assert.ok(fs.lstatSync(pidfile).isSymbolicLink(), 'the link itself is left as it was');
+  fs.unlinkSync(pidfile);
 });
 
 test('a second instance on the same port refuses to start (segment taken, port taken)', async (t) => {

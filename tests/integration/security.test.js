@@ -130,6 +130,28 @@ describe('security', () => {
     assert.strictEqual((await raw.requestHead(d.port, get('/health/deep'))).status, 200);
   });
 
+  // /latest.json and /example.json hand out the newest records: with auth
+  // on they take the streams' token (auth.protect_data, default true).
+  it('/latest.json and /example.json need the token in every spelling; /health does not', async () => {
+    const paths = ['/latest.json', '/example.json', '//latest.json', '/latest.json/', '/%6Catest.json',
+      '/./example.json', '/x/../example.json', 'http://127.0.0.1/latest.json', '/latest.json?token=',
+      '/latest.json?token=wrong', `/example.json?xtoken=${TOKEN}`];
+    const cases = paths.map((p) => [`GET ${p}`, get(p)]);
+    cases.push(['HEAD /latest.json', get('/latest.json', '', 'HEAD')]);
+    cases.push(['GET /example.json + wrong Bearer', get('/example.json', 'Authorization: Bearer wrong\r\n')]);
+    await expectRefused(cases);
+    for (const [name, bytes] of [
+      ['latest, Bearer', get('/latest.json', `Authorization: Bearer ${TOKEN}\r\n`)],
+      ['latest, ?token=', get(`/latest.json?token=${TOKEN2}`)],
+      ['example, bare header', get('/example.json', `Authorization: ${TOKEN}\r\n`)],
+    ]) {
+      const r = await raw.requestHead(d.port, bytes);
+      assert.strictEqual(r.status, 200, `${name}: ${r.statusLine || r.end}`);
+      assert.doesNotThrow(() => JSON.parse(r.body.toString('utf8')), `${name}: not JSON`);
+    }
+    assert.strictEqual((await raw.requestHead(d.port, get('/health'))).status, 200);
+  });
+
   it('a valid token is accepted from the header (Bearer or bare) and from ?token=', async () => {
     const ok = [
       ['Bearer header', upgrade('/full-stream', `Authorization: Bearer ${TOKEN}\r\n`), 101],
@@ -301,5 +323,29 @@ describe('security', () => {
     const m = /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/.exec(logs);
     assert.strictEqual(m, null, `sanitizer report in the daemon's output:\n${logs.slice(m ? Math.max(0, m.index - 200) : 0, (m ? m.index : 0) + 3000)}`);
     assert.deepStrictEqual([info.code, info.signal], [0, null], `daemon exit ${JSON.stringify(info)}\n${logs.slice(-2000)}`);
+  });
+});
+
+describe('security: auth.protect_data: false', () => {
+  let d;
+
+  before(async () => {
+    d = await startDaemon({
+      workers: 1,
+      conf: c.confFor(feed.file, {
+        rate: 50,
+        extra: ['auth:', '  enabled: true', `  tokens: ["${TOKEN}"]`, '  protect_data: false', ''].join('\n'),
+      }),
+    });
+  });
+  after(async () => {
+    if (d) await d.stop('SIGKILL');
+  });
+
+  it('leaves /latest.json and /example.json open, the streams still need the token', async () => {
+    assert.strictEqual((await raw.requestHead(d.port, get('/latest.json'))).status, 200);
+    assert.strictEqual((await raw.requestHead(d.port, get('/example.json'))).status, 200);
+    assert.strictEqual((await raw.requestHead(d.port, get('/sse?stream=lite'))).status, 401);
+    assert.strictEqual((await raw.requestHead(d.port, upgrade('/full-stream'))).status, 401);
   });
 });

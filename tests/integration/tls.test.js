@@ -294,3 +294,69 @@ describe('TLS', () => {
     assert.match(r.stderr, /tls\.key.*renewed\.key.*(mismatch|does not match)/);
   });
 });
+
+// A TLS client refused by the connection limits gets the answer a plain one
+// gets (429 or 503 as JSON, with Retry-After), over TLS, not a bare close in
+// the middle of its handshake.
+describe('TLS with connection limits', () => {
+  let d;
+  let pki;
+  let dir;
+  let caPem;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-tls-limits-'));
+    pki = makePki(dir);
+    pki.install('srv');
+    caPem = fs.readFileSync(pki.ca);
+    const conf = c.confFor(feed.file, {
+      rate: 50,
+      extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`,
+        'server:', '  header_timeout_secs: 20',
+        'connection_limit:', '  enabled: true', '  max_connections: 100', '  per_ip_limit: 2', ''].join('\n'),
+    });
+    d = await startDaemon({ workers: 1, conf, waitHealth: false });
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const r = await curl(['-sS', '--cacert', pki.ca, d.url('/health', 'https')], 2000);
+      if (r.code === 0 && r.stdout.trim() === 'OK') break;
+      assert.ok(Date.now() < deadline, `no https /health: ${r.stderr}\n${d.logs()}`);
+      await sleep(100);
+    }
+  });
+  after(async () => {
+    if (d) await d.stop('SIGKILL');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // A finished handshake that sends nothing: it holds its place.
+  function holdTls() {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: d.port, ca: caPem, servername: 'localhost' },
+        () => resolve(s));
+      s.on('error', reject);
+    });
+  }
+
+  it('a TLS client over the per-address limit gets HTTP 429 over TLS, then a clean close', async () => {
+    const held = [await holdTls(), await holdTls()];
+    try {
+      const r = await curl(['-sS', '-i', '--cacert', pki.ca, d.url('/health', 'https')], 5000);
+      assert.strictEqual(r.code, 0, `curl failed (a bare close?): ${r.stderr}`);
+      assert.match(r.stdout, /^HTTP\/1\.1 429 /, r.stdout);
+      assert.match(r.stdout, /\r\nRetry-After: 1\r\n/i);
+      const body = r.stdout.slice(r.stdout.indexOf('\r\n\r\n') + 4);
+      assert.match(JSON.parse(body).error, /too many connections from this address/);
+    } finally {
+      held.forEach((s) => s.destroy());
+    }
+    // Their places are given back: the address is served again.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const r = await curl(['-sS', '--cacert', pki.ca, d.url('/health', 'https')], 2000);
+      if (r.code === 0 && r.stdout.trim() === 'OK') break;
+      assert.ok(Date.now() < deadline, `not served again once the held connections closed: ${r.stdout}${r.stderr}`);
+      await sleep(100);
+    }
+  });
+});

@@ -752,7 +752,7 @@ test('SIGHUP applies a valid config live and keeps the running one when the new 
   }
 });
 
-test('auth: streams and metrics need a token (header, Bearer or ?token=); health stays open', async () => {
+test('auth: streams, their data and metrics need a token (header, Bearer or ?token=); health stays open', async () => {
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'worker-auth-'));
   const conf = path.join(dir, 'certstream.conf');
   fs.writeFileSync(conf, 'auth:\n  enabled: true\n  tokens:\n    - "s3cret"\n    - "other-token"\n  protect_metrics: true\n');
@@ -781,11 +781,13 @@ test('auth: streams and metrics need a token (header, Bearer or ?token=); health
 
     assert.equal((await httpGet(h.port, '/metrics')).status, 401);
     assert.equal((await httpGet(h.port, '/health')).status, 200, 'health not protected');
-    assert.equal((await httpGet(h.port, '/example.json')).status, 200);
+    // the newest records take the streams' token (auth.protect_data)
+    assert.equal((await httpGet(h.port, '/example.json')).status, 401);
+    assert.equal((await httpGet(h.port, '/example.json', { headers: 'Authorization: Bearer s3cret\r\n' })).status, 200);
     const r = await httpGet(h.port, '/metrics', { headers: 'Authorization: Bearer other-token\r\n' });
     assert.equal(r.status, 200);
     const fails = Number(r.body.match(/^certstream_auth_failures_total (\d+)$/m)[1]);
-    assert.equal(fails, 4);
+    assert.equal(fails, 5);
     a.close();
     b.ws.close();
     s.sock.destroy();

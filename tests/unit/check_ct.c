@@ -2,6 +2,7 @@
  * log and index, so a successor ingest never publishes it twice. The
  * pollers' back-off (ct_pace). */
 #include <check.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -115,6 +116,35 @@ START_TEST(pace_backoff_doubles_honours_retry_after_and_never_shortens)
 }
 END_TEST
 
+/* A Retry-After too big for milliseconds in a long (9300000000000000 s
+ * times 1000 passes LONG_MAX) is the 10-minute cap, not a signed overflow
+ * (undefined behaviour; it wrapped to a negative pause). */
+START_TEST(pace_huge_retry_after_is_cut_to_ten_minutes)
+{
+	struct event_base *base = event_base_new();
+	struct ct_pace pc;
+	struct fetch_res res;
+	int64_t left;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(ct_pace_init(&pc, base, pace_cb, pace_cb, NULL), 0);
+	memset(&res, 0, sizeof(res));
+	res.ok = 1;
+	res.status = 429;
+	res.retry_after_secs = 9300000000000000L;
+	ct_pace_backoff(&pc, &res);
+	left = pc.pause_until - clock_mono_ms();
+	ck_assert(left > 599000 && left <= 600000);
+	res.retry_after_secs = LONG_MAX;
+	ct_pace_backoff(&pc, &res);
+	left = pc.pause_until - clock_mono_ms();
+	ck_assert(left > 599000 && left <= 600000);
+	ct_pace_halt(&pc);
+	ct_pace_fini(&pc);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 ct_suite(void)
 {
@@ -123,6 +153,7 @@ ct_suite(void)
 
 	tcase_add_test(tc, last_record_names_log_and_index);
 	tcase_add_test(tc, pace_backoff_doubles_honours_retry_after_and_never_shortens);
+	tcase_add_test(tc, pace_huge_retry_after_is_cut_to_ten_minutes);
 	suite_add_tcase(s, tc);
 	return s;
 }

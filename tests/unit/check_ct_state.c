@@ -177,6 +177,47 @@ START_TEST(unwritable_directory_fails_cleanly)
 }
 END_TEST
 
+/* A symbolic link planted where the temporary goes (state.json.tmp) is
+ * never written through: the save replaces the link, not its target. */
+START_TEST(planted_symlink_at_temporary_is_not_followed)
+{
+	struct ct_state st, back;
+	char err[256], tmp[160], outside[160], buf[64];
+	struct stat sb;
+	uint64_t next;
+	FILE *f;
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	f = fopen(outside, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("precious\n", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(outside, tmp), 0);
+
+	ct_state_init(&st);
+	ct_state_init(&back);
+	ck_assert_int_eq(ct_state_set(&st, "https://log.example/", 42), 0);
+	ck_assert_msg(ct_state_save(&st, path, err, sizeof(err)) == 0, "%s", err);
+	f = fopen(outside, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "precious\n");
+	ck_assert_int_eq(lstat(path, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	ck_assert_int_eq(lstat(tmp, &sb), -1);
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_get(&back, "https://log.example/", &next), 0);
+	ck_assert_uint_eq(next, 42);
+	ct_state_free(&st);
+	ct_state_free(&back);
+	unlink(outside);
+}
+END_TEST
+
 Suite *
 ct_state_suite(void)
 {
@@ -189,6 +230,7 @@ ct_state_suite(void)
 	tcase_add_test(tc, malformed_file_is_refused);
 	tcase_add_test(tc, tree_heads_round_trip_and_old_form_loads);
 	tcase_add_test(tc, unwritable_directory_fails_cleanly);
+	tcase_add_test(tc, planted_symlink_at_temporary_is_not_followed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -320,6 +320,115 @@ START_TEST(path_invalid)
 }
 END_TEST
 
+/* Feed head one byte at a time, as a client sending one byte per TCP
+ * segment does; every call but the last must be INCOMPLETE. */
+static enum http_parse_result
+feed_bytewise(const char *head, size_t n, size_t max_len,
+    struct http_progress *pg)
+{
+	enum http_parse_result r = HTTP_PARSE_INCOMPLETE;
+	size_t i;
+
+	memset(pg, 0, sizeof(*pg));
+	for (i = 1; i <= n; i++) {
+		r = http_parse_resume(pg, head, i, max_len, &req);
+		if (r != HTTP_PARSE_INCOMPLETE)
+			break;
+	}
+	ck_assert_uint_eq(i, r == HTTP_PARSE_INCOMPLETE ? n + 1 : n);
+	return r;
+}
+
+/* A head that comes one byte per read costs work in proportion to its
+ * size, not to its square: parsing from byte 0 on every read looked at
+ * about n^2/2 bytes (2 billion for 64 KiB). */
+START_TEST(bytewise_head_costs_linear_work)
+{
+	static char head[65536];
+	struct http_progress pg;
+	size_t n, sizes[] = { 4096, 65536 };
+	int k, i;
+
+	for (k = 0; k < 2; k++) {
+		size_t want = sizes[k];
+
+		n = (size_t)snprintf(head, sizeof(head),
+		    "GET /latest.json HTTP/1.1\r\nHost: a\r\n");
+		/* 40 headers filling the head up to want bytes */
+		for (i = 0; i < 40; i++) {
+			size_t left = want - n - 4, each = left / (size_t)(40 - i);
+
+			n += (size_t)snprintf(head + n, sizeof(head) - n,
+			    "X-Pad-%02d: ", i);
+			memset(head + n, 'v', each - 12);
+			n += each - 12;
+			memcpy(head + n, "\r\n", 2);
+			n += 2;
+		}
+		memcpy(head + n, "\r\n", 2);
+		n += 2;
+		ck_assert_uint_le(n, want);
+		ck_assert_int_eq(feed_bytewise(head, n, want, &pg),
+		    HTTP_PARSE_OK);
+		ck_assert_int_eq(req.nheaders, 41);
+		ck_assert_uint_eq(req.head_len, n);
+		ck_assert(str_is(&req.path, "/latest.json"));
+		ck_assert_uint_le(pg.work, 4 * n);
+
+		/* one header that never ends: 431 at max_len, linear too */
+		n = (size_t)snprintf(head, sizeof(head),
+		    "GET / HTTP/1.1\r\nX: ");
+		memset(head + n, 'v', want - n);
+		ck_assert_int_eq(feed_bytewise(head, want, want, &pg),
+		    HTTP_PARSE_TOO_LARGE);
+		ck_assert_uint_le(pg.work, 4 * want);
+	}
+}
+END_TEST
+
+/* Resumed parsing answers what parsing the same bytes at once answers,
+ * whatever the reads look like. */
+START_TEST(resume_matches_parse_at_every_prefix)
+{
+	static const char *const heads[] = {
+		"GET / HTTP/1.0\r\nHost: a\r\nX-A: b\r\n\r\n",
+		"\r\n\r\nGET /sse HTTP/1.1\r\n\r\n",
+		"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\nb\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+		"GET / HTTP/1.1\r\n X: folded\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r",
+	};
+	struct http_request one;
+	struct http_progress pg;
+	size_t h, i, n, step;
+
+	for (h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		n = strlen(heads[h]);
+		for (step = 1; step <= 3; step++) {
+			enum http_parse_result a, b;
+
+			memset(&pg, 0, sizeof(pg));
+			for (i = step < n ? step : n;; i = i + step < n ?
+			    i + step : n) {
+				a = http_parse_resume(&pg, heads[h], i, 8192,
+				    &req);
+				b = http_parse_request(heads[h], i, 8192, &one);
+				ck_assert_msg(a == b, "head %zu, %zu bytes: %d "
+				    "resumed, %d at once", h, i, a, b);
+				if (a != HTTP_PARSE_INCOMPLETE || i == n)
+					break;
+			}
+			if (a == HTTP_PARSE_OK)
+				ck_assert_uint_eq(req.head_len, one.head_len);
+		}
+	}
+}
+END_TEST
+
 Suite *http_suite(void);
 
 Suite *
@@ -341,6 +450,8 @@ http_suite(void)
 	tcase_add_test(tc, garbage_refused_early);
 	tcase_add_test(tc, smuggling_refused);
 	tcase_add_test(tc, header_tokens);
+	tcase_add_test(tc, bytewise_head_costs_linear_work);
+	tcase_add_test(tc, resume_matches_parse_at_every_prefix);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("path_query");
 	tcase_add_test(tc, query_parameters);

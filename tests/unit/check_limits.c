@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +183,123 @@ START_TEST(processes_agree)
 }
 END_TEST
 
+/*
+ * Several workers admit the same new address at the same moment, round
+ * after round (a fresh address each round, so each round races the
+ * insertion of its key, and later rounds the reuse of idle slots). No
+ * more than per_ip_limit connections of one address are ever admitted at
+ * once, all of them share one slot, and nothing is left over.
+ */
+#define RACE_PROCS 4
+#define RACE_ROUNDS 4000
+#define RACE_LIMIT 2
+
+struct race {
+	_Atomic unsigned arrived;       /* barrier: processes in this round */
+	_Atomic unsigned round;         /* barrier: round released */
+	_Atomic unsigned over;          /* admissions beyond the limit */
+	_Atomic unsigned split;         /* admitted in another slot, or none */
+	_Atomic unsigned live[RACE_ROUNDS];
+	_Atomic uint32_t slot[RACE_ROUNDS];
+};
+
+static void
+race_barrier(struct race *r, unsigned round)
+{
+	if (atomic_fetch_add(&r->arrived, 1) + 1 == RACE_PROCS * (round + 1))
+		atomic_store(&r->round, round + 1);
+	/* Spin (yield now and then on a busy machine): released at once. */
+	for (unsigned spin = 1; atomic_load(&r->round) <= round; spin++)
+		if ((spin & 1023) == 0)
+			sched_yield();
+}
+
+static void
+race_worker(struct race *r, int wk)
+{
+	struct limits_hold h[RACE_LIMIT + 1];
+	unsigned round;
+	char ip[32];
+	int k, n;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		struct sockaddr_storage a;
+		uint32_t want = 0;
+
+		snprintf(ip, sizeof(ip), "10.9.%u.%u", round >> 8, round & 255);
+		a = v4(ip);
+		race_barrier(r, round);
+		for (n = k = 0; k < RACE_LIMIT + 1; k++) {
+			if (ACQW(a, wk, &h[n]) != LIMITS_OK)
+				continue;
+			if (h[n].slot == 0)
+				atomic_fetch_add(&r->split, 1);
+			if (atomic_fetch_add(&r->live[round], 1) + 1 > RACE_LIMIT)
+				atomic_fetch_add(&r->over, 1);
+			if (!atomic_compare_exchange_strong(&r->slot[round], &want,
+			    h[n].slot) && want != h[n].slot)
+				atomic_fetch_add(&r->split, 1);
+			n++;
+		}
+		for (k = 0; k < n; k++) {
+			atomic_fetch_sub(&r->live[round], 1);
+			limits_release(seg.limits, &h[k]);
+		}
+	}
+}
+
+START_TEST(racing_admissions_of_one_address_keep_its_limit)
+{
+	struct race *r;
+	unsigned over, split;
+	int p, status;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(r, MAP_FAILED);
+	cfg.connection_limit.per_ip_limit = RACE_LIMIT;
+	/* Every slot once used: the rounds reuse idle slots (the harder
+	 * path); the first rounds race for empty ones. */
+	for (p = 0; p < 2 * SHM_IP_SLOTS; p++) {
+		struct sockaddr_storage ss;
+		struct limits_hold h;
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", 100 + (p >> 16),
+		    (p >> 8) & 255, p & 255);
+		ss = v4(ip);
+		if (ACQ(ss, &h) == LIMITS_OK)
+			limits_release(seg.limits, &h);
+	}
+	for (p = 0; p < RACE_PROCS; p++) {
+		if (fork() == 0) {
+			cpu_set_t cpus;
+
+			/* Spread over the CPUs: processes left on one CPU take
+			 * turns and never race. */
+			CPU_ZERO(&cpus);
+			CPU_SET(p % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
+			(void)sched_setaffinity(0, sizeof(cpus), &cpus);
+			race_worker(r, p);
+			_exit(0);
+		}
+	}
+	for (p = 0; p < RACE_PROCS; p++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	over = atomic_load(&r->over);
+	split = atomic_load(&r->split);
+	ck_assert_msg(over == 0, "%u admissions beyond the limit", over);
+	ck_assert_msg(split == 0, "%u admissions outside the address's slot",
+	    split);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (p = 0; p < SHM_IP_SLOTS; p++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+	munmap(r, sizeof(*r));
+}
+END_TEST
+
 /* A worker dies holding connections (no release: kill -9); its
  * successor gives them back, and only them. */
 START_TEST(successor_reclaims_a_dead_workers_counts)
@@ -236,6 +355,7 @@ limits_suite(void)
 	tcase_add_test(tc, rate_per_second);
 	tcase_add_test(tc, table_reuses_idle_slots);
 	tcase_add_test(tc, processes_agree);
+	tcase_add_test(tc, racing_admissions_of_one_address_keep_its_limit);
 	tcase_add_test(tc, successor_reclaims_a_dead_workers_counts);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);

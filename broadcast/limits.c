@@ -1,7 +1,10 @@
 /*
  * Total and per-address connection limits, in shared memory.
  *
- * Keys: peer addresses, IPv4 as ::ffff:a.b.c.d.
+ * Keys: an IPv4 peer (also seen as ::ffff:a.b.c.d) is its /32; an IPv6
+ * peer is its first connection_limit.ipv6_prefix bits, the rest zeroed: a
+ * subscriber is usually given a whole /64, so keyed by /128 it would be a
+ * new peer on every connection.
  *
  * Table protocol (every worker runs it at once). A key lives in one of the
  * LIMITS_PROBES slots from its hash, its window. slot.used holds
@@ -22,10 +25,12 @@
  *    BUSY slots (one may turn back into the key).
  *  - Taking a slot (FREE, or SET with count 0): used -> BUSY, count
  *    0 -> LOCK (else someone pinned it: undo), write the key, count = 1,
- *    used -> SET. A slot with live connections is never taken.
+ *    used -> SET. A slot with live connections is never taken, so a flood
+ *    of new addresses cannot push tracked ones out: a new address whose
+ *    window has nothing to take is refused.
  *  - A worker killed midway leaves its id on what it held (a BUSY slot, an
  *    insert lock); its successor's limits_reclaim() undoes it. Others wait
- *    LIMITS_WAIT_NS for such a mark, then give up on the slot.
+ *    LIMITS_WAIT_NS for such a mark, then refuse the connection.
  * No I/O, no logging.
  */
 #include <netinet/in.h>
@@ -36,7 +41,7 @@
 
 #include "broadcast/limits.h"
 
-#define LIMITS_PROBES 32
+#define LIMITS_PROBES 64
 #define LIMITS_LOCK UINT32_MAX
 #define LIMITS_WAIT_NS 20000000L
 
@@ -58,8 +63,10 @@ struct limits_wait {
 };
 
 static void
-limits_key(const struct sockaddr *sa, uint8_t key[16])
+limits_key(const struct sockaddr *sa, int prefix, uint8_t key[16])
 {
+	const struct in6_addr *a6;
+
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -67,7 +74,18 @@ limits_key(const struct sockaddr *sa, uint8_t key[16])
 		key[10] = key[11] = 0xff;
 		memcpy(key + 12, &in->sin_addr, 4);
 	} else if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		/* An IPv4 peer on a dual-stack socket: its /32, as above. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(key, a6, 16);
+			return;
+		}
+		if (prefix < 1 || prefix > 128)
+			prefix = 128;
+		memcpy(key, a6, (size_t)prefix / 8);
+		if (prefix % 8 != 0)
+			key[prefix / 8] = a6->s6_addr[prefix / 8] &
+			    (uint8_t)(0xff << (8 - prefix % 8));
 	}
 }
 
@@ -319,10 +337,15 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 		limits_release(l, hold);
 		return LIMITS_TOTAL;
 	}
-	limits_key(sa, key);
+	limits_key(sa, cfg->connection_limit.ipv6_prefix, key);
 	idx = limits_find(l, key, worker);
-	if (idx < 0)
-		return LIMITS_OK;       /* untracked: only the total applies */
+	if (idx < 0) {
+		/* Untracked would escape the per-address limit. */
+		if (!on)
+			return LIMITS_OK;
+		limits_release(l, hold);
+		return LIMITS_FULL;
+	}
 	hold->slot = (uint16_t)(idx + 1);
 	atomic_fetch_add(&l->held[worker][idx], 1);
 	if (on && cfg->connection_limit.per_ip_limit > 0 &&

@@ -147,6 +147,118 @@ START_TEST(table_reuses_idle_slots)
 }
 END_TEST
 
+/* IPv6 peers count by their /ipv6_prefix (one subscriber's /64 is one
+ * peer); IPv4 ones, mapped or not, by their /32. */
+START_TEST(ipv6_peers_count_by_prefix)
+{
+	struct sockaddr_storage a = v6("2001:db8:1:2::1");
+	struct sockaddr_storage b = v6("2001:db8:1:2:ffff:ffff:ffff:fffe");
+	struct sockaddr_storage other = v6("2001:db8:1:3::1");
+	struct sockaddr_storage m1 = v6("::ffff:192.0.2.1");
+	struct sockaddr_storage m2 = v6("::ffff:192.0.2.2");
+	struct limits_hold h[12], x;
+	int i, n = 0;
+
+	ck_assert_int_eq(cfg.connection_limit.ipv6_prefix, 64);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(b, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_uint_eq(h[0].slot, h[1].slot);
+	ck_assert_int_eq(ACQ(b, &x), LIMITS_PER_IP);
+	/* another /64 is another peer */
+	ck_assert_int_eq(ACQ(other, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n++].slot, h[0].slot);
+	/* IPv4 peers on a dual-stack socket are not lumped into one /64 */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ACQ(m1, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(m2, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n].slot, h[n - 1].slot);
+	n++;
+
+	/* /48: the neighbouring /64 is now the same peer */
+	cfg.connection_limit.ipv6_prefix = 48;
+	ck_assert_int_eq(ACQ(other, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(other, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(b, &x), LIMITS_PER_IP);
+	/* /128: every address its own */
+	cfg.connection_limit.ipv6_prefix = 128;
+	ck_assert_int_eq(ACQ(b, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n++].slot, h[0].slot);
+	for (i = 0; i < n; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
+/*
+ * A flood of distinct peers (a different /64 each, all held open) fills
+ * the table: once a new peer finds no slot it is refused, never admitted
+ * untracked (which would escape per_ip_limit), and a peer already tracked
+ * keeps its slot and its limit. When the flood leaves, new peers get in.
+ */
+#define FLOOD 20000
+
+START_TEST(a_flood_of_peers_is_refused_not_untracked)
+{
+	struct sockaddr_storage real = v4("192.0.2.10"), late = v4("192.0.2.11");
+	static struct limits_hold h[FLOOD];
+	struct limits_hold mine[3], x;
+	unsigned ok = 0, full = 0;
+	char ip[64];
+	int i;
+
+	cfg.connection_limit.max_connections = 10000000;
+	ck_assert_int_eq(ACQ(real, &mine[0]), LIMITS_OK);
+	for (i = 0; i < FLOOD; i++) {
+		struct sockaddr_storage ss;
+		enum limits_verdict v;
+
+		snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1", i >> 8, i & 255);
+		ss = v6(ip);
+		v = ACQ(ss, &h[i]);
+		if (v == LIMITS_OK) {
+			ck_assert_uint_ne(h[i].slot, 0);
+			ok++;
+		} else {
+			ck_assert_int_eq(v, LIMITS_FULL);
+			ck_assert_uint_eq(h[i].total, 0);
+			full++;
+		}
+	}
+	ck_assert_uint_gt(full, 0);
+	ck_assert_uint_le(ok, SHM_IP_SLOTS - 1);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), ok + 1);
+	/* the tracked peer: same slot, same limit */
+	ck_assert_int_eq(ACQ(real, &mine[1]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(real, &mine[2]), LIMITS_OK);
+	ck_assert_uint_eq(mine[1].slot, mine[0].slot);
+	ck_assert_uint_eq(mine[2].slot, mine[0].slot);
+	ck_assert_int_eq(ACQ(real, &x), LIMITS_PER_IP);
+	/* limits off: let in (untracked when there is no room), still counted */
+	cfg.connection_limit.enabled = 0;
+	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+
+		snprintf(ip, sizeof(ip), "2001:db8:ffff:%x::1", i);
+		ss = v6(ip);
+		ck_assert_int_eq(ACQ(ss, &x), LIMITS_OK);
+		limits_release(seg.limits, &x);
+	}
+	cfg.connection_limit.enabled = 1;
+	for (i = 0; i < FLOOD; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_int_eq(ACQ(late, &x), LIMITS_OK);
+	ck_assert_uint_ne(x.slot, 0);
+	limits_release(seg.limits, &x);
+	for (i = 0; i < 3; i++)
+		limits_release(seg.limits, &mine[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (i = 0; i < SHM_IP_SLOTS; i++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[i].count), 0);
+}
+END_TEST
+
 /* Four processes hammer one address at its limit: afterwards no count
  * is left over (none lost, none doubled). */
 START_TEST(processes_agree)
@@ -354,6 +466,8 @@ limits_suite(void)
 	tcase_add_test(tc, per_address_and_total);
 	tcase_add_test(tc, rate_per_second);
 	tcase_add_test(tc, table_reuses_idle_slots);
+	tcase_add_test(tc, ipv6_peers_count_by_prefix);
+	tcase_add_test(tc, a_flood_of_peers_is_refused_not_untracked);
 	tcase_add_test(tc, processes_agree);
 	tcase_add_test(tc, racing_admissions_of_one_address_keep_its_limit);
 	tcase_add_test(tc, successor_reclaims_a_dead_workers_counts);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -412,6 +413,51 @@ START_TEST(racing_admissions_of_one_address_keep_its_limit)
 }
 END_TEST
 
+/*
+ * A worker killed with -9 at any point of admitting new addresses (holding
+ * an insert lock, halfway through giving a slot its key) leaves nothing
+ * in the way once its successor reclaimed: every address is admitted
+ * and tracked afterwards.
+ */
+START_TEST(a_worker_killed_mid_insert_blocks_nothing_after_reclaim)
+{
+	static struct sockaddr_in addrs[1 << 16];
+	struct limits_hold h;
+	unsigned refused = 0;
+	char ip[32];
+	int k, i, status;
+	pid_t pid;
+
+	/* Ready-made addresses: the child spends its time in the table. */
+	for (i = 0; i < 1 << 16; i++) {
+		addrs[i].sin_family = AF_INET;
+		addrs[i].sin_addr.s_addr = htonl(0x0ac80000u | (uint32_t)i);
+	}
+	for (k = 0; k < 40; k++) {
+		if ((pid = fork()) == 0) {
+			for (i = k * 1531;; i = (i + 1) & 0xffff)
+				if (ACQW(addrs[i], 5, &h) == LIMITS_OK)
+					limits_release(seg.limits, &h);
+		}
+		usleep(1000 + 100 * (useconds_t)k);
+		ck_assert_int_eq(kill(pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		(void)limits_reclaim(seg.limits, 5);
+	}
+	for (i = 0; i < 4 * SHM_IP_SLOTS; i++) {
+		struct sockaddr_storage ss;
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", 100 + (i >> 16),
+		    (i >> 8) & 255, i & 255);
+		ss = v4(ip);
+		if (ACQ(ss, &h) != LIMITS_OK || h.slot == 0)
+			refused++;
+		limits_release(seg.limits, &h);
+	}
+	ck_assert_msg(refused == 0, "%u addresses refused", refused);
+}
+END_TEST
+
 /* A worker dies holding connections (no release: kill -9); its
  * successor gives them back, and only them. */
 START_TEST(successor_reclaims_a_dead_workers_counts)
@@ -471,6 +517,7 @@ limits_suite(void)
 	tcase_add_test(tc, processes_agree);
 	tcase_add_test(tc, racing_admissions_of_one_address_keep_its_limit);
 	tcase_add_test(tc, successor_reclaims_a_dead_workers_counts);
+	tcase_add_test(tc, a_worker_killed_mid_insert_blocks_nothing_after_reclaim);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -19,7 +19,8 @@
  * At most one SET slot holds a given key, so its count is the address's:
  *  - Finding: take a count (a pin) on a SET slot with the key's tag, then
  *    compare the key; a pinned slot cannot change hands, so that read is
- *    stable. Not the key: give the count back.
+ *    stable. Not the key: give the count back (meanwhile that slot's own
+ *    address may be refused at its limit; never let past it).
  *  - Only the holder of a key's insert lock gives a slot that key, after
  *    looking through the whole window again under the lock and waiting out
  *    BUSY slots (one may turn back into the key).
@@ -30,7 +31,7 @@
  *    window has nothing to take is refused.
  *  - A worker killed midway leaves its id on what it held (a BUSY slot, an
  *    insert lock); its successor's limits_reclaim() undoes it. Others wait
- *    LIMITS_WAIT_NS for such a mark, then refuse the connection.
+ *    LIMITS_WAIT_NS (20 ms) for such a mark, then refuse the connection.
  * No I/O, no logging.
  */
 #include <netinet/in.h>

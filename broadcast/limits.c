@@ -1,29 +1,73 @@
 /*
  * Total and per-address connection limits, in shared memory.
  *
- * Table protocol (every worker may run it at once):
- *  - slot.used: 0 empty, 2 key being written, 1 key set. An empty slot is
- *    claimed by CAS 0 -> 2, its address written, then used = 1.
- *  - slot.count: live connections. UINT32_MAX locks a slot whose count is 0
- *    while it is given to another address (the table never fills up with
- *    addresses gone for good).
- *  - A finder increments count only from a value that is not the lock, then
- *    re-reads the key: if the slot changed hands meanwhile it gives the
- *    count back and looks again.
- * Atomics are sequentially consistent (the default): a few per connection.
+ * Keys: an IPv4 peer (also seen as ::ffff:a.b.c.d) is its /32; an IPv6
+ * peer is its first connection_limit.ipv6_prefix bits, the rest zeroed: a
+ * subscriber is usually given a whole /64, so keyed by /128 it would be a
+ * new peer on every connection.
+ *
+ * Table protocol (every worker runs it at once). A key lives in one of the
+ * LIMITS_PROBES slots from its hash, its window. slot.used holds
+ *   bits 0-1   the slot's state: FREE (no key), SET (key readable) or BUSY
+ *              (being given a key by the worker in bits 11-18);
+ *   bits 11-31 in SET, a tag from the key's hash: most slots are passed
+ *              over without reading their key;
+ *   bit 2, 3-10 the insert lock of the keys whose window starts at this
+ *              slot, and the worker holding it.
+ * slot.count counts live connections; LIMITS_LOCK while a key is written.
+ *
+ * At most one SET slot holds a given key, so its count is the address's:
+ *  - Finding: take a count (a pin) on a SET slot with the key's tag, then
+ *    compare the key; a pinned slot cannot change hands, so that read is
+ *    stable. Not the key: give the count back (meanwhile that slot's own
+ *    address may be refused at its limit; never let past it).
+ *  - Only the holder of a key's insert lock gives a slot that key, after
+ *    looking through the whole window again under the lock and waiting out
+ *    BUSY slots (one may turn back into the key).
+ *  - Taking a slot (FREE, or SET with count 0): used -> BUSY, count
+ *    0 -> LOCK (else someone pinned it: undo), write the key, count = 1,
+ *    used -> SET. A slot with live connections is never taken, so a flood
+ *    of new addresses cannot push tracked ones out: a new address whose
+ *    window has nothing to take is refused.
+ *  - A worker killed midway leaves its id on what it held (a BUSY slot, an
+ *    insert lock); its successor's limits_reclaim() undoes it. Others wait
+ *    LIMITS_WAIT_NS (20 ms) for such a mark, then refuse the connection.
+ * No I/O, no logging.
  */
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "broadcast/limits.h"
 
-#define LIMITS_PROBES 32
+#define LIMITS_PROBES 64
 #define LIMITS_LOCK UINT32_MAX
+#define LIMITS_WAIT_NS 20000000L
+
+#define U_STATE 3u
+#define U_FREE 0u
+#define U_SET 1u
+#define U_BUSY 2u
+#define U_LOCKED 4u
+#define U_HOLDER_SHIFT 3
+#define U_LOCKBITS 0x7fcu       /* U_LOCKED and its holder */
+#define U_HIGH_SHIFT 11         /* tag (SET) or taker (BUSY) */
+
+_Static_assert(SHM_MAX_WORKERS <= 256, "a worker id fits 8 bits of used");
+_Static_assert(SHM_IP_SLOTS <= 65535, "a slot + 1 fits struct limits_hold");
+
+struct limits_wait {
+	struct timespec start;
+	unsigned spins;
+};
 
 static void
-limits_key(const struct sockaddr *sa, uint8_t key[16])
+limits_key(const struct sockaddr *sa, int prefix, uint8_t key[16])
 {
+	const struct in6_addr *a6;
+
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -31,7 +75,18 @@ limits_key(const struct sockaddr *sa, uint8_t key[16])
 		key[10] = key[11] = 0xff;
 		memcpy(key + 12, &in->sin_addr, 4);
 	} else if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		/* An IPv4 peer on a dual-stack socket: its /32, as above. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(key, a6, 16);
+			return;
+		}
+		if (prefix < 1 || prefix > 128)
+			prefix = 128;
+		memcpy(key, a6, (size_t)prefix / 8);
+		if (prefix % 8 != 0)
+			key[prefix / 8] = a6->s6_addr[prefix / 8] &
+			    (uint8_t)(0xff << (8 - prefix % 8));
 	}
 }
 
@@ -46,78 +101,206 @@ limits_hash(const uint8_t key[16])
 	return h;
 }
 
-/* Take one count on s if it is not locked. */
+/* 1 while a mark is worth waiting for (spin, then yield); 0 after
+ * LIMITS_WAIT_NS: its worker is likely dead. */
 static int
-limits_inc(struct shm_ip_slot *s)
+limits_wait(struct limits_wait *w)
 {
-	uint32_t c = atomic_load(&s->count);
+	struct timespec now;
 
+	if (w->spins++ == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &w->start);
+		return 1;
+	}
+	if (w->spins % 64 != 0)
+		return 1;
+	sched_yield();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - w->start.tv_sec) * 1000000000L +
+	    (now.tv_nsec - w->start.tv_nsec) < LIMITS_WAIT_NS;
+}
+
+/* s->used once it is not BUSY, or BUSY after the wait ran out. */
+static uint32_t
+limits_settle(struct shm_ip_slot *s)
+{
+	struct limits_wait w = { .spins = 0 };
+	uint32_t u;
+
+	/* acquire: pairs with the release that ends a take (limits_take,
+	 * limits_reclaim), so the key and count it wrote are seen. */
+	while (((u = atomic_load_explicit(&s->used, memory_order_acquire)) &
+	    U_STATE) == U_BUSY && limits_wait(&w))
+		;
+	return u;
+}
+
+/* Set the slot's part of s->used to v, keeping the insert lock there. */
+static void
+limits_used_set(struct shm_ip_slot *s, uint32_t v)
+{
+	uint32_t u = atomic_load_explicit(&s->used, memory_order_relaxed);
+
+	/* release: publishes the key, rate and count written before to the
+	 * finders' acquire loads of used. */
+	while (!atomic_compare_exchange_weak_explicit(&s->used, &u,
+	    (u & U_LOCKBITS) | v, memory_order_release, memory_order_relaxed))
+		;
+}
+
+/* Take one count on s unless its key is being written. */
+static int
+limits_pin(struct shm_ip_slot *s)
+{
+	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
+
+	/* acquire: pairs with the release store of count = 1 that ends a
+	 * take (later counts continue its release sequence), so the key read
+	 * next is the one written before it. */
 	while (c != LIMITS_LOCK)
-		if (atomic_compare_exchange_weak(&s->count, &c, c + 1))
+		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c + 1,
+		    memory_order_acquire, memory_order_relaxed))
 			return 1;
 	return 0;
 }
 
-/* Give slot s, idle (count 0), to key. */
-static int
-limits_reuse(struct shm_ip_slot *s, const uint8_t key[16])
+static void
+limits_unpin(struct shm_ip_slot *s)
 {
-	uint32_t zero = 0, one = 1;
+	/* relaxed: gives back a count, publishes nothing. */
+	atomic_fetch_sub_explicit(&s->count, 1, memory_order_relaxed);
+}
 
-	if (!atomic_compare_exchange_strong(&s->count, &zero, LIMITS_LOCK))
-		return 0;
-	if (!atomic_compare_exchange_strong(&s->used, &one, 2)) {
-		atomic_store(&s->count, 0);
+/* With a pin on s: 1 if it holds key, 0 if not, -1 if it stayed BUSY. */
+static int
+limits_holds(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16])
+{
+	uint32_t u = limits_settle(s);
+
+	if ((u & U_STATE) == U_BUSY)
+		return -1;
+	return (u & ~U_LOCKBITS) == ((tag << U_HIGH_SHIFT) | U_SET) &&
+	    memcmp(s->addr, key, 16) == 0;
+}
+
+/*
+ * Pin key's slot: its index, -1 if the window has none, -2 if a slot
+ * stayed BUSY. Unlocked, a BUSY slot is passed over (the locked pass that
+ * follows a miss waits for it); locked, it is waited for.
+ */
+static int
+limits_lookup(struct shm_limits *l, uint32_t h, const uint8_t key[16],
+    int locked)
+{
+	uint32_t tag = h >> U_HIGH_SHIFT, i;
+
+	for (i = 0; i < LIMITS_PROBES; i++) {
+		uint32_t idx = (h + i) & (SHM_IP_SLOTS - 1);
+		struct shm_ip_slot *s = &l->ip[idx];
+		uint32_t u;
+		int r;
+
+		/* acquire: as in limits_settle. */
+		u = atomic_load_explicit(&s->used, memory_order_acquire);
+		if ((u & U_STATE) == U_BUSY && locked &&
+		    ((u = limits_settle(s)) & U_STATE) == U_BUSY)
+			return -2;
+		if ((u & ~U_LOCKBITS) != ((tag << U_HIGH_SHIFT) | U_SET) ||
+		    !limits_pin(s))
+			continue;
+		if ((r = limits_holds(s, tag, key)) == 1)
+			return (int)idx;
+		limits_unpin(s);
+		if (r < 0)
+			return -2;
+	}
+	return -1;
+}
+
+/* Give s to key with one count on it, if s is FREE or idle. */
+static int
+limits_take(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16],
+    int worker)
+{
+	uint32_t u, was, zero = 0;
+
+	u = atomic_load_explicit(&s->used, memory_order_relaxed);
+	do {
+		if ((u & U_STATE) == U_BUSY || ((u & U_STATE) == U_SET &&
+		    atomic_load_explicit(&s->count, memory_order_relaxed) != 0))
+			return 0;
+		was = u & ~U_LOCKBITS;
+		/* relaxed: BUSY only turns finders away; the count CAS
+		 * below decides. */
+	} while (!atomic_compare_exchange_weak_explicit(&s->used, &u,
+	    (u & U_LOCKBITS) | ((uint32_t)worker << U_HIGH_SHIFT) | U_BUSY,
+	    memory_order_relaxed, memory_order_relaxed));
+	/* relaxed: LOCK only keeps pins off; what they read is published by
+	 * the release of count = 1 below. */
+	if (!atomic_compare_exchange_strong_explicit(&s->count, &zero,
+	    LIMITS_LOCK, memory_order_relaxed, memory_order_relaxed)) {
+		limits_used_set(s, was);        /* pinned meanwhile: not idle */
 		return 0;
 	}
 	memcpy(s->addr, key, 16);
-	atomic_store(&s->rate_window, 0);
-	atomic_store(&s->rate_count, 0);
-	atomic_store(&s->used, 1);
-	atomic_store(&s->count, 1);
+	atomic_store_explicit(&s->rate_window, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->rate_count, 0, memory_order_relaxed);
+	/* release: pairs with the acquire of limits_pin. */
+	atomic_store_explicit(&s->count, 1, memory_order_release);
+	limits_used_set(s, (tag << U_HIGH_SHIFT) | U_SET);
 	return 1;
 }
 
-/* Find or make key's slot with one count taken on it; -1 if the table has
- * no room near key's hash. */
+/* Under key's insert lock: pin its slot or give it one; -1 if none. */
 static int
-limits_find(struct shm_limits *l, const uint8_t key[16])
+limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
+    int worker)
+{
+	struct shm_ip_slot *home = &l->ip[h & (SHM_IP_SLOTS - 1)];
+	struct limits_wait w = { .spins = 0 };
+	uint32_t u, i;
+	int idx = -1;
+
+	u = atomic_load_explicit(&home->used, memory_order_relaxed);
+	for (;;) {
+		if (u & U_LOCKED) {
+			if (!limits_wait(&w))
+				return -1;
+			u = atomic_load_explicit(&home->used,
+			    memory_order_relaxed);
+			continue;
+		}
+		/* acquire: pairs with the release of the unlock below, so
+		 * the previous holder's slots are seen whole. */
+		if (atomic_compare_exchange_weak_explicit(&home->used, &u,
+		    u | U_LOCKED | ((uint32_t)worker << U_HOLDER_SHIFT),
+		    memory_order_acquire, memory_order_relaxed))
+			break;
+	}
+	idx = limits_lookup(l, h, key, 1);
+	for (i = 0; idx == -1 && i < LIMITS_PROBES; i++) {
+		uint32_t at = (h + i) & (SHM_IP_SLOTS - 1);
+
+		if (limits_take(&l->ip[at], h >> U_HIGH_SHIFT, key, worker))
+			idx = (int)at;
+	}
+	/* release: pairs with the acquire of the next holder's lock. */
+	atomic_fetch_and_explicit(&home->used, ~U_LOCKBITS,
+	    memory_order_release);
+	return idx < 0 ? -1 : idx;
+}
+
+/* Find or make key's slot with one count taken on it; -1 if its window
+ * has no slot to give (or a dead worker's mark is in the way). */
+static int
+limits_find(struct shm_limits *l, const uint8_t key[16], int worker)
 {
 	uint32_t h = limits_hash(key);
-	int i, idle = -1;
+	int idx;
 
-	for (i = 0; i < LIMITS_PROBES; i++) {
-		uint32_t idx = (h + (uint32_t)i) & (SHM_IP_SLOTS - 1);
-		struct shm_ip_slot *s = &l->ip[idx];
-		uint32_t used = atomic_load(&s->used), empty = 0;
-
-		if (used == 0) {
-			if (!atomic_compare_exchange_strong(&s->used, &empty, 2))
-				continue;       /* taken just now; keep probing */
-			memcpy(s->addr, key, 16);
-			atomic_store(&s->rate_window, 0);
-			atomic_store(&s->rate_count, 0);
-			atomic_store(&s->count, 1);
-			atomic_store(&s->used, 1);
-			return (int)idx;
-		}
-		if (used != 1)
-			continue;
-		if (memcmp(s->addr, key, 16) != 0) {
-			if (idle < 0 && atomic_load(&s->count) == 0)
-				idle = (int)idx;
-			continue;
-		}
-		if (!limits_inc(s))
-			continue;
-		/* Still ours now that the count pins it? */
-		if (atomic_load(&s->used) == 1 && memcmp(s->addr, key, 16) == 0)
-			return (int)idx;
-		atomic_fetch_sub(&s->count, 1);
-	}
-	if (idle >= 0 && limits_reuse(&l->ip[idle], key))
-		return idle;
-	return -1;
+	if ((idx = limits_lookup(l, h, key, 0)) != -1)
+		return idx < 0 ? -1 : idx;
+	return limits_insert(l, h, key, worker);
 }
 
 /* New connections from slot s in second now, this one included. */
@@ -155,10 +338,15 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 		limits_release(l, hold);
 		return LIMITS_TOTAL;
 	}
-	limits_key(sa, key);
-	idx = limits_find(l, key);
-	if (idx < 0)
-		return LIMITS_OK;       /* untracked: only the total applies */
+	limits_key(sa, cfg->connection_limit.ipv6_prefix, key);
+	idx = limits_find(l, key, worker);
+	if (idx < 0) {
+		/* Untracked would escape the per-address limit. */
+		if (!on)
+			return LIMITS_OK;
+		limits_release(l, hold);
+		return LIMITS_FULL;
+	}
 	hold->slot = (uint16_t)(idx + 1);
 	atomic_fetch_add(&l->held[worker][idx], 1);
 	if (on && cfg->connection_limit.per_ip_limit > 0 &&
@@ -191,6 +379,33 @@ limits_release(struct shm_limits *l, struct limits_hold *hold)
 	hold->total = 0;
 }
 
+/* Undo what a dead worker left midway in slot s: its insert lock, and a
+ * take (a written key is kept only if connections count on it). */
+static void
+limits_unmark(struct shm_ip_slot *s, int worker)
+{
+	uint32_t u = atomic_load_explicit(&s->used, memory_order_acquire);
+	uint32_t c, lock = U_LOCKED | ((uint32_t)worker << U_HOLDER_SHIFT);
+
+	/* release: as the unlock of limits_insert. */
+	if ((u & U_LOCKBITS) == lock)
+		atomic_fetch_and_explicit(&s->used, ~U_LOCKBITS,
+		    memory_order_release);
+	if (u >> U_HIGH_SHIFT != (uint32_t)worker || (u & U_STATE) != U_BUSY)
+		return;
+	c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	if (c == 0 || c == LIMITS_LOCK) {
+		/* relaxed: FREE is published by the release below. */
+		atomic_compare_exchange_strong_explicit(&s->count, &c, 0,
+		    memory_order_relaxed, memory_order_relaxed);
+		limits_used_set(s, U_FREE);
+	} else {
+		/* The count was never locked: the old key is intact. */
+		limits_used_set(s, (limits_hash(s->addr) >> U_HIGH_SHIFT) <<
+		    U_HIGH_SHIFT | U_SET);
+	}
+}
+
 unsigned
 limits_reclaim(struct shm_limits *l, int worker)
 {
@@ -202,6 +417,7 @@ limits_reclaim(struct shm_limits *l, int worker)
 
 		if (h != 0)
 			atomic_fetch_sub(&l->ip[i].count, h);
+		limits_unmark(&l->ip[i], worker);
 	}
 	n = atomic_exchange(&l->held_total[worker], 0);
 	if (n != 0)

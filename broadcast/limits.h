@@ -1,8 +1,8 @@
 /*
  * Connection limits shared by every worker through seg->limits: a total
- * count and an open-addressing table of peer addresses (IPv4 as
- * ::ffff:a.b.c.d) with a live count and a new-connections-per-second
- * window each. Every connection is accounted whether or not limits are
+ * count and an open-addressing table of peer addresses (IPv4 by /32, IPv6
+ * by connection_limit.ipv6_prefix) with a live count and a
+ * new-connections-per-second window each. Every connection is accounted whether or not limits are
  * enabled, so enabling them on SIGHUP starts from true counts.
  * Pure shared-memory arithmetic: no I/O, no logging.
  */
@@ -20,6 +20,7 @@ enum limits_verdict {
 	LIMITS_TOTAL = 1,       /* server full: 503 */
 	LIMITS_PER_IP = 2,      /* too many from this address: 429 */
 	LIMITS_RATE = 3,        /* this address connects too fast: 429 */
+	LIMITS_FULL = 4,        /* no slot for a new address (a flood): 429 */
 };
 
 /* What a connection holds; pass it back to limits_release(). */
@@ -32,7 +33,10 @@ struct limits_hold {
 /*
  * Account a new connection from sa (AF_INET or AF_INET6) at Unix second
  * now, held by worker (0 <= worker < SHM_MAX_WORKERS). On LIMITS_OK the
- * connection is counted in *hold; on a refusal nothing is held.
+ * connection is counted in *hold; on a refusal nothing is held. With
+ * limits enabled an admitted connection is always tracked by its address:
+ * one that finds no room in the table is refused (LIMITS_FULL), and one
+ * address never holds more than per_ip_limit, whichever workers admit it.
  */
 enum limits_verdict limits_acquire(struct shm_limits *l,
     const struct config *cfg, const struct sockaddr *sa, uint64_t now,

@@ -118,6 +118,8 @@ static const struct ckey keys[] = {
 	    "100", 1, 10000000, 1),
 	ROW("connection_limit.per_ip_rate", KT_INT, connection_limit.per_ip_rate,
 	    "0", 0, 1000000, 1),
+	ROW("connection_limit.ipv6_prefix", KT_INT, connection_limit.ipv6_prefix,
+	    "64", 1, 128, 1),
 
 	ROW("auth.enabled", KT_BOOL, auth.enabled, "false", 0, 0, 1),
 	LIST("auth.tokens", KT_STRLIST, auth.tokens, auth.ntokens, "", 1),

@@ -70,6 +70,7 @@ struct config {
 		int max_connections;
 		int per_ip_limit;
 		int per_ip_rate;            /* new connections per IP per second, 0 = off */
+		int ipv6_prefix;            /* an IPv6 peer is its /ipv6_prefix */
 	} connection_limit;
 
 	struct {

@@ -14,10 +14,11 @@ const WebSocket = require(path.join(__dirname, '..', 'node', 'node_modules', 'ws
 const LIMIT = 8;
 const FROM = '127.0.0.9';
 
-// A WebSocket from FROM; resolves { ws, status } once answered.
-function open(port) {
+// A WebSocket from `from` to `host`; resolves { ws, status } once answered.
+function open(port, { host = '127.0.0.1', from = FROM } = {}) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { localAddress: FROM });
+    const ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+      { localAddress: from });
     ws.on('open', () => resolve({ ws, status: 101 }));
     ws.on('unexpected-response', (_req, res) => { resolve({ ws, status: res.statusCode }); ws.terminate(); });
     ws.on('error', () => resolve({ ws, status: 0 }));
@@ -74,5 +75,30 @@ describe('connection limits after kill -9 of a worker', () => {
     const again = await open(d.port);
     assert.strictEqual(again.status, 429, 'and the limit still holds');
     assert.match(d.logs(), new RegExp(`gave back ${lost} connection counts`));
+  });
+});
+
+// Over IPv6 the per-address limit holds (peers count by their /64; ::1 is
+// the only IPv6 address loopback has, the /64 sharing is a unit test), and
+// IPv4 clients of the same dual-stack listener (::ffff:a.b.c.d) are still
+// told apart by their /32, not lumped with ::1 into ::/64.
+describe('connection limits over IPv6', () => {
+  it('::1 is refused past per_ip_limit; an IPv4 client of the same listener is not', async (t) => {
+    const conf = c.confFor(c.feedPath(), {
+      rate: 20,
+      extra: ['connection_limit:', '  enabled: true', '  max_connections: 20',
+        '  per_ip_limit: 3', '  ipv6_prefix: 64', ''].join('\n'),
+    });
+    const d = await startDaemon({ t, workers: 2, conf, env: { CERTSTREAM_HOST: '::' } });
+    const held = [];
+    t.after(() => { for (const x of held) x.ws.terminate(); });
+
+    for (let i = 0; i < 3; i++) held.push(await open(d.port, { host: '::1', from: '::1' }));
+    assert.deepStrictEqual(held.map((x) => x.status), [101, 101, 101]);
+    const over = await open(d.port, { host: '::1', from: '::1' });
+    assert.strictEqual(over.status, 429, 'the fourth from ::1 is refused');
+    const v4 = await open(d.port, { host: '127.0.0.1', from: FROM });
+    held.push(v4);
+    assert.strictEqual(v4.status, 101, 'an IPv4 client is another peer');
   });
 });

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +148,118 @@ START_TEST(table_reuses_idle_slots)
 }
 END_TEST
 
+/* IPv6 peers count by their /ipv6_prefix (one subscriber's /64 is one
+ * peer); IPv4 ones, mapped or not, by their /32. */
+START_TEST(ipv6_peers_count_by_prefix)
+{
+	struct sockaddr_storage a = v6("2001:db8:1:2::1");
+	struct sockaddr_storage b = v6("2001:db8:1:2:ffff:ffff:ffff:fffe");
+	struct sockaddr_storage other = v6("2001:db8:1:3::1");
+	struct sockaddr_storage m1 = v6("::ffff:192.0.2.1");
+	struct sockaddr_storage m2 = v6("::ffff:192.0.2.2");
+	struct limits_hold h[12], x;
+	int i, n = 0;
+
+	ck_assert_int_eq(cfg.connection_limit.ipv6_prefix, 64);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(b, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_uint_eq(h[0].slot, h[1].slot);
+	ck_assert_int_eq(ACQ(b, &x), LIMITS_PER_IP);
+	/* another /64 is another peer */
+	ck_assert_int_eq(ACQ(other, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n++].slot, h[0].slot);
+	/* IPv4 peers on a dual-stack socket are not lumped into one /64 */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ACQ(m1, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(m2, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n].slot, h[n - 1].slot);
+	n++;
+
+	/* /48: the neighbouring /64 is now the same peer */
+	cfg.connection_limit.ipv6_prefix = 48;
+	ck_assert_int_eq(ACQ(other, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(other, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(b, &x), LIMITS_PER_IP);
+	/* /128: every address its own */
+	cfg.connection_limit.ipv6_prefix = 128;
+	ck_assert_int_eq(ACQ(b, &h[n]), LIMITS_OK);
+	ck_assert_uint_ne(h[n++].slot, h[0].slot);
+	for (i = 0; i < n; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
+/*
+ * A flood of distinct peers (a different /64 each, all held open) fills
+ * the table: once a new peer finds no slot it is refused, never admitted
+ * untracked (which would escape per_ip_limit), and a peer already tracked
+ * keeps its slot and its limit. When the flood leaves, new peers get in.
+ */
+#define FLOOD 20000
+
+START_TEST(a_flood_of_peers_is_refused_not_untracked)
+{
+	struct sockaddr_storage real = v4("192.0.2.10"), late = v4("192.0.2.11");
+	static struct limits_hold h[FLOOD];
+	struct limits_hold mine[3], x;
+	unsigned ok = 0, full = 0;
+	char ip[64];
+	int i;
+
+	cfg.connection_limit.max_connections = 10000000;
+	ck_assert_int_eq(ACQ(real, &mine[0]), LIMITS_OK);
+	for (i = 0; i < FLOOD; i++) {
+		struct sockaddr_storage ss;
+		enum limits_verdict v;
+
+		snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1", i >> 8, i & 255);
+		ss = v6(ip);
+		v = ACQ(ss, &h[i]);
+		if (v == LIMITS_OK) {
+			ck_assert_uint_ne(h[i].slot, 0);
+			ok++;
+		} else {
+			ck_assert_int_eq(v, LIMITS_FULL);
+			ck_assert_uint_eq(h[i].total, 0);
+			full++;
+		}
+	}
+	ck_assert_uint_gt(full, 0);
+	ck_assert_uint_le(ok, SHM_IP_SLOTS - 1);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), ok + 1);
+	/* the tracked peer: same slot, same limit */
+	ck_assert_int_eq(ACQ(real, &mine[1]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(real, &mine[2]), LIMITS_OK);
+	ck_assert_uint_eq(mine[1].slot, mine[0].slot);
+	ck_assert_uint_eq(mine[2].slot, mine[0].slot);
+	ck_assert_int_eq(ACQ(real, &x), LIMITS_PER_IP);
+	/* limits off: let in (untracked when there is no room), still counted */
+	cfg.connection_limit.enabled = 0;
+	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+
+		snprintf(ip, sizeof(ip), "2001:db8:ffff:%x::1", i);
+		ss = v6(ip);
+		ck_assert_int_eq(ACQ(ss, &x), LIMITS_OK);
+		limits_release(seg.limits, &x);
+	}
+	cfg.connection_limit.enabled = 1;
+	for (i = 0; i < FLOOD; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_int_eq(ACQ(late, &x), LIMITS_OK);
+	ck_assert_uint_ne(x.slot, 0);
+	limits_release(seg.limits, &x);
+	for (i = 0; i < 3; i++)
+		limits_release(seg.limits, &mine[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (i = 0; i < SHM_IP_SLOTS; i++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[i].count), 0);
+}
+END_TEST
+
 /* Four processes hammer one address at its limit: afterwards no count
  * is left over (none lost, none doubled). */
 START_TEST(processes_agree)
@@ -178,6 +293,168 @@ START_TEST(processes_agree)
 	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
 	for (p = 0; p < SHM_IP_SLOTS; p++)
 		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+}
+END_TEST
+
+/*
+ * Several workers admit the same new address at the same moment, round
+ * after round (a fresh address each round, so each round races the
+ * insertion of its key, and later rounds the reuse of idle slots). No
+ * more than per_ip_limit connections of one address are ever admitted at
+ * once, all of them share one slot, and nothing is left over.
+ */
+#define RACE_PROCS 4
+#define RACE_ROUNDS 4000
+#define RACE_LIMIT 2
+
+struct race {
+	_Atomic unsigned arrived;       /* barrier: processes in this round */
+	_Atomic unsigned round;         /* barrier: round released */
+	_Atomic unsigned over;          /* admissions beyond the limit */
+	_Atomic unsigned split;         /* admitted in another slot, or none */
+	_Atomic unsigned live[RACE_ROUNDS];
+	_Atomic uint32_t slot[RACE_ROUNDS];
+};
+
+static void
+race_barrier(struct race *r, unsigned round)
+{
+	if (atomic_fetch_add(&r->arrived, 1) + 1 == RACE_PROCS * (round + 1))
+		atomic_store(&r->round, round + 1);
+	/* Spin (yield now and then on a busy machine): released at once. */
+	for (unsigned spin = 1; atomic_load(&r->round) <= round; spin++)
+		if ((spin & 1023) == 0)
+			sched_yield();
+}
+
+static void
+race_worker(struct race *r, int wk)
+{
+	struct limits_hold h[RACE_LIMIT + 1];
+	unsigned round;
+	char ip[32];
+	int k, n;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		struct sockaddr_storage a;
+		uint32_t want = 0;
+
+		snprintf(ip, sizeof(ip), "10.9.%u.%u", round >> 8, round & 255);
+		a = v4(ip);
+		race_barrier(r, round);
+		for (n = k = 0; k < RACE_LIMIT + 1; k++) {
+			if (ACQW(a, wk, &h[n]) != LIMITS_OK)
+				continue;
+			if (h[n].slot == 0)
+				atomic_fetch_add(&r->split, 1);
+			if (atomic_fetch_add(&r->live[round], 1) + 1 > RACE_LIMIT)
+				atomic_fetch_add(&r->over, 1);
+			if (!atomic_compare_exchange_strong(&r->slot[round], &want,
+			    h[n].slot) && want != h[n].slot)
+				atomic_fetch_add(&r->split, 1);
+			n++;
+		}
+		for (k = 0; k < n; k++) {
+			atomic_fetch_sub(&r->live[round], 1);
+			limits_release(seg.limits, &h[k]);
+		}
+	}
+}
+
+START_TEST(racing_admissions_of_one_address_keep_its_limit)
+{
+	struct race *r;
+	unsigned over, split;
+	int p, status;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(r, MAP_FAILED);
+	cfg.connection_limit.per_ip_limit = RACE_LIMIT;
+	/* Every slot once used: the rounds reuse idle slots (the harder
+	 * path); the first rounds race for empty ones. */
+	for (p = 0; p < 2 * SHM_IP_SLOTS; p++) {
+		struct sockaddr_storage ss;
+		struct limits_hold h;
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", 100 + (p >> 16),
+		    (p >> 8) & 255, p & 255);
+		ss = v4(ip);
+		if (ACQ(ss, &h) == LIMITS_OK)
+			limits_release(seg.limits, &h);
+	}
+	for (p = 0; p < RACE_PROCS; p++) {
+		if (fork() == 0) {
+			cpu_set_t cpus;
+
+			/* Spread over the CPUs: processes left on one CPU take
+			 * turns and never race. */
+			CPU_ZERO(&cpus);
+			CPU_SET(p % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
+			(void)sched_setaffinity(0, sizeof(cpus), &cpus);
+			race_worker(r, p);
+			_exit(0);
+		}
+	}
+	for (p = 0; p < RACE_PROCS; p++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	over = atomic_load(&r->over);
+	split = atomic_load(&r->split);
+	ck_assert_msg(over == 0, "%u admissions beyond the limit", over);
+	ck_assert_msg(split == 0, "%u admissions outside the address's slot",
+	    split);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (p = 0; p < SHM_IP_SLOTS; p++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+	munmap(r, sizeof(*r));
+}
+END_TEST
+
+/*
+ * A worker killed with -9 at any point of admitting new addresses (holding
+ * an insert lock, halfway through giving a slot its key) leaves nothing
+ * in the way once its successor reclaimed: every address is admitted
+ * and tracked afterwards.
+ */
+START_TEST(a_worker_killed_mid_insert_blocks_nothing_after_reclaim)
+{
+	static struct sockaddr_in addrs[1 << 16];
+	struct limits_hold h;
+	unsigned refused = 0;
+	char ip[32];
+	int k, i, status;
+	pid_t pid;
+
+	/* Ready-made addresses: the child spends its time in the table. */
+	for (i = 0; i < 1 << 16; i++) {
+		addrs[i].sin_family = AF_INET;
+		addrs[i].sin_addr.s_addr = htonl(0x0ac80000u | (uint32_t)i);
+	}
+	for (k = 0; k < 40; k++) {
+		if ((pid = fork()) == 0) {
+			for (i = k * 1531;; i = (i + 1) & 0xffff)
+				if (ACQW(addrs[i], 5, &h) == LIMITS_OK)
+					limits_release(seg.limits, &h);
+		}
+		usleep(1000 + 100 * (useconds_t)k);
+		ck_assert_int_eq(kill(pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		(void)limits_reclaim(seg.limits, 5);
+	}
+	for (i = 0; i < 4 * SHM_IP_SLOTS; i++) {
+		struct sockaddr_storage ss;
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", 100 + (i >> 16),
+		    (i >> 8) & 255, i & 255);
+		ss = v4(ip);
+		if (ACQ(ss, &h) != LIMITS_OK || h.slot == 0)
+			refused++;
+		limits_release(seg.limits, &h);
+	}
+	ck_assert_msg(refused == 0, "%u addresses refused", refused);
 }
 END_TEST
 
@@ -235,8 +512,12 @@ limits_suite(void)
 	tcase_add_test(tc, per_address_and_total);
 	tcase_add_test(tc, rate_per_second);
 	tcase_add_test(tc, table_reuses_idle_slots);
+	tcase_add_test(tc, ipv6_peers_count_by_prefix);
+	tcase_add_test(tc, a_flood_of_peers_is_refused_not_untracked);
 	tcase_add_test(tc, processes_agree);
+	tcase_add_test(tc, racing_admissions_of_one_address_keep_its_limit);
 	tcase_add_test(tc, successor_reclaims_a_dead_workers_counts);
+	tcase_add_test(tc, a_worker_killed_mid_insert_blocks_nothing_after_reclaim);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -36,7 +36,10 @@ struct dedup {
 	struct dedup_hdr *h;
 	struct dedup_ent *fifo;
 	uint32_t *idx;
-	size_t mask;            /* idx size - 1 */
+	/* Sizes are this process's own, never read back from the block:
+	 * a shared block is only trusted for head, n and the index values,
+	 * each checked against these before use. */
+	size_t cap, sz, mask;   /* mask = sz - 1 */
 	int64_t ttl;
 	void *block;
 	size_t len;
@@ -51,22 +54,24 @@ dedup_len(size_t cap, size_t sz)
 }
 
 static void
-dedup_bind(struct dedup *d, void *block, size_t len)
+dedup_bind(struct dedup *d, void *block, size_t len, size_t cap, size_t sz)
 {
 	d->block = block;
 	d->len = len;
+	d->cap = cap;
+	d->sz = sz;
+	d->mask = sz - 1;
 	d->h = block;
 	d->fifo = (struct dedup_ent *)(d->h + 1);
-	d->idx = (uint32_t *)(d->fifo + d->h->cap);
-	d->mask = (size_t)d->h->sz - 1;
+	d->idx = (uint32_t *)(d->fifo + cap);
 }
 
 static void
-dedup_clear(struct dedup *d, size_t cap, size_t sz)
+dedup_clear(struct dedup *d)
 {
 	memset(d->block, 0, d->len);
-	d->h->cap = cap;
-	d->h->sz = sz;
+	d->h->cap = d->cap;
+	d->h->sz = d->sz;
 	d->h->magic = DEDUP_MAGIC;
 }
 
@@ -78,6 +83,30 @@ dedup_plan(size_t max_entries, size_t *sz)
 	for (*sz = 16; *sz < max_entries * 2; *sz <<= 1)
 		;
 	return 0;
+}
+
+/*
+ * A set found in shared memory is kept only if it is whole: our sizes, not
+ * torn, head and n in range, and every index entry names a live fifo
+ * position, n of them. Read once, here, before anything uses it.
+ */
+static int
+dedup_valid(const struct dedup *d)
+{
+	const volatile struct dedup_hdr *h = d->h;
+	uint64_t head = h->head, n = h->n, used = 0, v;
+
+	if (h->magic != DEDUP_MAGIC || h->cap != d->cap || h->sz != d->sz ||
+	    h->busy != 0 || head >= d->cap || n > d->cap)
+		return 0;
+	for (size_t i = 0; i < d->sz; i++) {
+		if ((v = ((volatile uint32_t *)d->idx)[i]) == 0)
+			continue;
+		if (v > d->cap || (v - 1 + d->cap - head) % d->cap >= n)
+			return 0;
+		used++;
+	}
+	return used == n;
 }
 
 struct dedup *
@@ -96,59 +125,100 @@ dedup_new(size_t max_entries, int64_t ttl_secs)
 		free(d);
 		return NULL;
 	}
-	((struct dedup_hdr *)block)->cap = max_entries;
-	((struct dedup_hdr *)block)->sz = sz;
-	dedup_bind(d, block, len);
-	dedup_clear(d, max_entries, sz);
+	dedup_bind(d, block, len, max_entries, sz);
+	dedup_clear(d);
 	d->ttl = ttl_secs;
 	return d;
+}
+
+/*
+ * The existing block at name, mapped, if it can only be ours: a regular
+ * file of this user, mode 0600 (we create it so, with O_EXCL: nobody else
+ * ever had it open), of the exact size. -1 if absent or not ours.
+ */
+static int
+dedup_map_own(const char *name, size_t len, void **block)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	if ((fd = shm_open(name, O_RDWR, 0)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 07777) != 0600 ||
+	    (uint64_t)st.st_size != len)
+		goto out;
+	*block = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*block != MAP_FAILED)
+		rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* A new block at name, created by this call (O_EXCL) with mode 0600. */
+static int
+dedup_map_new(const char *name, size_t len, void **block)
+{
+	int fd, rc = -1;
+
+	/* Whatever is there is not ours to keep (a planted file, a wrong
+	 * size): out of the way, or O_EXCL fails and we stay private. */
+	(void)shm_unlink(name);
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
+		return -1;
+	/* umask may have taken bits: 0600 is what the next opener checks. */
+	if (fchmod(fd, 0600) == -1 || ftruncate(fd, (off_t)len) == -1)
+		goto out;
+	*block = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*block != MAP_FAILED)
+		rc = 0;
+out:
+	close(fd);
+	if (rc == -1)
+		(void)shm_unlink(name);
+	return rc;
 }
 
 struct dedup *
 dedup_open(const char *name, size_t max_entries, int64_t ttl_secs,
     int *kept)
 {
-	struct dedup_hdr h;
 	struct dedup *d;
-	struct stat st;
-	void *block;
+	void *block = MAP_FAILED;
 	size_t sz, len;
-	int fd;
 
 	*kept = 0;
 	if (dedup_plan(max_entries, &sz) < 0)
 		return NULL;
 	len = dedup_len(max_entries, sz);
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return NULL;
-	if ((fd = shm_open(name, O_RDWR | O_CREAT, 0600)) == -1) {
-		free(d);
+	if (dedup_map_own(name, len, &block) == 0) {
+		if ((d = calloc(1, sizeof(*d))) == NULL) {
+			munmap(block, len);
+			return NULL;
+		}
+		dedup_bind(d, block, len, max_entries, sz);
+		d->mapped = 1;
+		d->ttl = ttl_secs;
+		if (dedup_valid(d))
+			*kept = 1;
+		else
+			dedup_clear(d);
+		return d;
+	}
+	if (dedup_map_new(name, len, &block) == -1)
+		/* The name is taken by something we may not remove: a set
+		 * of our own in private memory, not kept across restarts. */
+		return dedup_new(max_entries, ttl_secs);
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		munmap(block, len);
 		return NULL;
 	}
-	/* Kept only if it is a whole set of the same sizes, not torn. */
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size == len &&
-	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    h.magic == DEDUP_MAGIC && h.cap == max_entries && h.sz == sz &&
-	    h.busy == 0 && h.n <= h.cap && h.head < h.cap)
-		*kept = 1;
-	else if (ftruncate(fd, 0) == -1 || ftruncate(fd, (off_t)len) == -1)
-		goto fail;
-	block = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (block == MAP_FAILED)
-		goto fail;
-	close(fd);
-	((struct dedup_hdr *)block)->cap = max_entries;
-	((struct dedup_hdr *)block)->sz = sz;
-	dedup_bind(d, block, len);
+	dedup_bind(d, block, len, max_entries, sz);
 	d->mapped = 1;
-	if (!*kept)
-		dedup_clear(d, max_entries, sz);
 	d->ttl = ttl_secs;
+	dedup_clear(d);
 	return d;
-fail:
-	close(fd);
-	free(d);
-	return NULL;
 }
 
 void
@@ -173,74 +243,155 @@ slot_of(const struct dedup *d, const uint8_t *key)
 	return (size_t)h & d->mask;
 }
 
-/* Table position holding fifo position pos (which must be present). */
-static size_t
-find_pos(const struct dedup *d, size_t pos)
-{
-	size_t i = slot_of(d, d->fifo[pos].key);
+/*
+ * One pass of dedup_check over a shared block. head and n are this call's
+ * copies (read once, checked); every index value is read once into a local
+ * and checked against cap before it selects a fifo entry, and every probe
+ * run is bounded by the table size. -1: the block is inconsistent (a torn
+ * or tampered set); the caller clears it.
+ */
+struct dedup_op {
+	struct dedup *d;
+	uint64_t head, n;
+};
 
-	while (d->idx[i] != pos + 1)
-		i = (i + 1) & d->mask;
-	return i;
+/* Index value at slot i: 0 (empty), a fifo position + 1, or -1 if bad. */
+static int64_t
+op_idx(const struct dedup_op *o, size_t i)
+{
+	uint32_t v = ((volatile uint32_t *)o->d->idx)[i];
+
+	return v <= o->d->cap ? (int64_t)v : -1;
 }
 
-static void
-drop_oldest(struct dedup *d)
+/* Table slot holding fifo position pos, or -1 if it is not there. */
+static int64_t
+op_find_pos(const struct dedup_op *o, size_t pos)
 {
-	size_t i = find_pos(d, d->h->head), j, k;
+	size_t i = slot_of(o->d, o->d->fifo[pos].key);
+	int64_t v;
 
+	for (size_t probes = 0; probes < o->d->sz; probes++) {
+		if ((v = op_idx(o, i)) <= 0)
+			return -1;
+		if ((size_t)v == pos + 1)
+			return (int64_t)i;
+		i = (i + 1) & o->d->mask;
+	}
+	return -1;
+}
+
+static int
+op_drop_oldest(struct dedup_op *o)
+{
+	struct dedup *d = o->d;
+	int64_t at = op_find_pos(o, (size_t)o->head), v;
+	size_t i, j, k;
+
+	if (at < 0)
+		return -1;
 	/* Backward-shift: pull later entries of the probe run into the hole
 	 * when their home slot does not lie cyclically in (i, j]. */
+	i = (size_t)at;
 	d->idx[i] = 0;
 	j = i;
-	for (;;) {
+	for (size_t probes = 0;; probes++) {
+		if (probes == d->sz)
+			return -1;
 		j = (j + 1) & d->mask;
-		if (d->idx[j] == 0)
+		if ((v = op_idx(o, j)) < 0)
+			return -1;
+		if (v == 0)
 			break;
-		k = slot_of(d, d->fifo[d->idx[j] - 1].key);
+		k = slot_of(d, d->fifo[v - 1].key);
 		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			d->idx[i] = d->idx[j];
+			d->idx[i] = (uint32_t)v;
 			d->idx[j] = 0;
 			i = j;
 		}
 	}
-	d->h->head = (d->h->head + 1) % d->h->cap;
-	d->h->n--;
+	o->head = (o->head + 1) % d->cap;
+	o->n--;
+	return 0;
+}
+
+/* First empty slot of key's probe run in *slot; 1 if key is present. */
+static int
+op_lookup(const struct dedup_op *o, const uint8_t *key, size_t *slot)
+{
+	size_t i = slot_of(o->d, key);
+	int64_t v;
+
+	for (size_t probes = 0; probes < o->d->sz; probes++) {
+		if ((v = op_idx(o, i)) < 0)
+			return -1;
+		if (v == 0) {
+			*slot = i;
+			return 0;
+		}
+		if (memcmp(o->d->fifo[v - 1].key, key, DEDUP_KEY_LEN) == 0)
+			return 1;
+		i = (i + 1) & o->d->mask;
+	}
+	return -1;
+}
+
+static int
+op_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now)
+{
+	struct dedup_op o = { d, d->h->head, d->h->n };
+	size_t i = 0, pos;
+	int r;
+
+	if (o.head >= d->cap || o.n > d->cap)
+		return -1;
+	/* Expire from the old end first: everything older than ttl is gone. */
+	while (o.n > 0 && now - d->fifo[o.head].t >= d->ttl)
+		if (op_drop_oldest(&o) < 0)
+			return -1;
+	if ((r = op_lookup(&o, key, &i)) != 0)
+		goto done;
+	if (o.n == d->cap) {
+		if (op_drop_oldest(&o) < 0)
+			return -1;
+		/* the hole may now be earlier in this probe run */
+		if (op_lookup(&o, key, &i) != 0)
+			return -1;
+	}
+	pos = (o.head + o.n) % d->cap;
+	memcpy(d->fifo[pos].key, key, DEDUP_KEY_LEN);
+	d->fifo[pos].t = now;
+	d->idx[i] = (uint32_t)pos + 1;
+	o.n++;
+done:
+	d->h->head = o.head;
+	d->h->n = o.n;
+	return r;
 }
 
 int
 dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now)
 {
-	size_t i, pos;
+	int r;
 
-	/* Expire from the old end first: everything older than ttl is gone.
-	 * busy brackets every change: a set left torn by a killed ingest is
-	 * cleared by the next one. */
+	/* busy brackets every change: a set left torn by a killed ingest is
+	 * cleared by the next one. A set found inconsistent is cleared too:
+	 * forgetting what was seen beats trusting it (a late duplicate
+	 * streams again). */
 	d->h->busy = 1;
-	while (d->h->n > 0 && now - d->fifo[d->h->head].t >= d->ttl)
-		drop_oldest(d);
-	for (i = slot_of(d, key); d->idx[i] != 0; i = (i + 1) & d->mask)
-		if (memcmp(d->fifo[d->idx[i] - 1].key, key, DEDUP_KEY_LEN) == 0) {
-			d->h->busy = 0;
-			return 1;
-		}
-	if (d->h->n == d->h->cap) {
-		drop_oldest(d);
-		/* the hole may now be earlier in this probe run */
-		for (i = slot_of(d, key); d->idx[i] != 0; i = (i + 1) & d->mask)
-			;
+	if ((r = op_check(d, key, now)) < 0) {
+		dedup_clear(d);
+		d->h->busy = 1;
+		r = op_check(d, key, now);
 	}
-	pos = (d->h->head + d->h->n) % d->h->cap;
-	memcpy(d->fifo[pos].key, key, DEDUP_KEY_LEN);
-	d->fifo[pos].t = now;
-	d->idx[i] = (uint32_t)pos + 1;
-	d->h->n++;
 	d->h->busy = 0;
-	return 0;
+	return r;
 }
 
 size_t
 dedup_size(const struct dedup *d)
 {
-	return d->h->n;
+	uint64_t n = d->h->n;
+
+	return n <= d->cap ? (size_t)n : 0;
 }

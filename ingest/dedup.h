@@ -20,16 +20,21 @@ struct dedup;
 struct dedup *dedup_new(size_t max_entries, int64_t ttl_secs);
 
 /* The same in the POSIX shared memory `name`, so that the set outlives the
- * process: a set found there with the same max_entries, not torn by a
- * process killed while changing it, is kept (*kept = 1), else it starts
- * empty. NULL on failure. dedup_free unmaps it; shm_unlink removes it. */
+ * process: a set found there is kept (*kept = 1) only if it is this user's
+ * with mode 0600 (as created here, with O_EXCL), of the same max_entries,
+ * not torn by a process killed while changing it and consistent throughout;
+ * anything else at the name is removed and the set starts empty in a new
+ * segment, or in private memory if the name cannot be taken. NULL on
+ * failure. dedup_free unmaps it; shm_unlink removes it. */
 struct dedup *dedup_open(const char *name, size_t max_entries,
     int64_t ttl_secs, int *kept);
 
 void dedup_free(struct dedup *d);
 
 /* 1 if key was seen within the TTL before now (a duplicate), else 0 and the
- * key is remembered as seen at now. */
+ * key is remembered as seen at now. A shared set found inconsistent (an
+ * index or position out of range, a probe run that never ends) is cleared
+ * first: nothing read from it is used unchecked. */
 int dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN],
     int64_t now);
 

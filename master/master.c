@@ -609,6 +609,9 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		goto out;
 	}
 	m->have_seg = 1;
+	/* What was found at the name and not carried over: said once. */
+	if (m->seg.note[0] != '\0')
+		log_warnx("shared memory %s: %s", m->shm_name, m->seg.note);
 	for (i = 0; i < m->nworkers; i++) {
 		if ((m->wfds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 			startup_error(cfg, "eventfd: %s", strerror(errno));
@@ -683,7 +686,11 @@ out:
 		if (m->wfds[i] != -1)
 			close(m->wfds[i]);
 	}
-	if (m->have_seg) {
+	/* An unnamed segment (the name held by a file we could not move):
+	 * that file is not ours to remove. */
+	if (m->have_seg && m->seg.name[0] == '\0')
+		shm_seg_close(&m->seg);
+	else if (m->have_seg) {
 		shm_seg_close(&m->seg);
 		if (shm_seg_unlink(m->shm_name) == -1)
 			log_warn("shm_unlink %s", m->shm_name);

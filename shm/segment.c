@@ -3,6 +3,7 @@
  * attach with checks, anonymous variant, close, unlink. Never logs.
  */
 #include "shm/segment.h"
+#include "shm/ring.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -23,6 +24,8 @@
 /* How long a new master waits for the children of a dead one to stop
  * (a worker's graceful stop takes 2.5 s at most). */
 #define SEG_ORPHAN_WAIT_MS 5000
+/* Where shm_open(3) keeps its names (glibc, Linux): to move one aside. */
+#define SEG_SHM_DIR "/dev/shm"
 
 struct seg_layout {
 	uint64_t nslots, data_size;
@@ -131,8 +134,9 @@ seg_init_header(void *base, const struct seg_layout *l, uint32_t nworkers)
 }
 
 /*
- * An existing segment of that name: 1 if it may be replaced (nobody holds
- * its lock, or it is empty/zeroed from a master killed while creating it),
+ * An existing segment of that name, of this user and mode 0600: 1 if it may
+ * be replaced (nobody holds its lock, or it is empty/zeroed from a master
+ * killed while creating it), 2 if it is not a certstream segment at all,
  * 0 if it must be kept (err filled).
  */
 static int
@@ -157,12 +161,8 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 	}
 	if (h.magic == 0)
 		return 1;
-	if (h.magic != SHM_MAGIC) {
-		snprintf(err, errlen, "shared memory %s exists and is not a "
-		    "certstream segment; remove /dev/shm%s if it is unused",
-		    name, name);
-		return 0;
-	}
+	if (h.magic != SHM_MAGIC)
+		return 2;
 	/* The lock, not the pid: a pid in the header may belong to anything
 	 * by now. Released again when the caller closes fd. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -193,22 +193,103 @@ seg_is_stale(int fd, const char *name, char *err, size_t errlen)
 }
 
 /*
+ * Who may have written an existing segment: NULL if only this user could
+ * (a regular file of ours, mode 0600, as shm_seg_create makes them with
+ * O_EXCL), else why not, in why. Nothing else is read from a segment that
+ * is not ours: not its header, not its lock (a lock held on a planted file
+ * would keep us from starting).
+ */
+static const char *
+seg_not_ours(int fd, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		snprintf(why, whylen, "fstat: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, whylen, "not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(why, whylen, "owned by uid %u, not %u", (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+	else if ((st.st_mode & 07777) != 0600)
+		snprintf(why, whylen, "mode %04o, not 0600",
+		    (unsigned)(st.st_mode & 07777));
+	else
+		return NULL;
+	return why;
+}
+
+/*
+ * What to do with the segment found at name (fd open read-only, or -1 with
+ * errno set): 1 replace it (ours and stale), 2 move it aside (why filled:
+ * not ours, or not a certstream segment), 0 keep it and refuse (err).
+ */
+static int
+seg_found(int fd, const char *name, char *why, size_t whylen, char *err,
+    size_t errlen)
+{
+	int st;
+
+	if (fd == -1) {
+		snprintf(why, whylen, "cannot be opened (%s)", strerror(errno));
+		return 2;
+	}
+	if (seg_not_ours(fd, why, whylen) != NULL)
+		return 2;
+	if ((st = seg_is_stale(fd, name, err, errlen)) == 2)
+		snprintf(why, whylen, "not a certstream segment");
+	return st;
+}
+
+/*
+ * Move what is at name out of the way: renamed to <name>.bad-<unix time>
+ * (kept for a look), else unlinked. 0 (note says which), or -1 if neither
+ * works (another user's file in the sticky /dev/shm).
+ */
+static int
+seg_move_aside(const char *name, const char *why, char *note, size_t notelen)
+{
+	char from[80], to[112];
+	int rerr;
+
+	snprintf(from, sizeof(from), "%s%s", SEG_SHM_DIR, name);
+	snprintf(to, sizeof(to), "%s.bad-%lld", from, (long long)time(NULL));
+	if (rename(from, to) == 0) {
+		snprintf(note, notelen, "%s: %s: moved aside to %s; nothing "
+		    "carried over", from, why, to);
+		return 0;
+	}
+	rerr = errno;
+	if (rerr == ENOENT || shm_unlink(name) == 0 || errno == ENOENT) {
+		snprintf(note, notelen, "%s: %s: removed (rename: %s); "
+		    "nothing carried over", from, why, strerror(rerr));
+		return 0;
+	}
+	snprintf(note, notelen, "%s: %s: cannot be moved aside (rename: %s; "
+	    "unlink: %s)", from, why, strerror(rerr), strerror(errno));
+	return -1;
+}
+
+/*
  * What a new segment keeps of the one it replaces (a master killed with -9
  * with its children): the log-status table, whose next_index is each log's
  * exact resume point while the state file lags and whose last verified tree
  * head the next one must extend, and the ring, whose newest
  * record tells a new ingest that entry was published before its position
- * advanced and from which clients resume with Last-Event-ID. Only from a segment of this very layout; counters
- * start over. The old processes are gone (its lock was free).
+ * advanced and from which clients resume with Last-Event-ID. Only from a
+ * segment of this user, mode 0600, of this very layout (every offset and
+ * size as this build computes them); counters start over. The old
+ * processes are gone (its lock was free).
  */
 struct seg_carry {
 	void *base;
 	size_t size;
 };
 
-/* Map the stale segment behind fd read-only if its layout is ours. */
+/* Map the stale segment behind fd read-only if its layout is ours; else
+ * why not in why. */
 static void
-seg_carry_map(struct seg_carry *c, int fd)
+seg_carry_map(struct seg_carry *c, int fd, char *why, size_t whylen)
 {
 	struct shm_header h;
 	struct seg_layout l;
@@ -218,36 +299,84 @@ seg_carry_map(struct seg_carry *c, int fd)
 
 	c->base = NULL;
 	if (fstat(fd, &st) == -1 || (size_t)st.st_size < sizeof(h) ||
-	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		snprintf(why, whylen, "no header");
 		return;
+	}
 	if (h.magic != SHM_MAGIC || h.version != SHM_VERSION ||
-	    h.header_size != sizeof(h) || (uint64_t)st.st_size != h.total_size)
+	    h.header_size != sizeof(h) || (uint64_t)st.st_size != h.total_size) {
+		snprintf(why, whylen, "version %u, header %u bytes, %lld bytes "
+		    "(header says %llu)", h.version, h.header_size,
+		    (long long)st.st_size, (unsigned long long)h.total_size);
 		return;
+	}
 	if (seg_plan(&l, h.nslots, h.data_size, h.nworkers, err,
 	    sizeof(err)) == -1 || l.nslots != h.nslots ||
 	    l.data_size != h.data_size || l.total != h.total_size ||
-	    l.off_logs != h.off_logs || l.off_ctl != h.off_ctl ||
-	    l.off_slots != h.off_slots || l.off_data != h.off_data)
+	    l.off_ctl != h.off_ctl || l.off_slots != h.off_slots ||
+	    l.off_ingest != h.off_ingest || l.off_logs != h.off_logs ||
+	    l.off_workers != h.off_workers || l.off_limits != h.off_limits ||
+	    l.off_data != h.off_data) {
+		snprintf(why, whylen, "sizes or offsets not of this layout");
 		return;
+	}
 	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
+	if (base == MAP_FAILED) {
+		snprintf(why, whylen, "mmap: %s", strerror(errno));
 		return;
+	}
 	c->base = base;
 	c->size = (size_t)st.st_size;
 }
 
-static void
-seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
+/*
+ * The ring copied into seg (not yet shared with anyone): every record in
+ * [tail, head) in its slot, inside the data area and below wpos, in
+ * position order, its variants inside it. Checked on the copy, so that
+ * what is checked is what is used.
+ */
+static int
+seg_ring_valid(const struct shm_seg *seg, uint64_t head, uint64_t tail,
+    uint64_t wpos)
+{
+	uint64_t end = 0;
+
+	if (tail > head || head - tail > seg->slot_mask + 1)
+		return 0;
+	for (uint64_t q = tail; q < head; q++) {
+		const struct ring_slot *s = &seg->slots[q & seg->slot_mask];
+		uint64_t pos = s->pos, size = s->size;
+
+		if (atomic_load(&s->seq) != q ||
+		    size == 0 || size > seg->data_size / 4 ||
+		    pos % seg->data_size + size > seg->data_size ||
+		    pos < end || pos + size > wpos ||
+		    (wpos > seg->data_size && pos < wpos - seg->data_size))
+			return 0;
+		for (int v = 0; v < RV_COUNT; v++)
+			if ((uint64_t)s->voff[v] + s->whdr[v] + s->vlen[v] >
+			    size || s->whdr[v] > RING_WS_HDR_MAX)
+				return 0;
+		end = pos + size;
+	}
+	return 1;
+}
+
+/* 0, or -1 (why filled) if the ring was not carried over. */
+static int
+seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
+    size_t whylen)
 {
 	const struct shm_header *oh = c->base;
 	const uint8_t *ob = c->base;
 	const struct shm_log_status *ol;
 	const struct ring_ctl *octl;
-	const struct ring_slot *os;
-	uint64_t head;
+	uint64_t head, tail, wpos;
+	size_t copied;
+	int rc = 0;
 
 	if (c->base == NULL)
-		return;
+		return 0;
 	ol = (const struct shm_log_status *)(ob + oh->off_logs);
 	for (int i = 0; i < SHM_MAX_LOGS; i++) {
 		struct shm_log_status *n = &seg->logs[i];
@@ -276,30 +405,62 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg)
 	/* The ring, byte for byte, when its geometry is the same: the state a
 	 * killed ingest leaves (ring.c resumes from it), so a client resumes
 	 * with Last-Event-ID across the restart and a new ingest sees the
-	 * newest record. Only the written part of the data area is copied. */
+	 * newest record. Only the written part of the data area is copied.
+	 * head, tail and wpos are read once; the copy is checked. */
 	octl = (const struct ring_ctl *)(ob + oh->off_ctl);
 	head = atomic_load(&octl->head);
+	tail = atomic_load(&octl->tail);
+	wpos = octl->wpos;
 	if (head == 0 || oh->nslots != seg->hdr->nslots ||
 	    oh->data_size != seg->data_size)
 		goto done;
-	/* A ring whose newest record is not where head says is not kept. */
-	os = (const struct ring_slot *)(ob + oh->off_slots) +
-	    ((head - 1) & seg->slot_mask);
-	if (atomic_load(&os->seq) != head - 1 ||
-	    atomic_load(&octl->tail) > head)
-		goto done;
+	copied = (size_t)(wpos < seg->data_size ? wpos : seg->data_size);
 	memcpy(seg->slots, ob + oh->off_slots,
-	    (size_t)oh->nslots * sizeof(struct ring_slot));
-	memcpy(seg->data, ob + oh->off_data, (size_t)(octl->wpos <
-	    seg->data_size ? octl->wpos : seg->data_size));
-	seg->ctl->wpos = octl->wpos;
+	    (size_t)seg->hdr->nslots * sizeof(struct ring_slot));
+	memcpy(seg->data, ob + oh->off_data, copied);
+	if (!seg_ring_valid(seg, head, tail, wpos)) {
+		/* Fresh memory is zero: make it so again. */
+		memset(seg->slots, 0,
+		    (size_t)seg->hdr->nslots * sizeof(struct ring_slot));
+		memset(seg->data, 0, copied);
+		snprintf(why, whylen, "its ring does not validate "
+		    "(head %llu, tail %llu, wpos %llu)",
+		    (unsigned long long)head, (unsigned long long)tail,
+		    (unsigned long long)wpos);
+		rc = -1;
+		goto done;
+	}
+	seg->ctl->wpos = wpos;
 	seg->ctl->published_total = octl->published_total;
 	seg->ctl->bytes_total = octl->bytes_total;
-	atomic_store(&seg->ctl->tail, atomic_load(&octl->tail));
+	atomic_store(&seg->ctl->tail, tail);
 	atomic_store(&seg->ctl->head, head);
 done:
 	munmap(c->base, c->size);
 	c->base = NULL;
+	return rc;
+}
+
+/*
+ * Map an anonymous segment in place of name, which cannot be freed: the
+ * daemon runs, but nothing carries over its restart (seg->name stays "").
+ */
+static int
+seg_create_unnamed(struct shm_seg *seg, const struct seg_layout *l,
+    uint32_t nworkers, char *err, size_t errlen)
+{
+	void *base;
+
+	base = mmap(NULL, l->total, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "mmap(anonymous, %llu): %s",
+		    (unsigned long long)l->total, strerror(errno));
+		return -1;
+	}
+	seg_init_header(base, l, nworkers);
+	seg_fill_ptrs(seg, base, l->total);
+	return 0;
 }
 
 int
@@ -308,10 +469,12 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 {
 	struct seg_layout l;
 	struct seg_carry carry = { NULL, 0 };
+	char why[128], note[416];
 	void *base = MAP_FAILED;
-	int fd = -1, lockfd = -1, tries, created = 0;
+	int fd = -1, lockfd = -1, tries, created = 0, st;
 
 	memset(seg, 0, sizeof(*seg));
+	note[0] = '\0';
 	if (name == NULL || name[0] != '/' || strlen(name) >= sizeof(seg->name)
 	    || strchr(name + 1, '/') != NULL) {
 		snprintf(err, errlen, "bad shared memory name \"%s\" (want "
@@ -321,8 +484,9 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 	if (seg_plan(&l, nslots, data_size, nworkers, err, errlen) == -1)
 		return -1;
 
-	/* Two tries: the second after removing a stale segment. */
-	for (tries = 0; tries < 2; tries++) {
+	/* Three tries: the next after removing a stale segment or moving
+	 * aside one that is not ours. The new one is always ours: O_EXCL. */
+	for (tries = 0; tries < 3; tries++) {
 		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
 		if (fd != -1)
 			break;
@@ -332,15 +496,37 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 			goto fail;
 		}
 		fd = shm_open(name, O_RDONLY, 0);
-		if (fd == -1) {
-			snprintf(err, errlen, "shm_open(%s) existing: %s", name,
-			    strerror(errno));
-			goto fail;
+		if (fd == -1 && errno == ENOENT)
+			continue;
+		if ((st = seg_found(fd, name, why, sizeof(why), err,
+		    errlen)) == 2) {
+			if (fd != -1)
+				close(fd);
+			fd = -1;
+			if (seg_move_aside(name, why, note, sizeof(note)) == 0)
+				continue;
+			/* Still there: run on memory of our own. */
+			if (carry.base != NULL)
+				munmap(carry.base, carry.size);
+			carry.base = NULL;
+			if (seg_create_unnamed(seg, &l, nworkers, err,
+			    errlen) == -1)
+				goto fail;
+			snprintf(seg->note, sizeof(seg->note), "%s: running on "
+			    "an unnamed segment, nothing will carry over a "
+			    "restart", note);
+			return 0;
 		}
-		if (!seg_is_stale(fd, name, err, errlen))
+		if (st == 0)
 			goto fail;
-		if (carry.base == NULL)
-			seg_carry_map(&carry, fd);
+		if (carry.base == NULL) {
+			why[0] = '\0';
+			seg_carry_map(&carry, fd, why, sizeof(why));
+			if (carry.base == NULL && why[0] != '\0')
+				snprintf(note, sizeof(note), "%s%s: stale segment "
+				    "replaced, %s: nothing carried over",
+				    SEG_SHM_DIR, name, why);
+		}
 		close(fd);
 		fd = -1;
 		if (shm_unlink(name) == -1 && errno != ENOENT) {
@@ -362,6 +548,12 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 		snprintf(err, errlen, "lock %s: %s", name, strerror(errno));
 		goto fail;
 	}
+	/* 0600 whatever the umask: the next start checks for it. */
+	if (fchmod(fd, 0600) == -1) {
+		snprintf(err, errlen, "fchmod(%s, 0600): %s", name,
+		    strerror(errno));
+		goto fail;
+	}
 	if (ftruncate(fd, (off_t)l.total) == -1) {
 		snprintf(err, errlen, "ftruncate(%s, %llu): %s", name,
 		    (unsigned long long)l.total, strerror(errno));
@@ -376,9 +568,13 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 	close(fd);
 	seg_init_header(base, &l, nworkers);
 	seg_fill_ptrs(seg, base, l.total);
-	seg_carry_apply(&carry, seg);
+	if (seg_carry_apply(&carry, seg, why, sizeof(why)) == -1)
+		snprintf(note, sizeof(note), "%s%s: stale segment replaced, "
+		    "log positions carried over, %s: its records not",
+		    SEG_SHM_DIR, name, why);
 	seg->lockfd = lockfd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	memcpy(seg->note, note, sizeof(note));
 	return 0;
 
 fail:

@@ -24,12 +24,19 @@ struct shm_seg {
 	uint64_t slot_mask;
 	uint64_t data_size;
 	int lockfd;             /* holds the in-use lock (>= 3); 0: none */
-	char name[64];
+	char name[64];          /* "": anonymous */
+	char note[512];         /* what became of a segment found at the name */
 };
 
 /*
- * Create the segment `name` (e.g. "/certstream-8080"): a segment left behind
- * by a killed master is detected and replaced; one still in use is refused.
+ * Create the segment `name` (e.g. "/certstream-8080"), always anew with
+ * O_EXCL and mode 0600. A segment found at the name is only looked into if
+ * this user made it with mode 0600; anything else there (another owner or
+ * mode, not a certstream segment) is moved aside to <name>.bad-<unix time>
+ * (or unlinked) and seg->note says so; if it cannot be moved, the segment
+ * is anonymous (seg->name "", nothing carries over a restart) and the note
+ * says that. A segment of ours left behind by a killed master is
+ * detected and replaced; one still in use is refused.
  * In use means locked: the creator holds an flock(2) on the segment through
  * seg->lockfd, and the processes it forks inherit it, so the lock lasts as
  * long as any of them runs, whatever became of the pid in the header (a
@@ -37,7 +44,9 @@ struct shm_seg {
  * dead but the lock is held (its children are stopping), this waits up to
  * 5 s for them. A replaced segment of this layout hands on its live
  * log-status rows (name, url, flags, next_index: the exact resume points)
- * and, when the ring geometry matches, its ring (records keep their seq).
+ * and, when the ring geometry matches and every record in it validates,
+ * its ring (records keep their seq); a layout that does not validate hands
+ * on nothing (noted).
  * nslots is rounded up to a power of two. Returns 0, or -1 with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,

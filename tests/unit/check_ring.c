@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -578,27 +581,185 @@ START_TEST(stale_segment_of_dead_master_is_replaced)
 }
 END_TEST
 
-START_TEST(foreign_segment_is_refused)
+/* Files moved aside from name (<name>.bad-<time>): how many, removed. */
+static int
+aside_count_and_remove(const char *name)
+{
+	char path[160];
+	time_t now = time(NULL);
+	int n = 0;
+
+	for (time_t t = now - 5; t <= now + 1; t++) {
+		snprintf(path, sizeof(path), "/dev/shm%s.bad-%lld", name,
+		    (long long)t);
+		if (unlink(path) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* A stale segment of ours whose master died, holding one record and one
+ * log row, closed (its lock free: unmapped too) with mode `mode`; its ring
+ * first damaged as `damage` says (0: not). */
+static void
+leave_stale(const char *name, mode_t mode, int damage)
+{
+	char err[256], path[128];
+	size_t lens[3] = { 10, 20, 30 };
+	struct ring_writer w;
+	struct shm_seg sa, *a = &sa;
+
+	shm_seg_unlink(name);
+	ck_assert_msg(shm_seg_create(a, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ring_writer_init(&w, a, NULL, 0);
+	publish_sized(&w, 0, lens[0], lens[1], lens[2]);
+	a->logs[0].next_index = 77;
+	snprintf(a->logs[0].url, sizeof(a->logs[0].url), "https://l/");
+	a->logs[0].in_use = 1;
+	a->hdr->master_pid = 0;
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	if (damage == 1)
+		a->slots[0].vlen[RV_FULL] = 1u << 20;
+	else if (damage == 2)
+		a->ctl->tail = 5;
+	else if (damage == 3)
+		a->slots[0].pos = a->data_size * 3;
+	shm_seg_close(a);
+}
+
+/* A segment of ours that is not a certstream segment (random bytes, a
+ * foreign magic) is moved aside, said in the note, and a new one made: the
+ * daemon starts. (It used to refuse to start.) */
+START_TEST(foreign_segment_is_moved_aside)
 {
 	struct shm_seg a, b;
 	char name[64], err[256];
 
 	test_name(name, sizeof(name), "foreign");
 	shm_seg_unlink(name);
+	aside_count_and_remove(name);
 	ck_assert_msg(shm_seg_create(&a, name, 16, 65536, 1, err,
 	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(a.note, "");
 	a.hdr->magic = 0x1234;
 	a.hdr->master_pid = 0;
-	ck_assert_int_eq(shm_seg_create(&b, name, 16, 65536, 1, err,
-	    sizeof(err)), -1);
-	ck_assert_msg(strstr(err, "not a certstream segment") != NULL, "%s",
-	    err);
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(strstr(b.note, "not a certstream segment") != NULL &&
+	    strstr(b.note, "moved aside") != NULL, "%s", b.note);
+	ck_assert_uint_eq(b.hdr->magic, SHM_MAGIC);
+	ck_assert_str_eq(b.name, name);
+	ck_assert_int_eq(aside_count_and_remove(name), 1);
+	shm_seg_close(&b);
 	/* A zeroed one (master killed while creating) is replaced. */
 	a.hdr->magic = 0;
 	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
 	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(aside_count_and_remove(name), 0);
 	shm_seg_close(&b);
 	shm_seg_close(&a);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+/* A stale segment that others could have written (mode 0644) hands on
+ * neither its records nor its log rows; one of mode 0600 does both. */
+START_TEST(stale_segment_carried_only_if_mode_0600)
+{
+	struct shm_seg b;
+	char name[64], err[256];
+	size_t lens[3] = { 10, 20, 30 };
+
+	test_name(name, sizeof(name), "mode");
+	aside_count_and_remove(name);
+	leave_stale(name, 0644, 0);
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(strstr(b.note, "mode 0644") != NULL, "%s", b.note);
+	ck_assert_uint_eq(ring_head(&b), 0);
+	ck_assert_uint_eq(b.logs[0].in_use, 0);
+	ck_assert_uint_eq(b.logs[0].next_index, 0);
+	ck_assert_int_eq(aside_count_and_remove(name), 1);
+	shm_seg_close(&b);
+
+	leave_stale(name, 0600, 0);
+	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(b.note, "");
+	ck_assert_uint_eq(ring_head(&b), 1);
+	assert_record(&b, 0, lens);
+	ck_assert_uint_eq(b.logs[0].next_index, 77);
+	ck_assert_int_eq(aside_count_and_remove(name), 0);
+	shm_seg_close(&b);
+	shm_seg_unlink(name);
+}
+END_TEST
+
+/* A stale segment of ours whose ring does not validate (a record reaching
+ * past its slot, a tail above head) keeps its log rows, not its records. */
+START_TEST(stale_ring_that_does_not_validate_is_not_carried)
+{
+	struct shm_seg b;
+	char name[64], err[256];
+
+	test_name(name, sizeof(name), "ring");
+	for (int t = 1; t <= 3; t++) {
+		leave_stale(name, 0600, t);
+		ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
+		    sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(strstr(b.note, "ring does not validate") != NULL,
+		    "%d: %s", t, b.note);
+		ck_assert_uint_eq(ring_head(&b), 0);
+		ck_assert_uint_eq(ring_tail(&b), 0);
+		ck_assert_uint_eq(b.ctl->wpos, 0);
+		ck_assert_uint_eq(b.slots[0].size, 0);
+		ck_assert_uint_eq(b.logs[0].next_index, 77);
+		shm_seg_close(&b);
+	}
+	shm_seg_unlink(name);
+}
+END_TEST
+
+/* Another user's file at the name, in the sticky /dev/shm, cannot be moved
+ * by us: we run on an unnamed segment rather than not at all, and leave
+ * the file alone. Needs root to make the file another user's. */
+START_TEST(immovable_foreign_file_gives_an_unnamed_segment)
+{
+	char name[64], path[128];
+	pid_t pid;
+	int st, fd;
+
+	if (geteuid() != 0)
+		return;
+	test_name(name, sizeof(name), "immovable");
+	shm_seg_unlink(name);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0644);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	if ((pid = fork()) == 0) {
+		struct shm_seg b;
+		char err[256];
+
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(10);
+		if (shm_seg_create(&b, name, 16, 65536, 1, err,
+		    sizeof(err)) == -1)
+			_exit(11);
+		if (b.name[0] != '\0' || strstr(b.note, "unnamed") == NULL ||
+		    strstr(b.note, "owned by uid 0") == NULL)
+			_exit(12);
+		if (b.hdr->magic != SHM_MAGIC || ring_head(&b) != 0)
+			_exit(13);
+		shm_seg_close(&b);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %#x", st);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	ck_assert_int_eq(access(path, F_OK), 0);
 	shm_seg_unlink(name);
 }
 END_TEST
@@ -615,7 +776,10 @@ segment_suite(void)
 	tcase_add_test(tc, attach_checks_magic_and_version);
 	tcase_add_test(tc, live_master_segment_is_refused);
 	tcase_add_test(tc, stale_segment_of_dead_master_is_replaced);
-	tcase_add_test(tc, foreign_segment_is_refused);
+	tcase_add_test(tc, foreign_segment_is_moved_aside);
+	tcase_add_test(tc, stale_segment_carried_only_if_mode_0600);
+	tcase_add_test(tc, stale_ring_that_does_not_validate_is_not_carried);
+	tcase_add_test(tc, immovable_foreign_file_gives_an_unnamed_segment);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -909,6 +909,27 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 				return -1;
 		}
 	}
+	/* The state in words and why, one series per log (the reason is the
+	 * last error: it changes seldom, and an alert wants to show it). */
+	if (ep_family(b, "certstream_ct_log_state", "gauge",
+	    "1, labelled with the log's state and its last error.") == -1)
+		return -1;
+	for (i = 0; i < SHM_MAX_LOGS; i++) {
+		const struct shm_log_status *l = &seg->logs[i];
+		char name[SHM_LOG_NAME_MAX], label[2 * SHM_LOG_NAME_MAX];
+		char err[SHM_LOG_ERR_MAX], reason[2 * SHM_LOG_ERR_MAX];
+
+		if (!atomic_load(&l->in_use))
+			continue;
+		ep_field(name, l->name, sizeof(name));
+		ep_label(label, sizeof(label), name);
+		ep_field(err, l->last_error, sizeof(err));
+		ep_label(reason, sizeof(reason), err);
+		if (evbuffer_add_printf(b, "certstream_ct_log_state{log=\"%s\","
+		    "state=\"%s\",reason=\"%s\"} 1\n", label,
+		    ep_log_state(atomic_load(&l->state)), reason) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -171,6 +171,8 @@ test('a partial that is gone does not stall the log; a log that takes nothing sh
       const st = await logStatus(d, u);
       return st && st.state !== 'ok' && /HTTP 500/.test(st.last_error || '');
     }, 15000, 'the stuck log is not ok, with its reason');
+    const metrics = (await request('GET', d.url('/metrics'))).body;
+    assert.match(metrics, /certstream_ct_log_state\{log="Fakelog 'gone'",state="(lagging|failing)",reason="[^"]*HTTP 500[^"]*"\} 1/);
     // Back: the partial 000.p/W it wanted is gone (404); the full tile is
     // fetched instead and everything streams.
     await request('DELETE', fl.url('/control/gone/fault'));

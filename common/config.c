@@ -104,6 +104,7 @@ static const struct ckey keys[] = {
 	    ct_log.state_save_interval_secs, "5", 1, 3600, 1),
 	ROW("ct_log.max_response_bytes", KT_INT, ct_log.max_response_bytes,
 	    "67108864", 65536, IMAX, 1),
+	ROW("ct_log.redirects", KT_STR, ct_log.redirects, "same-origin", 0, 0, 1),
 	ROW("ct_log.contact", KT_STR, ct_log.contact, "", 0, 0, 1),
 	ROW("ct_log.partial_tile_wait_ms", KT_INT, ct_log.partial_tile_wait_ms,
 	    "5000", 0, 3600000, 1),
@@ -882,6 +883,13 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 	if (cfg->ct_logs_url[0] == '\0') {
 		*key = "ct_logs_url";
 		fmt_err(why, wlen, "empty");
+		return -1;
+	}
+	if (strcmp(cfg->ct_log.redirects, "same-origin") != 0 &&
+	    strcmp(cfg->ct_log.redirects, "https") != 0 &&
+	    strcmp(cfg->ct_log.redirects, "none") != 0) {
+		*key = "ct_log.redirects";
+		fmt_err(why, wlen, "must be same-origin, https or none");
 		return -1;
 	}
 	for (const char *c = cfg->ct_log.contact; *c != '\0'; c++) {

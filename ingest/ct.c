@@ -89,6 +89,9 @@ fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
 	o->timeout_secs = cfg->ct_log.request_timeout_secs;
 	o->max_bytes = (size_t)cfg->ct_log.max_response_bytes;
 	o->max_redirs = CT_MAX_REDIRS;
+	o->redirects = strcmp(cfg->ct_log.redirects, "none") == 0 ?
+	    FETCH_REDIR_NONE : strcmp(cfg->ct_log.redirects, "https") == 0 ?
+	    FETCH_REDIR_HTTPS : FETCH_REDIR_SAME_ORIGIN;
 	/* Log operators grant more to clients that say who to contact. */
 	if (cfg->ct_log.contact[0] != '\0')
 		snprintf(o->user_agent, sizeof(o->user_agent),

@@ -124,18 +124,22 @@ cache_add(struct tiles *t, const uint8_t fp[LEAF_FP_LEN], uint8_t *der,
     size_t len)
 {
 	struct issuer *is;
-	size_t i, lru = 0;
+	size_t i, lru;
 
-	if (t->ncache < CT_ISSUER_CACHE) {
-		is = &t->cache[t->ncache++];
-		atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size, 1);
-	} else {
-		for (i = 1; i < t->ncache; i++)
+	/* make room, least recently used first, by count and by bytes */
+	while (t->ncache > 0 && (t->ncache >= CT_ISSUER_CACHE ||
+	    t->cache_bytes + len > CT_ISSUER_CACHE_BYTES)) {
+		for (lru = 0, i = 1; i < t->ncache; i++)
 			if (t->cache[i].used < t->cache[lru].used)
 				lru = i;
-		is = &t->cache[lru];
-		free(is->der);
+		t->cache_bytes -= t->cache[lru].len;
+		free(t->cache[lru].der);
+		t->cache[lru] = t->cache[--t->ncache];
+		atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, 1);
 	}
+	is = &t->cache[t->ncache++];
+	atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size, 1);
+	t->cache_bytes += len;
 	memcpy(is->fp, fp, LEAF_FP_LEN);
 	is->der = der;
 	is->len = len;
@@ -154,7 +158,11 @@ on_issuer(void *arg, const struct fetch_res *res)
 	memcpy(fp, r->fp, sizeof(fp));
 	memset(r, 0, sizeof(*r));
 	if (!res->ok || res->status != 200) {
-		ct_pace_describe(why, sizeof(why), res);
+		if (res->too_large)
+			snprintf(why, sizeof(why), "over %d bytes: not an issuer "
+			    "certificate", CT_ISSUER_MAX_BYTES);
+		else
+			ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: %s", fp[0], fp[1],
 		    fp[2], fp[3], why);
 		ct_pace_backoff(&t->pace, res);
@@ -203,7 +211,8 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	t->ireq[slot].used = 1;
 	t->ireq[slot].t = t;
 	memcpy(t->ireq[slot].fp, fp, LEAF_FP_LEN);
-	t->ireq[slot].req = fetch_get(ct_fetch(), url, on_issuer, &t->ireq[slot]);
+	t->ireq[slot].req = fetch_get_small(ct_fetch(), url, CT_ISSUER_MAX_BYTES,
+	    on_issuer, &t->ireq[slot]);
 	if (t->ireq[slot].req == NULL) {
 		memset(&t->ireq[slot], 0, sizeof(t->ireq[slot]));
 		ct_log_error(t->l, "cannot start a request");

@@ -112,7 +112,7 @@ struct tiles {
 	int no_range;               /* the log ignores or mangles Range */
 
 	struct issuer cache[CT_ISSUER_CACHE];
-	size_t ncache;
+	size_t ncache, cache_bytes;
 	uint64_t tick;
 	struct ireq ireq[CT_TILES_MAX_IREQ];
 

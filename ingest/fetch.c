@@ -6,6 +6,7 @@
  */
 #include "ingest/fetch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@ struct fetch_req {
 	char *buf;
 	size_t len, cap;
 	int too_large;
+	char *url;                  /* the one asked now (after redirects) */
+	size_t max;                 /* body cap of this request */
+	long redirs;                /* redirects followed */
 	long long range_start;      /* from Content-Range, -1 if none */
 	int encoded;                /* a Content-Encoding other than identity */
 	char errbuf[CURL_ERROR_SIZE];
@@ -68,6 +72,100 @@ sock_free(struct fetch *f, struct fetch_sock *fs)
 	free(fs);
 }
 
+/* scheme, host and port of a URL, or -1. */
+static int
+origin_of(const char *url, char **scheme, char **host, char **port)
+{
+	CURLU *u = curl_url();
+	int rc = -1;
+
+	*scheme = *host = *port = NULL;
+	if (u == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK)
+		rc = 0;
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int
+fetch_redirect_allowed(const char *from, const char *to, int policy,
+    char *why, size_t whylen)
+{
+	char *fs, *fh, *fp, *ts, *th, *tp;
+	int ok = 0;
+
+	if (policy == FETCH_REDIR_NONE) {
+		snprintf(why, whylen, "redirects are not followed");
+		return 0;
+	}
+	if (origin_of(from, &fs, &fh, &fp) < 0 ||
+	    origin_of(to, &ts, &th, &tp) < 0) {
+		snprintf(why, whylen, "redirect to an unusable URL");
+	} else if (strcasecmp(fs, "https") == 0 && strcasecmp(ts, "https") != 0) {
+		snprintf(why, whylen, "redirect from https to %s refused", ts);
+	} else if (strcasecmp(ts, "http") != 0 && strcasecmp(ts, "https") != 0) {
+		snprintf(why, whylen, "redirect to a %s URL refused", ts);
+	} else if (policy == FETCH_REDIR_HTTPS) {
+		ok = 1;
+	} else if (strcasecmp(fh, th) != 0 || (strcasecmp(fs, ts) == 0 ?
+	    strcmp(fp, tp) != 0 : strcasecmp(ts, "https") != 0)) {
+		/* the same host and port, or the same host upgraded to https */
+		snprintf(why, whylen, "redirect to another origin (%s://%s:%s) "
+		    "refused", ts, th, tp);
+	} else {
+		ok = 1;
+	}
+	curl_free(fs);
+	curl_free(fh);
+	curl_free(fp);
+	curl_free(ts);
+	curl_free(th);
+	curl_free(tp);
+	return ok;
+}
+
+/* A 3xx: ask again at its Location if the policy allows, 1; else 0 with
+ * res made an error naming why. */
+static int
+follow(struct fetch *f, struct fetch_req *r, struct fetch_res *res)
+{
+	char *loc = NULL, *to;
+	char why[160];
+
+	if (curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &loc) !=
+	    CURLE_OK || loc == NULL)
+		return 0;  /* a 3xx without a Location is an answer */
+	if (r->redirs >= f->o.max_redirs) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "too many redirects "
+		    "(%ld)", r->redirs);
+	} else if (!fetch_redirect_allowed(r->url, loc, f->o.redirects, why,
+	    sizeof(why))) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "%s", why);
+	} else if ((to = strdup(loc)) != NULL) {
+		curl_multi_remove_handle(f->multi, r->easy);
+		free(r->url);
+		r->url = to;
+		r->redirs++;
+		r->len = 0;
+		r->too_large = 0;
+		r->range_start = -1;
+		r->encoded = 0;
+		r->errbuf[0] = '\0';
+		curl_easy_setopt(r->easy, CURLOPT_URL, r->url);
+		if (curl_multi_add_handle(f->multi, r->easy) == CURLM_OK)
+			return 1;
+		/* out of the multi handle now: check_done's remove is a no-op */
+		snprintf(r->errbuf, sizeof(r->errbuf), "cannot follow a redirect");
+	}
+	res->ok = 0;
+	return 0;
+}
+
 static void
 check_done(struct fetch *f)
 {
@@ -88,6 +186,9 @@ check_done(struct fetch *f)
 		memset(&res, 0, sizeof(res));
 		res.ok = m->data.result == CURLE_OK;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+		if (res.ok && res.status >= 300 && res.status < 400 &&
+		    follow(f, r, &res))
+			continue;  /* asked again at the new URL */
 		if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra) !=
 		    CURLE_OK || ra <= 0)
 			ra = -1;
@@ -116,6 +217,7 @@ check_done(struct fetch *f)
 		r->cb(r->arg, &res);
 		curl_easy_cleanup(r->easy);
 		free(r->buf);
+		free(r->url);
 		free(r);
 	}
 }
@@ -210,7 +312,7 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	size_t add = sz * n, ncap;
 	char *nb;
 
-	if (r->len + add > r->f->o.max_bytes) {
+	if (r->len + add > r->max) {
 		r->too_large = 1;
 		return 0;  /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
@@ -304,8 +406,8 @@ fetch_set_opts(struct fetch *f, const struct fetch_opts *o)
 }
 
 static struct fetch_req *
-start(struct fetch *f, const char *url, const char *range, fetch_cb cb,
-    void *arg)
+start(struct fetch *f, const char *url, const char *range, size_t max,
+    fetch_cb cb, void *arg)
 {
 	struct fetch_req *r = calloc(1, sizeof(*r));
 	CURL *e;
@@ -322,6 +424,12 @@ start(struct fetch *f, const char *url, const char *range, fetch_cb cb,
 	r->cb = cb;
 	r->arg = arg;
 	r->range_start = -1;
+	r->max = max < f->o.max_bytes ? max : f->o.max_bytes;
+	if ((r->url = strdup(url)) == NULL) {
+		curl_easy_cleanup(e);
+		free(r);
+		return NULL;
+	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -340,15 +448,16 @@ start(struct fetch *f, const char *url, const char *range, fetch_cb cb,
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout_secs);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, f->o.timeout_secs);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)f->o.max_bytes);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, f->o.max_redirs);
+	    (curl_off_t)r->max);
+	/* redirects are followed in check_done, each one checked */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, f->o.user_agent[0] ?
 	    f->o.user_agent : "certstream/" CERTSTREAM_VERSION);
 	if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
+		free(r->url);
 		free(r);
 		return NULL;
 	}
@@ -364,7 +473,14 @@ start(struct fetch *f, const char *url, const char *range, fetch_cb cb,
 struct fetch_req *
 fetch_get(struct fetch *f, const char *url, fetch_cb cb, void *arg)
 {
-	return start(f, url, NULL, cb, arg);
+	return start(f, url, NULL, SIZE_MAX, cb, arg);
+}
+
+struct fetch_req *
+fetch_get_small(struct fetch *f, const char *url, size_t max, fetch_cb cb,
+    void *arg)
+{
+	return start(f, url, NULL, max, cb, arg);
 }
 
 struct fetch_req *
@@ -374,7 +490,7 @@ fetch_get_from(struct fetch *f, const char *url, unsigned long long offset,
 	char range[32];
 
 	snprintf(range, sizeof(range), "%llu-", offset);
-	return start(f, url, range, cb, arg);
+	return start(f, url, range, SIZE_MAX, cb, arg);
 }
 
 void
@@ -395,6 +511,7 @@ fetch_cancel(struct fetch_req *r)
 	f->inflight--;
 	curl_easy_cleanup(r->easy);
 	free(r->buf);
+	free(r->url);
 	free(r);
 }
 

@@ -23,8 +23,23 @@ struct fetch_opts {
 	long timeout_secs;          /* whole transfer */
 	size_t max_bytes;           /* body cap: a larger body aborts the transfer */
 	long max_redirs;
+	int redirects;              /* which redirects are followed: FETCH_REDIR_* */
 	char user_agent[320];        /* "" = certstream/<version> */
 };
+
+/* Redirects are followed by the fetcher itself, each hop checked: never
+ * from https to http, and by default never to another origin (a log's
+ * redirect elsewhere is a log that moved, or a hijack: reported). */
+enum {
+	FETCH_REDIR_SAME_ORIGIN = 0,  /* same scheme, host and port (or http to https) */
+	FETCH_REDIR_NONE = 1,         /* a 3xx is the answer */
+	FETCH_REDIR_HTTPS = 2         /* any host, but never a downgrade to http */
+};
+
+/* May a request to `from` follow a redirect to `to` under policy? 1 yes;
+ * 0 no, with why. */
+int fetch_redirect_allowed(const char *from, const char *to, int policy,
+    char *why, size_t whylen);
 
 struct fetch_res {
 	int ok;                     /* transfer completed (any HTTP status) */
@@ -52,6 +67,11 @@ void fetch_set_opts(struct fetch *f, const struct fetch_opts *o);
  * (allocation, curl refusing the handle). */
 struct fetch_req *fetch_get(struct fetch *f, const char *url, fetch_cb cb,
     void *arg);
+
+/* The same with a smaller body cap than the fetcher's (a larger body
+ * fails as too_large). */
+struct fetch_req *fetch_get_small(struct fetch *f, const char *url,
+    size_t max, fetch_cb cb, void *arg);
 
 /* The same, asking only for the bytes from offset on (Range: bytes=N-),
  * without content negotiation so the offset is one of the file's own

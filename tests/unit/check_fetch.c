@@ -66,6 +66,12 @@ handle(struct evhttp_request *req, void *arg)
 	} else if (strcmp(uri, "/redirect") == 0) {
 		evhttp_add_header(oh, "Location", "/hello");
 		evhttp_send_reply(req, 302, "Found", b);
+	} else if (strcmp(uri, "/away") == 0) {
+		char loc[64];
+
+		snprintf(loc, sizeof(loc), "http://127.0.0.2:%d/hello", s->port);
+		evhttp_add_header(oh, "Location", loc);
+		evhttp_send_reply(req, 302, "Found", b);
 	} else if (strcmp(uri, "/loop") == 0) {
 		evhttp_add_header(oh, "Location", "/loop");
 		evhttp_send_reply(req, 302, "Found", b);
@@ -171,15 +177,59 @@ START_TEST(get_body_status_and_retry_after)
 
 	run_one(base, f, s.port, "/loop", &g);
 	ck_assert(!g.res.ok);
+	ck_assert_ptr_nonnull(strstr(g.res.error, "too many redirects"));
+
+	/* another host: refused, never asked (the server counts its hits) */
+	{
+		int hits = s.hits;
+
+		run_one(base, f, s.port, "/away", &g);
+		ck_assert(!g.res.ok);
+		ck_assert_ptr_nonnull(strstr(g.res.error, "another origin"));
+		ck_assert_int_eq(s.hits, hits + 1);
+	}
 
 	run_one(base, f, s.port, "/nothing", &g);
 	ck_assert_int_eq(g.res.status, 404);
-	ck_assert_uint_eq(fetch_count(f), 6);
+	ck_assert_uint_eq(fetch_count(f), 7);
 	ck_assert_uint_eq(fetch_inflight(f), 0);
 
 	fetch_free(f);
 	evhttp_free(s.http);
 	event_base_free(base);
+}
+END_TEST
+
+START_TEST(redirect_policy)
+{
+	char why[160];
+
+	/* same origin, or the same host upgraded to https */
+	ck_assert(fetch_redirect_allowed("http://a.test/x", "http://a.test/y",
+	    FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	ck_assert(fetch_redirect_allowed("http://a.test/x", "https://a.test/x",
+	    FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	ck_assert(fetch_redirect_allowed("https://a.test/x",
+	    "https://A.TEST:443/z", FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	/* another host or port */
+	ck_assert(!fetch_redirect_allowed("https://a.test/x", "https://b.test/x",
+	    FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "another origin"));
+	ck_assert(!fetch_redirect_allowed("http://a.test/x",
+	    "http://a.test:8080/x", FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	/* never a downgrade, whatever the policy */
+	ck_assert(!fetch_redirect_allowed("https://a.test/x", "http://a.test/x",
+	    FETCH_REDIR_SAME_ORIGIN, why, sizeof(why)));
+	ck_assert(!fetch_redirect_allowed("https://a.test/x", "http://b.test/x",
+	    FETCH_REDIR_HTTPS, why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "from https to http"));
+	ck_assert(fetch_redirect_allowed("https://a.test/x", "https://b.test/x",
+	    FETCH_REDIR_HTTPS, why, sizeof(why)));
+	/* other schemes and none */
+	ck_assert(!fetch_redirect_allowed("http://a.test/x", "file:///etc/passwd",
+	    FETCH_REDIR_HTTPS, why, sizeof(why)));
+	ck_assert(!fetch_redirect_allowed("http://a.test/x", "http://a.test/y",
+	    FETCH_REDIR_NONE, why, sizeof(why)));
 }
 END_TEST
 
@@ -292,6 +342,7 @@ fetch_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, get_body_status_and_retry_after);
+	tcase_add_test(tc, redirect_policy);
 	tcase_add_test(tc, body_cap_aborts_transfer);
 	tcase_add_test(tc, transfer_timeout_fires);
 	tcase_add_test(tc, concurrent_and_cancelled);

@@ -16,7 +16,6 @@
 
 #include "ingest/leaf.h"
 #include "ingest/render.h"
-#include "ingest/x509_json.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -25,6 +24,7 @@
 #endif
 
 #define MAX_RATIO 15.0   /* 10x the content; linear is ~10x, quadratic ~100x */
+#define MAX_ROUNDS 30
 
 /* Under valgrind every instruction costs ~50x: the big certificates would
  * take minutes, and timings mean little. */
@@ -281,30 +281,42 @@ cpu_seconds(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Renders der as the daemon does, `runs` times; the fastest, in seconds. */
+/* A certificate built here and the texts its rendering must hold. */
+struct cert {
+	uint8_t *der;
+	size_t len;
+	struct text a, b;
+};
+
+typedef void (*make_fn)(size_t n, EVP_PKEY *k, struct cert *c);
+typedef void (*check_fn)(const struct render_out *ro, const struct cert *c);
+
+static void
+cert_free(struct cert *c)
+{
+	OPENSSL_free(c->der);
+	free(c->a.p);
+	free(c->b.p);
+}
+
+/* Renders c as the daemon does; the CPU time it took. */
 static double
-render_best(struct render_out *ro, const uint8_t *der, size_t len, int runs)
+render_once(struct render_out *ro, const struct cert *c)
 {
 	static const struct render_source src = { "https://ct.example.net/", "L", "O",
 	    "rfc6962" };
 	struct leaf_entry e;
 	char err[256];
-	double best = 1e9, t;
-	int i;
+	double t;
 
 	memset(&e, 0, sizeof(e));
 	e.type = LEAF_X509;
-	e.cert.p = der;
-	e.cert.len = len;
+	e.cert.p = c->der;
+	e.cert.len = c->len;
 	e.signed_entry = e.cert;
-	for (i = 0; i < runs; i++) {
-		t = cpu_seconds();
-		ck_assert_msg(render_entry(&e, &src, 1.0, ro, err, sizeof(err)) == 0, "%s", err);
-		t = cpu_seconds() - t;
-		if (t < best)
-			best = t;
-	}
-	return best;
+	t = cpu_seconds();
+	ck_assert_msg(render_entry(&e, &src, 1.0, ro, err, sizeof(err)) == 0, "%s", err);
+	return cpu_seconds() - t;
 }
 
 /* The text right after `key` in s is exactly want. */
@@ -320,121 +332,116 @@ assert_text_after(const char *s, const char *key, const struct text *want)
 	    "%s differs from the expected text", key);
 }
 
-/* Renders a certificate of n SANs; checks all_domains in the lite and
- * the domains messages; returns the best of `runs` render times. */
-static double
-san_case(struct render_out *ro, EVP_PKEY *k, size_t n, int runs)
+static void
+san_make(size_t n, EVP_PKEY *k, struct cert *c)
 {
-	struct text want = { NULL, 0, 0 };
-	size_t len, nwant;
-	uint8_t *der = san_cert(n, k, &want, &nwant, &len);
-	double t = render_best(ro, der, len, runs);
+	size_t nwant;
 
-	assert_text_after(ro->json[RV_LITE], "\"all_domains\":", &want);
-	assert_text_after(ro->json[RV_FULL], "\"all_domains\":", &want);
-	assert_text_after(ro->json[RV_DOMAINS], "\"data\":", &want);
-	free(want.p);
-	OPENSSL_free(der);
-	return t;
+	c->der = san_cert(n, k, &c->a, &nwant, &c->len);
 }
 
-static double
-ext_case(struct render_out *ro, EVP_PKEY *k, size_t n, int runs)
+/* all_domains in the three messages */
+static void
+san_check(const struct render_out *ro, const struct cert *c)
 {
-	struct text want = { NULL, 0, 0 };
-	size_t len;
-	uint8_t *der = ext_cert(n, k, &want, &len);
-	double t = render_best(ro, der, len, runs);
-
-	assert_text_after(ro->json[RV_LITE], "\"extensions\":", &want);
-	free(want.p);
-	OPENSSL_free(der);
-	return t;
+	assert_text_after(ro->json[RV_LITE], "\"all_domains\":", &c->a);
+	assert_text_after(ro->json[RV_FULL], "\"all_domains\":", &c->a);
+	assert_text_after(ro->json[RV_DOMAINS], "\"data\":", &c->a);
 }
 
-static double
-name_case(struct render_out *ro, EVP_PKEY *k, size_t n, int runs)
+static void
+ext_make(size_t n, EVP_PKEY *k, struct cert *c)
 {
-	struct text cn = { NULL, 0, 0 }, want = { NULL, 0, 0 };
-	size_t len;
-	uint8_t *der = name_cert(n, k, &cn, &want, &len);
-	double t = render_best(ro, der, len, runs);
+	c->der = ext_cert(n, k, &c->a, &c->len);
+}
 
-	assert_text_after(ro->json[RV_LITE], "\"CN\":", &cn);
-	assert_text_after(ro->json[RV_LITE], "\"all_domains\":", &want);
-	assert_text_after(ro->json[RV_DOMAINS], "\"data\":", &want);
-	free(cn.p);
-	free(want.p);
-	OPENSSL_free(der);
-	return t;
+static void
+ext_check(const struct render_out *ro, const struct cert *c)
+{
+	assert_text_after(ro->json[RV_LITE], "\"extensions\":", &c->a);
+}
+
+static void
+name_make(size_t n, EVP_PKEY *k, struct cert *c)
+{
+	c->der = name_cert(n, k, &c->a, &c->b, &c->len);
+}
+
+static void
+name_check(const struct render_out *ro, const struct cert *c)
+{
+	assert_text_after(ro->json[RV_LITE], "\"CN\":", &c->a);
+	assert_text_after(ro->json[RV_LITE], "\"all_domains\":", &c->b);
+	assert_text_after(ro->json[RV_DOMAINS], "\"data\":", &c->b);
+}
+
+/*
+ * Certificates of n and 10n items, rendered in turns, the fastest time
+ * of each kept: 3 rounds, more (up to MAX_ROUNDS, ~4 s) while the ratio
+ * is above MAX_RATIO. Other sessions share the cores and the caches, and
+ * a burst of theirs can slow the big render alone for a second or two;
+ * quadratic code, at 40x to 100x here, fails every round. Under valgrind,
+ * one certificate of n/5 items, checked only.
+ */
+static void
+scale_case(const char *what, size_t n, make_fn make, check_fn check)
+{
+	struct render_out ro;
+	struct cert small, big;
+	EVP_PKEY *k = test_key();
+	double ts = 1e9, tb = 1e9, t;
+	int round;
+
+	memset(&small, 0, sizeof(small));
+	memset(&big, 0, sizeof(big));
+	render_out_init(&ro);
+	if (under_valgrind()) {
+		make(n / 5, k, &small);
+		render_once(&ro, &small);
+		check(&ro, &small);
+		goto done;
+	}
+	make(n, k, &small);
+	make(10 * n, k, &big);
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		if ((t = render_once(&ro, &small)) < ts)
+			ts = t;
+		if (round == 0)
+			check(&ro, &small);
+		if ((t = render_once(&ro, &big)) < tb)
+			tb = t;
+		if (round == 0)
+			check(&ro, &big);
+		if (round >= 2 && tb <= MAX_RATIO * ts)
+			break;
+	}
+	fprintf(stderr, "x509json_scale: %zu %s %.4f s, %zu %.4f s (%.1fx, %d rounds)\n",
+	    n, what, ts, 10 * n, tb, tb / ts, round < MAX_ROUNDS ? round + 1 : round);
+	ck_assert_msg(tb <= MAX_RATIO * ts,
+	    "%zu %s took %.4f s, %.1fx the %.4f s of %zu (at most %.0fx)",
+	    10 * n, what, tb, tb / ts, ts, n, MAX_RATIO);
+done:
+	cert_free(&small);
+	cert_free(&big);
+	render_out_fini(&ro);
+	EVP_PKEY_free(k);
 }
 
 START_TEST(all_domains_time_is_linear_in_the_san_count)
 {
-	struct render_out ro;
-	EVP_PKEY *k = test_key();
-	double t10k, t100k;
-
-	render_out_init(&ro);
-	if (under_valgrind()) {
-		san_case(&ro, k, 2000, 1);
-	} else {
-		t10k = san_case(&ro, k, 10000, 3);
-		t100k = san_case(&ro, k, 100000, 3);
-		fprintf(stderr, "x509json_scale: 10,000 SANs %.4f s, 100,000 SANs %.4f s "
-		    "(%.1fx)\n", t10k, t100k, t100k / t10k);
-		ck_assert_msg(t100k <= MAX_RATIO * t10k,
-		    "100,000 SANs took %.4f s, %.1fx the %.4f s of 10,000 (at most %.0fx)",
-		    t100k, t100k / t10k, t10k, MAX_RATIO);
-	}
-	render_out_fini(&ro);
-	EVP_PKEY_free(k);
+	scale_case("SANs", 10000, san_make, san_check);
 }
 END_TEST
 
 START_TEST(extensions_time_is_linear_in_the_extension_count)
 {
-	struct render_out ro;
-	EVP_PKEY *k = test_key();
-	double t2k, t20k;
-
-	render_out_init(&ro);
-	if (under_valgrind()) {
-		ext_case(&ro, k, 500, 1);
-	} else {
-		t2k = ext_case(&ro, k, 2000, 3);
-		t20k = ext_case(&ro, k, 20000, 3);
-		fprintf(stderr, "x509json_scale: 2,000 extensions %.4f s, 20,000 %.4f s "
-		    "(%.1fx)\n", t2k, t20k, t20k / t2k);
-		ck_assert_msg(t20k <= MAX_RATIO * t2k,
-		    "20,000 extensions took %.4f s, %.1fx the %.4f s of 2,000 (at most %.0fx)",
-		    t20k, t20k / t2k, t2k, MAX_RATIO);
-	}
-	render_out_fini(&ro);
-	EVP_PKEY_free(k);
+	scale_case("extensions", 2000, ext_make, ext_check);
 }
 END_TEST
 
 START_TEST(subject_time_is_linear_in_the_name_entry_count)
 {
-	struct render_out ro;
-	EVP_PKEY *k = test_key();
-	double t2k, t20k;
-
-	render_out_init(&ro);
-	if (under_valgrind()) {
-		name_case(&ro, k, 500, 1);
-	} else {
-		t2k = name_case(&ro, k, 2000, 3);
-		t20k = name_case(&ro, k, 20000, 3);
-		fprintf(stderr, "x509json_scale: 2,000 subject CNs %.4f s, 20,000 %.4f s "
-		    "(%.1fx)\n", t2k, t20k, t20k / t2k);
-		ck_assert_msg(t20k <= MAX_RATIO * t2k,
-		    "20,000 CNs took %.4f s, %.1fx the %.4f s of 2,000 (at most %.0fx)",
-		    t20k, t20k / t2k, t2k, MAX_RATIO);
-	}
-	render_out_fini(&ro);
-	EVP_PKEY_free(k);
+	scale_case("subject CNs", 2000, name_make, name_check);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /* X.509 DER to certstream JSON text (see x509_json.h). */
 #include "ingest/x509_json.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,15 +212,30 @@ put_hex(struct x509j_buf *b, const uint8_t *s, size_t n, int colons)
 
 /* ---- state ---- */
 
+#define NO_REC SIZE_MAX
+
 struct ext_rec {
 	const char *key;      /* static name, or into keybuf */
 	size_t keyoff;        /* into keybuf when key is NULL */
 	size_t off, len;      /* value text in x->vals */
 	int is_bool;
+	int first;            /* first of its key: writes the key */
+	size_t same;          /* next record of the same key, or NO_REC */
 };
 
 struct dom_rec {
 	size_t off, len;      /* into x->doms */
+	int dup;              /* an earlier entry has the same bytes */
+};
+
+/* One string of a list to de-duplicate. Sorted by bytes then position,
+ * the copies of a string are side by side, its first occurrence first:
+ * n log n whatever the names, which a hash set keyed by nothing secret
+ * would not be (certificates are the input of whoever asks a CA). */
+struct sortkey {
+	const char *p;
+	size_t len;
+	size_t idx;
 };
 
 struct name_rec {
@@ -242,6 +258,8 @@ struct x509j {
 	size_t next, extcap;
 	struct dom_rec *dom;
 	size_t ndom, domcap;
+	struct sortkey *sk;       /* de-duplication scratch */
+	size_t skcap;
 };
 
 struct x509j *
@@ -278,6 +296,7 @@ x509j_free(struct x509j *x)
 	free(x->nrec);
 	free(x->exts);
 	free(x->dom);
+	free(x->sk);
 	free(x);
 }
 
@@ -599,6 +618,33 @@ grow(void **arr, size_t *cap, size_t need, size_t elem)
 }
 
 static int
+sortkey_cmp(const void *a, const void *b)
+{
+	const struct sortkey *u = a, *v = b;
+	size_t n = u->len < v->len ? u->len : v->len;
+	int c = n > 0 ? memcmp(u->p, v->p, n) : 0;
+
+	if (c != 0)
+		return c;
+	if (u->len != v->len)
+		return u->len < v->len ? -1 : 1;
+	return u->idx < v->idx ? -1 : u->idx > v->idx;
+}
+
+static int
+sortkey_same(const struct sortkey *u, const struct sortkey *v)
+{
+	return u->len == v->len && (u->len == 0 || memcmp(u->p, v->p, u->len) == 0);
+}
+
+static void
+sortkeys(struct x509j *x, size_t n)
+{
+	if (n > 1)
+		qsort(x->sk, n, sizeof(*x->sk), sortkey_cmp);
+}
+
+static int
 add_domain(struct x509j *x, const uint8_t *s, size_t n)
 {
 	if (grow((void **)&x->dom, &x->domcap, x->ndom + 1, sizeof(*x->dom)) != 0)
@@ -686,35 +732,56 @@ done:
 
 /* ---- extensions ---- */
 
+/*
+ * Moves the text printed into x->mem to the end of x->vals, trailing
+ * newlines and spaces trimmed (tabs and CRs too with all_ws), and says
+ * where it is; with off NULL, drops it. Reading empties the BIO where
+ * BIO_reset would not do: OpenSSL 3 zeroes the whole buffer on a reset,
+ * as large as the longest text it ever held, so one large extension
+ * made every later reset, in this certificate and the next, cost that.
+ */
+static int
+bio_take(struct x509j *x, int all_ws, size_t *off, size_t *len)
+{
+	size_t n = BIO_ctrl_pending(x->mem);
+	char *t;
+
+	if (n > INT_MAX || x509j_buf_reserve(&x->vals, n) != 0)
+		return -1;
+	t = x->vals.p + x->vals.len;
+	if (n > 0 && BIO_read(x->mem, t, (int)n) != (int)n)
+		return -1;
+	if (off != NULL) {
+		while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == ' ' ||
+		    (all_ws && (t[n - 1] == '\r' || t[n - 1] == '\t'))))
+			n--;
+		*off = x->vals.len;
+		*len = n;
+		x->vals.len += n;
+	}
+	x->vals.p[x->vals.len] = '\0';
+	return 0;
+}
+
 /* OpenSSL's text of one extension, trailing whitespace trimmed, into
  * x->vals; returns its offset/length. */
 static int
 ext_text(struct x509j *x, X509_EXTENSION *ext, size_t *off, size_t *len)
 {
-	char *data;
-	long n;
-
-	(void)BIO_reset(x->mem);
+	if (bio_take(x, 0, NULL, NULL) != 0)    /* left by a failed print */
+		return -1;
 	if (X509V3_EXT_print(x->mem, ext, X509V3_EXT_DEFAULT, 0) <= 0) {
 		/* no printer, or a value it cannot decode: its bytes, as
 		 * `openssl x509 -text` shows them */
 		ERR_clear_error();
-		(void)BIO_reset(x->mem);
+		if (bio_take(x, 0, NULL, NULL) != 0)
+			return -1;
 		if (ASN1_STRING_print(x->mem, X509_EXTENSION_get_data(ext)) <= 0) {
 			ERR_clear_error();
 			return -1;
 		}
 	}
-	n = BIO_get_mem_data(x->mem, &data);
-	if (n < 0)
-		return -1;
-	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r' ||
-	    data[n - 1] == ' ' || data[n - 1] == '\t'))
-		n--;
-	*off = x->vals.len;
-	*len = (size_t)n;
-	x509j_put(&x->vals, data, (size_t)n);
-	return x->vals.oom ? -1 : 0;
+	return bio_take(x, 1, off, len);
 }
 
 /* The subjectAltName of a leaf, decoded once: its dNSNames go to the
@@ -726,8 +793,6 @@ san_text(struct x509j *x, X509_EXTENSION *ext, size_t *off, size_t *len)
 	const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
 	GENERAL_NAMES *gens = NULL;
 	STACK_OF(CONF_VALUE) *vals = NULL;
-	char *data;
-	long n;
 	int i, rc = -1;
 
 	if (m == NULL || m->i2v == NULL || (gens = X509V3_EXT_d2i(ext)) == NULL ||
@@ -744,21 +809,48 @@ san_text(struct x509j *x, X509_EXTENSION *ext, size_t *off, size_t *len)
 		    (size_t)ASN1_STRING_length(g->d.dNSName)) != 0)
 			goto done;
 	}
-	(void)BIO_reset(x->mem);
-	X509V3_EXT_val_prn(x->mem, vals, 0, m->ext_flags & X509V3_EXT_MULTILINE);
-	n = BIO_get_mem_data(x->mem, &data);
-	if (n < 0)
+	if (bio_take(x, 0, NULL, NULL) != 0)
 		goto done;
-	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
-		n--;
-	*off = x->vals.len;
-	*len = (size_t)n;
-	x509j_put(&x->vals, data, (size_t)n);
-	rc = x->vals.oom ? -1 : 0;
+	X509V3_EXT_val_prn(x->mem, vals, 0, m->ext_flags & X509V3_EXT_MULTILINE);
+	rc = bio_take(x, 0, off, len);
 done:
 	sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
 	GENERAL_NAMES_free(gens);
 	return rc;
+}
+
+static const char *
+ext_key(const struct x509j *x, const struct ext_rec *r)
+{
+	return r->key != NULL ? r->key : x->keybuf.p + r->keyoff;
+}
+
+/* Flags the first record of each key and links each to the next of the
+ * same key, in certificate order. */
+static int
+group_exts(struct x509j *x)
+{
+	size_t i;
+
+	if (grow((void **)&x->sk, &x->skcap, x->next, sizeof(*x->sk)) != 0)
+		return -1;
+	for (i = 0; i < x->next; i++) {
+		struct ext_rec *r = &x->exts[i];
+
+		x->sk[i].p = ext_key(x, r);
+		x->sk[i].len = strlen(x->sk[i].p);
+		x->sk[i].idx = i;
+		r->first = 1;
+		r->same = NO_REC;
+	}
+	sortkeys(x, x->next);
+	for (i = 1; i < x->next; i++) {
+		if (!sortkey_same(&x->sk[i - 1], &x->sk[i]))
+			continue;
+		x->exts[x->sk[i - 1].idx].same = x->sk[i].idx;
+		x->exts[x->sk[i].idx].first = 0;
+	}
+	return 0;
 }
 
 static int
@@ -819,21 +911,15 @@ render_exts(struct x509j *x, const struct certparts *c, int leaf,
 		}
 		x->next++;
 	}
-	if (x->keybuf.oom)
-		goto done;
 	/* one key per name: repeated extensions are joined with ", " */
+	if (x->keybuf.oom || group_exts(x) != 0)
+		goto done;
 	x509j_putc(o, '{');
 	for (j = 0; j < x->next; j++) {
 		struct ext_rec *r = &x->exts[j];
-		const char *key = r->key ? r->key : x->keybuf.p + r->keyoff;
-		int seen = 0;
+		const char *key = ext_key(x, r);
 
-		for (k = 0; k < j && !seen; k++) {
-			struct ext_rec *q = &x->exts[k];
-
-			seen = strcmp(key, q->key ? q->key : x->keybuf.p + q->keyoff) == 0;
-		}
-		if (seen)
+		if (!r->first)
 			continue;
 		if (o->len > 0 && o->p[o->len - 1] != '{')
 			x509j_putc(o, ',');
@@ -845,11 +931,10 @@ render_exts(struct x509j *x, const struct certparts *c, int leaf,
 		}
 		x->tmp.len = 0;
 		x509j_put(&x->tmp, x->vals.p + r->off, r->len);
-		for (k = j + 1; k < x->next; k++) {
+		for (k = r->same; k != NO_REC; k = x->exts[k].same) {
 			struct ext_rec *q = &x->exts[k];
 
-			if (q->is_bool ||
-			    strcmp(key, q->key ? q->key : x->keybuf.p + q->keyoff) != 0)
+			if (q->is_bool)
 				continue;
 			x509j_put(&x->tmp, ", ", 2);
 			x509j_put(&x->tmp, x->vals.p + q->off, q->len);
@@ -1012,27 +1097,46 @@ put_sigalg(struct x509j_buf *o, const struct der *alg)
 	return 0;
 }
 
-/* all_domains: list entries from `first` on, exact duplicates dropped. */
+/* Flags the domain list entries from `first` on that repeat an earlier
+ * one byte for byte. */
+static int
+mark_dup_domains(struct x509j *x, size_t first)
+{
+	size_t n = x->ndom - first, i;
+	const char *base = x->doms.p != NULL ? x->doms.p : "";
+
+	if (grow((void **)&x->sk, &x->skcap, n, sizeof(*x->sk)) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct dom_rec *d = &x->dom[first + i];
+
+		x->sk[i].p = base + d->off;
+		x->sk[i].len = d->len;
+		x->sk[i].idx = first + i;
+		d->dup = 0;
+	}
+	sortkeys(x, n);
+	for (i = 1; i < n; i++)
+		if (sortkey_same(&x->sk[i - 1], &x->sk[i]))
+			x->dom[x->sk[i].idx].dup = 1;
+	return 0;
+}
+
+/* all_domains: list entries from `first` on, exact duplicates dropped
+ * (mark_dup_domains first). */
 static void
 put_domains(struct x509j *x, size_t first, struct x509j_buf *o)
 {
-	size_t i, j;
+	size_t i;
 	int any = 0;
 
 	x509j_putc(o, '[');
 	for (i = first; i < x->ndom; i++) {
-		const char *s = x->doms.p + x->dom[i].off;
-		size_t n = x->dom[i].len;
-		int dup = 0;
-
-		for (j = first; j < i && !dup; j++)
-			dup = x->dom[j].len == n &&
-			    memcmp(x->doms.p + x->dom[j].off, s, n) == 0;
-		if (dup)
+		if (x->dom[i].dup)
 			continue;
 		if (any++)
 			x509j_putc(o, ',');
-		x509j_str(o, s, n);
+		x509j_str(o, x->doms.p + x->dom[i].off, x->dom[i].len);
 	}
 	x509j_putc(o, ']');
 }
@@ -1042,7 +1146,7 @@ x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
     struct x509j_buf *obj, struct x509j_buf *domains, char *err, size_t errlen)
 {
 	struct certparts c;
-	size_t obj0 = obj->len, dom0 = domains ? domains->len : 0, first;
+	size_t obj0 = obj->len, dom0 = domains ? domains->len : 0, first, start;
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
 	const char *why = NULL;
@@ -1103,10 +1207,15 @@ x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
 	if (leaf) {
 		/* the subject CN is a domain only for a non-CA certificate */
 		first = is_ca ? x->ncn : 0;
+		why = "out of memory";
+		if (mark_dup_domains(x, first) != 0)
+			goto fail;
 		x509j_puts(obj, ",\"all_domains\":");
+		start = obj->len;
 		put_domains(x, first, obj);
-		if (domains != NULL)
-			put_domains(x, first, domains);
+		/* the same array text: copied, not rendered twice */
+		if (domains != NULL && !obj->oom)
+			x509j_put(domains, obj->p + start, obj->len - start);
 	}
 	if (flags & X509J_DER) {
 		x509j_puts(obj, ",\"as_der\":");

@@ -301,8 +301,12 @@ ct_tiles_verify_root(struct tiles *t, uint64_t size,
 	if (ct_tiles_root(size, get_htile, t, got) == 0)
 		return 0;
 	if (memcmp(got, root, STH_HASH_LEN) != 0) {
-		ct_log_fail(t->l, 0, "hash tiles of tree %" PRIu64 " do not "
-		    "match its checkpoint root", size);
+		/* tiles held from an earlier tree are part of this one too
+		 * (a full tile never changes): a mismatch is a forked log,
+		 * or tiles that do not belong to its checkpoint */
+		ct_log_fail(t->l, 0, "fork: hash tiles of tree %" PRIu64 " (with "
+		    "those served before) do not hash to its checkpoint root",
+		    size);
 		return -1;
 	}
 	i = t->nvroot++ % 4;

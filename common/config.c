@@ -133,6 +133,9 @@ static const struct ckey keys[] = {
 	ROW("hot_reload.enabled", KT_BOOL, hot_reload.enabled, "false", 0, 0, 1),
 	ROW("hot_reload.watch_path", KT_PATH, hot_reload.watch_path, "", 0, 0, 1),
 
+	LIST("excluded_logs", KT_STRLIST, excluded_logs, nexcluded_logs, "", 1),
+	LIST("excluded_operators", KT_STRLIST, excluded_operators,
+	    nexcluded_operators, "", 1),
 	LIST("custom_logs", KT_LOGLIST, custom_logs, ncustom_logs, "", 1),
 	LIST("static_logs", KT_LOGLIST, static_logs, nstatic_logs, "", 1),
 

@@ -16,6 +16,7 @@
 #define CONFIG_MAX_TOKENS 64
 #define CONFIG_MAX_CUSTOM_LOGS 64
 #define CONFIG_MAX_STATES 8
+#define CONFIG_MAX_EXCLUDED 64
 #define CONFIG_STR 512
 
 enum config_source { SOURCE_CT = 0, SOURCE_REPLAY = 1 };
@@ -88,6 +89,13 @@ struct config {
 		int enabled;
 		char watch_path[CONFIG_STR];
 	} hot_reload;
+
+	/* Logs of the log list not watched (loglist_excluded() says how an
+	 * entry matches); custom_logs and static_logs are always watched. */
+	char excluded_logs[CONFIG_MAX_EXCLUDED][CONFIG_STR];
+	int nexcluded_logs;
+	char excluded_operators[CONFIG_MAX_EXCLUDED][128];
+	int nexcluded_operators;
 
 	struct config_log custom_logs[CONFIG_MAX_CUSTOM_LOGS];
 	int ncustom_logs;

@@ -462,6 +462,13 @@ log_start(const struct loglist_log *info)
 	atomic_store(&s->in_use, 1);
 	C->logs[C->nlogs++] = lp;
 
+	/* A log id the state file knows at another URL: the log moved. */
+	rc = ct_state_follow(&C->state, info->url, info->log_id, err,
+	    sizeof(err));
+	if (rc != 0)
+		log_info("log %s: log id %s%s%s", info->url, info->log_id, rc > 0 ?
+		    ", was at " : ": out of memory", rc > 0 ? err : "");
+
 	/* Resume: the segment (an ingest restart), else the state file. */
 	if (reused && (s->flags & CT_SHM_HAVE_NEXT)) {
 		next = atomic_load(&s->next_index);
@@ -513,6 +520,8 @@ log_remember(struct ct_log *l)
 
 	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
 		log_warnx("%s: out of memory", __func__);
+	if (l->have_next && l->info.log_id[0] != '\0')
+		(void)ct_state_set_id(&C->state, l->info.url, l->info.log_id);
 	if (l->have_next && ct_log_head(l, &size, root) == 0)
 		(void)ct_state_set_head(&C->state, l->info.url, size, root);
 }
@@ -579,7 +588,7 @@ apply_list(struct loglist *ll)
 			 * afresh below, from where it stopped; another kind of
 			 * log is another tree, so its verified head goes. */
 			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
-			    "no longer listed" : "key or type changed");
+			    "no longer listed, or excluded" : "key or type changed");
 			if (nl != NULL)
 				atomic_store(&l->st->verified_gen, 0);
 			log_stop(C->logs[i], 1);

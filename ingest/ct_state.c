@@ -92,6 +92,40 @@ ct_state_set_head(struct ct_state *st, const char *url, uint64_t size,
 }
 
 int
+ct_state_set_id(struct ct_state *st, const char *url, const char *log_id)
+{
+	struct ct_state_entry *e = find(st, url);
+
+	if (e == NULL || strlen(log_id) >= sizeof(e->log_id))
+		return -1;
+	memcpy(e->log_id, log_id, strlen(log_id) + 1);
+	return 0;
+}
+
+int
+ct_state_follow(struct ct_state *st, const char *url, const char *log_id,
+    char *from, size_t fromlen)
+{
+	struct ct_state_entry *e = NULL;
+	char *u;
+	size_t i;
+
+	if (log_id[0] == '\0' || find(st, url) != NULL)
+		return 0;
+	for (i = 0; i < st->n && e == NULL; i++)
+		if (strcmp(st->e[i].log_id, log_id) == 0)
+			e = &st->e[i];
+	if (e == NULL)
+		return 0;
+	if ((u = strdup(url)) == NULL)
+		return -1;
+	snprintf(from, fromlen, "%s", e->url);
+	free(e->url);
+	e->url = u;
+	return 1;
+}
+
+int
 ct_state_set(struct ct_state *st, const char *url, uint64_t next)
 {
 	size_t i;
@@ -157,7 +191,7 @@ get_index(json_object *o, uint64_t *v)
 }
 
 /* One log: N (older files), or {"next": N[, "tree_size": S,
- * "root_hash": hex]}. */
+ * "root_hash": hex][, "log_id": base64]}. */
 static int
 entry_load(struct ct_state *st, const char *url, json_object *val, char *err,
     size_t errlen)
@@ -184,6 +218,10 @@ entry_load(struct ct_state *st, const char *url, json_object *val, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (json_object_object_get_ex(val, "log_id", &o) &&
+	    (!json_object_is_type(o, json_type_string) ||
+	    ct_state_set_id(st, url, json_object_get_string(o)) < 0))
+		goto bad;
 	if (!json_object_object_get_ex(val, "tree_size", &o))
 		return 0;
 	if (get_index(o, &size) < 0 ||
@@ -317,6 +355,9 @@ ct_state_save(const struct ct_state *st, const char *path, char *err,
 			goto done;
 		}
 		if (obj_add(v, "next", json_object_new_uint64(e->next)) < 0)
+			goto done;
+		if (e->log_id[0] != '\0' &&
+		    obj_add(v, "log_id", json_object_new_string(e->log_id)) < 0)
 			goto done;
 		if (!e->have_head)
 			continue;

@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 void
 loglist_init(struct loglist *ll)
@@ -171,14 +173,89 @@ state_watched(const struct config *cfg, const char *state)
 	return 0;
 }
 
+/* base64 SHA-256 of the DER key: the log id of a list that omits it.
+ * "" when the key is not base64 (its poller then fails on the key). */
+static void
+key_log_id(char *out, size_t outlen, const char *key)
+{
+	unsigned char der[CONFIG_STR];
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	size_t klen = strlen(key), pad = 0;
+	int n;
+
+	out[0] = '\0';
+	if (klen == 0 || klen % 4 != 0 || klen / 4 * 3 > sizeof(der) ||
+	    outlen < 4 * ((sizeof(h) + 2) / 3) + 1)
+		return;
+	n = EVP_DecodeBlock(der, (const unsigned char *)key, (int)klen);
+	if (n < 0)
+		return;
+	while (pad < 2 && key[klen - 1 - pad] == '=')
+		pad++;
+	SHA256(der, (size_t)n - pad, h);
+	EVP_EncodeBlock((unsigned char *)out, h, (int)sizeof(h));
+}
+
+static int
+name_in(const char *name, const char (*list)[128], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+loglist_excluded(const struct config *cfg, const struct loglist_log *l)
+{
+	char nurl[CONFIG_STR], origin[CONFIG_STR];
+	const char *e;
+	int i;
+
+	if (name_in(l->operator_name, cfg->excluded_operators,
+	    cfg->nexcluded_operators))
+		return 1;
+	for (i = 0; i < cfg->nexcluded_logs; i++) {
+		e = cfg->excluded_logs[i];
+		if (loglist_is_url(e)) {
+			if (norm_url(nurl, sizeof(nurl), e) == 0 &&
+			    strcmp(nurl, l->url) == 0)
+				return 1;
+			make_origin(origin, sizeof(origin), e);
+			if (l->type == LOGLIST_STATIC && l->origin[0] != '\0' &&
+			    strcmp(origin, l->origin) == 0)
+				return 1;
+			continue;
+		}
+		if ((l->log_id[0] != '\0' && strcmp(e, l->log_id) == 0) ||
+		    strcasestr(l->name, e) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+id_listed(const struct loglist *ll, const char *log_id)
+{
+	size_t i;
+
+	for (i = 0; i < ll->n; i++)
+		if (strcmp(ll->logs[i].log_id, log_id) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 add_listed(struct loglist *ll, json_object *log, enum loglist_type type,
     const char *opname, const struct config *cfg, char *err, size_t errlen)
 {
 	const char *desc = jstr(log, "description"), *key = jstr(log, "key");
 	const char *state = log_state(log), *url, *sub = NULL;
+	const char *lid = jstr(log, "log_id");
 	char nurl[CONFIG_STR], subu[CONFIG_STR];
-	struct loglist_log *l;
+	struct loglist_log c, *l;
 	int dup;
 
 	if (state == NULL || !state_watched(cfg, state))
@@ -197,12 +274,29 @@ add_listed(struct loglist *ll, json_object *log, enum loglist_type type,
 	/* The submission URL only names the origin, but a bad one is as
 	 * wrong as a bad monitoring URL. */
 	if (norm_url(nurl, sizeof(nurl), url) < 0 || strlen(key) >=
-	    sizeof(l->key) ||
-	    (sub != NULL && norm_url(subu, sizeof(subu), sub) < 0)) {
-		snprintf(err, errlen, "log list: bad url or key for \"%.80s\"",
-		    desc);
+	    sizeof(c.key) ||
+	    (sub != NULL && norm_url(subu, sizeof(subu), sub) < 0) ||
+	    (lid != NULL && (lid[0] == '\0' || strlen(lid) >= sizeof(c.log_id)))) {
+		snprintf(err, errlen, "log list: bad url, key or log_id for "
+		    "\"%.80s\"", desc);
 		return -1;
 	}
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	snprintf(c.name, sizeof(c.name), "%s", desc);
+	memcpy(c.url, nurl, sizeof(nurl));
+	snprintf(c.operator_name, sizeof(c.operator_name), "%s", opname);
+	snprintf(c.key, sizeof(c.key), "%s", key);
+	if (lid != NULL)
+		snprintf(c.log_id, sizeof(c.log_id), "%s", lid);
+	else
+		key_log_id(c.log_id, sizeof(c.log_id), key);
+	snprintf(c.state, sizeof(c.state), "%s", state);
+	if (type == LOGLIST_STATIC)
+		make_origin(c.origin, sizeof(c.origin), sub != NULL ? sub : url);
+	if (loglist_excluded(cfg, &c) ||
+	    (c.log_id[0] != '\0' && id_listed(ll, c.log_id)))
+		return 0;
 	l = add_log(ll, nurl, 0, &dup);
 	if (l == NULL) {
 		if (dup)
@@ -210,14 +304,7 @@ add_listed(struct loglist *ll, json_object *log, enum loglist_type type,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	l->type = type;
-	snprintf(l->name, sizeof(l->name), "%s", desc);
-	memcpy(l->url, nurl, sizeof(nurl));
-	snprintf(l->operator_name, sizeof(l->operator_name), "%s", opname);
-	snprintf(l->key, sizeof(l->key), "%s", key);
-	snprintf(l->state, sizeof(l->state), "%s", state);
-	if (type == LOGLIST_STATIC)
-		make_origin(l->origin, sizeof(l->origin), sub != NULL ? sub : url);
+	*l = c;
 	return 0;
 }
 

@@ -32,7 +32,8 @@ teardown(void)
 		"CERTSTREAM_WS_ENABLED", "CERTSTREAM_PROTOCOLS_WEBSOCKET",
 		"CERTSTREAM_WORKERS", "CERTSTREAM_SOURCE", "CERTSTREAM_REPLAY_RATE",
 		"CERTSTREAM_REPLAY_FILE", "CERTSTREAM_BUFFER_SIZE",
-		"CERTSTREAM_CUSTOM_LOGS", "CERTSTREAM_HOST" };
+		"CERTSTREAM_CUSTOM_LOGS", "CERTSTREAM_HOST",
+		"CERTSTREAM_EXCLUDED_LOGS", "CERTSTREAM_EXCLUDED_OPERATORS" };
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
@@ -402,6 +403,35 @@ START_TEST(reload_keeps_static_keys)
 }
 END_TEST
 
+/* excluded_logs and excluded_operators: lists of strings from the file or
+ * the environment (comma-separated), empty by default, reloadable. */
+START_TEST(excluded_lists)
+{
+	ck_assert_int_eq(config_load(cfg, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg->nexcluded_logs, 0);
+	ck_assert_int_eq(cfg->nexcluded_operators, 0);
+	ck_assert_msg(config_load(cfg, yaml("excluded_logs:\n"
+	    "  - \"https://ct.example/log/\"\n  - Argon\n"
+	    "excluded_operators: [\"Let's Encrypt\"]\n"), err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg->nexcluded_logs, 2);
+	ck_assert_str_eq(cfg->excluded_logs[0], "https://ct.example/log/");
+	ck_assert_str_eq(cfg->excluded_logs[1], "Argon");
+	ck_assert_int_eq(cfg->nexcluded_operators, 1);
+	ck_assert_str_eq(cfg->excluded_operators[0], "Let's Encrypt");
+	setenv("CERTSTREAM_EXCLUDED_LOGS", "Xenon, https://b.example/", 1);
+	setenv("CERTSTREAM_EXCLUDED_OPERATORS", "Google,Sectigo", 1);
+	ck_assert_int_eq(config_load(cfg, tmp, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg->nexcluded_logs, 2);
+	ck_assert_str_eq(cfg->excluded_logs[0], "Xenon");
+	ck_assert_str_eq(cfg->excluded_logs[1], "https://b.example/");
+	ck_assert_int_eq(cfg->nexcluded_operators, 2);
+	ck_assert_str_eq(cfg->excluded_operators[1], "Sectigo");
+	ck_assert_int_eq(config_key_reloadable("excluded_logs"), 1);
+	ck_assert_int_eq(config_key_reloadable("excluded_operators"), 1);
+}
+END_TEST
+
 /* The shipped certstream.conf: valid, every key of the table present, and
  * each at its default (it is the reference an operator reads). */
 START_TEST(shipped_conf_lists_every_key_at_its_default)
@@ -448,6 +478,7 @@ config_suite(void)
 	TCase *tc = tcase_create("config");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, excluded_lists);
 	tcase_add_test(tc, defaults_are_production_values);
 	tcase_add_test(tc, no_file_gives_defaults_and_empty_path);
 	tcase_add_test(tc, every_type_is_read);

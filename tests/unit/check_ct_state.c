@@ -163,6 +163,53 @@ START_TEST(tree_heads_round_trip_and_old_form_loads)
 }
 END_TEST
 
+/* A log id survives a save; a log that moved to another URL takes its
+ * old entry (resume point and head), and only when the new URL has none. */
+START_TEST(log_id_round_trips_and_a_moved_log_follows)
+{
+	static const char id[] = "TnWjJ1yaEMM4W2zU3z9S6x3w4I4bjWnAsfpksWKaOd8=";
+	struct ct_state st, back;
+	uint8_t root[32] = { 1, 2, 3 }, got[32];
+	uint64_t v, size;
+	char err[256], from[64];
+
+	ct_state_init(&st);
+	ct_state_init(&back);
+	ck_assert_int_eq(ct_state_set_id(&st, "https://a/", id), -1);
+	ck_assert_int_eq(ct_state_set(&st, "https://a/", 90), 0);
+	ck_assert_int_eq(ct_state_set_id(&st, "https://a/", id), 0);
+	ck_assert_int_eq(ct_state_set_head(&st, "https://a/", 100, root), 0);
+	ck_assert_int_eq(ct_state_set(&st, "https://c/", 7), 0);
+	ck_assert_int_eq(ct_state_save(&st, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), 0);
+
+	/* an unknown id, an empty one, or a URL with its own entry: nothing */
+	ck_assert_int_eq(ct_state_follow(&back, "https://b/", "other=", from,
+	    sizeof(from)), 0);
+	ck_assert_int_eq(ct_state_follow(&back, "https://b/", "", from,
+	    sizeof(from)), 0);
+	ck_assert_int_eq(ct_state_follow(&back, "https://c/", id, from,
+	    sizeof(from)), 0);
+	ck_assert_int_eq(ct_state_get(&back, "https://c/", &v), 0);
+	ck_assert_uint_eq(v, 7);
+
+	ck_assert_int_eq(ct_state_follow(&back, "https://b/", id, from,
+	    sizeof(from)), 1);
+	ck_assert_str_eq(from, "https://a/");
+	ck_assert_int_eq(ct_state_get(&back, "https://a/", &v), -1);
+	ck_assert_int_eq(ct_state_get(&back, "https://b/", &v), 0);
+	ck_assert_uint_eq(v, 90);
+	ck_assert_int_eq(ct_state_get_head(&back, "https://b/", &size, got), 0);
+	ck_assert_uint_eq(size, 100);
+	ck_assert_mem_eq(got, root, 32);
+
+	write_file("{\"https://a/\": {\"next\": 1, \"log_id\": 5}}");
+	ck_assert_int_eq(ct_state_load(&back, path, err, sizeof(err)), -1);
+	ct_state_free(&st);
+	ct_state_free(&back);
+}
+END_TEST
+
 START_TEST(unwritable_directory_fails_cleanly)
 {
 	struct ct_state st;
@@ -229,6 +276,7 @@ ct_state_suite(void)
 	tcase_add_test(tc, save_then_load_round_trips);
 	tcase_add_test(tc, malformed_file_is_refused);
 	tcase_add_test(tc, tree_heads_round_trip_and_old_form_loads);
+	tcase_add_test(tc, log_id_round_trips_and_a_moved_log_follows);
 	tcase_add_test(tc, unwritable_directory_fails_cleanly);
 	tcase_add_test(tc, planted_symlink_at_temporary_is_not_followed);
 	suite_add_tcase(s, tc);

@@ -26,6 +26,7 @@ struct got {
 	int n;
 	struct fetch_res res;
 	char body[65536];
+	char error[256];            /* res.error is valid only in the callback */
 	struct event_base *base;
 	int want;
 };
@@ -112,6 +113,8 @@ on_done(void *arg, const struct fetch_res *res)
 	g->res = *res;
 	snprintf(g->body, sizeof(g->body), "%.*s", (int)res->len, res->body);
 	g->res.body = g->body;
+	snprintf(g->error, sizeof(g->error), "%s", res->error ? res->error : "");
+	g->res.error = g->error;
 	if (g->n >= g->want)
 		event_base_loopbreak(g->base);
 }

@@ -435,10 +435,11 @@ async function main() {
   for (const n of [...mine.notes, ...(prev ? prev.notes.map((x) => `${BASE}: ${x}`) : [])]) say(n);
 
   const loadavg = (s) => s.replace(/.*load average: /, '');
-  const baseName = base.skip ? `(${base.skip})` : `the previous commit ${BASE}`;
+  const beside = base.skip ? `this daemon alone (no baseline: ${base.skip})`
+    : `this daemon beside the previous commit ${BASE}`;
   row(`log growth: static (published every second) and RFC 6962 fake logs growing at ${RATES.map((r) => r.toLocaleString('en-US')).join(', ')} entries/s for ${SECS} s each, ` +
-    `default ct_log settings (poll every 1 s; partial tiles after 5 s), this daemon beside ${baseName}; load average before / after`,
-    loadavg(load0), loadavg(load1), '-', 'context', '-');
+    `default ct_log settings (poll every 1 s; partial tiles after 5 s), ${beside}: load average`,
+    `before ${loadavg(load0)}; after ${loadavg(load1)}`, '-', '-', 'context', '-');
   for (const type of ['static', 'rfc6962']) {
     const tname = type === 'static' ? 'static log' : 'RFC 6962 log';
     for (const rate of RATES) {

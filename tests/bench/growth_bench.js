@@ -85,6 +85,20 @@ process.on('exit', () => {
 // fakelog.js kills its processes in an exit handler: make signals exit
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => process.exit(130));
 
+// CPU ticks (user + system) of these processes, from /proc
+const TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+function cpuTicks(pids) {
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch (_) { /* gone */ }
+  }
+  return t;
+}
+
 // ---- HTTP ---------------------------------------------------------------
 // The whole body as bytes (tiles are binary).
 function getBuf(url) {
@@ -262,8 +276,9 @@ function pct(sorted, p) {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-// One daemon's run; per log { type, rate, end, streamed, dup, missing,
-// order, bytes, own, reqMin, p50, p99 }, and notes.
+// One daemon's run: per log { type, rate, end, streamed, dup, missing,
+// order, outside, bytes, own, reqMin, perSec, kinds, p50, p99 }, the
+// daemon's CPU while the logs grow, and notes.
 async function measure(bin, tag) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `growth-bench-${tag}-`));
   const fls = [];
@@ -311,17 +326,21 @@ async function measure(bin, tag) {
       await sleep(200);
     }
 
-    say(`${tag}: growth released for ${SECS} s`);
+    say(`${tag}: ${1 + d.kids.length} daemon processes; growth released for ${SECS} s`);
     const tRel = Date.now();
+    const cpu0 = cpuTicks([d.pid, ...d.kids]);
     for (const l of logs) {
       l.st0 = await post(l.fl.url(`/control/${l.name}/grow?n=0&max=100000000`));
     }
     await sleep(SECS * 1000);
+    out.cpuPct = (100 * (cpuTicks([d.pid, ...d.kids]) - cpu0)) / TCK / ((Date.now() - tRel) / 1000);
+    // the cap moved to the size just read; the log may have grown since,
+    // and then stops where it is: the answer's size is the end
     for (const l of logs) {
       const st = await l.fl.state(l.name);
       l.st1 = await post(l.fl.url(`/control/${l.name}/grow?n=0&max=${st.size}`));
       l.tFreeze = Date.now();
-      l.end = st.size;
+      l.end = l.st1.size;
     }
     // a static log publishes what it holds within a second
     for (let i = 0; i < 30; i++) {
@@ -375,6 +394,7 @@ async function measure(bin, tag) {
         bytes: l.st2.bytes_served - l.st0.bytes_served,
         own,
         reqMin: (l.st1.requests - l.st0.requests) / growMin,
+        perSec: (l.st1.size - l.st0.size) / (growMin * 60),
         kinds: l.st2.requests_by_kind,
         p50: pct(lat, 50),
         p99: pct(lat, 99),
@@ -399,7 +419,8 @@ function streamedNote(r) {
   if (r.dup) bad.push(`${r.dup} duplicate${r.dup > 1 ? 's' : ''}`);
   if (r.order) bad.push(`${r.order} out of order`);
   if (r.outside) bad.push(`${r.outside} outside [256, end)`);
-  return bad.length ? `${r.streamed} of ${r.end - START} streamed: ${bad.join(', ')}` : `${r.streamed} streamed`;
+  const n = fint(r.streamed);
+  return bad.length ? `${n} of ${fint(r.end - START)} streamed: ${bad.join(', ')}` : `${n} streamed`;
 }
 
 function row(figure, ours, base, ratio, target, met) {
@@ -440,6 +461,8 @@ async function main() {
   row(`log growth: static (published every second) and RFC 6962 fake logs growing at ${RATES.map((r) => r.toLocaleString('en-US')).join(', ')} entries/s for ${SECS} s each, ` +
     `default ct_log settings (poll every 1 s; partial tiles after 5 s), ${beside}: load average`,
     `before ${loadavg(load0)}; after ${loadavg(load1)}`, '-', '-', 'context', '-');
+  row('log growth: CPU of all the daemon\'s processes while the logs grow, % of one core',
+    f2(mine.cpuPct), prev ? f2(prev.cpuPct) : '-', prev ? rel(mine.cpuPct, prev.cpuPct) : '-', 'context', '-');
   for (const type of ['static', 'rfc6962']) {
     const tname = type === 'static' ? 'static log' : 'RFC 6962 log';
     for (const rate of RATES) {
@@ -448,7 +471,10 @@ async function main() {
       const what = `${tname} growing at ${rate.toLocaleString('en-US')}/s`;
       const ra = a.streamed ? a.bytes / a.own : null;
       const rb = b && b.streamed ? b.bytes / b.own : null;
-      const cell = (r, x) => (!x ? '-' : x.streamed ? `${f2(r)} (${streamedNote(x)})` : '0 streamed');
+      // a CPU-starved fake log grows slower than asked: say how fast it did
+      const grew = (x) => (rate >= 100 ? `; grew ${fint(x.perSec)}/s` : '');
+      const cell = (r, x) => (!x ? '-' : x.streamed ? `${f2(r)} (${streamedNote(x)}${grew(x)})`
+        : `0 streamed${grew(x)}`);
       let met = '-';
       let target = '-';
       if (type === 'static') {

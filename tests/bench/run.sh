@@ -4,10 +4,18 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
+#   tests/bench/run.sh [all|growth]
+#                   growth: only the log growth rows (growth_bench.js),
+#                   printed; bench/results.md is left as it is
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+SUITE=${1:-all}
+case $SUITE in
+all | growth) ;;
+*) echo "usage: tests/bench/run.sh [all|growth]" >&2; exit 2 ;;
+esac
 top=$(pwd)
 LG=$top/build/loadgen
 FEED=$top/tests/data/sample-feed.ndjson
@@ -24,7 +32,9 @@ chart=$work/chart.dat  # clients deliveries/s p99 (ours at 100 msg/s)
 memtab=$work/mem.md    # memory per process and state
 : >"$rows"; : >"$runs"; : >"$chart"; : >"$memtab"
 
-for f in "$LG" "$DAEMON" "$FEED"; do
+need="$LG $DAEMON $FEED"
+[ "$SUITE" = growth ] && need="$DAEMON $top/build/fakelog"
+for f in $need; do
 	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
 done
 
@@ -274,6 +284,44 @@ nchan_run() {
 	grep '^#' "$work/$name.out" | sed "s/^#/  nchan $name:/" >&2
 	runline "nchan $name" "$work/$name.out"
 }
+
+# ---- log growth --------------------------------------------------------
+# Static and RFC 6962 fake logs growing at 1 to 1,000 entries a second,
+# followed by this daemon and then by the previous commit's (built from git
+# by growth_bench.js): bytes, requests, latency. About 3.5 minutes (the
+# previous commit's build, once, 20 s more).
+growth_part() {
+	if [ ! -x build/fakelog ] || ! command -v node >/dev/null 2>&1; then
+		row "log growth (growth_bench.js): needs build/fakelog and node" \
+		    "-" "-" "-" "<= 1.3" "NOT MEASURED"
+		return
+	fi
+	if [ ! -d tests/node/node_modules/ws ]; then
+		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2
+	fi
+	secs=60
+	[ "${BENCH_QUICK:-0}" = 1 ] && secs=20
+	log "log growth: tests/bench/growth_bench.js (static and RFC 6962 fake logs at 1 to 1,000 entries/s, ${secs} s each; ours, then the previous commit's)"
+	BENCH_GROWTH_SECS=${BENCH_GROWTH_SECS:-$secs} timeout 600 \
+	    node tests/bench/growth_bench.js >"$work/growth.out"
+	if ! grep -q '^row' "$work/growth.out"; then
+		row "log growth (growth_bench.js): failed, see its output above" \
+		    "-" "-" "-" "<= 1.3" "NOT MEASURED"
+		return
+	fi
+	awk -F'\t' -v OFS='\t' '$1 == "row" { print $2, $3, $4, $5, $6, $7 }' \
+	    "$work/growth.out" >>"$rows"
+}
+
+if [ "$SUITE" = growth ]; then
+	log "work directory $work; log growth only"
+	growth_part
+	echo "| figure | ours | previous commit | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	log "done in $(elapsed)s (bench/results.md unchanged)"
+	exit 0
+fi
 
 log "work directory $work, window ${DUR}s per run"
 
@@ -532,6 +580,9 @@ if [ -x tests/bench/ingest_bench.sh ] && [ -x build/fakelog ]; then
 	    "${o:--}" "-" "-" "context" "-"
 fi
 
+# 9. Logs that grow: ours beside the previous commit's daemon.
+growth_part
+
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -545,6 +596,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	echo "one writev per client per turn) or nginx + nchan (the peer), fed the same"
 	echo "certificates (tests/data/sample-feed.ndjson, lite stream) at the same rate,"
 	echo "driven by the same load generator. Latency = receive time − \`data.seen\`."
+	echo "The log growth rows put this daemon beside the previous commit's, run"
+	echo "the same way against the same fake logs (tests/bench/growth_bench.js)."
 	echo
 	echo "| figure | ours | ceiling or peer | ratio | target | met? |"
 	echo "|---|---|---|---|---|---|"

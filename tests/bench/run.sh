@@ -672,6 +672,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"
 } >"$top/bench/results.md"
+python3 tests/bench/results_json.py "$rows" "$(git rev-parse --short HEAD 2>/dev/null)" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" >"$top/bench/results.json" ||
+	log "bench/results.json: not written"
 
 if command -v gnuplot >/dev/null 2>&1 && [ -s "$chart" ]; then
 	gnuplot >"$work/gnuplot.log" 2>&1 <<EOF || log "gnuplot failed: $(cat "$work/gnuplot.log")"

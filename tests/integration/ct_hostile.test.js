@@ -115,6 +115,29 @@ function rssBytes(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(s)[1]) * 1024;
 }
 
+test('an issuer body far larger than any certificate: cut at 16 KiB with the reason, the log goes on',
+  { timeout: 60000 }, async (t) => {
+    // The first issuer request gets a body that never ends: the ingest
+    // stops reading at 16 KiB (it read up to max_response_bytes, 4 MiB
+    // here, before), says why, and fetches it again.
+    const fl = await startFakelog(['--static', 'iss', '--initial-size', '300', '--grow-per-sec', '0',
+      '--hold-secs', '5'], t);
+    assert.strictEqual((await fl.fault('iss', 'endless', 1, '&on=other')).status, 200);
+    const dir = tmpDir(t);
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, '{"operators":[]}\n');
+    const d = await startDaemon({ conf: conf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    await c.waitFor(() => col.count(fl.logUrl('iss')) === 300, 20000, 'every entry after the bad issuer');
+    const h = await getJson(d.url('/health/deep'));
+    const st = h.logs.find((l) => l.url === fl.logUrl('iss'));
+    assert.match(st.last_error, /issuer [0-9a-f]{8}\.\.\.: over 16384 bytes: not an issuer certificate/);
+    assertIndexes(col.byLog.get(fl.logUrl('iss')), range(0, 300), 'iss');
+    col.close();
+  });
+
 test('garbage certificate DER: counted with log and index, never streamed, the log goes on',
   { timeout: 60000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ga', '--static', 'gs', '--rfc6962', 'clean',

@@ -979,7 +979,7 @@ is_ct_ext_oid(const struct der *oid)
 	    (oid->p[oid->len - 1] == 0x02 || oid->p[oid->len - 1] == 0x03);
 }
 
-/* A DER header (tag, definite length in the fewest octets) into h[6]. */
+/* A DER header (tag, definite length in the fewest octets) into h[2 + sizeof(size_t)]. */
 static size_t
 der_header(uint8_t *h, int tag, size_t len)
 {
@@ -1014,7 +1014,7 @@ tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
 	const uint8_t *p, *end, *q;
 	const uint8_t *pre = c->tbs.p;
 	size_t prelen, kept = 0, a3len = 0, tbslen, hn[3];
-	uint8_t h[3][6];
+	uint8_t h[3][2 + sizeof(size_t)];
 	struct der ext, oid;
 	int dropped = 0;
 

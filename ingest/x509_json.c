@@ -191,9 +191,9 @@ x509j_b64(struct x509j_buf *b, const void *s, size_t n)
 }
 
 static void
-put_hex(struct x509j_buf *b, const uint8_t *s, size_t n, int colons)
+put_hex_in(struct x509j_buf *b, const uint8_t *s, size_t n, int colons,
+    const char *hex)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t i;
 	char *o;
 
@@ -208,6 +208,13 @@ put_hex(struct x509j_buf *b, const uint8_t *s, size_t n, int colons)
 	}
 	*o = '\0';
 	b->len = (size_t)(o - b->p);
+}
+
+/* Upper case, as the fingerprints have always been. */
+static void
+put_hex(struct x509j_buf *b, const uint8_t *s, size_t n, int colons)
+{
+	put_hex_in(b, s, n, colons, "0123456789ABCDEF");
 }
 
 /* ---- state ---- */
@@ -250,6 +257,7 @@ struct x509j {
 	size_t nreccap;
 	size_t ncn;               /* CN domain candidates at the list head */
 	EVP_MD *sha1, *sha256;
+	EVP_MD_CTX *mdctx;        /* tbs_sha256, hashed in pieces */
 	struct x509j_buf tmp;     /* one converted name value */
 	struct x509j_buf vals;    /* extension texts */
 	struct x509j_buf keybuf;  /* dotted OIDs */
@@ -273,7 +281,9 @@ x509j_new(void)
 	/* fetched once: EVP_sha256() would look the provider up every call */
 	x->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	x->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (x->mem == NULL || x->sha1 == NULL || x->sha256 == NULL) {
+	x->mdctx = EVP_MD_CTX_new();
+	if (x->mem == NULL || x->sha1 == NULL || x->sha256 == NULL ||
+	    x->mdctx == NULL) {
 		x509j_free(x);
 		return NULL;
 	}
@@ -288,6 +298,7 @@ x509j_free(struct x509j *x)
 	BIO_free(x->mem);
 	EVP_MD_free(x->sha1);
 	EVP_MD_free(x->sha256);
+	EVP_MD_CTX_free(x->mdctx);
 	x509j_buf_fini(&x->tmp);
 	x509j_buf_fini(&x->vals);
 	x509j_buf_fini(&x->keybuf);
@@ -377,6 +388,7 @@ der_peek(const uint8_t *p, const uint8_t *end)
 
 struct certparts {
 	struct der tbs, serial, issuer, subject, nb, na, exts, sigalg;
+	struct der exts_wrap;               /* [3] EXPLICIT around exts */
 	struct der tbs_sigalg, spki_alg;    /* only checked */
 	int nb_tag, na_tag;
 	int has_exts;
@@ -459,11 +471,11 @@ split_cert(const uint8_t *der, size_t len, struct certparts *c, const char **why
 		return -1;
 	*why = "bad extensions";
 	if (der_peek(p, end) == 0xa3) {
-		if (der_expect(&p, end, 0xa3, &d) != 0)
+		if (der_expect(&p, end, 0xa3, &c->exts_wrap) != 0)
 			return -1;
-		q = d.p;
-		if (der_expect(&q, d.p + d.len, 0x30, &c->exts) != 0 ||
-		    q != d.p + d.len)
+		q = c->exts_wrap.p;
+		qe = q + c->exts_wrap.len;
+		if (der_expect(&q, qe, 0x30, &c->exts) != 0 || q != qe)
 			return -1;
 		c->has_exts = 1;
 	}
@@ -948,6 +960,110 @@ done:
 	return rc;
 }
 
+/* ---- tbs_sha256 ---- */
+
+/*
+ * The contents octets of the two CT extension OIDs (RFC 6962 §3.1):
+ * 1.3.6.1.4.1.11129.2.4.3 (poison) and .2 (embedded SCT list). DER gives
+ * an OID one encoding, so comparing bytes is comparing OIDs.
+ */
+static const uint8_t oid_ct_prefix[] = {
+	0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04
+};
+
+static int
+is_ct_ext_oid(const struct der *oid)
+{
+	return oid->len == sizeof(oid_ct_prefix) + 1 &&
+	    memcmp(oid->p, oid_ct_prefix, sizeof(oid_ct_prefix)) == 0 &&
+	    (oid->p[oid->len - 1] == 0x02 || oid->p[oid->len - 1] == 0x03);
+}
+
+/* A DER header (tag, definite length in the fewest octets) into h[2 + sizeof(size_t)]. */
+static size_t
+der_header(uint8_t *h, int tag, size_t len)
+{
+	size_t n = 0, i;
+
+	h[0] = (uint8_t)tag;
+	if (len < 0x80) {
+		h[1] = (uint8_t)len;
+		return 2;
+	}
+	for (i = len; i > 0; i >>= 8)
+		n++;
+	h[1] = (uint8_t)(0x80 | n);
+	for (i = 0; i < n; i++)
+		h[2 + i] = (uint8_t)(len >> (8 * (n - 1 - i)));
+	return 2 + n;
+}
+
+/*
+ * SHA-256 of the tbsCertificate without the poison and SCT list
+ * extensions: the TBS a precertificate and its certificate share (RFC
+ * 6962 §3.2, less the issuer rewrite of a Precertificate Signing
+ * Certificate). Every kept byte is the certificate's own; only the three
+ * lengths around the extensions are re-encoded. With no extension left,
+ * the [3] field goes too (RFC 5280 extensions hold at least one). Hashed
+ * in pieces: nothing is copied.
+ */
+static int
+tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
+    unsigned int *mdlen)
+{
+	const uint8_t *p, *end, *q;
+	const uint8_t *pre = c->tbs.p;
+	size_t prelen, kept = 0, a3len = 0, tbslen, hn[3];
+	uint8_t h[3][2 + sizeof(size_t)];
+	struct der ext, oid;
+	int dropped = 0;
+
+	if (!c->has_exts)
+		return EVP_Digest(c->tbs.tlv, c->tbs.tlvlen, md, mdlen, x->sha256,
+		    NULL) ? 0 : -1;
+	prelen = (size_t)(c->exts_wrap.tlv - c->tbs.p);
+	end = c->exts.p + c->exts.len;
+	for (p = c->exts.p; p < end;) {
+		if (der_expect(&p, end, 0x30, &ext) != 0)
+			return -1;
+		q = ext.p;
+		if (der_expect(&q, ext.p + ext.len, 0x06, &oid) != 0)
+			return -1;
+		if (is_ct_ext_oid(&oid))
+			dropped = 1;
+		else
+			kept += ext.tlvlen;
+	}
+	if (!dropped)
+		return EVP_Digest(c->tbs.tlv, c->tbs.tlvlen, md, mdlen, x->sha256,
+		    NULL) ? 0 : -1;
+	hn[1] = hn[2] = 0;
+	if (kept > 0) {
+		hn[2] = der_header(h[2], 0x30, kept);
+		a3len = hn[2] + kept;
+		hn[1] = der_header(h[1], 0xa3, a3len);
+	}
+	tbslen = prelen + (kept > 0 ? hn[1] + a3len : 0);
+	hn[0] = der_header(h[0], 0x30, tbslen);
+	if (!EVP_DigestInit_ex(x->mdctx, x->sha256, NULL) ||
+	    !EVP_DigestUpdate(x->mdctx, h[0], hn[0]) ||
+	    !EVP_DigestUpdate(x->mdctx, pre, prelen) ||
+	    !EVP_DigestUpdate(x->mdctx, h[1], hn[1]) ||
+	    !EVP_DigestUpdate(x->mdctx, h[2], hn[2]))
+		return -1;
+	for (p = c->exts.p; p < end;) {
+		if (der_expect(&p, end, 0x30, &ext) != 0)
+			return -1;
+		q = ext.p;
+		if (der_expect(&q, ext.p + ext.len, 0x06, &oid) != 0)
+			return -1;
+		if (!is_ct_ext_oid(&oid) &&
+		    !EVP_DigestUpdate(x->mdctx, ext.tlv, ext.tlvlen))
+			return -1;
+	}
+	return EVP_DigestFinal_ex(x->mdctx, md, mdlen) ? 0 : -1;
+}
+
 /* ---- the small fields ---- */
 
 static int
@@ -1199,6 +1315,13 @@ x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
 		goto fail;
 	x509j_puts(obj, "\",\"sha256\":\"");
 	put_hex(obj, md, mdlen, 1);
+	if (leaf) {
+		/* the extensions already parsed whole: only the digest can fail */
+		if (tbs_digest(x, &c, md, &mdlen) != 0)
+			goto fail;
+		x509j_puts(obj, "\",\"tbs_sha256\":\"");
+		put_hex_in(obj, md, mdlen, 0, "0123456789abcdef");
+	}
 	x509j_puts(obj, "\",\"signature_algorithm\":");
 	why = "bad signature algorithm";
 	if (put_sigalg(obj, &c.sigalg) != 0)

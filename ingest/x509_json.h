@@ -49,17 +49,21 @@ struct x509j;
 struct x509j *x509j_new(void);
 void x509j_free(struct x509j *x);
 
-#define X509J_LEAF 0x1   /* add all_domains (and fill *domains) */
+#define X509J_LEAF 0x1   /* add tbs_sha256, all_domains (fill *domains) */
 #define X509J_DER 0x2    /* add as_der */
 #define X509J_CLOSE 0x4  /* close the object with '}' */
 
 /*
  * Appends `{"subject":...,"issuer":...,"extensions":{...},"not_before":N,
  * "not_after":N,"serial_number":"..","fingerprint":"..","sha1":"..",
- * "sha256":"..","signature_algorithm":"..","is_ca":B` then, by flags,
- * `,"all_domains":[..]`, `,"as_der":".."`, `}`. With X509J_LEAF and
- * domains != NULL, the all_domains array text is also appended to
- * *domains. Returns 0, or -1 with err filled and both buffers back at
+ * "sha256":"..",` (with X509J_LEAF `"tbs_sha256":"..",`)
+ * `"signature_algorithm":"..","is_ca":B` then, by flags,
+ * `,"all_domains":[..]`, `,"as_der":".."`, `}`. tbs_sha256 is the
+ * lowercase hex SHA-256 of the tbsCertificate without the CT poison and
+ * SCT list extensions: equal for a precertificate and its certificate
+ * (unless a Precertificate Signing Certificate changed the issuer).
+ * With X509J_LEAF and domains != NULL, the all_domains array text is also
+ * appended to *domains. Returns 0, or -1 with err filled and both buffers back at
  * their length on entry (nothing half-written).
  */
 int x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,

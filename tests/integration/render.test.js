@@ -83,6 +83,10 @@ test('the schema rejects what FORMAT.md forbids', () => {
 		(m) => { delete m.data.leaf_cert.all_domains; },
 		(m) => { delete m.data.leaf_cert.as_der; },                     // chain without as_der
 		(m) => { m.data.leaf_cert.all_domains.push(m.data.leaf_cert.all_domains[0]); },
+		(m) => { delete m.data.leaf_cert.tbs_sha256; },
+		(m) => { m.data.leaf_cert.tbs_sha256 = m.data.leaf_cert.tbs_sha256.toUpperCase(); },
+		(m) => { m.data.leaf_cert.tbs_sha256 = m.data.leaf_cert.sha256; },
+		(m) => { m.data.chain = [{ ...m.data.leaf_cert }]; delete m.data.chain[0].all_domains; },
 	];
 	mutations.forEach((mut, i) => {
 		const m = JSON.parse(JSON.stringify(good));

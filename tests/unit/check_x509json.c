@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ingest/x509_json.h"
 
@@ -499,6 +500,244 @@ START_TEST(flipped_certificates_error_or_render_valid_json)
 }
 END_TEST
 
+/* ---- tbs_sha256 ---- */
+
+enum ct_kind { CT_PRE, CT_FINAL, CT_OTHER, CT_ONLY_POISON, CT_ONLY_SCTS, CT_NONE };
+
+static void
+add_ext(X509 *x, int nid, int crit, const uint8_t *val, size_t vlen)
+{
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *e;
+
+	ck_assert(os != NULL && ASN1_OCTET_STRING_set(os, val, (int)vlen));
+	e = X509_EXTENSION_create_by_NID(NULL, nid, crit, os);
+	ck_assert(e != NULL && X509_add_ext(x, e, -1));
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(os);
+}
+
+static void
+add_conf_ext(X509 *x, int nid, const char *value)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+
+	ck_assert_msg(e != NULL, "%s", value);
+	ck_assert(X509_add_ext(x, e, -1));
+	X509_EXTENSION_free(e);
+}
+
+/*
+ * A certificate built with the OpenSSL API, all fields fixed but the
+ * extensions: the precertificate has the critical poison between two
+ * ordinary extensions, its certificate an SCT list there instead (a
+ * one-SCT list of arbitrary bytes), the other certificate another SAN.
+ * ECDSA signs with a fresh nonce, so no two DERs are equal.
+ */
+static uint8_t *
+make_ct_cert(EVP_PKEY *k, enum ct_kind kind, size_t *len)
+{
+	static const uint8_t poison[] = { 0x05, 0x00 };
+	static const uint8_t scts[] = { 0x04, 0x0c, 0x00, 0x0a, 0x00, 0x08,
+	    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
+	X509 *x = X509_new();
+	X509_NAME *nm = X509_NAME_new();
+	uint8_t *der = NULL;
+	int n, ordinary = kind == CT_PRE || kind == CT_FINAL || kind == CT_OTHER;
+
+	ck_assert(x && nm);
+	ck_assert(X509_NAME_add_entry_by_NID(nm, NID_commonName, V_ASN1_UTF8STRING,
+	    (const unsigned char *)"pair.example", -1, -1, 0));
+	ck_assert(X509_set_version(x, 2));
+	ck_assert(ASN1_INTEGER_set(X509_get_serialNumber(x), 0x5eed));
+	ck_assert(X509_set_subject_name(x, nm));
+	ck_assert(X509_set_issuer_name(x, nm));
+	ck_assert(ASN1_TIME_set_string(X509_getm_notBefore(x), "20260101000000Z"));
+	ck_assert(ASN1_TIME_set_string(X509_getm_notAfter(x), "20260401000000Z"));
+	ck_assert(X509_set_pubkey(x, k));
+	if (ordinary)
+		add_conf_ext(x, NID_key_usage, "critical,digitalSignature");
+	if (kind == CT_PRE || kind == CT_ONLY_POISON)
+		add_ext(x, NID_ct_precert_poison, 1, poison, sizeof(poison));
+	if (kind == CT_FINAL || kind == CT_OTHER || kind == CT_ONLY_SCTS)
+		add_ext(x, NID_ct_precert_scts, 0, scts, sizeof(scts));
+	if (ordinary)
+		add_conf_ext(x, NID_subject_alt_name, kind == CT_OTHER ?
+		    "DNS:other.example" : "DNS:pair.example,DNS:www.pair.example");
+	ck_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	ck_assert(n > 0);
+	*len = (size_t)n;
+	X509_NAME_free(nm);
+	X509_free(x);
+	return der;
+}
+
+static void
+hex_lower(const uint8_t *md, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The same value computed by OpenSSL alone: parse, delete both
+ * extensions, re-encode the TBS, hash it. */
+static void
+openssl_tbs_sha256(const uint8_t *der, size_t len, char out[65])
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	uint8_t *tbs = NULL, md[32];
+	unsigned int mdlen;
+	int n, i, nids[] = { NID_ct_precert_poison, NID_ct_precert_scts };
+
+	ck_assert(x != NULL);
+	for (i = 0; i < 2; i++) {
+		int loc;
+
+		while ((loc = X509_get_ext_by_NID(x, nids[i], -1)) >= 0)
+			X509_EXTENSION_free(X509_delete_ext(x, loc));
+	}
+	n = i2d_re_X509_tbs(x, &tbs);
+	ck_assert(n > 0);
+	ck_assert(EVP_Digest(tbs, (size_t)n, md, &mdlen, EVP_sha256(), NULL));
+	hex_lower(md, mdlen, out);
+	OPENSSL_free(tbs);
+	X509_free(x);
+}
+
+/* SHA-256 of a certificate's TBS exactly as it is in the DER. */
+static void
+plain_tbs_sha256(const uint8_t *der, size_t len, char out[65])
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	uint8_t *tbs = NULL, md[32];
+	unsigned int mdlen;
+	int n;
+
+	ck_assert(x != NULL);
+	n = i2d_re_X509_tbs(x, &tbs);
+	ck_assert(n > 0);
+	ck_assert(EVP_Digest(tbs, (size_t)n, md, &mdlen, EVP_sha256(), NULL));
+	hex_lower(md, mdlen, out);
+	OPENSSL_free(tbs);
+	X509_free(x);
+}
+
+/* Renders der as a leaf; its tbs_sha256 copied to out[65]. */
+static void
+render_tbs(struct x509j *x, const uint8_t *der, size_t len, char out[65],
+    char sha256[96])
+{
+	struct x509j_buf b;
+	json_object *o;
+	char err[128];
+	const char *v;
+
+	x509j_buf_init(&b);
+	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_CLOSE, &b, NULL,
+	    err, sizeof(err)) == 0, "%s", err);
+	ck_assert((o = parse_strict(b.p, b.len)) != NULL);
+	v = str_at(o, "tbs_sha256", NULL);
+	ck_assert_uint_eq(strlen(v), 64);
+	ck_assert_uint_eq(strspn(v, "0123456789abcdef"), 64);
+	memcpy(out, v, 65);
+	if (sha256 != NULL)
+		snprintf(sha256, 96, "%s", str_at(o, "sha256", NULL));
+	json_object_put(o);
+	x509j_buf_fini(&b);
+}
+
+START_TEST(precert_and_its_certificate_share_tbs_sha256)
+{
+	struct x509j *x = x509j_new();
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	uint8_t *der[CT_NONE + 1];
+	size_t len[CT_NONE + 1];
+	char tbs[CT_NONE + 1][65], ref[65], fp[2][96];
+	int i;
+
+	ck_assert(x != NULL && k != NULL);
+	for (i = CT_PRE; i <= CT_NONE; i++) {
+		der[i] = make_ct_cert(k, (enum ct_kind)i, &len[i]);
+		render_tbs(x, der[i], len[i], tbs[i], i <= CT_FINAL ? fp[i] : NULL);
+	}
+	/* two certificates, one TBS */
+	ck_assert_str_ne(fp[CT_PRE], fp[CT_FINAL]);
+	ck_assert_str_eq(tbs[CT_PRE], tbs[CT_FINAL]);
+	ck_assert_str_ne(tbs[CT_OTHER], tbs[CT_FINAL]);
+	/* and that TBS is OpenSSL's own re-encoding without the two */
+	openssl_tbs_sha256(der[CT_FINAL], len[CT_FINAL], ref);
+	ck_assert_str_eq(tbs[CT_FINAL], ref);
+	openssl_tbs_sha256(der[CT_PRE], len[CT_PRE], ref);
+	ck_assert_str_eq(tbs[CT_PRE], ref);
+	openssl_tbs_sha256(der[CT_OTHER], len[CT_OTHER], ref);
+	ck_assert_str_eq(tbs[CT_OTHER], ref);
+	/* nothing left: no extensions field, as a certificate without any */
+	ck_assert_str_eq(tbs[CT_ONLY_POISON], tbs[CT_ONLY_SCTS]);
+	plain_tbs_sha256(der[CT_NONE], len[CT_NONE], ref);
+	ck_assert_str_eq(tbs[CT_NONE], ref);
+	ck_assert_str_eq(tbs[CT_ONLY_POISON], tbs[CT_NONE]);
+	for (i = CT_PRE; i <= CT_NONE; i++)
+		OPENSSL_free(der[i]);
+	EVP_PKEY_free(k);
+	x509j_free(x);
+}
+END_TEST
+
+START_TEST(tbs_sha256_of_real_certificates_matches_openssl)
+{
+	static const char *files[] = {
+		CERTS "navigli2025h2_entry0_precert_idx0.der",
+		CERTS "navigli2025h2_entry281_precert_maxsan.der",
+		CERTS "zlint_precert_with_sct_list_ok.pem",
+		CERTS "zlint_ctNoSCTsPoisoned.pem",
+		CERTS "zlint_ecdsaP256.pem",
+		CERTS "zlint_SANDNSNotIA5String.pem",
+		CERTS "zlint_serialNumberNegative.pem",
+		GEN "san_1000.pem",
+		GEN "big_200k.pem",
+	};
+	struct x509j *x = x509j_new();
+	char got[65], ref[65];
+	size_t i, len;
+
+	ck_assert(x != NULL);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		uint8_t *der = load_der(files[i], &len);
+
+		render_tbs(x, der, len, got, NULL);
+		openssl_tbs_sha256(der, len, ref);
+		ck_assert_msg(strcmp(got, ref) == 0, "%s: %s, OpenSSL %s", files[i],
+		    got, ref);
+		OPENSSL_free(der);
+	}
+	x509j_free(x);
+}
+END_TEST
+
+START_TEST(chain_members_have_no_tbs_sha256)
+{
+	struct x509j *x = x509j_new();
+	struct x509j_buf b;
+	size_t len;
+	uint8_t *der = load_der(CERTS "zlint_ecdsaP256.pem", &len);
+	char err[128];
+
+	ck_assert(x != NULL);
+	x509j_buf_init(&b);
+	ck_assert(x509j_cert(x, der, len, X509J_DER | X509J_CLOSE, &b, NULL, err,
+	    sizeof(err)) == 0);
+	ck_assert_ptr_null(strstr(b.p, "tbs_sha256"));
+	x509j_buf_fini(&b);
+	OPENSSL_free(der);
+	x509j_free(x);
+}
+END_TEST
+
 Suite *x509json_suite(void);
 
 Suite *
@@ -515,6 +754,9 @@ x509json_suite(void)
 	tcase_add_test(tc, every_string_type_comes_out_as_valid_utf8);
 	tcase_add_test(tc, every_prefix_of_a_certificate_is_refused);
 	tcase_add_test(tc, flipped_certificates_error_or_render_valid_json);
+	tcase_add_test(tc, precert_and_its_certificate_share_tbs_sha256);
+	tcase_add_test(tc, tbs_sha256_of_real_certificates_matches_openssl);
+	tcase_add_test(tc, chain_members_have_no_tbs_sha256);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,6 +18,9 @@
 //   t        a node:test context: the daemon is stopped in t.after()
 //   timeoutMs  how long to wait for /health (default 15000)
 //   waitHealth false to skip waiting for /health (e.g. for failing starts)
+//
+// Unless the configuration has a user: line (or env sets CERTSTREAM_USER),
+// the ingest and workers run as root: see startOnce.
 
 const { spawn } = require('node:child_process');
 const { after } = require('node:test');
@@ -117,8 +120,16 @@ async function startOnce(opts, port) {
     confPath = path.join(dir, 'certstream.conf');
     fs.writeFileSync(confPath, conf);
   }
+  // The daemon's default (user: auto) drops the ingest and workers to
+  // certstream or nobody when started as root, as CI does; they could not
+  // read or write the test's files in its mkdtemp directories (mode 0700).
+  // A test that does not name a user runs them as root; the tests of the
+  // default name it (user: auto) or pass CERTSTREAM_USER.
+  const confText = conf === confPath ? fs.readFileSync(confPath, 'utf8') : conf;
+  const userEnv = /^user:/m.test(confText) ? {} : { CERTSTREAM_USER: 'root' };
   const env = {
     ...process.env,
+    ...userEnv,
     CERTSTREAM_HOST: '127.0.0.1',
     CERTSTREAM_PORT: String(port),
     CERTSTREAM_WORKERS: String(opts.workers || 1),

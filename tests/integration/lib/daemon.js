@@ -110,6 +110,14 @@ function childrenOf(pid) {
   return out;
 }
 
+// CERTSTREAM_USER=root unless the file at confPath has a user: line (see
+// startOnce for why).
+function rootUnlessNamed(confPath) {
+  let text = '';
+  try { text = fs.readFileSync(confPath, 'utf8'); } catch (_) { /* none */ }
+  return /^user:/m.test(text) ? {} : { CERTSTREAM_USER: 'root' };
+}
+
 async function startOnce(opts, port) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-test-'));
   let confPath;
@@ -125,8 +133,7 @@ async function startOnce(opts, port) {
   // read or write the test's files in its mkdtemp directories (mode 0700).
   // A test that does not name a user runs them as root; the tests of the
   // default name it (user: auto) or pass CERTSTREAM_USER.
-  const confText = conf === confPath ? fs.readFileSync(confPath, 'utf8') : conf;
-  const userEnv = /^user:/m.test(confText) ? {} : { CERTSTREAM_USER: 'root' };
+  const userEnv = rootUnlessNamed(confPath);
   const env = {
     ...process.env,
     ...userEnv,
@@ -249,8 +256,10 @@ async function startDaemon(opts = {}) {
 // Run the binary to completion (for -n, -V, -h): { code, signal, stdout, stderr }.
 function runBin(args, { env, bin, timeoutMs = 10000 } = {}) {
   return new Promise((resolve) => {
+    const c = args.indexOf('-c');
+    const userEnv = c >= 0 && c + 1 < args.length ? rootUnlessNamed(args[c + 1]) : {};
     const proc = spawn(bin || defaultBin(), args, {
-      env: { ...process.env, ...(env || {}) },
+      env: { ...process.env, ...userEnv, ...(env || {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -8,6 +8,7 @@
 #   make bench      benchmarks (writes bench/results.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian package: build/certstream_<version>_<arch>.deb
 
 .DEFAULT_GOAL := all
 PREFIX ?= /usr/local
@@ -59,11 +60,11 @@ AOBJ := build/asan
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 aobjs = $(patsubst %.c,$(AOBJ)/%.o,$(1))
 
-.PHONY: all asan run test test-build test-unit test-integration check-deps clean install bench fuzz
+.PHONY: all asan run test test-build test-unit test-integration check-deps clean install bench fuzz deb
 all: certstreamd
 
 certstreamd: $(call objs,$(DAEMON_SRCS))
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 certstreamd-asan: $(call aobjs,$(DAEMON_SRCS))
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
@@ -102,8 +103,11 @@ build/$(1)-asan: $$(call aobjs,$$($(1)_SRCS))
 endef
 $(foreach p,$(TEST_PROGS),$(eval $(call TEST_PROG_RULE,$(p))))
 
+# From the source tree, the children keep the user that ran make (as root,
+# user: auto could not write ./certstream_state.json); CERTSTREAM_USER=auto
+# tries the default.
 run: certstreamd
-	./certstreamd -c certstream.conf
+	CERTSTREAM_USER=$${CERTSTREAM_USER:-root} ./certstreamd -c certstream.conf
 
 check-deps:
 	@scripts/install-deps.sh test
@@ -133,19 +137,46 @@ fuzz:
 clean:
 	rm -rf build certstreamd certstreamd-asan
 
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree (build/deb/), so the tree's own build is left as it is.
+DEB_TREE := Makefile VERSION README.md certstream.conf common shm ingest \
+	broadcast master docs scripts debian
+deb:
+	@scripts/install-deps.sh deb
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	[ "$$v" = "$(VERSION)" ] || { echo "deb: debian/changelog is at $$v, VERSION at $(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/certstream-$(VERSION)
+	tar -cf - --exclude='*.o' --exclude='*.d' $(DEB_TREE) | \
+		tar -xf - -C build/deb/certstream-$(VERSION)
+	cd build/deb/certstream-$(VERSION) && DEB_BUILD_OPTIONS="parallel=2 $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b -us -uc --no-pre-clean >../build.log 2>&1 || \
+		{ tail -40 ../build.log >&2; exit 1; }
+	cp build/deb/certstream_$(VERSION)_*.deb build/
+	@ls build/certstream_$(VERSION)_*.deb
+
 # Binary, configuration, init script, systemd unit and logrotate file.
-# The configuration is not overwritten when it exists (an operator's edits).
+# The configuration is not overwritten when it exists (an operator's edits);
+# its state file goes to /var/lib/certstream. Installed as root on the
+# live system (no DESTDIR), the system user certstream is created (user:
+# auto runs the ingest and workers as it) and owns /var/lib/certstream.
 install: certstreamd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/etc/certstream \
 		$(DESTDIR)/etc/init.d $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		$(DESTDIR)/etc/logrotate.d $(DESTDIR)$(PREFIX)/share/certstream
 	install -m 0755 certstreamd $(DESTDIR)$(PREFIX)/sbin/certstreamd
 	[ -e $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf ] || \
-		install -m 0644 certstream.conf $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf
+		sed 's#^\(  state_file: \)"certstream_state.json"#\1"/var/lib/certstream/state.json"#' \
+		certstream.conf > $(DESTDIR)$(PREFIX)/etc/certstream/certstream.conf
 	install -m 0644 ingest/data/log_list.json $(DESTDIR)$(PREFIX)/share/certstream/log_list.json
 	sed 's#^PREFIX=.*#PREFIX=$${PREFIX:-$(PREFIX)}#' scripts/certstream.init > $(DESTDIR)/etc/init.d/certstream
 	chmod 0755 $(DESTDIR)/etc/init.d/certstream
 	sed 's#/usr/local#$(PREFIX)#g' scripts/certstream.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/certstream.service
 	install -m 0644 scripts/certstream.logrotate $(DESTDIR)/etc/logrotate.d/certstream
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		getent passwd certstream >/dev/null || \
+		adduser --system --group --quiet --no-create-home \
+			--home /var/lib/certstream certstream; \
+		install -d -o certstream -g certstream -m 0750 /var/lib/certstream; \
+	fi
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -70,7 +70,7 @@ static const struct ckey keys[] = {
 	ROW("source", KT_SOURCE, source, "ct", 0, 0, 0),
 	ROW("pidfile", KT_PATH, pidfile, "", 0, 0, 0),
 	ROW("shm_name", KT_STR, shm_name, "", 0, 0, 0),
-	ROW("user", KT_STR, user, "", 0, 0, 0),
+	ROW("user", KT_STR, user, "auto", 0, 0, 0),
 	ROW("group", KT_STR, group, "", 0, 0, 0),
 
 	ROWA("protocols.websocket", KT_BOOL, protocols.websocket, "true", 0, 0, 1,
@@ -878,7 +878,8 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 		fmt_err(why, wlen, "tls.cert and tls.key go together");
 		return -1;
 	}
-	if (cfg->group[0] != '\0' && cfg->user[0] == '\0') {
+	if (cfg->group[0] != '\0' &&
+	    (cfg->user[0] == '\0' || strcmp(cfg->user, "root") == 0)) {
 		*key = "group";
 		fmt_err(why, wlen, "group needs user");
 		return -1;

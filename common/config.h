@@ -41,7 +41,7 @@ struct config {
 	enum config_source source;  /* source: ct|replay */
 	char pidfile[CONFIG_STR];   /* pidfile ("" none) */
 	char shm_name[64];          /* shm_name ("" = /certstream-<port>) */
-	char user[64];              /* user ("" keep) */
+	char user[64];              /* children's user: auto, root ("" too) or a name */
 	char group[64];             /* group */
 
 	struct {

@@ -30,6 +30,7 @@
 #include "master/daemon.h"
 #include "master/listen.h"
 #include "master/pidfile.h"
+#include "master/privdrop.h"
 #include "master/proctitle.h"
 #include "shm/segment.h"
 
@@ -68,9 +69,7 @@ struct master {
 	char pidpath[CONFIG_STR];
 	pid_t pid;
 	int stopping;
-	int drop;               /* children drop privileges to uid/gid */
-	uid_t uid;
-	gid_t gid;
+	struct privdrop priv;   /* who the children run as */
 	struct child ingest;
 	struct child workers[SHM_MAX_WORKERS];
 	int64_t watch_at;       /* hot_reload: next look at the file, 0 off */
@@ -201,13 +200,10 @@ child_run(struct master *m, struct child *c)
 		if (c->id >= 0 && i != c->id)
 			close(m->wfds[i]);
 	}
-	if (m->drop) {
-		if (setgroups(1, &m->gid) == -1 || setgid(m->gid) == -1 ||
-		    setuid(m->uid) == -1) {
-			log_warn("%s: drop privileges to uid %ld gid %ld", __func__,
-			    (long)m->uid, (long)m->gid);
-			_exit(1);
-		}
+	if (privdrop_apply(&m->priv) == -1) {
+		log_warn("%s: drop privileges to uid %ld gid %ld", __func__,
+		    (long)m->priv.uid, (long)m->priv.gid);
+		_exit(1);
 	}
 	/* A child must not outlive a master killed with SIGKILL. Set after
 	 * the privilege drop, which clears it (prctl(2): a change of the
@@ -510,38 +506,20 @@ startup_error(const struct config *cfg, const char *fmt, ...)
 		fprintf(stderr, "certstreamd: %s\n", msg);
 }
 
+/* user:/group: resolved, the fallback said, and the files the children
+ * open checked as their user, before anything is started. */
 static int
 resolve_user(struct master *m)
 {
-	const struct config *cfg = m->cfg;
-	struct passwd *pw;
-	struct group *gr;
+	char err[2 * CONFIG_STR + 512];
 
-	if (cfg->user[0] == '\0')
-		return 0;
-	errno = 0;
-	if ((pw = getpwnam(cfg->user)) == NULL) {
-		startup_error(cfg, "user: no such user \"%s\"", cfg->user);
+	if (privdrop_resolve(m->cfg, &m->priv, err, sizeof(err)) == -1 ||
+	    privdrop_check(&m->priv, m->cfg, err, sizeof(err)) == -1) {
+		startup_error(m->cfg, "%s", err);
 		return -1;
 	}
-	m->uid = pw->pw_uid;
-	m->gid = pw->pw_gid;
-	if (cfg->group[0] != '\0') {
-		if ((gr = getgrnam(cfg->group)) == NULL) {
-			startup_error(cfg, "group: no such group \"%s\"", cfg->group);
-			return -1;
-		}
-		m->gid = gr->gr_gid;
-	}
-	if (geteuid() == 0) {
-		m->drop = 1;
-		return 0;
-	}
-	if (geteuid() != m->uid) {
-		startup_error(cfg, "user: switching to \"%s\" needs root",
-		    cfg->user);
-		return -1;
-	}
+	if (m->priv.note[0] != '\0')
+		log_warnx("%s", m->priv.note);
 	return 0;
 }
 
@@ -643,10 +621,11 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		    "worker %d", i + 1);
 		child_spawn(m, &m->workers[i]);
 	}
-	log_info("certstreamd %s: %d workers on %s:%d, source %s, shm %s, pid %ld",
-	    CERTSTREAM_VERSION, m->nworkers, cfg->host, cfg->port,
-	    cfg->source == SOURCE_REPLAY ? "replay" : "ct", m->shm_name,
-	    (long)m->pid);
+	log_info("certstreamd %s: %d workers on %s:%d, source %s, shm %s, pid %ld, "
+	    "children run as %s", CERTSTREAM_VERSION, m->nworkers, cfg->host,
+	    cfg->port, cfg->source == SOURCE_REPLAY ? "replay" : "ct",
+	    m->shm_name, (long)m->pid,
+	    m->priv.drop ? m->priv.name : "the master's user");
 
 	tick(m);
 	sigemptyset(&empty);

@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh          build dependencies only
 #   scripts/install-deps.sh test     + what `make test` needs
 #   scripts/install-deps.sh bench    + what `make bench` needs
+#   scripts/install-deps.sh deb      build dependencies + what `make deb` needs
 set -eu
 
 BUILD="gcc make pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
@@ -11,16 +12,19 @@ libjson-c-dev libyaml-dev"
 TEST="check valgrind clang libclang-rt-14-dev openssl curl prometheus \
 certspotter python3 python3-cryptography logrotate"
 BENCH="nginx libnginx-mod-nchan gnuplot"
+# make deb (and tests/system/deb_package.sh in make test)
+DEB="debhelper dpkg-dev fakeroot lintian adduser"
 
 want="$BUILD"
 case "${1:-build}" in
 build) ;;
-test) want="$BUILD $TEST" ;;
-bench) want="$BUILD $TEST $BENCH" ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+test) want="$BUILD $TEST $DEB" ;;
+bench) want="$BUILD $TEST $DEB $BENCH" ;;
+deb) want="$BUILD $DEB" ;;
+*) echo "usage: $0 [build|test|bench|deb]" >&2; exit 2 ;;
 esac
 # node (for the real JS client tests) may come from Debian or be present already
-if [ "${1:-build}" != build ] && ! command -v node >/dev/null 2>&1; then
+if { [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; } && ! command -v node >/dev/null 2>&1; then
 	want="$want nodejs npm"
 fi
 

@@ -341,6 +341,53 @@ test('user: the master binds as root, ingest and workers run as the user', { ski
   assert.strictEqual(info.code, 0);
 });
 
+test('user: unset (auto) started as root: ingest and workers run as certstream, else nobody, and the log says which', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(feedFile, 0o644);
+  // No user: line and no CERTSTREAM_USER: the daemon's own default.
+  const d = await startDaemon({ t, workers: 1, conf: conf(50), env: { CERTSTREAM_USER: undefined } });
+  const uidOf = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1]);
+  const hasCertstream = (await runShell('id -u certstream 2>/dev/null || true')).trim() !== '';
+  const name = hasCertstream ? 'certstream' : 'nobody';
+  const uid = Number((await runShell(`id -u ${name}`)).trim());
+  assert.strictEqual(uidOf(d.pid), 0, 'master keeps root');
+  const kids = await waitFor(() => {
+    const k = d.childPids();
+    return k.length === 2 ? k : null;
+  }, 3000, 'two children');
+  for (const pid of kids) assert.strictEqual(uidOf(pid), uid, `${cmdline(pid)} runs as ${name}`);
+  await waitFor(() => d.logs().includes(`children run as ${name}`), 3000, 'the start line naming the user');
+  if (!hasCertstream) assert.match(d.logs(), /user: auto: no user "certstream" on this system: the ingest and workers run as "nobody"/);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
+test('user: auto refuses to start when the dropped user cannot write the state file\'s directory, and says what to do', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  // The helper's state file lives in its mkdtemp directory (mode 0700,
+  // root's): the children, dropped, could never save there.
+  const list = path.join(__dirname, '..', '..', 'ingest', 'data', 'log_list.json');
+  const d = await startDaemon({
+    t, waitHealth: false, conf: `source: ct\nct_logs_url: ${JSON.stringify(list)}\nuser: auto\n`,
+  });
+  const info = await d.exited;
+  assert.strictEqual(info.code, 1, d.logs());
+  assert.match(d.logs(), /ct_log\.state_file: .*state\.json: its directory .* is not writable: Permission denied \(as user "(certstream|nobody)"/);
+  assert.doesNotMatch(d.logs(), /workers on/, 'nothing was started');
+});
+
+test('user: root keeps the children as root (an explicit choice)', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const d = await startDaemon({ t, workers: 1, conf: conf(50) + 'user: root\n' });
+  const uidOf = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1]);
+  const kids = await waitFor(() => {
+    const k = d.childPids();
+    return k.length === 2 ? k : null;
+  }, 3000, 'two children');
+  for (const pid of kids) assert.strictEqual(uidOf(pid), 0, `${cmdline(pid)} runs as root`);
+  assert.match(d.logs(), /children run as the master's user/);
+  const info = await d.stop();
+  assert.strictEqual(info.code, 0);
+});
+
 test('hot_reload: a changed file is reloaded without a signal; a bad one is refused', async (t) => {
   const d = await startDaemon({ t, workers: 1, conf: conf(20) + 'hot_reload:\n  enabled: true\n' });
   const c = client(d.url('/', 'ws'));

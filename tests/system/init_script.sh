@@ -40,6 +40,9 @@ replay:
   rate: 5
 ct_log:
   state_file: "$T/state.json"
+# T is mode 0700: children dropped to certstream or nobody (user: auto)
+# could not read the feed there.
+user: root
 log:
   target: "$T/log/certstream.log"
 EOF

@@ -89,6 +89,7 @@ START_TEST(defaults_are_production_values)
 	ck_assert_uint_eq(cfg->buffer_bytes, 256ull << 20);
 	ck_assert_int_eq(cfg->workers, 0);
 	ck_assert_int_eq(cfg->source, SOURCE_CT);
+	ck_assert_str_eq(cfg->user, "auto");
 	ck_assert_str_eq(cfg->ct_logs_url,
 	    "https://www.gstatic.com/ct/log_list/v3/all_logs_list.json");
 	ck_assert(cfg->protocols.websocket && cfg->protocols.sse &&
@@ -318,7 +319,8 @@ START_TEST(cross_field_validation_names_the_key)
 	    "replay.file: source is replay but no replay.file is set");
 	expect_error("tls:\n  cert: /etc/c.pem\n", 0, "tls.key:");
 	expect_error("shm_name: no-slash\n", 1, "shm_name: must be");
-	expect_error("group: nogroup\n", 1, "group: group needs user");
+	expect_error("user: root\ngroup: nogroup\n", 2, "group: group needs user");
+	expect_error("user: \"\"\ngroup: nogroup\n", 2, "group: group needs user");
 }
 END_TEST
 

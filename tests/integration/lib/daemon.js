@@ -18,6 +18,9 @@
 //   t        a node:test context: the daemon is stopped in t.after()
 //   timeoutMs  how long to wait for /health (default 15000)
 //   waitHealth false to skip waiting for /health (e.g. for failing starts)
+//
+// Unless the configuration has a user: line (or env sets CERTSTREAM_USER),
+// the ingest and workers run as root: see startOnce.
 
 const { spawn } = require('node:child_process');
 const { after } = require('node:test');
@@ -107,6 +110,14 @@ function childrenOf(pid) {
   return out;
 }
 
+// CERTSTREAM_USER=root unless the file at confPath has a user: line (see
+// startOnce for why).
+function rootUnlessNamed(confPath) {
+  let text = '';
+  try { text = fs.readFileSync(confPath, 'utf8'); } catch (_) { /* none */ }
+  return /^user:/m.test(text) ? {} : { CERTSTREAM_USER: 'root' };
+}
+
 async function startOnce(opts, port) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-test-'));
   let confPath;
@@ -117,8 +128,15 @@ async function startOnce(opts, port) {
     confPath = path.join(dir, 'certstream.conf');
     fs.writeFileSync(confPath, conf);
   }
+  // The daemon's default (user: auto) drops the ingest and workers to
+  // certstream or nobody when started as root, as CI does; they could not
+  // read or write the test's files in its mkdtemp directories (mode 0700).
+  // A test that does not name a user runs them as root; the tests of the
+  // default name it (user: auto) or pass CERTSTREAM_USER.
+  const userEnv = rootUnlessNamed(confPath);
   const env = {
     ...process.env,
+    ...userEnv,
     CERTSTREAM_HOST: '127.0.0.1',
     CERTSTREAM_PORT: String(port),
     CERTSTREAM_WORKERS: String(opts.workers || 1),
@@ -238,8 +256,10 @@ async function startDaemon(opts = {}) {
 // Run the binary to completion (for -n, -V, -h): { code, signal, stdout, stderr }.
 function runBin(args, { env, bin, timeoutMs = 10000 } = {}) {
   return new Promise((resolve) => {
+    const c = args.indexOf('-c');
+    const userEnv = c >= 0 && c + 1 < args.length ? rootUnlessNamed(args[c + 1]) : {};
     const proc = spawn(bin || defaultBin(), args, {
-      env: { ...process.env, ...(env || {}) },
+      env: { ...process.env, ...userEnv, ...(env || {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -174,6 +174,7 @@ async function startDaemon(bin, tag, listFile, dir) {
     `port: ${port}`,
     'workers: 1',
     'log_level: warn',
+    'user: root',  // its files are in the bench's own 0700 directory
     `shm_name: "/csgrowth-${process.pid}-${tag}"`,
     `ct_logs_url: ${JSON.stringify(listFile)}`,
     'ct_log:',

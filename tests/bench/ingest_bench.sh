@@ -54,6 +54,7 @@ source: ct
 host: 127.0.0.1
 port: $port
 workers: 1
+user: root
 ct_logs_url: "$2"
 ct_log:
   state_file: ""

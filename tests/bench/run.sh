@@ -168,6 +168,7 @@ port: $OURS_PORT
 workers: $1
 source: replay
 log_level: "warn"
+user: root  # the work directory is the bench's own (mode 0700)
 shm_name: "/$OURS_SHM"
 replay:
   file: "$FEED"

@@ -11,22 +11,10 @@
 
 #include <openssl/evp.h>
 
+#include "common/base64.h"
+
 /* RFC 6455 §1.3 */
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_val(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64_alphabet, c);
-	return p == NULL ? -1 : (int)(p - b64_alphabet);
-}
 
 /*
  * Sec-WebSocket-Key must be the base64 of 16 bytes (§4.1): exactly 22
@@ -36,17 +24,13 @@ b64_val(char c)
 static int
 key_valid(const struct http_str *key)
 {
-	size_t i;
-	int v = 0;
+	uint8_t nonce[16];
+	char again[BASE64_ENCODED_LEN(16) + 1];
 
-	if (key->len != 24 || key->p[22] != '=' || key->p[23] != '=')
-		return 0;
-	for (i = 0; i < 22; i++) {
-		v = b64_val(key->p[i]);
-		if (v < 0)
-			return 0;
-	}
-	return (v & 0x0f) == 0;
+	return key->len == 24 &&
+	    base64_decode(key->p, 24, nonce, sizeof(nonce)) == 16 &&
+	    base64_encode(again, nonce, sizeof(nonce)) == 24 &&
+	    memcmp(again, key->p, 24) == 0;
 }
 
 /* How many headers called name? (Key and Version must appear once.) */
@@ -106,7 +90,7 @@ ws_handshake_check(const struct http_request *req, char accept[32])
 	    NULL) != 1 || mdlen != 20)
 		return WS_HS_BAD_REQUEST;
 	/* 20 bytes -> 28 base64 characters + NUL */
-	EVP_EncodeBlock((unsigned char *)accept, md, 20);
+	base64_encode(accept, md, 20);
 	return WS_HS_OK;
 }
 

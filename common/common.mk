@@ -1,3 +1,8 @@
 COMMON_SRCS += common/log.c
 UNIT_SRCS += tests/unit/check_log.c
 UNIT_SUITES += log
+
+# Base64 and UTF-8: one copy of each for every process.
+COMMON_SRCS += common/base64.c
+UNIT_SRCS += tests/unit/check_base64.c
+UNIT_SUITES += base64

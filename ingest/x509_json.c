@@ -17,6 +17,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/base64.h"
+
 /* ---- text buffer ---- */
 
 void
@@ -179,13 +181,11 @@ x509j_str(struct x509j_buf *b, const void *src, size_t n)
 void
 x509j_b64(struct x509j_buf *b, const void *s, size_t n)
 {
-	size_t out = 4 * ((n + 2) / 3);
-
-	if (n > (size_t)INT32_MAX || x509j_buf_reserve(b, out + 3) != 0)
+	if (n > (size_t)INT_MAX / 4 * 3 ||
+	    x509j_buf_reserve(b, BASE64_ENCODED_LEN(n) + 3) != 0)
 		return;
 	b->p[b->len++] = '"';
-	if (n > 0)
-		b->len += (size_t)EVP_EncodeBlock((unsigned char *)b->p + b->len, s, (int)n);
+	b->len += base64_encode(b->p + b->len, s, n);
 	b->p[b->len++] = '"';
 	b->p[b->len] = '\0';
 }

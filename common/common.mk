@@ -6,3 +6,6 @@ UNIT_SUITES += log
 COMMON_SRCS += common/base64.c
 UNIT_SRCS += tests/unit/check_base64.c
 UNIT_SUITES += base64
+COMMON_SRCS += common/utf8.c
+UNIT_SRCS += tests/unit/check_utf8.c
+UNIT_SUITES += utf8

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/base64.h"
+#include "common/utf8.h"
 
 /* ---- text buffer ---- */
 
@@ -92,36 +93,6 @@ x509j_u64(struct x509j_buf *b, uint64_t v)
 	x509j_put(b, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_seq(const uint8_t *s, size_t n)
-{
-	uint32_t c;
-	size_t k, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return k;
-}
-
 void
 x509j_str(struct x509j_buf *b, const void *src, size_t n)
 {
@@ -162,7 +133,7 @@ x509j_str(struct x509j_buf *b, const void *src, size_t n)
 			i++;
 			continue;
 		}
-		if ((run = utf8_seq(s + i, n - i)) > 0) {
+		if ((run = utf8_char_len(s + i, n - i)) > 0) {
 			memcpy(o, s + i, run);
 			o += run;
 			i += run;

@@ -921,13 +921,15 @@ done:
 
 /* ---- the small fields ---- */
 
+_Static_assert(sizeof(time_t) >= 8, "certificate times need a 64-bit time_t");
+
 static int
 put_time(struct x509j_buf *o, const struct der *t)
 {
 	const unsigned char *p = t->tlv;
 	ASN1_TIME *at = d2i_ASN1_TIME(NULL, &p, (long)t->tlvlen);
 	struct tm tm;
-	int64_t days, y, m, secs;
+	int64_t secs;
 
 	memset(&tm, 0, sizeof(tm));
 	if (at == NULL || ASN1_TIME_to_tm(at, &tm) != 1) {
@@ -936,19 +938,9 @@ put_time(struct x509j_buf *o, const struct der *t)
 		return -1;
 	}
 	ASN1_TIME_free(at);
-	/* days from civil (proleptic Gregorian), no timegm/TZ involved */
-	y = (int64_t)tm.tm_year + 1900;
-	m = tm.tm_mon + 1;
-	y -= m <= 2;
-	{
-		int64_t era = (y >= 0 ? y : y - 399) / 400;
-		int64_t yoe = y - era * 400;
-		int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm.tm_mday - 1;
-		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = era * 146097 + doe - 719468;
-	}
-	secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	/* tm is UTC: timegm (unlike mktime) reads no time zone. A 64-bit
+	 * time_t holds every year ASN.1 can spell (0000..9999). */
+	secs = (int64_t)timegm(&tm);
 	if (secs < 0) {
 		x509j_putc(o, '-');
 		x509j_u64(o, (uint64_t)(-secs));

@@ -9,3 +9,8 @@ UNIT_SUITES += base64
 COMMON_SRCS += common/utf8.c
 UNIT_SRCS += tests/unit/check_utf8.c
 UNIT_SUITES += utf8
+
+# /proc readings (resident memory) for /metrics and /health/deep.
+COMMON_SRCS += common/proc.c
+UNIT_SRCS += tests/unit/check_proc.c
+UNIT_SUITES += proc

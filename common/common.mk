@@ -2,15 +2,11 @@ COMMON_SRCS += common/log.c
 UNIT_SRCS += tests/unit/check_log.c
 UNIT_SUITES += log
 
-# Base64 and UTF-8: one copy of each for every process.
-COMMON_SRCS += common/base64.c
-UNIT_SRCS += tests/unit/check_base64.c
-UNIT_SUITES += base64
-COMMON_SRCS += common/utf8.c
-UNIT_SRCS += tests/unit/check_utf8.c
-UNIT_SUITES += utf8
-
-# /proc readings (resident memory) for /metrics and /health/deep.
-COMMON_SRCS += common/proc.c
-UNIT_SRCS += tests/unit/check_proc.c
-UNIT_SUITES += proc
+# One copy of each helper for every process: base64, UTF-8, /proc. They
+# call nothing of the project's, and every test program links them too
+# (Makefile, TEST_PROG_RULE), since any library file may call them.
+COMMON_HELPER_SRCS := common/base64.c common/utf8.c common/proc.c
+COMMON_SRCS += $(COMMON_HELPER_SRCS)
+UNIT_SRCS += tests/unit/check_base64.c tests/unit/check_utf8.c \
+	tests/unit/check_proc.c
+UNIT_SUITES += base64 utf8 proc

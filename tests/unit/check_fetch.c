@@ -27,6 +27,7 @@ struct got {
 	int n;
 	struct fetch_res res;
 	char body[65536];
+	char error[256];        /* res.error lives only as long as the call */
 	struct event_base *base;
 	int want;
 };
@@ -121,6 +122,10 @@ on_done(void *arg, const struct fetch_res *res)
 	g->res = *res;
 	snprintf(g->body, sizeof(g->body), "%.*s", (int)res->len, res->body);
 	g->res.body = g->body;
+	if (res->error != NULL) {
+		snprintf(g->error, sizeof(g->error), "%s", res->error);
+		g->res.error = g->error;
+	}
 	if (g->n >= g->want)
 		event_base_loopbreak(g->base);
 }

@@ -94,11 +94,12 @@ build/check_unit-asan: $(call aobjs,$(LIB_SRCS) $(UNIT_SRCS))
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # Test programs (fake CT log, stress tests, load generator): each is
-# build/<name> from its own sources plus the library objects it names.
+# build/<name> from its own sources plus the library objects it names, plus
+# the common helpers (COMMON_HELPER_SRCS) those may call.
 define TEST_PROG_RULE
-build/$(1): $$(call objs,$$($(1)_SRCS))
+build/$(1): $$(call objs,$$($(1)_SRCS) $$(COMMON_HELPER_SRCS))
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LIBS)
-build/$(1)-asan: $$(call aobjs,$$($(1)_SRCS))
+build/$(1)-asan: $$(call aobjs,$$($(1)_SRCS) $$(COMMON_HELPER_SRCS))
 	$$(CC) $$(ALL_CFLAGS) $$(ASAN_FLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,$(TEST_PROGS),$(eval $(call TEST_PROG_RULE,$(p))))

@@ -46,6 +46,7 @@
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "shm/ring.h"
 
 #define CLIENT_CTL_MAX 256
@@ -91,7 +92,7 @@ struct client {
 	uint64_t skip;          /* data-frame payload bytes still to discard */
 	uint64_t msg_len;       /* bytes of the open fragmented message */
 	uint64_t pay_off;       /* payload bytes of the current frame seen */
-	uint32_t utf8;          /* ws_utf8_feed state of the text message */
+	uint32_t utf8;          /* utf8_feed state of the text message */
 	uint8_t mask[4];        /* the current data frame's masking key */
 	struct limits_hold hold;        /* its place in the connection limits */
 	SSL *ssl;               /* TLS clients only */
@@ -1220,11 +1221,11 @@ client_payload(struct client *c, uint8_t *p, size_t n, int frame_done)
 		return 0;
 	ws_unmask(p, n, c->mask, c->pay_off);
 	c->pay_off += n;
-	c->utf8 = ws_utf8_feed(c->utf8, p, n);
-	if (c->utf8 == WS_UTF8_BAD)
+	c->utf8 = utf8_feed(c->utf8, p, n);
+	if (c->utf8 == UTF8_BAD)
 		return 1;
 	/* The message ends mid-character. */
-	return frame_done && (c->flags & CF_FRAME_FIN) && c->utf8 != WS_UTF8_OK;
+	return frame_done && (c->flags & CF_FRAME_FIN) && c->utf8 != UTF8_OK;
 }
 
 static void
@@ -1296,7 +1297,7 @@ client_frames(struct client *c)
 			c->flags &= (uint16_t)~CF_FRAME_FIN;
 		if (f.opcode == WS_OP_TEXT) {
 			c->flags |= CF_TEXT;
-			c->utf8 = WS_UTF8_OK;
+			c->utf8 = UTF8_OK;
 		} else if (f.opcode == WS_OP_BINARY) {
 			c->flags &= (uint16_t)~CF_TEXT;
 		}

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "broadcast/endpoints.h"
+#include "common/proc.h"
 #include "shm/ring.h"
 
 #define EP_LATEST_MAX 25
@@ -788,24 +789,15 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	return r ? -1 : 0;
 }
 
-/* Resident bytes of pid from /proc (statm is readable by any user), 0 if
- * it cannot be read. */
+/* Resident bytes of pid (the master's), 0 if unknown or unreadable. */
 static uint64_t
 ep_rss(uint32_t pid)
 {
-	char path[64];
-	long pages = 0;
-	FILE *f;
+	uint64_t rss = 0;
 
-	if (pid == 0)
+	if (pid == 0 || proc_rss((pid_t)pid, &rss) == -1)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/statm", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fscanf(f, "%*s %ld", &pages) != 1)
-		pages = 0;
-	fclose(f);
-	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	return rss;
 }
 
 /* One line per process: master, ingest, each worker. */

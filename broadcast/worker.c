@@ -22,6 +22,7 @@
 #include "broadcast/worker.h"
 #include "broadcast/worker_ctx.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "shm/ring.h"
 
 #define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
@@ -146,21 +147,15 @@ static void
 worker_sample(struct wctx *w)
 {
 	uint64_t rec = atomic_load(&w->seg->ingest->records);
-	FILE *f;
-	long pages = 0;
+	uint64_t rss;
 
 	if (w->rate_at != 0 && w->now != w->rate_at)
 		w->ingest_rate = (double)(rec - w->rate_records) * 1000.0 /
 		    (double)(uint32_t)(w->now - w->rate_at);
 	w->rate_records = rec;
 	w->rate_at = w->now;
-	f = fopen("/proc/self/statm", "r");
-	if (f != NULL) {
-		if (fscanf(f, "%*s %ld", &pages) == 1)
-			atomic_store(&w->st->rss_bytes,
-			    (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE));
-		fclose(f);
-	}
+	if (proc_rss(0, &rss) == 0)
+		atomic_store(&w->st->rss_bytes, rss);
 }
 
 static void

@@ -1,8 +1,8 @@
 /*
  * WebSocket (RFC 6455) server side: the opening-handshake checks, the
- * client-frame header parser, unmasking, server control frames, the close
- * payload check and UTF-8 validation. Pure functions: the worker owns the
- * connection state (fragmentation, close handshake, timers).
+ * client-frame header parser, unmasking, server control frames and the
+ * close payload check. Pure functions: the worker owns the connection
+ * state (fragmentation, close handshake, timers).
  */
 #include "broadcast/ws.h"
 
@@ -11,22 +11,11 @@
 
 #include <openssl/evp.h>
 
+#include "common/base64.h"
+#include "common/utf8.h"
+
 /* RFC 6455 §1.3 */
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_val(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64_alphabet, c);
-	return p == NULL ? -1 : (int)(p - b64_alphabet);
-}
 
 /*
  * Sec-WebSocket-Key must be the base64 of 16 bytes (§4.1): exactly 22
@@ -36,17 +25,13 @@ b64_val(char c)
 static int
 key_valid(const struct http_str *key)
 {
-	size_t i;
-	int v = 0;
+	uint8_t nonce[16];
+	char again[BASE64_ENCODED_LEN(16) + 1];
 
-	if (key->len != 24 || key->p[22] != '=' || key->p[23] != '=')
-		return 0;
-	for (i = 0; i < 22; i++) {
-		v = b64_val(key->p[i]);
-		if (v < 0)
-			return 0;
-	}
-	return (v & 0x0f) == 0;
+	return key->len == 24 &&
+	    base64_decode(key->p, 24, nonce, sizeof(nonce)) == 16 &&
+	    base64_encode(again, nonce, sizeof(nonce)) == 24 &&
+	    memcmp(again, key->p, 24) == 0;
 }
 
 /* How many headers called name? (Key and Version must appear once.) */
@@ -106,7 +91,7 @@ ws_handshake_check(const struct http_request *req, char accept[32])
 	    NULL) != 1 || mdlen != 20)
 		return WS_HS_BAD_REQUEST;
 	/* 20 bytes -> 28 base64 characters + NUL */
-	EVP_EncodeBlock((unsigned char *)accept, md, 20);
+	base64_encode(accept, md, 20);
 	return WS_HS_OK;
 }
 
@@ -241,64 +226,7 @@ ws_close_check(const uint8_t *payload, size_t len)
 	code = (unsigned)payload[0] << 8 | payload[1];
 	if (!close_code_valid(code))
 		return WS_CLOSE_PROTOCOL;
-	if (!ws_utf8_valid(payload + 2, len - 2))
+	if (!utf8_valid(payload + 2, len - 2))
 		return WS_CLOSE_BAD_DATA;
 	return (uint16_t)code;
-}
-
-/*
- * UTF-8 per RFC 3629: no overlong forms, no surrogates (U+D800..DFFF),
- * nothing above U+10FFFF. The range allowed for the byte after a lead
- * byte carries those rules; later continuation bytes are 80..BF.
- * State: bits 0-7 continuation bytes still due, 8-15 and 16-23 the range
- * of the next one; 0 between characters.
- */
-#define UTF8_STATE(need, lo, hi) \
-	((uint32_t)(need) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
-
-uint32_t
-ws_utf8_feed(uint32_t state, const uint8_t *buf, size_t len)
-{
-	size_t i;
-
-	if (state == WS_UTF8_BAD)
-		return state;
-	for (i = 0; i < len; i++) {
-		uint8_t c = buf[i];
-
-		if (state != WS_UTF8_OK) {
-			uint32_t need = state & 0xff;
-
-			if (c < ((state >> 8) & 0xff) || c > ((state >> 16) & 0xff))
-				return WS_UTF8_BAD;
-			state = need == 1 ? WS_UTF8_OK :
-			    UTF8_STATE(need - 1, 0x80, 0xbf);
-			continue;
-		}
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			state = UTF8_STATE(1, 0x80, 0xbf);
-		else if (c == 0xe0)
-			state = UTF8_STATE(2, 0xa0, 0xbf);
-		else if (c == 0xed)
-			state = UTF8_STATE(2, 0x80, 0x9f);
-		else if (c >= 0xe1 && c <= 0xef)
-			state = UTF8_STATE(2, 0x80, 0xbf);
-		else if (c == 0xf0)
-			state = UTF8_STATE(3, 0x90, 0xbf);
-		else if (c == 0xf4)
-			state = UTF8_STATE(3, 0x80, 0x8f);
-		else if (c >= 0xf1 && c <= 0xf3)
-			state = UTF8_STATE(3, 0x80, 0xbf);
-		else
-			return WS_UTF8_BAD;
-	}
-	return state;
-}
-
-int
-ws_utf8_valid(const uint8_t *buf, size_t len)
-{
-	return ws_utf8_feed(WS_UTF8_OK, buf, len) == WS_UTF8_OK;
 }

@@ -74,15 +74,4 @@ size_t ws_control_frame(uint8_t *out, int opcode, uint16_t code,
  * code to echo, or WS_CLOSE_PROTOCOL / WS_CLOSE_BAD_DATA on error. */
 uint16_t ws_close_check(const uint8_t *payload, size_t len);
 
-/* Is buf valid UTF-8? */
-int ws_utf8_valid(const uint8_t *buf, size_t len);
-
-/* UTF-8 check across the fragments of a text message (RFC 6455 §8.1):
- * start from WS_UTF8_OK, feed each unmasked piece; WS_UTF8_BAD is final
- * (close 1007 at once). After the FIN fragment the message is valid iff
- * the state is WS_UTF8_OK (not in the middle of a character). */
-#define WS_UTF8_OK 0u
-#define WS_UTF8_BAD 0xffffffffu
-uint32_t ws_utf8_feed(uint32_t state, const uint8_t *buf, size_t len);
-
 #endif

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
+
 static enum log_level log_min = LOG_LVL_INFO;
 static int log_to_syslog;
 static FILE *log_fp;            /* NULL: stderr */
@@ -108,38 +110,14 @@ log_reopen(void)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left) that is no
- * C1 control, or 0. */
+/* Length of the valid UTF-8 character at s (n bytes left) that is no C1
+ * control (U+0080..U+009F, "\xc2\x80".."\xc2\x9f"), or 0. */
 static size_t
-utf8_len(const unsigned char *s, size_t n)
+log_char_len(const unsigned char *s, size_t n)
 {
-	unsigned long cp;
-	size_t len, i;
+	size_t k = utf8_char_len(s, n);
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < 0xa0 || (len == 3 && cp < 0x800) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff)
-		return 0;
-	return len;
+	return k == 2 && s[0] == 0xc2 && s[1] < 0xa0 ? 0 : k;
 }
 
 /*
@@ -158,7 +136,7 @@ log_escape(char *out, size_t outlen, const char *in)
 	while (i < n) {
 		if (s[i] >= 0x20 && s[i] < 0x7f) {
 			k = 1;
-		} else if (s[i] >= 0x80 && (k = utf8_len(s + i, n - i)) > 0) {
+		} else if (s[i] >= 0x80 && (k = log_char_len(s + i, n - i)) > 0) {
 			;
 		} else {
 			if (o + 4 >= outlen)

@@ -8,6 +8,8 @@
 
 #include <openssl/evp.h>
 
+#include "common/base64.h"
+
 #define NOTE_SIG_PREFIX "\xe2\x80\x94 "  /* U+2014 EM DASH, space */
 #define NOTE_SIG_MAX 2048
 
@@ -91,7 +93,7 @@ parse_body(const char *body, size_t len, struct checkpoint *cp, char *err,
 				snprintf(err, errlen, "checkpoint: bad tree size");
 				return -1;
 			}
-		} else if (sth_base64_decode(line, n, cp->root_hash,
+		} else if (base64_decode(line, n, cp->root_hash,
 		    sizeof(cp->root_hash)) != STH_HASH_LEN) {
 			snprintf(err, errlen, "checkpoint: bad root hash");
 			return -1;
@@ -159,7 +161,7 @@ checkpoint_verify(const char *text, size_t len, const struct sth_key *key,
 		if ((size_t)(b64 - 1 - name) != namelen ||
 		    memcmp(name, cp.origin, namelen) != 0)
 			continue;  /* a witness or another key */
-		n = sth_base64_decode(b64, (size_t)(nl - b64), sig, sizeof(sig));
+		n = base64_decode(b64, (size_t)(nl - b64), sig, sizeof(sig));
 		if (n < 4 || memcmp(sig, kid, 4) != 0)
 			continue;  /* same name, different key */
 		matched = 1;

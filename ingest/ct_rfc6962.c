@@ -35,6 +35,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "ingest/ct_pace.h"
 #include "ingest/fetch.h"
@@ -156,7 +157,7 @@ decode_b64(json_object *o, const char *key, uint8_t **buf, size_t *cap)
 		*buf = nb;
 		*cap = need;
 	}
-	return sth_base64_decode(s, len, *buf, *cap);
+	return base64_decode(s, len, *buf, *cap);
 }
 
 int

@@ -53,7 +53,6 @@ struct fetch {
 	struct fetch_sock *socks;   /* watched sockets */
 	unsigned inflight;
 	unsigned long count;
-	unsigned long conns;
 };
 
 static int curl_inited;
@@ -176,7 +175,6 @@ check_done(struct fetch *f)
 		struct fetch_req *r = NULL;
 		struct fetch_res res;
 		curl_off_t ra = -1;
-		long nconn = 0;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
@@ -193,9 +191,6 @@ check_done(struct fetch *f)
 		    CURLE_OK || ra <= 0)
 			ra = -1;
 		res.retry_after_secs = (long)ra;
-		if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nconn) ==
-		    CURLE_OK && nconn > 0)
-			f->conns += (unsigned long)nconn;
 		res.timed_out = m->data.result == CURLE_OPERATION_TIMEDOUT;
 		res.too_large = r->too_large ||
 		    m->data.result == CURLE_FILESIZE_EXCEEDED;
@@ -519,12 +514,6 @@ unsigned long
 fetch_count(const struct fetch *f)
 {
 	return f->count;
-}
-
-unsigned long
-fetch_connections(const struct fetch *f)
-{
-	return f->conns;
 }
 
 unsigned

@@ -86,8 +86,6 @@ void fetch_cancel(struct fetch_req *r);
 
 /* Requests started so far, and in flight now. */
 unsigned long fetch_count(const struct fetch *f);
-/* Connections opened so far (fewer than requests when they are reused). */
-unsigned long fetch_connections(const struct fetch *f);
 unsigned fetch_inflight(const struct fetch *f);
 
 /* Cancel everything (no callbacks) and free. NULL is a no-op. */

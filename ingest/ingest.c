@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "ingest/ct.h"
 #include "ingest/replay.h"
 #include "shm/ring.h"
@@ -103,17 +104,12 @@ static void
 ingest_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest *in = arg;
-	long pages = 0;
-	FILE *f;
+	uint64_t rss;
 
 	(void)fd;
 	(void)what;
-	if ((f = fopen("/proc/self/statm", "r")) == NULL)
-		return;
-	if (fscanf(f, "%*s %ld", &pages) == 1)
-		atomic_store(&in->seg->ingest->rss_bytes,
-		    (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE));
-	fclose(f);
+	if (proc_rss(0, &rss) == 0)
+		atomic_store(&in->seg->ingest->rss_bytes, rss);
 }
 
 static void

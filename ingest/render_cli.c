@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "ingest/leaf.h"
 #include "ingest/render.h"
@@ -64,47 +65,6 @@ done:
 	return buf;
 }
 
-/* Standard base64, padding required, whitespace not allowed. */
-static int
-b64_decode(const char *s, uint8_t **out, size_t *outlen)
-{
-	size_t n = strlen(s), i, o = 0;
-	uint8_t *d;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-
-	if (n % 4 != 0 || (d = malloc(n / 4 * 3 + 1)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i], v;
-
-		if (c >= 'A' && c <= 'Z') v = c - 'A';
-		else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9') v = c - '0' + 52;
-		else if (c == '+') v = 62;
-		else if (c == '/') v = 63;
-		else if (c == '=' && i >= n - 2) {
-			pad++;
-			continue;
-		} else
-			goto bad;
-		if (pad)
-			goto bad;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	*out = d;
-	*outlen = o;
-	return 0;
-bad:
-	free(d);
-	return -1;
-}
-
 static void
 emit(struct cli *c, const struct leaf_entry *e)
 {
@@ -144,8 +104,8 @@ json_entry(struct cli *c, json_object *o, uint64_t *next)
 		c->failed++;
 		return;
 	}
-	if (b64_decode(json_object_get_string(li), &leaf, &ll) != 0 ||
-	    b64_decode(json_object_get_string(xd), &extra, &xl) != 0) {
+	if ((leaf = base64_decode_alloc(json_object_get_string(li), &ll)) == NULL ||
+	    (extra = base64_decode_alloc(json_object_get_string(xd), &xl)) == NULL) {
 		log_warnx("render: entry %llu: bad base64", (unsigned long long)index);
 		c->failed++;
 		goto done;

@@ -13,8 +13,8 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "ingest/leaf.h"
 #include "ingest/render.h"
@@ -218,25 +218,6 @@ out:
 	return rc;
 }
 
-/* Standard base64 (OpenSSL's decoder), without the zero bytes it makes of
- * the padding. Returns a malloc'd buffer, or NULL. */
-static uint8_t *
-b64_decode(const char *s, size_t *outlen)
-{
-	size_t n = strlen(s);
-	uint8_t *d;
-	int r;
-
-	if (n == 0 || n % 4 != 0 || n > INT32_MAX || (d = malloc(n / 4 * 3)) == NULL)
-		return NULL;
-	if ((r = EVP_DecodeBlock(d, (const unsigned char *)s, (int)n)) < 0) {
-		free(d);
-		return NULL;
-	}
-	*outlen = (size_t)r - (s[n - 1] == '=') - (s[n - 2] == '=');
-	return d;
-}
-
 /* One {"leaf_input","extra_data"[,"index"]} through the live rendering
  * path; the rendered full message then goes the way of a recorded one. */
 static int
@@ -262,8 +243,11 @@ feed_add_entry(struct replay_feed *f, struct render_out *ro,
 	if ((ix = obj_get(o, "index", json_type_int)) != NULL)
 		index = (uint64_t)json_object_get_int64(ix);
 	f->next_index = index + 1;
-	if ((leaf = b64_decode(json_object_get_string(li), &ll)) == NULL ||
-	    (extra = b64_decode(json_object_get_string(xd), &xl)) == NULL) {
+	/* No entry has an empty field: refused as bad base64. */
+	if (json_object_get_string_len(li) == 0 ||
+	    json_object_get_string_len(xd) == 0 ||
+	    (leaf = base64_decode_alloc(json_object_get_string(li), &ll)) == NULL ||
+	    (extra = base64_decode_alloc(json_object_get_string(xd), &xl)) == NULL) {
 		snprintf(err, errlen, "entry %" PRIu64 ": bad base64", index);
 		goto out;
 	}

@@ -12,64 +12,12 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "common/base64.h"
+
 /* TLS HashAlgorithm / SignatureAlgorithm codes (RFC 5246 §7.4.1.4.1). */
 #define TLS_HASH_SHA256 4
 #define TLS_SIG_RSA 1
 #define TLS_SIG_ECDSA 3
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long
-sth_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	if (inlen % 4 != 0)
-		return -1;
-	for (i = 0; i < inlen; i += 4) {
-		int v[4], pad = 0, j;
-		uint32_t w;
-
-		for (j = 0; j < 4; j++) {
-			unsigned char c = (unsigned char)in[i + j];
-
-			if (c == '=' && i + 4 == inlen && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0)
-				return -1;  /* data after '=' */
-			v[j] = b64val(c);
-			if (v[j] < 0)
-				return -1;
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		if (o + (size_t)(3 - pad) > outlen)
-			return -1;
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
-	}
-	return (long)o;
-}
 
 int
 sth_key_init(struct sth_key *k, const char *b64, char *err, size_t errlen)
@@ -85,7 +33,7 @@ sth_key_init(struct sth_key *k, const char *b64, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	n = sth_base64_decode(b64, inlen, k->der, inlen / 4 * 3 + 3);
+	n = base64_decode(b64, inlen, k->der, inlen / 4 * 3 + 3);
 	if (n <= 0) {
 		snprintf(err, errlen, "log key is not base64");
 		goto fail;
@@ -177,13 +125,13 @@ sth_parse(const char *json, size_t len, struct sth *out, char *err,
 		goto done;
 	}
 	s = get_str(o, "sha256_root_hash", &slen);
-	if (s == NULL || sth_base64_decode(s, slen, out->root_hash,
+	if (s == NULL || base64_decode(s, slen, out->root_hash,
 	    sizeof(out->root_hash)) != STH_HASH_LEN) {
 		snprintf(err, errlen, "get-sth: bad sha256_root_hash");
 		goto done;
 	}
 	s = get_str(o, "tree_head_signature", &slen);
-	n = s == NULL ? -1 : sth_base64_decode(s, slen, out->sig,
+	n = s == NULL ? -1 : base64_decode(s, slen, out->sig,
 	    sizeof(out->sig));
 	if (n < 4) {
 		snprintf(err, errlen, "get-sth: bad tree_head_signature");
@@ -313,7 +261,7 @@ sth_consistency_parse(const char *json, size_t len,
 	for (i = 0; i < n; i++) {
 		h = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(h, json_type_string) ||
-		    sth_base64_decode(json_object_get_string(h),
+		    base64_decode(json_object_get_string(h),
 		    (size_t)json_object_get_string_len(h), proof[i],
 		    STH_HASH_LEN) != STH_HASH_LEN) {
 			snprintf(err, errlen, "get-sth-consistency: bad hash %zu", i);

@@ -35,11 +35,6 @@ struct sth_key {
 	uint8_t log_id[STH_HASH_LEN];      /* SHA-256 of the DER */
 };
 
-/* Strict standard base64 (padding required, no whitespace). Returns the
- * decoded length, or -1 if the input is not base64 or does not fit. */
-long sth_base64_decode(const char *in, size_t inlen, uint8_t *out,
-    size_t outlen);
-
 /* Decode a base64 DER SubjectPublicKeyInfo (ECDSA or RSA). */
 int sth_key_init(struct sth_key *k, const char *b64, char *err, size_t errlen);
 void sth_key_fini(struct sth_key *k);

@@ -17,6 +17,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/base64.h"
+#include "common/utf8.h"
+
 /* ---- text buffer ---- */
 
 void
@@ -90,36 +93,6 @@ x509j_u64(struct x509j_buf *b, uint64_t v)
 	x509j_put(b, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_seq(const uint8_t *s, size_t n)
-{
-	uint32_t c;
-	size_t k, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return k;
-}
-
 void
 x509j_str(struct x509j_buf *b, const void *src, size_t n)
 {
@@ -160,7 +133,7 @@ x509j_str(struct x509j_buf *b, const void *src, size_t n)
 			i++;
 			continue;
 		}
-		if ((run = utf8_seq(s + i, n - i)) > 0) {
+		if ((run = utf8_char_len(s + i, n - i)) > 0) {
 			memcpy(o, s + i, run);
 			o += run;
 			i += run;
@@ -179,13 +152,11 @@ x509j_str(struct x509j_buf *b, const void *src, size_t n)
 void
 x509j_b64(struct x509j_buf *b, const void *s, size_t n)
 {
-	size_t out = 4 * ((n + 2) / 3);
-
-	if (n > (size_t)INT32_MAX || x509j_buf_reserve(b, out + 3) != 0)
+	if (n > (size_t)INT_MAX / 4 * 3 ||
+	    x509j_buf_reserve(b, BASE64_ENCODED_LEN(n) + 3) != 0)
 		return;
 	b->p[b->len++] = '"';
-	if (n > 0)
-		b->len += (size_t)EVP_EncodeBlock((unsigned char *)b->p + b->len, s, (int)n);
+	b->len += base64_encode(b->p + b->len, s, n);
 	b->p[b->len++] = '"';
 	b->p[b->len] = '\0';
 }
@@ -1066,13 +1037,15 @@ tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
 
 /* ---- the small fields ---- */
 
+_Static_assert(sizeof(time_t) >= 8, "certificate times need a 64-bit time_t");
+
 static int
 put_time(struct x509j_buf *o, const struct der *t)
 {
 	const unsigned char *p = t->tlv;
 	ASN1_TIME *at = d2i_ASN1_TIME(NULL, &p, (long)t->tlvlen);
 	struct tm tm;
-	int64_t days, y, m, secs;
+	int64_t secs;
 
 	memset(&tm, 0, sizeof(tm));
 	if (at == NULL || ASN1_TIME_to_tm(at, &tm) != 1) {
@@ -1081,19 +1054,9 @@ put_time(struct x509j_buf *o, const struct der *t)
 		return -1;
 	}
 	ASN1_TIME_free(at);
-	/* days from civil (proleptic Gregorian), no timegm/TZ involved */
-	y = (int64_t)tm.tm_year + 1900;
-	m = tm.tm_mon + 1;
-	y -= m <= 2;
-	{
-		int64_t era = (y >= 0 ? y : y - 399) / 400;
-		int64_t yoe = y - era * 400;
-		int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm.tm_mday - 1;
-		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = era * 146097 + doe - 719468;
-	}
-	secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	/* tm is UTC: timegm (unlike mktime) reads no time zone. A 64-bit
+	 * time_t holds every year ASN.1 can spell (0000..9999). */
+	secs = (int64_t)timegm(&tm);
 	if (secs < 0) {
 		x509j_putc(o, '-');
 		x509j_u64(o, (uint64_t)(-secs));

@@ -102,12 +102,6 @@ fail:
 }
 
 int
-listen_open(const char *host, int port, char *err, size_t errlen)
-{
-	return listen_open_one(host, port, 1, err, errlen);
-}
-
-int
 listen_open_all(const char *host, int port, int *fds, int n, char *err,
     size_t errlen)
 {

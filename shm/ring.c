@@ -278,25 +278,6 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	return 0;
 }
 
-int
-ring_pub_ns(const struct shm_seg *seg, uint64_t seq, int64_t *pub_ns)
-{
-	const struct ring_slot *s;
-	int64_t t;
-
-	/* R1, R2, R3 as in ring_peek(). */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
-		return -1;
-	s = &seg->slots[seq & seg->slot_mask];
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
-		return -1;
-	t = s->pub_ns;
-	if (!ring_still_valid(seg, seq))
-		return -1;
-	*pub_ns = t;
-	return 0;
-}
-
 long
 ring_copy(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
     char *buf, size_t buflen)

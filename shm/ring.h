@@ -69,10 +69,6 @@ int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 
 /* After reading bytes of records >= seq: were they intact? (acquire fence
  * then seq >= tail). */
-
-/* Publish time of seq (slot->pub_ns, CLOCK_REALTIME ns) for latency
- * figures. Returns 0, or -1 if seq is not (or no longer) in the ring. */
-int ring_pub_ns(const struct shm_seg *seg, uint64_t seq, int64_t *pub_ns);
 int ring_still_valid(const struct shm_seg *seg, uint64_t seq);
 
 /* Copy variant v of seq into buf (JSON only, NUL-terminated). Returns the

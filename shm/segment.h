@@ -52,10 +52,6 @@ struct shm_seg {
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);
 
-/* Map an existing segment read-write and check magic, version and sizes. */
-int shm_seg_attach(struct shm_seg *seg, const char *name, char *err,
-    size_t errlen);
-
 /* An anonymous MAP_SHARED segment with the same layout (tests, --render). */
 int shm_seg_create_anon(struct shm_seg *seg, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen);

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "common/base64.h"
 #include "ingest/sth.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -31,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		have_key = 1;
 	}
 	/* The decoder alone: never more than 3/4 of the input. */
-	n = sth_base64_decode((const char *)data, size, out, sizeof(out));
+	n = base64_decode((const char *)data, size, out, sizeof(out));
 	FUZZ_CHECK(n < 0 || (size_t)n <= size / 4 * 3);
 
 	{

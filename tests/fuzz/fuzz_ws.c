@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "broadcast/ws.h"
+#include "common/utf8.h"
 #include "tests/fuzz/fuzz.h"
 
 static uint8_t payload[1 << 16];
@@ -58,10 +59,10 @@ check_frame(const uint8_t *buf, size_t len, uint64_t max, struct ws_frame *f)
 		    2 + n);
 	} else if (f->opcode == WS_OP_TEXT) {
 		/* split at half: same verdict as in one piece */
-		uint32_t st = ws_utf8_feed(WS_UTF8_OK, payload, half);
+		uint32_t st = utf8_feed(UTF8_OK, payload, half);
 
-		st = ws_utf8_feed(st, payload + half, n - half);
-		FUZZ_CHECK((st == WS_UTF8_OK) == ws_utf8_valid(payload, n));
+		st = utf8_feed(st, payload + half, n - half);
+		FUZZ_CHECK((st == UTF8_OK) == utf8_valid(payload, n));
 	}
 	ws_unmask(payload, n, f->mask, 0);
 	FUZZ_CHECK(memcmp(payload, buf + f->header_len, n) == 0);
@@ -89,6 +90,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += f.header_len + (size_t)f.payload_len;
 	}
 	/* the UTF-8 validator on the raw bytes too */
-	(void)ws_utf8_valid(data, size);
+	(void)utf8_valid(data, size);
 	return 0;
 }

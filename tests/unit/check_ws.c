@@ -325,73 +325,6 @@ START_TEST(close_reason_utf8)
 }
 END_TEST
 
-START_TEST(utf8_validator)
-{
-	static const char *good[] = {
-		"", "ascii", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80",
-		"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
-		"\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf",
-	};
-	static const char *bad[] = {
-		"\x80", "\xbf", "\xc0\x80", "\xc1\xbf",   /* overlong 2-byte */
-		"\xe0\x80\x80", "\xe0\x9f\xbf",           /* overlong 3-byte */
-		"\xed\xa0\x80", "\xed\xbf\xbf",           /* surrogates */
-		"\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",   /* overlong 4-byte */
-		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80",   /* > U+10FFFF */
-		"\xff", "\xfe", "\xc2", "\xe2\x82", "\xf0\x9f\x98",
-		"\xc2\x41", "\xe2\x28\xa1",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(ws_utf8_valid((const uint8_t *)good[i],
-		    strlen(good[i])), "good %zu", i);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(!ws_utf8_valid((const uint8_t *)bad[i],
-		    strlen(bad[i])), "bad %zu", i);
-	/* NUL is valid UTF-8 */
-	ck_assert(ws_utf8_valid((const uint8_t *)"a\0b", 3));
-}
-END_TEST
-
-/* Fragments: any split gives the verdict of the whole message, and a bad
- * sequence is refused in the fragment where it starts. */
-START_TEST(utf8_across_fragments)
-{
-	static const char *msgs[] = {
-		"ascii", "caf\xc3\xa9", "\xf0\x9f\x98\x80 ok", "\xed\x9f\xbf",
-		"\xed\xa0\x80", "\xe0\x9f\xbf", "\xf4\x90\x80\x80", "a\xc0\x80",
-		"\xf0\x9f\x98",
-	};
-	size_t i, cut;
-
-	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
-		const uint8_t *m = (const uint8_t *)msgs[i];
-		size_t n = strlen(msgs[i]);
-		int whole = ws_utf8_valid(m, n);
-
-		for (cut = 0; cut <= n; cut++) {
-			uint32_t st = ws_utf8_feed(WS_UTF8_OK, m, cut);
-
-			st = ws_utf8_feed(st, m + cut, n - cut);
-			ck_assert_msg((st == WS_UTF8_OK) == whole,
-			    "msg %zu cut %zu", i, cut);
-		}
-	}
-	/* an emoji split 1+3: incomplete, not bad, after the first piece */
-	ck_assert_uint_ne(ws_utf8_feed(WS_UTF8_OK,
-	    (const uint8_t *)"\xf0", 1), WS_UTF8_OK);
-	ck_assert_uint_ne(ws_utf8_feed(WS_UTF8_OK,
-	    (const uint8_t *)"\xf0", 1), WS_UTF8_BAD);
-	/* a surrogate is refused at its second byte, before the message ends */
-	ck_assert_uint_eq(ws_utf8_feed(WS_UTF8_OK,
-	    (const uint8_t *)"ok\xed\xa0", 4), WS_UTF8_BAD);
-	/* bad is final */
-	ck_assert_uint_eq(ws_utf8_feed(WS_UTF8_BAD, (const uint8_t *)"a", 1),
-	    WS_UTF8_BAD);
-}
-END_TEST
-
 Suite *ws_suite(void);
 
 Suite *
@@ -418,8 +351,6 @@ ws_suite(void)
 	tcase_add_test(tc, server_control_frames);
 	tcase_add_test(tc, close_codes);
 	tcase_add_test(tc, close_reason_utf8);
-	tcase_add_test(tc, utf8_validator);
-	tcase_add_test(tc, utf8_across_fragments);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -680,7 +680,9 @@ async function ctRestart(t, signal) {
   const listFile = path.join(dir, 'loglist-m.json');
   const write = (text) => { fs.writeFileSync(`${listFile}.tmp`, text); fs.renameSync(`${listFile}.tmp`, listFile); };
   write('{"operators":[]}\n');
-  const stateFile = path.join(dir, 'ct-state-m.json');
+  // one state file per run: the fake logs' ids repeat (same seed), and a
+  // log id found in a state file resumes there whatever its URL
+  const stateFile = path.join(dir, `ct-state-m-${signal}.json`);
   const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
     '  poll_interval_ms: 100', '  partial_tile_wait_ms: 300', '  batch_size: 64', '  backfill: 1000000000',
     '  loglist_refresh_secs: 1', '  state_save_interval_secs: 5', '  request_timeout_secs: 5',

@@ -104,20 +104,20 @@ async function logStatus(d, url) {
 test('a tree that grows between any two requests is followed while it grows, not only once it stops',
   { timeout: 60000 }, async (t) => {
     // Every request (the daemon's own included) adds an entry, and a timer
-    // 40 a second: no two checkpoints are alike. Streaming stalled at the
+    // 100 a second: no two checkpoints are alike. Streaming stalled at the
     // first tree head before (its right-edge hash tiles never matched the
     // next head's).
     const fl = await startFakelog(['--static', 'g1', '--initial-size', '300',
-      '--grow-per-request', '1', '--grow-per-sec', '40', '--max-size', '100000'], t);
+      '--grow-per-request', '1', '--grow-per-sec', '100', '--max-size', '100000'], t);
     const { col } = await watch(fl, t, ['  partial_tile_wait_ms: 1000']);
     const u = fl.logUrl('g1');
     await waitFor(() => col.count(u) >= 300, 15000, 'first tree streamed');
     const at = (await fl.state('g1')).size;
-    // at least three more full tiles while it keeps growing
-    await waitFor(() => col.count(u) >= at + 768, 25000,
+    // at least two more full tiles while it keeps growing
+    await waitFor(() => col.count(u) >= at + 512, 25000,
       () => `streamed ${col.count(u)} of a tree that was ${at} and is still growing`);
     const st = await fl.state('g1');
-    assert.ok(st.size > at + 768, 'the log was still growing');
+    assert.ok(st.size > at + 512, 'the log was still growing');
     const final = await freeze(fl, 'g1');
     await waitFor(() => col.count(u) === final, 15000, () => `${col.count(u)} of ${final}`);
     await sleep(500);
@@ -129,7 +129,7 @@ test('published every second, served stale by a cache, partials deleted, gzip un
   'cosigned: every entry once, and a partial that is gone is fetched as its full tile',
 { timeout: 60000 }, async (t) => {
   const fl = await startFakelog(['--static', 'p1', '--static', 'p2', '--initial-size', '180',
-    '--grow-per-sec', '60', '--max-size', '1200', '--publish-ms', '1000',
+    '--grow-per-sec', '150', '--max-size', '1200', '--publish-ms', '1000',
     '--stale-checkpoint-ms', '1200', '--delete-partials', '--gzip-always',
     '--cosignatures', '2'], t);
   const { d, col } = await watch(fl, t, ['  partial_tile_wait_ms: 0']);

@@ -424,15 +424,16 @@ client_lapped(struct client *c, uint64_t tail, uint64_t head)
 	}
 }
 
-/* Where a writer stops being safe. Once the ring has wrapped (tail > 0),
- * the records within an eighth of the ring of its tail are the next ones
- * overwritten: during a burst a writev of them could go out torn, which
- * closes the client. A client that far behind is passed as if lapped. */
+/* Where a writer stops being safe. Once the ring has wrapped (tail above
+ * its first seq), the records within an eighth of the ring of its tail are
+ * the next ones overwritten: during a burst a writev of them could go out
+ * torn, which closes the client. A client that far behind is passed as if
+ * lapped. */
 static uint64_t
-client_edge(uint64_t tail, uint64_t head)
+client_edge(uint64_t first, uint64_t tail, uint64_t head)
 {
-	if (tail == 0)
-		return 0;
+	if (tail <= first)
+		return tail;
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
@@ -697,7 +698,7 @@ client_write(struct client *c)
 
 		tail = ring_tail(w->seg);
 		head = ring_head(w->seg);
-		if (c->cursor < client_edge(tail, head))
+		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
 		first = seq = c->cursor;
 		if (c->rest != NULL) {

@@ -200,6 +200,7 @@ function openSseRaw(url, headers = {}) {
     c.req = http.get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       c.status = res.statusCode;
       c.headers = res.headers;
+      c.res = res; // res.pause(): a client that stops reading
       resolve(c);
       res.setEncoding('utf8');
       res.on('data', (chunk) => {

@@ -751,7 +751,9 @@ client_write(struct client *c)
 		head = ring_head(w->seg);
 		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
-		hold = client_gap_flush(c) == -1;
+		/* Never after a close frame: a gap then goes untold. */
+		hold = !(c->flags & CF_CLOSE_QUEUED) &&
+		    client_gap_flush(c) == -1;
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -1022,7 +1024,7 @@ static int
 client_resume_id(const struct http_request *req, uint64_t *last)
 {
 	const struct http_str *h;
-	char val[32];
+	char val[64];
 	long n;
 
 	n = http_query_get(&req->query, "since", val, sizeof(val));
@@ -1093,9 +1095,9 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	long n;
 	int r;
 
-	atomic_fetch_add(&w->st->http_requests, 1);
 	if ((r = client_resume_id(req, &last)) == -1)
 		return client_answer(c, 400, "since must be a record id", NULL);
+	atomic_fetch_add(&w->st->http_requests, 1);
 	if (restlen > sizeof(c->rbuf)) {
 		/* Frames sent before our 101: no client does that. */
 		return client_answer(c, 400, "data before the handshake", NULL);

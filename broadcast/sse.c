@@ -69,13 +69,14 @@ sse_gap_event(char *out, size_t outlen, uint64_t n, uint64_t from,
 {
 	size_t pre = sizeof("event: gap\ndata: ") - 1, len;
 
-	if (outlen < pre + 2)
+	/* room for the "\n\n" and a NUL after the JSON */
+	if (outlen < pre + 3)
 		return 0;
 	memcpy(out, "event: gap\ndata: ", pre);
 	len = sse_gap_json(out + pre, outlen - pre - 2, "{", n, from, to);
 	if (len == 0)
 		return 0;
-	memcpy(out + pre + len, "\n\n", 2);
+	memcpy(out + pre + len, "\n\n", 3);
 	return pre + len + 2;
 }
 

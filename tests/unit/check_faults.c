@@ -513,8 +513,11 @@ START_TEST(replacing_segment_keeps_log_positions_and_newest_record)
 	shm_seg_close(&b);
 
 	/* A clean stop unlinks: the next segment starts empty, its ids
-	 * above every one the last ring issued. */
+	 * above every one the last ring issued (the floor is the time in ms
+	 * x 1000: a run that published 41 records has lasted more than the
+	 * millisecond this waits). */
 	shm_seg_unlink(name);
+	usleep(2000);
 	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(ring_head(&b), b.ctl->first_seq);

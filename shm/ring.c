@@ -150,6 +150,7 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	int hlen[RV_COUNT];
 	uint64_t size = 0, pos, end, off, head, tail, ntail, keep;
 	uint64_t vlen[RV_COUNT];
+	size_t from[RV_COUNT];  /* where the text after the id starts */
 	struct ring_slot *s;
 	uint8_t *dst;
 	char idp[32];
@@ -163,8 +164,14 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	    (unsigned long long)head);
 	for (int v = 0; v < RV_COUNT; v++) {
 		vlen[v] = json[v].iov_len;
-		if (ring_has_id(w, &json[v]))
-			vlen[v] += (uint64_t)idlen - 1;
+		from[v] = 0;
+		if (ring_has_id(w, &json[v])) {
+			/* A text that has an id of ours already (a replayed
+			 * recording of this stream) gets the new one instead. */
+			from[v] = ring_id_len(json[v].iov_base,
+			    json[v].iov_len) + 1;
+			vlen[v] += (uint64_t)idlen - from[v];
+		}
 		if (vlen[v] > UINT32_MAX)
 			return UINT64_MAX;
 		hlen[v] = ring_ws_header(hdr[v], vlen[v]);
@@ -213,10 +220,10 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 		s->vlen[v] = (uint32_t)vlen[v];
 		memcpy(dst, hdr[v], (size_t)hlen[v]);
 		dst += hlen[v];
-		if (ring_has_id(w, &json[v])) {
+		if (from[v] > 0) {
 			memcpy(dst, idp, (size_t)idlen);
-			memcpy(dst + idlen, (const char *)json[v].iov_base + 1,
-			    json[v].iov_len - 1);
+			memcpy(dst + idlen, (const char *)json[v].iov_base +
+			    from[v], json[v].iov_len - from[v]);
 		} else if (json[v].iov_len > 0) {
 			memcpy(dst, json[v].iov_base, json[v].iov_len);
 		}

@@ -214,6 +214,15 @@ START_TEST(ids_writer_puts_the_seq_in_each_json_record)
 		ck_assert_uint_eq(ring_id_len(buf, 3), 0);
 	}
 	ck_assert_uint_eq(ring_tail(&seg), 1796000000000000ULL);
+	/* A text with an id already (a replayed recording) gets the new one. */
+	iov[RV_LITE].iov_base = (void *)"{\"id\":17,\"a\":1}";
+	iov[RV_LITE].iov_len = strlen(iov[RV_LITE].iov_base);
+	seq = ring_publish(&w, iov, 1);
+	snprintf(want, sizeof(want), "{\"id\":%llu,\"a\":1}",
+	    (unsigned long long)seq);
+	ck_assert_int_eq(ring_copy(&seg, seq, RV_LITE, buf, sizeof(buf)),
+	    (long)strlen(want));
+	ck_assert_str_eq(buf, want);
 	ck_assert_uint_eq(ring_id_len("{\"id\":,\"a\":1}", 13), 0);
 	ck_assert_uint_eq(ring_id_len("{\"idx\":1,\"a\":1}", 15), 0);
 	shm_seg_close(&seg);

@@ -116,8 +116,8 @@ ring_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A JSON object variant (it starts with {") gets "id":<seq>, as its first
- * member: `{` + prefix + the rest of the text. */
+/* With the writer's ids on, a JSON object variant (it starts with {")
+ * is stored as {"id":<seq>, then the text after its own { (ring.h). */
 static int
 ring_has_id(const struct ring_writer *w, const struct iovec *json)
 {

@@ -69,6 +69,8 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_TEXT 0x100           /* the open client message is text */
 #define CF_FRAME_FIN 0x200      /* the data frame being read is its last */
 #define CF_TLS_HS 0x400         /* TLS handshake not finished */
+#define CF_GAP_DUE 0x800        /* a gap notice waits for the next record */
+#define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
 
 struct client {
 	struct client *prev, *next;
@@ -89,6 +91,7 @@ struct client {
 	uint32_t head_len;
 	uint32_t head_cap;      /* head's size: the limit may change on reload */
 	uint64_t cursor;        /* next record to send */
+	uint64_t gap_from, gap_to, gap_n;       /* the gap notice due */
 	uint64_t skip;          /* data-frame payload bytes still to discard */
 	uint64_t msg_len;       /* bytes of the open fragmented message */
 	uint64_t pay_off;       /* payload bytes of the current frame seen */
@@ -387,6 +390,53 @@ client_torn(struct client *c)
 	return -1;
 }
 
+/* Note records the client will not get: SSE clients, and WebSocket clients
+ * that asked with gaps=1, are told before the next record (client_gap_flush).
+ * Gaps in a row, not told yet, merge into one. */
+static void
+client_gap(struct client *c, uint64_t n, uint64_t from, uint64_t to)
+{
+	if (c->proto == SP_WS && !(c->flags & CF_GAPS))
+		return;
+	if (!(c->flags & CF_GAP_DUE)) {
+		c->flags |= CF_GAP_DUE;
+		c->gap_from = from;
+		c->gap_n = 0;
+	}
+	c->gap_to = to;
+	c->gap_n += n;
+}
+
+/* Queue the gap notice due, if any, as control bytes: they go out before
+ * any record after it. 0, or -1 when the control buffer has no room yet
+ * (records then wait for it to drain). */
+static int
+client_gap_flush(struct client *c)
+{
+	char json[SSE_GAP_MAX];
+	uint8_t buf[RING_WS_HDR_MAX + SSE_GAP_MAX];
+	size_t len;
+	int hl;
+
+	if (!(c->flags & CF_GAP_DUE))
+		return 0;
+	if (c->proto == SP_SSE) {
+		len = sse_gap_event((char *)buf, sizeof(buf), c->gap_n,
+		    c->gap_from, c->gap_to);
+	} else {
+		len = sse_gap_json(json, sizeof(json),
+		    "{\"message_type\":\"gap\",", c->gap_n, c->gap_from,
+		    c->gap_to);
+		hl = ring_ws_header(buf, len);
+		memcpy(buf + hl, json, len);
+		len = len > 0 ? len + (size_t)hl : 0;
+	}
+	if (len > 0 && client_ctl_add(c, buf, len) == -1)
+		return -1;
+	c->flags &= (uint16_t)~CF_GAP_DUE;
+	return 0;
+}
+
 /* The producer passed the cursor: skip ahead past the oldest intact
  * record, by a quarter of what the ring holds. Landing on the oldest one
  * would put the client where the very next publish overwrites: during a
@@ -416,6 +466,7 @@ client_lapped(struct client *c, uint64_t tail, uint64_t head)
 		    (unsigned long long)n);
 	}
 	atomic_fetch_add(&c->w->st->skipped, n);
+	client_gap(c, n, c->cursor, tail - 1);
 	c->cursor = tail;
 	if (c->proto == SP_SSE) {
 		len = sse_skipped_comment(buf, sizeof(buf), n);
@@ -424,15 +475,16 @@ client_lapped(struct client *c, uint64_t tail, uint64_t head)
 	}
 }
 
-/* Where a writer stops being safe. Once the ring has wrapped (tail > 0),
- * the records within an eighth of the ring of its tail are the next ones
- * overwritten: during a burst a writev of them could go out torn, which
- * closes the client. A client that far behind is passed as if lapped. */
+/* Where a writer stops being safe. Once the ring has wrapped (tail above
+ * its first seq), the records within an eighth of the ring of its tail are
+ * the next ones overwritten: during a burst a writev of them could go out
+ * torn, which closes the client. A client that far behind is passed as if
+ * lapped. */
 static uint64_t
-client_edge(uint64_t tail, uint64_t head)
+client_edge(uint64_t first, uint64_t tail, uint64_t head)
 {
-	if (tail == 0)
-		return 0;
+	if (tail <= first)
+		return tail;
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
@@ -690,15 +742,18 @@ client_write(struct client *c)
 	if (c->state != CS_STREAM)
 		return client_want_write(c, 0);
 	for (round = 0; round < CLIENT_WRITES_PER_TURN; round++) {
-		int niov = 0, nunits = 0, nrec = 0;
+		int niov = 0, nunits = 0, nrec = 0, hold;
 		size_t total = 0, pre;
 		uint64_t first, seq, head, tail;
 		ssize_t n;
 
 		tail = ring_tail(w->seg);
 		head = ring_head(w->seg);
-		if (c->cursor < client_edge(tail, head))
+		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
+		/* Never after a close frame: a gap then goes untold. */
+		hold = !(c->flags & CF_CLOSE_QUEUED) &&
+		    client_gap_flush(c) == -1;
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -721,7 +776,7 @@ client_write(struct client *c)
 			total += u->len;
 		}
 		pre = total;    /* bytes before the ring's: rest and control */
-		if (!(c->flags & CF_CLOSE_QUEUED)) {
+		if (!hold && !(c->flags & CF_CLOSE_QUEUED)) {
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
 				if (client_add_record(c, seq, &niov, &nunits,
@@ -959,12 +1014,89 @@ client_start_stream(struct client *c, int proto, int stream)
 	return client_write(c);
 }
 
+/*
+ * The id a stream resumes after: ?since=, else a Last-Event-ID header,
+ * else ?lastEventId= (what an EventSource polyfill sends). 1 with *last
+ * set; 0 none (an unparsable header is ignored, as browsers send what
+ * they got); -1 a since that is not an id.
+ */
 static int
-client_start_ws(struct client *c, int stream, const char *accept,
-    const char *rest, size_t restlen)
+client_resume_id(const struct http_request *req, uint64_t *last)
+{
+	const struct http_str *h;
+	char val[64];
+	long n;
+
+	n = http_query_get(&req->query, "since", val, sizeof(val));
+	if (n >= 0)
+		return sse_parse_last_event_id(val, (size_t)n, last) == 0 ?
+		    1 : -1;
+	h = http_header_get(req, "last-event-id");
+	if (h != NULL && sse_parse_last_event_id(h->p, h->len, last) == 0)
+		return 1;
+	n = http_query_get(&req->query, "lastEventId", val, sizeof(val));
+	if (n >= 0 && sse_parse_last_event_id(val, (size_t)n, last) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * Where a stream that resumes after record id `last` starts, the same for
+ * SSE and WebSocket: right after it while the ring holds it; live if that
+ * id is not issued yet; if it is gone, at the newest record, after a gap
+ * notice (client_gap; SSE also gets the skipped comment). Ids only grow,
+ * across restarts too, but are not dense across them (segment.c): a gap
+ * that reaches back before this ring's first id counts only the records
+ * this ring issued, and is told even if that is none, since records of
+ * the earlier run may be lost.
+ */
+static void
+client_resume(struct client *c, uint64_t last)
 {
 	struct wctx *w = c->w;
+	uint64_t head, tail, first, next, from, skipped;
+	char buf[SSE_SKIPPED_MAX];
+	size_t len;
 
+	head = ring_head(w->seg);
+	tail = ring_tail(w->seg);
+	first = w->seg->ctl->first_seq;
+	c->cursor = head;
+	if (last == UINT64_MAX)
+		return;
+	next = last + 1;
+	if (next >= tail && next <= head) {
+		c->cursor = next;
+		return;
+	}
+	if (next > head)
+		return;
+	c->cursor = head > tail ? head - 1 : head;
+	from = next > first ? next : first;
+	skipped = c->cursor > from ? c->cursor - from : 0;
+	client_gap(c, skipped, next, c->cursor - 1);
+	if (skipped == 0)
+		return;
+	atomic_fetch_add(&w->st->skipped, skipped);
+	if (c->proto == SP_SSE) {
+		len = sse_skipped_comment(buf, sizeof(buf), skipped);
+		if (len > 0)
+			(void)client_ctl_add(c, buf, len);
+	}
+}
+
+static int
+client_start_ws(struct client *c, const struct http_request *req, int stream,
+    const char *accept, const char *rest, size_t restlen)
+{
+	struct wctx *w = c->w;
+	uint64_t last = 0;
+	char val[8];
+	long n;
+	int r;
+
+	if ((r = client_resume_id(req, &last)) == -1)
+		return client_answer(c, 400, "since must be a record id", NULL);
 	atomic_fetch_add(&w->st->http_requests, 1);
 	if (restlen > sizeof(c->rbuf)) {
 		/* Frames sent before our 101: no client does that. */
@@ -980,8 +1112,14 @@ client_start_ws(struct client *c, int stream, const char *accept,
 	}
 	memcpy(c->rbuf, rest, restlen);
 	c->rlen = (uint16_t)restlen;
-	/* Live: the stream starts with the next record published. */
+	c->proto = SP_WS;
+	n = http_query_get(&req->query, "gaps", val, sizeof(val));
+	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+		c->flags |= CF_GAPS;
+	/* Live (the next record published), or after the id asked for. */
 	c->cursor = ring_head(w->seg);
+	if (r == 1)
+		client_resume(c, last);
 	if (client_start_stream(c, SP_WS, stream) == -1)
 		return -1;
 	return c->rlen > 0 ? client_frames(c) : 0;
@@ -992,9 +1130,8 @@ client_start_sse(struct client *c, const struct http_request *req)
 {
 	struct wctx *w = c->w;
 	char buf[SSE_HEAD_MAX], val[32];
-	const struct http_str *h;
-	uint64_t last = 0, head, tail, next, skipped = 0;
-	int stream = RV_LITE, have_last = 0;
+	uint64_t last = 0;
+	int stream = RV_LITE, r;
 	long n;
 	size_t len;
 
@@ -1010,27 +1147,12 @@ client_start_sse(struct client *c, const struct http_request *req)
 			return client_answer(c, 400,
 			    "stream must be lite, full or domains", NULL);
 	}
-	h = http_header_get(req, "last-event-id");
-	if (h != NULL && sse_parse_last_event_id(h->p, h->len, &last) == 0)
-		have_last = 1;
-	n = http_query_get(&req->query, "lastEventId", val, sizeof(val));
-	if (!have_last && n >= 0 &&
-	    sse_parse_last_event_id(val, (size_t)n, &last) == 0)
-		have_last = 1;
-
-	head = ring_head(w->seg);
-	tail = ring_tail(w->seg);
-	c->cursor = head;
-	if (have_last && last < UINT64_MAX) {
-		next = last + 1;
-		if (next >= tail && next <= head) {
-			c->cursor = next;
-		} else if (next < tail) {
-			/* Gone: start at the newest record, say what was lost. */
-			c->cursor = head > tail ? head - 1 : head;
-			skipped = c->cursor - next;
-		}
-	}
+	if ((r = client_resume_id(req, &last)) == -1)
+		return client_answer(c, 400, "since must be a record id", NULL);
+	c->proto = SP_SSE;
+	c->cursor = ring_head(w->seg);
+	if (r == 1)
+		client_resume(c, last);
 	atomic_fetch_add(&w->st->http_requests, 1);
 	len = sse_response_head(buf, sizeof(buf), 0);
 	if ((c->out = evbuffer_new()) == NULL ||
@@ -1038,12 +1160,6 @@ client_start_sse(struct client *c, const struct http_request *req)
 		log_warnx("%s: evbuffer", __func__);
 		client_close(c);
 		return -1;
-	}
-	if (skipped > 0) {
-		len = sse_skipped_comment(buf, sizeof(buf), skipped);
-		if (len > 0)
-			(void)client_ctl_add(c, buf, len);
-		atomic_fetch_add(&w->st->skipped, skipped);
 	}
 	return client_start_stream(c, SP_SSE, stream);
 }
@@ -1095,7 +1211,7 @@ client_route(struct client *c)
 			return client_unauthorized(c);
 		switch (hs) {
 		case WS_HS_OK:
-			return client_start_ws(c, stream, accept,
+			return client_start_ws(c, req, stream, accept,
 			    c->head + req->head_len, c->head_len - req->head_len);
 		case WS_HS_BAD_METHOD:
 			return client_answer(c, 405, "method not allowed",

@@ -54,6 +54,32 @@ sse_skipped_comment(char *out, size_t outlen, uint64_t n)
 	    (unsigned long long)n), outlen);
 }
 
+size_t
+sse_gap_json(char *out, size_t outlen, const char *prefix, uint64_t n,
+    uint64_t from, uint64_t to)
+{
+	return fit(snprintf(out, outlen, "%s\"skipped\":%llu,\"from_id\":%llu,"
+	    "\"to_id\":%llu}", prefix, (unsigned long long)n,
+	    (unsigned long long)from, (unsigned long long)to), outlen);
+}
+
+size_t
+sse_gap_event(char *out, size_t outlen, uint64_t n, uint64_t from,
+    uint64_t to)
+{
+	size_t pre = sizeof("event: gap\ndata: ") - 1, len;
+
+	/* room for the "\n\n" and a NUL after the JSON */
+	if (outlen < pre + 3)
+		return 0;
+	memcpy(out, "event: gap\ndata: ", pre);
+	len = sse_gap_json(out + pre, outlen - pre - 2, "{", n, from, to);
+	if (len == 0)
+		return 0;
+	memcpy(out + pre + len, "\n\n", 3);
+	return pre + len + 2;
+}
+
 /*
  * No Content-Length and no chunking: the stream ends when the connection
  * does, which HTTP/1.0 and 1.1 clients both read (RFC 9112 §6.3).

@@ -20,6 +20,8 @@
 #define SSE_PREFIX_MAX 32
 /* ": skipped " + 20 digits + " records\n\n" */
 #define SSE_SKIPPED_MAX 48
+/* "event: gap\ndata: " + the gap JSON (3 x 20 digits) + "\n\n" */
+#define SSE_GAP_MAX 128
 #define SSE_HEAD_MAX 512
 
 #define SSE_HEARTBEAT ": heartbeat\n\n"
@@ -38,6 +40,18 @@ size_t sse_event_prefix(char *out, size_t outlen, uint64_t id);
 
 /* ": skipped N records\n\n" (loss is visible); returns length or 0. */
 size_t sse_skipped_comment(char *out, size_t outlen, uint64_t n);
+
+/* A stream that missed records (lapped, or resumed past what the ring
+ * holds) is told before its next record: the gap JSON is
+ * {"skipped":N,"from_id":A,"to_id":B} (A..B the ids not delivered, N how
+ * many records this server issued among them). sse_gap_json writes it
+ * (with prefix, e.g. "{\"message_type\":\"gap\"," for WebSocket, or "{"),
+ * sse_gap_event the SSE event "event: gap\ndata: <json>\n\n", which has
+ * no id: field (Last-Event-ID stays the last record's). Length or 0. */
+size_t sse_gap_json(char *out, size_t outlen, const char *prefix, uint64_t n,
+    uint64_t from, uint64_t to);
+size_t sse_gap_event(char *out, size_t outlen, uint64_t n, uint64_t from,
+    uint64_t to);
 
 /* "HTTP/1.1 200 OK" head for text/event-stream: no-cache, CORS "*", no
  * proxy buffering, body delimited by close. retry_ms > 0 appends a

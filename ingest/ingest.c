@@ -159,6 +159,7 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	}
 
 	ring_writer_init(&in.w, seg, wake_fds, nworkers);
+	in.w.ids = 1;   /* every message carries its id (FORMAT.md) */
 	atomic_store(&seg->ingest->pid, (uint32_t)getpid());
 	atomic_store(&seg->ingest->started_unix, (int64_t)time(NULL));
 	atomic_store(&seg->ingest->alive, 1);

@@ -642,9 +642,19 @@ replay_resume_point(const struct replay *r)
 	for (size_t i = 0; i < f->n; i++)
 		if (f->recs[i].len[RV_DOMAINS] > max)
 			max = f->recs[i].len[RV_DOMAINS];
-	if ((buf = malloc(max + 1)) == NULL)
+	if ((buf = malloc(max + 33)) == NULL)
 		return 0;
-	n = ring_copy(r->seg, head - 1, RV_DOMAINS, buf, max + 1);
+	n = ring_copy(r->seg, head - 1, RV_DOMAINS, buf, max + 33);
+	if (n > 0) {
+		/* Compare the text as it was published, without its id. */
+		size_t k = ring_id_len(buf, (size_t)n);
+
+		if (k > 0) {
+			memmove(buf + 1, buf + k + 1, (size_t)n - k - 1);
+			n -= (long)k;
+			buf[n] = '\0';
+		}
+	}
 	for (size_t i = 0; n > 0 && i < f->n; i++) {
 		const struct replay_rec *rec = &f->recs[i];
 		const char *p = f->buf + rec->off[RV_DOMAINS];

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -64,7 +64,9 @@ struct shm_header {
 };
 
 /*
- * Producer state. head: seq of the next record to publish (records
+ * Producer state. Seqs are also the records' ids on the wire: a ring starts
+ * at first_seq (segment.c chooses it so that ids are never reused across
+ * restarts), not at 0. head: seq of the next record to publish (records
  * [tail, head) are readable). tail: oldest seq whose slot and bytes are intact;
  * the writer raises it before it overwrites anything. wpos: next byte
  * position (64-bit, only grows; data offset = pos % data_size).
@@ -76,6 +78,7 @@ struct ring_ctl {
 	alignas(SHM_CACHELINE) uint64_t wpos;      /* writer-private, kept here so a new ingest resumes */
 	uint64_t published_total;                  /* records ever published */
 	uint64_t bytes_total;                      /* bytes ever published */
+	uint64_t first_seq;                        /* this ring's first seq (set before sharing) */
 	alignas(SHM_CACHELINE) _Atomic uint32_t wake[SHM_MAX_WORKERS];
 };
 

@@ -28,6 +28,7 @@
 #include "shm/ring.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,7 @@ ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
 
 	w->seg = seg;
 	w->wake_fds = wake_fds;
+	w->ids = 0;
 	w->nwake = nwake > SHM_MAX_WORKERS ? SHM_MAX_WORKERS : nwake;
 	if (w->nwake < 0 || wake_fds == NULL)
 		w->nwake = 0;
@@ -87,6 +89,17 @@ ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
 	}
 }
 
+void
+ring_start_at(struct shm_seg *seg, uint64_t first)
+{
+	struct ring_ctl *ctl = seg->ctl;
+
+	/* Before the segment is shared (see the header): relaxed. */
+	ctl->first_seq = first;
+	atomic_store_explicit(&ctl->tail, first, memory_order_relaxed);
+	atomic_store_explicit(&ctl->head, first, memory_order_relaxed);
+}
+
 /* Data-area offset of a 64-bit byte position. */
 static inline uint64_t
 ring_off(const struct shm_seg *seg, uint64_t pos)
@@ -103,6 +116,30 @@ ring_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* With the writer's ids on, a JSON object variant (it starts with {")
+ * is stored as {"id":<seq>, then the text after its own { (ring.h). */
+static int
+ring_has_id(const struct ring_writer *w, const struct iovec *json)
+{
+	const char *p = json->iov_base;
+
+	return w->ids && json->iov_len >= 2 && p[0] == '{' && p[1] == '"';
+}
+
+size_t
+ring_id_len(const char *json, size_t len)
+{
+	size_t i = 6;
+
+	if (len < 8 || memcmp(json, "{\"id\":", 6) != 0)
+		return 0;
+	while (i < len && json[i] >= '0' && json[i] <= '9')
+		i++;
+	if (i == 6 || i >= len || json[i] != ',')
+		return 0;
+	return i;
+}
+
 uint64_t
 ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us)
@@ -112,14 +149,33 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	uint8_t hdr[RV_COUNT][RING_WS_HDR_MAX];
 	int hlen[RV_COUNT];
 	uint64_t size = 0, pos, end, off, head, tail, ntail, keep;
+	uint64_t vlen[RV_COUNT];
+	size_t from[RV_COUNT];  /* where the text after the id starts */
 	struct ring_slot *s;
 	uint8_t *dst;
+	char idp[32];
+	int idlen;
 
+	/* The writer is the only one to store head: the seq this record
+	 * gets is known before it is laid out, so its id goes in with the
+	 * copy the ring makes anyway (rendering stays id-free). */
+	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	idlen = snprintf(idp, sizeof(idp), "{\"id\":%llu,",
+	    (unsigned long long)head);
 	for (int v = 0; v < RV_COUNT; v++) {
-		if (json[v].iov_len > UINT32_MAX)
+		vlen[v] = json[v].iov_len;
+		from[v] = 0;
+		if (ring_has_id(w, &json[v])) {
+			/* A text that has an id of ours already (a replayed
+			 * recording of this stream) gets the new one instead. */
+			from[v] = ring_id_len(json[v].iov_base,
+			    json[v].iov_len) + 1;
+			vlen[v] += (uint64_t)idlen - from[v];
+		}
+		if (vlen[v] > UINT32_MAX)
 			return UINT64_MAX;
-		hlen[v] = ring_ws_header(hdr[v], json[v].iov_len);
-		size += (uint64_t)hlen[v] + json[v].iov_len;
+		hlen[v] = ring_ws_header(hdr[v], vlen[v]);
+		size += (uint64_t)hlen[v] + vlen[v];
 	}
 	size = (size + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
 	if (size > seg->data_size / 4)
@@ -140,7 +196,6 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	 * before end - data_size (records lie in position order, so a record
 	 * from there on occupies offsets this write leaves alone).
 	 */
-	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
 	tail = atomic_load_explicit(&ctl->tail, memory_order_relaxed);
 	ntail = tail;
 	if (head + 1 > seg->slot_mask + 1 && ntail < head - seg->slot_mask)
@@ -162,12 +217,17 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	for (int v = 0; v < RV_COUNT; v++) {
 		s->voff[v] = (uint32_t)(dst - (seg->data + off));
 		s->whdr[v] = (uint8_t)hlen[v];
-		s->vlen[v] = (uint32_t)json[v].iov_len;
+		s->vlen[v] = (uint32_t)vlen[v];
 		memcpy(dst, hdr[v], (size_t)hlen[v]);
 		dst += hlen[v];
-		if (json[v].iov_len > 0)
+		if (from[v] > 0) {
+			memcpy(dst, idp, (size_t)idlen);
+			memcpy(dst + idlen, (const char *)json[v].iov_base +
+			    from[v], json[v].iov_len - from[v]);
+		} else if (json[v].iov_len > 0) {
 			memcpy(dst, json[v].iov_base, json[v].iov_len);
-		dst += json[v].iov_len;
+		}
+		dst += vlen[v];
 	}
 	s->pos = pos;
 	s->size = (uint32_t)size;

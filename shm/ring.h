@@ -32,6 +32,7 @@ struct ring_writer {
 	struct shm_seg *seg;
 	const int *wake_fds;    /* one eventfd per worker, or NULL */
 	int nwake;
+	int ids;                /* give JSON records their "id" (ring_publish) */
 };
 
 /* Attach a writer to the segment; resumes from ctl->head/wpos (a new ingest
@@ -40,10 +41,21 @@ void ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
     const int *wake_fds, int nwake);
 
 /*
+ * A fresh ring's first seq (and so its first record id): only on a segment
+ * nobody else uses yet, with nothing published. See segment.h for the
+ * choice of first.
+ */
+void ring_start_at(struct shm_seg *seg, uint64_t first);
+
+/*
  * Copy one record (three JSON variants, RV_LITE/RV_FULL/RV_DOMAINS) into the
  * ring and publish it; frame headers are built here. seen_us is the record's
  * data.seen. Returns the record's seq, or UINT64_MAX if the record cannot fit
  * (larger than a quarter of the data area) — nothing is published then.
+ * With w->ids set (the ingest's writer; ring_writer_init clears it), a
+ * variant that is a JSON object (starts with {") is stored with the seq as
+ * its first member, "id":<seq>, so every stream and endpoint that sends
+ * the record carries its id; anything else is stored as given.
  */
 uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us);
@@ -51,6 +63,11 @@ uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 /* Wake every reader that armed itself since the last call. Call after a
  * batch of ring_publish(); cheap when nobody waits. */
 void ring_wake(struct ring_writer *w);
+
+/* For a record's JSON as ring_publish stored it: k, the offset of the
+ * comma that ends its leading `{"id":N`, so that "{" + json[k+1..len) is
+ * the text as it was given; 0 if it has no id. */
+size_t ring_id_len(const char *json, size_t len);
 
 /* Next seq to be published (acquire: everything below it is written). */
 uint64_t ring_head(const struct shm_seg *seg);

@@ -284,7 +284,33 @@ seg_move_aside(const char *name, const char *why, char *note, size_t notelen)
 struct seg_carry {
 	void *base;
 	size_t size;
+	uint64_t head;          /* the old ring's head, carried or not */
 };
+
+/*
+ * The first seq of a ring that starts afresh: seqs are the records' ids on
+ * the wire (SSE id:, the "id" member), and a client may come back with one
+ * from an earlier run, so a new ring must start above every id ever issued
+ * at this name. A clean stop unlinks the segment and a killed one may not
+ * carry its ring over (another geometry), so the floor is the time: the
+ * start's Unix milliseconds x 1000. A run would have to publish more than
+ * a thousand records a millisecond, on average over its whole life, to
+ * reach the next run's first id; CT ingest is well below that. Ids stay
+ * below 2^53 (exact as JSON numbers in JavaScript) until the year 2255.
+ * A clock set back between two runs could break it: the old ring's head,
+ * when one is found, is a second floor.
+ */
+static uint64_t
+seg_first_seq(uint64_t floor)
+{
+	struct timespec ts;
+	uint64_t t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) *
+	    1000;
+	return t > floor ? t : floor;
+}
 
 /* Map the stale segment behind fd read-only if its layout is ours; else
  * why not in why. */
@@ -411,6 +437,7 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 	head = atomic_load(&octl->head);
 	tail = atomic_load(&octl->tail);
 	wpos = octl->wpos;
+	c->head = head;
 	if (head == 0 || oh->nslots != seg->hdr->nslots ||
 	    oh->data_size != seg->data_size)
 		goto done;
@@ -433,6 +460,7 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 	seg->ctl->wpos = wpos;
 	seg->ctl->published_total = octl->published_total;
 	seg->ctl->bytes_total = octl->bytes_total;
+	seg->ctl->first_seq = octl->first_seq;
 	atomic_store(&seg->ctl->tail, tail);
 	atomic_store(&seg->ctl->head, head);
 done:
@@ -460,6 +488,7 @@ seg_create_unnamed(struct shm_seg *seg, const struct seg_layout *l,
 	}
 	seg_init_header(base, l, nworkers);
 	seg_fill_ptrs(seg, base, l->total);
+	ring_start_at(seg, seg_first_seq(0));
 	return 0;
 }
 
@@ -468,7 +497,7 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
     uint64_t data_size, uint32_t nworkers, char *err, size_t errlen)
 {
 	struct seg_layout l;
-	struct seg_carry carry = { NULL, 0 };
+	struct seg_carry carry = { NULL, 0, 0 };
 	char why[128], note[416];
 	void *base = MAP_FAILED;
 	int fd = -1, lockfd = -1, tries, created = 0, st;
@@ -572,6 +601,9 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 		snprintf(note, sizeof(note), "%s%s: stale segment replaced, "
 		    "log positions carried over, %s: its records not",
 		    SEG_SHM_DIR, name, why);
+	/* Nothing carried (or an empty ring): ids go on above the old ones. */
+	if (atomic_load(&seg->ctl->head) == 0)
+		ring_start_at(seg, seg_first_seq(carry.head));
 	seg->lockfd = lockfd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
 	memcpy(seg->note, note, sizeof(note));

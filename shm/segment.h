@@ -46,7 +46,10 @@ struct shm_seg {
  * log-status rows (name, url, flags, next_index: the exact resume points)
  * and, when the ring geometry matches and every record in it validates,
  * its ring (records keep their seq); a layout that does not validate hands
- * on nothing (noted).
+ * on nothing (noted). A ring not carried over starts at a seq above every
+ * one an earlier run at this name can have issued (segment.c says how):
+ * seqs are the records' ids, never reused. An anonymous segment
+ * (shm_seg_create_anon) starts at 0.
  * nslots is rounded up to a power of two. Returns 0, or -1 with err filled.
  */
 int shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,

@@ -227,6 +227,7 @@ function openSse(port, p, headers = '') {
   const st = rawClient(port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n${headers}\r\n`);
   st.events = [];
   st.comments = [];
+  st.gaps = []; // `event: gap` (as EventSource, apart from messages)
   let text = '';
   let headDone = false;
   st.sock.on('data', (d) => {
@@ -248,8 +249,10 @@ function openSse(port, p, headers = '') {
         else if (line.startsWith('id: ')) ev.id = Number(line.slice(4));
         else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
         else if (line.startsWith('retry:')) ev.retry = line;
+        else if (line.startsWith('event: ')) ev.event = line.slice(7);
       }
-      if (ev.data !== undefined) st.events.push(ev);
+      if (ev.data !== undefined && ev.event === 'gap') st.gaps.push(ev.data);
+      else if (ev.data !== undefined) st.events.push(ev);
     }
   });
   return st;

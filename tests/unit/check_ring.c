@@ -54,13 +54,16 @@ assert_record(const struct shm_seg *seg, uint64_t seq, const size_t lens[3])
 	int64_t seen;
 	int hl;
 
+	/* published as record l of the ring that starts at first_seq */
+	uint64_t l = seq - seg->ctl->first_seq;
+
 	for (int v = 0; v < RV_COUNT; v++) {
-		fill_variant(want, lens[v], seq, v);
+		fill_variant(want, lens[v], l, v);
 		ck_assert_int_eq(ring_peek(seg, seq, (enum ring_variant)v, 0, &iov,
 		    &seen), 0);
 		ck_assert_uint_eq(iov.iov_len, lens[v]);
 		ck_assert(memcmp(iov.iov_base, want, lens[v]) == 0);
-		ck_assert_int_eq(seen, (int64_t)seq * 1000);
+		ck_assert_int_eq(seen, (int64_t)l * 1000);
 		ck_assert_int_eq(ring_peek(seg, seq, (enum ring_variant)v, 1, &iov,
 		    NULL), 0);
 		hl = ring_ws_header(hdr, lens[v]);
@@ -163,6 +166,65 @@ START_TEST(publish_peek_copy_round_trip)
 	ck_assert_uint_eq(seg.ctl->published_total, 1);
 	ck_assert_uint_eq(s->size % 8, 0);
 	ck_assert_uint_eq(seg.ctl->bytes_total, s->size);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+/* The ingest's writer gives every JSON object record its seq as "id", the
+ * first member; the WebSocket frame covers it; anything else is as given. */
+START_TEST(ids_writer_puts_the_seq_in_each_json_record)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec iov[RV_COUNT], out;
+	const char *lite = "{\"message_type\":\"certificate_update\"}";
+	const char *dom = "[1]";
+	char buf[128], want[128];
+	uint64_t seq;
+	size_t k;
+
+	anon(&seg, 16, 65536);
+	ring_start_at(&seg, 1796000000000000ULL);
+	ring_writer_init(&w, &seg, NULL, 0);
+	ck_assert_int_eq(w.ids, 0);
+	w.ids = 1;
+	iov[RV_LITE].iov_base = (void *)lite;
+	iov[RV_LITE].iov_len = strlen(lite);
+	iov[RV_FULL] = iov[RV_LITE];
+	iov[RV_DOMAINS].iov_base = (void *)dom;
+	iov[RV_DOMAINS].iov_len = strlen(dom);
+	for (int i = 0; i < 3; i++) {
+		seq = ring_publish(&w, iov, 1);
+		ck_assert_uint_eq(seq, 1796000000000000ULL + (uint64_t)i);
+		snprintf(want, sizeof(want), "{\"id\":%llu,\"message_type\":"
+		    "\"certificate_update\"}", (unsigned long long)seq);
+		ck_assert_int_eq(ring_copy(&seg, seq, RV_FULL, buf, sizeof(buf)),
+		    (long)strlen(want));
+		ck_assert_str_eq(buf, want);
+		k = ring_id_len(buf, strlen(buf));
+		ck_assert_uint_eq(k, strlen("{\"id\":1796000000000000"));
+		ck_assert(memcmp(buf + k + 1, lite + 1, strlen(lite) - 1) == 0);
+		ck_assert_int_eq(ring_peek(&seg, seq, RV_LITE, 1, &out, NULL), 0);
+		ck_assert_uint_eq(((uint8_t *)out.iov_base)[1], strlen(want));
+		ck_assert(memcmp((uint8_t *)out.iov_base + 2, want,
+		    strlen(want)) == 0);
+		ck_assert_int_eq(ring_copy(&seg, seq, RV_DOMAINS, buf,
+		    sizeof(buf)), 3);
+		ck_assert_str_eq(buf, "[1]");
+		ck_assert_uint_eq(ring_id_len(buf, 3), 0);
+	}
+	ck_assert_uint_eq(ring_tail(&seg), 1796000000000000ULL);
+	/* A text with an id already (a replayed recording) gets the new one. */
+	iov[RV_LITE].iov_base = (void *)"{\"id\":17,\"a\":1}";
+	iov[RV_LITE].iov_len = strlen(iov[RV_LITE].iov_base);
+	seq = ring_publish(&w, iov, 1);
+	snprintf(want, sizeof(want), "{\"id\":%llu,\"a\":1}",
+	    (unsigned long long)seq);
+	ck_assert_int_eq(ring_copy(&seg, seq, RV_LITE, buf, sizeof(buf)),
+	    (long)strlen(want));
+	ck_assert_str_eq(buf, want);
+	ck_assert_uint_eq(ring_id_len("{\"id\":,\"a\":1}", 13), 0);
+	ck_assert_uint_eq(ring_id_len("{\"idx\":1,\"a\":1}", 15), 0);
 	shm_seg_close(&seg);
 }
 END_TEST
@@ -486,7 +548,7 @@ START_TEST(create_share_with_children_and_unlink)
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_record(&a, 0, lens);
+	assert_record(&a, a.ctl->first_seq, lens);
 	ck_assert_uint_eq(a.workers[1].accepted, 7);
 	shm_seg_close(&a);
 	ck_assert_int_eq(shm_seg_unlink(name), 0);
@@ -540,7 +602,7 @@ START_TEST(stale_segment_of_dead_master_is_replaced)
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(b.hdr->master_pid, (uint32_t)getpid());
 	ck_assert_uint_eq(b.hdr->nslots, 32);
-	ck_assert_uint_eq(ring_head(&b), 0);
+	ck_assert_uint_eq(ring_head(&b), b.ctl->first_seq);
 	shm_seg_close(&b);
 	shm_seg_unlink(name);
 }
@@ -586,11 +648,13 @@ leave_stale(const char *name, mode_t mode, int damage)
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
 	ck_assert_int_eq(chmod(path, mode), 0);
 	if (damage == 1)
-		a->slots[0].vlen[RV_FULL] = 1u << 20;
+		a->slots[a->ctl->first_seq & a->slot_mask].vlen[RV_FULL] =
+		    1u << 20;
 	else if (damage == 2)
-		a->ctl->tail = 5;
+		a->ctl->tail = a->ctl->first_seq + 5;
 	else if (damage == 3)
-		a->slots[0].pos = a->data_size * 3;
+		a->slots[a->ctl->first_seq & a->slot_mask].pos =
+		    a->data_size * 3;
 	shm_seg_close(a);
 }
 
@@ -643,7 +707,7 @@ START_TEST(stale_segment_carried_only_if_mode_0600)
 	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(strstr(b.note, "mode 0644") != NULL, "%s", b.note);
-	ck_assert_uint_eq(ring_head(&b), 0);
+	ck_assert_uint_eq(ring_head(&b), b.ctl->first_seq);
 	ck_assert_uint_eq(b.logs[0].in_use, 0);
 	ck_assert_uint_eq(b.logs[0].next_index, 0);
 	ck_assert_int_eq(aside_count_and_remove(name), 1);
@@ -653,8 +717,8 @@ START_TEST(stale_segment_carried_only_if_mode_0600)
 	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(b.note, "");
-	ck_assert_uint_eq(ring_head(&b), 1);
-	assert_record(&b, 0, lens);
+	ck_assert_uint_eq(ring_head(&b), b.ctl->first_seq + 1);
+	assert_record(&b, b.ctl->first_seq, lens);
 	ck_assert_uint_eq(b.logs[0].next_index, 77);
 	ck_assert_int_eq(aside_count_and_remove(name), 0);
 	shm_seg_close(&b);
@@ -676,8 +740,9 @@ START_TEST(stale_ring_that_does_not_validate_is_not_carried)
 		    sizeof(err)) == 0, "%s", err);
 		ck_assert_msg(strstr(b.note, "ring does not validate") != NULL,
 		    "%d: %s", t, b.note);
-		ck_assert_uint_eq(ring_head(&b), 0);
-		ck_assert_uint_eq(ring_tail(&b), 0);
+		ck_assert_uint_gt(b.ctl->first_seq, 0);
+		ck_assert_uint_eq(ring_head(&b), b.ctl->first_seq);
+		ck_assert_uint_eq(ring_tail(&b), b.ctl->first_seq);
 		ck_assert_uint_eq(b.ctl->wpos, 0);
 		ck_assert_uint_eq(b.slots[0].size, 0);
 		ck_assert_uint_eq(b.logs[0].next_index, 77);
@@ -716,7 +781,8 @@ START_TEST(immovable_foreign_file_gives_an_unnamed_segment)
 		if (b.name[0] != '\0' || strstr(b.note, "unnamed") == NULL ||
 		    strstr(b.note, "owned by uid 0") == NULL)
 			_exit(12);
-		if (b.hdr->magic != SHM_MAGIC || ring_head(&b) != 0)
+		if (b.hdr->magic != SHM_MAGIC || b.ctl->first_seq == 0 ||
+		    ring_head(&b) != b.ctl->first_seq)
 			_exit(13);
 		shm_seg_close(&b);
 		_exit(0);
@@ -755,6 +821,7 @@ ring_suite(void)
 	TCase *tc = tcase_create("ring");
 
 	tcase_add_test(tc, ws_header_lengths_at_boundaries);
+	tcase_add_test(tc, ids_writer_puts_the_seq_in_each_json_record);
 	tcase_add_test(tc, publish_peek_copy_round_trip);
 	tcase_add_test(tc, ws_header_in_ring_at_boundaries);
 	tcase_add_test(tc, records_never_wrap_the_data_area);

@@ -62,6 +62,32 @@ START_TEST(event_prefix)
 }
 END_TEST
 
+/* The gap notice: an event of type gap, no id: field, JSON data; the
+ * largest (three 20-digit numbers) fits SSE_GAP_MAX, also with the
+ * WebSocket message's prefix. */
+START_TEST(gap_event_and_json)
+{
+	char out[SSE_GAP_MAX];
+	size_t n;
+
+	n = sse_gap_event(out, sizeof(out), 120, 81, 200);
+	ck_assert_uint_eq(n, strlen(out));
+	ck_assert_str_eq(out, "event: gap\ndata: {\"skipped\":120,"
+	    "\"from_id\":81,\"to_id\":200}\n\n");
+	ck_assert_uint_ne(sse_gap_event(out, sizeof(out), UINT64_MAX,
+	    UINT64_MAX, UINT64_MAX), 0);
+	ck_assert_uint_ne(sse_gap_json(out, sizeof(out),
+	    "{\"message_type\":\"gap\",", UINT64_MAX, UINT64_MAX,
+	    UINT64_MAX), 0);
+	n = sse_gap_json(out, sizeof(out), "{\"message_type\":\"gap\",", 0, 5,
+	    4);
+	ck_assert_str_eq(out, "{\"message_type\":\"gap\",\"skipped\":0,"
+	    "\"from_id\":5,\"to_id\":4}");
+	ck_assert_uint_eq(n, strlen(out));
+	ck_assert_uint_eq(sse_gap_event(out, 20, 1, 2, 3), 0);
+}
+END_TEST
+
 START_TEST(comments)
 {
 	char out[SSE_SKIPPED_MAX];
@@ -111,6 +137,7 @@ sse_suite(void)
 	tcase_add_test(tc, last_event_id_strict);
 	tcase_add_test(tc, event_prefix);
 	tcase_add_test(tc, comments);
+	tcase_add_test(tc, gap_event_and_json);
 	tcase_add_test(tc, response_head);
 	suite_add_tcase(s, tc);
 	return s;

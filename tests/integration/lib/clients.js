@@ -125,9 +125,12 @@ function checkForm(feed, msg, form) {
   const rec = feed.records[feed.pos.get(keyOf(msg))];
   assert.ok(rec, `unknown record ${keyOf(msg)}`);
   const nowS = Date.now() / 1000;
+  // Every record carries its id (FORMAT.md), first, an exact integer.
+  assert.ok(Number.isSafeInteger(msg.id) && msg.id >= 0, `id ${msg.id}`);
+  assert.strictEqual(Object.keys(msg)[0], 'id');
   if (form === 'domains') {
     assert.strictEqual(msg.message_type, 'dns_entries');
-    assert.deepStrictEqual(Object.keys(msg).sort(), ['cert_index', 'data', 'message_type', 'seen', 'source']);
+    assert.deepStrictEqual(Object.keys(msg).sort(), ['cert_index', 'data', 'id', 'message_type', 'seen', 'source']);
     assert.deepStrictEqual(msg.data, rec.data.leaf_cert.all_domains);
     assert.strictEqual(msg.cert_index, rec.data.cert_index);
     assert.deepStrictEqual(msg.source, { url: rec.data.source.url, name: rec.data.source.name });
@@ -140,6 +143,7 @@ function checkForm(feed, msg, form) {
   const got = structuredClone(msg);
   delete want.data.seen;
   delete got.data.seen;
+  delete got.id;
   if (form === 'lite') {
     assert.ok(!('as_der' in msg.data.leaf_cert), 'lite has leaf_cert.as_der');
     assert.ok(!('chain' in msg.data), 'lite has chain');
@@ -182,19 +186,21 @@ function openWs(url, opts = {}) {
 }
 
 // An SSE stream read with plain HTTP, parsed by hand: events with their
-// ids, and comment lines (heartbeats, skip notes).
+// ids, comment lines (heartbeats, skip notes), and `event: gap` notices
+// apart, as EventSource dispatches them (parsed, with where they came).
 function openSseRaw(url, headers = {}) {
   const c = {
-    url, events: [], comments: [], status: 0, headers: null, error: null, ended: false,
+    url, events: [], comments: [], gaps: [], status: 0, headers: null, error: null, ended: false,
     req: null,
     close() { if (c.req) c.req.destroy(); },
   };
   let buf = '';
-  let ev = { id: null, data: [] };
+  let ev = { id: null, data: [], event: null };
   c.ready = new Promise((resolve, reject) => {
     c.req = http.get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       c.status = res.statusCode;
       c.headers = res.headers;
+      c.res = res; // res.pause(): a client that stops reading
       resolve(c);
       res.setEncoding('utf8');
       res.on('data', (chunk) => {
@@ -205,10 +211,12 @@ function openSseRaw(url, headers = {}) {
           buf = buf.slice(nl + 1);
           if (line.endsWith('\r')) line = line.slice(0, -1);
           if (line === '') {
-            if (ev.data.length) {
+            if (ev.data.length && ev.event === 'gap') {
+              c.gaps.push({ ...JSON.parse(ev.data.join('\n')), before: c.events.length, at: Date.now() });
+            } else if (ev.data.length) {
               c.events.push({ id: ev.id, data: ev.data.join('\n'), at: Date.now() });
             }
-            ev = { id: null, data: [] };
+            ev = { id: null, data: [], event: null };
           } else if (line.startsWith(':')) {
             c.comments.push({ text: line.slice(1).trim(), at: Date.now() });
           } else {
@@ -217,6 +225,7 @@ function openSseRaw(url, headers = {}) {
             let value = i < 0 ? '' : line.slice(i + 1);
             if (value.startsWith(' ')) value = value.slice(1);
             if (field === 'id') ev.id = value;
+            else if (field === 'event') ev.event = value;
             else if (field === 'data') ev.data.push(value);
           }
         }

@@ -24,6 +24,14 @@
  * reached, the newest head close enough is the next. Further behind,
  * entries stream as they come and are checked on reaching the head, so
  * catching up stays in bounded memory.
+ *
+ * Memory: every answer held (in or being received) counts against the
+ * ingest's one budget (ct_log.memory_budget_bytes, kept by fetch.c). While
+ * it is used up no new window starts and a window asked again waits, except
+ * the front: it is always asked, and its transfer is never cut for the
+ * budget, so the log moves whatever the others hold. A hold whose entries
+ * cannot all be in for the budget is not waited for: its front goes out and
+ * the entries are checked on reaching the head, as further behind.
  */
 #include "ingest/ct_rfc6962.h"
 
@@ -42,6 +50,9 @@
 
 #define MAX_WINDOWS 64
 #define HOLD_MAX 2048           /* entries held back for the head's check */
+/* What a parsed entry costs beyond its bytes in the body: json-c's object
+ * with its 16-slot hash table, two keys and two string objects. */
+#define ENTRY_OVERHEAD 1024
 
 struct win {
 	int used;
@@ -51,6 +62,7 @@ struct win {
 	json_object *root;          /* the parsed body while done */
 	json_object *entries;
 	size_t n;
+	size_t bytes;               /* counted against the budget while done */
 	int attempts;               /* undecodable responses for this start */
 	struct r6962 *p;
 };
@@ -79,11 +91,21 @@ struct r6962 {
 
 static void fill(struct r6962 *p);
 
+/* Let go of w's answer, and of its bytes in the budget. */
+static void
+win_unhold(struct win *w)
+{
+	json_object_put(w->root);
+	w->root = w->entries = NULL;
+	fetch_hold(ct_fetch(), 0, w->bytes);
+	w->bytes = 0;
+}
+
 static void
 win_clear(struct win *w)
 {
 	fetch_cancel(w->req);
-	json_object_put(w->root);
+	win_unhold(w);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -127,6 +149,8 @@ issue(struct r6962 *p, struct win *w)
 	    "&end=%" PRIu64, p->l->info.url, w->start, w->end);
 	w->failed = 0;
 	w->req = fetch_get(ct_fetch(), url, on_entries, w);
+	if (w == front(p))
+		fetch_exempt(w->req);   /* the log must always move */
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(p->l, "cannot start a request");
@@ -339,8 +363,7 @@ win_ask(struct r6962 *p, struct win *w)
 static void
 win_again(struct r6962 *p, struct win *w, uint64_t start)
 {
-	json_object_put(w->root);
-	w->root = w->entries = NULL;
+	win_unhold(w);
 	w->n = 0;
 	w->done = 0;
 	w->start = start;
@@ -361,16 +384,20 @@ split(struct r6962 *p, struct win *w)
 	rest->start = w->start + w->n;
 	rest->end = w->end;
 	w->end = rest->start - 1;
-	win_ask(p, rest);
+	if (fetch_budget_full(ct_fetch()))
+		rest->failed = 1;       /* fill() asks once there is room */
+	else
+		win_ask(p, rest);
 	return 0;
 }
 
 /* Every entry below the hold target in: hash them onto a copy of the
  * frontier and compare with the target's root. 1 while some are still to
  * come, 0 when they match, 2 when they cannot be checked now (no window
- * slot free, or a leaf that stays unhashable: the front window goes out
- * and the check is tried again before the next), -1 when they do not
- * match (the log failed; none of them was published). */
+ * slot free, the memory budget used up before all are in, or a leaf that
+ * stays unhashable: the front window goes out and the check is tried
+ * again before the next), -1 when they do not match (the log failed; none
+ * of them was published). */
 static int
 precheck(struct r6962 *p)
 {
@@ -382,10 +409,11 @@ precheck(struct r6962 *p)
 
 	for (pos = p->fr.size; pos < p->hold_size; pos += w->n) {
 		if ((w = win_at(p, pos)) == NULL)     /* fill() requests it */
-			return p->fetch_next <= pos && win_free(p) != NULL ?
-			    1 : 2;
-		if (!w->done)
-			return 1;
+			return p->fetch_next <= pos && win_free(p) != NULL &&
+			    !fetch_budget_full(ct_fetch()) ? 1 : 2;
+		if (!w->done)   /* one waiting for room may wait long */
+			return w->req == NULL &&
+			    fetch_budget_full(ct_fetch()) ? 2 : 1;
 		if (w->n < w->end - w->start + 1)
 			return split(p, w) == 0 ? 1 : 2;
 	}
@@ -509,6 +537,13 @@ on_entries(void *arg, const struct fetch_res *res)
 	size_t n;
 
 	w->req = NULL;
+	if (res->over_budget) {
+		/* Not the log's fault: asked again once there is room (the
+		 * front at once: it may have become the front in flight). */
+		w->failed = 1;
+		fill(p);
+		return;
+	}
 	if (!res->ok || res->status != 200) {
 		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": %s", w->start,
@@ -544,6 +579,8 @@ on_entries(void *arg, const struct fetch_res *res)
 	w->entries = arr;
 	w->n = n;
 	w->done = 1;
+	w->bytes = res->len + n * ENTRY_OVERHEAD;
+	fetch_hold(ct_fetch(), w->bytes, 0);
 	if (n < want && n > p->resp_cap)
 		p->resp_cap = n;
 	else if (n == want && n > p->resp_cap)
@@ -557,12 +594,15 @@ on_entries(void *arg, const struct fetch_res *res)
 		fill(p);
 }
 
-/* Request what the verified tree holds beyond what is in flight. */
+/* Request what the verified tree holds beyond what is in flight, while the
+ * memory budget has room; the front window always. */
 static void
 fill(struct r6962 *p)
 {
 	const struct config *cfg = ct_config();
 	uint64_t batch = (uint64_t)cfg->ct_log.batch_size;
+	struct fetch *f = ct_fetch();
+	struct win *fw;
 	int i, nused = 0;
 
 	/* nothing before this run has verified a head itself: a head kept
@@ -570,6 +610,7 @@ fill(struct r6962 *p)
 	if (p->l->failed || !p->fresh || ct_pace_paused(&p->pace))
 		return;
 	hold_begin(p);
+	fw = front(p);
 	for (i = 0; i < MAX_WINDOWS; i++) {
 		struct win *w = &p->win[i];
 
@@ -577,7 +618,10 @@ fill(struct r6962 *p)
 			continue;
 		if (!w->done || w->start >= p->hold_size)
 			nused++;        /* held windows are in, not in flight */
-		if (w->failed && w->req == NULL && !w->done)
+		if (w == fw)
+			fetch_exempt(w->req);   /* it became the front in flight */
+		if (w->failed && w->req == NULL && !w->done &&
+		    (w == fw || !fetch_budget_full(f)))
 			issue(p, w);
 		if (ct_pace_paused(&p->pace))
 			return;
@@ -585,7 +629,8 @@ fill(struct r6962 *p)
 	p->nwin_max = cfg->ct_log.fetch_concurrency;
 	if (p->nwin_max > MAX_WINDOWS)
 		p->nwin_max = MAX_WINDOWS;
-	while (nused < p->nwin_max && p->fetch_next < p->tree_size) {
+	while (nused < p->nwin_max && p->fetch_next < p->tree_size &&
+	    (fw == NULL || !fetch_budget_full(f))) {
 		struct win *w = win_free(p);
 
 		if (w == NULL)
@@ -602,6 +647,7 @@ fill(struct r6962 *p)
 		p->fetch_next = w->end + 1;
 		nused++;
 		issue(p, w);
+		fw = front(p);
 		if (ct_pace_paused(&p->pace))
 			return;
 	}

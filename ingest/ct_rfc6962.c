@@ -149,8 +149,8 @@ issue(struct r6962 *p, struct win *w)
 	    "&end=%" PRIu64, p->l->info.url, w->start, w->end);
 	w->failed = 0;
 	w->req = fetch_get(ct_fetch(), url, on_entries, w);
-	if (w == front(p))
-		fetch_exempt(w->req);   /* the log must always move */
+	/* the front is never cut: the log must always move */
+	fetch_cuttable(w->req, w != front(p));
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(p->l, "cannot start a request");
@@ -619,7 +619,7 @@ fill(struct r6962 *p)
 		if (!w->done || w->start >= p->hold_size)
 			nused++;        /* held windows are in, not in flight */
 		if (w == fw)
-			fetch_exempt(w->req);   /* it became the front in flight */
+			fetch_cuttable(w->req, 0);      /* the front since it was asked */
 		if (w->failed && w->req == NULL && !w->done &&
 		    (w == fw || !fetch_budget_full(f)))
 			issue(p, w);

@@ -28,7 +28,7 @@ struct fetch_req {
 	size_t len, cap;
 	int too_large;
 	int over_budget;
-	int exempt;                 /* never aborted for the budget */
+	int cuttable;               /* may be aborted for the budget */
 	char *url;                  /* the one asked now (after redirects) */
 	size_t max;                 /* body cap of this request */
 	long redirs;                /* redirects followed */
@@ -321,7 +321,7 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 		r->too_large = 1;
 		return 0;  /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
-	if (!r->exempt && r->f->o.budget_bytes != 0 &&
+	if (r->cuttable && r->f->o.budget_bytes != 0 &&
 	    fetch_mem(r->f) + add > r->f->o.budget_bytes) {
 		r->over_budget = 1;
 		return 0;
@@ -535,10 +535,10 @@ fetch_hold(struct fetch *f, size_t add, size_t sub)
 }
 
 void
-fetch_exempt(struct fetch_req *r)
+fetch_cuttable(struct fetch_req *r, int yes)
 {
 	if (r != NULL)
-		r->exempt = 1;
+		r->cuttable = yes;
 }
 
 int

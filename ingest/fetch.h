@@ -90,14 +90,16 @@ void fetch_cancel(struct fetch_req *r);
  * One memory budget for everything the ingest holds of logs' answers: the
  * bytes the pollers hold (reported with fetch_hold) and the bodies of the
  * transfers in flight (counted here as they arrive). Pollers start no new
- * window while fetch_budget_full(); a transfer whose next chunk would take
- * the total past the budget is aborted (over_budget, to be asked again),
- * unless it was marked with fetch_exempt: each log's front window, which
- * must always be able to move. So the total stays within the budget plus
- * one max_bytes per log (its front window's body).
+ * window while fetch_budget_full(), and mark the transfers of their
+ * windows other than the front with fetch_cuttable(r, 1): one whose next
+ * chunk would take the total past the budget is aborted (over_budget, to
+ * be asked again once there is room). The front window, which must always
+ * be able to move, and small requests (tree heads, proofs, issuers) are
+ * never cut. So the total stays within the budget plus one max_bytes per
+ * log (its front window's body) plus the small requests in flight.
  */
 void fetch_hold(struct fetch *f, size_t add, size_t sub);
-void fetch_exempt(struct fetch_req *r);
+void fetch_cuttable(struct fetch_req *r, int yes);
 int fetch_budget_full(const struct fetch *f);
 
 /* Bytes held by the pollers plus bytes buffered by transfers in flight. */

@@ -539,9 +539,12 @@ on_entries(void *arg, const struct fetch_res *res)
 	w->req = NULL;
 	if (res->over_budget) {
 		/* Not the log's fault: asked again once there is room (the
-		 * front at once: it may have become the front in flight). */
+		 * front at once: it may have become the front in flight). A
+		 * front held for the head's check no longer waits for it. */
 		w->failed = 1;
-		fill(p);
+		drain(p);
+		if (!l->failed)
+			fill(p);
 		return;
 	}
 	if (!res->ok || res->status != 200) {

@@ -84,6 +84,7 @@ struct r6962 {
 	int hold_checked;           /* all below it in and checked (or not checkable) */
 	uint64_t resp_cap;          /* largest short get-entries answer: the log's page */
 	uint64_t fetch_next;        /* next index not yet in a window */
+	size_t entry_bytes;         /* what the last answer cost an entry; 0: none yet */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
 	struct ct_rfc6962_scratch scratch;
@@ -584,6 +585,7 @@ on_entries(void *arg, const struct fetch_res *res)
 	w->done = 1;
 	w->bytes = res->len + n * ENTRY_OVERHEAD;
 	fetch_hold(ct_fetch(), w->bytes, 0);
+	p->entry_bytes = w->bytes / n + 1;
 	if (n < want && n > p->resp_cap)
 		p->resp_cap = n;
 	else if (n == want && n > p->resp_cap)
@@ -597,8 +599,22 @@ on_entries(void *arg, const struct fetch_res *res)
 		fill(p);
 }
 
+/* The bytes a window of entries start..end is reckoned to bring: as many
+ * as the last answer's per entry, or the body cap before any came. */
+static size_t
+win_cost(const struct r6962 *p, uint64_t start, uint64_t end)
+{
+	size_t cap = (size_t)ct_config()->ct_log.max_response_bytes;
+	uint64_t n = end - start + 1;
+
+	if (p->entry_bytes == 0 || n > cap / p->entry_bytes)
+		return cap;
+	return (size_t)n * p->entry_bytes;
+}
+
 /* Request what the verified tree holds beyond what is in flight, while the
- * memory budget has room; the front window always. */
+ * memory budget has room for what those in flight and the next one are
+ * reckoned to bring; the front window always. */
 static void
 fill(struct r6962 *p)
 {
@@ -606,6 +622,7 @@ fill(struct r6962 *p)
 	uint64_t batch = (uint64_t)cfg->ct_log.batch_size;
 	struct fetch *f = ct_fetch();
 	struct win *fw;
+	size_t coming = 0;          /* reckoned bytes of the windows in flight */
 	int i, nused = 0;
 
 	/* nothing before this run has verified a head itself: a head kept
@@ -624,19 +641,25 @@ fill(struct r6962 *p)
 		if (w == fw)
 			fetch_cuttable(w->req, 0);      /* the front since it was asked */
 		if (w->failed && w->req == NULL && !w->done &&
-		    (w == fw || !fetch_budget_full(f)))
+		    (w == fw || fetch_budget_room(f, coming +
+		    win_cost(p, w->start, w->end))))
 			issue(p, w);
+		if (w->req != NULL)
+			coming += win_cost(p, w->start, w->end);
 		if (ct_pace_paused(&p->pace))
 			return;
 	}
 	p->nwin_max = cfg->ct_log.fetch_concurrency;
 	if (p->nwin_max > MAX_WINDOWS)
 		p->nwin_max = MAX_WINDOWS;
-	while (nused < p->nwin_max && p->fetch_next < p->tree_size &&
-	    (fw == NULL || !fetch_budget_full(f))) {
+	while (nused < p->nwin_max && p->fetch_next < p->tree_size) {
 		struct win *w = win_free(p);
+		uint64_t end = p->tree_size - 1;
 
-		if (w == NULL)
+		if (end - p->fetch_next + 1 > batch)
+			end = p->fetch_next + batch - 1;
+		if (w == NULL || (fw != NULL && !fetch_budget_room(f, coming +
+		    win_cost(p, p->fetch_next, end))))
 			break;
 		memset(w, 0, sizeof(*w));
 		w->used = 1;
@@ -650,6 +673,7 @@ fill(struct r6962 *p)
 		p->fetch_next = w->end + 1;
 		nused++;
 		issue(p, w);
+		coming += win_cost(p, w->start, w->end);
 		fw = front(p);
 		if (ct_pace_paused(&p->pace))
 			return;

@@ -553,8 +553,11 @@ on_tile(void *arg, const struct fetch_res *res)
 			w->len = res->len;
 		}
 	}
-	if (w->body != NULL)
+	if (w->body != NULL) {
 		fetch_hold(ct_fetch(), w->len, 0);
+		if (w->width == CT_TILE_WIDTH)
+			t->tile_bytes = w->len;
+	}
 	if (w->body == NULL) {
 		ct_log_error(t->l, "out of memory");
 		w->failed = 1;
@@ -605,8 +608,19 @@ partial_due(struct tiles *t, uint64_t tile, uint64_t width)
 	return clock_mono_ms() - since >= wait;
 }
 
+/* The bytes a data tile is reckoned to bring: the last full tile's, or
+ * the body cap before any came. */
+static size_t
+tile_cost(const struct tiles *t)
+{
+	size_t cap = (size_t)ct_config()->ct_log.max_response_bytes;
+
+	return t->tile_bytes != 0 && t->tile_bytes < cap ? t->tile_bytes : cap;
+}
+
 /* Ask for the tiles the newest head names beyond what is in flight, while
- * the memory budget has room; the front window always. */
+ * the memory budget has room for what those in flight and the next one
+ * are reckoned to bring; the front window always. */
 static void
 fill(struct tiles *t)
 {
@@ -614,6 +628,7 @@ fill(struct tiles *t)
 	struct ct_log *l = t->l;
 	struct fetch *f = ct_fetch();
 	struct twin *fw;
+	size_t coming = 0;          /* reckoned bytes of the windows in flight */
 	int i, nused = 0, nmax = cfg->ct_log.fetch_concurrency;
 	uint64_t full_end;
 
@@ -634,14 +649,16 @@ fill(struct tiles *t)
 		if (w == fw)
 			fetch_cuttable(w->req, 0);      /* the front since it was asked */
 		if (w->failed && w->req == NULL && !w->done &&
-		    (w == fw || !fetch_budget_full(f)))
+		    (w == fw || fetch_budget_room(f, coming + tile_cost(t))))
 			issue(t, w);
+		if (w->req != NULL)
+			coming += tile_cost(t);
 		if (ct_pace_paused(&t->pace))
 			return;
 	}
 	full_end = t->latest.size / CT_TILE_WIDTH * CT_TILE_WIDTH;
 	while (nused < nmax && t->fetch_next < t->latest.size &&
-	    (fw == NULL || !fetch_budget_full(f))) {
+	    (fw == NULL || fetch_budget_room(f, coming + tile_cost(t)))) {
 		uint64_t n = t->fetch_next / CT_TILE_WIDTH, width;
 		struct twin *w;
 
@@ -660,6 +677,7 @@ fill(struct tiles *t)
 		t->fetch_next = n * CT_TILE_WIDTH + width;
 		nused++;
 		issue(t, w);
+		coming += tile_cost(t);
 		fw = front(t);
 		if (ct_pace_paused(&t->pace))
 			return;

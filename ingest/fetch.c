@@ -547,6 +547,14 @@ fetch_budget_full(const struct fetch *f)
 	return f->o.budget_bytes != 0 && fetch_mem(f) >= f->o.budget_bytes;
 }
 
+int
+fetch_budget_room(const struct fetch *f, size_t want)
+{
+	size_t b = f->o.budget_bytes;
+
+	return b == 0 || (want <= b && fetch_mem(f) <= b - want);
+}
+
 size_t
 fetch_mem(const struct fetch *f)
 {

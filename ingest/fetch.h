@@ -102,6 +102,12 @@ void fetch_hold(struct fetch *f, size_t add, size_t sub);
 void fetch_cuttable(struct fetch_req *r, int yes);
 int fetch_budget_full(const struct fetch *f);
 
+/* Is there room for want more bytes (what the windows a poller has in
+ * flight and the one it would start are reckoned to bring)? Asking only
+ * with room leaves few transfers to cut: a cut one's bytes are fetched
+ * twice. */
+int fetch_budget_room(const struct fetch *f, size_t want);
+
 /* Bytes held by the pollers plus bytes buffered by transfers in flight. */
 size_t fetch_mem(const struct fetch *f);
 

@@ -26,10 +26,11 @@
  * catching up stays in bounded memory.
  *
  * Memory: every answer held (in or being received) counts against the
- * ingest's one budget (ct_log.memory_budget_bytes, kept by fetch.c). While
- * it is used up no new window starts and a window asked again waits, except
- * the front: it is always asked, and its transfer is never cut for the
- * budget, so the log moves whatever the others hold. A hold whose entries
+ * ingest's one budget (ct_log.memory_budget_bytes, kept by fetch.c). A
+ * window is asked for only while the budget has room for what it and the
+ * windows in flight are reckoned to bring (win_cost), except the front: it
+ * is always asked, and its transfer is never cut for the budget, so the
+ * log moves whatever the others hold. A hold whose entries
  * cannot all be in for the budget is not waited for: its front goes out and
  * the entries are checked on reaching the head, as further behind.
  */

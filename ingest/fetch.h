@@ -89,9 +89,9 @@ void fetch_cancel(struct fetch_req *r);
 /*
  * One memory budget for everything the ingest holds of logs' answers: the
  * bytes the pollers hold (reported with fetch_hold) and the bodies of the
- * transfers in flight (counted here as they arrive). Pollers start no new
- * window while fetch_budget_full(), and mark the transfers of their
- * windows other than the front with fetch_cuttable(r, 1): one whose next
+ * transfers in flight (counted here as they arrive). Pollers start a new
+ * window only with fetch_budget_room() for it, and mark the transfers of
+ * their windows other than the front with fetch_cuttable(r, 1): one whose next
  * chunk would take the total past the budget is aborted (over_budget, to
  * be asked again once there is room). The front window, which must always
  * be able to move, and small requests (tree heads, proofs, issuers) are

@@ -754,6 +754,9 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	r |= ep_metric(b, "certstream_ingest_rss_bytes", "gauge",
 	    "Resident memory of the ingest process.",
 	    atomic_load(&in->rss_bytes));
+	r |= ep_metric(b, "certstream_ingest_held_bytes", "gauge",
+	    "Bytes of CT log answers the ingest holds or is receiving.",
+	    atomic_load(&in->held_bytes));
 	r |= ep_metric(b, "certstream_ingest_restarts_total", "counter",
 	    "Ingest processes restarted by the master.",
 	    (uint64_t)atomic_load(&in->restarts));

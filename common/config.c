@@ -104,6 +104,8 @@ static const struct ckey keys[] = {
 	    ct_log.state_save_interval_secs, "5", 1, 3600, 1),
 	ROW("ct_log.max_response_bytes", KT_INT, ct_log.max_response_bytes,
 	    "67108864", 65536, IMAX, 1),
+	ROW("ct_log.memory_budget_bytes", KT_U64, ct_log.memory_budget_bytes,
+	    "268435456", 1048576, 1e12, 1),
 	ROW("ct_log.redirects", KT_STR, ct_log.redirects, "same-origin", 0, 0, 1),
 	ROW("ct_log.contact", KT_STR, ct_log.contact, "", 0, 0, 1),
 	ROW("ct_log.partial_tile_wait_ms", KT_INT, ct_log.partial_tile_wait_ms,

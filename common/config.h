@@ -60,6 +60,7 @@ struct config {
 		int loglist_refresh_secs;
 		int state_save_interval_secs;
 		int max_response_bytes;     /* cap on one HTTP body */
+		uint64_t memory_budget_bytes;  /* all the ingest holds of logs' answers */
 		char redirects[16];         /* same-origin | https | none */
 		char contact[256];          /* in the User-Agent, for log operators */
 		int partial_tile_wait_ms;   /* a tile unfinished this long: fetch its partial */

@@ -88,6 +88,7 @@ fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
 	o->connect_timeout_secs = cfg->ct_log.connect_timeout_secs;
 	o->timeout_secs = cfg->ct_log.request_timeout_secs;
 	o->max_bytes = (size_t)cfg->ct_log.max_response_bytes;
+	o->budget_bytes = (size_t)cfg->ct_log.memory_budget_bytes;
 	o->max_redirs = CT_MAX_REDIRS;
 	o->redirects = strcmp(cfg->ct_log.redirects, "none") == 0 ?
 	    FETCH_REDIR_NONE : strcmp(cfg->ct_log.redirects, "https") == 0 ?
@@ -199,6 +200,7 @@ ct_log_ok(struct ct_log *l, uint64_t tree_size)
 	time_t now = time(NULL);
 
 	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
+	atomic_store(&C->seg->ingest->held_bytes, fetch_mem(C->fetch));
 	atomic_store(&l->st->tree_size, tree_size);
 	atomic_store(&l->st->last_success_unix, (int64_t)now);
 	if (l->failed)

@@ -24,6 +24,15 @@
  * reached, the newest head close enough is the next. Further behind,
  * entries stream as they come and are checked on reaching the head, so
  * catching up stays in bounded memory.
+ *
+ * Memory: every answer held (in or being received) counts against the
+ * ingest's one budget (ct_log.memory_budget_bytes, kept by fetch.c). A
+ * window is asked for only while the budget has room for what it and the
+ * windows in flight are reckoned to bring (win_cost), except the front: it
+ * is always asked, and its transfer is never cut for the budget, so the
+ * log moves whatever the others hold. A hold whose entries
+ * cannot all be in for the budget is not waited for: its front goes out and
+ * the entries are checked on reaching the head, as further behind.
  */
 #include "ingest/ct_rfc6962.h"
 
@@ -42,6 +51,9 @@
 
 #define MAX_WINDOWS 64
 #define HOLD_MAX 2048           /* entries held back for the head's check */
+/* What a parsed entry costs beyond its bytes in the body: json-c's object
+ * with its 16-slot hash table, two keys and two string objects. */
+#define ENTRY_OVERHEAD 1024
 
 struct win {
 	int used;
@@ -51,6 +63,7 @@ struct win {
 	json_object *root;          /* the parsed body while done */
 	json_object *entries;
 	size_t n;
+	size_t bytes;               /* counted against the budget while done */
 	int attempts;               /* undecodable responses for this start */
 	struct r6962 *p;
 };
@@ -72,6 +85,7 @@ struct r6962 {
 	int hold_checked;           /* all below it in and checked (or not checkable) */
 	uint64_t resp_cap;          /* largest short get-entries answer: the log's page */
 	uint64_t fetch_next;        /* next index not yet in a window */
+	size_t entry_bytes;         /* what the last answer cost an entry; 0: none yet */
 	struct win win[MAX_WINDOWS];
 	int nwin_max;
 	struct ct_rfc6962_scratch scratch;
@@ -79,11 +93,21 @@ struct r6962 {
 
 static void fill(struct r6962 *p);
 
+/* Let go of w's answer, and of its bytes in the budget. */
+static void
+win_unhold(struct win *w)
+{
+	json_object_put(w->root);
+	w->root = w->entries = NULL;
+	fetch_hold(ct_fetch(), 0, w->bytes);
+	w->bytes = 0;
+}
+
 static void
 win_clear(struct win *w)
 {
 	fetch_cancel(w->req);
-	json_object_put(w->root);
+	win_unhold(w);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -127,6 +151,8 @@ issue(struct r6962 *p, struct win *w)
 	    "&end=%" PRIu64, p->l->info.url, w->start, w->end);
 	w->failed = 0;
 	w->req = fetch_get(ct_fetch(), url, on_entries, w);
+	/* the front is never cut: the log must always move */
+	fetch_cuttable(w->req, w != front(p));
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(p->l, "cannot start a request");
@@ -339,8 +365,7 @@ win_ask(struct r6962 *p, struct win *w)
 static void
 win_again(struct r6962 *p, struct win *w, uint64_t start)
 {
-	json_object_put(w->root);
-	w->root = w->entries = NULL;
+	win_unhold(w);
 	w->n = 0;
 	w->done = 0;
 	w->start = start;
@@ -361,16 +386,20 @@ split(struct r6962 *p, struct win *w)
 	rest->start = w->start + w->n;
 	rest->end = w->end;
 	w->end = rest->start - 1;
-	win_ask(p, rest);
+	if (fetch_budget_full(ct_fetch()))
+		rest->failed = 1;       /* fill() asks once there is room */
+	else
+		win_ask(p, rest);
 	return 0;
 }
 
 /* Every entry below the hold target in: hash them onto a copy of the
  * frontier and compare with the target's root. 1 while some are still to
  * come, 0 when they match, 2 when they cannot be checked now (no window
- * slot free, or a leaf that stays unhashable: the front window goes out
- * and the check is tried again before the next), -1 when they do not
- * match (the log failed; none of them was published). */
+ * slot free, the memory budget used up before all are in, or a leaf that
+ * stays unhashable: the front window goes out and the check is tried
+ * again before the next), -1 when they do not match (the log failed; none
+ * of them was published). */
 static int
 precheck(struct r6962 *p)
 {
@@ -382,10 +411,11 @@ precheck(struct r6962 *p)
 
 	for (pos = p->fr.size; pos < p->hold_size; pos += w->n) {
 		if ((w = win_at(p, pos)) == NULL)     /* fill() requests it */
-			return p->fetch_next <= pos && win_free(p) != NULL ?
-			    1 : 2;
-		if (!w->done)
-			return 1;
+			return p->fetch_next <= pos && win_free(p) != NULL &&
+			    !fetch_budget_full(ct_fetch()) ? 1 : 2;
+		if (!w->done)   /* one waiting for room may wait long */
+			return w->req == NULL &&
+			    fetch_budget_full(ct_fetch()) ? 2 : 1;
 		if (w->n < w->end - w->start + 1)
 			return split(p, w) == 0 ? 1 : 2;
 	}
@@ -509,6 +539,16 @@ on_entries(void *arg, const struct fetch_res *res)
 	size_t n;
 
 	w->req = NULL;
+	if (res->over_budget) {
+		/* Not the log's fault: asked again once there is room (the
+		 * front at once: it may have become the front in flight). A
+		 * front held for the head's check no longer waits for it. */
+		w->failed = 1;
+		drain(p);
+		if (!l->failed)
+			fill(p);
+		return;
+	}
 	if (!res->ok || res->status != 200) {
 		ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(l, "get-entries %" PRIu64 "-%" PRIu64 ": %s", w->start,
@@ -544,6 +584,9 @@ on_entries(void *arg, const struct fetch_res *res)
 	w->entries = arr;
 	w->n = n;
 	w->done = 1;
+	w->bytes = res->len + n * ENTRY_OVERHEAD;
+	fetch_hold(ct_fetch(), w->bytes, 0);
+	p->entry_bytes = w->bytes / n + 1;
 	if (n < want && n > p->resp_cap)
 		p->resp_cap = n;
 	else if (n == want && n > p->resp_cap)
@@ -557,12 +600,30 @@ on_entries(void *arg, const struct fetch_res *res)
 		fill(p);
 }
 
-/* Request what the verified tree holds beyond what is in flight. */
+/* The bytes a window of entries start..end is reckoned to bring: as many
+ * as the last answer's per entry, or the body cap before any came. */
+static size_t
+win_cost(const struct r6962 *p, uint64_t start, uint64_t end)
+{
+	size_t cap = (size_t)ct_config()->ct_log.max_response_bytes;
+	uint64_t n = end - start + 1;
+
+	if (p->entry_bytes == 0 || n > cap / p->entry_bytes)
+		return cap;
+	return (size_t)n * p->entry_bytes;
+}
+
+/* Request what the verified tree holds beyond what is in flight, while the
+ * memory budget has room for what those in flight and the next one are
+ * reckoned to bring; the front window always. */
 static void
 fill(struct r6962 *p)
 {
 	const struct config *cfg = ct_config();
 	uint64_t batch = (uint64_t)cfg->ct_log.batch_size;
+	struct fetch *f = ct_fetch();
+	struct win *fw;
+	size_t coming = 0;          /* reckoned bytes of the windows in flight */
 	int i, nused = 0;
 
 	/* nothing before this run has verified a head itself: a head kept
@@ -570,6 +631,7 @@ fill(struct r6962 *p)
 	if (p->l->failed || !p->fresh || ct_pace_paused(&p->pace))
 		return;
 	hold_begin(p);
+	fw = front(p);
 	for (i = 0; i < MAX_WINDOWS; i++) {
 		struct win *w = &p->win[i];
 
@@ -577,8 +639,14 @@ fill(struct r6962 *p)
 			continue;
 		if (!w->done || w->start >= p->hold_size)
 			nused++;        /* held windows are in, not in flight */
-		if (w->failed && w->req == NULL && !w->done)
+		if (w == fw)
+			fetch_cuttable(w->req, 0);      /* the front since it was asked */
+		if (w->failed && w->req == NULL && !w->done &&
+		    (w == fw || fetch_budget_room(f, coming +
+		    win_cost(p, w->start, w->end))))
 			issue(p, w);
+		if (w->req != NULL)
+			coming += win_cost(p, w->start, w->end);
 		if (ct_pace_paused(&p->pace))
 			return;
 	}
@@ -587,8 +655,12 @@ fill(struct r6962 *p)
 		p->nwin_max = MAX_WINDOWS;
 	while (nused < p->nwin_max && p->fetch_next < p->tree_size) {
 		struct win *w = win_free(p);
+		uint64_t end = p->tree_size - 1;
 
-		if (w == NULL)
+		if (end - p->fetch_next + 1 > batch)
+			end = p->fetch_next + batch - 1;
+		if (w == NULL || (fw != NULL && !fetch_budget_room(f, coming +
+		    win_cost(p, p->fetch_next, end))))
 			break;
 		memset(w, 0, sizeof(*w));
 		w->used = 1;
@@ -602,6 +674,8 @@ fill(struct r6962 *p)
 		p->fetch_next = w->end + 1;
 		nused++;
 		issue(p, w);
+		coming += win_cost(p, w->start, w->end);
+		fw = front(p);
 		if (ct_pace_paused(&p->pace))
 			return;
 	}

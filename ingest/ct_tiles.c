@@ -60,12 +60,31 @@ ct_tiles_path(uint64_t n, char *buf, size_t len)
 	snprintf(buf, len, "%s", tmp);
 }
 
+/* Free w's body, and its bytes in the memory budget. */
+static void
+win_unhold(struct twin *w)
+{
+	if (w->body != NULL)
+		fetch_hold(ct_fetch(), 0, w->len);
+	free(w->body);
+	w->body = NULL;
+}
+
 static void
 win_clear(struct twin *w)
 {
 	fetch_cancel(w->req);
-	free(w->body);
+	win_unhold(w);
 	memset(w, 0, sizeof(*w));
+}
+
+static void
+edge_free(struct tiles *t)
+{
+	if (t->edge.body != NULL)
+		fetch_hold(ct_fetch(), 0, t->edge.len);
+	free(t->edge.body);
+	memset(&t->edge, 0, sizeof(t->edge));
 }
 
 void
@@ -259,6 +278,8 @@ issue(struct tiles *t, struct twin *w)
 		w->req = fetch_get_from(ct_fetch(), url, w->base, on_tile, w);
 	else
 		w->req = fetch_get(ct_fetch(), url, on_tile, w);
+	/* the front is never cut: the log must always move */
+	fetch_cuttable(w->req, w != front(t));
 	if (w->req == NULL) {
 		w->failed = 1;
 		ct_log_error(t->l, "cannot start a request");
@@ -293,8 +314,7 @@ check_tile(struct tiles *t, struct twin *w)
 			if (++w->attempts <= ct_config()->ct_log.retry_max_attempts) {
 				ct_log_error(l, "data tile %" PRIu64 ": %s", w->tile,
 				    leaf_strerror(rc));
-				free(w->body);
-				w->body = NULL;
+				win_unhold(w);
 				w->len = 0;
 				w->done = 0;
 				w->failed = 1;
@@ -391,10 +411,8 @@ want_issuers(struct tiles *t, struct twin *w)
 static void
 keep_edge(struct tiles *t, struct twin *w)
 {
-	if (t->edge.body != NULL && t->edge.tile <= w->tile) {
-		free(t->edge.body);
-		memset(&t->edge, 0, sizeof(t->edge));
-	}
+	if (t->edge.body != NULL && t->edge.tile <= w->tile)
+		edge_free(t);
 	if (w->width < CT_TILE_WIDTH) {
 		t->edge.tile = w->tile;
 		t->edge.width = w->width;
@@ -493,6 +511,13 @@ on_tile(void *arg, const struct fetch_res *res)
 	int bad;
 
 	w->req = NULL;
+	if (res->over_budget) {
+		/* Not the log's fault: asked again once there is room (the
+		 * front at once: it may have become the front in flight). */
+		w->failed = 1;
+		fill(t);
+		return;
+	}
 	if (res->ok && res->status == 404 && w->width < CT_TILE_WIDTH) {
 		/* A partial is deleted once its full tile exists: ask for
 		 * that; it is published once a checkpoint covers it. */
@@ -527,6 +552,11 @@ on_tile(void *arg, const struct fetch_res *res)
 			memcpy(w->body, res->body, res->len);
 			w->len = res->len;
 		}
+	}
+	if (w->body != NULL) {
+		fetch_hold(ct_fetch(), w->len, 0);
+		if (w->width == CT_TILE_WIDTH)
+			t->tile_bytes = w->len;
 	}
 	if (w->body == NULL) {
 		ct_log_error(t->l, "out of memory");
@@ -578,11 +608,27 @@ partial_due(struct tiles *t, uint64_t tile, uint64_t width)
 	return clock_mono_ms() - since >= wait;
 }
 
+/* The bytes a data tile is reckoned to bring: the last full tile's, or
+ * the body cap before any came. */
+static size_t
+tile_cost(const struct tiles *t)
+{
+	size_t cap = (size_t)ct_config()->ct_log.max_response_bytes;
+
+	return t->tile_bytes != 0 && t->tile_bytes < cap ? t->tile_bytes : cap;
+}
+
+/* Ask for the tiles the newest head names beyond what is in flight, while
+ * the memory budget has room for what those in flight and the next one
+ * are reckoned to bring; the front window always. */
 static void
 fill(struct tiles *t)
 {
 	const struct config *cfg = ct_config();
 	struct ct_log *l = t->l;
+	struct fetch *f = ct_fetch();
+	struct twin *fw;
+	size_t coming = 0;          /* reckoned bytes of the windows in flight */
 	int i, nused = 0, nmax = cfg->ct_log.fetch_concurrency;
 	uint64_t full_end;
 
@@ -593,19 +639,26 @@ fill(struct tiles *t)
 		t->fetch_next = l->next;
 	if (nmax > CT_TILES_MAX_WINDOWS)
 		nmax = CT_TILES_MAX_WINDOWS;
+	fw = front(t);
 	for (i = 0; i < CT_TILES_MAX_WINDOWS; i++) {
 		struct twin *w = &t->win[i];
 
 		if (!w->used)
 			continue;
 		nused++;
-		if (w->failed && w->req == NULL && !w->done)
+		if (w == fw)
+			fetch_cuttable(w->req, 0);      /* the front since it was asked */
+		if (w->failed && w->req == NULL && !w->done &&
+		    (w == fw || fetch_budget_room(f, coming + tile_cost(t))))
 			issue(t, w);
+		if (w->req != NULL)
+			coming += tile_cost(t);
 		if (ct_pace_paused(&t->pace))
 			return;
 	}
 	full_end = t->latest.size / CT_TILE_WIDTH * CT_TILE_WIDTH;
-	while (nused < nmax && t->fetch_next < t->latest.size) {
+	while (nused < nmax && t->fetch_next < t->latest.size &&
+	    (fw == NULL || fetch_budget_room(f, coming + tile_cost(t)))) {
 		uint64_t n = t->fetch_next / CT_TILE_WIDTH, width;
 		struct twin *w;
 
@@ -624,6 +677,8 @@ fill(struct tiles *t)
 		t->fetch_next = n * CT_TILE_WIDTH + width;
 		nused++;
 		issue(t, w);
+		coming += tile_cost(t);
+		fw = front(t);
 		if (ct_pace_paused(&t->pace))
 			return;
 	}
@@ -842,7 +897,7 @@ ct_tiles_stop(struct ct_log *l)
 	for (i = 0; i < t->ncache; i++)
 		free(t->cache[i].der);
 	ct_tiles_hash_free(t);
-	free(t->edge.body);
+	edge_free(t);
 	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->ncache);
 	free(t);
 	l->poller = NULL;

@@ -91,6 +91,8 @@ htile_add(struct tiles *t, unsigned level, uint64_t idx, unsigned width,
 				v = &t->ht[i];
 		}
 	}
+	fetch_hold(ct_fetch(), (size_t)width * STH_HASH_LEN, v->used ?
+	    (size_t)v->width * STH_HASH_LEN : 0);
 	free(v->h);
 	v->used = 1;
 	v->level = level;
@@ -444,6 +446,10 @@ ct_tiles_hash_free(struct tiles *t)
 	int i;
 
 	ct_tiles_hash_halt(t);
-	for (i = 0; i < CT_TILES_HT_CACHE; i++)
+	for (i = 0; i < CT_TILES_HT_CACHE; i++) {
+		if (t->ht[i].used)
+			fetch_hold(ct_fetch(), 0,
+			    (size_t)t->ht[i].width * STH_HASH_LEN);
 		free(t->ht[i].h);
+	}
 }

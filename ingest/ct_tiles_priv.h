@@ -101,6 +101,7 @@ struct tiles {
 	 * last partial tile fetched (kept to ask for its new bytes only). */
 	struct twin win[CT_TILES_MAX_WINDOWS];
 	uint64_t fetch_next;
+	size_t tile_bytes;          /* the last full data tile's size; 0: none yet */
 	struct {
 		uint64_t tile, width;
 		uint8_t *body;

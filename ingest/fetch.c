@@ -27,6 +27,8 @@ struct fetch_req {
 	char *buf;
 	size_t len, cap;
 	int too_large;
+	int over_budget;
+	int cuttable;               /* may be aborted for the budget */
 	char *url;                  /* the one asked now (after redirects) */
 	size_t max;                 /* body cap of this request */
 	long redirs;                /* redirects followed */
@@ -53,6 +55,8 @@ struct fetch {
 	struct fetch_sock *socks;   /* watched sockets */
 	unsigned inflight;
 	unsigned long count;
+	size_t held;                /* reported by the pollers */
+	size_t buffered;            /* bodies of the transfers in flight */
 };
 
 static int curl_inited;
@@ -150,6 +154,7 @@ follow(struct fetch *f, struct fetch_req *r, struct fetch_res *res)
 		free(r->url);
 		r->url = to;
 		r->redirs++;
+		f->buffered -= r->len;
 		r->len = 0;
 		r->too_large = 0;
 		r->range_start = -1;
@@ -194,11 +199,14 @@ check_done(struct fetch *f)
 		res.timed_out = m->data.result == CURLE_OPERATION_TIMEDOUT;
 		res.too_large = r->too_large ||
 		    m->data.result == CURLE_FILESIZE_EXCEEDED;
+		res.over_budget = r->over_budget;
 		res.range_start = res.status == 206 ? r->range_start : -1;
 		res.encoded = r->encoded;
 		res.body = r->buf != NULL ? r->buf : "";
 		res.len = r->len;
-		res.error = res.too_large ? "response over the size cap" :
+		res.error = res.over_budget ? "the ingest's memory budget is "
+		    "used up: asked again later" :
+		    res.too_large ? "response over the size cap" :
 		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result);
 		/* Unlink first: the callback may start or cancel requests. */
 		curl_multi_remove_handle(f->multi, r->easy);
@@ -209,7 +217,9 @@ check_done(struct fetch *f)
 		if (r->next != NULL)
 			r->next->prev = r->prev;
 		f->inflight--;
+		/* The body stays counted while the callback parses it. */
 		r->cb(r->arg, &res);
+		f->buffered -= r->len;
 		curl_easy_cleanup(r->easy);
 		free(r->buf);
 		free(r->url);
@@ -311,6 +321,11 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 		r->too_large = 1;
 		return 0;  /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
+	if (r->cuttable && r->f->o.budget_bytes != 0 &&
+	    fetch_mem(r->f) + add > r->f->o.budget_bytes) {
+		r->over_budget = 1;
+		return 0;
+	}
 	if (r->len + add + 1 > r->cap) {
 		ncap = r->cap ? r->cap : 16384;
 		while (ncap < r->len + add + 1)
@@ -323,6 +338,7 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	}
 	memcpy(r->buf + r->len, p, add);
 	r->len += add;
+	r->f->buffered += add;
 	r->buf[r->len] = '\0';
 	return add;
 }
@@ -504,10 +520,45 @@ fetch_cancel(struct fetch_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	f->inflight--;
+	f->buffered -= r->len;
 	curl_easy_cleanup(r->easy);
 	free(r->buf);
 	free(r->url);
 	free(r);
+}
+
+void
+fetch_hold(struct fetch *f, size_t add, size_t sub)
+{
+	f->held += add;
+	f->held -= sub < f->held ? sub : f->held;
+}
+
+void
+fetch_cuttable(struct fetch_req *r, int yes)
+{
+	if (r != NULL)
+		r->cuttable = yes;
+}
+
+int
+fetch_budget_full(const struct fetch *f)
+{
+	return f->o.budget_bytes != 0 && fetch_mem(f) >= f->o.budget_bytes;
+}
+
+int
+fetch_budget_room(const struct fetch *f, size_t want)
+{
+	size_t b = f->o.budget_bytes;
+
+	return b == 0 || (want <= b && fetch_mem(f) <= b - want);
+}
+
+size_t
+fetch_mem(const struct fetch *f)
+{
+	return f->held + f->buffered;
 }
 
 unsigned long

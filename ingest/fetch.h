@@ -22,6 +22,7 @@ struct fetch_opts {
 	long connect_timeout_secs;
 	long timeout_secs;          /* whole transfer */
 	size_t max_bytes;           /* body cap: a larger body aborts the transfer */
+	size_t budget_bytes;        /* held + buffered cap (see below); 0 = none */
 	long max_redirs;
 	int redirects;              /* which redirects are followed: FETCH_REDIR_* */
 	char user_agent[320];        /* "" = certstream/<version> */
@@ -49,6 +50,7 @@ struct fetch_res {
 	long retry_after_secs;      /* Retry-After, -1 if absent */
 	int timed_out;
 	int too_large;              /* the body cap was hit */
+	int over_budget;            /* aborted: the memory budget was used up */
 	const char *error;          /* when !ok: what failed */
 	long long range_start;      /* a 206's Content-Range start, else -1 */
 	int encoded;                /* the body came Content-Encoding'd */
@@ -83,6 +85,31 @@ struct fetch_req *fetch_get_from(struct fetch *f, const char *url,
 /* Abort a request; its callback will not run. NULL is a no-op. Must not be
  * called for a request whose callback is running or has run. */
 void fetch_cancel(struct fetch_req *r);
+
+/*
+ * One memory budget for everything the ingest holds of logs' answers: the
+ * bytes the pollers hold (reported with fetch_hold) and the bodies of the
+ * transfers in flight (counted here as they arrive). Pollers start a new
+ * window only with fetch_budget_room() for it, and mark the transfers of
+ * their windows other than the front with fetch_cuttable(r, 1): one whose next
+ * chunk would take the total past the budget is aborted (over_budget, to
+ * be asked again once there is room). The front window, which must always
+ * be able to move, and small requests (tree heads, proofs, issuers) are
+ * never cut. So the total stays within the budget plus one max_bytes per
+ * log (its front window's body) plus the small requests in flight.
+ */
+void fetch_hold(struct fetch *f, size_t add, size_t sub);
+void fetch_cuttable(struct fetch_req *r, int yes);
+int fetch_budget_full(const struct fetch *f);
+
+/* Is there room for want more bytes (what the windows a poller has in
+ * flight and the one it would start are reckoned to bring)? Asking only
+ * with room leaves few transfers to cut: a cut one's bytes are fetched
+ * twice. */
+int fetch_budget_room(const struct fetch *f, size_t want);
+
+/* Bytes held by the pollers plus bytes buffered by transfers in flight. */
+size_t fetch_mem(const struct fetch *f);
 
 /* Requests started so far, and in flight now. */
 unsigned long fetch_count(const struct fetch *f);

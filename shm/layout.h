@@ -139,6 +139,7 @@ struct shm_ingest_stats {
 	_Atomic uint64_t tiles_fetched;
 	_Atomic uint64_t issuer_cache_size;
 	_Atomic uint64_t rss_bytes;
+	_Atomic uint64_t held_bytes;       /* logs' answers held or in flight */
 	_Atomic uint32_t nlogs;
 	_Atomic uint32_t restarts;
 };
@@ -196,6 +197,7 @@ _Static_assert(offsetof(struct ring_ctl, tail) == SHM_CACHELINE, "head and tail 
 _Static_assert(sizeof(struct ring_slot) == 64, "slot is one cache line");
 _Static_assert(offsetof(struct ring_slot, seq) == 0, "seq first in slot");
 _Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker stats padded");
+_Static_assert(sizeof(struct shm_ingest_stats) % SHM_CACHELINE == 0, "ingest stats padded");
 _Static_assert(sizeof(struct shm_ip_slot) == 40, "ip slot size");
 _Static_assert((SHM_IP_SLOTS & (SHM_IP_SLOTS - 1)) == 0, "ip table power of two");
 _Static_assert(SHM_MAX_WORKERS <= 255, "a worker id fits struct limits_hold");

@@ -115,6 +115,13 @@ function rssBytes(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(s)[1]) * 1024;
 }
 
+// The process's own memory: VmRSS less the pages of the shared segment
+// (the ring's records, touched as they are written) and of mapped files.
+function anonBytes(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/RssAnon:\s+(\d+) kB/.exec(s)[1]) * 1024;
+}
+
 test('an issuer body far larger than any certificate: cut at 16 KiB with the reason, the log goes on',
   { timeout: 60000 }, async (t) => {
     // The first issuer request gets a body that never ends: the ingest
@@ -135,6 +142,112 @@ test('an issuer body far larger than any certificate: cut at 16 KiB with the rea
     const st = h.logs.find((l) => l.url === fl.logUrl('iss'));
     assert.match(st.last_error, /issuer [0-9a-f]{8}\.\.\.: over 16384 bytes: not an issuer certificate/);
     assertIndexes(col.byLog.get(fl.logUrl('iss')), range(0, 300), 'iss');
+    col.close();
+  });
+
+test('one memory budget: answers held behind a stuck front window stay within ct_log.memory_budget_bytes, ' +
+  'then every entry streams exactly once', { timeout: 120000 }, async (t) => {
+  // 41,000 entries in windows of 1,000 (about 1.8 MB of JSON each, 5.6 MB
+  // for the real ones), 40 of them asked at once. The first get-entries is
+  // held for 6 s: every later window comes in and waits behind it. Before
+  // the budget the ingest held all of them (40 x ~3 MB parsed: over
+  // 100 MB); with a 16 MiB budget it holds what fits, stops asking, and
+  // the front is still asked (and never cut) so the log moves on.
+  const N = 41000;
+  const fl = await startFakelog(['--rfc6962', 'mb', '--initial-size', String(N), '--max-size', String(N),
+    '--grow-per-sec', '0', '--batch-cap', '1000', '--hold-secs', '6'], t);
+  assert.strictEqual((await fl.fault('mb', 'timeout', 1, '&on=entries')).status, 200);
+  const dir = tmpDir(t);
+  const listFile = path.join(dir, 'loglist.json');
+  writeList(listFile, '{"operators":[]}\n');
+  const cfg = conf(listFile, path.join(dir, 'state.json'))
+    .replace('batch_size: 256', 'batch_size: 1000')
+    .replace('fetch_concurrency: 4', 'fetch_concurrency: 40')
+    .replace('request_timeout_secs: 2', 'request_timeout_secs: 20')
+    .replace('max_response_bytes: 4194304', 'max_response_bytes: 8388608\n  memory_budget_bytes: 16777216');
+  const d = await startDaemon({ conf: cfg, t });
+  const col = openCollector(d);
+  await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+  const ingestPid = (await getJson(d.url('/health/deep'))).ingest.pid;
+  const rss0 = anonBytes(ingestPid);
+  let maxRss = 0;
+  let maxHeld = 0;
+  const sampler = setInterval(() => {
+    try { maxRss = Math.max(maxRss, anonBytes(ingestPid)); } catch (_) { /* gone: checked below */ }
+    request('GET', d.url('/metrics')).then((r) => {
+      maxHeld = Math.max(maxHeld, metric(r.body, 'certstream_ingest_held_bytes') || 0);
+    }, () => {});
+  }, 50);
+  t.after(() => clearInterval(sampler));
+  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  await c.waitFor(() => col.count(fl.logUrl('mb')) === N, 90000, 'every entry').catch((e) => {
+    e.message += `\n${col.count(fl.logUrl('mb'))} streamed\n${d.logs().slice(-3000)}`;
+    throw e;
+  });
+  clearInterval(sampler);
+  assertIndexes(col.byLog.get(fl.logUrl('mb')), range(0, N), 'mb');
+  assert.strictEqual(col.bad, 0);
+  const st = await getJson(fl.url('/control/mb/state'));
+  assert.strictEqual(st.faults_fired, 1, 'the front window was held');
+  // Windows are asked for only with room for what they are reckoned to
+  // bring, so few are cut (a cut one is fetched twice): 41 windows and
+  // the held one's second asking.
+  t.diagnostic(`get-entries requests: ${st.requests_by_kind.entries}, bytes served ${st.bytes_served}`);
+  assert.ok(st.requests_by_kind.entries <= 46, `${st.requests_by_kind.entries} get-entries requests`);
+  // The bound: the budget plus one answer of max_response_bytes per log
+  // (its front window); RssAnon (VmRSS counts the ring's shared pages,
+  // touched as records are written) adds the ingest's start-up size and
+  // the allocator's slack.
+  t.diagnostic(`ingest RssAnon ${rss0} at start, peak ${maxRss}; held bytes peak ${maxHeld}`);
+  assert.ok(maxHeld <= 16777216 + 8388608, `held bytes peaked at ${maxHeld}`);
+  if (!/asan/.test(process.env.CERTSTREAM_BIN || '')) {
+    // ASan keeps freed memory in quarantine: RSS says nothing there.
+    const CAP = rss0 + 64 * 1024 * 1024;
+    assert.ok(maxRss < CAP, `ingest RssAnon peaked at ${maxRss} bytes (cap ${CAP})`);
+  }
+  // Everything let go is uncounted: once all is out, what is left is at
+  // most a tree head's body being read (the gauge is set as one is).
+  await c.waitForMetric(d, 'certstream_ingest_held_bytes', (v) => v < 4096, 5000);
+  col.close();
+});
+
+test('one memory budget, static log: data tiles behind a stuck front tile are asked for only with room in the budget',
+  { timeout: 90000 }, async (t) => {
+    // 80 data tiles, 40 asked at once, the first one held 5 s. Before the
+    // budget the other 39 were fetched and held meanwhile; with a 1 MiB
+    // budget, and no tile seen yet (one is reckoned at max_response_bytes,
+    // 4 MiB), only the front is asked until it comes.
+    const N = 80 * 256;
+    const fl = await startFakelog(['--static', 'sb', '--initial-size', String(N), '--max-size', String(N),
+      '--grow-per-sec', '0', '--hold-secs', '5'], t);
+    assert.strictEqual((await fl.fault('sb', 'timeout', 1, '&on=entries')).status, 200);
+    const dir = tmpDir(t);
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, '{"operators":[]}\n');
+    const cfg = conf(listFile, path.join(dir, 'state.json'))
+      .replace('fetch_concurrency: 4', 'fetch_concurrency: 40')
+      .replace('request_timeout_secs: 2', 'request_timeout_secs: 20')
+      .replace('max_response_bytes: 4194304', 'max_response_bytes: 4194304\n  memory_budget_bytes: 1048576');
+    const d = await startDaemon({ conf: cfg, t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    let st;
+    for (let i = 0; i < 200; i++) {
+      st = await getJson(fl.url('/control/sb/state'));
+      if (st.faults_fired === 1) break;
+      await sleep(50);
+    }
+    assert.strictEqual(st.faults_fired, 1, 'the front tile was held');
+    await sleep(2000);
+    st = await getJson(fl.url('/control/sb/state'));
+    t.diagnostic(`data tiles asked while the front was held: ${st.requests_by_kind.data_full}`);
+    assert.ok(st.requests_by_kind.data_full <= 4, `${st.requests_by_kind.data_full} data tiles asked`);
+    await c.waitFor(() => col.count(fl.logUrl('sb')) === N, 60000, 'every entry').catch((e) => {
+      e.message += `\n${col.count(fl.logUrl('sb'))} streamed\n${d.logs().slice(-3000)}`;
+      throw e;
+    });
+    assertIndexes(col.byLog.get(fl.logUrl('sb')), range(0, N), 'sb');
     col.close();
   });
 

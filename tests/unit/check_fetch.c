@@ -264,6 +264,58 @@ START_TEST(body_cap_aborts_transfer)
 }
 END_TEST
 
+/* The memory budget: a transfer marked cuttable is aborted before its body
+ * takes held + buffered past the budget; one not marked (a front window,
+ * a tree head) is not; nothing stays counted once they end. */
+START_TEST(budget_cuts_only_cuttable_transfers)
+{
+	struct event_base *base = event_base_new();
+	struct fetch_opts o = { .connect_timeout_secs = 2, .timeout_secs = 2,
+	    .max_bytes = 1048576, .budget_bytes = 1048576, .max_redirs = 3 };
+	struct srv s;
+	struct fetch *f;
+	struct got g;
+	struct timeval tv = { 10, 0 };
+	char err[128], url[128];
+	int cut;
+
+	srv_start(&s, base);
+	f = fetch_new(base, &o, err, sizeof(err));
+	fetch_hold(f, 900000, 0);
+	ck_assert(!fetch_budget_full(f));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", s.port);
+	for (cut = 1; cut >= 0; cut--) {
+		struct fetch_req *r;
+
+		memset(&g, 0, sizeof(g));
+		g.base = base;
+		g.want = 1;
+		r = fetch_get(f, url, on_done, &g);
+		ck_assert_ptr_nonnull(r);
+		fetch_cuttable(r, cut);
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		ck_assert_int_eq(g.n, 1);
+		if (cut) {      /* 900000 + 256 KiB > 1 MiB */
+			ck_assert(!g.res.ok);
+			ck_assert(g.res.over_budget);
+			ck_assert(!g.res.too_large);
+		} else {
+			ck_assert(g.res.ok);
+			ck_assert_uint_eq(g.res.len, 256 * 1024);
+		}
+		ck_assert_uint_eq(fetch_mem(f), 900000);
+	}
+	fetch_hold(f, 200000, 0);
+	ck_assert(fetch_budget_full(f));
+	fetch_hold(f, 0, 2000000);
+	ck_assert_uint_eq(fetch_mem(f), 0);
+	fetch_free(f);
+	evhttp_free(s.http);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(transfer_timeout_fires)
 {
 	struct event_base *base = event_base_new();
@@ -356,6 +408,7 @@ fetch_suite(void)
 	tcase_add_test(tc, get_body_status_and_retry_after);
 	tcase_add_test(tc, redirect_policy);
 	tcase_add_test(tc, body_cap_aborts_transfer);
+	tcase_add_test(tc, budget_cuts_only_cuttable_transfers);
 	tcase_add_test(tc, transfer_timeout_fires);
 	tcase_add_test(tc, concurrent_and_cancelled);
 	tcase_add_test(tc, connections_are_reused);

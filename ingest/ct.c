@@ -472,6 +472,11 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->sig_failures, 0);
 		atomic_store(&s->last_success_unix, 0);
 		atomic_store(&s->verified_gen, 0);
+		for (int k = 0; k < SHM_DELAY_BUCKETS; k++)
+			atomic_store(&s->delay_bucket[k], 0);
+		atomic_store(&s->delay_sum_ms, 0);
+		atomic_store(&s->delay_count, 0);
+		atomic_store(&s->delay_last_ms, 0);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);

@@ -269,6 +269,46 @@ ep_health(const struct wctx *w)
 	return degraded ? 1 : 2;
 }
 
+/* One log's ingest delay histogram, read once: per-bucket counts (the
+ * segment keeps them so), their total, the sum and the last delay. */
+struct ep_delay {
+	uint64_t bucket[SHM_DELAY_BUCKETS], total, sum_ms, last_ms;
+};
+
+static void
+ep_delay_read(const struct shm_log_status *l, struct ep_delay *d)
+{
+	int k;
+
+	d->total = 0;
+	for (k = 0; k < SHM_DELAY_BUCKETS; k++) {
+		d->bucket[k] = atomic_load(&l->delay_bucket[k]);
+		d->total += d->bucket[k];
+	}
+	d->sum_ms = atomic_load(&l->delay_sum_ms);
+	d->last_ms = atomic_load(&l->delay_last_ms);
+}
+
+/* The q-quantile in ms, estimated from the buckets as Prometheus's
+ * histogram_quantile does: linear within the bucket it falls in, and the
+ * highest finite bound when it falls in +Inf (a lower bound then). */
+static uint64_t
+ep_delay_quantile(const struct ep_delay *d, double q)
+{
+	double rank = q * (double)d->total, cum = 0, lo = 0, hi;
+	int k;
+
+	for (k = 0; k < SHM_DELAY_BUCKETS - 1; k++) {
+		hi = (double)shm_delay_bounds_s[k] * 1000.0;
+		if (d->bucket[k] > 0 && cum + (double)d->bucket[k] >= rank)
+			return (uint64_t)(lo + (hi - lo) * (rank - cum) /
+			    (double)d->bucket[k]);
+		cum += (double)d->bucket[k];
+		lo = hi;
+	}
+	return (uint64_t)lo;
+}
+
 /* A copy of variant v of seq, NUL-terminated, in *buf (grown as needed).
  * Returns its length, or -1 if the record is gone. */
 static long
@@ -511,6 +551,31 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		    json_object_new_string(err) : NULL);
 		JADD(o, "errors", json_object_new_int64((int64_t)
 		    atomic_load(&l->errors)));
+		{
+			struct ep_delay d;
+			json_object *dj = json_object_new_object();
+
+			ep_delay_read(l, &d);
+			if (dj != NULL && d.total > 0) {
+				JADD(dj, "count", json_object_new_int64(
+				    (int64_t)d.total));
+				JADD(dj, "last", json_object_new_int64(
+				    (int64_t)d.last_ms));
+				JADD(dj, "mean", json_object_new_int64(
+				    (int64_t)(d.sum_ms / d.total)));
+				JADD(dj, "p50", json_object_new_int64(
+				    (int64_t)ep_delay_quantile(&d, 0.5)));
+				JADD(dj, "p99", json_object_new_int64(
+				    (int64_t)ep_delay_quantile(&d, 0.99)));
+			} else if (dj != NULL) {
+				JADD(dj, "count", json_object_new_int64(0));
+				JADD(dj, "last", NULL);
+				JADD(dj, "mean", NULL);
+				JADD(dj, "p50", NULL);
+				JADD(dj, "p99", NULL);
+			}
+			JADD(o, "ingest_delay_ms", dj);
+		}
 		json_object_array_add(logs, o);
 	}
 	JADD(root, "logs", logs);
@@ -923,6 +988,38 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		if (evbuffer_add_printf(b, "certstream_ct_log_state{log=\"%s\","
 		    "state=\"%s\",reason=\"%s\"} 1\n", label,
 		    ep_log_state(atomic_load(&l->state)), reason) < 0)
+			return -1;
+	}
+	/* _count is the buckets' total, so it equals the +Inf bucket. */
+	if (ep_family(b, "certstream_ct_log_ingest_delay_seconds", "histogram",
+	    "From an entry's CT timestamp to its publication, per log.") == -1)
+		return -1;
+	for (i = 0; i < SHM_MAX_LOGS; i++) {
+		const struct shm_log_status *l = &seg->logs[i];
+		char name[SHM_LOG_NAME_MAX], label[2 * SHM_LOG_NAME_MAX];
+		struct ep_delay d;
+		uint64_t cum = 0;
+		int k;
+
+		if (!atomic_load(&l->in_use))
+			continue;
+		ep_field(name, l->name, sizeof(name));
+		ep_label(label, sizeof(label), name);
+		ep_delay_read(l, &d);
+		for (k = 0; k < SHM_DELAY_BUCKETS - 1; k++) {
+			cum += d.bucket[k];
+			if (evbuffer_add_printf(b, "certstream_ct_log_ingest_delay"
+			    "_seconds_bucket{log=\"%s\",le=\"%u\"} %llu\n", label,
+			    shm_delay_bounds_s[k], (unsigned long long)cum) < 0)
+				return -1;
+		}
+		if (evbuffer_add_printf(b, "certstream_ct_log_ingest_delay_seconds"
+		    "_bucket{log=\"%s\",le=\"+Inf\"} %llu\n"
+		    "certstream_ct_log_ingest_delay_seconds_sum{log=\"%s\"} %.3f\n"
+		    "certstream_ct_log_ingest_delay_seconds_count{log=\"%s\"} "
+		    "%llu\n", label, (unsigned long long)d.total, label,
+		    (double)d.sum_ms / 1000.0, label,
+		    (unsigned long long)d.total) < 0)
 			return -1;
 	}
 	return 0;

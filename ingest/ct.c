@@ -279,6 +279,24 @@ ct_log_skip(struct ct_log *l, const char *fmt, ...)
 	set_next(l, l->next + 1);
 }
 
+/* Count one streamed entry's ingest delay: now minus its CT timestamp.
+ * The log's clock and ours differ, so a timestamp ahead of us is 0. */
+static void
+record_delay(struct shm_log_status *st, int64_t now_us, uint64_t ts_ms)
+{
+	uint64_t now_ms = now_us > 0 ? (uint64_t)now_us / 1000 : 0;
+	uint64_t d = now_ms > ts_ms ? now_ms - ts_ms : 0;
+	int k = 0;
+
+	while (k < SHM_DELAY_BUCKETS - 1 &&
+	    d > (uint64_t)shm_delay_bounds_s[k] * 1000)
+		k++;
+	atomic_fetch_add(&st->delay_bucket[k], 1);
+	atomic_fetch_add(&st->delay_sum_ms, d);
+	atomic_fetch_add(&st->delay_count, 1);
+	atomic_store(&st->delay_last_ms, d);
+}
+
 int
 ct_publish(struct ct_log *l, const struct leaf_entry *e)
 {
@@ -326,6 +344,7 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	}
 	atomic_fetch_add(&l->st->entries, 1);
 	atomic_fetch_add(&C->seg->ingest->records, 1);
+	record_delay(l->st, seen_us, e->timestamp_ms);
 advance:
 	/* Only now: a successor resumes after the last published record. */
 	set_next(l, e->index + 1);
@@ -453,6 +472,11 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->sig_failures, 0);
 		atomic_store(&s->last_success_unix, 0);
 		atomic_store(&s->verified_gen, 0);
+		for (int k = 0; k < SHM_DELAY_BUCKETS; k++)
+			atomic_store(&s->delay_bucket[k], 0);
+		atomic_store(&s->delay_sum_ms, 0);
+		atomic_store(&s->delay_count, 0);
+		atomic_store(&s->delay_last_ms, 0);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);

@@ -36,6 +36,13 @@
 #define SHM_LOG_ERR_MAX 160
 #define SHM_IP_SLOTS 8192 /* power of two, open addressing */
 #define SHM_LAT_BUCKETS 16
+#define SHM_DELAY_BUCKETS 11 /* the bounds below, then +Inf */
+
+/* Upper bounds, in seconds, of the ingest delay histogram's finite buckets
+ * (struct shm_log_status delay_bucket). */
+static const uint32_t shm_delay_bounds_s[SHM_DELAY_BUCKETS - 1] = {
+	1, 2, 5, 10, 30, 60, 300, 900, 3600, 86400,
+};
 
 /* Record variants, in the order they lie in the data area. */
 enum ring_variant { RV_LITE = 0, RV_FULL = 1, RV_DOMAINS = 2, RV_COUNT = 3 };
@@ -122,7 +129,18 @@ struct shm_log_status {
 		uint64_t size;
 		uint8_t root[32];
 	} verified[2];
-	uint8_t pad[8];
+	/* Ingest delay of each entry streamed: publication wall time minus
+	 * the entry's CT timestamp, negatives as 0. delay_bucket[k] counts
+	 * the delays in (bound[k-1], bound[k]] of shm_delay_bounds_s, the
+	 * last one those above every bound: one counter per entry, not
+	 * cumulative (a reader sums, so the sums it shows only grow with
+	 * the bound whatever it reads mid-update). delay_count is bumped
+	 * after the bucket; delay_last_ms is the newest entry's. */
+	_Atomic uint64_t delay_bucket[SHM_DELAY_BUCKETS];
+	_Atomic uint64_t delay_sum_ms;
+	_Atomic uint64_t delay_count;
+	_Atomic uint64_t delay_last_ms;
+	uint8_t pad[24];
 };
 
 struct shm_ingest_stats {
@@ -198,6 +216,8 @@ _Static_assert(sizeof(struct ring_slot) == 64, "slot is one cache line");
 _Static_assert(offsetof(struct ring_slot, seq) == 0, "seq first in slot");
 _Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker stats padded");
 _Static_assert(sizeof(struct shm_ingest_stats) % SHM_CACHELINE == 0, "ingest stats padded");
+_Static_assert(sizeof(struct shm_log_status) % SHM_CACHELINE == 0, "log status padded");
+_Static_assert(offsetof(struct shm_log_status, delay_bucket) % 8 == 0, "delay counters aligned");
 _Static_assert(sizeof(struct shm_ip_slot) == 40, "ip slot size");
 _Static_assert((SHM_IP_SLOTS & (SHM_IP_SLOTS - 1)) == 0, "ip table power of two");
 _Static_assert(SHM_MAX_WORKERS <= 255, "a worker id fits struct limits_hold");

@@ -190,6 +190,65 @@ START_TEST(health_deep_reports_and_fails)
 }
 END_TEST
 
+START_TEST(ingest_delay_histogram_cumulative_and_estimated)
+{
+	struct shm_log_status *l = &seg.logs[5];
+	json_object *o, *a, *v, *d;
+	char *head, *body;
+
+	strcpy(l->name, "Delayed");
+	atomic_store(&l->delay_bucket[0], 2);    /* <= 1 s */
+	atomic_store(&l->delay_bucket[2], 2);    /* (2 s, 5 s] */
+	atomic_store(&l->delay_bucket[10], 1);   /* > 1 day */
+	atomic_store(&l->delay_count, 5);
+	atomic_store(&l->delay_sum_ms, 100000500);
+	atomic_store(&l->delay_last_ms, 3000);
+	atomic_store(&l->in_use, 1);
+
+	ck_assert_int_eq(answer("GET", "/metrics", &head, &body), 200);
+	ck_assert_ptr_nonnull(strstr(body,
+	    "# TYPE certstream_ct_log_ingest_delay_seconds histogram\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_bucket{log=\"Delayed\",le=\"1\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_bucket{log=\"Delayed\",le=\"2\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_bucket{log=\"Delayed\",le=\"5\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_bucket{log=\"Delayed\",le=\"86400\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_bucket{log=\"Delayed\",le=\"+Inf\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_sum{log=\"Delayed\"} 100000.500\n"));
+	ck_assert_ptr_nonnull(strstr(body, "certstream_ct_log_ingest_delay_"
+	    "seconds_count{log=\"Delayed\"} 5\n"));
+	free(head);
+	free(body);
+
+	ck_assert_int_eq(answer("GET", "/health/deep", &head, &body), 200);
+	o = json_tokener_parse(body);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "logs", &a));
+	v = json_object_array_get_idx(a, 0);
+	ck_assert(json_object_object_get_ex(v, "ingest_delay_ms", &d));
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(d,
+	    "count")), 5);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(d,
+	    "last")), 3000);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(d,
+	    "mean")), 20000100);
+	/* rank 2.5 of 5: a quarter into (2 s, 5 s] */
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(d,
+	    "p50")), 2750);
+	/* in +Inf: the highest finite bound */
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(d,
+	    "p99")), 86400000);
+	json_object_put(o);
+	free(head);
+	free(body);
+}
+END_TEST
+
 START_TEST(latest_newest_first_and_example)
 {
 	struct ring_writer rw;
@@ -292,6 +351,7 @@ endpoints_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, metrics_sum_workers_and_escape_labels);
 	tcase_add_test(tc, health_deep_reports_and_fails);
+	tcase_add_test(tc, ingest_delay_histogram_cumulative_and_estimated);
 	tcase_add_test(tc, latest_newest_first_and_example);
 	tcase_add_test(tc, switches_methods_and_errors);
 	tcase_add_test(tc, health_fails_when_every_log_is_silent);

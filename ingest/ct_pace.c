@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -69,7 +70,7 @@ ct_pace_join(struct ct_pace *pc, const char *name)
 	if (name == NULL || name[0] == '\0' || pc->op != NULL)
 		return 0;
 	for (op = ops; op != NULL; op = op->next)
-		if (strcmp(op->name, name) == 0)
+		if (strcasecmp(op->name, name) == 0)
 			break;
 	if (op == NULL) {
 		if ((op = calloc(1, sizeof(*op))) == NULL) {

@@ -55,8 +55,9 @@ struct ct_pace {
 int ct_pace_init(struct ct_pace *pc, struct event_base *base,
     event_callback_fn on_poll, event_callback_fn on_retry, void *arg);
 
-/* Share the rate-limit pause of the logs of operator name ("" or NULL: the
- * log is its own operator). Once, after ct_pace_init; fini leaves. 0, or
+/* Share the rate-limit pause of the logs of operator name (any case, as
+ * excluded_operators; "" or NULL: the log is its own operator). An
+ * operator renamed by a later list takes effect when the log restarts. Once, after ct_pace_init; fini leaves. 0, or
  * -1 (logged) when out of memory. */
 int ct_pace_join(struct ct_pace *pc, const char *name);
 

@@ -161,7 +161,7 @@ START_TEST(pace_429_pauses_every_log_of_the_operator)
 	ck_assert_int_eq(ct_pace_init(&other, base, pace_cb, pace_cb, NULL), 0);
 	ck_assert_int_eq(ct_pace_init(&alone, base, pace_cb, pace_cb, NULL), 0);
 	ck_assert_int_eq(ct_pace_join(&a, "Op One"), 0);
-	ck_assert_int_eq(ct_pace_join(&b, "Op One"), 0);
+	ck_assert_int_eq(ct_pace_join(&b, "op one"), 0);
 	ck_assert_int_eq(ct_pace_join(&other, "Op Two"), 0);
 	ck_assert_int_eq(ct_pace_join(&alone, ""), 0);
 	ck_assert_ptr_eq(a.op, b.op);

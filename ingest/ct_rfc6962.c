@@ -877,6 +877,11 @@ ct_rfc6962_start(struct ct_log *l)
 		free(p);
 		return -1;
 	}
+	if (ct_pace_join(&p->pace, l->info.operator_name) < 0) {
+		ct_pace_fini(&p->pace);
+		free(p);
+		return -1;
+	}
 	l->poller = p;
 	if (ct_log_head(l, &p->last.tree_size, p->last.root_hash) == 0) {
 		/* The head verified before a restart: the first one now must

@@ -880,6 +880,11 @@ ct_tiles_start(struct ct_log *l)
 		free(t);
 		return -1;
 	}
+	if (ct_pace_join(&t->pace, l->info.operator_name) < 0) {
+		ct_pace_fini(&t->pace);
+		free(t);
+		return -1;
+	}
 	l->poller = t;
 	return 0;
 }

@@ -73,9 +73,10 @@ async function logStatus(d, url) {
 
 // A daemon with a /full-stream collector, then told of every log of fl
 // (listed only once the client is connected, so it misses nothing;
-// beforeList runs just before). The state file is the test's own, so a
-// daemon started again with `conf` and `env` resumes from it.
-async function watchFakelog(fl, t, { beforeList = async () => {} } = {}) {
+// beforeList runs just before; editList may change the list's text). The
+// state file is the test's own, so a daemon started again with `conf` and
+// `env` resumes from it.
+async function watchFakelog(fl, t, { beforeList = async () => {}, editList = (s) => s } = {}) {
   const dir = testDir(t, 'ct-ingest-');
   const listFile = path.join(dir, 'loglist.json');
   const stateFile = path.join(dir, 'state.json');
@@ -86,7 +87,7 @@ async function watchFakelog(fl, t, { beforeList = async () => {} } = {}) {
   const col = openCollector(d);
   await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
   await beforeList();
-  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  writeList(listFile, editList((await request('GET', fl.url('/loglist.json'))).body));
   return { d, col, conf, env };
 }
 
@@ -525,6 +526,62 @@ test('429 with Retry-After: the log waits that long, then streams everything', {
   assertExactlyOnce(col.byLog.get(fl.logUrl('ra')), 100, 'ra');
   const st = await logStatus(d, fl.logUrl('ra'));
   assert.match(st.last_error, /429/);
+  col.w.close();
+});
+
+// Operators rate-limit a client across all their logs: a 429 on one log
+// pauses every log of its operator (here oa and ob, of "Fakelog") for the
+// Retry-After, while a log of another operator (oc, moved to "Other")
+// goes on streaming. Afterwards every entry arrives exactly once.
+test('429 on one log pauses every log of its operator, not the logs of others', { timeout: 40000 }, async (t) => {
+  const fl = await startFakelog(['--rfc6962', 'oa', '--rfc6962', 'ob', '--rfc6962', 'oc',
+    '--initial-size', '100', '--grow-per-sec', '0'], t);
+  const moveOc = (text) => {
+    const list = JSON.parse(text);
+    const op = list.operators[0];
+    const oc = op.logs.filter((l) => l.url === fl.logUrl('oc'));
+    assert.strictEqual(oc.length, 1, 'oc is in the fake log\'s list');
+    op.logs = op.logs.filter((l) => l.url !== fl.logUrl('oc'));
+    list.operators.push({ name: 'Other', email: ['other@example.test'], logs: oc, tiled_logs: [] });
+    return JSON.stringify(list);
+  };
+  const { d, col } = await watchFakelog(fl, t, { editList: moveOc });
+  const names = ['oa', 'ob', 'oc'];
+  for (const n of names) await c.waitFor(() => col.count(fl.logUrl(n)) === 100, 15000, `${n}: first 100`);
+
+  // oa's next get-sth is a 429 with Retry-After: 4; then every log grows.
+  await fl.fault('oa', '429', 1, '&on=sth&param=4');
+  let s;
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(20)) {
+    s = await fl.state('oa');
+    if (s.faults_fired > 0) break;
+  }
+  assert.strictEqual(s.faults_fired, 1, 'the 429 was served');
+  const r429 = (await fl.requests('oa')).filter((r) => r.status === 429);
+  assert.strictEqual(r429.length, 1);
+  const firedAt = r429[0].ms;
+  for (const n of names) await fl.grow(n, 100);
+
+  // The other operator's log streams its new entries during the pause.
+  await c.waitFor(() => col.count(fl.logUrl('oc')) === 200, 3000, 'oc streams during the pause');
+  assert.ok(Date.now() < firedAt + 3500, 'oc streamed well within the pause');
+  await c.waitFor(() => Date.now() >= firedAt + 3700, 5000, 'the pause nearly over');
+
+  // Neither log of the first operator asked anything meanwhile (a request
+  // already on its way when the 429 came may land just after it).
+  for (const n of ['oa', 'ob']) {
+    const during = (await fl.requests(n)).filter((r) => r.ms > firedAt + 150 && r.ms < firedAt + 3700);
+    assert.deepStrictEqual(during.map((r) => r.path), [], `${n}: no request during the operator's pause`);
+    assert.strictEqual(col.count(fl.logUrl(n)), 100, `${n}: nothing new during the pause`);
+  }
+  const oc = (await fl.requests('oc')).filter((r) => r.ms > firedAt + 150 && r.ms < firedAt + 3700);
+  assert.ok(oc.length >= 5, `oc: ${oc.length} requests during the pause`);
+
+  // Then both resume, and everything streams exactly once.
+  for (const n of names) await c.waitFor(() => col.count(fl.logUrl(n)) === 200, 15000, `${n}: all 200`);
+  await sleep(500);
+  for (const n of names) assertExactlyOnce(col.byLog.get(fl.logUrl(n)), 200, n);
+  assert.match((await logStatus(d, fl.logUrl('oa'))).last_error, /429/);
   col.w.close();
 });
 

@@ -1,6 +1,6 @@
 /* The CT source's crash resume: the newest record in the ring names its
  * log and index, so a successor ingest never publishes it twice. The
- * pollers' back-off (ct_pace). */
+ * pollers' back-off (ct_pace), a log's own and its operator's. */
 #include <check.h>
 #include <limits.h>
 #include <string.h>
@@ -145,6 +145,131 @@ START_TEST(pace_huge_retry_after_is_cut_to_ten_minutes)
 }
 END_TEST
 
+/* A 429 on one log pauses every log of its operator, as long as Retry-After
+ * asks, and wakes their retry timers when it ends; a log of another
+ * operator, or of none, goes on; a 500 stays the log's own. */
+START_TEST(pace_429_pauses_every_log_of_the_operator)
+{
+	struct event_base *base = event_base_new();
+	struct ct_pace a, b, other, alone;
+	struct fetch_res res;
+	int64_t left;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(ct_pace_init(&a, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_init(&b, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_init(&other, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_init(&alone, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_join(&a, "Op One"), 0);
+	ck_assert_int_eq(ct_pace_join(&b, "op one"), 0);
+	ck_assert_int_eq(ct_pace_join(&other, "Op Two"), 0);
+	ck_assert_int_eq(ct_pace_join(&alone, ""), 0);
+	ck_assert_ptr_eq(a.op, b.op);
+	ck_assert_ptr_ne(a.op, other.op);
+	ck_assert_ptr_null(alone.op);
+
+	/* a 500 on a: a alone pauses */
+	memset(&res, 0, sizeof(res));
+	res.ok = 1;
+	res.status = 500;
+	ct_pace_backoff(&a, &res);
+	ck_assert(ct_pace_paused(&a));
+	ck_assert(!ct_pace_paused(&b));
+	ck_assert(!evtimer_pending(b.retry_ev, NULL));
+	ck_assert_int_eq(a.op->backoff_ms, 0);
+
+	/* a 429 with Retry-After: 30 on a: b too, for 30 s */
+	res.status = 429;
+	res.retry_after_secs = 30;
+	ct_pace_backoff(&a, &res);
+	ck_assert(ct_pace_paused(&a));
+	ck_assert(ct_pace_paused(&b));
+	ck_assert(!ct_pace_paused(&other));
+	ck_assert(!ct_pace_paused(&alone));
+	ck_assert_int_eq(ct_pace_retry_later(&b), 1);
+	ck_assert(evtimer_pending(b.retry_ev, NULL));
+	ck_assert(!evtimer_pending(other.retry_ev, NULL));
+	left = b.op->pause_until - clock_mono_ms();
+	ck_assert(left > 29000 && left <= 30000);
+	ck_assert_int_eq(b.backoff_ms, 0);  /* b's own back-off is untouched */
+
+	/* a success of b during the pause does not end it */
+	ct_pace_ok(&b);
+	ck_assert(ct_pace_paused(&b));
+
+	/* the operator outlives a log that leaves; the last one frees it */
+	ct_pace_fini(&a);
+	ck_assert(ct_pace_paused(&b));
+	ct_pace_fini(&b);
+	ck_assert_ptr_null(b.op);
+	ct_pace_fini(&other);
+	ct_pace_fini(&alone);
+	event_base_free(base);
+}
+END_TEST
+
+/* The operator's step doubles with each rate limit (250 ms .. 60 s) and,
+ * once the pause is over, successes halve it at most once per step's
+ * length, never resetting it at once. */
+START_TEST(pace_operator_step_creeps_back_after_a_pause)
+{
+	struct event_base *base = event_base_new();
+	struct ct_pace a, b;
+	struct fetch_res res;
+	struct ct_pace_op *op;
+	long want = 250;
+	int i;
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(ct_pace_init(&a, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_init(&b, base, pace_cb, pace_cb, NULL), 0);
+	ck_assert_int_eq(ct_pace_join(&a, "Op"), 0);
+	ck_assert_int_eq(ct_pace_join(&b, "Op"), 0);
+	op = a.op;
+	memset(&res, 0, sizeof(res));
+	res.ok = 1;
+	res.status = 429;
+	for (i = 0; i < 10; i++) {
+		ct_pace_backoff(i % 2 ? &a : &b, &res);
+		ck_assert_int_eq(op->backoff_ms, want);
+		want = want * 2 > 60000 ? 60000 : want * 2;
+	}
+	ck_assert_int_eq(op->backoff_ms, 60000);
+
+	/* pretend the pause ended just now */
+	op->pause_until = clock_mono_ms() - 1;
+	op->eased_at = op->pause_until;
+	a.pause_until = b.pause_until = 0;
+	ck_assert(!ct_pace_paused(&a));
+	ct_pace_ok(&a);
+	ct_pace_ok(&b);
+	ck_assert_int_eq(op->backoff_ms, 60000);  /* not yet: a step's length */
+	op->eased_at -= 60000;
+	ct_pace_ok(&a);
+	ct_pace_ok(&b);
+	ct_pace_ok(&a);
+	ck_assert_int_eq(op->backoff_ms, 30000);  /* once, however many */
+	op->eased_at -= 30000;
+	ct_pace_ok(&b);
+	ck_assert_int_eq(op->backoff_ms, 15000);
+	/* a limit now starts from there, not from 250 ms */
+	ct_pace_backoff(&a, &res);
+	ck_assert_int_eq(op->backoff_ms, 30000);
+	ck_assert(ct_pace_paused(&b));
+	/* down to nothing, step by step */
+	for (i = 0; i < 20 && op->backoff_ms > 0; i++) {
+		op->pause_until = clock_mono_ms() - 1;
+		op->eased_at = clock_mono_ms() - op->backoff_ms;
+		ct_pace_ok(&b);
+	}
+	ck_assert_int_eq(op->backoff_ms, 0);
+	ck_assert_int_eq(i, 7);  /* 30 s, 15, 7.5, 3.75, 1.875, 0.94, 0.47 */
+	ct_pace_fini(&a);
+	ct_pace_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 ct_suite(void)
 {
@@ -154,6 +279,8 @@ ct_suite(void)
 	tcase_add_test(tc, last_record_names_log_and_index);
 	tcase_add_test(tc, pace_backoff_doubles_honours_retry_after_and_never_shortens);
 	tcase_add_test(tc, pace_huge_retry_after_is_cut_to_ten_minutes);
+	tcase_add_test(tc, pace_429_pauses_every_log_of_the_operator);
+	tcase_add_test(tc, pace_operator_step_creeps_back_after_a_pause);
 	suite_add_tcase(s, tc);
 	return s;
 }

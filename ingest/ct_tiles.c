@@ -109,62 +109,6 @@ ct_tiles_halt(struct tiles *t)
 
 /* ---- issuers ---- */
 
-static struct issuer *
-cache_find(struct tiles *t, const uint8_t fp[LEAF_FP_LEN])
-{
-	size_t i;
-
-	for (i = 0; i < t->ncache; i++) {
-		if (memcmp(t->cache[i].fp, fp, LEAF_FP_LEN) == 0) {
-			t->cache[i].used = ++t->tick;
-			return &t->cache[i];
-		}
-	}
-	return NULL;
-}
-
-static int
-cache_lookup(void *arg, const uint8_t fp[LEAF_FP_LEN], const uint8_t **der,
-    size_t *len)
-{
-	struct issuer *is = cache_find(arg, fp);
-
-	if (is == NULL)
-		return -1;
-	*der = is->der;
-	*len = is->len;
-	return 0;
-}
-
-/* Take ownership of der. Evicts the least recently used when full; never
- * called while a tile is being published, so no entry points at it. */
-static void
-cache_add(struct tiles *t, const uint8_t fp[LEAF_FP_LEN], uint8_t *der,
-    size_t len)
-{
-	struct issuer *is;
-	size_t i, lru;
-
-	/* make room, least recently used first, by count and by bytes */
-	while (t->ncache > 0 && (t->ncache >= CT_ISSUER_CACHE ||
-	    t->cache_bytes + len > CT_ISSUER_CACHE_BYTES)) {
-		for (lru = 0, i = 1; i < t->ncache; i++)
-			if (t->cache[i].used < t->cache[lru].used)
-				lru = i;
-		t->cache_bytes -= t->cache[lru].len;
-		free(t->cache[lru].der);
-		t->cache[lru] = t->cache[--t->ncache];
-		atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, 1);
-	}
-	is = &t->cache[t->ncache++];
-	atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size, 1);
-	t->cache_bytes += len;
-	memcpy(is->fp, fp, LEAF_FP_LEN);
-	is->der = der;
-	is->len = len;
-	is->used = ++t->tick;
-}
-
 static void
 on_issuer(void *arg, const struct fetch_res *res)
 {
@@ -179,7 +123,7 @@ on_issuer(void *arg, const struct fetch_res *res)
 	if (!res->ok || res->status != 200) {
 		if (res->too_large)
 			snprintf(why, sizeof(why), "over %d bytes: not an issuer "
-			    "certificate", CT_ISSUER_MAX_BYTES);
+			    "certificate", ISSUER_MAX_BYTES);
 		else
 			ct_pace_describe(why, sizeof(why), res);
 		ct_log_error(t->l, "issuer %02x%02x%02x%02x...: %s", fp[0], fp[1],
@@ -201,7 +145,17 @@ on_issuer(void *arg, const struct fetch_res *res)
 		return;
 	}
 	memcpy(der, res->body, res->len);
-	cache_add(t, fp, der, res->len);
+	{
+		size_t before = t->cache.n, after;
+
+		after = issuer_cache_add(&t->cache, fp, der, res->len);
+		if (after > before)
+			atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size,
+			    after - before);
+		else
+			atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size,
+			    before - after);
+	}
 	ct_pace_ok(&t->pace);
 	ct_tiles_progress(t);
 }
@@ -214,7 +168,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	size_t off;
 	int i, slot = -1;
 
-	if (cache_find(t, fp) != NULL)
+	if (issuer_cache_find(&t->cache, fp) != NULL)
 		return 0;
 	for (i = 0; i < CT_TILES_MAX_IREQ; i++) {
 		if (t->ireq[i].used && memcmp(t->ireq[i].fp, fp, LEAF_FP_LEN) == 0)
@@ -230,7 +184,7 @@ need_issuer(struct tiles *t, const uint8_t *fp)
 	t->ireq[slot].used = 1;
 	t->ireq[slot].t = t;
 	memcpy(t->ireq[slot].fp, fp, LEAF_FP_LEN);
-	t->ireq[slot].req = fetch_get_small(ct_fetch(), url, CT_ISSUER_MAX_BYTES,
+	t->ireq[slot].req = fetch_get_small(ct_fetch(), url, ISSUER_MAX_BYTES,
 	    on_issuer, &t->ireq[slot]);
 	if (t->ireq[slot].req == NULL) {
 		memset(&t->ireq[slot], 0, sizeof(t->ireq[slot]));
@@ -461,7 +415,8 @@ drain(struct tiles *t)
 				break;  /* cannot happen: pass 1 decoded it */
 			if (base + k < l->next)
 				continue;
-			if (leaf_resolve_chain(&e, cache_lookup, t) != LEAF_OK)
+			if (leaf_resolve_chain(&e, issuer_cache_lookup,
+			    &t->cache) != LEAF_OK)
 				break;  /* an issuer was evicted: the next pass asks */
 			ct_publish(l, &e);
 			published++;
@@ -893,17 +848,15 @@ void
 ct_tiles_stop(struct ct_log *l)
 {
 	struct tiles *t = l->poller;
-	size_t i;
 
 	if (t == NULL)
 		return;
 	ct_tiles_halt(t);
 	ct_pace_fini(&t->pace);
-	for (i = 0; i < t->ncache; i++)
-		free(t->cache[i].der);
+	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->cache.n);
+	issuer_cache_free(&t->cache);
 	ct_tiles_hash_free(t);
 	edge_free(t);
-	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->ncache);
 	free(t);
 	l->poller = NULL;
 }

@@ -23,11 +23,6 @@
 #include "ingest/ct.h"
 
 #define CT_TILE_WIDTH 256
-#define CT_ISSUER_CACHE 512     /* issuers kept per log */
-/* A real issuer certificate is 1-2 KiB; 16 KiB is far above any seen.
- * The cache also holds at most 2 MiB of them per log. */
-#define CT_ISSUER_MAX_BYTES 16384
-#define CT_ISSUER_CACHE_BYTES (2u << 20)
 
 /* "x001/x234/067" for n = 1234067: the tlog-tiles path of tile index n. */
 void ct_tiles_path(uint64_t n, char *buf, size_t len);

@@ -17,6 +17,7 @@
 #include "ingest/ct_pace.h"
 #include "ingest/ct_tiles.h"
 #include "ingest/fetch.h"
+#include "ingest/issuer_cache.h"
 
 #define CT_TILES_MAX_WINDOWS 64
 #define CT_TILES_MAX_IREQ 16
@@ -41,13 +42,6 @@ struct twin {
 	uint8_t *body;
 	size_t len, base;
 	struct tiles *t;
-};
-
-struct issuer {
-	uint8_t fp[LEAF_FP_LEN];
-	uint8_t *der;
-	size_t len;
-	uint64_t used;              /* LRU tick */
 };
 
 struct ireq {
@@ -112,8 +106,7 @@ struct tiles {
 	int64_t tile_done_at;       /* monotonic ms: a tile was seen complete */
 	int no_range;               /* the log ignores or mangles Range */
 
-	struct issuer cache[CT_ISSUER_CACHE];
-	size_t ncache, cache_bytes;
+	struct issuer_cache cache;
 	uint64_t tick;
 	struct ireq ireq[CT_TILES_MAX_IREQ];
 

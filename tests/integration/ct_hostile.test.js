@@ -251,6 +251,42 @@ test('one memory budget, static log: data tiles behind a stuck front tile are as
     col.close();
   });
 
+test('issuers are fetched only for a data tile proven in the tree',
+  { timeout: 60000 }, async (t) => {
+    // The first 300 entries (real ones) stream; then hash tiles fail while
+    // the log grows past entry 1032, into generated entries whose issuers
+    // were never asked for: their data tiles come, cannot be proven, and
+    // none of those issuers is asked for (they were, before the proof).
+    const fl = await startFakelog(['--static', 'unproven', '--initial-size', '300', '--grow-per-sec', '0'], t);
+    const dir = tmpDir(t);
+    const listFile = path.join(dir, 'loglist.json');
+    writeList(listFile, '{"operators":[]}\n');
+    const d = await startDaemon({ conf: conf(listFile, path.join(dir, 'state.json')), t });
+    const col = openCollector(d);
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
+    writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const u = fl.logUrl('unproven');
+    await c.waitFor(() => col.count(u) === 300, 20000, 'first 300');
+    const reqs = async (re) => (await fl.requests('unproven')).filter((r) => re.test(r.path));
+    const issuersBefore = (await reqs(/\/issuer\//)).length;
+    assert.strictEqual((await fl.fault('unproven', '500', 0, '&on=tiles')).status, 200);
+    const tilesBefore = (await reqs(/\/tile\/data\//)).length;
+    await fl.grow('unproven', 1000);
+    for (const end = Date.now() + 15000; ; await sleep(100)) {
+      const n = (await reqs(/\/tile\/data\/00[4-5]/)).length;
+      if (n > 0) break;
+      assert.ok(Date.now() < end, `the data tiles past entry 1032 asked for (${(await reqs(/\/tile\/data\//)).length - tilesBefore} data tiles asked)`);
+    }
+    await sleep(1500);
+    assert.strictEqual((await reqs(/\/issuer\//)).length, issuersBefore, 'no issuer asked for an unproven tile');
+    assert.strictEqual(col.count(u), 300, 'nothing of an unproven tile streamed');
+    await request('DELETE', fl.url('/control/unproven/fault'));
+    await c.waitFor(() => col.count(u) === 1300, 20000, 'every entry once proven');
+    assert.ok((await reqs(/\/issuer\//)).length > issuersBefore, 'the new issuers asked for once proven');
+    assertIndexes(col.byLog.get(u), range(0, 1300), 'unproven');
+    col.close();
+  });
+
 test('garbage certificate DER: counted with log and index, never streamed, the log goes on',
   { timeout: 60000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ga', '--static', 'gs', '--rfc6962', 'clean',

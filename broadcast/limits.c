@@ -34,6 +34,7 @@
  *    LIMITS_WAIT_NS (20 ms) for such a mark, then refuse the connection.
  * No I/O, no logging.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -88,6 +89,23 @@ limits_key(const struct sockaddr *sa, int prefix, uint8_t key[16])
 			key[prefix / 8] = a6->s6_addr[prefix / 8] &
 			    (uint8_t)(0xff << (8 - prefix % 8));
 	}
+}
+
+/* 127.0.0.0/8, ::1, or an IPv4-mapped 127.0.0.0/8. */
+static int
+limits_loopback(const struct sockaddr *sa)
+{
+	const struct in6_addr *a6;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6))
+		return a6->s6_addr[12] == 127;
+	return IN6_IS_ADDR_LOOPBACK(a6);
 }
 
 static uint32_t
@@ -322,6 +340,7 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
     struct limits_hold *hold)
 {
 	int on = cfg->connection_limit.enabled;
+	int exempt;
 	uint8_t key[16];
 	uint32_t total;
 	int idx;
@@ -338,6 +357,12 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 		limits_release(l, hold);
 		return LIMITS_TOTAL;
 	}
+	/* A proxy on this host makes all its clients one loopback address:
+	 * still counted in its slot (true counts if a reload ends the
+	 * exemption), never refused for that address's count or rate. */
+	exempt = cfg->connection_limit.exempt_loopback && limits_loopback(sa);
+	if (exempt)
+		on = 0;
 	limits_key(sa, cfg->connection_limit.ipv6_prefix, key);
 	idx = limits_find(l, key, worker);
 	if (idx < 0) {

@@ -37,6 +37,8 @@ struct limits_hold {
  * limits enabled an admitted connection is always tracked by its address:
  * one that finds no room in the table is refused (LIMITS_FULL), and one
  * address never holds more than per_ip_limit, whichever workers admit it.
+ * With exempt_loopback a loopback peer counts toward max_connections only:
+ * it is never refused for its address's count, rate or table room.
  */
 enum limits_verdict limits_acquire(struct shm_limits *l,
     const struct config *cfg, const struct sockaddr *sa, uint64_t now,

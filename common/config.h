@@ -74,6 +74,7 @@ struct config {
 		int per_ip_limit;
 		int per_ip_rate;            /* new connections per IP per second, 0 = off */
 		int ipv6_prefix;            /* an IPv6 peer is its /ipv6_prefix */
+		int exempt_loopback;        /* loopback peers: total limit only */
 	} connection_limit;
 
 	struct {

@@ -420,7 +420,11 @@ describe('connection floods and resets on one worker', () => {
   before(async () => {
     // The header timeout is long here so the half-open connections stay
     // half-open for the whole test (the slowloris test covers the reaping).
-    d = await startDaemon({ workers: 1, conf: c.confFor(feed.file, { rate: 4 * RATE, extra: 'server:\n  header_timeout_secs: 60\n' }) });
+    // 10,000 of them plus the good clients and the probes pass the default
+    // total of 10,000: the total is raised above them, the limits stay on.
+    const total = Math.round(10000 * SCALE) + 1000;
+    d = await startDaemon({ workers: 1, conf: c.confFor(feed.file, { rate: 4 * RATE,
+      extra: `server:\n  header_timeout_secs: 60\nconnection_limit:\n  max_connections: ${total}\n` }) });
     good = await goodClients(d);
     pid = await workerPid(d);
   });

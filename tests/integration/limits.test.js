@@ -35,7 +35,7 @@ describe('connection limits after kill -9 of a worker', () => {
     const conf = c.confFor(c.feedPath(), {
       rate: 20,
       extra: ['connection_limit:', '  enabled: true', '  max_connections: 20',
-        `  per_ip_limit: ${LIMIT}`, ''].join('\n'),
+        `  per_ip_limit: ${LIMIT}`, '  exempt_loopback: false', ''].join('\n'),
     });
     const d = await startDaemon({ t, workers: 4, conf });
     const held = [];
@@ -87,7 +87,7 @@ describe('connection limits over IPv6', () => {
     const conf = c.confFor(c.feedPath(), {
       rate: 20,
       extra: ['connection_limit:', '  enabled: true', '  max_connections: 20',
-        '  per_ip_limit: 3', '  ipv6_prefix: 64', ''].join('\n'),
+        '  per_ip_limit: 3', '  ipv6_prefix: 64', '  exempt_loopback: false', ''].join('\n'),
     });
     const d = await startDaemon({ t, workers: 2, conf, env: { CERTSTREAM_HOST: '::' } });
     const held = [];

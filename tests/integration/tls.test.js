@@ -313,7 +313,7 @@ describe('TLS with connection limits', () => {
       rate: 50,
       extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`,
         'server:', '  header_timeout_secs: 20',
-        'connection_limit:', '  enabled: true', '  max_connections: 100', '  per_ip_limit: 2', ''].join('\n'),
+        'connection_limit:', '  enabled: true', '  max_connections: 100', '  per_ip_limit: 2', '  exempt_loopback: false', ''].join('\n'),
     });
     d = await startDaemon({ workers: 1, conf, waitHealth: false });
     const deadline = Date.now() + 15000;

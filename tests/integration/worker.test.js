@@ -803,7 +803,7 @@ test('auth: streams, their data and metrics need a token (header, Bearer or ?tok
 test('connection limits: per address 429, in total 503, per-address rate 429; released on close', async () => {
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'worker-limits-'));
   const conf = path.join(dir, 'certstream.conf');
-  fs.writeFileSync(conf, 'connection_limit:\n  enabled: true\n  max_connections: 5\n  per_ip_limit: 3\n');
+  fs.writeFileSync(conf, 'connection_limit:\n  enabled: true\n  max_connections: 5\n  per_ip_limit: 3\n  exempt_loopback: false\n');
   const h = await Harness.start(['--config', conf]);
   const open = (from) => rawClient(h.port, upgrade('/'), { frames: true, from });
   const settled = (cs) => waitFor(() => cs.every((c) => c.head !== null || c.closed), 5000, 'answers');
@@ -832,7 +832,7 @@ test('connection limits: per address 429, in total 503, per-address rate 429; re
     assert.equal(m.get('certstream_connection_limit_rejects_total'), 2);
 
     // Live: a rate of 2 new connections per second per address.
-    fs.writeFileSync(conf, 'connection_limit:\n  enabled: true\n  max_connections: 100\n  per_ip_limit: 100\n  per_ip_rate: 2\n');
+    fs.writeFileSync(conf, 'connection_limit:\n  enabled: true\n  max_connections: 100\n  per_ip_limit: 100\n  per_ip_rate: 2\n  exempt_loopback: false\n');
     process.kill(h.workerPid, 'SIGHUP');
     await waitFor(() => /SIGHUP: configuration .* re-read/.test(h.stderr), 3000, 'reload');
     const r = [];
@@ -910,7 +910,7 @@ test('the real daemon, 4 workers: limits and tokens hold across workers; new tok
   const { startDaemon } = require('./lib/daemon');
   const feed = path.join(ROOT, 'tests', 'data', 'sample-feed.ndjson');
   const conf = (tok) => ['source: replay', 'replay:', `  file: ${JSON.stringify(feed)}`, '  rate: 20', '  loop: true',
-    'connection_limit:', '  enabled: true', '  max_connections: 8', '  per_ip_limit: 5',
+    'connection_limit:', '  enabled: true', '  max_connections: 8', '  per_ip_limit: 5', '  exempt_loopback: false',
     'auth:', '  enabled: true', '  tokens:', `    - "${tok}"`, ''].join('\n');
   const d = await startDaemon({ t, workers: 4, conf: conf('tok-1') });
   const open = (from, tok = 'tok-1') =>

@@ -99,9 +99,13 @@ START_TEST(defaults_are_production_values)
 	ck_assert_str_eq(cfg->ct_log.states[0], "usable");
 	ck_assert_str_eq(cfg->ct_log.states[2], "readonly");
 	ck_assert_int_eq(cfg->ct_log.batch_size, 256);
-	ck_assert_int_eq(cfg->connection_limit.enabled, 0);
+	/* on: a public server needs them, a private one never reaches them */
+	ck_assert_int_eq(cfg->connection_limit.enabled, 1);
 	ck_assert_int_eq(cfg->connection_limit.max_connections, 10000);
 	ck_assert_int_eq(cfg->connection_limit.per_ip_limit, 100);
+	ck_assert_int_eq(cfg->connection_limit.per_ip_rate, 20);
+	ck_assert_int_eq(cfg->connection_limit.ipv6_prefix, 64);
+	ck_assert_int_eq(cfg->connection_limit.exempt_loopback, 1);
 	ck_assert_int_eq(cfg->auth.enabled, 0);
 	ck_assert_int_eq(cfg->auth.ntokens, 0);
 	ck_assert_str_eq(cfg->auth.header_name, "Authorization");

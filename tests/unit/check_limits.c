@@ -126,6 +126,61 @@ START_TEST(rate_per_second)
 }
 END_TEST
 
+/*
+ * exempt_loopback: a proxy on this host makes every client a loopback
+ * peer; they pass per_ip_limit and per_ip_rate but not max_connections.
+ * Off, loopback is an address like any other.
+ */
+START_TEST(loopback_peers_are_exempt_per_address_not_from_the_total)
+{
+	struct sockaddr_storage lo[3] = { v4("127.0.0.1"), v6("::1"),
+	    v6("::ffff:127.0.0.2") };
+	struct sockaddr_storage a = v4("192.0.2.9");
+	struct limits_hold h[32], x;
+	int i, k, n = 0;
+
+	cfg.connection_limit.per_ip_rate = 2;
+	cfg.connection_limit.max_connections = 30;
+	ck_assert_int_eq(cfg.connection_limit.exempt_loopback, 1);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < 8; i++)
+			ck_assert_int_eq(ACQ(lo[k], &h[n++]), LIMITS_OK);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 24);
+	/* a non-loopback peer beside them still meets its limits */
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(ACQ(a, &x), LIMITS_RATE);
+	/* the total still applies to loopback */
+	cfg.connection_limit.max_connections = 26;
+	ck_assert_int_eq(ACQ(lo[0], &x), LIMITS_TOTAL);
+	ck_assert_uint_eq(x.total, 0);
+	for (i = 0; i < n; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+
+	/* off: each loopback address counts like any other */
+	cfg.connection_limit.exempt_loopback = 0;
+	cfg.connection_limit.per_ip_rate = 0;
+	cfg.connection_limit.max_connections = 1000;
+	for (k = 0, n = 0; k < 3; k++) {
+		for (i = 0; i < 3; i++)
+			ck_assert_int_eq(ACQ(lo[k], &h[n++]), LIMITS_OK);
+		ck_assert_int_eq(ACQ(lo[k], &x), LIMITS_PER_IP);
+	}
+	cfg.connection_limit.per_ip_limit = 100;
+	cfg.connection_limit.per_ip_rate = 2;
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&lo[0], 77, 0, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&lo[0], 77, 0, &h[n++]), LIMITS_OK);
+	ck_assert_int_eq(limits_acquire(seg.limits, &cfg,
+	    (struct sockaddr *)&lo[0], 77, 0, &x), LIMITS_RATE);
+	for (i = 0; i < n; i++)
+		limits_release(seg.limits, &h[i]);
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+}
+END_TEST
+
 START_TEST(table_reuses_idle_slots)
 {
 	struct limits_hold h;
@@ -511,6 +566,8 @@ limits_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, per_address_and_total);
 	tcase_add_test(tc, rate_per_second);
+	tcase_add_test(tc,
+	    loopback_peers_are_exempt_per_address_not_from_the_total);
 	tcase_add_test(tc, table_reuses_idle_slots);
 	tcase_add_test(tc, ipv6_peers_count_by_prefix);
 	tcase_add_test(tc, a_flood_of_peers_is_refused_not_untracked);

@@ -108,14 +108,22 @@ limits_loopback(const struct sockaddr *sa)
 	return IN6_IS_ADDR_LOOPBACK(a6);
 }
 
+/* FNV-1a from a state keyed by the segment's random seed, then mixed
+ * (murmur3's finaliser): where an address lands cannot be worked out
+ * from outside, so a flood cannot aim at a victim's neighbourhood. */
 static uint32_t
-limits_hash(const uint8_t key[16])
+limits_hash(const struct shm_limits *l, const uint8_t key[16])
 {
-	uint32_t h = 2166136261u;       /* FNV-1a */
+	uint32_t h = 2166136261u ^ l->seed;
 	int i;
 
 	for (i = 0; i < 16; i++)
 		h = (h ^ key[i]) * 16777619u;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h;
 }
 
@@ -313,7 +321,7 @@ limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 static int
 limits_find(struct shm_limits *l, const uint8_t key[16], int worker)
 {
-	uint32_t h = limits_hash(key);
+	uint32_t h = limits_hash(l, key);
 	int idx;
 
 	if ((idx = limits_lookup(l, h, key, 0)) != -1)
@@ -407,7 +415,7 @@ limits_release(struct shm_limits *l, struct limits_hold *hold)
 /* Undo what a dead worker left midway in slot s: its insert lock, and a
  * take (a written key is kept only if connections count on it). */
 static void
-limits_unmark(struct shm_ip_slot *s, int worker)
+limits_unmark(const struct shm_limits *l, struct shm_ip_slot *s, int worker)
 {
 	uint32_t u = atomic_load_explicit(&s->used, memory_order_acquire);
 	uint32_t c, lock = U_LOCKED | ((uint32_t)worker << U_HOLDER_SHIFT);
@@ -426,7 +434,7 @@ limits_unmark(struct shm_ip_slot *s, int worker)
 		limits_used_set(s, U_FREE);
 	} else {
 		/* The count was never locked: the old key is intact. */
-		limits_used_set(s, (limits_hash(s->addr) >> U_HIGH_SHIFT) <<
+		limits_used_set(s, (limits_hash(l, s->addr) >> U_HIGH_SHIFT) <<
 		    U_HIGH_SHIFT | U_SET);
 	}
 }
@@ -442,7 +450,7 @@ limits_reclaim(struct shm_limits *l, int worker)
 
 		if (h != 0)
 			atomic_fetch_sub(&l->ip[i].count, h);
-		limits_unmark(&l->ip[i], worker);
+		limits_unmark(l, &l->ip[i], worker);
 	}
 	n = atomic_exchange(&l->held_total[worker], 0);
 	if (n != 0)

@@ -201,7 +201,7 @@ struct shm_ip_slot {
 
 struct shm_limits {
 	alignas(SHM_CACHELINE) _Atomic uint32_t total;  /* live client connections */
-	uint32_t pad;
+	uint32_t seed;             /* random, set once at creation: keys the table's hash */
 	struct shm_ip_slot ip[SHM_IP_SLOTS];
 	/* What each worker holds of the counts above, so that the successor
 	 * of a worker killed with -9 gives its counts back. Row w is written

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +131,13 @@ seg_init_header(void *base, const struct seg_layout *l, uint32_t nworkers)
 	h->nworkers = nworkers;
 	h->master_pid = (uint32_t)getpid();
 	h->created_unix = (int64_t)time(NULL);
+	/* The limits table's hash is keyed, so no one outside can choose
+	 * addresses that land beside another's (a fresh table each start:
+	 * nothing carries over that the old seed hashed). */
+	if (getrandom(&((struct shm_limits *)((uint8_t *)base +
+	    l->off_limits))->seed, sizeof(uint32_t), 0) != sizeof(uint32_t))
+		((struct shm_limits *)((uint8_t *)base + l->off_limits))->seed =
+		    (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	h->magic = SHM_MAGIC;
 }
 

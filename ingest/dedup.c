@@ -180,6 +180,22 @@ out:
 	return rc;
 }
 
+/* A set over a shared block (owned from now on), or NULL (unmapped). */
+static struct dedup *
+dedup_over(void *block, size_t len, size_t cap, size_t sz, int64_t ttl_secs)
+{
+	struct dedup *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		munmap(block, len);
+		return NULL;
+	}
+	dedup_bind(d, block, len, cap, sz);
+	d->mapped = 1;
+	d->ttl = ttl_secs;
+	return d;
+}
+
 struct dedup *
 dedup_open(const char *name, size_t max_entries, int64_t ttl_secs,
     int *kept)
@@ -193,13 +209,8 @@ dedup_open(const char *name, size_t max_entries, int64_t ttl_secs,
 		return NULL;
 	len = dedup_len(max_entries, sz);
 	if (dedup_map_own(name, len, &block) == 0) {
-		if ((d = calloc(1, sizeof(*d))) == NULL) {
-			munmap(block, len);
+		if ((d = dedup_over(block, len, max_entries, sz, ttl_secs)) == NULL)
 			return NULL;
-		}
-		dedup_bind(d, block, len, max_entries, sz);
-		d->mapped = 1;
-		d->ttl = ttl_secs;
 		if (dedup_valid(d))
 			*kept = 1;
 		else
@@ -210,14 +221,8 @@ dedup_open(const char *name, size_t max_entries, int64_t ttl_secs,
 		/* The name is taken by something we may not remove: a set
 		 * of our own in private memory, not kept across restarts. */
 		return dedup_new(max_entries, ttl_secs);
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		munmap(block, len);
-		return NULL;
-	}
-	dedup_bind(d, block, len, max_entries, sz);
-	d->mapped = 1;
-	d->ttl = ttl_secs;
-	dedup_clear(d);
+	if ((d = dedup_over(block, len, max_entries, sz, ttl_secs)) != NULL)
+		dedup_clear(d);
 	return d;
 }
 

@@ -35,72 +35,18 @@ const path = require('node:path');
 const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
+const { ctConf, writeList, openCollector, assertIndexes } = require('./lib/ctwatch');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A /full-stream client filing every certificate by log URL; anything that
-// is not a whole, well-formed record is counted in bad.
-function openCollector(d) {
-  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
-  const byLog = new Map();
-  const col = { ws, byLog, bad: 0, count: (u) => (byLog.get(u) || []).length, close: () => ws.terminate() };
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    let m;
-    try { m = JSON.parse(data.toString()); } catch (_) { col.bad++; return; }
-    if (m.message_type !== 'certificate_update') return;
-    const lc = m.data && m.data.leaf_cert;
-    if (!lc || !/^[0-9A-F:]{95}$/.test(lc.sha256 || '') || !Array.isArray(lc.all_domains) ||
-        typeof m.data.cert_index !== 'number' || !m.data.source) {
-      col.bad++;
-      return;
-    }
-    const u = m.data.source.url;
-    if (!byLog.has(u)) byLog.set(u, []);
-    byLog.get(u).push(m.data.cert_index);
-  });
-  return col;
-}
-
+// ct_hostile's configuration: short request timeouts, small responses.
 function conf(listFile, stateFile, extra = '') {
-  return [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(stateFile)}`,
-    '  poll_interval_ms: 100',
-    '  partial_tile_wait_ms: 300',  // short: tests wait for the edge of static logs
-    '  batch_size: 256',
-    '  fetch_concurrency: 4',
-    '  backfill: 1000000000',
-    '  loglist_refresh_secs: 1',
-    '  state_save_interval_secs: 1',
-    '  request_timeout_secs: 2',
-    '  connect_timeout_secs: 2',
-    '  max_response_bytes: 4194304',
-    'dedup:',
-    '  enabled: false',
-    extra,
-    '',
-  ].join('\n');
+  return ctConf(listFile, stateFile, {
+    ctLog: { request_timeout_secs: 2, max_response_bytes: 4194304 }, extra,
+  });
 }
 
-function writeList(file, text) {
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
-}
-
-function tmpDir(t) {
-  const dir = testDir(t, 'ct-hostile-');
-  return dir;
-}
-
-function assertIndexes(seq, want, name) {
-  assert.strictEqual(seq.length, want.length, `${name}: ${seq.length} entries streamed, want ${want.length}`);
-  for (let i = 0; i < want.length; i++) {
-    if (seq[i] !== want[i]) assert.fail(`${name}: position ${i} holds entry ${seq[i]}, want ${want[i]}`);
-  }
-}
+const tmpDir = (t) => testDir(t, 'ct-hostile-');
 
 const range = (a, b) => Array.from({ length: b - a }, (_, i) => a + i);
 

@@ -15,60 +15,17 @@ const path = require('node:path');
 const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
+const { EMPTY_LIST, ctConf, writeList, openCollector, logStatus, assertExactlyOnce } = require('./lib/ctwatch');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A /full-stream client that files every certificate by log URL.
-function openCollector(d) {
-  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
-  const w = { ws, close: () => ws.terminate() };
-  const byLog = new Map();
-  const fps = [];
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    let m;
-    try { m = JSON.parse(data.toString()); } catch (_) { return; }
-    if (m.message_type !== 'certificate_update') return;
-    fps.push(m.data.leaf_cert.sha256);
-    const u = m.data.source.url;
-    if (!byLog.has(u)) byLog.set(u, []);
-    byLog.get(u).push(m.data.cert_index);
-  });
-  return { w, byLog, fps, count: (u) => (byLog.get(u) || []).length };
-}
-
+// ct_ingest's configuration: ctwatch's, with a request timeout and a
+// response cap a test may lower.
 function baseConf(loglist, stateFile, o = {}) {
-  return [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(loglist)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(stateFile)}`,
-    '  poll_interval_ms: 100',
-    '  partial_tile_wait_ms: 300',  // short: tests wait for the edge of static logs
-    '  batch_size: 256',
-    '  fetch_concurrency: 4',
-    '  backfill: 1000000000',      // start every log at entry 0
-    '  loglist_refresh_secs: 1',
-    '  state_save_interval_secs: 1',
-    `  request_timeout_secs: ${o.timeout || 5}`,
-    '  connect_timeout_secs: 2',
-    `  max_response_bytes: ${o.maxBytes || 67108864}`,
-    'dedup:',
-    `  enabled: ${o.dedup ? 'true' : 'false'}`,  // the fake logs share real entries
-    '',
-  ].join('\n');
-}
-
-const EMPTY_LIST = '{"operators":[]}\n';
-
-function writeList(file, text) {
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
-}
-
-async function logStatus(d, url) {
-  const h = await getJson(d.url('/health/deep'));
-  return (h.logs || []).find((l) => l.url === url);
+  return ctConf(loglist, stateFile, {
+    ctLog: { request_timeout_secs: o.timeout || 5, max_response_bytes: o.maxBytes || 67108864 },
+    dedup: o.dedup,
+  });
 }
 
 // A daemon with a /full-stream collector, then told of every log of fl
@@ -85,17 +42,10 @@ async function watchFakelog(fl, t, { beforeList = async () => {}, editList = (s)
   writeList(listFile, EMPTY_LIST);
   const d = await startDaemon({ conf, t, env });
   const col = openCollector(d);
-  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
   await beforeList();
   writeList(listFile, editList((await request('GET', fl.url('/loglist.json'))).body));
   return { d, col, conf, env };
-}
-
-function assertExactlyOnce(seq, size, name) {
-  assert.strictEqual(seq.length, size, `${name}: ${seq.length} entries streamed, log holds ${size}`);
-  for (let i = 0; i < seq.length; i++) {
-    if (seq[i] !== i) assert.fail(`${name}: position ${i} holds entry ${seq[i]} (duplicate or out of order)`);
-  }
 }
 
 test('three growing logs: every entry exactly once, in order, across kill -9 of ingest and a daemon restart',
@@ -132,7 +82,7 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
     writeList(listFile, EMPTY_LIST);
     let d = await startDaemon({ conf, t, env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile } });
     let col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
     writeList(listFile, fullList);
     const g1 = growTo(1500);
     await c.waitFor(() => urls.every((u) => col.count(u) >= 1000), 30000, '1000 entries per log');
@@ -164,7 +114,7 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
       last = now;
     }
     for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
-    col.w.close();
+    col.close();
     const stopInfo = await d.stop('SIGTERM');
     assert.strictEqual(stopInfo.code, 0, 'daemon stops cleanly');
     const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
@@ -175,14 +125,14 @@ test('three growing logs: every entry exactly once, in order, across kill -9 of 
     // Phase 2: a new daemon resumes from the state file.
     d = await startDaemon({ conf, t, env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile } });
     col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
     writeList(listFile, fullList);
     await growTo(FINAL);
     await c.waitFor(() => urls.every((u) => seqs.get(u).length + col.count(u) >= FINAL), 60000,
       `all ${FINAL} entries of every log`);
     await sleep(1000);   // anything extra would show up now
     for (const u of urls) seqs.get(u).push(...(col.byLog.get(u) || []));
-    col.w.close();
+    col.close();
 
     for (let i = 0; i < names.length; i++) assertExactlyOnce(seqs.get(urls[i]), FINAL, names[i]);
     for (const u of urls) {
@@ -231,7 +181,7 @@ test('a bad signature: not one entry of that tree is streamed, the log is failin
     assertExactlyOnce(seq, 300, 'later (only its verified tree)');
     const met = await request('GET', d.url('/metrics'));
     assert.strictEqual(met.status, 200);
-    col.w.close();
+    col.close();
   });
 
 test('faults: each log recovers with nothing skipped, or fails with its reason (a log stuck behind included); the others never stall',
@@ -265,7 +215,7 @@ test('faults: each log recovers with nothing skipped, or fails with its reason (
       conf: baseConf(listFile, path.join(dir, 'state.json'), { timeout: 2, maxBytes: 4194304 }), t,
     });
     const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
     for (const [n, [kind, count, extra]] of Object.entries({ ...recover, ...fail })) {
       const r = await fl.fault(n, kind, count, extra);
       assert.strictEqual(r.status, 200, `fault ${kind} on ${n}: ${r.body}`);
@@ -320,7 +270,7 @@ test('faults: each log recovers with nothing skipped, or fails with its reason (
         assert.ok(st.errors > 0, `${n}: its fault is counted: ${JSON.stringify(st)}`);
       }
     }
-    col.w.close();
+    col.close();
   });
 
 test('entries are checked against the signed tree: a log whose get-entries serves an entry not in its tree fails',
@@ -367,11 +317,11 @@ test('entries are checked against the signed tree: a log whose get-entries serve
       20000, 'swapgrow and clean streamed');
     assert.strictEqual(col.count(fl.logUrl('swap0')), 0, 'entries of swap0 streamed before their check');
     assert.strictEqual(col.count(fl.logUrl('swapshort')), 0, 'entries of swapshort streamed before their check');
-    col.w.close();
+    col.close();
     await d.stop('SIGTERM');
     const d2 = await startDaemon({ conf, t, env });
     const col2 = openCollector(d2);
-    await c.waitFor(() => col2.w.ws.readyState === 1, 5000, 'client open again');
+    await c.waitFor(() => col2.ws.readyState === 1, 5000, 'client open again');
     await fl.grow('swapgrow', 50);
     await fl.grow('clean', 50);
     await c.waitFor(() => /swapgrow\S*: entries from 300 on are checked/.test(d2.logs()), 20000,
@@ -396,7 +346,7 @@ test('entries are checked against the signed tree: a log whose get-entries serve
     const c1 = await logStatus(d2, fl.logUrl('clean'));
     assert.notStrictEqual(c1.state, 'failing', JSON.stringify(c1));
     assert.strictEqual(c1.next_index, 400);
-    col2.w.close();
+    col2.close();
   });
 
 test('dedup: a certificate logged in two logs is streamed once and counted', { timeout: 60000 }, async (t) => {
@@ -408,7 +358,7 @@ test('dedup: a certificate logged in two logs is streamed once and counted', { t
   writeList(listFile, EMPTY_LIST);
   const d = await startDaemon({ conf: baseConf(listFile, path.join(dir, 'state.json'), { dedup: true }), t });
   const col = openCollector(d);
-  await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+  await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
   writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
   const u1 = fl.logUrl('d1');
   const u2 = fl.logUrl('d2');
@@ -430,7 +380,7 @@ test('dedup: a certificate logged in two logs is streamed once and counted', { t
   }
   const met = (await request('GET', d.url('/metrics'))).body;
   assert.match(met, /duplicates/);
-  col.w.close();
+  col.close();
 });
 
 test('SIGHUP: a custom log starts, restarts when its key changes; a state filter change stops a listed log',
@@ -448,7 +398,7 @@ test('SIGHUP: a custom log starts, restarts when its key changes; a state filter
     fs.writeFileSync(confFile, conf);
     const d = await startDaemon({ conf: confFile, t });
     const col = openCollector(d);
-    await c.waitFor(() => col.w.ws.readyState === 1, 5000, 'client open');
+    await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
     writeList(listFile, JSON.stringify(full));
     await c.waitFor(() => col.count(fl.logUrl('ha')) === 200, 15000, 'listed log streamed');
     assert.strictEqual(col.count(fl.logUrl('hb')), 0);
@@ -488,7 +438,7 @@ test('SIGHUP: a custom log starts, restarts when its key changes; a state filter
     }
     assert.strictEqual(st, undefined, 'ha no longer watched');
     assert.ok(await logStatus(d, fl.logUrl('hb')), 'hb still watched');
-    col.w.close();
+    col.close();
   });
 
 test('an unreachable log list URL falls back to the shipped copy', { timeout: 30000 }, async (t) => {
@@ -526,7 +476,7 @@ test('429 with Retry-After: the log waits that long, then streams everything', {
   assertExactlyOnce(col.byLog.get(fl.logUrl('ra')), 100, 'ra');
   const st = await logStatus(d, fl.logUrl('ra'));
   assert.match(st.last_error, /429/);
-  col.w.close();
+  col.close();
 });
 
 // Operators rate-limit a client across all their logs: a 429 on one log
@@ -582,7 +532,7 @@ test('429 on one log pauses every log of its operator, not the logs of others', 
   await sleep(500);
   for (const n of names) assertExactlyOnce(col.byLog.get(fl.logUrl(n)), 200, n);
   assert.match((await logStatus(d, fl.logUrl('oa'))).last_error, /429/);
-  col.w.close();
+  col.close();
 });
 
 test('a grown tree is streamed only once proven to extend the last one (get-sth-consistency)',
@@ -605,7 +555,7 @@ test('a grown tree is streamed only once proven to extend the last one (get-sth-
     await request('DELETE', fl.url('/control/cp/fault'));
     await c.waitFor(() => col.count(u) === 150, 15000, 'grown tree streamed once proven');
     assertExactlyOnce(col.byLog.get(u), 150, 'cp');
-    col.w.close();
+    col.close();
   });
 
 test('a static log streams a data tile only once its hash tiles prove it is in the checkpoint tree',
@@ -630,5 +580,5 @@ test('a static log streams a data tile only once its hash tiles prove it is in t
     await request('DELETE', fl.url('/control/hs/fault'));
     await c.waitFor(() => col.count(u) === 400, 15000, 'streamed once proven');
     assertExactlyOnce(col.byLog.get(u), 400, 'hs');
-    col.w.close();
+    col.close();
   });

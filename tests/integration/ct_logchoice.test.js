@@ -12,49 +12,13 @@ const path = require('node:path');
 const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
+const { EMPTY_LIST, ctConf, writeList, openCollector, assertRange } = require('./lib/ctwatch');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A /full-stream client that files cert_index by source URL.
-function openCollector(d) {
-  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
-  const byLog = new Map();
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    let m;
-    try { m = JSON.parse(data.toString()); } catch (_) { return; }
-    if (m.message_type !== 'certificate_update') return;
-    const u = m.data.source.url;
-    if (!byLog.has(u)) byLog.set(u, []);
-    byLog.get(u).push(m.data.cert_index);
-  });
-  return { ws, byLog, seq: (u) => byLog.get(u) || [], count: (u) => (byLog.get(u) || []).length };
-}
-
+// ct_logchoice's configuration: batches and concurrency at the daemon's defaults.
 function baseConf(listFile, stateFile) {
-  return [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(stateFile)}`,
-    '  poll_interval_ms: 100',
-    '  partial_tile_wait_ms: 300',
-    '  backfill: 1000000000',      // start every log at entry 0
-    '  loglist_refresh_secs: 1',
-    '  state_save_interval_secs: 1',
-    '  request_timeout_secs: 5',
-    '  connect_timeout_secs: 2',
-    'dedup:',
-    '  enabled: false',            // the fake logs share real entries
-    '',
-  ].join('\n');
-}
-
-const EMPTY_LIST = '{"operators":[]}\n';
-
-function writeList(file, list) {
-  fs.writeFileSync(`${file}.tmp`, typeof list === 'string' ? list : JSON.stringify(list));
-  fs.renameSync(`${file}.tmp`, file);
+  return ctConf(listFile, stateFile, { ctLog: { batch_size: null, fetch_concurrency: null } });
 }
 
 async function until(pred, ms, what) {
@@ -68,12 +32,6 @@ async function watched(d) {
   return new Map((h.logs || []).map((l) => [l.url, l]));
 }
 
-function assertRange(seq, from, to, name) {
-  assert.strictEqual(seq.length, to - from, `${name}: ${seq.length} entries streamed, expected ${to - from}`);
-  for (let i = 0; i < seq.length; i++) {
-    if (seq[i] !== from + i) assert.fail(`${name}: position ${i} holds entry ${seq[i]}, expected ${from + i}`);
-  }
-}
 
 // The fake log's list, its logs split between operators: {op: [names]}.
 async function listOf(fl, ops) {

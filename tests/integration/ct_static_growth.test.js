@@ -13,6 +13,7 @@ const path = require('node:path');
 const { startDaemon, runBin, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, startFakelog } = require('./lib/fakelog');
+const { ctConf, writeList, openCollector, logStatus, assertExactlyOnce } = require('./lib/ctwatch');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,43 +30,16 @@ async function waitFor(pred, timeoutMs, what) {
   }
 }
 
-// A /full-stream client filing every certificate's index by log URL.
-function openCollector(d) {
-  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
-  const byLog = new Map();
-  ws.on('error', () => {});
-  ws.on('message', (data) => {
-    let m;
-    try { m = JSON.parse(data.toString()); } catch (_) { return; }
-    if (m.message_type !== 'certificate_update') return;
-    const u = m.data.source.url;
-    if (!byLog.has(u)) byLog.set(u, []);
-    byLog.get(u).push(m.data.cert_index);
-  });
-  return {
-    ws, byLog, close: () => ws.terminate(),
-    count: (u) => (byLog.get(u) || []).length,
-  };
-}
-
-// extra: "  key: value" lines under ct_log, replacing the defaults below.
+// extra: "  key: value" lines under ct_log, replacing ctwatch's defaults;
+// partial_tile_wait_ms stays at the daemon's default unless given, and
+// polls are every 200 ms.
 function conf(listFile, stateFile, extra = []) {
-  const keyOf = (l) => l.trim().split(':')[0];
-  const over = new Set(extra.map(keyOf));
-  const base = [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(stateFile)}`,
-    '  poll_interval_ms: 200',
-    '  fetch_concurrency: 4',
-    '  backfill: 1000000000',      // every log from entry 0
-    '  loglist_refresh_secs: 1',
-    '  state_save_interval_secs: 1',
-    '  request_timeout_secs: 5',
-    '  connect_timeout_secs: 2',
-  ].filter((l) => !l.startsWith('  ') || !over.has(keyOf(l)));
-  return [...base, ...extra, 'dedup:', '  enabled: false', ''].join('\n');
+  const ctLog = { poll_interval_ms: 200, partial_tile_wait_ms: null, batch_size: null };
+  for (const l of extra) {
+    const i = l.indexOf(':');
+    ctLog[l.slice(0, i).trim()] = l.slice(i + 1).trim();
+  }
+  return ctConf(listFile, stateFile, { ctLog });
 }
 
 // A daemon with a collector, told of every log of fl once the client is in.
@@ -77,16 +51,8 @@ async function watch(fl, t, extra) {
   const col = openCollector(d);
   await c.waitFor(() => col.ws.readyState === 1, 5000, 'client open');
   const list = (await request('GET', fl.url('/loglist.json'))).body;
-  fs.writeFileSync(`${listFile}.tmp`, list);
-  fs.renameSync(`${listFile}.tmp`, listFile);
+  writeList(listFile, list);
   return { d, col };
-}
-
-function assertExactlyOnce(seq, size, name) {
-  assert.strictEqual(seq.length, size, `${name}: ${seq.length} entries streamed, log holds ${size}`);
-  for (let i = 0; i < seq.length; i++) {
-    if (seq[i] !== i) assert.fail(`${name}: position ${i} holds entry ${seq[i]} (duplicate or out of order)`);
-  }
 }
 
 // Stop a log's growth where it is; its size then.
@@ -96,10 +62,6 @@ async function freeze(fl, name) {
   return (await fl.state(name)).published_size;
 }
 
-async function logStatus(d, url) {
-  const h = JSON.parse((await request('GET', d.url('/health/deep'))).body);
-  return (h.logs || []).find((l) => l.url === url);
-}
 
 test('a tree that grows between any two requests is followed while it grows, not only once it stops',
   { timeout: 60000 }, async (t) => {

@@ -13,35 +13,18 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { startFakelog } = require('./lib/fakelog');
+const { writeList } = require('./lib/ctwatch');
 
 const REAL = 1032;  // every real entry the fake log has (README: Entries)
 const GROWN = 100;
 const BOUNDS = [1, 2, 5, 10, 30, 60, 300, 900, 3600, 86400];
 
-function get(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
 
-function parse(text) {
-  const m = new Map();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
+const parse = c.parseMetrics;
 
 // The delay the ingest counted for one record, in ms: publication (seen,
 // Unix s to the µs) in whole ms minus the CT timestamp, negatives as 0.
@@ -67,8 +50,7 @@ test('ingest delay per log: histogram counts equal the entries streamed, buckets
     t.after(() => ws.close());
     await ws.opened;
     // The logs only once the client is there: it sees every record.
-    fs.writeFileSync(`${list}.tmp`, (await get(fl.url('/loglist.json'))).body);
-    fs.renameSync(`${list}.tmp`, list);
+    writeList(list, (await c.httpGet(fl.url('/loglist.json'))).body);
 
     await c.waitFor(() => ws.messages.length >= 2 * REAL, 30000, `${2 * REAL} real entries`);
     // Generated entries, grown now while the daemon follows.
@@ -96,7 +78,7 @@ test('ingest delay per log: histogram counts equal the entries streamed, buckets
     let m;
     const deadline = Date.now() + 10000;
     for (;;) {
-      text = (await get(d.url('/metrics'))).body;
+      text = (await c.httpGet(d.url('/metrics'))).body;
       m = parse(text);
       const n = [...want.keys()].map((k) => m.get(`certstream_ct_log_entries_total{log="${k}"}`));
       if (n.every((v) => v === REAL + GROWN)) break;
@@ -134,7 +116,7 @@ test('ingest delay per log: histogram counts equal the entries streamed, buckets
         `${name}: last delay ${w.last}, ${now - w.lastTs} ms since its timestamp`);
     }
 
-    const deep = JSON.parse((await get(d.url('/health/deep'))).body);
+    const deep = JSON.parse((await c.httpGet(d.url('/health/deep'))).body);
     assert.strictEqual(deep.logs.length, 2);
     for (const l of deep.logs) {
       const w = want.get(l.name);

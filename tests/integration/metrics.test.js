@@ -27,16 +27,7 @@ function get(url, headers = {}) {
   });
 }
 
-// Every sample: name{labels} -> value.
-function parse(text) {
-  const m = new Map();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
+const parse = c.parseMetrics;
 
 test('/metrics after traffic: promtool accepts it silently; the key series are there and plausible',
   { timeout: 60000 }, async (t) => {

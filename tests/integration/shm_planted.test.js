@@ -18,6 +18,7 @@ const path = require('node:path');
 const { startDaemon, freePort, testDir, sleep } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
+const { ctConf, writeList } = require('./lib/ctwatch');
 
 const NOBODY = 65534;
 const isRoot = process.getuid() === 0;
@@ -58,28 +59,14 @@ function hostileDedup(cap) {
   return buf;
 }
 
-function ctConf(listFile, stateFile, dedup) {
-  return [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(stateFile)}`,
-    '  poll_interval_ms: 100',
-    '  batch_size: 256',
-    '  backfill: 1000000000',
-    '  loglist_refresh_secs: 1',
-    '  state_save_interval_secs: 1',
-    'dedup:',
-    `  enabled: ${dedup ? 'true' : 'false'}`,
-    '  max_entries: 1000',
-    '',
-  ].join('\n');
+// Batches at the daemon's defaults except batch_size; a small dedup set.
+function planted(listFile, stateFile, dedup) {
+  return ctConf(listFile, stateFile, {
+    ctLog: { partial_tile_wait_ms: null, fetch_concurrency: null, request_timeout_secs: null, connect_timeout_secs: null },
+    dedup, dedupMax: 1000,
+  });
 }
 
-function writeList(file, text) {
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
-}
 
 for (const [what, plant] of [
   ['the daemon user\'s own, mode 0600', (f) => fs.chmodSync(f, 0o600)],
@@ -96,7 +83,7 @@ for (const [what, plant] of [
       cleanAside(t, name);
       fs.writeFileSync(`/dev/shm/${name}`, hostileDedup(1000));
       plant(`/dev/shm/${name}`);
-      const d = await startDaemon({ port, conf: ctConf(listFile, path.join(dir, 'state.json'), true), t });
+      const d = await startDaemon({ port, conf: planted(listFile, path.join(dir, 'state.json'), true), t });
       const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
       const idx = [];
       ws.on('error', () => {});
@@ -138,7 +125,7 @@ async function startQuiet(t, port) {
   const dir = testDir(t, 'shm-planted-');
   const listFile = path.join(dir, 'loglist.json');
   writeList(listFile, '{"operators":[]}\n');
-  return startDaemon({ port, conf: ctConf(listFile, path.join(dir, 'state.json'), false), t });
+  return startDaemon({ port, conf: planted(listFile, path.join(dir, 'state.json'), false), t });
 }
 
 async function latestCount(d) {

@@ -78,6 +78,30 @@ function sseEvents(text) {
     .map((l) => l.slice(6)).join('\n')).filter((d) => d.length > 0);
 }
 
+// A daemon serving TLS with a fresh PKI in a temporary folder, started once
+// https /health answers; serverExtra is YAML appended after tls: and its
+// server: key. Returns { d, pki, dir, caPem }.
+async function startTls(prefix, { workers, rate, serverExtra }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const pki = makePki(dir);
+  pki.install('srv');
+  const caPem = fs.readFileSync(pki.ca);
+  const conf = c.confFor(feed.file, {
+    rate,
+    extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`,
+      'server:', ...serverExtra, ''].join('\n'),
+  });
+  const d = await startDaemon({ workers, conf, waitHealth: false });
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const r = await curl(['-sS', '--cacert', pki.ca, d.url('/health', 'https')], 2000);
+    if (r.code === 0 && r.stdout.trim() === 'OK') break;
+    assert.ok(Date.now() < deadline, `no https /health: ${r.stderr}\n${d.logs()}`);
+    await sleep(100);
+  }
+  return { d, pki, dir, caPem };
+}
+
 describe('TLS', () => {
   let d;
   let pki;
@@ -85,23 +109,8 @@ describe('TLS', () => {
   let caPem;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-tls-'));
-    pki = makePki(dir);
-    pki.install('srv');
-    caPem = fs.readFileSync(pki.ca);
-    const conf = c.confFor(feed.file, {
-      rate: 200,
-      extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`,
-        'server:', '  header_timeout_secs: 2', ''].join('\n'),
-    });
-    d = await startDaemon({ workers: 2, conf, waitHealth: false });
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      const r = await curl(['-sS', '--cacert', pki.ca, d.url('/health', 'https')], 2000);
-      if (r.code === 0 && r.stdout.trim() === 'OK') break;
-      assert.ok(Date.now() < deadline, `no https /health: ${r.stderr}\n${d.logs()}`);
-      await sleep(100);
-    }
+    ({ d, pki, dir, caPem } = await startTls('certstream-tls-',
+      { workers: 2, rate: 200, serverExtra: ['  header_timeout_secs: 2'] }));
   });
   after(async () => {
     if (d) await d.stop('SIGKILL');
@@ -305,24 +314,10 @@ describe('TLS with connection limits', () => {
   let caPem;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-tls-limits-'));
-    pki = makePki(dir);
-    pki.install('srv');
-    caPem = fs.readFileSync(pki.ca);
-    const conf = c.confFor(feed.file, {
-      rate: 50,
-      extra: ['tls:', `  cert: ${JSON.stringify(pki.cert)}`, `  key: ${JSON.stringify(pki.key)}`,
-        'server:', '  header_timeout_secs: 20',
-        'connection_limit:', '  enabled: true', '  max_connections: 100', '  per_ip_limit: 2', '  exempt_loopback: false', ''].join('\n'),
-    });
-    d = await startDaemon({ workers: 1, conf, waitHealth: false });
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      const r = await curl(['-sS', '--cacert', pki.ca, d.url('/health', 'https')], 2000);
-      if (r.code === 0 && r.stdout.trim() === 'OK') break;
-      assert.ok(Date.now() < deadline, `no https /health: ${r.stderr}\n${d.logs()}`);
-      await sleep(100);
-    }
+    ({ d, pki, dir, caPem } = await startTls('certstream-tls-limits-', {
+      workers: 1, rate: 50, serverExtra: ['  header_timeout_secs: 20',
+        'connection_limit:', '  enabled: true', '  max_connections: 100', '  per_ip_limit: 2', '  exempt_loopback: false'],
+    }));
   });
   after(async () => {
     if (d) await d.stop('SIGKILL');

@@ -51,6 +51,17 @@ function httpGet(url) {
   });
 }
 
+// Every sample of a Prometheus text: "name{labels}" -> value.
+function parseMetrics(text) {
+  const m = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return m;
+}
+
 // One unlabelled sample of a Prometheus metric, or undefined.
 async function metric(d, name) {
   const { body } = await httpGet(d.url('/metrics'));
@@ -260,6 +271,6 @@ function openEventSource(url) {
 
 module.exports = {
   WebSocket, EventSource, NODE_MODULES, ROOT, SAMPLE_FEED,
-  sleep, waitFor, httpGet, metric, waitForMetric, feedPath, loadFeed, confFor, keyOf,
+  sleep, waitFor, httpGet, parseMetrics, metric, waitForMetric, feedPath, loadFeed, confFor, keyOf,
   checkInOrder, checkForm, openWs, openSseRaw, openEventSource,
 };

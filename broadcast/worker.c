@@ -23,6 +23,7 @@
 #include "broadcast/worker_ctx.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "shm/config_box.h"
 #include "shm/ring.h"
 
 #define WORKER_STOP_MS 2500     /* graceful stop: flush this long at most */
@@ -359,27 +360,22 @@ worker_reload_log(struct wctx *w, const struct config *n, enum log_level lvl)
 	memcpy(w->cfg->log.target, t, sizeof(w->cfg->log.target));
 }
 
-/* SIGHUP: a new config replaces the live parts only if it is valid. */
+/* SIGHUP: the configuration the master parsed and applied
+ * (shm/config_box.h) replaces the live parts. */
 static void
 worker_reload(struct worker *wk)
 {
 	struct wctx *w = wk->w;
 	struct config *n;
 	enum log_level lvl;
-	char err[512];
 
-	if (w->cfg->path[0] == '\0') {
-		log_info("SIGHUP: no configuration file to re-read");
-		return;
-	}
 	n = malloc(sizeof(*n));
 	if (n == NULL) {
 		log_warn("%s: malloc(%zu)", __func__, sizeof(*n));
 		return;
 	}
-	config_defaults(n);
-	if (config_load(n, w->cfg->path, err, sizeof(err)) == -1) {
-		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+	if (config_box_get(w->seg, n) == 0) {
+		log_info("SIGHUP: the master has applied no new configuration");
 		free(n);
 		return;
 	}
@@ -396,10 +392,10 @@ worker_reload(struct worker *wk)
 		lvl = LOG_LVL_INFO;
 	worker_reload_log(w, n, lvl);
 	worker_reload_tls(w, n);
+	log_info("SIGHUP: configuration %s applied", n->path[0] ? n->path : "(defaults)");
 	free(n);
 	if (worker_timers(wk) == -1)
 		log_warnx("SIGHUP: cannot re-arm the heartbeat timers");
-	log_info("SIGHUP: configuration %s re-read", w->cfg->path);
 }
 
 static void

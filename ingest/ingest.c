@@ -19,6 +19,7 @@
 #include "common/proc.h"
 #include "ingest/ct.h"
 #include "ingest/replay.h"
+#include "shm/config_box.h"
 #include "shm/ring.h"
 
 #define INGEST_TICK_SECS 5
@@ -45,15 +46,14 @@ ingest_on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(in->base);
 }
 
-/* SIGHUP: read the file again; apply what ingest can change live, and only
- * if the whole new configuration is valid. */
+/* SIGHUP: take the configuration the master parsed and applied
+ * (shm/config_box.h) and apply what ingest can change live. */
 static void
 ingest_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct ingest *in = arg;
 	struct config *nc;
 	enum log_level lvl;
-	char err[512];
 
 	(void)sig;
 	(void)what;
@@ -61,10 +61,8 @@ ingest_on_hup(evutil_socket_t sig, short what, void *arg)
 		log_warn("%s: malloc(%zu)", __func__, sizeof(*nc));
 		return;
 	}
-	if (config_load(nc, in->cfg->path[0] ? in->cfg->path : NULL, err,
-	    sizeof(err)) == -1) {
-		log_error("reload refused, keeping the running configuration: %s",
-		    err);
+	if (config_box_get(in->seg, nc) == 0) {
+		log_info("SIGHUP: the master has applied no new configuration");
 		goto out;
 	}
 	if (log_level_parse(nc->log_level, &lvl) == -1)

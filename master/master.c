@@ -32,6 +32,7 @@
 #include "master/pidfile.h"
 #include "master/privdrop.h"
 #include "master/proctitle.h"
+#include "shm/config_box.h"
 #include "shm/segment.h"
 
 /* Restart back-off: the first restart is immediate, later ones wait
@@ -415,6 +416,10 @@ reload(struct master *m)
 	if (n > 0)
 		log_warnx("reload: %s changed; a restart is needed to apply %s",
 		    kept, n > 1 ? "them" : "it");
+	/* The children take this very configuration, never the file: each
+	 * opens log.target itself (below, the master only keeps its own). */
+	if (m->have_seg)
+		config_box_put(&m->seg, next);
 	if (log_level_parse(next->log_level, &lvl) == -1)
 		lvl = LOG_LVL_INFO;
 	log_set_level(lvl);

@@ -11,6 +11,7 @@
  *   [struct shm_log_status x SHM_MAX_LOGS]  written by ingest only
  *   [struct shm_worker_stats x SHM_MAX_WORKERS] one writer each
  *   [struct shm_limits]            connection counters, per-IP table
+ *   [struct shm_config_box]        the configuration the master applied last
  *   [data area, data_size bytes]   rendered records, back to back
  *
  * Concurrency: every counter has exactly one writer process, except the
@@ -24,6 +25,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/config.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
 #define SHM_VERSION 4u
@@ -63,11 +66,12 @@ struct shm_header {
 	uint64_t off_logs;
 	uint64_t off_workers;
 	uint64_t off_limits;
+	uint64_t off_config;
 	uint64_t off_data;
 	uint32_t nworkers;      /* workers configured at creation */
 	uint32_t master_pid;
 	int64_t created_unix;
-	uint8_t pad[80];        /* to 192 bytes: three cache lines */
+	uint8_t pad[72];        /* to 192 bytes: three cache lines */
 };
 
 /*
@@ -216,6 +220,18 @@ struct shm_limits {
 	 * by worker w only (and by its successor, once the master reaped it). */
 	alignas(SHM_CACHELINE) _Atomic uint32_t held_total[SHM_MAX_WORKERS];
 	_Atomic uint32_t held[SHM_MAX_WORKERS][SHM_IP_SLOTS];
+};
+
+/*
+ * The configuration the master parsed, validated and applied last (keys
+ * that need a restart kept as they run). Children take a reload from here
+ * on SIGHUP and never read the file: one parse for every process, and a
+ * file only root may read serves children that dropped privileges. A
+ * seqlock with one writer: protocol in shm/config_box.c.
+ */
+struct shm_config_box {
+	alignas(SHM_CACHELINE) _Atomic uint64_t gen;   /* odd while written */
+	struct config cfg;
 };
 
 _Static_assert(sizeof(struct shm_header) % SHM_CACHELINE == 0, "header padded");

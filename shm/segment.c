@@ -31,7 +31,7 @@
 struct seg_layout {
 	uint64_t nslots, data_size;
 	uint64_t off_ctl, off_slots, off_ingest, off_logs, off_workers;
-	uint64_t off_limits, off_data, total;
+	uint64_t off_limits, off_config, off_data, total;
 };
 
 static uint64_t
@@ -83,7 +83,8 @@ seg_plan(struct seg_layout *l, uint64_t nslots, uint64_t data_size,
 	    SHM_MAX_LOGS * sizeof(struct shm_log_status));
 	l->off_limits = seg_align(l->off_workers +
 	    SHM_MAX_WORKERS * sizeof(struct shm_worker_stats));
-	l->off_data = seg_align(l->off_limits + sizeof(struct shm_limits));
+	l->off_config = seg_align(l->off_limits + sizeof(struct shm_limits));
+	l->off_data = seg_align(l->off_config + sizeof(struct shm_config_box));
 	l->total = l->off_data + l->data_size;
 	return 0;
 }
@@ -103,6 +104,7 @@ seg_fill_ptrs(struct shm_seg *seg, void *base, size_t size)
 	seg->logs = (struct shm_log_status *)(b + h->off_logs);
 	seg->workers = (struct shm_worker_stats *)(b + h->off_workers);
 	seg->limits = (struct shm_limits *)(b + h->off_limits);
+	seg->config = (struct shm_config_box *)(b + h->off_config);
 	seg->data = b + h->off_data;
 	seg->slot_mask = h->nslots - 1;
 	seg->data_size = h->data_size;
@@ -127,6 +129,7 @@ seg_init_header(void *base, const struct seg_layout *l, uint32_t nworkers)
 	h->off_logs = l->off_logs;
 	h->off_workers = l->off_workers;
 	h->off_limits = l->off_limits;
+	h->off_config = l->off_config;
 	h->off_data = l->off_data;
 	h->nworkers = nworkers;
 	h->master_pid = (uint32_t)getpid();
@@ -350,6 +353,7 @@ seg_carry_map(struct seg_carry *c, int fd, char *why, size_t whylen)
 	    l.off_ctl != h.off_ctl || l.off_slots != h.off_slots ||
 	    l.off_ingest != h.off_ingest || l.off_logs != h.off_logs ||
 	    l.off_workers != h.off_workers || l.off_limits != h.off_limits ||
+	    l.off_config != h.off_config ||
 	    l.off_data != h.off_data) {
 		snprintf(why, whylen, "sizes or offsets not of this layout");
 		return;

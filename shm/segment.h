@@ -20,6 +20,7 @@ struct shm_seg {
 	struct shm_log_status *logs;       /* SHM_MAX_LOGS */
 	struct shm_worker_stats *workers;  /* SHM_MAX_WORKERS */
 	struct shm_limits *limits;
+	struct shm_config_box *config;
 	uint8_t *data;
 	uint64_t slot_mask;
 	uint64_t data_size;

@@ -108,3 +108,32 @@ test('SIGHUP moves log.target to a new file in every process; one that cannot be
   assert.strictEqual(read(a).length, aBefore, 'nothing went back to a.log');
   assert.ok(!fs.existsSync(bad));
 });
+
+// The master parses the file once and hands the children what it applied
+// (shm/config_box.c): children that dropped to another user need not read
+// it. Before, each child read the file again itself, and one that could not
+// (mode 0600, the master's) kept the old tokens.
+test('SIGHUP reaches children that cannot read the file: the master parses it once and hands it over',
+  { skip: process.getuid() !== 0 && 'needs root: the children must run as another user' }, async (t) => {
+    const conf = (tok) => c.confFor(c.feedPath(), {
+      rate: 20,
+      extra: ['user: nobody', 'auth:', '  enabled: true', `  tokens: ["${tok}"]`, ''].join('\n'),
+    });
+    const d = await startDaemon({ t, workers: 2, conf: conf('old-token') });
+    assert.strictEqual(await status(d.url('/sse?token=new-token')), 401);
+    fs.writeFileSync(d.confPath, conf('new-token'));
+    fs.chmodSync(d.confPath, 0o600);
+    process.kill(d.pid, 'SIGHUP');
+    let run = 0;
+    const deadline = Date.now() + 10000;
+    while (run < 20) {
+      run = (await status(d.url('/sse?token=old-token'))) === 401 ? run + 1 : 0;
+      assert.ok(Date.now() < deadline, `the old token is still accepted 10 s after SIGHUP\n${d.logs()}`);
+    }
+    for (let i = 0; i < 10; i++) {
+      const w = c.openWs(d.url('/?token=new-token', 'ws'));
+      await w.opened;
+      w.close();
+    }
+    assert.doesNotMatch(d.logs(), /Permission denied/);
+  });

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shm/config_box.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
 
@@ -152,6 +153,34 @@ START_TEST(meta_and_facts_round_trip)
 	ck_assert_uint_eq(m.flags, 0);
 	ck_assert_int_eq(m.seen_us, 43);
 	ck_assert_int_eq(ring_peek_meta(&seg, b + 1, &m), -1);
+	shm_seg_close(&seg);
+}
+END_TEST
+
+/* The master's configuration reaches a reader whole, newest first; before
+ * any put a reader is told there is none. */
+START_TEST(config_box_hands_the_newest_configuration)
+{
+	struct shm_seg seg;
+	struct config a, b, got;
+
+	anon(&seg, 8, 1 << 16);
+	memset(&got, 0x5a, sizeof(got));
+	ck_assert_uint_eq(config_box_get(&seg, &got), 0);
+	ck_assert_uint_eq(((unsigned char *)&got)[0], 0x5a);
+	config_defaults(&a);
+	a.port = 1111;
+	snprintf(a.auth.tokens[0], sizeof(a.auth.tokens[0]), "%s", "first");
+	b = a;
+	b.port = 2222;
+	snprintf(b.auth.tokens[0], sizeof(b.auth.tokens[0]), "%s", "second");
+	config_box_put(&seg, &a);
+	ck_assert_uint_eq(config_box_get(&seg, &got), 1);
+	ck_assert(memcmp(&got, &a, sizeof(a)) == 0);
+	config_box_put(&seg, &b);
+	ck_assert_uint_eq(config_box_get(&seg, &got), 2);
+	ck_assert_int_eq(got.port, 2222);
+	ck_assert_str_eq(got.auth.tokens[0], "second");
 	shm_seg_close(&seg);
 }
 END_TEST
@@ -853,6 +882,7 @@ segment_suite(void)
 	tcase_add_test(tc, stale_segment_of_dead_master_is_replaced);
 	tcase_add_test(tc, foreign_segment_is_moved_aside);
 	tcase_add_test(tc, stale_segment_carried_only_if_mode_0600);
+	tcase_add_test(tc, config_box_hands_the_newest_configuration);
 	tcase_add_test(tc, stale_ring_that_does_not_validate_is_not_carried);
 	tcase_add_test(tc, immovable_foreign_file_gives_an_unnamed_segment);
 	suite_add_tcase(s, tc);

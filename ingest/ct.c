@@ -22,7 +22,7 @@
 #include "ingest/ct_tiles.h"
 #include "ingest/dedup.h"
 #include "ingest/fetch.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */

@@ -1,5 +1,5 @@
 /* X.509 DER to certstream JSON text (see x509_json.h). */
-#include "ingest/x509_json.h"
+#include "ingest/render/x509_json.h"
 
 #include <limits.h>
 #include <stdarg.h>

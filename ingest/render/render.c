@@ -1,5 +1,5 @@
 /* One CT entry to the lite, full and domains messages (see render.h). */
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "ingest/x509_json.h"
+#include "ingest/render/x509_json.h"
 
 #define CACHE_SLOTS 64   /* direct-mapped by SHA-256: intermediates are few */
 

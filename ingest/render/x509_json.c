@@ -226,6 +226,15 @@ int
 x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
     struct x509j_buf *obj, struct x509j_buf *domains, char *err, size_t errlen)
 {
+	return x509j_cert_sha(x, der, len, NULL, flags, obj, domains, err,
+	    errlen);
+}
+
+int
+x509j_cert_sha(struct x509j *x, const uint8_t *der, size_t len,
+    const uint8_t *sha256, unsigned flags, struct x509j_buf *obj,
+    struct x509j_buf *domains, char *err, size_t errlen)
+{
 	struct certparts c;
 	size_t obj0 = obj->len, dom0 = domains ? domains->len : 0, first, start;
 	uint8_t md[EVP_MAX_MD_SIZE];
@@ -276,8 +285,12 @@ x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
 	x509j_hex(obj, md, mdlen, 1);
 	x509j_puts(obj, "\",\"sha1\":\"");
 	x509j_hex(obj, md, mdlen, 1);
-	if (!EVP_Digest(der, len, md, &mdlen, x->sha256, NULL))
+	if (sha256 != NULL) {
+		memcpy(md, sha256, 32);
+		mdlen = 32;
+	} else if (!EVP_Digest(der, len, md, &mdlen, x->sha256, NULL)) {
 		goto fail;
+	}
 	x509j_puts(obj, "\",\"sha256\":\"");
 	x509j_hex(obj, md, mdlen, 1);
 	if (leaf) {

@@ -1,5 +1,5 @@
 # certstream: one non-recursive Makefile. Each part lists its sources in a
-# *.mk beside them (ingest/render.mk, ...); this file holds flags and targets.
+# *.mk beside them (ingest/render/render.mk, ...); this file holds flags and targets.
 #
 #   make            build ./certstreamd
 #   make run        build and run with ./certstream.conf in the foreground
@@ -47,7 +47,7 @@ UNIT_SUITES :=
 TEST_PROGS :=
 TEST_PROG_SRCS :=
 
-MK_FILES := $(sort $(wildcard common/*.mk shm/*.mk ingest/*.mk broadcast/*.mk \
+MK_FILES := $(sort $(wildcard common/*.mk shm/*.mk ingest/*.mk ingest/*/*.mk broadcast/*.mk \
 	master/*.mk tests/*.mk tests/*/*.mk))
 include $(MK_FILES)
 

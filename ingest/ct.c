@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-#include <openssl/sha.h>
 
 #include "common/log.h"
 #include "ingest/ct_rfc6962.h"
@@ -22,7 +20,7 @@
 #include "ingest/ct_tiles.h"
 #include "ingest/dedup.h"
 #include "ingest/fetch.h"
-#include "ingest/render.h"
+#include "ingest/pipeline.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
@@ -43,7 +41,7 @@ struct ct {
 	struct ring_writer *w;
 	struct fetch *fetch;
 	struct dedup *dedup;
-	struct render_out out;
+	struct pipeline pipe;         /* dedup, render, publish */
 	struct ct_state state;
 	struct ct_log_priv **logs;
 	size_t nlogs, cap;
@@ -301,55 +299,42 @@ int
 ct_publish(struct ct_log *l, const struct leaf_entry *e)
 {
 	struct render_source src;
-	struct ring_rec rec;
 	struct timespec ts;
-	uint8_t key[SHA256_DIGEST_LENGTH];
 	char err[256];
-	double seen;
 	int64_t seen_us;
-	int i, rc = 0;
+	int rc = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	seen = (double)seen_us / 1e6;
 	src.url = l->info.url;
 	src.name = l->info.name;
 	src.operator_name = l->info.operator_name;
 	src.type = l->info.type == LOGLIST_STATIC ? "static" : "rfc6962";
-	if (render_entry(e, &src, seen, &C->out, err, sizeof(err)) < 0) {
+	/* dedup, render, publish: ingest/pipeline.c */
+	switch (pipeline_entry(&C->pipe, &src, (uint16_t)(l->st - C->seg->logs),
+	    e, seen_us, err, sizeof(err))) {
+	case PIPE_BAD:
 		ct_log_skip(l, "entry %" PRIu64 ": %s", e->index, err);
 		return 0;
-	}
-	if (C->dedup != NULL) {
-		SHA256(e->cert.p, e->cert.len, key);
-		i = dedup_check(C->dedup, key, ts.tv_sec);
-		atomic_store(&C->seg->ingest->dedup_cache_size,
-		    dedup_size(C->dedup));
-		if (i) {
-			atomic_fetch_add(&C->seg->ingest->duplicates, 1);
-			goto advance;
-		}
-	}
-	memset(&rec, 0, sizeof(rec));
-	for (i = 0; i < RV_COUNT; i++) {
-		rec.json[i].iov_base = C->out.json[i];
-		rec.json[i].iov_len = C->out.len[i];
-	}
-	rec.seen_us = seen_us;
-	rec.index = e->index;
-	rec.log = (uint16_t)(l->st - C->seg->logs);
-	if (ring_publish_rec(C->w, &rec) == UINT64_MAX) {
+	case PIPE_DUPLICATE:
+		atomic_fetch_add(&C->seg->ingest->duplicates, 1);
+		break;
+	case PIPE_TOO_BIG:
 		set_error(l, "record larger than a quarter of the ring");
 		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
-		log_warnx("log %s: entry %" PRIu64 ": record of %zu bytes does not "
-		    "fit the ring; passed", l->info.url, e->index, C->out.len[RV_FULL]);
+		log_warnx("log %s: entry %" PRIu64 ": %s; passed", l->info.url,
+		    e->index, err);
 		rc = -1;
-		goto advance;
+		break;
+	case PIPE_PUBLISHED:
+		atomic_fetch_add(&l->st->entries, 1);
+		atomic_fetch_add(&C->seg->ingest->records, 1);
+		record_delay(l->st, seen_us, e->timestamp_ms);
+		break;
 	}
-	atomic_fetch_add(&l->st->entries, 1);
-	atomic_fetch_add(&C->seg->ingest->records, 1);
-	record_delay(l->st, seen_us, e->timestamp_ms);
-advance:
+	if (C->dedup != NULL)
+		atomic_store(&C->seg->ingest->dedup_cache_size,
+		    dedup_size(C->dedup));
 	/* Only now: a successor resumes after the last published record. */
 	set_next(l, e->index + 1);
 	return rc;
@@ -365,34 +350,19 @@ int
 ct_last_record(const struct shm_seg *seg, char *url, size_t urllen,
     uint64_t *index)
 {
-	struct json_tokener *tok = NULL;
-	json_object *o = NULL, *data, *src, *u, *ix;
-	struct iovec iov;
+	struct ring_meta m;
 	uint64_t head = ring_head(seg);
-	int64_t seen;
-	int rc = -1;
 
-	if (head == 0 || ring_peek(seg, head - 1, RV_LITE, 0, &iov, &seen) < 0 ||
-	    iov.iov_len > INT32_MAX)
+	if (head == 0 || ring_peek_meta(seg, head - 1, &m) < 0 ||
+	    m.log >= SHM_MAX_LOGS)
 		return -1;
-	if ((tok = json_tokener_new()) == NULL)
+	/* the slot names the log the record came from: slots are claimed
+	 * by URL and kept while a log is watched */
+	snprintf(url, urllen, "%s", seg->logs[m.log].url);
+	*index = m.index;
+	if (!ring_still_valid(seg, head - 1) || url[0] == '\0')
 		return -1;
-	o = json_tokener_parse_ex(tok, iov.iov_base, (int)iov.iov_len);
-	if (!ring_still_valid(seg, head - 1) || o == NULL ||
-	    !json_object_object_get_ex(o, "data", &data) ||
-	    !json_object_object_get_ex(data, "source", &src) ||
-	    !json_object_object_get_ex(src, "url", &u) ||
-	    !json_object_object_get_ex(data, "cert_index", &ix) ||
-	    !json_object_is_type(u, json_type_string) ||
-	    !json_object_is_type(ix, json_type_int))
-		goto done;
-	snprintf(url, urllen, "%s", json_object_get_string(u));
-	*index = json_object_get_uint64(ix);
-	rc = 0;
-done:
-	json_object_put(o);
-	json_tokener_free(tok);
-	return rc;
+	return 0;
 }
 
 /* ---- logs ---- */
@@ -832,7 +802,7 @@ dedup_setup(void)
 	int kept = 0;
 
 	dedup_free(C->dedup);
-	C->dedup = NULL;
+	C->dedup = C->pipe.dedup = NULL;
 	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
 	dedup_name(name, sizeof(name));
 	if (!C->cfg.dedup.enabled) {
@@ -843,6 +813,7 @@ dedup_setup(void)
 	C->dedup = name[0] != '\0' ? dedup_open(name,
 	    (size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs, &kept) :
 	    dedup_new((size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs);
+	C->pipe.dedup = C->dedup;
 	if (C->dedup == NULL) {
 		log_warnx("dedup: cannot allocate %d entries%s%s",
 		    C->cfg.dedup.max_entries, name[0] ? " in " : "", name);
@@ -877,7 +848,12 @@ ct_start(struct event_base *base, const struct config *cfg,
 	C->cfg = *cfg;
 	C->seg = seg;
 	C->w = w;
-	render_out_init(&C->out);
+	if (pipeline_init(&C->pipe, w) < 0) {
+		log_error("%s: out of memory", __func__);
+		free(C);
+		C = NULL;
+		return -1;
+	}
 	ct_state_init(&C->state);
 	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
 	    &C->last_index) == 0;
@@ -937,7 +913,7 @@ ct_stop(void)
 		if (name[0] != '\0')
 			shm_unlink(name);
 	}
-	render_out_fini(&C->out);
+	pipeline_fini(&C->pipe);
 	ct_state_free(&C->state);
 	free(C);
 	C = NULL;

@@ -48,11 +48,12 @@ void ct_stop(void);
 int ct_reload(const struct config *cfg);
 
 /*
- * The source URL and cert_index of the newest record in the ring. Ingest
- * publishes a record, then advances its log's next_index: an ingest killed
- * between the two leaves exactly this record published but not counted,
- * and its successor uses this to resume after it. 0, or -1 (empty ring,
- * record gone, or not a CT record).
+ * The log URL and index of the newest record in the ring, from the ring
+ * slot's log and index (ring_peek_meta). Ingest publishes a record, then
+ * advances its log's next_index: an ingest killed between the two leaves
+ * exactly this record published but not counted, and its successor uses
+ * this to resume after it. 0, or -1 (empty ring, record gone, or not a CT
+ * record: no log slot).
  */
 int ct_last_record(const struct shm_seg *seg, char *url, size_t urllen,
     uint64_t *index);

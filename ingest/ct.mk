@@ -1,8 +1,12 @@
-# CT ingest: log list, verification, fetching, pollers, state, dedup.
-INGEST_SRCS += ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
+# CT ingest: log list, verification, fetching, pollers, state, dedup, leaf
+# decoding.
+INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_state.c ingest/dedup.c ingest/fetch.c ingest/ct.c \
+	ingest/pipeline.c \
 	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_tiles.c \
 	ingest/ct_tiles_hash.c ingest/issuer_cache.c
+UNIT_SRCS += tests/unit/check_leaf.c
+UNIT_SUITES += leaf
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
 	tests/unit/check_dedup.c tests/unit/check_fetch.c \

@@ -320,7 +320,8 @@ op_drop_oldest(struct dedup_op *o)
 	return 0;
 }
 
-/* First empty slot of key's probe run in *slot; 1 if key is present. */
+/* First empty slot of key's probe run in *slot, 0; or 1 if key is present,
+ * its slot in *slot. */
 static int
 op_lookup(const struct dedup_op *o, const uint8_t *key, size_t *slot)
 {
@@ -334,8 +335,10 @@ op_lookup(const struct dedup_op *o, const uint8_t *key, size_t *slot)
 			*slot = i;
 			return 0;
 		}
-		if (memcmp(o->d->fifo[v - 1].key, key, DEDUP_KEY_LEN) == 0)
+		if (memcmp(o->d->fifo[v - 1].key, key, DEDUP_KEY_LEN) == 0) {
+			*slot = i;
 			return 1;
+		}
 		i = (i + 1) & o->d->mask;
 	}
 	return -1;
@@ -391,6 +394,20 @@ dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now)
 	}
 	d->h->busy = 0;
 	return r;
+}
+
+int
+dedup_seen(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now)
+{
+	struct dedup_op o = { d, d->h->head, d->h->n };
+	size_t i = 0;
+	int64_t v;
+
+	/* read only: a set found inconsistent is dedup_check's to clear */
+	if (o.head >= d->cap || o.n > d->cap || op_lookup(&o, key, &i) != 1 ||
+	    (v = op_idx(&o, i)) <= 0)
+		return 0;
+	return now - d->fifo[v - 1].t < d->ttl;
 }
 
 size_t

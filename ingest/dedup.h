@@ -38,6 +38,12 @@ void dedup_free(struct dedup *d);
 int dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN],
     int64_t now);
 
+/* 1 if key was seen within the TTL before now, else 0; changes nothing.
+ * The ingest asks this before rendering and dedup_check once the
+ * certificate rendered: a certificate that did not render in one log is
+ * not remembered, so its copy in another log still gets its chance. */
+int dedup_seen(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now);
+
 /* Keys currently remembered. */
 size_t dedup_size(const struct dedup *d);
 

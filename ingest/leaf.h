@@ -68,6 +68,10 @@ struct leaf_entry {
 	/* The certificate certstream shows: x509 -> the cert; precert -> the
 	 * pre-certificate (extra_data, or the tile leaf). */
 	struct leaf_span cert;
+	/* SHA-256 of cert when a caller computed it (the ingest pipeline, for
+	 * dedup): rendering uses it instead of hashing again. NULL: not known.
+	 * The decoders leave it NULL. */
+	const uint8_t *cert_sha256;
 
 	/* Issuing chain, leaf's issuer first. Static: filled by
 	 * leaf_resolve_chain(); chain_fp lists nchain_fp fingerprints. */

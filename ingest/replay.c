@@ -17,7 +17,7 @@
 #include "common/base64.h"
 #include "common/log.h"
 #include "ingest/leaf.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 /* Publishing 'as fast as possible' yields to the loop after this many
  * records, so signals and the timer of a rate change are still handled. */

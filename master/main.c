@@ -10,7 +10,7 @@
 #include "broadcast/tls.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "ingest/render_cli.h"
+#include "ingest/render/render_cli.h"
 #include "ingest/replay.h"
 #include "master/master.h"
 #include "master/proctitle.h"

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/forms.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
 #define SHM_VERSION 4u
@@ -47,8 +48,7 @@ static const uint32_t shm_delay_bounds_s[SHM_DELAY_BUCKETS - 1] = {
 	1, 2, 5, 10, 30, 60, 300, 900, 3600, 86400,
 };
 
-/* Record variants, in the order they lie in the data area. */
-enum ring_variant { RV_LITE = 0, RV_FULL = 1, RV_DOMAINS = 2, RV_COUNT = 3 };
+/* Record variants (RV_LITE, RV_FULL, RV_DOMAINS): common/forms.h. */
 
 /* Stream and protocol indices for per-worker connection counters. */
 enum shm_proto { SP_WS = 0, SP_SSE = 1, SP_COUNT = 2 };

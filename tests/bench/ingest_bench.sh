@@ -5,13 +5,22 @@
 #      last entry published, and entries per CPU-second of the ingest
 #      process (it is single-threaded: one core);
 #   2. the CPU the ingest uses watching 60 idle logs (polled every second,
-#      tree heads verified), as a percentage of one core.
-# Prints "name value unit" lines; exit 0 when both were measured.
-#   BENCH_ENTRIES (default 30000), BENCH_IDLE_SECS (default 30)
+#      tree heads verified), as a percentage of one core;
+#   3. copies: the ingest CPU to take in 3 RFC 6962 logs holding the same
+#      certificates (fakelog --same-certs, as real CT logs share most of
+#      theirs) against the CPU for the same certificates in 1 log. The
+#      second and third copies of a certificate are dropped by dedup, so
+#      their cost is what the ingest pays before it knows they are copies.
+# Prints "name value unit" lines; exit 0 when all three were measured.
+#   BENCH_ENTRIES (default 30000), BENCH_IDLE_SECS (default 30),
+#   BENCH_DUP_ENTRIES (default 20000), BENCH_PARTS (default "1 2 3")
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ENTRIES=${BENCH_ENTRIES:-30000}
 IDLE=${BENCH_IDLE_SECS:-30}
+DUP=${BENCH_DUP_ENTRIES:-20000}
+PARTS=${BENCH_PARTS:-1 2 3}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 TCK=$(getconf CLK_TCK)
 tmp=$(mktemp -d /tmp/ingest-bench.XXXXXX)
 pids=""
@@ -89,6 +98,22 @@ cpu_ticks() {
 	awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+# ingest_cpu_until PORT NLOGS N: the ingest's CPU (ms) from now until each
+# of the NLOGS logs' next_index reaches N
+ingest_cpu_until() {
+	ipid=$(ingest_pid "$1")
+	c0=$(cpu_ticks "$ipid")
+	while :; do
+		k=$(deep "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const l=JSON.parse(s).logs;console.log(l.filter(x=>x.next_index>='"$3"').length)})')
+		[ "$k" -ge "$2" ] && break
+		sleep 0.05
+	done
+	c1=$(cpu_ticks "$ipid")
+	echo $(( (c1 - c0) * 1000 / TCK ))
+}
+
+ok=1
+if part 1; then
 # -- 1. throughput -----------------------------------------------------
 fakelog big --rfc6962 big --initial-size "$ENTRIES" --grow-per-sec 0 --batch-cap 1000
 fport=$(cat "$tmp/big.port")
@@ -112,7 +137,9 @@ echo "ingest_entries $ENTRIES entries"
 echo "ingest_wall_rate $(( ENTRIES * 1000 / ms )) entries/s"
 echo "ingest_cpu_rate $(( ENTRIES * 1000 / cpu_ms )) entries/cpu-s"
 echo "ingest_cpu_time $cpu_ms ms"
+fi
 
+if part 2; then
 # -- 2. idle CPU, 60 logs ---------------------------------------------
 a=""
 b=""
@@ -138,4 +165,24 @@ sleep "$IDLE"
 c1=$(cpu_ticks "$ipid")
 echo "ingest_idle_logs $nlogs logs"
 echo "ingest_idle_cpu $(awk -v t=$((c1 - c0)) -v hz="$TCK" -v s="$IDLE" 'BEGIN { printf "%.2f", 100 * t / hz / s }') %"
-[ "$nlogs" -eq 60 ]
+[ "$nlogs" -eq 60 ] || ok=0
+fi
+
+if part 3; then
+# -- 3. three copies of each certificate against one ---------------------
+fakelog one --rfc6962 d1 --real none --initial-size "$DUP" --grow-per-sec 0 --batch-cap 1000
+fakelog three --rfc6962 d1 --rfc6962 d2 --rfc6962 d3 --same-certs --real none \
+	--initial-size "$DUP" --grow-per-sec 0 --batch-cap 1000
+daemon done "http://127.0.0.1:$(cat "$tmp/one.port")/loglist.json" 100
+cpu1=$(ingest_cpu_until "$(cat "$tmp/done.port")" 1 "$DUP")
+kill "$dpid" 2>/dev/null
+daemon dthree "http://127.0.0.1:$(cat "$tmp/three.port")/loglist.json" 100
+cpu3=$(ingest_cpu_until "$(cat "$tmp/dthree.port")" 3 "$DUP")
+kill "$dpid" 2>/dev/null
+[ "$cpu1" -gt 0 ] || cpu1=1
+echo "ingest_dup_entries $DUP entries"
+echo "ingest_dup_cpu1 $cpu1 ms"
+echo "ingest_dup_cpu3 $cpu3 ms"
+echo "ingest_dup_ratio $(awk -v a="$cpu3" -v b="$cpu1" 'BEGIN { printf "%.2f", a / b }')"
+fi
+[ "$ok" = 1 ]

@@ -17,7 +17,7 @@
 #include <openssl/x509.h>
 
 #include "ingest/leaf.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #define MAXE 4096
 #define ROUNDS 3

@@ -20,6 +20,7 @@
 enum {
 	OPT_GROW_PER_REQUEST = 256, OPT_PUBLISH_MS, OPT_DELETE_PARTIALS,
 	OPT_STALE_MS, OPT_GZIP_ALWAYS, OPT_COSIGNATURES, OPT_NO_RANGE,
+	OPT_SAME_CERTS,
 };
 
 static void
@@ -34,7 +35,7 @@ usage(void)
 	    "  [--tls-cert PEM --tls-key PEM]\n"
 	    "  [--grow-per-request N] [--publish-ms N] [--delete-partials]\n"
 	    "  [--stale-checkpoint-ms N] [--gzip-always] [--cosignatures N]\n"
-	    "  [--no-range]\n"
+	    "  [--no-range] [--same-certs]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
 	exit(2);
 }
@@ -155,12 +156,14 @@ main(int argc, char **argv)
 		{ "gzip-always", no_argument, NULL, OPT_GZIP_ALWAYS },
 		{ "cosignatures", required_argument, NULL, OPT_COSIGNATURES },
 		{ "no-range", no_argument, NULL, OPT_NO_RANGE },
+		{ "same-certs", no_argument, NULL, OPT_SAME_CERTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_LOGS], *seed = "fakelog", *data = "tests/data/fakelog";
 	const char *key_out = NULL, *vnote = NULL, *vkey = NULL;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0, lint = 0;
+	int same_certs = 0;
 	struct fault_arg faults[MAX_LOGS];
 	const char *keys[MAX_LOGS];
 	int nkeys = 0, ncosig = 0;
@@ -283,6 +286,9 @@ main(int argc, char **argv)
 		case OPT_NO_RANGE:
 			srv.no_range = 1;
 			break;
+		case OPT_SAME_CERTS:
+			same_certs = 1;
+			break;
 		default:
 			usage();
 		}
@@ -319,6 +325,11 @@ main(int argc, char **argv)
 		if (fl_log_init(&logs[i], names[i], is_static[i], with_real,
 		    max_size, &corpus, &gen, err, sizeof(err)) < 0)
 			fatalx("log %s: %s", names[i], err);
+		/* --same-certs: every log generates the first log's
+		 * certificates, as real CT logs share most of theirs */
+		if (same_certs)
+			snprintf(logs[i].cert_name, sizeof(logs[i].cert_name),
+			    "%s", names[0]);
 		/* --publish-ms: a static log's entries show at its next publish. */
 		logs[i].auto_publish = !(is_static[i] && srv.publish_ms > 0);
 		if (fl_log_grow(&logs[i], initial, err, sizeof(err)) < 0 ||

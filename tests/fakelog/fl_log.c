@@ -62,6 +62,7 @@ fl_log_init(struct fl_log *l, const char *name, int is_static, int with_real,
 {
 	memset(l, 0, sizeof(*l));
 	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->cert_name, sizeof(l->cert_name), "%s", name);
 	l->is_static = is_static;
 	l->with_real = with_real;
 	l->max_size = max_size;
@@ -171,7 +172,7 @@ fl_log_grow(struct fl_log *l, size_t n, char *err, size_t errlen)
 					snprintf(err, errlen, "out of memory");
 					return -1;
 				}
-			} else if (fl_gen_entry(l->gen, l->name, i, s.e, err,
+			} else if (fl_gen_entry(l->gen, l->cert_name, i, s.e, err,
 			    errlen) < 0) {
 				free(s.e);
 				return -1;

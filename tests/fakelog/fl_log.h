@@ -58,6 +58,7 @@ struct fl_pub {
 
 struct fl_log {
 	char name[64];
+	char cert_name[64];         /* generates its certificates as this log's */
 	int is_static;
 	int with_real;              /* starts with the corpus entries */
 	struct fl_key key;

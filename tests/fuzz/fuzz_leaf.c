@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ingest/leaf.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 #include "tests/fuzz/fuzz.h"
 
 static int

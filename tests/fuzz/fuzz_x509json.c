@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include "ingest/x509_json.h"
+#include "ingest/render/x509_json.h"
 #include "tests/fuzz/fuzz.h"
 
 int

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <limits.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "common/clock.h"
@@ -13,20 +14,24 @@
 Suite *ct_suite(void);
 
 static void
-publish(struct ring_writer *w, const char *lite)
+publish(struct ring_writer *w, uint16_t log, uint64_t index)
 {
+	static const char lite[] = "{\"message_type\":\"certificate_update\"}";
 	static const char dom[] = "{\"message_type\":\"dns_entries\"}";
-	struct iovec iov[RV_COUNT];
+	struct ring_rec rec;
 
-	iov[RV_LITE].iov_base = (void *)lite;
-	iov[RV_LITE].iov_len = strlen(lite);
-	iov[RV_FULL].iov_base = (void *)lite;
-	iov[RV_FULL].iov_len = strlen(lite);
-	iov[RV_DOMAINS].iov_base = (void *)dom;
-	iov[RV_DOMAINS].iov_len = sizeof(dom) - 1;
-	ck_assert_uint_ne(ring_publish(w, iov, 1), UINT64_MAX);
+	memset(&rec, 0, sizeof(rec));
+	rec.json[RV_LITE].iov_base = (void *)lite;
+	rec.json[RV_LITE].iov_len = sizeof(lite) - 1;
+	rec.json[RV_FULL] = rec.json[RV_LITE];
+	rec.json[RV_DOMAINS].iov_base = (void *)dom;
+	rec.json[RV_DOMAINS].iov_len = sizeof(dom) - 1;
+	rec.log = log;
+	rec.index = index;
+	ck_assert_uint_ne(ring_publish_rec(w, &rec), UINT64_MAX);
 }
 
+/* From the ring slot's log and index alone: the JSON says nothing here. */
 START_TEST(last_record_names_log_and_index)
 {
 	struct shm_seg seg;
@@ -36,19 +41,20 @@ START_TEST(last_record_names_log_and_index)
 
 	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 20, 1, err,
 	    sizeof(err)), 0);
+	snprintf(seg.logs[0].url, sizeof(seg.logs[0].url), "http://a.example/log/");
+	snprintf(seg.logs[7].url, sizeof(seg.logs[7].url), "http://b.example/");
 	ring_writer_init(&w, &seg, NULL, 0);
 	ck_assert_int_eq(ct_last_record(&seg, url, sizeof(url), &idx), -1);
-	publish(&w, "{\"message_type\":\"certificate_update\",\"data\":{"
-	    "\"cert_index\":41,\"source\":{\"url\":\"http://a.example/log/\","
-	    "\"name\":\"a\"}}}");
-	publish(&w, "{\"message_type\":\"certificate_update\",\"data\":{"
-	    "\"cert_index\":9000000000,\"source\":{\"url\":\"http://b.example/\","
-	    "\"name\":\"b\"}}}");
+	publish(&w, 0, 41);
+	publish(&w, 7, 9000000000ULL);
 	ck_assert_int_eq(ct_last_record(&seg, url, sizeof(url), &idx), 0);
 	ck_assert_str_eq(url, "http://b.example/");
 	ck_assert_uint_eq(idx, 9000000000ULL);
-	/* something that is not a CT record */
-	publish(&w, "{\"message_type\":\"certificate_update\",\"data\":{}}");
+	/* a record of no log (replay) */
+	publish(&w, RING_NO_LOG, 5);
+	ck_assert_int_eq(ct_last_record(&seg, url, sizeof(url), &idx), -1);
+	/* a slot that names no log */
+	publish(&w, 3, 5);
 	ck_assert_int_eq(ct_last_record(&seg, url, sizeof(url), &idx), -1);
 	shm_seg_close(&seg);
 }

@@ -41,6 +41,30 @@ START_TEST(second_sighting_is_a_duplicate)
 }
 END_TEST
 
+/* dedup_seen asks without remembering: the ingest asks before rendering
+ * and remembers only a certificate that rendered. */
+START_TEST(seen_asks_without_remembering)
+{
+	struct dedup *d = dedup_new(100, 60);
+	uint8_t a[DEDUP_KEY_LEN], b[DEDUP_KEY_LEN];
+
+	ck_assert_ptr_nonnull(d);
+	key_of(1, a);
+	key_of(2, b);
+	ck_assert_int_eq(dedup_seen(d, a, 1000), 0);
+	ck_assert_int_eq(dedup_seen(d, a, 1000), 0);
+	ck_assert_uint_eq(dedup_size(d), 0);
+	ck_assert_int_eq(dedup_check(d, a, 1000), 0);
+	ck_assert_int_eq(dedup_seen(d, a, 1001), 1);
+	ck_assert_int_eq(dedup_seen(d, b, 1001), 0);
+	/* past the TTL, even before dedup_check expires it */
+	ck_assert_int_eq(dedup_seen(d, a, 1059), 1);
+	ck_assert_int_eq(dedup_seen(d, a, 1060), 0);
+	ck_assert_uint_eq(dedup_size(d), 1);
+	dedup_free(d);
+}
+END_TEST
+
 START_TEST(entries_expire_after_ttl)
 {
 	struct dedup *d = dedup_new(100, 60);
@@ -350,6 +374,7 @@ dedup_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, second_sighting_is_a_duplicate);
+	tcase_add_test(tc, seen_asks_without_remembering);
 	tcase_add_test(tc, entries_expire_after_ttl);
 	tcase_add_test(tc, size_is_bounded);
 	tcase_add_test(tc, colliding_keys_survive_deletions);

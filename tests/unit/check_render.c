@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "ingest/leaf.h"
-#include "ingest/render.h"
-#include "ingest/render_cli.h"
+#include "ingest/render/render.h"
+#include "ingest/render/render_cli.h"
 
 #define DATA "tests/data/"
 #define NAV DATA "real/static-ct/navigli2025h2/tile/"

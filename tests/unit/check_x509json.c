@@ -10,7 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "ingest/x509_json.h"
+#include "ingest/render/x509_json.h"
 
 #define CERTS "tests/data/real/certs/"
 #define GEN "tests/data/generated/"

@@ -15,7 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "ingest/leaf.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

@@ -1,5 +1,5 @@
 /* One CT entry to the lite, full and domains messages (see render.h). */
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "ingest/x509_json.h"
+#include "ingest/render/x509_json.h"
 
 #define CACHE_SLOTS 64   /* direct-mapped by SHA-256: intermediates are few */
 
@@ -176,7 +176,7 @@ render_chain(struct render_priv *p, struct render_cache *cache,
 			continue;
 		}
 		p->one.len = 0;
-		if (x509j_cert(p->x, e->chain[i].p, e->chain[i].len,
+		if (x509j_cert_sha(p->x, e->chain[i].p, e->chain[i].len, h,
 		    X509J_DER | X509J_CLOSE, &p->one, NULL, err, errlen) != 0) {
 			size_t n = strlen(err);
 
@@ -220,8 +220,8 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 	p->tail.len = 0;
 	for (v = 0; v < RV_COUNT; v++)
 		p->out[v].len = 0;
-	if (x509j_cert(p->x, e->cert.p, e->cert.len, X509J_LEAF, &p->leaf,
-	    &p->doms, err, errlen) != 0)
+	if (x509j_cert_sha(p->x, e->cert.p, e->cert.len, e->cert_sha256,
+	    X509J_LEAF, &p->leaf, &p->doms, err, errlen) != 0)
 		goto fail;
 	if (render_chain(p, out->cache, e, err, errlen) != 0)
 		goto fail;

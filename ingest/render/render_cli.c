@@ -1,5 +1,5 @@
 /* certstreamd --render: files of CT entries to certstream messages. */
-#include "ingest/render_cli.h"
+#include "ingest/render/render_cli.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 #include "common/base64.h"
 #include "common/log.h"
 #include "ingest/leaf.h"
-#include "ingest/render.h"
+#include "ingest/render/render.h"
 
 #define CLI_MAX_FILE (1u << 30)
 

@@ -69,4 +69,10 @@ void x509j_free(struct x509j *x);
 int x509j_cert(struct x509j *x, const uint8_t *der, size_t len, unsigned flags,
     struct x509j_buf *obj, struct x509j_buf *domains, char *err, size_t errlen);
 
+/* The same with the certificate's SHA-256 (32 bytes) given by a caller that
+ * has it already (the ingest's dedup key), or NULL to compute it here. */
+int x509j_cert_sha(struct x509j *x, const uint8_t *der, size_t len,
+    const uint8_t *sha256, unsigned flags, struct x509j_buf *obj,
+    struct x509j_buf *domains, char *err, size_t errlen);
+
 #endif

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/forms.h"
 #include "ingest/leaf.h"
-#include "shm/layout.h"
 
 struct render_source {
 	const char *url;           /* base URL as the log list gives it (static: monitoring URL), ends in '/' or not */

@@ -1,0 +1,99 @@
+/*
+ * The ingest pipeline: how one CT entry becomes one ring record. Each step
+ * runs once per entry, and an entry that another log streamed already
+ * stops as early as the hash that tells so:
+ *
+ *   1. fetch, verify, decode: the pollers (ct_rfc6962.c, ct_tiles.c) turn
+ *      a response into entries (leaf.c: spans over the bytes, no copy),
+ *      hash each leaf once and bind it to a verified tree head;
+ *   2. hash: the certificate's SHA-256, once (here);
+ *   3. dedup: that hash against every log's recent certificates
+ *      (dedup.c); a copy ends here, before any rendering;
+ *   4. render: the three forms (ingest/render/), given the same SHA-256
+ *      for the certificate's "sha256";
+ *   5. publish: one ring record saying which log and index it holds
+ *      (publish() below: the one place a record is built);
+ *   6. resume point: the poller's ct_publish (ct.c) then advances the
+ *      log's next index, so a successor resumes after the last record.
+ */
+#include "ingest/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+int
+pipeline_init(struct pipeline *p, struct ring_writer *w)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	render_out_init(&p->out);
+	/* fetched once: EVP_sha256() would look the provider up every call */
+	if ((p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+pipeline_fini(struct pipeline *p)
+{
+	render_out_fini(&p->out);
+	EVP_MD_free(p->sha256);
+	p->sha256 = NULL;
+}
+
+/* Step 5: the rendered forms to one ring record. */
+static enum pipe_result
+publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
+    int64_t seen_us, char *err, size_t errlen)
+{
+	struct ring_rec rec;
+	int v;
+
+	memset(&rec, 0, sizeof(rec));
+	for (v = 0; v < RV_COUNT; v++) {
+		rec.json[v].iov_base = p->out.json[v];
+		rec.json[v].iov_len = p->out.len[v];
+	}
+	rec.seen_us = seen_us;
+	rec.index = e->index;
+	rec.log = log;
+	if (ring_publish_rec(p->w, &rec) == UINT64_MAX) {
+		snprintf(err, errlen, "record of %zu bytes does not fit the ring",
+		    p->out.len[RV_FULL]);
+		return PIPE_TOO_BIG;
+	}
+	return PIPE_PUBLISHED;
+}
+
+enum pipe_result
+pipeline_entry(struct pipeline *p, const struct render_source *src,
+    uint16_t log, const struct leaf_entry *e, int64_t seen_us, char *err,
+    size_t errlen)
+{
+	struct leaf_entry le = *e;
+	uint8_t h[EVP_MAX_MD_SIZE];
+	unsigned int hl;
+	int64_t now = seen_us / 1000000;
+
+	/* 2. hash */
+	if (!EVP_Digest(e->cert.p, e->cert.len, h, &hl, p->sha256, NULL)) {
+		snprintf(err, errlen, "certificate digest failed");
+		return PIPE_BAD;
+	}
+	/* 3. dedup: asked first, remembered only once the certificate has
+	 * rendered (see dedup_seen) */
+	if (p->dedup != NULL && dedup_seen(p->dedup, h, now))
+		return PIPE_DUPLICATE;
+	/* 4. render */
+	le.cert_sha256 = h;
+	if (render_entry(&le, src, (double)seen_us / 1e6, &p->out, err,
+	    errlen) < 0)
+		return PIPE_BAD;
+	if (p->dedup != NULL)
+		(void)dedup_check(p->dedup, h, now);
+	/* 5. publish */
+	return publish(p, log, e, seen_us, err, errlen);
+}

@@ -1,0 +1,40 @@
+/*
+ * The ingest pipeline's last steps, shared by every CT poller: one decoded,
+ * verified entry to one ring record (see pipeline.c for the whole path).
+ */
+#ifndef INGEST_PIPELINE_H
+#define INGEST_PIPELINE_H
+
+#include <stdint.h>
+
+#include "ingest/dedup.h"
+#include "ingest/leaf.h"
+#include "ingest/render/render.h"
+#include "shm/ring.h"
+
+struct pipeline {
+	struct ring_writer *w;
+	struct dedup *dedup;        /* the owner's set; NULL: dedup off */
+	struct render_out out;      /* the forms of the entry being published */
+	void *sha256;               /* EVP_MD, fetched once */
+};
+
+/* What became of an entry (PIPE_BAD and PIPE_TOO_BIG fill err). */
+enum pipe_result {
+	PIPE_PUBLISHED = 0,  /* one record in the ring */
+	PIPE_DUPLICATE,      /* streamed from a log already: nothing done */
+	PIPE_BAD,            /* the certificate or its chain did not render */
+	PIPE_TOO_BIG,        /* rendered, larger than the ring takes */
+};
+
+/* 0, or -1 when out of memory. */
+int pipeline_init(struct pipeline *p, struct ring_writer *w);
+void pipeline_fini(struct pipeline *p);
+
+/* Entry e of the log in shm_log_status slot `log` (src names it), seen at
+ * seen_us (Unix microseconds): dedup, render, publish. */
+enum pipe_result pipeline_entry(struct pipeline *p,
+    const struct render_source *src, uint16_t log, const struct leaf_entry *e,
+    int64_t seen_us, char *err, size_t errlen);
+
+#endif

@@ -35,6 +35,8 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
+# ThreadSanitizer: the ring stress test with reader threads (-T).
+TSAN_FLAGS := -O1 -g -fsanitize=thread
 
 # Each *.mk appends to these.
 COMMON_SRCS :=
@@ -56,9 +58,11 @@ DAEMON_SRCS := $(LIB_SRCS) $(MASTER_SRCS)
 
 OBJ := build/obj
 AOBJ := build/asan
+TOBJ := build/tsan
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 aobjs = $(patsubst %.c,$(AOBJ)/%.o,$(1))
+tobjs = $(patsubst %.c,$(TOBJ)/%.o,$(1))
 
 .PHONY: all asan run test test-build test-unit test-integration check-deps clean install bench fuzz deb
 all: certstreamd
@@ -78,6 +82,13 @@ $(OBJ)/%.o: %.c
 $(AOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(TOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -c -o $@ $<
+
+build/ring_stress-tsan: $(call tobjs,$(ring_stress_SRCS) $(COMMON_HELPER_SRCS))
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(LIBS) -lpthread
 
 # The unit-test runner: one Check binary for every suite (UNIT_SUITES).
 # A suite NAME is a function `Suite *NAME_suite(void)`.
@@ -114,7 +125,7 @@ check-deps:
 	@scripts/install-deps.sh test
 
 # Everything the test run needs, built once.
-test-build: certstreamd certstreamd-asan build/check_unit build/check_unit-asan \
+test-build: certstreamd certstreamd-asan build/check_unit build/check_unit-asan build/ring_stress-tsan \
 	$(addprefix build/,$(TEST_PROGS)) $(addsuffix -asan,$(addprefix build/,$(TEST_PROGS)))
 
 test: check-deps

@@ -204,6 +204,10 @@ struct shm_worker_stats {
 	/* streamed records and bytes by stream and protocol */
 	_Atomic uint64_t stream_msgs[RV_COUNT][SP_COUNT];
 	_Atomic uint64_t stream_bytes[RV_COUNT][SP_COUNT];
+	/* of those, compressed frames sent (permessage-deflate), and the
+	 * bytes their plain frames have */
+	_Atomic uint64_t stream_zbytes[RV_COUNT][SP_COUNT];
+	_Atomic uint64_t stream_zplain[RV_COUNT][SP_COUNT];
 };
 
 struct shm_ip_slot {

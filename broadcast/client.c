@@ -45,6 +45,7 @@
 #include "broadcast/sse.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
+#include "broadcast/ws_deflate.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "shm/ring.h"
@@ -71,6 +72,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_TLS_HS 0x400         /* TLS handshake not finished */
 #define CF_GAP_DUE 0x800        /* a gap notice waits for the next record */
 #define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
+#define CF_DEFLATE 0x2000       /* permessage-deflate negotiated */
 
 struct client {
 	struct client *prev, *next;
@@ -91,6 +93,8 @@ struct client {
 	uint32_t head_len;
 	uint32_t head_cap;      /* head's size: the limit may change on reload */
 	uint64_t cursor;        /* next record to send */
+	uint64_t z_next;        /* CF_DEFLATE: the record whose compressed frame
+	                         * follows on from the last one sent */
 	uint64_t gap_from, gap_to, gap_n;       /* the gap notice due */
 	uint64_t skip;          /* data-frame payload bytes still to discard */
 	uint64_t msg_len;       /* bytes of the open fragmented message */
@@ -489,14 +493,29 @@ client_edge(uint64_t first, uint64_t tail, uint64_t head)
 }
 
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
- * prefix, payload, end (SSE). Returns how many, or -1: not in the ring. */
+ * prefix, payload, end (SSE). Returns how many, or -1: not in the ring.
+ * A permessage-deflate client whose inflater holds the shared stream up to
+ * seq (zn == seq: it got seq - 1 compressed), or that reaches a keyframe,
+ * gets the shared compressed frame (*z set); else the plain one. */
 static int
 client_record_parts(struct client *c, uint64_t seq, struct iovec part[3],
-    int unit, int64_t *seen)
+    int unit, int64_t *seen, uint64_t zn, int *z)
 {
 	struct wctx *w = c->w;
 	char *p;
+	int key;
 
+	*z = 0;
+	if ((c->flags & CF_DEFLATE) && ring_peek_z(w->seg, seq,
+	    (enum ring_variant)c->stream, &part[0], &key) == 0 &&
+	    (key || zn == seq)) {
+		/* latency wants data.seen; the plain peek gives it */
+		if (ring_peek(w->seg, seq, (enum ring_variant)c->stream, 1,
+		    &part[1], seen) == -1)
+			return -1;
+		*z = (int)part[1].iov_len;
+		return 1;
+	}
 	if (ring_peek(w->seg, seq, (enum ring_variant)c->stream,
 	    c->proto == SP_WS, &part[c->proto == SP_WS ? 0 : 1], seen) == -1)
 		return -1;
@@ -513,17 +532,20 @@ client_record_parts(struct client *c, uint64_t seq, struct iovec part[3],
 /* Add record seq to the writev. -1: not in the ring. */
 static int
 client_add_record(struct client *c, uint64_t seq, int *niov, int *nunits,
-    size_t *total)
+    size_t *total, uint64_t *zn)
 {
 	struct wctx *w = c->w;
 	struct iovec part[3];
 	struct wctx_unit *u;
 	int64_t seen = 0;
 	uint32_t len = 0;
-	int n, k;
+	int n, k, z;
 
-	if ((n = client_record_parts(c, seq, part, *nunits, &seen)) == -1)
+	if ((n = client_record_parts(c, seq, part, *nunits, &seen, *zn,
+	    &z)) == -1)
 		return -1;
+	if (z > 0)
+		*zn = seq + 1;
 	for (k = 0; k < n; k++) {
 		w->iov[*niov] = part[k];
 		len += (uint32_t)part[k].iov_len;
@@ -533,8 +555,20 @@ client_add_record(struct client *c, uint64_t seq, int *niov, int *nunits,
 	u->len = len;
 	u->seen_us = seen;
 	u->kind = WCTX_UNIT_RECORD;
+	u->zplain = (uint32_t)z;
 	*total += len;
 	return 0;
+}
+
+/* A compressed frame of zlen bytes went out (or began to) in place of
+ * plain bytes of a frame of plen. */
+static void
+client_zcount(struct client *c, uint64_t zlen, uint64_t plen)
+{
+	struct shm_worker_stats *st = c->w->st;
+
+	atomic_fetch_add(&st->stream_zbytes[c->stream][c->proto], zlen);
+	atomic_fetch_add(&st->stream_zplain[c->stream][c->proto], plen);
 }
 
 /* A write stopped `done` bytes into record `cursor`: keep the rest of it
@@ -547,9 +581,12 @@ client_keep_rest(struct client *c, uint32_t done)
 	struct iovec part[3];
 	int64_t seen = 0;
 	size_t len = 0, at = 0, skip = done;
-	int n, k;
+	int n, k, z;
 
-	if ((n = client_record_parts(c, c->cursor, part, 0, &seen)) == -1)
+	/* Every unit before this one is consumed: z_next is as it was when
+	 * the record was chosen, so the same frame comes back. */
+	if ((n = client_record_parts(c, c->cursor, part, 0, &seen, c->z_next,
+	    &z)) == -1)
 		return -1;
 	for (k = 0; k < n; k++)
 		len += part[k].iov_len;
@@ -579,6 +616,10 @@ client_keep_rest(struct client *c, uint32_t done)
 	c->rest_len = (uint32_t)at;
 	c->rest_off = 0;
 	c->rest_seen = seen;
+	if (z > 0) {
+		c->z_next = c->cursor + 1;
+		client_zcount(c, len, (uint64_t)z);
+	}
 	c->cursor++;
 	/* it has begun a record past the tail: a later lap is a new one */
 	c->flags &= (uint16_t)~CF_LAPPING;
@@ -633,6 +674,10 @@ client_consume(struct client *c, size_t n, int nunits)
 				client_latency(w->st, now_us, c->rest_seen);
 				break;
 			default:
+				if (u->zplain > 0) {
+					c->z_next = c->cursor + 1;
+					client_zcount(c, u->len, u->zplain);
+				}
 				c->cursor++;
 				c->flags &= (uint16_t)~CF_LAPPING;
 				msgs++;
@@ -744,7 +789,7 @@ client_write(struct client *c)
 	for (round = 0; round < CLIENT_WRITES_PER_TURN; round++) {
 		int niov = 0, nunits = 0, nrec = 0, hold;
 		size_t total = 0, pre;
-		uint64_t first, seq, head, tail;
+		uint64_t first, seq, head, tail, zn = c->z_next;
 		ssize_t n;
 
 		tail = ring_tail(w->seg);
@@ -763,6 +808,7 @@ client_write(struct client *c)
 			u->len = c->rest_len - c->rest_off;
 			u->seen_us = c->rest_seen;
 			u->kind = WCTX_UNIT_REST;
+			u->zplain = 0;
 			total += u->len;
 		}
 		if (c->ctl_off < c->ctl_len) {
@@ -773,6 +819,7 @@ client_write(struct client *c)
 			u->len = (uint32_t)(c->ctl_len - c->ctl_off);
 			u->seen_us = 0;
 			u->kind = WCTX_UNIT_CTL;
+			u->zplain = 0;
 			total += u->len;
 		}
 		pre = total;    /* bytes before the ring's: rest and control */
@@ -780,7 +827,7 @@ client_write(struct client *c)
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
 				if (client_add_record(c, seq, &niov, &nunits,
-				    &total) == -1) {
+				    &total, &zn) == -1) {
 					/* Not lapped yet unreadable: give up on
 					 * it rather than spin. */
 					if (nunits == 0 &&
@@ -1091,7 +1138,8 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 {
 	struct wctx *w = c->w;
 	uint64_t last = 0;
-	char val[8];
+	char val[8], zresp[WS_DEFLATE_RESP_MAX];
+	char ext[WS_DEFLATE_RESP_MAX + 32] = "";
 	long n;
 	int r;
 
@@ -1102,10 +1150,17 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 		/* Frames sent before our 101: no client does that. */
 		return client_answer(c, 400, "data before the handshake", NULL);
 	}
+	c->z_next = UINT64_MAX;        /* in step only from a keyframe */
+	if (w->cfg->compression.enabled &&
+	    ws_deflate_negotiate(req, zresp) == 1) {
+		c->flags |= CF_DEFLATE;
+		snprintf(ext, sizeof(ext), "Sec-WebSocket-Extensions: %s\r\n",
+		    zresp);
+	}
 	if ((c->out = evbuffer_new()) == NULL ||
 	    evbuffer_add_printf(c->out, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept) < 0) {
+	    "Sec-WebSocket-Accept: %s\r\n%s\r\n", accept, ext) < 0) {
 		log_warnx("%s: evbuffer", __func__);
 		client_close(c);
 		return -1;
@@ -1351,6 +1406,27 @@ client_rbuf_drop(struct client *c, size_t n)
 	c->rlen = (uint16_t)(c->rlen - n);
 }
 
+/* ws_frame_parse, except that with permessage-deflate RSV1 may mark a
+ * message's first frame as compressed (RFC 7692 §6.1; *z set): parsed
+ * from a copy of the header with the bit cleared. Anywhere else RSV1
+ * stays a protocol error. */
+static enum ws_frame_result
+client_frame_parse(struct client *c, uint64_t max, struct ws_frame *f, int *z)
+{
+	uint8_t hb[14];
+	size_t n = c->rlen < sizeof(hb) ? c->rlen : sizeof(hb);
+	int op = c->rbuf[0] & 0x0f;
+
+	*z = 0;
+	if (!(c->flags & CF_DEFLATE) || !(c->rbuf[0] & 0x40) ||
+	    (op != WS_OP_TEXT && op != WS_OP_BINARY))
+		return ws_frame_parse(c->rbuf, c->rlen, max, f);
+	memcpy(hb, c->rbuf, n);
+	hb[0] &= (uint8_t)~0x40;
+	*z = 1;
+	return ws_frame_parse(hb, n, max, f);
+}
+
 /* Parse the client frames in rbuf. Data is ignored (only its size is
  * checked); control frames are answered. */
 static int
@@ -1364,9 +1440,9 @@ client_frames(struct client *c)
 		uint8_t *payload, out[128];
 		size_t plen, take;
 		uint16_t code;
-		int bad;
+		int bad, z;
 
-		r = ws_frame_parse(c->rbuf, c->rlen, max, &f);
+		r = client_frame_parse(c, max, &f, &z);
 		if (r == WS_FRAME_INCOMPLETE)
 			break;
 		if (r == WS_FRAME_ERR_TOO_BIG)
@@ -1411,10 +1487,12 @@ client_frames(struct client *c)
 			c->flags |= CF_FRAME_FIN;
 		else
 			c->flags &= (uint16_t)~CF_FRAME_FIN;
-		if (f.opcode == WS_OP_TEXT) {
+		if (f.opcode == WS_OP_TEXT && !z) {
 			c->flags |= CF_TEXT;
 			c->utf8 = UTF8_OK;
-		} else if (f.opcode == WS_OP_BINARY) {
+		} else if (f.opcode != WS_OP_CONT) {
+			/* binary, or compressed: its bytes are not text
+			 * (never inflated: the server ignores client data) */
 			c->flags &= (uint16_t)~CF_TEXT;
 		}
 		memcpy(c->mask, f.mask, sizeof(c->mask));

@@ -633,6 +633,7 @@ struct ep_sums {
 	uint64_t lat[SHM_LAT_BUCKETS], lat_sum_us, lat_count;
 	uint64_t conns[RV_COUNT][SP_COUNT];
 	uint64_t smsgs[RV_COUNT][SP_COUNT], sbytes[RV_COUNT][SP_COUNT];
+	uint64_t zbytes[RV_COUNT][SP_COUNT], zplain[RV_COUNT][SP_COUNT];
 };
 
 static void
@@ -670,6 +671,10 @@ ep_sum(const struct shm_seg *seg, struct ep_sums *s)
 				    atomic_load(&ws->stream_msgs[k][p]);
 				s->sbytes[k][p] +=
 				    atomic_load(&ws->stream_bytes[k][p]);
+				s->zbytes[k][p] +=
+				    atomic_load(&ws->stream_zbytes[k][p]);
+				s->zplain[k][p] +=
+				    atomic_load(&ws->stream_zplain[k][p]);
 			}
 	}
 }
@@ -750,6 +755,12 @@ ep_metrics_workers(const struct shm_seg *seg, struct evbuffer *b)
 	    s.smsgs);
 	r |= ep_by_stream(b, "certstream_stream_bytes_sent_total", "counter",
 	    "Bytes streamed to clients, by stream and protocol.", s.sbytes);
+	r |= ep_by_stream(b, "certstream_stream_compressed_bytes_sent_total",
+	    "counter", "Of those, compressed (permessage-deflate) frames.",
+	    s.zbytes);
+	r |= ep_by_stream(b, "certstream_stream_compressed_plain_bytes_total",
+	    "counter", "What the compressed frames sent would have been plain.",
+	    s.zplain);
 	for (i = 0; i < n; i++)
 		per[i] = atomic_load(&seg->workers[i].messages_sent);
 	r |= ep_per_worker(b, "certstream_worker_messages_sent_total",

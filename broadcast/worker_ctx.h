@@ -34,6 +34,7 @@ struct wctx_unit {
 	uint32_t len;           /* bytes of this unit in the iovecs */
 	int64_t seen_us;        /* records: data.seen, for latency */
 	enum wctx_unit_kind kind;
+	uint32_t zplain;        /* records sent compressed: the plain frame's bytes */
 };
 
 struct wctx {

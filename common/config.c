@@ -153,6 +153,13 @@ static const struct ckey keys[] = {
 	ROW("dedup.max_entries", KT_INT, dedup.max_entries, "500000", 16, 100000000,
 	    1),
 
+	ROW("compression.enabled", KT_BOOL, compression.enabled, "true", 0, 0, 0),
+	ROW("compression.keyframe_records", KT_INT, compression.keyframe_records,
+	    "64", 1, 1000000, 0),
+	ROW("compression.keyframe_ms", KT_INT, compression.keyframe_ms, "1000",
+	    0, 3600000, 0),
+	ROW("compression.level", KT_INT, compression.level, "6", 1, 9, 0),
+
 	ROW("log.target", KT_LOGTARGET, log.target, "stderr", 0, 0, 1),
 
 	ROW("tls.cert", KT_PATH, tls.cert, "", 0, 0, 0),

@@ -117,6 +117,13 @@ struct config {
 	} dedup;
 
 	struct {
+		int enabled;                /* shared permessage-deflate streams */
+		int keyframe_records;       /* a keyframe at least every N records */
+		int keyframe_ms;            /* ... and every this many ms (0: off) */
+		int level;                  /* zlib level */
+	} compression;
+
+	struct {
 		char target[CONFIG_STR];    /* stderr | syslog | path */
 	} log;
 

@@ -21,6 +21,7 @@
 #include "ingest/replay.h"
 #include "shm/config_box.h"
 #include "shm/ring.h"
+#include "shm/ring_deflate.h"
 
 #define INGEST_TICK_SECS 5
 
@@ -158,6 +159,16 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 
 	ring_writer_init(&in.w, seg, wake_fds, nworkers);
 	in.w.ids = 1;   /* every message carries its id (FORMAT.md) */
+	if (cfg->compression.enabled) {
+		struct ring_deflate_cfg zc = {
+			.level = cfg->compression.level,
+			.key_records = (uint32_t)cfg->compression.keyframe_records,
+			.key_ms = (uint32_t)cfg->compression.keyframe_ms,
+		};
+
+		/* Without it records just go out plain. */
+		in.w.dfl = ring_deflate_new(&zc);
+	}
 	atomic_store(&seg->ingest->pid, (uint32_t)getpid());
 	atomic_store(&seg->ingest->started_unix, (int64_t)time(NULL));
 	atomic_store(&seg->ingest->alive, 1);
@@ -195,5 +206,6 @@ out:
 		if (ev[i] != NULL)
 			event_free(ev[i]);
 	event_base_free(in.base);
+	ring_deflate_free(in.w.dfl);
 	return rc;
 }

@@ -30,7 +30,7 @@
 #include "common/forms.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 4u
+#define SHM_VERSION 5u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -98,7 +98,11 @@ struct ring_ctl {
  * whdr[v] bytes of WebSocket frame header (server frames: unmasked text,
  * FIN), then vlen[v] bytes of JSON. After the variants, flen bytes of
  * facts (at foff, no frame header): what filters match on, prepared by
- * the writer, opaque to the ring. A record never wraps the data area end.
+ * the writer, opaque to the ring. With compression on, each variant's
+ * shared-stream message follows: zhdr[v] bytes of frame header (RSV1 set,
+ * text, FIN), then zlen[v] bytes of raw deflate (ring_deflate.h), at
+ * zoff[v]; RING_Z_KEY marks a keyframe. A record never wraps the data area
+ * end.
  */
 struct ring_slot {
 	_Atomic uint64_t seq;   /* the seq stored here; written last (release) */
@@ -114,8 +118,12 @@ struct ring_slot {
 	uint64_t index;         /* the entry's index in its log */
 	uint32_t foff;          /* facts, from the record's first byte */
 	uint32_t flen;
+	uint32_t zoff[RV_COUNT];        /* compressed frames, from the record's first byte */
+	uint32_t zlen[RV_COUNT];        /* their payload lengths */
 	uint16_t log;           /* the entry's log: its shm_log_status slot, or RING_NO_LOG */
-	uint8_t pad[46];
+	uint8_t zhdr[RV_COUNT];         /* their header lengths */
+	uint8_t zflags;                 /* RING_Z_* (ring.h); 0: no compressed frames */
+	uint8_t pad[18];
 };
 
 struct shm_log_status {
@@ -200,6 +208,10 @@ struct shm_worker_stats {
 	/* streamed records and bytes by stream and protocol */
 	_Atomic uint64_t stream_msgs[RV_COUNT][SP_COUNT];
 	_Atomic uint64_t stream_bytes[RV_COUNT][SP_COUNT];
+	/* of those, compressed frames sent (permessage-deflate), and the
+	 * bytes their plain frames have */
+	_Atomic uint64_t stream_zbytes[RV_COUNT][SP_COUNT];
+	_Atomic uint64_t stream_zplain[RV_COUNT][SP_COUNT];
 };
 
 struct shm_ip_slot {

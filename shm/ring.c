@@ -26,6 +26,7 @@
  * whatever they did with them (a worker closes the client) if it fails.
  */
 #include "shm/ring.h"
+#include "shm/ring_deflate.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
 	w->seg = seg;
 	w->wake_fds = wake_fds;
 	w->ids = 0;
+	w->dfl = NULL;
 	w->nwake = nwake > SHM_MAX_WORKERS ? SHM_MAX_WORKERS : nwake;
 	if (w->nwake < 0 || wake_fds == NULL)
 		w->nwake = 0;
@@ -154,6 +156,31 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	return ring_publish_rec(w, &r);
 }
 
+/* Feed the writer's shared compressors each form as it will be stored
+ * (the id first when from[v] > 0): one call per record (ring_deflate.h). */
+static int
+ring_z_deflate(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    const size_t from[RV_COUNT], const char *idp, int idlen,
+    struct iovec zout[RV_COUNT], int *key)
+{
+	struct iovec part[RV_COUNT][2];
+	int npart[RV_COUNT];
+
+	for (int v = 0; v < RV_COUNT; v++) {
+		npart[v] = 0;
+		if (from[v] > 0) {
+			part[v][npart[v]].iov_base = (void *)(uintptr_t)idp;
+			part[v][npart[v]++].iov_len = (size_t)idlen;
+			part[v][npart[v]].iov_base =
+			    (char *)json[v].iov_base + from[v];
+			part[v][npart[v]++].iov_len = json[v].iov_len - from[v];
+		} else if (json[v].iov_len > 0) {
+			part[v][npart[v]++] = json[v];
+		}
+	}
+	return ring_deflate_rec(w->dfl, part, npart, zout, key);
+}
+
 uint64_t
 ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 {
@@ -169,6 +196,9 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	uint8_t *dst;
 	char idp[32];
 	int idlen;
+	uint8_t zhdr[RV_COUNT][RING_WS_HDR_MAX];
+	int zhlen[RV_COUNT], zkey = 0, zon = 0;
+	struct iovec zout[RV_COUNT];
 
 	/* The writer is the only one to store head: the seq this record
 	 * gets is known before it is laid out, so its id goes in with the
@@ -194,9 +224,19 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	if (r->facts.iov_len > UINT32_MAX)
 		return UINT64_MAX;
 	size += r->facts.iov_len;
+	if (w->dfl != NULL && size <= seg->data_size / 4) {
+		zon = ring_z_deflate(w, json, from, idp, idlen, zout, &zkey) == 0;
+		for (int v = 0; zon && v < RV_COUNT; v++) {
+			zhlen[v] = ring_deflate_header(zhdr[v], zout[v].iov_len);
+			size += (uint64_t)zhlen[v] + zout[v].iov_len;
+		}
+	}
 	size = (size + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
-	if (size > seg->data_size / 4)
+	if (size > seg->data_size / 4) {
+		if (zon)
+			ring_deflate_void(w->dfl);
 		return UINT64_MAX;
+	}
 
 	/* A record never wraps: skip the area's tail end if it does not fit. */
 	pos = ctl->wpos;
@@ -250,6 +290,22 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	s->flen = (uint32_t)r->facts.iov_len;
 	if (r->facts.iov_len > 0)
 		memcpy(dst, r->facts.iov_base, r->facts.iov_len);
+	dst += r->facts.iov_len;
+	s->zflags = zon ? (uint8_t)(RING_Z_HAS | (zkey ? RING_Z_KEY : 0)) : 0;
+	for (int v = 0; v < RV_COUNT; v++) {
+		s->zoff[v] = s->zlen[v] = 0;
+		s->zhdr[v] = 0;
+		if (!zon)
+			continue;
+		s->zoff[v] = (uint32_t)(dst - (seg->data + off));
+		s->zhdr[v] = (uint8_t)zhlen[v];
+		s->zlen[v] = (uint32_t)zout[v].iov_len;
+		memcpy(dst, zhdr[v], (size_t)zhlen[v]);
+		dst += zhlen[v];
+		if (zout[v].iov_len > 0)
+			memcpy(dst, zout[v].iov_base, zout[v].iov_len);
+		dst += zout[v].iov_len;
+	}
 	s->pos = pos;
 	s->size = (uint32_t)size;
 	s->flags = r->flags;
@@ -358,6 +414,42 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	}
 	if (seen_us != NULL)
 		*seen_us = seen;
+	return 0;
+}
+
+int
+ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    struct iovec *iov, int *key)
+{
+	const struct ring_slot *s;
+	uint64_t pos, off, zoff, zlen, zhdr, size;
+	unsigned zflags;
+
+	if ((unsigned)v >= RV_COUNT)
+		return -1;
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return -1;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2. */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return -1;
+	pos = s->pos;
+	size = s->size;
+	zoff = s->zoff[v];
+	zlen = s->zlen[v];
+	zhdr = s->zhdr[v];
+	zflags = s->zflags;
+	/* As in ring_peek: the fields count only if still intact (R3). */
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	off = ring_off(seg, pos);
+	if (!(zflags & RING_Z_HAS) || zhdr == 0 || zoff + zhdr + zlen > size ||
+	    off + size > seg->data_size)
+		return -1;
+	iov->iov_base = seg->data + off + zoff;
+	iov->iov_len = zhdr + zlen;
+	*key = (zflags & RING_Z_KEY) != 0;
 	return 0;
 }
 

@@ -28,15 +28,19 @@
 
 #define RING_WS_HDR_MAX 10
 
+struct ring_deflate;
+
 struct ring_writer {
 	struct shm_seg *seg;
 	const int *wake_fds;    /* one eventfd per worker, or NULL */
 	int nwake;
 	int ids;                /* give JSON records their "id" (ring_publish) */
+	struct ring_deflate *dfl;       /* shared compressors, or NULL (none) */
 };
 
 /* Attach a writer to the segment; resumes from ctl->head/wpos (a new ingest
- * after a crash continues where the last one stopped). */
+ * after a crash continues where the last one stopped). Clears ids and dfl:
+ * the caller sets them (dfl stays the caller's to free). */
 void ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
     const int *wake_fds, int nwake);
 
@@ -52,6 +56,12 @@ void ring_start_at(struct shm_seg *seg, uint64_t first);
 /* Record flags (struct ring_slot flags), set by the writer. */
 enum {
 	RING_F_PAIRED = 1u << 0,   /* its precertificate/certificate twin came first */
+};
+
+/* Compressed frames of a record (struct ring_slot zflags). */
+enum {
+	RING_Z_HAS = 1u << 0,      /* the record has them */
+	RING_Z_KEY = 1u << 1,      /* their streams were reset before it */
 };
 
 /* What a writer hands the ring for one record. */
@@ -102,6 +112,15 @@ uint64_t ring_tail(const struct shm_seg *seg);
  */
 int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
     int ws, struct iovec *iov, int64_t *seen_us);
+
+/*
+ * The shared-stream compressed frame (header with RSV1, raw deflate) of
+ * variant v of record seq, as ring_peek with ws set; *key set if the
+ * record is a keyframe. -1 if seq is not in the ring or has no
+ * compressed frames. Confirm with ring_still_valid() after use.
+ */
+int ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    struct iovec *iov, int *key);
 
 /* What the writer said of record seq beside its forms. */
 struct ring_meta {

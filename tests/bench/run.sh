@@ -4,17 +4,19 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth]
+#   tests/bench/run.sh [all|growth|compress]
 #                   growth: only the log growth rows (growth_bench.js),
 #                   printed; bench/results.md is left as it is
+#                   compress: only the compression rows (compress_part),
+#                   printed likewise
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-all}
 case $SUITE in
-all | growth) ;;
-*) echo "usage: tests/bench/run.sh [all|growth]" >&2; exit 2 ;;
+all | growth | compress) ;;
+*) echo "usage: tests/bench/run.sh [all|growth|compress]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -34,6 +36,7 @@ memtab=$work/mem.md    # memory per process and state
 
 need="$LG $DAEMON $FEED"
 [ "$SUITE" = growth ] && need="$DAEMON $top/build/fakelog"
+[ "$SUITE" = compress ] && need="$DAEMON $FEED $top/build/compress_bench $top/build/render_bench"
 for f in $need; do
 	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
 done
@@ -317,6 +320,71 @@ growth_part() {
 	awk -F'\t' -v OFS='\t' '$1 == "row" { print $2, $3, $4, $5, $6, $7 }' \
 	    "$work/growth.out" >>"$rows"
 }
+
+# ---- permessage-deflate (issue 15) ---------------------------------------
+# Bytes per message per form (plain frames, the ring's shared stream, each
+# message alone), the writer's CPU for the shared streams against the
+# renderer's, and worker CPU per delivery: 50 lite clients at 400
+# records/s without and with the extension; beside it, what a compressor
+# per client (context kept) would add per delivery. About a minute.
+worker_ticks() { # comma-separated pids: utime + stime, clock ticks
+	for p in $(echo "$1" | tr , ' '); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+compress_part() {
+	log "compression: build/compress_bench (4,000 records, level 6, keyframe every 64) and build/render_bench"
+	"$top/build/compress_bench" "$FEED" 4000 6 >"$work/cb.out" || return 1
+	"$top/build/render_bench" 2 >"$work/rb.out" 2>/dev/null || return 1
+	for f in lite full domains; do
+		row "$f: bytes on the wire per message, compressed (shared stream) / plain; ratio plain over compressed" \
+		    "$(kv "$work/cb.out" ${f}_shared_bytes)" "$(kv "$work/cb.out" ${f}_plain_bytes)" \
+		    "$(kv "$work/cb.out" ${f}_shared_ratio)" "$([ $f = lite ] && echo '>= 5' || echo -)" \
+		    "$([ $f = lite ] && met "$(kv "$work/cb.out" lite_shared_ratio)" '>=' 5 || echo -)"
+		row "$f: each message compressed alone (the copies not made): ratio plain over compressed" \
+		    - - "$(kv "$work/cb.out" ${f}_alone_ratio)" - -
+	done
+	zus=$(kv "$work/cb.out" shared_compress_us_per_record)
+	rus=$(kv "$work/rb.out" render_us)
+	row "ingest CPU per record, us: compressing (3 shared streams) / rendering (3 forms)" \
+	    "$zus" "$rus" "$(ratio "$zus" "$rus")" "<= 0.10" "$(met "$(ratio "$zus" "$rus")" '<=' 0.10)"
+	row "ingest CPU per record for per-message copies, us (not made)" \
+	    "$(kv "$work/cb.out" alone_copies_us_per_record)" - - - -
+	ours_start 1 400 || return 1
+	port=$OURS_PORT
+	for mode in plain deflate; do
+		node "$top/tests/bench/compress_clients.js" "ws://127.0.0.1:$port/" 50 "$DUR" $mode \
+		    >"$work/cc-$mode.out" 2>&1 &
+		cpid=$!
+		wait_ready "$work/cc-$mode.out"
+		t0=$(worker_ticks "$OURS_W")
+		wait "$cpid"
+		t1=$(worker_ticks "$OURS_W")
+		n=$(kv "$work/cc-$mode.out" messages)
+		hz=$(getconf CLK_TCK)
+		eval "us_$mode=\$(calc \"($t1 - $t0) * 1000000 / $hz / ($n + 1)\")"
+		eval "wire_$mode=\$(calc \"$(kv "$work/cc-$mode.out" wire_bytes) / ($n + 1)\")"
+	done
+	ours_stop
+	row "lite, 50 clients at 400/s: worker CPU per delivery, us, compressed / plain" \
+	    "$(printf %.2f "$us_deflate")" "$(printf %.2f "$us_plain")" "$(ratio "$us_deflate" "$us_plain")" "<= 1" \
+	    "$(met "$(ratio "$us_deflate" "$us_plain")" '<=' 1)"
+	row "lite, same run: bytes received per message, compressed / plain" \
+	    "$(printf %.0f "$wire_deflate")" "$(printf %.0f "$wire_plain")" "$(ratio "$wire_deflate" "$wire_plain")" - -
+	cl=$(calc "$us_plain + $(kv "$work/cb.out" lite_client_compressor_us_per_delivery)")
+	row "lite: worker CPU per delivery, us, shared stream / a compressor per client (plain delivery + one deflate per message)" \
+	    "$(printf %.2f "$us_deflate")" "$(printf %.2f "$cl")" "$(ratio "$us_deflate" "$cl")" - -
+}
+
+if [ "$SUITE" = compress ]; then
+	log "work directory $work; compression only"
+	compress_part
+	echo "| figure | ours | base | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	log "done in $(elapsed)s (bench/results.md unchanged)"
+	exit 0
+fi
 
 if [ "$SUITE" = growth ]; then
 	log "work directory $work; log growth only"

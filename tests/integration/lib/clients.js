@@ -171,7 +171,12 @@ function checkForm(feed, msg, form) {
 
 // A WebSocket client that records every text frame, heartbeats apart.
 function openWs(url, opts = {}) {
-  const ws = new WebSocket(url, opts);
+  // Without permessage-deflate unless asked (compression.test.js asks):
+  // node's ws inflates each message asynchronously (the libuv threadpool,
+  // an event-loop turn per message), so a test process busy with hundreds
+  // of other connections reads a compressed stream far slower than a plain
+  // one, and the tests' timing bounds assume the plain one.
+  const ws = new WebSocket(url, { perMessageDeflate: false, ...opts });
   const c = {
     ws, url, messages: [], heartbeats: [], raw: 0, error: null, closed: null,
     opened: new Promise((resolve, reject) => {

@@ -361,6 +361,7 @@
     el.der.removeAttribute('href');
     el.chainNote.textContent = 'fetching the full form (chain, DER) from /full-stream…';
     el.detail.hidden = false;
+    el.detail.scrollTop = 0;
     fetchFull(m.id);
   }
 

@@ -289,7 +289,7 @@ describe('security', () => {
     for (const m of html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="(\/[^"]*)"/gi)) {
       const sub = await raw.requestHead(d.port, get(m[1]));
       assert.strictEqual(sub.status, 200, `${m[1]}: ${sub.statusLine}`);
-      assert.match(sub.headers['content-type'], /^text\/(javascript|css)/, `${m[1]} as ${sub.headers['content-type']}`);
+      assert.match(sub.headers['content-type'], /^(text\/(javascript|css)|image\/svg\+xml)/, `${m[1]} as ${sub.headers['content-type']}`);
       assert.strictEqual(sub.headers['x-content-type-options'], 'nosniff', `${m[1]} sniffable`);
     }
     // The script builds the page with textContent, never markup from the

@@ -6,13 +6,15 @@
 // shows a record's fields and downloads its DER, the chart and the log
 // table draw, a kill -9 and restart of the daemon loses nothing (the page
 // resumes with ?since=), a filter gives what the same URL gives a stream
-// client, auth works with the token in the fragment, and the page logs no
-// console error and no CSP violation. Screenshots of each state go to
+// client, auth works with the token in the fragment, TLS (https and wss)
+// works, and the page logs no console error and no CSP violation. Screenshots of each state go to
 // build/test-logs/webui/.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const tls = require('node:tls');
 const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, startFakelog } = require('./lib/fakelog');
@@ -35,8 +37,8 @@ after(async () => { if (browser) await browser.close(); });
 // A page that records every console error, uncaught exception and CSP
 // violation (Chromium reports a violation as a console error too; the
 // event is listened for in the page as well, to be sure).
-async function openPage(t, url, viewport = { width: 1280, height: 900 }) {
-  const ctx = await browser.newContext({ viewport, acceptDownloads: true });
+async function openPage(t, url, viewport = { width: 1280, height: 900 }, ctxOpts = {}) {
+  const ctx = await browser.newContext({ viewport, acceptDownloads: true, ...ctxOpts });
   t.after(() => ctx.close());
   const page = await ctx.newPage();
   // While a test takes the server away on purpose (expectNetwork), the
@@ -363,3 +365,33 @@ test('fake CT logs with auth on: the token from the fragment, the log table, the
     assert.ok(await page.isHidden('#detail'));
     assert.deepStrictEqual([...problems], [], 'console errors or CSP violations');
   });
+
+test('over TLS: the page follows https to wss for the feed and the detail', { timeout: 30000 }, async (t) => {
+  const dir = testDir(t, 'certstream-webui-tls-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', 'srv.key', '-out', 'srv.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext',
+    'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const conf = c.confFor(feed.file, { rate: 10, extra: ['tls:', `  cert: ${JSON.stringify(path.join(dir, 'srv.pem'))}`,
+    `  key: ${JSON.stringify(path.join(dir, 'srv.key'))}`, ''].join('\n') });
+  const d = await startDaemon({ t, conf, waitHealth: false });
+  // /health is https now: wait until the port takes a TLS connection.
+  for (let i = 0; ; i++) {
+    const up = await new Promise((resolve) => {
+      const sock = tls.connect({ host: '127.0.0.1', port: d.port, rejectUnauthorized: false }, () => { sock.end(); resolve(true); });
+      sock.on('error', () => resolve(false));
+    });
+    if (up) break;
+    assert.ok(i < 100, `no TLS listener on ${d.port}: ${d.logs()}`);
+    await c.sleep(100);
+  }
+  const { page, problems } = await openPage(t, `https://127.0.0.1:${d.port}/`, undefined, { ignoreHTTPSErrors: true });
+  await waitPage(page, () => document.getElementById('conn').dataset.state === 'live', null, 'live over wss');
+  assert.strictEqual(await page.textContent('#ws-url'), `wss://127.0.0.1:${d.port}/`);
+  assert.strictEqual(await page.textContent('#curl-cmd'), `curl -N "https://127.0.0.1:${d.port}/sse"`);
+  await waitPage(page, () => document.querySelectorAll('#rows tr').length >= 5, null, '5 rows over wss');
+  await page.dispatchEvent('#rows tr button.open', 'click');
+  await waitPage(page, () => !document.getElementById('detail-der').hidden, null, 'the DER over wss');
+  await waitPage(page, () => /^healthy/.test(document.getElementById('health-status').textContent), null, 'health over https');
+  await shot(page, '10-tls');
+  assert.deepStrictEqual([...problems], [], 'console errors or CSP violations');
+});

@@ -7,8 +7,8 @@
 // table draw, a kill -9 and restart of the daemon loses nothing (the page
 // resumes with ?since=), a filter gives what the same URL gives a stream
 // client, auth works with the token in the fragment, TLS (https and wss)
-// works, and the page logs no console error and no CSP violation. Screenshots of each state go to
-// build/test-logs/webui/.
+// works, and the page logs no console error and no CSP violation.
+// Screenshots of each state go to build/test-logs/webui/.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
@@ -72,7 +72,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.p
 
 // The rows of the feed table, newest first: id, domains and log as shown.
 const rows = (page) => page.$$eval('#rows tr', (rs) => rs.map((r) => ({
-  id: Number(r.dataset.id), domains: r.cells[1].textContent, title: r.cells[1].firstChild.title,
+  id: Number(r.dataset.id), domains: r.cells[1].textContent, title: r.cells[1].title,
   issuer: r.cells[2].textContent, log: r.cells[3].textContent, type: r.cells[4].textContent,
 })));
 
@@ -159,9 +159,9 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       const byId = new Map(refFull.messages.map((m) => [m.id, m]));
       const pick = shown.find((r) => (byId.get(r.id)?.data.chain || []).length > 0) || shown[0];
       const count0 = Number(await page.textContent('#count'));
-      // A DOM click on that row's button: rows move down ten times a
-      // second, so a click at a position could land on a neighbour.
-      await page.dispatchEvent(`#rows tr[data-id="${pick.id}"] button.open`, 'click');
+      // A DOM click on that row: rows move down five times a second, so a
+      // click at a position could land on a neighbour.
+      await page.dispatchEvent(`#rows tr[data-id="${pick.id}"] td.dom`, 'click');
       await waitPage(page, () => !document.getElementById('detail').hidden, null, 'the detail');
       await waitPage(page, () => !document.getElementById('detail-der').hidden, null, 'the DER link');
       const full = byId.get(pick.id);
@@ -347,7 +347,9 @@ test('fake CT logs with auth on: the token from the fragment, the log table, the
     await waitPage(page, () => document.querySelectorAll('#legend li').length === 3, null, 'two logs in the legend');
     const legend = await page.$$eval('#legend li', (l) => l.map((x) => x.textContent));
     for (const l of deep.logs) assert.ok(legend.some((s) => s.startsWith(`${l.name} `)), `${l.name} not in ${legend}`);
-    await page.click('#rows tr button.open');
+    // From the keyboard: a row takes the focus, Enter opens it.
+    await page.focus('#rows tr');
+    await page.keyboard.press('Enter');
     await waitPage(page, () => !document.getElementById('detail-der').hidden, null, 'the DER link with the token');
     await shot(page, '8-logs-detail');
 
@@ -389,7 +391,7 @@ test('over TLS: the page follows https to wss for the feed and the detail', { ti
   assert.strictEqual(await page.textContent('#ws-url'), `wss://127.0.0.1:${d.port}/`);
   assert.strictEqual(await page.textContent('#curl-cmd'), `curl -N "https://127.0.0.1:${d.port}/sse"`);
   await waitPage(page, () => document.querySelectorAll('#rows tr').length >= 5, null, '5 rows over wss');
-  await page.dispatchEvent('#rows tr button.open', 'click');
+  await page.dispatchEvent('#rows tr td.dom', 'click');
   await waitPage(page, () => !document.getElementById('detail-der').hidden, null, 'the DER over wss');
   await waitPage(page, () => /^healthy/.test(document.getElementById('health-status').textContent), null, 'health over https');
   await shot(page, '10-tls');

@@ -190,6 +190,11 @@
         el.filterError.textContent = (r.status === 401 ? 'The server wants a token: ' : 'The server refused the filter: ') +
           (j && j.error ? j.error : 'HTTP ' + r.status);
         el.filterError.hidden = false;
+        // A refused filter will be refused again: wait for a new one.
+        if (r.status === 400) {
+          clearTimeout(retryTimer);
+          setConn('down', 'stopped: change the filter and Apply');
+        }
       });
     }).catch(function () { /* the server is down: the back-off says so */ });
   }
@@ -198,7 +203,10 @@
     gapsSeen++;
     gapsSkipped += Number(m.skipped) || 0;
     el.gaps.hidden = false;
-    el.gaps.textContent = gapsSkipped + ' missed (' + gapsSeen + ' gap' + (gapsSeen > 1 ? 's' : '') + ')';
+    // skipped 0: a resume across a clean restart, whose losses (if any)
+    // the new run cannot count
+    el.gaps.textContent = (gapsSkipped > 0 ? gapsSkipped + ' missed' : 'some may be missed') +
+      ' (' + gapsSeen + ' gap' + (gapsSeen > 1 ? 's' : '') + ')';
     el.gaps.title = 'ids ' + m.from_id + ' to ' + m.to_id + ' were not delivered';
   }
 

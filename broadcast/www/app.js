@@ -267,6 +267,12 @@
     }
   }
 
+  function clearRows() {
+    empty(el.rows);
+    byId.clear();
+    pendingN = 0;
+  }
+
   function cell(tr, text, cls) {
     var td = document.createElement('td');
     td.textContent = text;

@@ -111,6 +111,7 @@
   var ws = null, lastId = null, attempt = 0, retryTimer = null, opened = false;
   var received = 0, gapsSeen = 0, gapsSkipped = 0;
   var arrivals = [];           // arrival times (ms) of the last 5 s
+  var feedStart = Date.now();  // when this filter's feed started
 
   function setConn(st, text) {
     el.conn.dataset.state = st;
@@ -128,6 +129,8 @@
   function restartFeed() {
     lastId = null;           // a new filter starts live
     received = 0;
+    arrivals.length = 0;
+    feedStart = Date.now();
     gapsSeen = gapsSkipped = 0;
     queue.length = 0;
     clearRows();
@@ -222,7 +225,7 @@
     chart.add(groupOf(src), now / 1000);
     if (paused) pendingN++;
     queue.push(m);
-    if (queue.length > MAX_NEW) queue.splice(0, queue.length - MAX_NEW);
+    if (queue.length > MAX_NEW) notShown += queue.splice(0, queue.length - MAX_NEW).length;
     scheduleRender();
   }
 
@@ -234,7 +237,7 @@
   // ---- the feed table, rendered once per frame ----
 
   var queue = [];              // received, not yet in the table
-  var paused = false, frame = 0, pendingN = 0;
+  var paused = false, frame = 0, pendingN = 0, notShown = 0;
   var byId = new Map();        // id -> message, for rows in the table
 
   // At most one table update per animation frame, and at most five a
@@ -259,6 +262,14 @@
     var now = Date.now() / 1000;
     for (var i = queue.length - 1; i >= 0; i--) frag.appendChild(rowFor(queue[i], now));
     queue.length = 0;
+    if (notShown > 0) {
+      // the table says where it skipped: older rows are below
+      var tr = document.createElement('tr'), td = cell(tr, '… ' + notShown + ' more received, not shown', 'skip');
+      tr.className = 'skip';
+      td.colSpan = 5;
+      frag.appendChild(tr);
+      notShown = 0;
+    }
     el.rows.insertBefore(frag, el.rows.firstChild);
     while (el.rows.rows.length > MAX_ROWS) {
       var last = el.rows.lastChild;
@@ -270,7 +281,7 @@
   function clearRows() {
     empty(el.rows);
     byId.clear();
-    pendingN = 0;
+    pendingN = notShown = 0;
   }
 
   function cell(tr, text, cls) {
@@ -531,10 +542,14 @@
     var k = 0;
     while (k < arrivals.length && arrivals[k] < now - 5000) k++;
     arrivals.splice(0, k);   // one splice: thousands a second arrive
-    el.rate.textContent = (arrivals.length / 5).toFixed(1);
+    // over the last 5 s, or since the feed started if that is shorter
+    var span = Math.min(5, Math.max(1, (now - feedStart) / 1000));
+    el.rate.textContent = (arrivals.length / span).toFixed(1);
     el.count.textContent = String(received);
     var rows = el.rows.rows;
-    for (var i = 0; i < rows.length; i++) rows[i].cells[0].textContent = age(now / 1000 - Number(rows[i].dataset.seen));
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].dataset.seen) rows[i].cells[0].textContent = age(now / 1000 - Number(rows[i].dataset.seen));
+    }
     drawLegend(chart.draw(now / 1000));
   }
 

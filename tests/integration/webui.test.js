@@ -71,7 +71,7 @@ async function openPage(t, url, viewport = { width: 1280, height: 900 }, ctxOpts
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 // The rows of the feed table, newest first: id, domains and log as shown.
-const rows = (page) => page.$$eval('#rows tr', (rs) => rs.map((r) => ({
+const rows = (page) => page.$$eval('#rows tr[data-id]', (rs) => rs.map((r) => ({
   id: Number(r.dataset.id), domains: r.cells[1].textContent, title: r.cells[1].title,
   issuer: r.cells[2].textContent, log: r.cells[3].textContent, type: r.cells[4].textContent,
 })));
@@ -117,7 +117,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
     t.after(() => {
       for (const f of [`/dev/shm${shmName}`, `/dev/shm${shmName}-dedup`]) fs.rmSync(f, { force: true });
     });
-    const conf = c.confFor(feed.file, { rate: 20 });
+    const conf = c.confFor(feed.file, { rate: 10 });
     let d = await startDaemon({ t, conf, env });
     const port = d.port;
     const ref = c.openWs(d.url('/', 'ws'));
@@ -149,7 +149,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       assert.match(await page.textContent('#ws-url'), new RegExp(`^ws://127\\.0\\.0\\.1:${port}/$`));
       assert.strictEqual(await page.textContent('#curl-cmd'), `curl -N "http://127.0.0.1:${port}/sse"`);
       const rate = Number(await page.textContent('#rate'));
-      assert.ok(rate > 8 && rate < 40, `certs/s shown ${rate}, the replay runs at 20`);
+      assert.ok(rate > 5 && rate < 20, `certs/s shown ${rate}, the replay runs at 10`);
       await shot(page, '1-live-feed');
     });
 
@@ -195,7 +195,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       await waitPage(page, (n) => Number(document.getElementById('count').textContent) >= n + 10, count0, 'records while paused');
       assert.strictEqual((await rows(page))[0].id, before, 'the table moved while paused');
       assert.ok(Number(await page.textContent('#pending')) >= 10, 'pending count');
-      await shot(page, '3-paused');
+      await page.screenshot({ path: path.join(SHOTS, '3-paused.png') });   // the screen only: quick
       await page.click('#pause');
       await waitPage(page, (id) => Number(document.querySelector('#rows tr').dataset.id) > id + 9, before, 'rows after resume');
       consecutive((await rows(page)).map((r) => r.id).reverse(), 'rows after resume');

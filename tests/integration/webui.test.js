@@ -24,6 +24,12 @@ const { chromium } = require(path.join(c.NODE_MODULES, 'playwright-core'));
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const SHOTS = path.join(c.ROOT, 'build', 'test-logs', 'webui');
 const feed = c.loadFeed(c.feedPath());
+// Under the ASan daemon the file took 64 s (load 18 on 2 cores), over the
+// 60 s a pass may spend on it: the two shorter tests run in the plain pass
+// only; their daemon paths (TLS, CT ingest, auth) have ASan runs of their
+// own (tls.test.js, ct_ingest.test.js, security.test.js).
+const ASAN = /-asan$/.test(process.env.CERTSTREAM_BIN || '');
+const ASAN_SKIP = ASAN && 'slow under the ASan daemon (the browser test must stay under 60 s a pass): plain pass only';
 
 let browser = null;
 before(async () => {
@@ -222,7 +228,8 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       problems.expectNetwork = true;
       await d.stop('SIGKILL');
       await waitPage(page, () => document.getElementById('conn').dataset.state === 'down', null, 'disconnected');
-      assert.match(await page.textContent('#conn'), /retrying in \d+ s, will resume after \d+/);
+      // (the first retry comes within a second: it may be under way)
+      assert.match(await page.textContent('#conn'), /retrying in \d+ s, will resume after \d+|reconnecting, resuming after \d+/);
       await shot(page, '4-disconnected');
       const lastBefore = Math.max(...col.ids);
       await c.sleep(1000);
@@ -323,7 +330,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
   });
 
 test('fake CT logs with auth on: the token from the fragment, the log table, the chart by log, a phone-sized screen',
-  { timeout: 60000 }, async (t) => {
+  { timeout: 60000, skip: ASAN_SKIP }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'ra', '--static', 'st', '--initial-size', '40',
       '--max-size', '100000', '--grow-per-sec', '4'], t);
     const dir = testDir(t, 'certstream-webui-');
@@ -388,7 +395,7 @@ test('fake CT logs with auth on: the token from the fragment, the log table, the
     assert.deepStrictEqual([...problems], [], 'console errors or CSP violations');
   });
 
-test('over TLS: the page follows https to wss for the feed and the detail', { timeout: 30000 }, async (t) => {
+test('over TLS: the page follows https to wss for the feed and the detail', { timeout: 30000, skip: ASAN_SKIP }, async (t) => {
   const dir = testDir(t, 'certstream-webui-tls-');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', 'srv.key', '-out', 'srv.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext',

@@ -17,88 +17,11 @@
 #include <json-c/json.h>
 
 #include "broadcast/endpoints.h"
+#include "broadcast/static.h"
 #include "common/proc.h"
 #include "shm/ring.h"
 
 #define EP_LATEST_MAX 25
-
-/* Strict: the page loads only its own script and style and talks only to
- * its own origin (ws: and wss: to the same host are 'self' in CSP 3). */
-#define EP_CSP "Content-Security-Policy: default-src 'none'; " \
-	"script-src 'self'; style-src 'self'; connect-src 'self'; " \
-	"img-src 'self'; base-uri 'none'; form-action 'none'; " \
-	"frame-ancestors 'none'\r\n" \
-	"X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
-
-static const char ep_index_html[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>certstream</title>\n"
-    "<link rel=\"stylesheet\" href=\"/index.css\">\n"
-    "<script src=\"/index.js\" defer></script>\n"
-    "</head><body>\n"
-    "<h1>certstream</h1>\n"
-    "<p>Certificates logged in public Certificate Transparency logs, live.\n"
-    "Connect a WebSocket to <code>/</code> (lite), <code>/full-stream</code> or\n"
-    "<code>/domains-only</code>; or Server-Sent Events at <code>/sse</code>.\n"
-    "Also: <a href=\"/example.json\">/example.json</a>,\n"
-    "<a href=\"/latest.json\">/latest.json</a>,\n"
-    "<a href=\"/health/deep\">/health/deep</a>, <a href=\"/metrics\">/metrics</a>.</p>\n"
-    "<p><label>Stream <select id=\"stream\">\n"
-    "<option value=\"/\">lite</option>\n"
-    "<option value=\"/domains-only\">domains</option>\n"
-    "<option value=\"/full-stream\">full</option>\n"
-    "</select></label> <span id=\"status\">starting</span>,\n"
-    "<span id=\"count\">0</span> certificates</p>\n"
-    "<ol id=\"feed\" reversed></ol>\n"
-    "</body></html>\n";
-
-static const char ep_index_js[] =
-    "'use strict';\n"
-    "(function () {\n"
-    "  var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';\n"
-    "  var sel = document.getElementById('stream');\n"
-    "  var feed = document.getElementById('feed');\n"
-    "  var status = document.getElementById('status');\n"
-    "  var count = document.getElementById('count');\n"
-    "  var n = 0, ws = null;\n"
-    "  var token = new URLSearchParams(location.search).get('token');\n"
-    "  function show(m) {\n"
-    "    var d = m.message_type === 'dns_entries' ? m.data :\n"
-    "      (m.data && m.data.leaf_cert && m.data.leaf_cert.all_domains) || [];\n"
-    "    var src = (m.source || (m.data && m.data.source) || {}).name || '';\n"
-    "    var li = document.createElement('li');\n"
-    "    li.textContent = d.join(', ') + (src ? '  \\u2014 ' + src : '');\n"
-    "    feed.insertBefore(li, feed.firstChild);\n"
-    "    while (feed.childNodes.length > 200) feed.removeChild(feed.lastChild);\n"
-    "    count.textContent = String(++n);\n"
-    "  }\n"
-    "  function connect() {\n"
-    "    if (ws) { ws.onclose = null; ws.close(); }\n"
-    "    var path = sel.value;\n"
-    "    ws = new WebSocket(scheme + location.host + path +\n"
-    "      (token ? '?token=' + encodeURIComponent(token) : ''));\n"
-    "    status.textContent = 'connecting to ' + path;\n"
-    "    ws.onopen = function () { status.textContent = 'live on ' + path; };\n"
-    "    ws.onclose = function (e) {\n"
-    "      status.textContent = 'closed (' + e.code + '), retrying';\n"
-    "      setTimeout(connect, 3000);\n"
-    "    };\n"
-    "    ws.onmessage = function (e) {\n"
-    "      var m;\n"
-    "      try { m = JSON.parse(e.data); } catch (x) { return; }\n"
-    "      if (m.message_type !== 'heartbeat') show(m);\n"
-    "    };\n"
-    "  }\n"
-    "  sel.addEventListener('change', connect);\n"
-    "  connect();\n"
-    "})();\n";
-
-static const char ep_index_css[] =
-    "body { font: 14px/1.4 system-ui, sans-serif; margin: 1em 2em; }\n"
-    "code { background: #eee; padding: 0 .2em; }\n"
-    "#feed { font-family: ui-monospace, monospace; font-size: 12px; }\n";
 
 static const char *
 ep_reason(int status)
@@ -1073,10 +996,10 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 {
 	const struct config *cfg = w->cfg;
 	int get = ep_is(&req->method, "GET"), head = ep_is(&req->method, "HEAD");
+	const struct static_file *page = static_find(path);
 	int known, h;
 
-	known = strcmp(path, "/") == 0 || strcmp(path, "/index.js") == 0 ||
-	    strcmp(path, "/index.css") == 0 ||
+	known = page != NULL ||
 	    ((strcmp(path, "/full-stream") == 0 ||
 	    strcmp(path, "/domains-only") == 0) && cfg->protocols.websocket) ||
 	    (strcmp(path, "/sse") == 0 && cfg->protocols.sse) ||
@@ -1097,15 +1020,8 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 		return endpoints_error(out, 405, "method not allowed",
 		    "Allow: GET, HEAD, OPTIONS\r\n", 0);
 
-	if (strcmp(path, "/") == 0)
-		return ep_send(out, 200, "text/html; charset=utf-8",
-		    ep_index_html, sizeof(ep_index_html) - 1, EP_CSP, head);
-	if (strcmp(path, "/index.js") == 0)
-		return ep_send(out, 200, "text/javascript; charset=utf-8",
-		    ep_index_js, sizeof(ep_index_js) - 1, EP_CSP, head);
-	if (strcmp(path, "/index.css") == 0)
-		return ep_send(out, 200, "text/css; charset=utf-8",
-		    ep_index_css, sizeof(ep_index_css) - 1, EP_CSP, head);
+	if (page != NULL)   /* the index page's files (static.c) */
+		return static_respond(page, req, out, head);
 	if (strcmp(path, "/full-stream") == 0 ||
 	    strcmp(path, "/domains-only") == 0)
 		return endpoints_error(out, 426, "WebSocket upgrade required",

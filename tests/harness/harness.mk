@@ -6,4 +6,4 @@ worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
 	common/config.c shm/segment.c shm/ring.c shm/ring_deflate.c shm/config_box.c broadcast/http.c \
 	broadcast/ws.c broadcast/ws_deflate.c broadcast/sse.c broadcast/worker.c broadcast/client.c \
 	broadcast/endpoints.c broadcast/auth.c broadcast/limits.c broadcast/tls.c \
-	build/gen/example_json.c
+	broadcast/static.c build/gen/example_json.c build/gen/www.c

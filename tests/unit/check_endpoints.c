@@ -50,7 +50,8 @@ teardown(void)
 
 /* Answer "METHOD path" into a string: status, and the body after the head. */
 static int
-answer(const char *method, const char *target, char **head, char **body)
+answer_with(const char *method, const char *target, const char *headers,
+    char **head, char **body)
 {
 	struct http_request req;
 	struct evbuffer *out = evbuffer_new();
@@ -59,8 +60,8 @@ answer(const char *method, const char *target, char **head, char **body)
 	char *all, *sep;
 	int status;
 
-	snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: t\r\n\r\n", method,
-	    target);
+	snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n",
+	    method, target, headers);
 	ck_assert_int_eq(http_parse_request(raw, strlen(raw), sizeof(raw), &req),
 	    HTTP_PARSE_OK);
 	ck_assert_int_ge(http_path_normalize(&req.path, path, sizeof(path)), 0);
@@ -77,6 +78,12 @@ answer(const char *method, const char *target, char **head, char **body)
 	sep[2] = '\0';
 	*head = all;
 	return status;
+}
+
+static int
+answer(const char *method, const char *target, char **head, char **body)
+{
+	return answer_with(method, target, "", head, body);
 }
 
 static void
@@ -316,6 +323,57 @@ START_TEST(switches_methods_and_errors)
 }
 END_TEST
 
+/* The page's files (broadcast/www/, embedded at build time): each with its
+ * type, an ETag a browser's If-None-Match gets a 304 for, and the CSP. */
+START_TEST(index_page_files_typed_tagged_and_revalidated)
+{
+	static const struct { const char *path, *type; } f[] = {
+		{ "/", "text/html; charset=utf-8" },
+		{ "/app.js", "text/javascript; charset=utf-8" },
+		{ "/ratechart.js", "text/javascript; charset=utf-8" },
+		{ "/app.css", "text/css; charset=utf-8" },
+		{ "/icon.svg", "image/svg+xml" },
+	};
+	char *head, *body, etag[64], cond[128], want[96];
+	const char *e;
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		ck_assert_int_eq(answer("GET", f[i].path, &head, &body), 200);
+		snprintf(want, sizeof(want), "Content-Type: %s\r\n", f[i].type);
+		ck_assert_msg(strstr(head, want) != NULL, "%s: %s", f[i].path, head);
+		ck_assert_ptr_nonnull(strstr(head, "Content-Security-Policy: "
+		    "default-src 'none'; script-src 'self'; style-src 'self'"));
+		ck_assert_ptr_nonnull(strstr(head, "X-Content-Type-Options: nosniff"));
+		ck_assert_uint_gt(strlen(body), 100);
+		e = strstr(head, "ETag: \"");
+		ck_assert_ptr_nonnull(e);
+		ck_assert_int_eq(sscanf(e, "ETag: %63[^\r]", etag), 1);
+		free(head);
+		free(body);
+
+		/* a list holding it, weak or not, or "*": not modified */
+		snprintf(cond, sizeof(cond), "If-None-Match: \"zz\", W/%s\r\n", etag);
+		ck_assert_int_eq(answer_with("GET", f[i].path, cond, &head, &body), 304);
+		ck_assert_str_eq(body, "");
+		free(head);
+		free(body);
+		ck_assert_int_eq(answer_with("GET", f[i].path,
+		    "If-None-Match: \"0000000000000000\"\r\n", &head, &body), 200);
+		ck_assert_uint_gt(strlen(body), 100);
+		free(head);
+		free(body);
+		ck_assert_int_eq(answer("HEAD", f[i].path, &head, &body), 200);
+		ck_assert_str_eq(body, "");
+		free(head);
+		free(body);
+	}
+	ck_assert_int_eq(answer("GET", "/nope.js", &head, &body), 404);
+	free(head);
+	free(body);
+}
+END_TEST
+
 START_TEST(health_fails_when_every_log_is_silent)
 {
 	struct shm_log_status *l = &seg.logs[7];
@@ -355,6 +413,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, latest_newest_first_and_example);
 	tcase_add_test(tc, switches_methods_and_errors);
 	tcase_add_test(tc, health_fails_when_every_log_is_silent);
+	tcase_add_test(tc, index_page_files_typed_tagged_and_revalidated);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,6 +35,16 @@
 #include <unistd.h>
 
 /* Records start 8-byte aligned: copies into the ring stay word aligned. */
+/*
+ * Slot fields other than seq: the writer rewrites them while a reader may be
+ * reading them (a reader uses what it read only if ring_still_valid() holds
+ * after, R3). Relaxed atomic accesses make that race defined and let
+ * ThreadSanitizer check the protocol (build/ring_stress-tsan); they compile
+ * to plain moves.
+ */
+#define SLOT_SET(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
+#define SLOT_GET(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
+
 #define RING_ALIGN 8u
 
 int
@@ -260,7 +270,7 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	if (end > seg->data_size) {
 		keep = end - seg->data_size;
 		while (ntail < head &&
-		    seg->slots[ntail & seg->slot_mask].pos < keep)
+		    SLOT_GET(seg->slots[ntail & seg->slot_mask].pos) < keep)
 			ntail++;
 	}
 	if (ntail != tail) {
@@ -272,9 +282,9 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	dst = seg->data + off;
 	s = &seg->slots[head & seg->slot_mask];
 	for (int v = 0; v < RV_COUNT; v++) {
-		s->voff[v] = (uint32_t)(dst - (seg->data + off));
-		s->whdr[v] = (uint8_t)hlen[v];
-		s->vlen[v] = (uint32_t)vlen[v];
+		SLOT_SET(s->voff[v], (uint32_t)(dst - (seg->data + off)));
+		SLOT_SET(s->whdr[v], (uint8_t)hlen[v]);
+		SLOT_SET(s->vlen[v], (uint32_t)vlen[v]);
 		memcpy(dst, hdr[v], (size_t)hlen[v]);
 		dst += hlen[v];
 		if (from[v] > 0) {
@@ -286,33 +296,34 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 		}
 		dst += vlen[v];
 	}
-	s->foff = (uint32_t)(dst - (seg->data + off));
-	s->flen = (uint32_t)r->facts.iov_len;
+	SLOT_SET(s->foff, (uint32_t)(dst - (seg->data + off)));
+	SLOT_SET(s->flen, (uint32_t)r->facts.iov_len);
 	if (r->facts.iov_len > 0)
 		memcpy(dst, r->facts.iov_base, r->facts.iov_len);
 	dst += r->facts.iov_len;
-	s->zflags = zon ? (uint8_t)(RING_Z_HAS | (zkey ? RING_Z_KEY : 0)) : 0;
+	SLOT_SET(s->zflags, zon ? (uint8_t)(RING_Z_HAS | (zkey ? RING_Z_KEY : 0)) : 0);
 	for (int v = 0; v < RV_COUNT; v++) {
-		s->zoff[v] = s->zlen[v] = 0;
-		s->zhdr[v] = 0;
+		SLOT_SET(s->zoff[v], 0);
+		SLOT_SET(s->zlen[v], 0);
+		SLOT_SET(s->zhdr[v], 0);
 		if (!zon)
 			continue;
-		s->zoff[v] = (uint32_t)(dst - (seg->data + off));
-		s->zhdr[v] = (uint8_t)zhlen[v];
-		s->zlen[v] = (uint32_t)zout[v].iov_len;
+		SLOT_SET(s->zoff[v], (uint32_t)(dst - (seg->data + off)));
+		SLOT_SET(s->zhdr[v], (uint8_t)zhlen[v]);
+		SLOT_SET(s->zlen[v], (uint32_t)zout[v].iov_len);
 		memcpy(dst, zhdr[v], (size_t)zhlen[v]);
 		dst += zhlen[v];
 		if (zout[v].iov_len > 0)
 			memcpy(dst, zout[v].iov_base, zout[v].iov_len);
 		dst += zout[v].iov_len;
 	}
-	s->pos = pos;
-	s->size = (uint32_t)size;
-	s->flags = r->flags;
-	s->log = r->log;
-	s->index = r->index;
-	s->seen_us = r->seen_us;
-	s->pub_ns = ring_now_ns();
+	SLOT_SET(s->pos, pos);
+	SLOT_SET(s->size, (uint32_t)size);
+	SLOT_SET(s->flags, r->flags);
+	SLOT_SET(s->log, r->log);
+	SLOT_SET(s->index, r->index);
+	SLOT_SET(s->seen_us, r->seen_us);
+	SLOT_SET(s->pub_ns, ring_now_ns());
 	/* W2: slot complete; pairs with R2. */
 	atomic_store_explicit(&s->seq, head, memory_order_release);
 	/* W3: record readable; pairs with R1. */
@@ -392,12 +403,12 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	/* R2: pairs with W2. */
 	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
 		return -1;
-	pos = s->pos;
-	size = s->size;
-	voff = s->voff[v];
-	vlen = s->vlen[v];
-	whdr = s->whdr[v];
-	seen = s->seen_us;
+	pos = SLOT_GET(s->pos);
+	size = SLOT_GET(s->size);
+	voff = SLOT_GET(s->voff[v]);
+	vlen = SLOT_GET(s->vlen[v]);
+	whdr = SLOT_GET(s->whdr[v]);
+	seen = SLOT_GET(s->seen_us);
 	/* The slot fields may have been rewritten while we read them: only
 	 * use them if the record is still intact afterwards (R3). */
 	if (!ring_still_valid(seg, seq))
@@ -434,12 +445,12 @@ ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	/* R2: pairs with W2. */
 	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
 		return -1;
-	pos = s->pos;
-	size = s->size;
-	zoff = s->zoff[v];
-	zlen = s->zlen[v];
-	zhdr = s->zhdr[v];
-	zflags = s->zflags;
+	pos = SLOT_GET(s->pos);
+	size = SLOT_GET(s->size);
+	zoff = SLOT_GET(s->zoff[v]);
+	zlen = SLOT_GET(s->zlen[v]);
+	zhdr = SLOT_GET(s->zhdr[v]);
+	zflags = SLOT_GET(s->zflags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;
@@ -466,14 +477,14 @@ ring_peek_meta(const struct shm_seg *seg, uint64_t seq, struct ring_meta *m)
 	/* R2: pairs with W2. */
 	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
 		return -1;
-	pos = s->pos;
-	size = s->size;
-	foff = s->foff;
-	flen = s->flen;
-	m->seen_us = s->seen_us;
-	m->index = s->index;
-	m->log = s->log;
-	m->flags = s->flags;
+	pos = SLOT_GET(s->pos);
+	size = SLOT_GET(s->size);
+	foff = SLOT_GET(s->foff);
+	flen = SLOT_GET(s->flen);
+	m->seen_us = SLOT_GET(s->seen_us);
+	m->index = SLOT_GET(s->index);
+	m->log = SLOT_GET(s->log);
+	m->flags = SLOT_GET(s->flags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;

@@ -335,6 +335,8 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		rec.json[i].iov_base = C->out.json[i];
 		rec.json[i].iov_len = C->out.len[i];
 	}
+	rec.facts.iov_base = (void *)(uintptr_t)C->out.facts;
+	rec.facts.iov_len = C->out.facts_len;
 	rec.seen_us = seen_us;
 	rec.index = e->index;
 	rec.log = (uint16_t)(l->st - C->seg->logs);

@@ -56,6 +56,7 @@ struct fm_matcher {
 	unsigned ntg;
 	struct fm_domtab exact, parent;
 	unsigned ndom;          /* domain patterns */
+	int small;              /* one group's: literals by loop, not compiled */
 	char *arena;            /* the patterns' bytes: a matcher owns them */
 	uint64_t *refs;         /* slots it has targets for (bitmap) */
 	unsigned nrefs;         /* words */
@@ -271,7 +272,8 @@ matcher_compile(struct fm_matcher *m, int d, struct filter_err *err)
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
-		if (db_of(m->pat[i].kind) == d)
+		if (db_of(m->pat[i].kind) == d &&
+		    (!m->small || m->pat[i].kind == FK_REGEX))
 			n++;
 	if (n == 0)
 		return 0;
@@ -282,7 +284,7 @@ matcher_compile(struct fm_matcher *m, int d, struct filter_err *err)
 	for (n = 0, i = 0; i < m->npat; i++) {
 		const struct fm_pat *p = &m->pat[i];
 
-		if (db_of(p->kind) != d)
+		if (db_of(p->kind) != d || (m->small && p->kind != FK_REGEX))
 			continue;
 		if (p->kind == FK_REGEX) {
 			expr[n] = p->s;
@@ -332,7 +334,7 @@ out:
 /* A matcher for the terms t[0..nt) (sorted here; their strings are
  * copied), with nslot slots. NULL with err. */
 static struct fm_matcher *
-matcher_from(struct tuple *t, unsigned nt, unsigned nslot,
+matcher_from(struct tuple *t, unsigned nt, unsigned nslot, int small,
     struct filter_err *err)
 {
 	struct fm_matcher *m = calloc(1, sizeof(*m));
@@ -347,6 +349,7 @@ matcher_from(struct tuple *t, unsigned nt, unsigned nslot,
 	if (m == NULL)
 		return NULL;
 	m->type_pat[0] = m->type_pat[1] = ~0u;
+	m->small = small;
 	m->nrefs = (nslot + 63) / 64;
 	if (nt > 1)
 		qsort(t, nt, sizeof(*t), tuple_cmp);
@@ -437,7 +440,7 @@ tuples_of(struct filter_group *const *g, unsigned n, unsigned *nt)
 	return t;
 }
 
-/* A matcher for groups g[0..n). NULL with err. */
+/* The small matcher of groups g[0..n) (one new group). NULL with err. */
 static struct fm_matcher *
 matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
     struct filter_err *err)
@@ -452,7 +455,7 @@ matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
 		snprintf(err->reason, sizeof(err->reason), "out of memory");
 		return NULL;
 	}
-	m = matcher_from(t, nt, nslot, err);
+	m = matcher_from(t, nt, nslot, 1, err);
 	free(t);
 	return m;
 }
@@ -519,11 +522,42 @@ dom_suffixes(struct filter_reg *r, const struct fm_matcher *m, const char *s,
 	}
 }
 
+/* Does h[0..n) hold the lowercase needle t[0..k), ASCII case-insensitive? */
+static int
+holds(const char *h, size_t n, const char *t, size_t k)
+{
+	for (size_t i = 0; i + k <= n; i++) {
+		size_t j;
+
+		for (j = 0; j < k; j++) {
+			char c = h[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + ('a' - 'A'));
+			if (c != t[j])
+				break;
+		}
+		if (j == k)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 scan(struct filter_reg *r, const struct fm_matcher *m, int d,
     const struct facts_str *s)
 {
-	if (m->db[d] == NULL || s->len == 0)
+	if (s->len == 0)
+		return;
+	/* One new group's literals: a loop over its few terms costs less
+	 * than compiling them at connect. */
+	if (m->small)
+		for (unsigned i = 0; i < m->npat; i++)
+			if (db_of(m->pat[i].kind) == d &&
+			    m->pat[i].kind != FK_REGEX &&
+			    holds(s->p, s->len, m->pat[i].s, m->pat[i].len))
+				hit_pat(r, m, i);
+	if (m->db[d] == NULL)
 		return;
 	(void)hs_scan(m->db[d], s->p, (unsigned)s->len, 0, r->scratch, on_match,
 	    r);
@@ -584,7 +618,7 @@ job_run(void *arg)
 {
 	struct fm_job *j = arg;
 
-	j->out = matcher_from(j->t, j->nt, j->nslot, &j->err);
+	j->out = matcher_from(j->t, j->nt, j->nslot, 0, &j->err);
 	/* release: pairs with the acquire load in filter_reg_tick, so the
 	 * loop sees the whole matcher once it sees done */
 	atomic_store_explicit(&j->done, 1, memory_order_release);

@@ -19,6 +19,7 @@
 #include "ingest/pipeline.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,6 +58,8 @@ publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
 		rec.json[v].iov_base = p->out.json[v];
 		rec.json[v].iov_len = p->out.len[v];
 	}
+	rec.facts.iov_base = (void *)(uintptr_t)p->out.facts;
+	rec.facts.iov_len = p->out.facts_len;
 	rec.seen_us = seen_us;
 	rec.index = e->index;
 	rec.log = log;

@@ -8,7 +8,9 @@
 
 #include <openssl/evp.h>
 
+#include "ingest/facts_json.h"
 #include "ingest/render/x509_json.h"
+#include "shm/facts.h"
 
 #define CACHE_SLOTS 64   /* direct-mapped by SHA-256: intermediates are few */
 
@@ -31,6 +33,7 @@ struct render_priv {
 	struct x509j_buf chain;   /* chain array */
 	struct x509j_buf tail;    /* cert_index .. end */
 	struct x509j_buf one;     /* one chain member */
+	struct factsj_buf facts;
 };
 
 void
@@ -56,6 +59,7 @@ render_out_fini(struct render_out *out)
 		x509j_buf_fini(&p->chain);
 		x509j_buf_fini(&p->tail);
 		x509j_buf_fini(&p->one);
+		factsj_buf_fini(&p->facts);
 		free(p);
 	}
 	if (out->cache != NULL) {
@@ -286,6 +290,18 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 		out->len[v] = p->out[v].len;
 		out->cap[v] = p->out[v].cap;
 	}
+	/* Facts from the pieces just built (the issuer object and the
+	 * all_domains array), by the same code a replayed feed's messages go
+	 * through, so both give the same facts. */
+	{
+		const char *log[3] = { src->url, src->name, src->operator_name };
+
+		out->facts_len = factsj_from_parts(e->type == LEAF_PRECERT ?
+		    FACTS_PRECERT : FACTS_CERT, p->leaf.p, p->leaf.len,
+		    p->doms.p, p->doms.len, log, &p->facts) == 0 ?
+		    p->facts.len : 0;
+	}
+	out->facts = p->facts.p;        /* after: the call may move it */
 	return 0;
 fail:
 	/* oom is sticky per buffer: clear it so the next entry can try */
@@ -297,5 +313,6 @@ fail:
 			p->out[v].p[0] = '\0';
 		out->len[v] = 0;
 	}
+	out->facts_len = 0;
 	return -1;
 }

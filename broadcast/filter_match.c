@@ -1,0 +1,501 @@
+/* Filter groups of a worker and matching records against all of them at
+ * once (see filter_match.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcast/filter_db.h"
+#include "broadcast/filter_match.h"
+#include "shm/facts.h"
+#include "shm/ring.h"
+
+#define CACHE_N 1024            /* records whose results are kept, by seq */
+#define REBUILD_MS 1000         /* merged matcher rebuilt at most this often */
+#define REBUILD_YOUNG 256       /* ... or sooner past this many young groups */
+#define REBUILD_SOON_MS 100
+
+struct filter_group {
+	struct filter_spec spec;
+	unsigned long hash;
+	unsigned slot;
+	unsigned refs;
+	struct filter_group *hnext;
+	struct filter_db *own;         /* until merged */
+	struct filter_group *ynext;     /* young list */
+	uint64_t build;                 /* the rebuild that took it in */
+};
+
+/* A rebuild of the merged matcher, compiled off the event loop (a
+ * Hyperscan compile of thousands of patterns takes seconds). */
+struct fm_job {
+	pthread_t th;
+	struct filter_db_term *t;        /* with strings of its own in buf */
+	char *buf;
+	unsigned nt, nslot;
+	uint64_t *refs;         /* slots of the groups taken in */
+	uint64_t id;
+	struct filter_db *out;
+	struct filter_err err;
+	_Atomic int done;
+};
+
+#define HBUCKETS 4096
+
+struct filter_reg {
+	struct filter_group **slot;     /* by slot; NULL: free, unless a
+	                                 * matcher still names it */
+	unsigned nslot, ngroups;
+	struct filter_group *hash[HBUCKETS];
+	struct filter_group *young;
+	unsigned nyoung;
+	unsigned long terms;
+	struct filter_db *merged;
+	int dirty;                      /* groups came or went since merged */
+	uint32_t built_at;
+	struct fm_job *job;             /* a rebuild in flight */
+	uint64_t builds;
+	uint64_t epoch;                 /* bumped when a group appears */
+	/* Per record scratch: kinds hit per slot, slots touched. */
+	struct filter_db_hits h;
+	/* Result cache. */
+	uint64_t ctag[CACHE_N], cepoch[CACHE_N];
+	uint8_t cvalid[CACHE_N];
+	uint64_t *cbits;                /* CACHE_N rows of words */
+	unsigned words;
+	/* During one match */
+	struct filter_db *cur;
+};
+
+static struct filter_db_term *
+tuples_of(struct filter_group *const *g, unsigned n, unsigned *nt)
+{
+	struct filter_db_term *t;
+	unsigned i, k, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += g[i]->spec.n;
+	if ((t = calloc(c + 1, sizeof(*t))) == NULL)
+		return NULL;
+	for (c = 0, i = 0; i < n; i++) {
+		for (k = 0; k < g[i]->spec.n; k++) {
+			t[c].kind = g[i]->spec.t[k].kind;
+			t[c].s = g[i]->spec.t[k].s;
+			t[c].len = g[i]->spec.t[k].len;
+			t[c++].group = g[i]->slot;
+		}
+	}
+	*nt = c;
+	return t;
+}
+
+/* The small matcher of groups g[0..n) (one new group). NULL with err. */
+static struct filter_db *
+matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
+    struct filter_err *err)
+{
+	struct filter_db *m;
+	struct filter_db_term *t;
+	unsigned nt;
+
+	if ((t = tuples_of(g, n, &nt)) == NULL) {
+		err->status = 503;
+		snprintf(err->param, sizeof(err->param), "filter");
+		snprintf(err->reason, sizeof(err->reason), "out of memory");
+		return NULL;
+	}
+	m = filter_db_build(t, nt, nslot, 1, err);
+	free(t);
+	return m;
+}
+
+/* ---- the registry ---- */
+
+static void
+job_free(struct fm_job *j)
+{
+	if (j == NULL)
+		return;
+	filter_db_free(j->out);
+	free(j->refs);
+	free(j->t);
+	free(j->buf);
+	free(j);
+}
+
+static void *
+job_run(void *arg)
+{
+	struct fm_job *j = arg;
+
+	j->out = filter_db_build(j->t, j->nt, j->nslot, 0, &j->err);
+	/* release: pairs with the acquire load in filter_reg_tick, so the
+	 * loop sees the whole matcher once it sees done */
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
+struct filter_reg *
+filter_reg_new(void)
+{
+	return calloc(1, sizeof(struct filter_reg));
+}
+
+void
+filter_reg_free(struct filter_reg *r)
+{
+	if (r == NULL)
+		return;
+	if (r->job != NULL) {
+		pthread_join(r->job->th, NULL);
+		job_free(r->job);
+	}
+	for (unsigned i = 0; i < r->nslot; i++) {
+		struct filter_group *g = r->slot[i];
+
+		if (g != NULL) {
+			filter_spec_fini(&g->spec);
+			filter_db_free(g->own);
+			free(g);
+		}
+	}
+	filter_db_free(r->merged);
+	hs_free_scratch(r->h.scratch);
+	free(r->slot);
+	free(r->h.hit);
+	free(r->h.touched);
+	free(r->cbits);
+	free(r);
+}
+
+unsigned
+filter_reg_groups(const struct filter_reg *r)
+{
+	return r->ngroups;
+}
+
+unsigned long
+filter_reg_terms(const struct filter_reg *r)
+{
+	return r->terms;
+}
+
+unsigned
+filter_reg_young(const struct filter_reg *r)
+{
+	return r->nyoung;
+}
+
+/* A free slot that no matcher names (the merged one, or one being
+ * built, may have targets for a group since freed), the per-slot arrays
+ * grown with the slots. */
+static int
+slot_take(struct filter_reg *r, unsigned *out)
+{
+	unsigned i, nn, words;
+
+	for (i = 0; i < r->nslot; i++) {
+		if (r->slot[i] == NULL && !filter_db_names(r->merged, i) &&
+		    !(r->job != NULL && i < r->job->nslot &&
+		    ((r->job->refs[i / 64] >> (i % 64)) & 1))) {
+			*out = i;
+			return 0;
+		}
+	}
+	nn = r->nslot ? r->nslot * 2 : 64;
+	{
+		struct filter_group **s = realloc(r->slot, nn * sizeof(*s));
+		uint8_t *h;
+		unsigned *tc;
+
+		if (s == NULL)
+			return -1;
+		r->slot = s;
+		if ((h = realloc(r->h.hit, nn)) == NULL)
+			return -1;
+		r->h.hit = h;
+		if ((tc = realloc(r->h.touched, nn * sizeof(*tc))) == NULL)
+			return -1;
+		r->h.touched = tc;
+		memset(r->slot + r->nslot, 0, (nn - r->nslot) * sizeof(*s));
+		memset(r->h.hit + r->nslot, 0, nn - r->nslot);
+	}
+	words = (nn + 63) / 64;
+	{
+		uint64_t *cb = calloc((size_t)CACHE_N * words, sizeof(*cb));
+
+		if (cb == NULL)
+			return -1;
+		free(r->cbits);
+		r->cbits = cb;
+		r->words = words;
+		memset(r->cvalid, 0, sizeof(r->cvalid));
+	}
+	*out = r->nslot;
+	r->nslot = nn;
+	return 0;
+}
+struct filter_group *
+filter_group_get(struct filter_reg *r, struct filter_spec *spec,
+    unsigned max_patterns, struct filter_err *err)
+{
+	unsigned long h = filter_spec_hash(spec);
+	struct filter_group *g;
+
+	for (g = r->hash[h % HBUCKETS]; g != NULL; g = g->hnext) {
+		if (g->hash == h && filter_spec_equal(&g->spec, spec)) {
+			g->refs++;
+			filter_spec_fini(spec);
+			return g;
+		}
+	}
+	if (r->terms + spec->n > max_patterns) {
+		err->status = 503;
+		snprintf(err->param, sizeof(err->param), "filter");
+		snprintf(err->reason, sizeof(err->reason), "this server holds "
+		    "as many filter terms as it may (filters.max_patterns); "
+		    "try again later or share a filter");
+		return NULL;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL || slot_take(r, &g->slot) == -1) {
+		free(g);
+		err->status = 503;
+		snprintf(err->param, sizeof(err->param), "filter");
+		snprintf(err->reason, sizeof(err->reason), "out of memory");
+		return NULL;
+	}
+	g->spec = *spec;
+	if ((g->own = matcher_new(&g, 1, r->nslot, err)) == NULL ||
+	    filter_db_scratch(g->own, &r->h.scratch) == -1) {
+		if (g->own != NULL) {
+			err->status = 503;
+			snprintf(err->param, sizeof(err->param), "filter");
+			snprintf(err->reason, sizeof(err->reason),
+			    "out of memory");
+		}
+		filter_db_free(g->own);
+		free(g);    /* spec stays the caller's */
+		return NULL;
+	}
+	memset(spec, 0, sizeof(*spec));
+	g->hash = h;
+	g->refs = 1;
+	g->hnext = r->hash[h % HBUCKETS];
+	r->hash[h % HBUCKETS] = g;
+	g->ynext = r->young;
+	r->young = g;
+	r->nyoung++;
+	r->slot[g->slot] = g;
+	r->ngroups++;
+	r->terms += g->spec.n;
+	r->epoch++;
+	r->dirty = 1;
+	return g;
+}
+
+void
+filter_group_put(struct filter_reg *r, struct filter_group *g)
+{
+	struct filter_group **pp;
+
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (pp = &r->hash[g->hash % HBUCKETS]; *pp != g; pp = &(*pp)->hnext)
+		;
+	*pp = g->hnext;
+	if (g->own != NULL) {
+		for (pp = &r->young; *pp != g; pp = &(*pp)->ynext)
+			;
+		*pp = g->ynext;
+		r->nyoung--;
+	}
+	/* Free, but not reused while a matcher names it (slot_take). */
+	r->slot[g->slot] = NULL;
+	r->ngroups--;
+	r->terms -= g->spec.n;
+	r->dirty = 1;
+	filter_spec_fini(&g->spec);
+	filter_db_free(g->own);
+	free(g);
+}
+
+/* Match v against every group: r->h.hit/touched, then the result bits. */
+static void
+match_all(struct filter_reg *r, const struct facts_view *v, uint64_t *bits)
+{
+	struct filter_group *g;
+
+	r->h.ntouched = 0;
+	if (r->merged != NULL)
+		filter_db_run(&r->h, r->merged, v);
+	for (g = r->young; g != NULL; g = g->ynext)
+		filter_db_run(&r->h, g->own, v);
+	memset(bits, 0, r->words * sizeof(*bits));
+	for (unsigned i = 0; i < r->h.ntouched; i++) {
+		unsigned s = r->h.touched[i];
+
+		g = r->slot[s];
+		if (g != NULL && r->h.hit[s] == g->spec.kinds)
+			bits[s / 64] |= 1ULL << (s % 64);
+		r->h.hit[s] = 0;
+	}
+}
+
+int
+filter_wants(struct filter_reg *r, struct filter_group *g,
+    const struct shm_seg *seg, uint64_t seq)
+{
+	unsigned c = (unsigned)(seq % CACHE_N);
+	uint64_t *bits = r->cbits + (size_t)c * r->words;
+	struct ring_meta m;
+	struct facts_view v;
+
+	if (r->cvalid[c] && r->ctag[c] == seq && r->cepoch[c] == r->epoch)
+		return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
+	if (ring_peek_meta(seg, seq, &m) == -1)
+		return -1;
+	if (facts_decode(m.facts.iov_base, m.facts.iov_len, &v) == 0)
+		match_all(r, &v, bits);
+	else
+		memset(bits, 0, r->words * sizeof(*bits));
+	/* Read from bytes the writer may have reused meanwhile? */
+	if (!ring_still_valid(seg, seq)) {
+		r->cvalid[c] = 0;
+		return -1;
+	}
+	r->ctag[c] = seq;
+	r->cepoch[c] = r->epoch;
+	r->cvalid[c] = 1;
+	return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
+}
+
+void
+filter_skip(struct filter_reg *r, struct filter_group *g,
+    const struct shm_seg *seg, uint64_t *cursor, uint64_t head)
+{
+	while (*cursor < head && filter_wants(r, g, seg, *cursor) == 0)
+		(*cursor)++;
+}
+
+int
+filter_match_facts(struct filter_reg *r, struct filter_group *g,
+    const void *facts, size_t len)
+{
+	struct facts_view v;
+	struct filter_db *m = g->own != NULL ? g->own : r->merged;
+	int yes;
+
+	if (facts_decode(facts, len, &v) == -1)
+		return -1;
+	r->h.ntouched = 0;
+	filter_db_run(&r->h, m, &v);
+	yes = r->h.hit[g->slot] == g->spec.kinds;
+	for (unsigned i = 0; i < r->h.ntouched; i++)
+		r->h.hit[r->h.touched[i]] = 0;
+	return yes;
+}
+
+/* Snapshot the live groups into a job (strings copied) and start its
+ * thread. 0, or -1 (nothing started). */
+static int
+job_start(struct filter_reg *r)
+{
+	struct filter_group **list;
+	struct fm_job *j;
+	unsigned n = 0, i;
+	size_t bytes = 0;
+	char *at;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	if ((list = calloc(r->ngroups + 1, sizeof(*list))) == NULL)
+		goto fail;
+	for (i = 0; i < r->nslot; i++)
+		if (r->slot[i] != NULL)
+			list[n++] = r->slot[i];
+	j->t = tuples_of(list, n, &j->nt);
+	free(list);
+	if (j->t == NULL)
+		goto fail;
+	for (i = 0; i < j->nt; i++)
+		bytes += j->t[i].len + 1;
+	j->nslot = r->nslot;
+	if ((j->buf = malloc(bytes + 1)) == NULL ||
+	    (j->refs = calloc(j->nslot / 64 + 1, sizeof(*j->refs))) == NULL)
+		goto fail;
+	for (at = j->buf, i = 0; i < j->nt; i++) {
+		memcpy(at, j->t[i].s, j->t[i].len);
+		j->t[i].s = at;
+		at += j->t[i].len + 1;
+		j->refs[j->t[i].group / 64] |= 1ULL << (j->t[i].group % 64);
+	}
+	j->id = ++r->builds;
+	for (i = 0; i < r->nslot; i++)
+		if (r->slot[i] != NULL)
+			r->slot[i]->build = j->id;
+	if (pthread_create(&j->th, NULL, job_run, j) != 0)
+		goto fail;
+	r->job = j;
+	r->dirty = 0;
+	return 0;
+fail:
+	job_free(j);
+	return -1;
+}
+
+/* The job is done: its matcher becomes the merged one, and the groups it
+ * took in drop their own. */
+static int
+job_finish(struct filter_reg *r)
+{
+	struct fm_job *j = r->job;
+	struct filter_group **pp, *g;
+	int rc = -1;
+
+	pthread_join(j->th, NULL);
+	r->job = NULL;
+	if (j->out == NULL || filter_db_scratch(j->out, &r->h.scratch) == -1) {
+		r->dirty = 1;           /* try again later */
+		goto out;
+	}
+	filter_db_free(r->merged);
+	r->merged = j->out;
+	j->out = NULL;
+	for (pp = &r->young; (g = *pp) != NULL;) {
+		if (g->build == j->id) {
+			filter_db_free(g->own);
+			g->own = NULL;
+			*pp = g->ynext;
+			r->nyoung--;
+		} else {
+			pp = &g->ynext;
+		}
+	}
+	rc = 0;
+out:
+	job_free(j);
+	return rc;
+}
+
+int
+filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
+{
+	if (r->job != NULL) {
+		/* acquire: pairs with the release store in job_run */
+		if (!force && !atomic_load_explicit(&r->job->done,
+		    memory_order_acquire))
+			return 0;
+		if (job_finish(r) == -1)
+			return -1;
+	}
+	if (!r->dirty)
+		return 0;
+	if (!force && now - r->built_at < (r->nyoung >= REBUILD_YOUNG ?
+	    REBUILD_SOON_MS : REBUILD_MS))
+		return 0;
+	r->built_at = now;
+	if (job_start(r) == -1)
+		return -1;
+	return force ? job_finish(r) : 0;
+}

@@ -1448,27 +1448,6 @@ client_rbuf_drop(struct client *c, size_t n)
 	c->rlen = (uint16_t)(c->rlen - n);
 }
 
-/* ws_frame_parse, except that with permessage-deflate RSV1 may mark a
- * message's first frame as compressed (RFC 7692 §6.1; *z set): parsed
- * from a copy of the header with the bit cleared. Anywhere else RSV1
- * stays a protocol error. */
-static enum ws_frame_result
-client_frame_parse(struct client *c, uint64_t max, struct ws_frame *f, int *z)
-{
-	uint8_t hb[14];
-	size_t n = c->rlen < sizeof(hb) ? c->rlen : sizeof(hb);
-	int op = c->rbuf[0] & 0x0f;
-
-	*z = 0;
-	if (!(c->flags & CF_DEFLATE) || !(c->rbuf[0] & 0x40) ||
-	    (op != WS_OP_TEXT && op != WS_OP_BINARY))
-		return ws_frame_parse(c->rbuf, c->rlen, max, f);
-	memcpy(hb, c->rbuf, n);
-	hb[0] &= (uint8_t)~0x40;
-	*z = 1;
-	return ws_frame_parse(hb, n, max, f);
-}
-
 /* Parse the client frames in rbuf. Data is ignored (only its size is
  * checked); control frames are answered. */
 static int
@@ -1484,7 +1463,10 @@ client_frames(struct client *c)
 		uint16_t code;
 		int bad, z;
 
-		r = client_frame_parse(c, max, &f, &z);
+		z = 0;
+		r = (c->flags & CF_DEFLATE) ? ws_deflate_frame_parse(c->rbuf,
+		    c->rlen, max, &f, &z) : ws_frame_parse(c->rbuf, c->rlen, max,
+		    &f);
 		if (r == WS_FRAME_INCOMPLETE)
 			break;
 		if (r == WS_FRAME_ERR_TOO_BIG)

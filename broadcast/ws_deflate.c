@@ -160,3 +160,24 @@ ws_deflate_negotiate(const struct http_request *req,
 	}
 	return 0;
 }
+
+enum ws_frame_result
+ws_deflate_frame_parse(const uint8_t *buf, size_t len, uint64_t max_payload,
+    struct ws_frame *f, int *z)
+{
+	uint8_t hb[14];         /* the longest client frame header */
+	size_t n = len < sizeof(hb) ? len : sizeof(hb);
+	int op;
+
+	*z = 0;
+	if (len == 0 || !(buf[0] & 0x40))
+		return ws_frame_parse(buf, len, max_payload, f);
+	op = buf[0] & 0x0f;
+	if (op != WS_OP_TEXT && op != WS_OP_BINARY)
+		return WS_FRAME_ERR_PROTOCOL;
+	/* The header alone, the bit cleared: the payload stays where it is. */
+	memcpy(hb, buf, n);
+	hb[0] &= (uint8_t)~0x40;
+	*z = 1;
+	return ws_frame_parse(hb, n, max_payload, f);
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "broadcast/http.h"
+#include "broadcast/ws.h"
 
 #define WS_DEFLATE_RESP_MAX 64
 
@@ -25,5 +26,14 @@
  */
 int ws_deflate_negotiate(const struct http_request *req,
     char resp[WS_DEFLATE_RESP_MAX]);
+
+/*
+ * ws_frame_parse for a client that negotiated permessage-deflate: RSV1 may
+ * mark the first frame of a text or binary message as compressed (RFC 7692
+ * §6.1; *z set, else cleared). On a continuation or control frame, or
+ * with RSV2/RSV3, it is still a protocol error.
+ */
+enum ws_frame_result ws_deflate_frame_parse(const uint8_t *buf, size_t len,
+    uint64_t max_payload, struct ws_frame *f, int *z);
 
 #endif

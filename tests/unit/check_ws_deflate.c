@@ -95,6 +95,42 @@ START_TEST(a_later_offer_is_taken_when_the_first_is_declined)
 }
 END_TEST
 
+START_TEST(rsv1_marks_only_a_message_s_first_data_frame)
+{
+	/* masked, key 0: text "ab" with RSV1; continuation with RSV1; ping
+	 * with RSV1; text with RSV2 */
+	const uint8_t text[] = { 0xc1, 0x82, 0, 0, 0, 0, 'a', 'b' };
+	const uint8_t plain[] = { 0x81, 0x82, 0, 0, 0, 0, 'a', 'b' };
+	const uint8_t cont[] = { 0xc0, 0x81, 0, 0, 0, 0, 'a' };
+	const uint8_t ping[] = { 0xc9, 0x80, 0, 0, 0, 0 };
+	const uint8_t rsv2[] = { 0xa1, 0x80, 0, 0, 0, 0 };
+	struct ws_frame f;
+	int z;
+
+	ck_assert_int_eq(ws_deflate_frame_parse(text, sizeof(text), 125, &f, &z),
+	    WS_FRAME_OK);
+	ck_assert_int_eq(z, 1);
+	ck_assert_int_eq(f.opcode, WS_OP_TEXT);
+	ck_assert_uint_eq(f.payload_len, 2);
+	ck_assert_uint_eq(f.header_len, 6);
+	/* a header not all here yet is incomplete, not an error */
+	ck_assert_int_eq(ws_deflate_frame_parse(text, 3, 125, &f, &z),
+	    WS_FRAME_INCOMPLETE);
+	ck_assert_int_eq(ws_deflate_frame_parse(plain, sizeof(plain), 125, &f,
+	    &z), WS_FRAME_OK);
+	ck_assert_int_eq(z, 0);
+	ck_assert_int_eq(ws_deflate_frame_parse(cont, sizeof(cont), 125, &f, &z),
+	    WS_FRAME_ERR_PROTOCOL);
+	ck_assert_int_eq(ws_deflate_frame_parse(ping, sizeof(ping), 125, &f, &z),
+	    WS_FRAME_ERR_PROTOCOL);
+	ck_assert_int_eq(ws_deflate_frame_parse(rsv2, sizeof(rsv2), 125, &f, &z),
+	    WS_FRAME_ERR_PROTOCOL);
+	/* without the extension RSV1 stays an error */
+	ck_assert_int_eq(ws_frame_parse(text, sizeof(text), 125, &f),
+	    WS_FRAME_ERR_PROTOCOL);
+}
+END_TEST
+
 Suite *
 ws_deflate_suite(void)
 {
@@ -105,6 +141,7 @@ ws_deflate_suite(void)
 	tcase_add_test(tc, server_window_fifteen_is_echoed);
 	tcase_add_test(tc, offers_the_shared_stream_cannot_honour_are_declined);
 	tcase_add_test(tc, a_later_offer_is_taken_when_the_first_is_declined);
+	tcase_add_test(tc, rsv1_marks_only_a_message_s_first_data_frame);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,23 +1,31 @@
 #!/usr/bin/python3
 # An independent permessage-deflate decoder for compression.test.js:
 # Python websockets (Debian python3-websockets) connects with its default
-# offer (permessage-deflate), receives COUNT messages and prints the
-# negotiated extensions, then each message on a line of its own.
-#   ws_deflate_client.py URL COUNT
+# offer (permessage-deflate), receives up to COUNT messages within SECS
+# seconds and prints the negotiated extensions, then each message on a
+# line of its own, then "received N".
+#   ws_deflate_client.py URL COUNT SECS
 import asyncio
 import sys
 
 import websockets
 
 
-async def main(url, count):
+async def main(url, count, secs):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + secs
+    n = 0
     async with websockets.connect(url, max_size=None) as ws:
         exts = ws.response_headers.get_all("Sec-WebSocket-Extensions")
         print("extensions: " + ", ".join(exts), flush=True)
-        for _ in range(count):
-            msg = await ws.recv()
+        while n < count:
+            try:
+                msg = await asyncio.wait_for(ws.recv(), end - loop.time())
+            except asyncio.TimeoutError:
+                break
             sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
+            n += 1
+    print("received %d" % n, flush=True)
 
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))

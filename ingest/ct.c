@@ -82,8 +82,8 @@ ct_ingest_stats(void)
 	return C->seg->ingest;
 }
 
-static void
-fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
+void
+ct_fetch_opts(const struct config *cfg, struct fetch_opts *o)
 {
 	o->connect_timeout_secs = cfg->ct_log.connect_timeout_secs;
 	o->timeout_secs = cfg->ct_log.request_timeout_secs;
@@ -877,7 +877,7 @@ ct_start(struct event_base *base, const struct config *cfg,
 	ct_state_init(&C->state);
 	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
 	    &C->last_index) == 0;
-	fetch_opts_of(cfg, &fo);
+	ct_fetch_opts(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {
 		log_error("fetch: %s", err);
@@ -958,7 +958,7 @@ ct_reload(const struct config *cfg)
 		C->cfg = *cfg;
 		memcpy(C->cfg.ct_log.state_file, state_file, sizeof(state_file));
 	}
-	fetch_opts_of(&C->cfg, &fo);
+	ct_fetch_opts(&C->cfg, &fo);
 	fetch_set_opts(C->fetch, &fo);
 	if (dedup_changed && dedup_setup() < 0)
 		return -1;

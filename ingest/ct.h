@@ -80,6 +80,11 @@ void ct_log_verified(struct ct_log *l, uint64_t size,
 int ct_log_head(const struct ct_log *l, uint64_t *size,
     uint8_t root[STH_HASH_LEN]);
 
+/* The fetch options cfg gives (timeouts, caps, redirects, User-Agent):
+ * the ingest's, and a backfill's. */
+struct fetch_opts;
+void ct_fetch_opts(const struct config *cfg, struct fetch_opts *o);
+
 /* The running configuration and fetcher. */
 const struct config *ct_config(void);
 struct fetch *ct_fetch(void);

@@ -71,6 +71,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_TLS_HS 0x400         /* TLS handshake not finished */
 #define CF_GAP_DUE 0x800        /* a gap notice waits for the next record */
 #define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
+#define CF_UNIQUE 0x2000        /* asked unique=1: RING_F_PAIRED records skipped */
 
 struct client {
 	struct client *prev, *next;
@@ -488,6 +489,15 @@ client_edge(uint64_t first, uint64_t tail, uint64_t head)
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
+/* Is record seq the second of a pair (skipped for unique=1)? */
+static int
+client_paired(struct wctx *w, uint64_t seq)
+{
+	int f = ring_flags(w->seg, seq);
+
+	return f > 0 && (f & RING_F_PAIRED);
+}
+
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
  * prefix, payload, end (SSE). Returns how many, or -1: not in the ring. */
 static int
@@ -751,6 +761,10 @@ client_write(struct client *c)
 		head = ring_head(w->seg);
 		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
+		/* unique=1: the second of a pair is passed, not a gap */
+		while ((c->flags & CF_UNIQUE) && c->cursor < head &&
+		    client_paired(w, c->cursor))
+			c->cursor++;
 		/* Never after a close frame: a gap then goes untold. */
 		hold = !(c->flags & CF_CLOSE_QUEUED) &&
 		    client_gap_flush(c) == -1;
@@ -779,6 +793,10 @@ client_write(struct client *c)
 		if (!hold && !(c->flags & CF_CLOSE_QUEUED)) {
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
+				/* one to pass: the next round, at the cursor */
+				if ((c->flags & CF_UNIQUE) && seq > first &&
+				    client_paired(w, seq))
+					break;
 				if (client_add_record(c, seq, &niov, &nunits,
 				    &total) == -1) {
 					/* Not lapped yet unreadable: give up on
@@ -1116,6 +1134,9 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	n = http_query_get(&req->query, "gaps", val, sizeof(val));
 	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
 		c->flags |= CF_GAPS;
+	n = http_query_get(&req->query, "unique", val, sizeof(val));
+	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+		c->flags |= CF_UNIQUE;
 	/* Live (the next record published), or after the id asked for. */
 	c->cursor = ring_head(w->seg);
 	if (r == 1)
@@ -1149,6 +1170,9 @@ client_start_sse(struct client *c, const struct http_request *req)
 	}
 	if ((r = client_resume_id(req, &last)) == -1)
 		return client_answer(c, 400, "since must be a record id", NULL);
+	n = http_query_get(&req->query, "unique", val, sizeof(val));
+	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+		c->flags |= CF_UNIQUE;
 	c->proto = SP_SSE;
 	c->cursor = ring_head(w->seg);
 	if (r == 1)

@@ -23,6 +23,7 @@
 #include "ingest/dedup.h"
 #include "ingest/fetch.h"
 #include "ingest/render.h"
+#include "ingest/unique.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
@@ -43,6 +44,7 @@ struct ct {
 	struct ring_writer *w;
 	struct fetch *fetch;
 	struct dedup *dedup;
+	struct unique *unique;         /* ?unique=1: pairs seen */
 	struct render_out out;
 	struct ct_state state;
 	struct ct_log_priv **logs;
@@ -334,7 +336,9 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		iov[i].iov_base = C->out.json[i];
 		iov[i].iov_len = C->out.len[i];
 	}
-	if (ring_publish(C->w, iov, seen_us) == UINT64_MAX) {
+	if (ring_publish_flags(C->w, iov, seen_us, unique_second(C->unique,
+	    C->out.json[RV_LITE], C->out.len[RV_LITE], ts.tv_sec) ?
+	    RING_F_PAIRED : 0) == UINT64_MAX) {
 		set_error(l, "record larger than a quarter of the ring");
 		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
 		log_warnx("log %s: entry %" PRIu64 ": record of %zu bytes does not "
@@ -885,6 +889,11 @@ ct_start(struct event_base *base, const struct config *cfg,
 	}
 	if (dedup_setup() < 0)
 		goto fail;
+	C->unique = unique_new((size_t)cfg->dedup.max_entries,
+	    cfg->dedup.ttl_secs);
+	if (C->unique == NULL)
+		log_warnx("unique: cannot allocate %d entries: ?unique=1 sends "
+		    "both of a pair", cfg->dedup.max_entries);
 	if (cfg->ct_log.state_file[0] != '\0' && ct_state_load(&C->state,
 	    cfg->ct_log.state_file, err, sizeof(err)) < 0) {
 		/* Starting over from the heads would skip entries silently. */
@@ -924,6 +933,7 @@ ct_stop(void)
 		event_free(C->save_ev);
 	if (C->refresh_ev != NULL)
 		event_free(C->refresh_ev);
+	unique_free(C->unique);
 	dedup_free(C->dedup);
 	if (C->dedup != NULL) {
 		/* A clean stop: the next daemon starts with an empty set. */

@@ -144,6 +144,13 @@ uint64_t
 ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us)
 {
+	return ring_publish_flags(w, json, seen_us, 0);
+}
+
+uint64_t
+ring_publish_flags(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    int64_t seen_us, uint8_t flags)
+{
 	struct shm_seg *seg = w->seg;
 	struct ring_ctl *ctl = seg->ctl;
 	uint8_t hdr[RV_COUNT][RING_WS_HDR_MAX];
@@ -231,7 +238,7 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 	}
 	s->pos = pos;
 	s->size = (uint32_t)size;
-	s->flags = 0;
+	s->flags = flags;
 	s->seen_us = seen_us;
 	s->pub_ns = ring_now_ns();
 	/* W2: slot complete; pairs with R2. */
@@ -294,6 +301,24 @@ ring_still_valid(const struct shm_seg *seg, uint64_t seq)
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(&seg->ctl->tail, memory_order_relaxed) <=
 	    seq;
+}
+
+int
+ring_flags(const struct shm_seg *seg, uint64_t seq)
+{
+	const struct ring_slot *s;
+	uint8_t f;
+
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return -1;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2 (flags is written before the slot's seq). */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return -1;
+	f = s->flags;
+	/* R3: the slot may have been reused while read. */
+	return ring_still_valid(seg, seq) ? f : -1;
 }
 
 int

@@ -60,6 +60,17 @@ void ring_start_at(struct shm_seg *seg, uint64_t first);
 uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us);
 
+/* Record flags, in the slot's flags byte (RING_F_*). */
+#define RING_F_PAIRED 0x01  /* the second of a precertificate/certificate
+                               pair (same tbs_sha256): ?unique=1 skips it */
+
+/* ring_publish, with the slot's flags set to flags. */
+uint64_t ring_publish_flags(struct ring_writer *w,
+    const struct iovec json[RV_COUNT], int64_t seen_us, uint8_t flags);
+
+/* The flags of record seq, or -1 if it is not (or no longer) in the ring. */
+int ring_flags(const struct shm_seg *seg, uint64_t seq);
+
 /* Wake every reader that armed itself since the last call. Call after a
  * batch of ring_publish(); cheap when nobody waits. */
 void ring_wake(struct ring_writer *w);

@@ -489,13 +489,16 @@ client_edge(uint64_t first, uint64_t tail, uint64_t head)
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
-/* Is record seq the second of a pair (skipped for unique=1)? */
+/* Is record seq one this client passes: the second of a pair with
+ * unique=1, a notice for a WebSocket client without gaps=1? */
 static int
-client_paired(struct wctx *w, uint64_t seq)
+client_passes(struct client *c, uint64_t seq)
 {
-	int f = ring_flags(w->seg, seq);
+	int f = ring_flags(c->w->seg, seq);
 
-	return f > 0 && (f & RING_F_PAIRED);
+	return f > 0 && (((f & RING_F_PAIRED) && (c->flags & CF_UNIQUE)) ||
+	    ((f & RING_F_NOTICE) && c->proto == SP_WS &&
+	    !(c->flags & CF_GAPS)));
 }
 
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
@@ -761,9 +764,8 @@ client_write(struct client *c)
 		head = ring_head(w->seg);
 		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
-		/* unique=1: the second of a pair is passed, not a gap */
-		while ((c->flags & CF_UNIQUE) && c->cursor < head &&
-		    client_paired(w, c->cursor))
+		/* records this client does not get: passed, not a gap */
+		while (c->cursor < head && client_passes(c, c->cursor))
 			c->cursor++;
 		/* Never after a close frame: a gap then goes untold. */
 		hold = !(c->flags & CF_CLOSE_QUEUED) &&
@@ -794,8 +796,7 @@ client_write(struct client *c)
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
 				/* one to pass: the next round, at the cursor */
-				if ((c->flags & CF_UNIQUE) && seq > first &&
-				    client_paired(w, seq))
+				if (seq > first && client_passes(c, seq))
 					break;
 				if (client_add_record(c, seq, &niov, &nunits,
 				    &total) == -1) {

@@ -345,6 +345,9 @@ ep_example(struct wctx *w, struct evbuffer *out, int head_only)
 
 	/* The newest record; if it is being overwritten, the one before. */
 	for (seq = head; seq > tail && tries < 4 && o == NULL; seq--, tries++) {
+		if (ring_flags(seg, seq - 1) > 0 &&
+		    (ring_flags(seg, seq - 1) & RING_F_NOTICE))
+			continue;       /* not a certificate */
 		if (ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) >= 0)
 			o = json_tokener_parse(buf);
 	}
@@ -380,8 +383,12 @@ ep_latest(struct wctx *w, struct evbuffer *out, int head_only)
 	if (body == NULL || evbuffer_add(body, "{\"messages\":[", 13) == -1)
 		goto cleanup;
 	for (seq = head; seq > tail && n < EP_LATEST_MAX; seq--) {
-		long len = ep_copy(seg, seq - 1, RV_LITE, &buf, &cap);
+		long len;
 
+		if (ring_flags(seg, seq - 1) > 0 &&
+		    (ring_flags(seg, seq - 1) & RING_F_NOTICE))
+			continue;       /* not a certificate */
+		len = ep_copy(seg, seq - 1, RV_LITE, &buf, &cap);
 		if (len < 0)
 			break;  /* older ones are gone too */
 		if ((n > 0 && evbuffer_add(body, ",", 1) == -1) ||
@@ -551,6 +558,8 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		    json_object_new_string(err) : NULL);
 		JADD(o, "errors", json_object_new_int64((int64_t)
 		    atomic_load(&l->errors)));
+		JADD(o, "skipped_entries", json_object_new_int64((int64_t)
+		    atomic_load(&l->skipped_entries)));
 		{
 			struct ep_delay d;
 			json_object *dj = json_object_new_object();
@@ -931,6 +940,9 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		  "Tree heads or checkpoints whose signature did not verify." },
 		{ "certstream_ct_log_last_success_timestamp_seconds", "gauge",
 		  "Unix time of the last successful poll." },
+		{ "certstream_ct_log_skipped_entries_total", "counter",
+		  "Entries passed, never streamed: the log was more than "
+		  "ct_log.max_catchup_lag behind." },
 		{ "certstream_ct_log_up", "gauge",
 		  "1 when the log's state is ok or lagging." },
 	};
@@ -962,6 +974,7 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 			case 5: v = atomic_load(&l->sig_failures); break;
 			case 6: v = (uint64_t)atomic_load(&l->last_success_unix);
 				break;
+			case 7: v = atomic_load(&l->skipped_entries); break;
 			default: v = state <= 1; break;
 			}
 			if (evbuffer_add_printf(b, "%s{log=\"%s\"} %llu\n",

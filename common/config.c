@@ -98,6 +98,8 @@ static const struct ckey keys[] = {
 	ROW("ct_log.fetch_concurrency", KT_INT, ct_log.fetch_concurrency, "4", 1, 64,
 	    1),
 	ROW("ct_log.backfill", KT_U64, ct_log.backfill, "0", 0, 1e12, 1),
+	ROW("ct_log.max_catchup_lag", KT_U64, ct_log.max_catchup_lag, "0", 0,
+	    1e12, 1),
 	ROW("ct_log.loglist_refresh_secs", KT_INT, ct_log.loglist_refresh_secs,
 	    "3600", 0, 604800, 1),
 	ROW("ct_log.state_save_interval_secs", KT_INT,

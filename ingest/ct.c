@@ -113,6 +113,18 @@ set_next(struct ct_log *l, uint64_t next)
 	l->st->flags |= CT_SHM_HAVE_NEXT;
 }
 
+void
+ct_log_set_next(struct ct_log *l, uint64_t next)
+{
+	set_next(l, next);
+}
+
+struct ring_writer *
+ct_writer(void)
+{
+	return C->w;
+}
+
 static void
 set_error(struct ct_log *l, const char *why)
 {
@@ -481,6 +493,7 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->delay_sum_ms, 0);
 		atomic_store(&s->delay_count, 0);
 		atomic_store(&s->delay_last_ms, 0);
+		atomic_store(&s->skipped_entries, 0);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);

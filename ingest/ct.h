@@ -95,6 +95,17 @@ struct shm_ingest_stats *ct_ingest_stats(void);
  * file's, else tree_size - ct_log.backfill. */
 void ct_log_first_head(struct ct_log *l, uint64_t tree_size);
 
+/* Move the log's resume point (counted and announced by the caller). */
+void ct_log_set_next(struct ct_log *l, uint64_t next);
+struct ring_writer *ct_writer(void);
+
+/* ct_skip.c: a log more than ct_log.max_catchup_lag entries behind the
+ * verified head of tree_size skips ahead to that many behind: counted
+ * (skipped_entries), logged, and announced to clients by a log_gap
+ * notice record. 1 when it skipped (the poller then drops what it holds
+ * below the new resume point), else 0. */
+int ct_log_catchup(struct ct_log *l, uint64_t tree_size);
+
 /* Render, dedup and publish entry e (e->index must equal l->next), then
  * advance the log's resume point. An entry whose certificate cannot be
  * rendered is counted (parse_failures) and passed. 0, or -1 when the ring

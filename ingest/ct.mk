@@ -3,7 +3,8 @@ INGEST_SRCS += ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_state.c ingest/dedup.c ingest/fetch.c ingest/ct.c \
 	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_tiles.c \
 	ingest/ct_tiles_hash.c ingest/issuer_cache.c \
-	ingest/backfill.c ingest/backfill_src.c ingest/unique.c
+	ingest/backfill.c ingest/backfill_src.c ingest/unique.c \
+	ingest/ct_skip.c
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
 	tests/unit/check_dedup.c tests/unit/check_fetch.c \

@@ -695,6 +695,15 @@ accept_head(struct r6962 *p, const struct sth *sth)
 	ct_log_verified(l, sth->tree_size, sth->root_hash);
 	if (!l->have_next)
 		ct_log_first_head(l, sth->tree_size);
+	if (ct_log_catchup(l, sth->tree_size)) {
+		/* skipped ahead: nothing below the new resume point is kept */
+		for (int i = 0; i < MAX_WINDOWS; i++)
+			if (p->win[i].used)
+				win_clear(&p->win[i]);
+		p->fetch_next = l->next;
+		p->bound = 0;
+		p->hold_size = 0;
+	}
 	/* From entry 0 the frontier is the empty tree: bound at once. */
 	if (!p->bound && l->next == 0) {
 		memset(&p->fr, 0, sizeof(p->fr));

@@ -671,6 +671,9 @@ adopt(struct tiles *t)
 			ct_log_first_head(l, t->tree.size);
 			t->fetch_next = l->next;
 		}
+		/* tiles below a skip are passed as they drain */
+		if (ct_log_catchup(l, t->tree.size) && t->fetch_next < l->next)
+			t->fetch_next = l->next;
 	}
 }
 

@@ -63,6 +63,9 @@ uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 /* Record flags, in the slot's flags byte (RING_F_*). */
 #define RING_F_PAIRED 0x01  /* the second of a precertificate/certificate
                                pair (same tbs_sha256): ?unique=1 skips it */
+#define RING_F_NOTICE 0x02  /* not a certificate: a notice (log_gap) that
+                               WebSocket clients get only with ?gaps=1 and
+                               /latest.json never shows */
 
 /* ring_publish, with the slot's flags set to flags. */
 uint64_t ring_publish_flags(struct ring_writer *w,

@@ -14,7 +14,7 @@ const { startDaemon, testDir } = require('./lib/daemon');
 const c = require('./lib/clients');
 const { request, startFakelog } = require('./lib/fakelog');
 
-const SIZE = 2000;
+const SIZE = 1000;
 
 // c.waitFor with a predicate that is awaited.
 async function waitForAsync(pred, timeoutMs, what) {
@@ -92,6 +92,10 @@ test('the logs of one operator share operator_max_concurrency', { timeout: 90000
 });
 
 test('the logs of one operator share operator_requests_per_second', { timeout: 90000 }, async (t) => {
+  if ((process.env.CERTSTREAM_BIN || '').endsWith('-asan')) {
+    t.skip('request pacing is the same code in both builds; the plain pass checks it');
+    return;
+  }
   const RPS = 5;
   const names = ['ra', 'rb', 'rc'];
   const fl = await startFakelog(['--rfc6962', 'ra', '--rfc6962', 'rb', '--static', 'rc',

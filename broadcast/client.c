@@ -74,6 +74,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_GAP_DUE 0x800        /* a gap notice waits for the next record */
 #define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
 #define CF_DEFLATE 0x2000       /* permessage-deflate negotiated */
+#define CF_UNIQUE 0x4000        /* asked unique=1: RING_F_PAIRED records skipped */
 
 struct client {
 	struct client *prev, *next;
@@ -495,6 +496,18 @@ client_edge(uint64_t first, uint64_t tail, uint64_t head)
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
+/* Is record seq one this client passes: the second of a pair with
+ * unique=1, a notice for a WebSocket client without gaps=1? */
+static int
+client_passes(struct client *c, uint64_t seq)
+{
+	int f = ring_flags(c->w->seg, seq);
+
+	return f > 0 && (((f & RING_F_PAIRED) && (c->flags & CF_UNIQUE)) ||
+	    ((f & RING_F_NOTICE) && c->proto == SP_WS &&
+	    !(c->flags & CF_GAPS)));
+}
+
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
  * prefix, payload, end (SSE). Returns how many, or -1: not in the ring.
  * A permessage-deflate client whose inflater holds the shared stream up to
@@ -799,13 +812,23 @@ client_write(struct client *c)
 		head = ring_head(w->seg);
 		if (c->cursor < client_edge(w->seg->ctl->first_seq, tail, head))
 			client_lapped(c, tail, head);
+		/* Records this client does not get (a pair's second with
+		 * unique=1, a notice, what its filter leaves out): passed
+		 * unsent, not a gap. */
+		for (;;) {
+			uint64_t at = c->cursor;
+
+			while (c->cursor < head && client_passes(c, c->cursor))
+				c->cursor++;
+			if (c->filter.g != NULL)
+				filter_skip(c->filter.r, c->filter.g, w->seg,
+				    &c->cursor, head);
+			if (c->cursor == at)
+				break;
+		}
 		/* Never after a close frame: a gap then goes untold. */
 		hold = !(c->flags & CF_CLOSE_QUEUED) &&
 		    client_gap_flush(c) == -1;
-		/* A filtered client passes what it does not want, unsent. */
-		if (c->filter.g != NULL)
-			filter_skip(c->filter.r, c->filter.g, w->seg, &c->cursor,
-			    head);
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -833,9 +856,10 @@ client_write(struct client *c)
 		if (!hold && !(c->flags & CF_CLOSE_QUEUED)) {
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
-				/* a batch is a run of wanted records */
-				if (seq > first && filter_sel_wants(&c->filter,
-				    w->seg, seq) != 1)
+				/* a batch is a run of records it gets */
+				if (seq > first && (client_passes(c, seq) ||
+				    filter_sel_wants(&c->filter, w->seg,
+				    seq) != 1))
 					break;
 				if (client_add_record(c, seq, &niov, &nunits,
 				    &total, &zn) == -1) {
@@ -1211,6 +1235,9 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	n = http_query_get(&req->query, "gaps", val, sizeof(val));
 	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
 		c->flags |= CF_GAPS;
+	n = http_query_get(&req->query, "unique", val, sizeof(val));
+	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+		c->flags |= CF_UNIQUE;
 	/* Live (the next record published), or after the id asked for. */
 	c->cursor = ring_head(w->seg);
 	if (r == 1)
@@ -1246,6 +1273,9 @@ client_start_sse(struct client *c, const struct http_request *req)
 		return client_answer(c, 400, "since must be a record id", NULL);
 	if ((f = client_filter(c, req)) != 0)
 		return f == -1 ? -1 : 0;
+	n = http_query_get(&req->query, "unique", val, sizeof(val));
+	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
+		c->flags |= CF_UNIQUE;
 	c->proto = SP_SSE;
 	c->cursor = ring_head(w->seg);
 	if (r == 1)

@@ -273,6 +273,9 @@ ep_example(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
 	for (seq = head; seq > tail && tries < 4 && o == NULL; seq--) {
 		int want = filter_sel_wants(f, seg, seq - 1);
 
+		if (ring_flags(seg, seq - 1) > 0 &&
+		    (ring_flags(seg, seq - 1) & RING_F_NOTICE))
+			continue;       /* not a certificate */
 		if (want == 0)
 			continue;
 		tries++;
@@ -317,10 +320,13 @@ ep_latest(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
 	if (body == NULL || evbuffer_add(body, "{\"messages\":[", 13) == -1)
 		goto cleanup;
 	for (seq = head; seq > tail && n < EP_LATEST_MAX; seq--) {
-		int want = filter_sel_wants(f, seg, seq - 1);
-		long len = want == 1 ?
-		    ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) : 0;
+		int want, notice = ring_flags(seg, seq - 1);
+		long len;
 
+		if (notice > 0 && (notice & RING_F_NOTICE))
+			continue;       /* not a certificate */
+		want = filter_sel_wants(f, seg, seq - 1);
+		len = want == 1 ? ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) : 0;
 		if (want == 0)
 			continue;
 		if (want == -1 || len < 0)
@@ -492,6 +498,8 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		    json_object_new_string(err) : NULL);
 		JADD(o, "errors", json_object_new_int64((int64_t)
 		    atomic_load(&l->errors)));
+		JADD(o, "skipped_entries", json_object_new_int64((int64_t)
+		    atomic_load(&l->skipped_entries)));
 		{
 			struct ep_delay d;
 			json_object *dj = json_object_new_object();
@@ -883,6 +891,9 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		  "Tree heads or checkpoints whose signature did not verify." },
 		{ "certstream_ct_log_last_success_timestamp_seconds", "gauge",
 		  "Unix time of the last successful poll." },
+		{ "certstream_ct_log_skipped_entries_total", "counter",
+		  "Entries passed, never streamed: the log was more than "
+		  "ct_log.max_catchup_lag behind." },
 		{ "certstream_ct_log_up", "gauge",
 		  "1 when the log's state is ok or lagging." },
 	};
@@ -914,6 +925,7 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 			case 5: v = atomic_load(&l->sig_failures); break;
 			case 6: v = (uint64_t)atomic_load(&l->last_success_unix);
 				break;
+			case 7: v = atomic_load(&l->skipped_entries); break;
 			default: v = state <= 1; break;
 			}
 			if (evbuffer_add_printf(b, "%s{log=\"%s\"} %llu\n",

@@ -57,6 +57,9 @@ struct config {
 		int connect_timeout_secs;
 		int fetch_concurrency;
 		uint64_t backfill;
+		uint64_t max_catchup_lag;   /* 0: never skip ahead */
+		int operator_max_concurrency;       /* bulk requests in flight */
+		int operator_requests_per_second;   /* 0: no limit */
 		int loglist_refresh_secs;
 		int state_save_interval_secs;
 		int max_response_bytes;     /* cap on one HTTP body */

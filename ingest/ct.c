@@ -21,6 +21,7 @@
 #include "ingest/dedup.h"
 #include "ingest/fetch.h"
 #include "ingest/pipeline.h"
+#include "ingest/unique.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
@@ -42,6 +43,7 @@ struct ct {
 	struct fetch *fetch;
 	struct dedup *dedup;
 	struct pipeline pipe;         /* dedup, render, publish */
+	struct unique *unique;         /* ?unique=1: pairs seen */
 	struct ct_state state;
 	struct ct_log_priv **logs;
 	size_t nlogs, cap;
@@ -80,8 +82,8 @@ ct_ingest_stats(void)
 	return C->seg->ingest;
 }
 
-static void
-fetch_opts_of(const struct config *cfg, struct fetch_opts *o)
+void
+ct_fetch_opts(const struct config *cfg, struct fetch_opts *o)
 {
 	o->connect_timeout_secs = cfg->ct_log.connect_timeout_secs;
 	o->timeout_secs = cfg->ct_log.request_timeout_secs;
@@ -107,6 +109,18 @@ set_next(struct ct_log *l, uint64_t next)
 	l->have_next = 1;
 	atomic_store(&l->st->next_index, next);
 	l->st->flags |= CT_SHM_HAVE_NEXT;
+}
+
+void
+ct_log_set_next(struct ct_log *l, uint64_t next)
+{
+	set_next(l, next);
+}
+
+struct ring_writer *
+ct_writer(void)
+{
+	return C->w;
 }
 
 static void
@@ -451,6 +465,7 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->delay_sum_ms, 0);
 		atomic_store(&s->delay_count, 0);
 		atomic_store(&s->delay_last_ms, 0);
+		atomic_store(&s->skipped_entries, 0);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);
@@ -857,7 +872,7 @@ ct_start(struct event_base *base, const struct config *cfg,
 	ct_state_init(&C->state);
 	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
 	    &C->last_index) == 0;
-	fetch_opts_of(cfg, &fo);
+	ct_fetch_opts(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {
 		log_error("fetch: %s", err);
@@ -865,6 +880,12 @@ ct_start(struct event_base *base, const struct config *cfg,
 	}
 	if (dedup_setup() < 0)
 		goto fail;
+	C->unique = unique_new((size_t)cfg->dedup.max_entries,
+	    cfg->dedup.ttl_secs);
+	if (C->unique == NULL)
+		log_warnx("unique: cannot allocate %d entries: ?unique=1 sends "
+		    "both of a pair", cfg->dedup.max_entries);
+	C->pipe.unique = C->unique;
 	if (cfg->ct_log.state_file[0] != '\0' && ct_state_load(&C->state,
 	    cfg->ct_log.state_file, err, sizeof(err)) < 0) {
 		/* Starting over from the heads would skip entries silently. */
@@ -904,6 +925,7 @@ ct_stop(void)
 		event_free(C->save_ev);
 	if (C->refresh_ev != NULL)
 		event_free(C->refresh_ev);
+	unique_free(C->unique);
 	dedup_free(C->dedup);
 	if (C->dedup != NULL) {
 		/* A clean stop: the next daemon starts with an empty set. */
@@ -938,7 +960,7 @@ ct_reload(const struct config *cfg)
 		C->cfg = *cfg;
 		memcpy(C->cfg.ct_log.state_file, state_file, sizeof(state_file));
 	}
-	fetch_opts_of(&C->cfg, &fo);
+	ct_fetch_opts(&C->cfg, &fo);
 	fetch_set_opts(C->fetch, &fo);
 	if (dedup_changed && dedup_setup() < 0)
 		return -1;

@@ -81,6 +81,11 @@ void ct_log_verified(struct ct_log *l, uint64_t size,
 int ct_log_head(const struct ct_log *l, uint64_t *size,
     uint8_t root[STH_HASH_LEN]);
 
+/* The fetch options cfg gives (timeouts, caps, redirects, User-Agent):
+ * the ingest's, and a backfill's. */
+struct fetch_opts;
+void ct_fetch_opts(const struct config *cfg, struct fetch_opts *o);
+
 /* The running configuration and fetcher. */
 const struct config *ct_config(void);
 struct fetch *ct_fetch(void);
@@ -90,6 +95,17 @@ struct shm_ingest_stats *ct_ingest_stats(void);
 /* Choose the resume point on a log's first verified tree head: the state
  * file's, else tree_size - ct_log.backfill. */
 void ct_log_first_head(struct ct_log *l, uint64_t tree_size);
+
+/* Move the log's resume point (counted and announced by the caller). */
+void ct_log_set_next(struct ct_log *l, uint64_t next);
+struct ring_writer *ct_writer(void);
+
+/* ct_skip.c: a log more than ct_log.max_catchup_lag entries behind the
+ * verified head of tree_size skips ahead to that many behind: counted
+ * (skipped_entries), logged, and announced to clients by a log_gap
+ * notice record. 1 when it skipped (the poller then drops what it holds
+ * below the new resume point), else 0. */
+int ct_log_catchup(struct ct_log *l, uint64_t tree_size);
 
 /* Render, dedup and publish entry e (e->index must equal l->next), then
  * advance the log's resume point. An entry whose certificate cannot be

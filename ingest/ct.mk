@@ -4,12 +4,14 @@ INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_state.c ingest/dedup.c ingest/fetch.c ingest/ct.c \
 	ingest/pipeline.c \
 	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_tiles.c \
-	ingest/ct_tiles_hash.c ingest/issuer_cache.c
+	ingest/ct_tiles_hash.c ingest/issuer_cache.c \
+	ingest/backfill.c ingest/backfill_src.c ingest/unique.c \
+	ingest/ct_skip.c
 UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
 	tests/unit/check_dedup.c tests/unit/check_fetch.c \
 	tests/unit/check_ct_tiles.c tests/unit/check_ct.c \
-	tests/unit/check_issuer_cache.c
-UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles ct issuer_cache
+	tests/unit/check_issuer_cache.c tests/unit/check_unique.c
+UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles ct issuer_cache unique

@@ -51,6 +51,7 @@ ct_pace_init(struct ct_pace *pc, struct event_base *base,
 	pc->halted = 0;
 	pc->op = NULL;
 	pc->op_next = NULL;
+	pc->waiting = 0;
 	pc->poll_ev = evtimer_new(base, on_poll, arg);
 	pc->retry_ev = evtimer_new(base, on_retry, arg);
 	if (pc->poll_ev == NULL || pc->retry_ev == NULL) {
@@ -230,6 +231,56 @@ ct_pace_retry_later(struct ct_pace *pc)
 		return 0;
 	arm(pc->retry_ev, left);
 	return 1;
+}
+
+int
+ct_pace_take(struct ct_pace *pc)
+{
+	const struct config *cfg = ct_config();
+	struct ct_pace_op *op = pc->op;
+	double rate = (double)cfg->ct_log.operator_requests_per_second;
+	int64_t now;
+
+	if (op == NULL)
+		return 1;
+	if (op->inflight >= cfg->ct_log.operator_max_concurrency) {
+		pc->waiting = 1;        /* woken by ct_pace_give */
+		return 0;
+	}
+	if (rate > 0) {
+		now = clock_mono_ms();
+		/* at most a second's worth of requests in a burst */
+		op->tokens += (double)(now - op->tokens_at) * rate / 1000.0;
+		if (op->tokens_at == 0 || op->tokens > (rate < 1 ? 1 : rate))
+			op->tokens = rate < 1 ? 1 : rate;
+		op->tokens_at = now;
+		if (op->tokens < 1) {
+			if (!pc->halted && pc->retry_ev != NULL)
+				arm(pc->retry_ev, (int64_t)((1 - op->tokens) *
+				    1000.0 / rate) + 1);
+			return 0;
+		}
+		op->tokens -= 1;
+	}
+	op->inflight++;
+	return 1;
+}
+
+void
+ct_pace_give(struct ct_pace *pc)
+{
+	struct ct_pace_op *op = pc->op;
+	struct ct_pace *m;
+
+	if (op == NULL || op->inflight == 0)
+		return;
+	op->inflight--;
+	/* a slot is free: the logs that were refused one ask again */
+	for (m = op->members; m != NULL; m = m->op_next)
+		if (m->waiting && !m->halted && m->retry_ev != NULL) {
+			m->waiting = 0;
+			arm(m->retry_ev, until(m) - clock_mono_ms());
+		}
 }
 
 void

@@ -38,6 +38,11 @@ struct ct_pace_op {
 	                               of the pause that set it) */
 	struct ct_pace *members;
 	struct ct_pace_op *next;
+	/* The operator's request budget (ct_pace_take): windows in flight,
+	 * and a token bucket of request starts. */
+	int inflight;
+	double tokens;
+	int64_t tokens_at;          /* monotonic ms of the last refill */
 };
 
 struct ct_pace {
@@ -48,6 +53,7 @@ struct ct_pace {
 	int halted;
 	struct ct_pace_op *op;      /* NULL: a log of its own */
 	struct ct_pace *op_next;    /* the operator's other logs */
+	int waiting;                /* refused a slot: woken when one frees */
 };
 
 /* Both timers on base; the first poll is due at once. 0, or -1 (logged)
@@ -84,6 +90,18 @@ void ct_pace_poll_later(struct ct_pace *pc);
 /* In retry_ev's callback: nonzero (and retry_ev armed again) when the
  * pause was made longer meanwhile and has not ended yet. */
 int ct_pace_retry_later(struct ct_pace *pc);
+
+/*
+ * The operator's budget for the bulk requests (get-entries windows, data
+ * tiles) of all its logs: at most ct_log.operator_max_concurrency in
+ * flight, started at most ct_log.operator_requests_per_second (0: no
+ * rate limit). Take a slot before starting one: 1 taken; 0 not now, and
+ * retry_ev fires once one may be free (a slot given back by any of the
+ * operator's logs, or the next token). Give it back when the request
+ * ends or is cancelled. A log with no operator has no shared budget.
+ */
+int ct_pace_take(struct ct_pace *pc);
+void ct_pace_give(struct ct_pace *pc);
 
 /* "HTTP 503" or the transfer's error, for a log's last_error. */
 void ct_pace_describe(char *buf, size_t len, const struct fetch_res *res);

@@ -65,6 +65,7 @@ struct win {
 	size_t n;
 	size_t bytes;               /* counted against the budget while done */
 	int attempts;               /* undecodable responses for this start */
+	int slot;                   /* holds one of the operator's slots */
 	struct r6962 *p;
 };
 
@@ -106,6 +107,8 @@ win_unhold(struct win *w)
 static void
 win_clear(struct win *w)
 {
+	if (w->slot)
+		ct_pace_give(&w->p->pace);
 	fetch_cancel(w->req);
 	win_unhold(w);
 	memset(w, 0, sizeof(*w));
@@ -149,12 +152,20 @@ issue(struct r6962 *p, struct win *w)
 
 	snprintf(url, sizeof(url), "%sct/v1/get-entries?start=%" PRIu64
 	    "&end=%" PRIu64, p->l->info.url, w->start, w->end);
+	/* the operator's budget: asked again by fill() once a slot frees */
+	if (!w->slot && !ct_pace_take(&p->pace)) {
+		w->failed = 1;
+		return;
+	}
+	w->slot = 1;
 	w->failed = 0;
 	w->req = fetch_get(ct_fetch(), url, on_entries, w);
 	/* the front is never cut: the log must always move */
 	fetch_cuttable(w->req, w != front(p));
 	if (w->req == NULL) {
 		w->failed = 1;
+		w->slot = 0;
+		ct_pace_give(&p->pace);
 		ct_log_error(p->l, "cannot start a request");
 		ct_pace_backoff(&p->pace, NULL);
 	}
@@ -539,6 +550,8 @@ on_entries(void *arg, const struct fetch_res *res)
 	size_t n;
 
 	w->req = NULL;
+	w->slot = 0;
+	ct_pace_give(&p->pace);
 	if (res->over_budget) {
 		/* Not the log's fault: asked again once there is room (the
 		 * front at once: it may have become the front in flight). A
@@ -695,6 +708,15 @@ accept_head(struct r6962 *p, const struct sth *sth)
 	ct_log_verified(l, sth->tree_size, sth->root_hash);
 	if (!l->have_next)
 		ct_log_first_head(l, sth->tree_size);
+	if (ct_log_catchup(l, sth->tree_size)) {
+		/* skipped ahead: nothing below the new resume point is kept */
+		for (int i = 0; i < MAX_WINDOWS; i++)
+			if (p->win[i].used)
+				win_clear(&p->win[i]);
+		p->fetch_next = l->next;
+		p->bound = 0;
+		p->hold_size = 0;
+	}
 	/* From entry 0 the frontier is the empty tree: bound at once. */
 	if (!p->bound && l->next == 0) {
 		memset(&p->fr, 0, sizeof(p->fr));

@@ -73,6 +73,8 @@ win_unhold(struct twin *w)
 static void
 win_clear(struct twin *w)
 {
+	if (w->slot)
+		ct_pace_give(&w->t->pace);
 	fetch_cancel(w->req);
 	win_unhold(w);
 	memset(w, 0, sizeof(*w));
@@ -221,6 +223,12 @@ issue(struct tiles *t, struct twin *w)
 		    t->l->info.url, path, w->width);
 	else
 		snprintf(url, sizeof(url), "%stile/data/%s", t->l->info.url, path);
+	/* the operator's budget: asked again by fill() once a slot frees */
+	if (!w->slot && !ct_pace_take(&t->pace)) {
+		w->failed = 1;
+		return;
+	}
+	w->slot = 1;
 	w->failed = 0;
 	/* The bytes of this tile's last partial are a prefix of this one:
 	 * ask only for what follows them. */
@@ -236,6 +244,8 @@ issue(struct tiles *t, struct twin *w)
 	fetch_cuttable(w->req, w != front(t));
 	if (w->req == NULL) {
 		w->failed = 1;
+		w->slot = 0;
+		ct_pace_give(&t->pace);
 		ct_log_error(t->l, "cannot start a request");
 		ct_pace_backoff(&t->pace, NULL);
 	} else {
@@ -466,6 +476,8 @@ on_tile(void *arg, const struct fetch_res *res)
 	int bad;
 
 	w->req = NULL;
+	w->slot = 0;
+	ct_pace_give(&t->pace);
 	if (res->over_budget) {
 		/* Not the log's fault: asked again once there is room (the
 		 * front at once: it may have become the front in flight). */
@@ -671,6 +683,9 @@ adopt(struct tiles *t)
 			ct_log_first_head(l, t->tree.size);
 			t->fetch_next = l->next;
 		}
+		/* tiles below a skip are passed as they drain */
+		if (ct_log_catchup(l, t->tree.size) && t->fetch_next < l->next)
+			t->fetch_next = l->next;
 	}
 }
 

@@ -46,6 +46,16 @@ typedef int (*ct_tiles_get_fn)(void *arg, unsigned level, uint64_t idx,
 int ct_tiles_root(uint64_t size, ct_tiles_get_fn get, void *arg,
     uint8_t out[32]);
 
+/*
+ * Bind hash tile (level, idx) of the tree of n leaves to the hash tiles
+ * ct_tiles_root() checks against the root: a tile at the right edge is one
+ * of them; a full one is bound through its subtree hash in the tile above,
+ * up to the right edge. 1 and *out (the tile), 0 if a tile is missing, -1
+ * if a tile disagrees with the one above (or get refused one).
+ */
+int ct_tiles_bind(unsigned level, uint64_t idx, uint64_t n,
+    ct_tiles_get_fn get, void *arg, const uint8_t **out);
+
 int ct_tiles_start(struct ct_log *l);
 void ct_tiles_stop(struct ct_log *l);
 

@@ -326,26 +326,25 @@ tile_width(uint64_t n, unsigned level, uint64_t idx)
 	return k > CT_TILE_WIDTH ? CT_TILE_WIDTH : (unsigned)k;
 }
 
-/* A tile at the right edge is covered by the root check, a full one
- * through its subtree hash in the tile above, up to the right edge. */
 int
-ct_tiles_bound(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
-    const uint8_t **out)
+ct_tiles_bind(unsigned level, uint64_t idx, uint64_t n, ct_tiles_get_fn get,
+    void *arg, const uint8_t **out)
 {
 	const uint8_t *cur, *up;
 	uint8_t node[STH_HASH_LEN];
 	unsigned width = tile_width(n, level, idx), upw;
 	uint64_t upidx;
+	int rc;
 
-	if ((cur = ct_tiles_need_htile(t, level, idx, width)) == NULL)
-		return 0;
+	if ((rc = get(arg, level, idx, width, &cur)) <= 0)
+		return rc;
 	*out = cur;
 	while (width == CT_TILE_WIDTH && level + 1 < 8) {
 		ct_tiles_subtree(cur, CT_TILE_WIDTH, node);
 		upidx = idx / CT_TILE_WIDTH;
 		upw = tile_width(n, level + 1, upidx);
-		if ((up = ct_tiles_need_htile(t, level + 1, upidx, upw)) == NULL)
-			return 0;
+		if ((rc = get(arg, level + 1, upidx, upw, &up)) <= 0)
+			return rc;
 		if (memcmp(up + (idx % CT_TILE_WIDTH) * STH_HASH_LEN, node,
 		    STH_HASH_LEN) != 0)
 			return -1;
@@ -355,6 +354,13 @@ ct_tiles_bound(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
 		level++;
 	}
 	return 1;
+}
+
+int
+ct_tiles_bound(struct tiles *t, unsigned level, uint64_t idx, uint64_t n,
+    const uint8_t **out)
+{
+	return ct_tiles_bind(level, idx, n, get_htile, t, out);
 }
 
 /*

@@ -39,6 +39,7 @@ struct twin {
 	int done, failed, attempts;
 	int checked;                /* pass 1 passed: count and leaf_index */
 	int verified;               /* its leaves are proven in the tree */
+	int slot;                   /* holds one of the operator's slots */
 	uint8_t *body;
 	size_t len, base;
 	struct tiles *t;

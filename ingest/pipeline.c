@@ -17,6 +17,7 @@
  *      log's next index, so a successor resumes after the last record.
  */
 #include "ingest/pipeline.h"
+#include "ingest/unique.h"
 
 #include <stdio.h>
 #include <stdint.h>
@@ -63,6 +64,10 @@ publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
 	rec.seen_us = seen_us;
 	rec.index = e->index;
 	rec.log = log;
+	/* The second of a precertificate/certificate pair: ?unique=1 skips it. */
+	if (p->unique != NULL && unique_second(p->unique, p->out.json[RV_LITE],
+	    p->out.len[RV_LITE], seen_us / 1000000))
+		rec.flags = RING_F_PAIRED;
 	if (ring_publish_rec(p->w, &rec) == UINT64_MAX) {
 		snprintf(err, errlen, "record of %zu bytes does not fit the ring",
 		    p->out.len[RV_FULL]);

@@ -10,12 +10,14 @@
 #include "ingest/dedup.h"
 #include "ingest/leaf.h"
 #include "ingest/render/render.h"
+#include "ingest/unique.h"
 #include "shm/ring.h"
 
 struct pipeline {
 	struct ring_writer *w;
 	struct dedup *dedup;        /* the owner's set; NULL: dedup off */
 	struct render_out out;      /* the forms of the entry being published */
+	struct unique *unique;      /* ?unique=1 pairs (the owner's), or NULL */
 	void *sha256;               /* EVP_MD, fetched once */
 };
 

@@ -3,6 +3,7 @@
  */
 #include "ingest/sth.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,4 +449,117 @@ sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN])
 		}
 	}
 	return 0;
+}
+
+int
+sth_inclusion_parse(const char *json, size_t len, uint64_t *leaf_index,
+    uint8_t path[][STH_HASH_LEN], size_t max, char *err, size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	json_object *o = NULL, *arr, *ix, *h;
+	size_t i, n;
+	int rc = -1;
+
+	tok = json_tokener_new();
+	if (tok == NULL || len > INT32_MAX) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "leaf_index", &ix) ||
+	    !json_object_is_type(ix, json_type_int) ||
+	    json_object_get_int64(ix) < 0 ||
+	    !json_object_object_get_ex(o, "audit_path", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "get-proof-by-hash: malformed JSON");
+		goto done;
+	}
+	*leaf_index = json_object_get_uint64(ix);
+	n = json_object_array_length(arr);
+	if (n > max) {
+		snprintf(err, errlen, "get-proof-by-hash: %zu hashes", n);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		h = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(h, json_type_string) ||
+		    base64_decode(json_object_get_string(h),
+		    (size_t)json_object_get_string_len(h), path[i],
+		    STH_HASH_LEN) != STH_HASH_LEN) {
+			snprintf(err, errlen, "get-proof-by-hash: bad hash %zu", i);
+			goto done;
+		}
+	}
+	rc = (int)n;
+done:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+int
+sth_inclusion_frontier(uint64_t index, uint64_t size,
+    const uint8_t root[STH_HASH_LEN], const uint8_t leaf_hash[STH_HASH_LEN],
+    const uint8_t path[][STH_HASH_LEN], size_t n, struct sth_frontier *f,
+    char *err, size_t errlen)
+{
+	uint8_t left[64][STH_HASH_LEN], r[STH_HASH_LEN];
+	uint64_t fn = index, sn;
+	size_t i, nleft = 0, j;
+	int b;
+
+	if (index >= size) {
+		snprintf(err, errlen, "inclusion: leaf %" PRIu64 " outside a tree "
+		    "of %" PRIu64, index, size);
+		return -1;
+	}
+	sn = size - 1;
+	memcpy(r, leaf_hash, STH_HASH_LEN);
+	for (i = 0; i < n; i++) {
+		if (sn == 0) {
+			snprintf(err, errlen, "inclusion: proof too long");
+			return -1;
+		}
+		if ((fn & 1) || fn == sn) {
+			/* a left sibling: a complete subtree before the leaf */
+			if (nleft == 64)
+				goto bad;
+			memcpy(left[nleft++], path[i], STH_HASH_LEN);
+			if (sth_node_hash(path[i], r, r) < 0)
+				goto bad;
+			if (!(fn & 1)) {
+				do {
+					fn >>= 1;
+					sn >>= 1;
+				} while (!(fn & 1) && fn != 0);
+			}
+		} else if (sth_node_hash(r, path[i], r) < 0) {
+			goto bad;
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0 || memcmp(r, root, STH_HASH_LEN) != 0) {
+		snprintf(err, errlen, "inclusion proof of leaf %" PRIu64 " in tree "
+		    "%" PRIu64 " does not verify", index, size);
+		return -1;
+	}
+	/* One left sibling per set bit of index, the lowest bit first. */
+	if (nleft != (size_t)__builtin_popcountll(index)) {
+		snprintf(err, errlen, "inclusion: %zu left nodes for leaf %" PRIu64,
+		    nleft, index);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->size = index;
+	for (b = 0, j = 0; b < 64; b++)
+		if (index & ((uint64_t)1 << b))
+			memcpy(f->node[b], left[j++], STH_HASH_LEN);
+	return 0;
+bad:
+	snprintf(err, errlen, "inclusion: bad proof");
+	return -1;
 }

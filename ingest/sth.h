@@ -106,4 +106,21 @@ int sth_node_hash(const uint8_t l[STH_HASH_LEN], const uint8_t r[STH_HASH_LEN],
 /* The root of the tree of f->size leaves. 0 or -1. */
 int sth_frontier_root(const struct sth_frontier *f, uint8_t out[STH_HASH_LEN]);
 
+/* Parse a get-proof-by-hash body: {"leaf_index": N, "audit_path": [base64
+ * hash, ...]}. Returns the number of hashes (into path), or -1. */
+int sth_inclusion_parse(const char *json, size_t len, uint64_t *leaf_index,
+    uint8_t path[][STH_HASH_LEN], size_t max, char *err, size_t errlen);
+
+/*
+ * Verify that leaf_hash is leaf `index` of the tree (size, root) with the
+ * audit path (RFC 9162 §2.1.3.2), and take the frontier of the first
+ * `index` leaves from it: the path's left siblings are exactly the
+ * complete subtrees before the leaf, so a monitor can check leaves from
+ * `index` on without fetching the ones before. 0 or -1.
+ */
+int sth_inclusion_frontier(uint64_t index, uint64_t size,
+    const uint8_t root[STH_HASH_LEN], const uint8_t leaf_hash[STH_HASH_LEN],
+    const uint8_t path[][STH_HASH_LEN], size_t n, struct sth_frontier *f,
+    char *err, size_t errlen);
+
 #endif

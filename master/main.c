@@ -10,6 +10,7 @@
 #include "broadcast/tls.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "ingest/backfill.h"
 #include "ingest/render/render_cli.h"
 #include "ingest/replay.h"
 #include "master/master.h"
@@ -20,6 +21,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: certstreamd [-dnhV] [-c FILE] [-p PIDFILE] [--render FILE]\n"
+	    "       certstreamd [-c FILE] --backfill LOG --start N --end M [-o FILE]\n"
 	    "  -c FILE        configuration (default: $CERTSTREAM_CONFIG, else\n"
 	    "                 ./certstream.conf, else /etc/certstream/certstream.conf)\n"
 	    "  -n             check the configuration and exit\n"
@@ -27,7 +29,10 @@ usage(FILE *out)
 	    "  -p PIDFILE     write and lock PIDFILE\n"
 	    "  -V             print the version\n"
 	    "  -h             this help\n"
-	    "  --render FILE  render a CT entry file to JSON on stdout\n");
+	    "  --render FILE  render a CT entry file to JSON on stdout\n"
+	    "  --backfill LOG entries N to M (inclusive) of LOG (URL, description\n"
+	    "                 or log id), verified, as NDJSON to FILE (resumed) or\n"
+	    "                 stdout\n");
 }
 
 /* The file to read when -c is not given. */
@@ -50,6 +55,9 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "render", required_argument, NULL, 'R' },
+		{ "backfill", required_argument, NULL, 'B' },
+		{ "start", required_argument, NULL, 'S' },
+		{ "end", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -57,11 +65,12 @@ main(int argc, char **argv)
 	static struct config cfg;
 	struct master_opts opts = { 0, NULL };
 	const char *conf = NULL, *render = NULL;
+	struct backfill_opts bf = { NULL, NULL, NULL, NULL };
 	char err[1024];
 	int ch, check = 0;
 
 	proctitle_init(argc, argv);
-	while ((ch = getopt_long(argc, argv, "c:dnp:Vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnp:o:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
@@ -84,6 +93,18 @@ main(int argc, char **argv)
 		case 'R':
 			render = optarg;
 			break;
+		case 'B':
+			bf.log = optarg;
+			break;
+		case 'S':
+			bf.start = optarg;
+			break;
+		case 'E':
+			bf.end = optarg;
+			break;
+		case 'o':
+			bf.out = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -97,12 +118,21 @@ main(int argc, char **argv)
 	}
 	if (render != NULL)
 		return render_cli_main(render, stdout);
+	if (bf.log == NULL && (bf.start != NULL || bf.end != NULL ||
+	    bf.out != NULL)) {
+		fprintf(stderr, "certstreamd: --start, --end and -o go with "
+		    "--backfill\n");
+		return 2;
+	}
 	if (conf == NULL)
 		conf = default_config();
 	if (config_load(&cfg, conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "certstreamd: %s\n", err);
 		return 1;
 	}
+	/* a command of its own: no state file, no segment, no fork */
+	if (bf.log != NULL)
+		return backfill_main(&cfg, &bf);
 	/* A replay feed that cannot be read would only make the ingest
 	 * restart forever: refuse it before anything forks. */
 	if (cfg.source == SOURCE_REPLAY &&

@@ -160,7 +160,8 @@ struct shm_log_status {
 	_Atomic uint64_t delay_sum_ms;
 	_Atomic uint64_t delay_count;
 	_Atomic uint64_t delay_last_ms;
-	uint8_t pad[24];
+	_Atomic uint64_t skipped_entries;  /* passed by ct_log.max_catchup_lag */
+	uint8_t pad[16];
 };
 
 struct shm_ingest_stats {

@@ -192,6 +192,21 @@ ring_z_deflate(struct ring_writer *w, const struct iovec json[RV_COUNT],
 }
 
 uint64_t
+ring_publish_flags(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    int64_t seen_us, uint8_t flags)
+{
+	struct ring_rec r;
+
+	memset(&r, 0, sizeof(r));
+	for (int v = 0; v < RV_COUNT; v++)
+		r.json[v] = json[v];
+	r.seen_us = seen_us;
+	r.log = RING_NO_LOG;
+	r.flags = flags;
+	return ring_publish_rec(w, &r);
+}
+
+uint64_t
 ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 {
 	const struct iovec *json = r->json;
@@ -384,6 +399,24 @@ ring_still_valid(const struct shm_seg *seg, uint64_t seq)
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(&seg->ctl->tail, memory_order_relaxed) <=
 	    seq;
+}
+
+int
+ring_flags(const struct shm_seg *seg, uint64_t seq)
+{
+	const struct ring_slot *s;
+	uint8_t f;
+
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return -1;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2 (flags is written before the slot's seq). */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return -1;
+	f = SLOT_GET(s->flags);
+	/* R3: the slot may have been reused while read. */
+	return ring_still_valid(seg, seq) ? f : -1;
 }
 
 int

@@ -53,11 +53,6 @@ void ring_start_at(struct shm_seg *seg, uint64_t first);
 
 #define RING_NO_LOG 0xffffu
 
-/* Record flags (struct ring_slot flags), set by the writer. */
-enum {
-	RING_F_PAIRED = 1u << 0,   /* its precertificate/certificate twin came first */
-};
-
 /* Compressed frames of a record (struct ring_slot zflags). */
 enum {
 	RING_Z_HAS = 1u << 0,      /* the record has them */
@@ -88,6 +83,20 @@ uint64_t ring_publish_rec(struct ring_writer *w, const struct ring_rec *r);
 /* ring_publish_rec of the three forms alone (no facts, no log, no flags). */
 uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us);
+
+/* Record flags, in the slot's flags byte (RING_F_*). */
+#define RING_F_PAIRED 0x01  /* the second of a precertificate/certificate
+                               pair (same tbs_sha256): ?unique=1 skips it */
+#define RING_F_NOTICE 0x02  /* not a certificate: a notice (log_gap) that
+                               WebSocket clients get only with ?gaps=1 and
+                               /latest.json never shows */
+
+/* ring_publish, with the slot's flags set to flags. */
+uint64_t ring_publish_flags(struct ring_writer *w,
+    const struct iovec json[RV_COUNT], int64_t seen_us, uint8_t flags);
+
+/* The flags of record seq, or -1 if it is not (or no longer) in the ring. */
+int ring_flags(const struct shm_seg *seg, uint64_t seq);
 
 /* Wake every reader that armed itself since the last call. Call after a
  * batch of ring_publish(); cheap when nobody waits. */

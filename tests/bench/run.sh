@@ -4,10 +4,12 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth|compress]
+#   tests/bench/run.sh [all|growth|compress|catchup]
 #                   growth: only the log growth rows (growth_bench.js),
 #                   printed; bench/results.md is left as it is
 #                   compress: only the compression rows (compress_part),
+#                   printed likewise
+#                   catchup: only the catch-up row (catchup_bench.sh),
 #                   printed likewise
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
@@ -15,8 +17,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-all}
 case $SUITE in
-all | growth | compress) ;;
-*) echo "usage: tests/bench/run.sh [all|growth|compress]" >&2; exit 2 ;;
+all | growth | compress | catchup) ;;
+*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -37,6 +39,7 @@ memtab=$work/mem.md    # memory per process and state
 need="$LG $DAEMON $FEED"
 [ "$SUITE" = growth ] && need="$DAEMON $top/build/fakelog"
 [ "$SUITE" = compress ] && need="$DAEMON $FEED $top/build/compress_bench $top/build/render_bench"
+[ "$SUITE" = catchup ] && need="$DAEMON $top/build/fakelog"
 for f in $need; do
 	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
 done
@@ -380,6 +383,20 @@ if [ "$SUITE" = compress ]; then
 	log "work directory $work; compression only"
 	compress_part
 	echo "| figure | ours | base | ratio | target | met? |"
+# Catch-up of 100,000 entries across four logs of two operators, under
+# ct_log.operator_requests_per_second, against the ceiling those limits set.
+catchup_part() {
+	log "catch-up under per-operator limits: tests/bench/catchup_bench.sh"
+	timeout 400 tests/bench/catchup_bench.sh >"$work/catchup.out" 2>&1
+	row "catch-up of $(kv "$work/catchup.out" catchup_entries) entries behind, 4 RFC 6962 logs of 2 operators, 20 requests/s per operator (operator_requests_per_second) of 1,000 entries: entries per second (ceiling: what the limits allow; took $(kv "$work/catchup.out" catchup_ms) ms from the daemon's start)" \
+	    "$(kv "$work/catchup.out" catchup_rate)" "$(kv "$work/catchup.out" catchup_ceiling)" \
+	    "$(kv "$work/catchup.out" catchup_ratio)" "context" "-"
+}
+
+if [ "$SUITE" = catchup ]; then
+	log "work directory $work; catch-up only"
+	catchup_part
+	echo "| figure | ours | ceiling | ratio | target | met? |"
 	echo "|---|---|---|---|---|---|"
 	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
 	log "done in $(elapsed)s (bench/results.md unchanged)"
@@ -658,6 +675,9 @@ fi
 
 # 9. Logs that grow: ours beside the previous commit's daemon.
 growth_part
+
+# 10. Catch-up under per-operator limits.
+[ -x tests/bench/catchup_bench.sh ] && catchup_part
 
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)

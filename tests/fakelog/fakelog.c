@@ -21,6 +21,7 @@ enum {
 	OPT_GROW_PER_REQUEST = 256, OPT_PUBLISH_MS, OPT_DELETE_PARTIALS,
 	OPT_STALE_MS, OPT_GZIP_ALWAYS, OPT_COSIGNATURES, OPT_NO_RANGE,
 	OPT_SAME_CERTS,
+	OPT_PAIRS,
 };
 
 static void
@@ -34,7 +35,7 @@ usage(void)
 	    "  [--key LOG=PEMFILE]... [--key-out FILE]\n"
 	    "  [--tls-cert PEM --tls-key PEM]\n"
 	    "  [--grow-per-request N] [--publish-ms N] [--delete-partials]\n"
-	    "  [--stale-checkpoint-ms N] [--gzip-always] [--cosignatures N]\n"
+	    "  [--stale-checkpoint-ms N] [--gzip-always] [--cosignatures N] [--pairs]\n"
 	    "  [--no-range] [--same-certs]\n"
 	    "fakelog --verify-note CHECKPOINT --note-key PUBKEY_B64_FILE\n");
 	exit(2);
@@ -157,6 +158,7 @@ main(int argc, char **argv)
 		{ "cosignatures", required_argument, NULL, OPT_COSIGNATURES },
 		{ "no-range", no_argument, NULL, OPT_NO_RANGE },
 		{ "same-certs", no_argument, NULL, OPT_SAME_CERTS },
+		{ "pairs", no_argument, NULL, OPT_PAIRS },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_LOGS], *seed = "fakelog", *data = "tests/data/fakelog";
@@ -164,6 +166,7 @@ main(int argc, char **argv)
 	const char *tls_cert = NULL, *tls_key = NULL;
 	int is_static[MAX_LOGS], nlogs = 0, port = 0, c, nfaults = 0, lint = 0;
 	int same_certs = 0;
+	int pairs = 0;
 	struct fault_arg faults[MAX_LOGS];
 	const char *keys[MAX_LOGS];
 	int nkeys = 0, ncosig = 0;
@@ -289,6 +292,9 @@ main(int argc, char **argv)
 		case OPT_SAME_CERTS:
 			same_certs = 1;
 			break;
+		case OPT_PAIRS:
+			pairs = 1;
+			break;
 		default:
 			usage();
 		}
@@ -312,6 +318,7 @@ main(int argc, char **argv)
 		fatalx("corpus: %s", err);
 	if (fl_gen_init(&gen, seed, data, &corpus.pool, err, sizeof(err)) < 0)
 		fatalx("generator: %s", err);
+	gen.pairs = pairs;
 	if (fl_cosig_init(&cosig, &gen, ncosig, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	srv.cosig = &cosig;

@@ -298,6 +298,54 @@ done:
 	return rc;
 }
 
+/* The SCT list extension of a certificate issued from a precertificate
+ * (its contents are not checked by anyone here: one empty SCT). */
+static int
+add_sct_list(X509 *x)
+{
+	static const unsigned char list[] = { 0x04, 0x0a, 0x00, 0x08, 0x00,
+	    0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	if (os == NULL || !ASN1_OCTET_STRING_set(os, list, sizeof(list)))
+		goto done;
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_scts, 0, os);
+	if (ext == NULL || !X509_add_ext(x, ext, -1))
+		goto done;
+	rc = 0;
+done:
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	return rc;
+}
+
+/* Would entry index be generated as a precertificate (before pairing)? */
+static int
+hash_is_pre(const struct fl_gen *g, const char *label, uint64_t index)
+{
+	uint8_t h[32];
+
+	fl_gen_hash(g, label, index, h);
+	return h[0] % 3 == 0;
+}
+
+/* With pairs, is entry index the certificate of precertificate index-1?
+ * Precertificates in a row pair up two by two: the first of each two is
+ * the precertificate, the second its certificate. */
+static int
+is_final(const struct fl_gen *g, const char *label, uint64_t index)
+{
+	uint64_t k = 0;
+
+	if (!g->pairs)
+		return 0;
+	while (index > k && hash_is_pre(g, label, index - 1 - k))
+		k++;
+	return k % 2 == 1;
+}
+
 static int
 der_of(X509 *x, uint8_t **out, size_t *len)
 {
@@ -328,14 +376,19 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	EVP_PKEY *ca_key;
 	BIGNUM *bn = NULL;
 	unsigned char *tbs = NULL;
-	int tl, is_pre, rsa;
+	int tl, is_pre, rsa, final;
+	uint64_t bindex;
 	time_t nb;
 	char label[160];
 
 	memset(out, 0, sizeof(*out));
 	snprintf(label, sizeof(label), "leaf:%s", log);
-	fl_gen_hash(g, label, index, h);
-	is_pre = h[0] % 3 == 0;
+	/* the certificate of the precertificate before: made from its hash
+	 * and index, so that every field but the poison is the same */
+	final = is_final(g, label, index);
+	bindex = final ? index - 1 : index;
+	fl_gen_hash(g, label, bindex, h);
+	is_pre = h[0] % 3 == 0 && !final;
 	rsa = h[1] % 64 == 0;   /* RSA signing is slow: keep it rare */
 	ca = rsa ? g->rsa_ca : g->ed_ca;
 	ca_key = rsa ? g->rsa_key : g->ed_key;
@@ -343,13 +396,13 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	x = g->tmpl[h[2] % 4 < 2 ? h[2] % 4 : 2 + h[12] % (FL_GEN_TMPL - 2)];
 	while (X509_get_ext_count(x) > 0)
 		X509_EXTENSION_free(X509_delete_ext(x, 0));
-	if (build_sans(h, log, index, sans, sizeof(sans), cn, sizeof(cn)) < 0) {
+	if (build_sans(h, log, bindex, sans, sizeof(sans), cn, sizeof(cn)) < 0) {
 		snprintf(err, errlen, "SANs too long");
 		goto fail;
 	}
 	memcpy(ser, h + 16, 16);
 	ser[0] = (uint8_t)((ser[0] & 0x7f) | 0x01);
-	nb = BASE_TIME + (time_t)(index % 100000) * 60;
+	nb = BASE_TIME + (time_t)(bindex % 100000) * 60;
 	if ((bn = BN_bin2bn(ser, sizeof(ser), NULL)) == NULL ||
 	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_set_version(x, 2) ||
@@ -379,7 +432,8 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 	    add_ext(x, ca, NID_authority_key_identifier, "keyid:always") < 0 ||
 	    add_ext(x, ca, NID_subject_alt_name, sans) < 0 ||
 	    add_ext(x, ca, NID_certificate_policies, "2.23.140.1.2.1") < 0 ||
-	    (is_pre && add_poison(x) < 0) || sign(x, ca_key) < 0) {
+	    (is_pre && add_poison(x) < 0) || (final && add_sct_list(x) < 0) ||
+	    sign(x, ca_key) < 0) {
 		snprintf(err, errlen, "leaf extensions or signature failed: %s", ERR_error_string(ERR_get_error(), NULL));
 		goto fail;
 	}

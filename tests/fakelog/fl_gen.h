@@ -29,6 +29,9 @@ struct fl_gen {
 	uint32_t rsa_idx;
 	uint8_t ed_ikh[32];      /* SHA-256 of each CA's SubjectPublicKeyInfo */
 	uint8_t rsa_ikh[32];
+	/* --pairs: a generated precertificate's certificate is the next
+	 * entry (same TBS, the poison replaced by an SCT list) */
+	int pairs;
 };
 
 /* datadir holds keys/ca-rsa.pem, keys/leaf-p256.pub.pem, keys/leaf-rsa.pub.pem. */

@@ -649,8 +649,14 @@ get_tile(struct fl_srv *s, struct fl_log *l, struct evhttp_request *req,
 			evbuffer_free(b);
 			return fl_srv_error(s, req, 404, "tile beyond tree");
 		}
-		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++)
-			fl_log_tile_leaf(l, (size_t)i, &tl);
+		for (uint64_t i = n * TILE_W; i < n * TILE_W + w; i++) {
+			size_t at = (size_t)i;
+
+			/* swap: the tile's first leaf is its neighbour's */
+			if (f && f->kind == FL_F_SWAP && i == n * TILE_W)
+				at = i + 1 < l->pub_n ? at + 1 : at - 1;
+			fl_log_tile_leaf(l, at, &tl);
+		}
 		if (tl.err) {
 			fl_buf_free(&tl);
 			evbuffer_free(b);

@@ -108,7 +108,7 @@ test('one memory budget: answers held behind a stuck front window stay within ct
   writeList(listFile, '{"operators":[]}\n');
   const cfg = conf(listFile, path.join(dir, 'state.json'))
     .replace('batch_size: 256', 'batch_size: 1000')
-    .replace('fetch_concurrency: 4', 'fetch_concurrency: 40')
+    .replace('fetch_concurrency: 4', 'fetch_concurrency: 40\n  operator_max_concurrency: 64')
     .replace('request_timeout_secs: 2', 'request_timeout_secs: 20')
     .replace('max_response_bytes: 4194304', 'max_response_bytes: 8388608\n  memory_budget_bytes: 16777216');
   const d = await startDaemon({ conf: cfg, t });
@@ -171,7 +171,7 @@ test('one memory budget, static log: data tiles behind a stuck front tile are as
     const listFile = path.join(dir, 'loglist.json');
     writeList(listFile, '{"operators":[]}\n');
     const cfg = conf(listFile, path.join(dir, 'state.json'))
-      .replace('fetch_concurrency: 4', 'fetch_concurrency: 40')
+      .replace('fetch_concurrency: 4', 'fetch_concurrency: 40\n  operator_max_concurrency: 64')
       .replace('request_timeout_secs: 2', 'request_timeout_secs: 20')
       .replace('max_response_bytes: 4194304', 'max_response_bytes: 4194304\n  memory_budget_bytes: 1048576');
     const d = await startDaemon({ conf: cfg, t });

@@ -244,6 +244,37 @@ START_TEST(publish_peek_copy_round_trip)
 }
 END_TEST
 
+/* A record's flags byte is what it was published with, read back while
+ * it is in the ring, and -1 once it is not (or not yet). */
+START_TEST(flags_travel_with_the_record)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec iov[RV_COUNT];
+	int i, v;
+
+	anon(&seg, 4, 65536);
+	ring_writer_init(&w, &seg, NULL, 0);
+	for (v = 0; v < RV_COUNT; v++) {
+		iov[v].iov_base = (void *)"{\"x\":1}";
+		iov[v].iov_len = 7;
+	}
+	ck_assert_int_eq(ring_flags(&seg, 0), -1);
+	for (i = 0; i < 6; i++)
+		ck_assert_uint_eq(ring_publish_flags(&w, iov, 0,
+		    i % 2 ? RING_F_PAIRED : 0), (uint64_t)i);
+	ck_assert_uint_eq(ring_publish(&w, iov, 0), 6);
+	/* 4 slots: records 3..6 are in the ring */
+	ck_assert_int_eq(ring_flags(&seg, 2), -1);
+	ck_assert_int_eq(ring_flags(&seg, 3), RING_F_PAIRED);
+	ck_assert_int_eq(ring_flags(&seg, 4), 0);
+	ck_assert_int_eq(ring_flags(&seg, 5), RING_F_PAIRED);
+	ck_assert_int_eq(ring_flags(&seg, 6), 0);
+	ck_assert_int_eq(ring_flags(&seg, 7), -1);
+	shm_seg_close(&seg);
+}
+END_TEST
+
 /* The ingest's writer gives every JSON object record its seq as "id", the
  * first member; the WebSocket frame covers it; anything else is as given. */
 START_TEST(ids_writer_puts_the_seq_in_each_json_record)
@@ -899,6 +930,7 @@ ring_suite(void)
 	tcase_add_test(tc, ids_writer_puts_the_seq_in_each_json_record);
 	tcase_add_test(tc, publish_peek_copy_round_trip);
 	tcase_add_test(tc, meta_and_facts_round_trip);
+	tcase_add_test(tc, flags_travel_with_the_record);
 	tcase_add_test(tc, ws_header_in_ring_at_boundaries);
 	tcase_add_test(tc, records_never_wrap_the_data_area);
 	tcase_add_test(tc, lapped_records_are_refused);

@@ -413,6 +413,109 @@ START_TEST(frontier_from_proof_reaches_the_larger_root)
 }
 END_TEST
 
+/* RFC 9162 §2.1.3.1 PATH(m, D[lo:hi]): the audit path of leaf m. */
+static size_t
+audit_path(unsigned m, unsigned lo, unsigned hi, uint8_t path[][STH_HASH_LEN])
+{
+	unsigned k = 1;
+	size_t n;
+
+	if (hi - lo == 1)
+		return 0;
+	while (k * 2 < hi - lo)
+		k *= 2;
+	if (m < k) {
+		n = audit_path(m, lo, lo + k, path);
+		mth(lo + k, hi, path[n]);
+	} else {
+		n = audit_path(m - k, lo + k, hi, path);
+		mth(lo, lo + k, path[n]);
+	}
+	return n + 1;
+}
+
+/* The audit path of leaf m in tree n verifies and gives the frontier of
+ * the first m leaves: appending leaves m..n-1 reaches tree n's root. A
+ * wrong leaf, index or path node, or a path cut short, gives none. */
+START_TEST(inclusion_proof_gives_the_frontier_before_the_leaf)
+{
+	uint8_t path[STH_PROOF_MAX][STH_HASH_LEN], root[STH_HASH_LEN],
+	    got[STH_HASH_LEN], lh[STH_HASH_LEN], r1[STH_HASH_LEN];
+	struct sth_frontier f;
+	char err[256];
+	unsigned m, n, i;
+	size_t k, j;
+
+	for (n = 1; n <= 40; n++) {
+		mth(0, n, root);
+		for (m = 0; m < n; m++) {
+			k = audit_path(m, 0, n, path);
+			leaf_h(m, lh);
+			ck_assert_msg(sth_inclusion_frontier(m, n, root, lh, path, k,
+			    &f, err, sizeof(err)) == 0, "%u in %u: %s", m, n, err);
+			ck_assert_int_eq(f.size, m);
+			if (m > 0) {
+				mth(0, m, r1);
+				ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+				ck_assert_msg(memcmp(got, r1, STH_HASH_LEN) == 0,
+				    "frontier before %u (in %u) has another root", m, n);
+			}
+			for (i = m; i < n; i++) {
+				leaf_h(i, lh);
+				ck_assert_int_eq(sth_frontier_append(&f, lh), 0);
+			}
+			ck_assert_int_eq(sth_frontier_root(&f, got), 0);
+			ck_assert(memcmp(got, root, STH_HASH_LEN) == 0);
+
+			leaf_h(m, lh);
+			lh[0] ^= 1;
+			ck_assert_int_eq(sth_inclusion_frontier(m, n, root, lh, path,
+			    k, &f, err, sizeof(err)), -1);
+			lh[0] ^= 1;
+			if (n > 1)
+				ck_assert_int_eq(sth_inclusion_frontier((m + 1) % n, n,
+				    root, lh, path, k, &f, err, sizeof(err)), -1);
+			if (k > 0)
+				ck_assert_int_eq(sth_inclusion_frontier(m, n, root, lh,
+				    path, k - 1, &f, err, sizeof(err)), -1);
+			for (j = 0; j < k; j++) {
+				path[j][5] ^= 0x80;
+				ck_assert_int_eq(sth_inclusion_frontier(m, n, root, lh,
+				    path, k, &f, err, sizeof(err)), -1);
+				path[j][5] ^= 0x80;
+			}
+		}
+	}
+	ck_assert_int_eq(sth_inclusion_frontier(3, 3, root, lh, path, 0, &f,
+	    err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(inclusion_proof_json_parses)
+{
+	static const char ok[] = "{\"leaf_index\": 7, \"audit_path\": "
+	    "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}";
+	static const char *const bad[] = {
+		"{\"audit_path\": []}",
+		"{\"leaf_index\": -1, \"audit_path\": []}",
+		"{\"leaf_index\": 1, \"audit_path\": [\"AAAA\"]}",
+		"{\"leaf_index\": 1, \"audit_path\": {}}",
+		"[1]",
+	};
+	uint8_t path[STH_PROOF_MAX][STH_HASH_LEN];
+	uint64_t idx = 0;
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(sth_inclusion_parse(ok, strlen(ok), &idx, path,
+	    STH_PROOF_MAX, err, sizeof(err)), 1);
+	ck_assert_uint_eq(idx, 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(sth_inclusion_parse(bad[i], strlen(bad[i]), &idx,
+		    path, STH_PROOF_MAX, err, sizeof(err)), -1);
+}
+END_TEST
+
 Suite *
 sth_suite(void)
 {
@@ -430,6 +533,8 @@ sth_suite(void)
 	tcase_add_test(tc, real_consistency_proof_verifies);
 	tcase_add_test(tc, generated_consistency_proofs_verify);
 	tcase_add_test(tc, frontier_from_proof_reaches_the_larger_root);
+	tcase_add_test(tc, inclusion_proof_gives_the_frontier_before_the_leaf);
+	tcase_add_test(tc, inclusion_proof_json_parses);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,8 +3,8 @@
 INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_state.c ingest/dedup.c ingest/fetch.c ingest/ct.c \
 	ingest/pipeline.c \
-	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_tiles.c \
-	ingest/ct_tiles_hash.c ingest/issuer_cache.c \
+	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_rfc6962_decode.c \
+	ingest/ct_tiles.c ingest/ct_tiles_hash.c ingest/issuer_cache.c \
 	ingest/backfill.c ingest/backfill_src.c ingest/unique.c \
 	ingest/ct_skip.c
 UNIT_SRCS += tests/unit/check_leaf.c

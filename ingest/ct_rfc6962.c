@@ -44,7 +44,6 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "common/base64.h"
 #include "common/log.h"
 #include "ingest/ct_pace.h"
 #include "ingest/fetch.h"
@@ -67,6 +66,19 @@ struct win {
 	int attempts;               /* undecodable responses for this start */
 	int slot;                   /* holds one of the operator's slots */
 	struct r6962 *p;
+	/* The hold check's work, kept for publishing so that no leaf is
+	 * decoded or hashed twice: entry i < nlv has its leaf_input decoded
+	 * at leaves + lv[i].off (lv[i].len, -1 when not base64) and, with
+	 * lv[i].hashed, its leaf hash. */
+	struct win_leaf {
+		size_t off;
+		long len;
+		int hashed;
+		uint8_t h[STH_HASH_LEN];
+	} *lv;
+	size_t nlv;
+	uint8_t *leaves;
+	size_t leaves_len, leaves_cap;
 };
 
 struct r6962 {
@@ -100,6 +112,11 @@ win_unhold(struct win *w)
 {
 	json_object_put(w->root);
 	w->root = w->entries = NULL;
+	free(w->lv);
+	free(w->leaves);
+	w->lv = NULL;
+	w->leaves = NULL;
+	w->nlv = w->leaves_len = w->leaves_cap = 0;
 	fetch_hold(ct_fetch(), 0, w->bytes);
 	w->bytes = 0;
 }
@@ -171,87 +188,12 @@ issue(struct r6962 *p, struct win *w)
 	}
 }
 
-/* Grow a scratch buffer and base64-decode s into it. */
-static long
-decode_b64(json_object *o, const char *key, uint8_t **buf, size_t *cap)
-{
-	json_object *v;
-	const char *s;
-	size_t len, need;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return -1;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	need = len / 4 * 3 + 3;
-	if (need > *cap) {
-		uint8_t *nb = realloc(*buf, need);
-
-		if (nb == NULL)
-			return -1;
-		*buf = nb;
-		*cap = need;
-	}
-	return base64_decode(s, len, *buf, *cap);
-}
-
-int
-ct_rfc6962_parse(const char *body, size_t len, json_object **root,
-    json_object **entries)
-{
-	struct json_tokener *tok = json_tokener_new();
-	json_object *o = NULL, *arr;
-
-	*root = *entries = NULL;
-	if (tok == NULL || len > INT32_MAX)
-		goto fail;
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "entries", &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		goto fail;
-	json_tokener_free(tok);
-	*root = o;
-	*entries = arr;
-	return 0;
-fail:
-	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	return -1;
-}
-
-int
-ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
-    struct leaf_entry *e, long *leaf_len)
-{
-	long ll, el;
-
-	ll = decode_b64(ent, "leaf_input", &s->leaf, &s->leaf_cap);
-	if (leaf_len != NULL)
-		*leaf_len = ll;
-	el = decode_b64(ent, "extra_data", &s->extra, &s->extra_cap);
-	if (ll < 0 || el < 0)
-		return LEAF_ETRUNC;
-	return leaf_decode_rfc6962(s->leaf, (size_t)ll, s->extra, (size_t)el, e);
-}
-
-void
-ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s)
-{
-	free(s->leaf);
-	free(s->extra);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Entry idx is about to be published or passed: add its leaf to the
  * frontier. A leaf that cannot be hashed (not even base64) ends the binding
  * until the next proof. */
 static void
-bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
+bind_leaf(struct r6962 *p, uint64_t idx, const uint8_t *leaf, long leaf_len,
+    const uint8_t *hashed)
 {
 	uint8_t lh[STH_HASH_LEN];
 
@@ -267,8 +209,11 @@ bind_leaf(struct r6962 *p, uint64_t idx, long leaf_len)
 		    "entries no longer checked until the next tree head",
 		    p->l->info.url, idx);
 		p->bound = 0;
-	} else if (leaf_hash_bytes(p->scratch.leaf, (size_t)leaf_len, 0,
-	    lh) < 0 || sth_frontier_append(&p->fr, lh) < 0) {
+	} else if (hashed != NULL) {
+		if (sth_frontier_append(&p->fr, hashed) < 0)
+			p->bound = 0;
+	} else if (leaf_hash_bytes(leaf, (size_t)leaf_len, 0, lh) < 0 ||
+	    sth_frontier_append(&p->fr, lh) < 0) {
 		p->bound = 0;
 	}
 }
@@ -404,6 +349,27 @@ split(struct r6962 *p, struct win *w)
 	return 0;
 }
 
+/* Entry i of w decoded (leaf_input) and hashed, once: kept for drain().
+ * Entries are taken in order (i <= w->nlv). NULL when out of memory. */
+static const struct win_leaf *
+keep_leaf(struct win *w, size_t i)
+{
+	struct win_leaf *v;
+
+	if (i < w->nlv)
+		return &w->lv[i];
+	if (w->lv == NULL && (w->lv = calloc(w->n, sizeof(*w->lv))) == NULL)
+		return NULL;
+	v = &w->lv[i];
+	v->off = w->leaves_len;
+	v->len = ct_rfc6962_b64_append(json_object_array_get_idx(w->entries, i),
+	    "leaf_input", &w->leaves, &w->leaves_len, &w->leaves_cap);
+	v->hashed = v->len >= 0 && leaf_hash_bytes(w->leaves + v->off,
+	    (size_t)v->len, 0, v->h) == 0;
+	w->nlv = i + 1;
+	return v;
+}
+
 /* Every entry below the hold target in: hash them onto a copy of the
  * frontier and compare with the target's root. 1 while some are still to
  * come, 0 when they match, 2 when they cannot be checked now (no window
@@ -415,7 +381,7 @@ static int
 precheck(struct r6962 *p)
 {
 	uint64_t pos;
-	uint8_t lh[STH_HASH_LEN], root[STH_HASH_LEN];
+	uint8_t root[STH_HASH_LEN];
 	struct sth_frontier fr;
 	struct win *w;
 	size_t i;
@@ -434,14 +400,13 @@ precheck(struct r6962 *p)
 	for (pos = fr.size; pos < p->hold_size; pos += w->n) {
 		w = win_at(p, pos);
 		for (i = 0; i < w->n && pos + i < p->hold_size; i++) {
-			long len = decode_b64(json_object_array_get_idx(w->entries,
-			    i), "leaf_input", &p->scratch.leaf, &p->scratch.leaf_cap);
+			const struct win_leaf *v = keep_leaf(w, i);
 
-			if (len >= 0 && leaf_hash_bytes(p->scratch.leaf,
-			    (size_t)len, 0, lh) == 0 &&
-			    sth_frontier_append(&fr, lh) == 0)
+			if (v == NULL)
+				return 2;
+			if (v->hashed && sth_frontier_append(&fr, v->h) == 0)
 				continue;
-			if (len >= 0 || w->attempts >=
+			if (v->len >= 0 || w->attempts >=
 			    ct_config()->ct_log.retry_max_attempts)
 				return 2;
 			/* Likely a damaged answer: the whole window again
@@ -494,9 +459,22 @@ drain(struct r6962 *p)
 
 		for (i = 0; i < w->n; i++) {
 			json_object *ent = json_object_array_get_idx(w->entries, i);
+			const struct win_leaf *v = i < w->nlv ? &w->lv[i] : NULL;
+			const uint8_t *leaf;
 			struct leaf_entry e;
 			long leaf_len = -1;
-			int rc = ct_rfc6962_decode(ent, &p->scratch, &e, &leaf_len);
+			int rc;
+
+			if (v != NULL) {        /* the hold check decoded it */
+				leaf = w->leaves + v->off;
+				leaf_len = v->len;
+				rc = ct_rfc6962_decode_with_leaf(ent, &p->scratch, leaf,
+				    leaf_len, &e);
+			} else {
+				rc = ct_rfc6962_decode(ent, &p->scratch, &e,
+				    &leaf_len);
+				leaf = p->scratch.leaf;  /* grown by the decode */
+			}
 
 			if (rc != LEAF_OK &&
 			    w->attempts < ct_config()->ct_log.retry_max_attempts) {
@@ -510,7 +488,8 @@ drain(struct r6962 *p)
 				win_again(p, w, w->start + i);
 				goto out;
 			}
-			bind_leaf(p, w->start + i, leaf_len);
+			bind_leaf(p, w->start + i, leaf, leaf_len,
+			    v != NULL && v->hashed ? v->h : NULL);
 			if (rc != LEAF_OK) {
 				ct_log_skip(l, "entry %" PRIu64 " undecodable after %d "
 				    "attempts: %s", w->start + i, w->attempts + 1,

@@ -33,6 +33,16 @@ int ct_rfc6962_parse(const char *body, size_t len, json_object **root,
  * s->leaf, or -1 when it is missing or not base64. */
 int ct_rfc6962_decode(json_object *ent, struct ct_rfc6962_scratch *s,
     struct leaf_entry *e, long *leaf_len);
+/* ct_rfc6962_decode with leaf_input already decoded (leaf, leaf_len; -1:
+ * it was not base64): only extra_data is decoded here. */
+int ct_rfc6962_decode_with_leaf(json_object *ent, struct ct_rfc6962_scratch *s,
+    const uint8_t *leaf, long leaf_len, struct leaf_entry *e);
+
+/* The base64 member key of o decoded and appended to *buf at *len (grown,
+ * *cap its size); its decoded length, or -1 when missing or not base64. */
+long ct_rfc6962_b64_append(json_object *o, const char *key, uint8_t **buf,
+    size_t *len, size_t *cap);
+
 void ct_rfc6962_scratch_fini(struct ct_rfc6962_scratch *s);
 
 /* Start polling l (l->poller is set). 0 or -1. */

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 4u
+#define SHM_VERSION 5u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -168,7 +168,16 @@ struct shm_ingest_stats {
 	_Atomic uint64_t held_bytes;       /* logs' answers held or in flight */
 	_Atomic uint32_t nlogs;
 	_Atomic uint32_t restarts;
+	/* NATS (ingest/nats_pub.c, ingest/nats_edge.c); nats is SHM_NATS_*. */
+	_Atomic uint32_t nats;
+	_Atomic uint64_t nats_acked;       /* records the stream acknowledged */
+	_Atomic uint64_t nats_pending;     /* published, not acknowledged yet */
+	_Atomic uint64_t nats_received;    /* records an edge took from the stream */
+	_Atomic uint64_t nats_skipped;     /* stream sequence numbers an edge never got */
+	_Atomic uint64_t nats_seq;         /* the newest stream sequence seen */
 };
+
+enum { SHM_NATS_OFF = 0, SHM_NATS_UP = 1, SHM_NATS_DOWN = 2 };
 
 struct shm_worker_stats {
 	alignas(SHM_CACHELINE) _Atomic uint32_t pid;

@@ -79,6 +79,14 @@ uint64_t ring_publish_rec(struct ring_writer *w, const struct ring_rec *r);
 uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us);
 
+/*
+ * Make seq the next seq to publish when it is above head: the records
+ * below it are gone (tail = head = seq), and readers behind count them as
+ * skipped, as when lapped. For a writer whose ids come from elsewhere (an
+ * edge: the stream's sequence numbers, which may jump). No-op otherwise.
+ */
+void ring_skip_to(struct ring_writer *w, uint64_t seq);
+
 /* Wake every reader that armed itself since the last call. Call after a
  * batch of ring_publish(); cheap when nobody waits. */
 void ring_wake(struct ring_writer *w);

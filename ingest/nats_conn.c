@@ -31,6 +31,25 @@ natsc_on_conn(natsConnection *nc, void *arg)
 	log_info("nats: connected to %s", url);
 }
 
+/* nats.url is "a,b,c" (spaces allowed): each its own server. */
+static natsStatus
+natsc_servers(natsOptions *o, const char *list)
+{
+	char buf[CONFIG_STR], *p, *save = NULL;
+	const char *srv[64];
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (p = strtok_r(buf, ", ", &save); p != NULL && n < 64;
+	    p = strtok_r(NULL, ", ", &save))
+		srv[n++] = p;
+	if (n == 0)
+		return NATS_INVALID_ARG;
+	/* no random order: the first named is tried first, as written */
+	(void)natsOptions_SetNoRandomize(o, true);
+	return natsOptions_SetServers(o, srv, n);
+}
+
 int
 natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
     natsConnection **nc, jsCtx **js, char *err, size_t errlen)
@@ -46,7 +65,7 @@ natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
 	if ((s = natsOptions_Create(&o)) != NATS_OK)
 		goto fail;
 	what = "nats.url";
-	if ((s = natsOptions_SetURL(o, c->nats.url)) != NATS_OK)
+	if ((s = natsc_servers(o, c->nats.url)) != NATS_OK)
 		goto fail;
 	what = "options";
 	if ((s = natsOptions_SetName(o, "certstreamd")) != NATS_OK ||

@@ -56,6 +56,7 @@ function edgeConf(natsUrl) {
     '  heartbeat_interval_secs: 1',
     'nats:',
     `  url: ${JSON.stringify(natsUrl)}`,
+    '  backfill: 1000000000',         // an edge's first start: the whole stream
     '',
   ].join('\n');
 }
@@ -178,4 +179,67 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
   assert.deepStrictEqual(cal, ids.slice(ids.indexOf(cal[0])), 'certstream-js on an edge');
   const met = (await request('GET', e2.url('/metrics'))).body;
   assert.match(met, /^certstream_nats_connected 1$/m);
+});
+
+test('3-node JetStream cluster: a node killed and restarted, then every server down for 10 s: ' +
+  'the edge keeps its client, reports it, and catches up with no gap', { timeout: 90000, skip: SKIP }, async (t) => {
+  const SIZE = 900;
+  const fl = await startFakelog(['--rfc6962', 'k1', '--initial-size', '100', '--max-size', String(SIZE),
+    '--grow-per-sec', '60'], t);
+  const ns = await startNats(t, { nodes: 3 });
+  const dir = testDir(t, 'nats-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const u = fl.logUrl('k1');
+
+  const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
+  const sse = c.openSseRaw(edge.url('/sse?stream=full'));
+  t.after(() => sse.close());
+  await sse.ready;
+  const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url, { replicas: 3, dedup: false }) });
+  await until(() => sseRecs(sse).length >= 100, 20000, '100 records').catch((e) => {
+    e.message += `\n--- ingest ---\n${ing.logs()}\n--- edge ---\n${edge.logs()}`;
+    throw e;
+  });
+
+  await ns.nodes[0].kill();
+  await until(async () => sseRecs(sse).length >= 200, 20000, '100 more with a node down');
+  await ns.nodes[0].start();
+  await until(async () => sseRecs(sse).length >= 300, 20000, '100 more with the node back');
+
+  await ns.stopAll();
+  const down = Date.now();
+  const n0 = sseRecs(sse).length;
+  const beats0 = sse.comments.length;
+  await until(async () => {
+    const h = await getJson(edge.url('/health/deep'));
+    return h.ingest.nats && h.ingest.nats.connected === false && h.status === 'degraded';
+  }, 8000, 'the edge says NATS is away');
+  const met = (await request('GET', edge.url('/metrics'))).body;
+  assert.match(met, /^certstream_nats_connected 0$/m);
+  const hi = await getJson(ing.url('/health/deep'));
+  assert.strictEqual(hi.ingest.nats.connected, false, 'the ingest node says so too');
+  await sleep(Math.max(0, 10000 - (Date.now() - down)));
+  assert.ok(!sse.ended && !sse.error, 'the client stays connected');
+  assert.ok(sse.comments.length - beats0 >= 5, `heartbeats while NATS is away (${sse.comments.length - beats0})`);
+  assert.ok(sseRecs(sse).length - n0 <= 5, 'nothing new while the stream is away');
+  await ns.startAll();
+
+  await waitLogsDone(ing, [u], SIZE, 40000);
+  await until(async () => {
+    const h = await getJson(edge.url('/health/deep'));
+    return h.ingest.nats.connected && h.ring.head - 1 === h.ingest.nats.seq && sseRecs(sse).length >= SIZE;
+  }, 20000, 'the edge caught up').catch(async (e) => {
+    e.message += `\n${JSON.stringify((await getJson(edge.url('/health/deep'))).ingest)} ` +
+      `${sseRecs(sse).length} records\n--- edge ---\n${edge.logs()}\n--- ingest ---\n${ing.logs().slice(-3000)}`;
+    throw e;
+  });
+  await sleep(300);
+  const recs = sse.events.map((e) => ({ id: Number(e.id), m: JSON.parse(e.data) }))
+    .filter((r) => r.m.message_type === 'certificate_update');
+  assertDense(recs.map((r) => r.id), 'edge across the outages');
+  assert.strictEqual(recs[0].id, 1);
+  assert.deepStrictEqual(recs.map((r) => r.m.data.cert_index), [...Array(SIZE).keys()],
+    'every entry once, in order');
+  assert.strictEqual(sse.gaps.length, 0, 'no gap notice');
 });

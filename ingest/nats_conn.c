@@ -109,6 +109,8 @@ natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
 	if (s == NATS_NOT_YET_CONNECTED)
 		log_warnx("nats: no server of %s answers yet; retrying",
 		    c->nats.url);
+	else    /* connected at once: the callback is for a later connect */
+		natsc_on_conn(*nc, stats);
 	what = "JetStream";
 	if ((s = natsConnection_JetStream(js, *nc, NULL)) != NATS_OK)
 		goto fail;

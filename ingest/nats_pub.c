@@ -20,6 +20,7 @@
 
 struct np_item {
 	struct shm_log_status *st;
+	uint64_t urlh;          /* the log's URL hash when queued (np_urlh) */
 	uint64_t index;
 	uint8_t *msg;           /* envelope, NULL: nothing to publish */
 	size_t len;
@@ -39,6 +40,18 @@ static struct {
 	size_t cap, first, n;
 	_Atomic int stop;
 } P;
+
+/* A log stopped while its entries wait may hand its slot to another log:
+ * an ack then must not move that log's point. FNV-1a of the slot's URL. */
+static uint64_t
+np_urlh(const struct shm_log_status *st)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(st->url) && st->url[i] != '\0'; i++)
+		h = (h ^ (uint8_t)st->url[i]) * 1099511628211ULL;
+	return h;
+}
 
 static void
 np_sleep_ms(long ms)
@@ -68,6 +81,7 @@ np_publish(const struct np_item *it, char *last, size_t lastlen)
 		s = js_Publish(&ack, P.js, P.cfg->nats.subject, it->msg,
 		    (int)it->len, &po, &jerr);
 		if (s == NATS_OK) {
+			atomic_store(&P.stats->nats, SHM_NATS_UP);
 			atomic_fetch_add(&P.stats->nats_acked, 1);
 			atomic_store(&P.stats->nats_seq, ack->Sequence);
 			jsPubAck_Destroy(ack);
@@ -126,7 +140,8 @@ np_main(void *arg)
 			break;
 		/* The stream has it and all before it: the resume point moves
 		 * (one writer per log at a time: this thread, in order). */
-		atomic_store(&it.st->next_index, it.index + 1);
+		if (np_urlh(it.st) == it.urlh)
+			atomic_store(&it.st->next_index, it.index + 1);
 
 		pthread_mutex_lock(&P.mu);
 		free(P.q[P.first].msg);
@@ -200,6 +215,7 @@ nats_pub_entry(struct shm_log_status *st, uint64_t index,
 
 	memset(&it, 0, sizeof(it));
 	it.st = st;
+	it.urlh = np_urlh(st);
 	it.index = index;
 	if (r != NULL) {
 		it.len = nats_env_size(r, strlen(logid));

@@ -4,8 +4,10 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth]
+#   tests/bench/run.sh [all|growth|nats]
 #                   growth: only the log growth rows (growth_bench.js),
+#                   printed; bench/results.md is left as it is
+#                   nats: only the edge-through-NATS rows (nats_bench.sh),
 #                   printed; bench/results.md is left as it is
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
@@ -14,7 +16,8 @@ cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-all}
 case $SUITE in
 all | growth) ;;
-*) echo "usage: tests/bench/run.sh [all|growth]" >&2; exit 2 ;;
+nats) exec tests/bench/nats_bench.sh ;;
+*) echo "usage: tests/bench/run.sh [all|growth|nats]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -588,6 +591,10 @@ fi
 # 9. Logs that grow: ours beside the previous commit's daemon.
 growth_part
 
+# 10. An edge fed through NATS JetStream against the single box.
+log "edge through NATS"
+tests/bench/nats_bench.sh "$work/nats.md" >/dev/null || log "nats: not measured"
+
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -676,6 +683,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	cat "$runs"
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"
+	if [ -s "$work/nats.md" ]; then echo; cat "$work/nats.md"; fi
 } >"$top/bench/results.md"
 python3 tests/bench/results_json.py "$rows" "$(git rev-parse --short HEAD 2>/dev/null)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" >"$top/bench/results.json" ||

@@ -124,6 +124,7 @@ pass_entry(struct ct_log *l, uint64_t index, const struct ring_rec *r,
 	}
 	l->next = index + 1;
 	l->have_next = 1;
+	atomic_store(&l->st->passed, index + 1);
 	nats_pub_entry(l->st, index, r, l->info.log_id[0] != '\0' ?
 	    l->info.log_id : l->info.url, key);
 }
@@ -324,7 +325,7 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	char err[256];
 	double seen;
 	int64_t seen_us;
-	int i, rc = 0;
+	int i, dup = 0, rc = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -344,7 +345,12 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		    dedup_size(C->dedup));
 		if (i) {
 			atomic_fetch_add(&C->seg->ingest->duplicates, 1);
-			goto advance;
+			/* The set may have it from an ingest killed before the
+			 * stream acknowledged it: to the stream (its Msg-Id drops
+			 * it if there), not to the ring. */
+			if (!nats_pub_on() || e->index >= l->resend_below)
+				goto advance;
+			dup = 1;
 		}
 	}
 	memset(&rec, 0, sizeof(rec));
@@ -356,6 +362,8 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	rec.index = e->index;
 	rec.log = (uint16_t)(l->st - C->seg->logs);
 	out = &rec;
+	if (dup)
+		goto advance;
 	if (ring_publish_rec(C->w, &rec) == UINT64_MAX) {
 		set_error(l, "record larger than a quarter of the ring");
 		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
@@ -528,6 +536,7 @@ log_start(const struct loglist_log *info)
 			next = C->last_index + 1;
 		}
 		set_next(l, next);
+		l->resend_below = atomic_load(&s->passed);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {

@@ -148,7 +148,10 @@ struct shm_log_status {
 	_Atomic uint64_t delay_sum_ms;
 	_Atomic uint64_t delay_count;
 	_Atomic uint64_t delay_last_ms;
-	uint8_t pad[24];
+	/* With nats.publish: the poller's point (next_index waits for the
+	 * stream's acks), so a successor knows which entries it passed. */
+	_Atomic uint64_t passed;
+	uint8_t pad[16];
 };
 
 struct shm_ingest_stats {

@@ -247,3 +247,40 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
     'every entry once, in order');
   assert.strictEqual(sse.gaps.length, 0, 'no gap notice');
 });
+
+test('an ingest node killed -9 while NATS is away: what it passed but the stream never acknowledged ' +
+  'is published by its successor, though its dedup set has it', { timeout: 60000 }, async (t) => {
+  const SIZE = 600;
+  const fl = await startFakelog(['--rfc6962', 'r1', '--initial-size', '50', '--max-size', String(SIZE),
+    '--grow-per-sec', '150'], t);
+  const ns = await startNats(t);
+  const dir = testDir(t, 'nats-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
+  const ws = openRecords(edge.url('/full-stream', 'ws'));
+  t.after(() => ws.close());
+  await ws.opened;
+  const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
+  await until(() => ws.recs().length >= 50, 20000, '50 records');
+  await ns.nodes[0].kill();
+  // The ingest goes on reading the log: entries passed, in its dedup set,
+  // waiting for the stream.
+  await until(async () => (await getJson(ing.url('/health/deep'))).ingest.nats.pending >= 50, 15000,
+    '50 entries waiting for the stream');
+  const ingestPid = ing.childPids().find((p) => {
+    try { return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'cs-ingest'; } catch (_) { return false; }
+  });
+  assert.ok(ingestPid, 'the ingest process');
+  process.kill(ingestPid, 'SIGKILL');
+  await ns.nodes[0].start();
+  await waitLogsDone(ing, [fl.logUrl('r1')], SIZE, 30000);
+  await until(() => ws.recs().length >= SIZE, 15000, 'every entry on the edge').catch((e) => {
+    e.message += ` (${ws.recs().length} of ${SIZE})`;
+    throw e;
+  });
+  await sleep(300);
+  const recs = ws.recs();
+  assert.deepStrictEqual(recs.map((r) => r.index), [...Array(SIZE).keys()], 'every entry once, in order');
+  assertDense(recs.map((r) => r.id), 'edge');
+});

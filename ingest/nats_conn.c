@@ -16,6 +16,9 @@ natsc_on_disc(natsConnection *nc, void *arg)
 	struct shm_ingest_stats *stats = arg;
 
 	(void)nc;
+	/* natsc_close() sets OFF first: a disconnect we asked for is no news */
+	if (atomic_load(&stats->nats) == SHM_NATS_OFF)
+		return;
 	atomic_store(&stats->nats, SHM_NATS_DOWN);
 	log_warnx("nats: disconnected; reconnecting");
 }
@@ -178,8 +181,9 @@ natsc_stream_ensure(jsCtx *js, const struct config *cfg, char *err,
 }
 
 void
-natsc_close(natsConnection *nc, jsCtx *js)
+natsc_close(natsConnection *nc, jsCtx *js, struct shm_ingest_stats *stats)
 {
+	atomic_store(&stats->nats, SHM_NATS_OFF);
 	jsCtx_Destroy(js);
 	if (nc != NULL)
 		natsConnection_Close(nc);

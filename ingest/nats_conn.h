@@ -27,7 +27,9 @@ int natsc_up(natsConnection *nc, struct shm_ingest_stats *stats);
 int natsc_stream_ensure(jsCtx *js, const struct config *cfg, char *err,
     size_t errlen);
 
-/* Close and free both (NULL is fine); then the library's threads. */
-void natsc_close(natsConnection *nc, jsCtx *js);
+/* Close and free both (NULL is fine), then the library's threads;
+ * stats->nats says NATS is not in use any more. */
+void natsc_close(natsConnection *nc, jsCtx *js,
+    struct shm_ingest_stats *stats);
 
 #endif

@@ -229,7 +229,7 @@ nats_edge_start(const struct config *cfg, struct shm_seg *seg,
 	}
 	if (pthread_create(&e->th, NULL, ne_main, e) != 0) {
 		log_error("%s: pthread_create failed", __func__);
-		natsc_close(e->nc, e->js);
+		natsc_close(e->nc, e->js, e->stats);
 		free(e);
 		return NULL;
 	}
@@ -244,6 +244,6 @@ nats_edge_stop(struct nats_edge *e)
 	atomic_store(&e->stop, 1);
 	pthread_join(e->th, NULL);
 	natsSubscription_Destroy(e->sub);
-	natsc_close(e->nc, e->js);
+	natsc_close(e->nc, e->js, e->stats);
 	free(e);
 }

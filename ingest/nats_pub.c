@@ -178,7 +178,7 @@ nats_pub_start(const struct config *cfg, struct shm_seg *seg)
 	pthread_cond_init(&P.room, NULL);
 	if (pthread_create(&P.th, NULL, np_main, NULL) != 0) {
 		log_error("%s: pthread_create failed", __func__);
-		natsc_close(P.nc, P.js);
+		natsc_close(P.nc, P.js, P.stats);
 		free(P.q);
 		return -1;
 	}
@@ -253,7 +253,7 @@ nats_pub_stop(void)
 	pthread_cond_broadcast(&P.room);
 	pthread_mutex_unlock(&P.mu);
 	pthread_join(P.th, NULL);
-	natsc_close(P.nc, P.js);
+	natsc_close(P.nc, P.js, P.stats);
 	for (size_t i = 0; i < P.n; i++)
 		free(P.q[(P.first + i) % P.cap].msg);
 	free(P.q);

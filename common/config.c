@@ -890,6 +890,12 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 		fmt_err(why, wlen, "source is replay but no replay.file is set");
 		return -1;
 	}
+	if (cfg->nats.publish && cfg->source != SOURCE_CT) {
+		*key = "nats.publish";
+		fmt_err(why, wlen, "records are published from CT ingest only "
+		    "(source: ct)");
+		return -1;
+	}
 	if ((cfg->source == SOURCE_NATS || cfg->nats.publish) &&
 	    cfg->nats.url[0] == '\0') {
 		*key = "nats.url";

@@ -128,17 +128,26 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
   t.after(() => { cali.ws.terminate(); ws1.close(); ref.close(); sse1.close(); sseRef.close(); });
   await Promise.all([sse1.ready, ws1.opened, ref.opened, sseRef.ready]);
 
-  // A single box on the same logs: the certificates there are.
-  const box = await startDaemon({ t, conf: ingestConf(listFile, ns.url).replace('  publish: true', '  publish: false') });
+  // A single box on the same logs: the certificates there are. Told of
+  // the logs once its client is connected, so that it misses none.
+  const boxList = path.join(dir, 'boxlist.json');
+  fs.writeFileSync(boxList, '{"operators":[]}\n');
+  const box = await startDaemon({ t, conf: ingestConf(boxList, ns.url).replace('  publish: true', '  publish: false')
+    .replace('ct_log:\n', 'ct_log:\n  loglist_refresh_secs: 1\n') });
   const boxWs = openRecords(box.url('/full-stream', 'ws'));
   t.after(() => boxWs.close());
+  await boxWs.opened;
+  fs.writeFileSync(`${boxList}.tmp`, fs.readFileSync(listFile));
+  fs.renameSync(`${boxList}.tmp`, boxList);
 
   const [a, b] = await Promise.all([1, 2].map(() => startDaemon({ t, conf: ingestConf(listFile, ns.url) })));
   await c.waitFor(() => ref.recs().length >= 150, 20000, 'records on the edges');
   await a.stop('SIGKILL');               // ingest node A, under load
   await c.waitFor(() => ref.recs().length >= 300, 20000, 'more records after A died');
   await e1.stop('SIGKILL');              // edge 1: its clients move to edge 2
-  await sleep(100);
+  // A client takes its last id once its connection is over (bytes the
+  // kernel already had still arrive), as EventSource does.
+  await until(() => (sse1.ended || sse1.error) && ws1.closed, 10000, 'edge 1 connections ended');
   const lastSse = sse1.events.length ? Number(sse1.events[sse1.events.length - 1].id) : 0;
   const lastWs = ws1.recs().length ? ws1.recs()[ws1.recs().length - 1].id : 0;
   const sse1b = c.openSseRaw(e2.url('/sse?stream=full'), { 'Last-Event-ID': String(lastSse) });
@@ -149,9 +158,24 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
   await waitLogsDone(box, urls, SIZE, 20000);
   await until(async () => {
     const h = await getJson(e2.url('/health/deep'));
-    return h.ring.head - 1 === h.ingest.nats.seq && ref.recs().length === h.ingest.nats.received;
-  }, 10000, 'edge 2 has the whole stream');
-  await sleep(500);
+    const last = h.ring.head - 1;
+    const lastOf = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
+    return last === h.ingest.nats.seq && ref.recs().length === h.ingest.nats.received &&
+      [ref.recs(), sseRecs(sseRef), sseRecs(sse1b), ws1b.recs()].every((r) => lastOf(r) === last) &&
+      got.length && got[got.length - 1].id === last;
+  }, 15000, 'edge 2 has the whole stream, and every client of it too').catch(async (e) => {
+    const h = await getJson(e2.url('/health/deep'));
+    const lastOf = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
+    e.message += ` head ${h.ring.head} ${JSON.stringify(h.ingest.nats)} last ids: ws ${lastOf(ref.recs())} ` +
+      `sse ${lastOf(sseRecs(sseRef))} sse moved ${lastOf(sseRecs(sse1b))} ws moved ${lastOf(ws1b.recs())} ` +
+      `js ${got.length ? got[got.length - 1].id : 0} (${ref.recs().length} on ws)`;
+    throw e;
+  });
+  await until(async () => {
+    const n = new Set(boxWs.recs().map((r) => r.sha)).size;
+    await sleep(300);
+    return n === new Set(boxWs.recs().map((r) => r.sha)).size;
+  }, 10000, 'the box quiet');
 
   const all = ref.recs();
   const ids = all.map((r) => r.id);

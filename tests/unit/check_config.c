@@ -274,6 +274,8 @@ START_TEST(nats_keys_and_source)
 	unsetenv("CERTSTREAM_NATS_PUBLISH");
 	expect_error("nats:\n  replicas: 7\n", 2, "nats.replicas");
 	expect_error("source: nats\nnats:\n  url: \"\"\n", 0, "nats.url");
+	expect_error("source: nats\nnats:\n  publish: true\n", 0,
+	    "nats.publish");
 }
 END_TEST
 

@@ -168,7 +168,9 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
     const lastOf = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
     e.message += ` head ${h.ring.head} ${JSON.stringify(h.ingest.nats)} last ids: ws ${lastOf(ref.recs())} ` +
       `sse ${lastOf(sseRecs(sseRef))} sse moved ${lastOf(sseRecs(sse1b))} ws moved ${lastOf(ws1b.recs())} ` +
-      `js ${got.length ? got[got.length - 1].id : 0} (${ref.recs().length} on ws)`;
+      `js ${got.length ? got[got.length - 1].id : 0} (${ref.recs().length} on ws); moved from ${lastSse}/${lastWs}: ` +
+      `sse ${sse1b.status} ${sse1b.error} ${sse1b.ended} ${sse1b.events.length} ${JSON.stringify(sse1b.gaps)} ` +
+      `ws ${ws1b.error} ${JSON.stringify(ws1b.closed)} ${ws1b.messages.length}`;
     throw e;
   });
   await until(async () => {

@@ -200,10 +200,12 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	}
 	rc = 0;
 out:
-	/* the publisher first: ct_stop saves the positions it acknowledged */
-	nats_pub_stop();
+	/* The state file first (the master allows the ingest INGEST_STOP_MS):
+	 * it holds acknowledged points only; acks after it are sent again by
+	 * the next ingest and dropped by the stream (Msg-Id). */
 	if (in.ct_running)
 		ct_stop();
+	nats_pub_stop();
 	nats_edge_stop(in.edge);
 	atomic_store(&seg->ingest->alive, 0);
 	replay_stop(in.replay);

@@ -15,7 +15,7 @@
 #include "ingest/nats_conn.h"
 #include "ingest/nats_env.h"
 
-#define NP_ACK_WAIT_MS 2000
+#define NP_ACK_WAIT_MS 1000  /* a stop waits for at most one */
 #define NP_RETRY_MS 250
 
 struct np_item {

@@ -209,7 +209,7 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
 });
 
 test('3-node JetStream cluster: a node killed and restarted, then every server down for 10 s: ' +
-  'the edge keeps its client, reports it, and catches up with no gap', { timeout: 90000, skip: SKIP }, async (t) => {
+  'the edge keeps its client, reports it, and catches up with no gap', { timeout: 120000, skip: SKIP }, async (t) => {
   const SIZE = 900;
   const fl = await startFakelog(['--rfc6962', 'k1', '--initial-size', '100', '--max-size', String(SIZE),
     '--grow-per-sec', '60'], t);
@@ -229,10 +229,18 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
     throw e;
   });
 
+  // Both daemons are connected to the first server (the order of
+  // nats.url): killing it moves them, and the stream's leader may move.
+  const where = async (e) => {
+    e.message += `\n${JSON.stringify((await getJson(edge.url('/health/deep'))).ingest.nats)} ` +
+      `${JSON.stringify((await getJson(ing.url('/health/deep'))).ingest.nats)} ${sseRecs(sse).length} records` +
+      `\n--- edge ---\n${edge.logs().slice(-2000)}\n--- ingest ---\n${ing.logs().slice(-2000)}`;
+    throw e;
+  };
   await ns.nodes[0].kill();
-  await until(async () => sseRecs(sse).length >= 200, 20000, '100 more with a node down');
+  await until(async () => sseRecs(sse).length >= 200, 30000, '100 more with a node down').catch(where);
   await ns.nodes[0].start();
-  await until(async () => sseRecs(sse).length >= 300, 20000, '100 more with the node back');
+  await until(async () => sseRecs(sse).length >= 300, 30000, '100 more with the node back').catch(where);
 
   const up = await getJson(ing.url('/health/deep'));
   assert.strictEqual(up.ingest.nats.connected, true, 'the ingest node is connected before');

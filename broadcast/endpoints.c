@@ -182,7 +182,7 @@ ep_health(const struct wctx *w)
 		return 0;
 	if (seg->hdr->master_pid != 0 && !ep_pid_alive(seg->hdr->master_pid))
 		return 0;
-	if (up < n)
+	if (up < n || atomic_load(&seg->ingest->nats) == SHM_NATS_DOWN)
 		degraded = 1;
 	for (i = 0; i < SHM_MAX_LOGS; i++) {
 		const struct shm_log_status *l = &seg->logs[i];
@@ -367,6 +367,29 @@ ep_field(char *dst, const char *src, size_t n)
 
 #define JADD(o, k, v) json_object_object_add((o), (k), (v))
 
+/* The ingest's NATS side: /health/deep's ingest.nats. */
+static json_object *
+ep_nats_json(const struct shm_ingest_stats *in)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	JADD(o, "connected", json_object_new_boolean(
+	    atomic_load(&in->nats) == SHM_NATS_UP));
+	JADD(o, "acked", json_object_new_int64((int64_t)
+	    atomic_load(&in->nats_acked)));
+	JADD(o, "pending", json_object_new_int64((int64_t)
+	    atomic_load(&in->nats_pending)));
+	JADD(o, "received", json_object_new_int64((int64_t)
+	    atomic_load(&in->nats_received)));
+	JADD(o, "skipped", json_object_new_int64((int64_t)
+	    atomic_load(&in->nats_skipped)));
+	JADD(o, "seq", json_object_new_int64((int64_t)
+	    atomic_load(&in->nats_seq)));
+	return o;
+}
+
 static int
 ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 {
@@ -445,6 +468,8 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 	    atomic_load(&seg->ingest->parse_failures)));
 	JADD(ing, "duplicates", json_object_new_int64((int64_t)
 	    atomic_load(&seg->ingest->duplicates)));
+	if (atomic_load(&seg->ingest->nats) != SHM_NATS_OFF)
+		JADD(ing, "nats", ep_nats_json(seg->ingest));
 	JADD(root, "ingest", ing);
 
 	head = ring_head(seg);
@@ -785,6 +810,21 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	r |= ep_metric(b, "certstream_ingest_restarts_total", "counter",
 	    "Ingest processes restarted by the master.",
 	    (uint64_t)atomic_load(&in->restarts));
+	r |= ep_metric(b, "certstream_nats_connected", "gauge",
+	    "1 when NATS is used and connected.",
+	    atomic_load(&in->nats) == SHM_NATS_UP);
+	r |= ep_metric(b, "certstream_nats_acked_total", "counter",
+	    "Records the JetStream stream acknowledged (ingest node).",
+	    atomic_load(&in->nats_acked));
+	r |= ep_metric(b, "certstream_nats_pending", "gauge",
+	    "Records published to NATS and not acknowledged yet.",
+	    atomic_load(&in->nats_pending));
+	r |= ep_metric(b, "certstream_nats_received_total", "counter",
+	    "Records an edge took from the stream.",
+	    atomic_load(&in->nats_received));
+	r |= ep_metric(b, "certstream_nats_skipped_total", "counter",
+	    "Stream sequence numbers an edge never received (gone from the stream).",
+	    atomic_load(&in->nats_skipped));
 	r |= ep_metric(b, "certstream_ring_capacity", "gauge",
 	    "Records the ring holds.", seg->hdr->nslots);
 	r |= ep_metric(b, "certstream_ring_bytes", "gauge",

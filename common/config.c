@@ -30,7 +30,7 @@ enum ktype {
 	KT_BOOL,     /* int 0/1 */
 	KT_DOUBLE,   /* double, bounds */
 	KT_LEVEL,    /* char[]: debug|info|warn|error */
-	KT_SOURCE,   /* enum config_source: ct|replay */
+	KT_SOURCE,   /* enum config_source: ct|replay|nats */
 	KT_WORKERS,  /* int: N or auto (0) */
 	KT_LOGTARGET,/* char[]: stderr|syslog|path */
 	KT_STRLIST,  /* char[n][elem] + int count */
@@ -170,6 +170,25 @@ static const struct ckey keys[] = {
 	ROW("compression.keyframe_ms", KT_INT, compression.keyframe_ms, "1000",
 	    0, 3600000, 0),
 	ROW("compression.level", KT_INT, compression.level, "6", 1, 9, 0),
+	ROW("nats.url", KT_STR, nats.url, "nats://127.0.0.1:4222", 0, 0, 0),
+	ROW("nats.stream", KT_STR, nats.stream, "CERTSTREAM", 0, 0, 0),
+	ROW("nats.subject", KT_STR, nats.subject, "certstream.records", 0, 0, 0),
+	ROW("nats.publish", KT_BOOL, nats.publish, "false", 0, 0, 0),
+	ROW("nats.user", KT_STR, nats.user, "", 0, 0, 0),
+	ROW("nats.password", KT_STR, nats.password, "", 0, 0, 0),
+	ROW("nats.token", KT_STR, nats.token, "", 0, 0, 0),
+	ROW("nats.creds", KT_PATH, nats.creds, "", 0, 0, 0),
+	ROW("nats.tls_ca", KT_PATH, nats.tls_ca, "", 0, 0, 0),
+	ROW("nats.tls_cert", KT_PATH, nats.tls_cert, "", 0, 0, 0),
+	ROW("nats.tls_key", KT_PATH, nats.tls_key, "", 0, 0, 0),
+	ROW("nats.max_age_secs", KT_INT, nats.max_age_secs, "86400", 0, IMAX, 0),
+	ROW("nats.max_bytes", KT_U64, nats.max_bytes, "1GiB", 0, 1e15, 0),
+	ROW("nats.replicas", KT_INT, nats.replicas, "1", 1, 5, 0),
+	ROW("nats.duplicate_window_secs", KT_INT, nats.duplicate_window_secs,
+	    "900", 1, 604800, 0),
+	ROW("nats.max_pending", KT_INT, nats.max_pending, "65536", 16, 16777216,
+	    0),
+	ROW("nats.backfill", KT_U64, nats.backfill, "0", 0, 1e12, 0),
 
 	ROW("log.target", KT_LOGTARGET, log.target, "stderr", 0, 0, 1),
 
@@ -489,8 +508,11 @@ key_set(struct config *cfg, const struct ckey *k, const char *v, char *why,
 			*(enum config_source *)f = SOURCE_CT;
 		else if (strcasecmp(v, "replay") == 0)
 			*(enum config_source *)f = SOURCE_REPLAY;
+		else if (strcasecmp(v, "nats") == 0)
+			*(enum config_source *)f = SOURCE_NATS;
 		else {
-			fmt_err(why, wlen, "not a source (ct, replay): \"%s\"", v);
+			fmt_err(why, wlen, "not a source (ct, replay, nats): \"%s\"",
+			    v);
 			return -1;
 		}
 		return 0;
@@ -883,6 +905,18 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 	if (cfg->source == SOURCE_REPLAY && cfg->replay.file[0] == '\0') {
 		*key = "replay.file";
 		fmt_err(why, wlen, "source is replay but no replay.file is set");
+		return -1;
+	}
+	if (cfg->nats.publish && cfg->source != SOURCE_CT) {
+		*key = "nats.publish";
+		fmt_err(why, wlen, "records are published from CT ingest only "
+		    "(source: ct)");
+		return -1;
+	}
+	if ((cfg->source == SOURCE_NATS || cfg->nats.publish) &&
+	    cfg->nats.url[0] == '\0') {
+		*key = "nats.url";
+		fmt_err(why, wlen, "empty, but NATS is used");
 		return -1;
 	}
 	if (cfg->auth.enabled && cfg->auth.ntokens == 0) {

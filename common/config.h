@@ -19,7 +19,7 @@
 #define CONFIG_MAX_EXCLUDED 64
 #define CONFIG_STR 512
 
-enum config_source { SOURCE_CT = 0, SOURCE_REPLAY = 1 };
+enum config_source { SOURCE_CT = 0, SOURCE_REPLAY = 1, SOURCE_NATS = 2 };
 
 struct config_log {
 	char name[128];
@@ -38,7 +38,7 @@ struct config {
 	uint64_t buffer_bytes;      /* buffer_bytes: ring data area */
 	char ct_logs_url[CONFIG_STR];
 	int workers;                /* workers: N, or 0 for auto */
-	enum config_source source;  /* source: ct|replay */
+	enum config_source source;  /* source: ct|replay|nats */
 	char pidfile[CONFIG_STR];   /* pidfile ("" none) */
 	char shm_name[64];          /* shm_name ("" = /certstream-<port>) */
 	char user[64];              /* children's user: auto, root ("" too) or a name */
@@ -124,6 +124,26 @@ struct config {
 		int ttl_secs;
 		int max_entries;
 	} dedup;
+
+	struct {                        /* JetStream: ingest nodes and edges (README) */
+		char url[CONFIG_STR];       /* comma-separated servers */
+		char stream[128];
+		char subject[256];
+		int publish;                /* a CT ingest publishes every record */
+		char user[128];
+		char password[256];
+		char token[256];
+		char creds[CONFIG_STR];     /* .creds file (JWT and seed) */
+		char tls_ca[CONFIG_STR];
+		char tls_cert[CONFIG_STR];
+		char tls_key[CONFIG_STR];
+		int max_age_secs;           /* when the ingest creates the stream */
+		uint64_t max_bytes;
+		int replicas;
+		int duplicate_window_secs;
+		int max_pending;            /* records published, not yet acknowledged */
+		uint64_t backfill;          /* an edge's fresh ring starts this far back */
+	} nats;
 
 	struct {
 		int enabled;                /* shared permessage-deflate streams */

@@ -22,6 +22,7 @@
 #include "ingest/fetch.h"
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
+#include "ingest/nats_pub.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
@@ -109,6 +110,23 @@ set_next(struct ct_log *l, uint64_t next)
 	l->have_next = 1;
 	atomic_store(&l->st->next_index, next);
 	l->st->flags |= CT_SHM_HAVE_NEXT;
+}
+
+/* Past entry index. With nats.publish the poller goes on at once but the
+ * resume point in the segment waits for the stream's ack (nats_pub.h). */
+static void
+pass_entry(struct ct_log *l, uint64_t index, const struct ring_rec *r,
+    const uint8_t *key)
+{
+	if (!nats_pub_on()) {
+		set_next(l, index + 1);
+		return;
+	}
+	l->next = index + 1;
+	l->have_next = 1;
+	atomic_store(&l->st->passed, index + 1);
+	nats_pub_entry(l->st, index, r, l->info.log_id[0] != '\0' ?
+	    l->info.log_id : l->info.url, key);
 }
 
 void
@@ -288,7 +306,7 @@ ct_log_skip(struct ct_log *l, const char *fmt, ...)
 	set_error(l, why);
 	atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
 	log_warnx("log %s: %s; entry passed", l->info.url, why);
-	set_next(l, l->next + 1);
+	pass_entry(l, l->next, NULL, NULL);
 }
 
 /* Count one streamed entry's ingest delay: now minus its CT timestamp.
@@ -324,7 +342,10 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	src.name = l->info.name;
 	src.operator_name = l->info.operator_name;
 	src.type = l->info.type == LOGLIST_STATIC ? "static" : "rfc6962";
-	/* dedup, render, publish: ingest/pipeline.c */
+	/* dedup, render, publish: ingest/pipeline.c. A duplicate the set may
+	 * hold from an ingest killed before the stream acknowledged it goes
+	 * to the stream again (its Msg-Id drops it if there), not the ring. */
+	C->pipe.render_dups = nats_pub_on() && e->index < l->resend_below;
 	switch (pipeline_entry(&C->pipe, &src, (uint16_t)(l->st - C->seg->logs),
 	    e, seen_us, err, sizeof(err))) {
 	case PIPE_BAD:
@@ -350,7 +371,8 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		atomic_store(&C->seg->ingest->dedup_cache_size,
 		    dedup_size(C->dedup));
 	/* Only now: a successor resumes after the last published record. */
-	set_next(l, e->index + 1);
+	pass_entry(l, e->index, C->pipe.have_rec ? &C->pipe.rec : NULL,
+	    C->pipe.sha);
 	return rc;
 }
 
@@ -495,6 +517,7 @@ log_start(const struct loglist_log *info)
 			next = C->last_index + 1;
 		}
 		set_next(l, next);
+		l->resend_below = atomic_load(&s->passed);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
@@ -533,7 +556,9 @@ log_remember(struct ct_log *l)
 	uint64_t size;
 	uint8_t root[STH_HASH_LEN];
 
-	if (l->have_next && ct_state_set(&C->state, l->info.url, l->next) < 0)
+	/* the segment's point: with nats.publish, acknowledged entries only */
+	if (l->have_next && ct_state_set(&C->state, l->info.url,
+	    atomic_load(&l->st->next_index)) < 0)
 		log_warnx("%s: out of memory", __func__);
 	if (l->have_next && l->info.log_id[0] != '\0')
 		(void)ct_state_set_id(&C->state, l->info.url, l->info.log_id);
@@ -870,8 +895,10 @@ ct_start(struct event_base *base, const struct config *cfg,
 		return -1;
 	}
 	ct_state_init(&C->state);
-	C->have_last = ct_last_record(seg, C->last_url, sizeof(C->last_url),
-	    &C->last_index) == 0;
+	/* With nats.publish the ring's newest record may be unacknowledged:
+	 * the segment's points alone say where to resume. */
+	C->have_last = !cfg->nats.publish && ct_last_record(seg, C->last_url,
+	    sizeof(C->last_url), &C->last_index) == 0;
 	ct_fetch_opts(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {

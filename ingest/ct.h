@@ -68,6 +68,9 @@ struct ct_log {
 	uint64_t next;               /* next index to publish */
 	int have_next;               /* next is known (shm, state, or first head) */
 	int failed;                  /* stopped for good: bad signature etc. */
+	uint64_t resend_below;       /* nats.publish: entries an earlier ingest
+	                              * passed, perhaps unacknowledged: published
+	                              * even when the dedup set has them */
 	void *poller;                /* the poller's private state */
 };
 

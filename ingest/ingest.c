@@ -1,6 +1,7 @@
 /*
  * The ingest process: one event loop running the configured source (CT logs
- * or a replay file) that publishes to the ring. Signals only break or poke
+ * or a replay file; or, on an edge, a thread consuming the NATS stream)
+ * that publishes to the ring. Signals only break or poke
  * the loop; the work is done in the callbacks.
  */
 #include "ingest/ingest.h"
@@ -18,6 +19,8 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "ingest/ct.h"
+#include "ingest/nats_edge.h"
+#include "ingest/nats_pub.h"
 #include "ingest/replay.h"
 #include "shm/config_box.h"
 #include "shm/ring.h"
@@ -31,6 +34,7 @@ struct ingest {
 	struct shm_seg *seg;
 	struct ring_writer w;
 	struct replay *replay;
+	struct nats_edge *edge;
 	int ct_running;
 	double rate;                /* replay settings in force */
 	int loop;
@@ -181,7 +185,14 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 		if ((in.replay = replay_start(in.base, cfg, seg, &in.w)) == NULL)
 			goto out;
 		break;
+	case SOURCE_NATS:
+		if ((in.edge = nats_edge_start(cfg, seg, &in.w)) == NULL)
+			goto out;
+		break;
 	case SOURCE_CT:
+		/* before the pollers: their first entries go to the stream */
+		if (cfg->nats.publish && nats_pub_start(cfg, seg) == -1)
+			goto out;
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;
 		in.ct_running = 1;
@@ -198,8 +209,13 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 	}
 	rc = 0;
 out:
+	/* The state file first (the master allows the ingest INGEST_STOP_MS):
+	 * it holds acknowledged points only; acks after it are sent again by
+	 * the next ingest and dropped by the stream (Msg-Id). */
 	if (in.ct_running)
 		ct_stop();
+	nats_pub_stop();
+	nats_edge_stop(in.edge);
 	atomic_store(&seg->ingest->alive, 0);
 	replay_stop(in.replay);
 	for (int i = 0; i < nev; i++)

@@ -49,11 +49,12 @@ pipeline_fini(struct pipeline *p)
 /* Step 5: the rendered forms to one ring record. */
 static enum pipe_result
 publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
-    int64_t seen_us, char *err, size_t errlen)
+    int64_t seen_us, int dup, char *err, size_t errlen)
 {
 	struct ring_rec rec;
 	int v;
 
+	memset(&p->rec, 0, sizeof(p->rec));
 	memset(&rec, 0, sizeof(rec));
 	for (v = 0; v < RV_COUNT; v++) {
 		rec.json[v].iov_base = p->out.json[v];
@@ -65,14 +66,20 @@ publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
 	rec.index = e->index;
 	rec.log = log;
 	/* The second of a precertificate/certificate pair: ?unique=1 skips it. */
-	if (p->unique != NULL && unique_second(p->unique, p->out.json[RV_LITE],
+	if (!dup && p->unique != NULL && unique_second(p->unique, p->out.json[RV_LITE],
 	    p->out.len[RV_LITE], seen_us / 1000000))
 		rec.flags = RING_F_PAIRED;
+	p->rec = rec;
+	if (dup) {
+		p->have_rec = 1;
+		return PIPE_DUPLICATE;
+	}
 	if (ring_publish_rec(p->w, &rec) == UINT64_MAX) {
 		snprintf(err, errlen, "record of %zu bytes does not fit the ring",
 		    p->out.len[RV_FULL]);
 		return PIPE_TOO_BIG;
 	}
+	p->have_rec = 1;
 	return PIPE_PUBLISHED;
 }
 
@@ -85,23 +92,29 @@ pipeline_entry(struct pipeline *p, const struct render_source *src,
 	uint8_t h[EVP_MAX_MD_SIZE];
 	unsigned int hl;
 	int64_t now = seen_us / 1000000;
+	int dup = 0;
 
+	p->have_rec = 0;
 	/* 2. hash */
 	if (!EVP_Digest(e->cert.p, e->cert.len, h, &hl, p->sha256, NULL)) {
 		snprintf(err, errlen, "certificate digest failed");
 		return PIPE_BAD;
 	}
+	memcpy(p->sha, h, sizeof(p->sha));
 	/* 3. dedup: asked first, remembered only once the certificate has
 	 * rendered (see dedup_seen) */
-	if (p->dedup != NULL && dedup_seen(p->dedup, h, now))
-		return PIPE_DUPLICATE;
+	if (p->dedup != NULL && dedup_seen(p->dedup, h, now)) {
+		if (!p->render_dups)
+			return PIPE_DUPLICATE;
+		dup = 1;
+	}
 	/* 4. render */
 	le.cert_sha256 = h;
 	if (render_entry(&le, src, (double)seen_us / 1e6, &p->out, err,
 	    errlen) < 0)
 		return PIPE_BAD;
-	if (p->dedup != NULL)
+	if (p->dedup != NULL && !dup)
 		(void)dedup_check(p->dedup, h, now);
 	/* 5. publish */
-	return publish(p, log, e, seen_us, err, errlen);
+	return publish(p, log, e, seen_us, dup, err, errlen);
 }

@@ -19,6 +19,15 @@ struct pipeline {
 	struct render_out out;      /* the forms of the entry being published */
 	struct unique *unique;      /* ?unique=1 pairs (the owner's), or NULL */
 	void *sha256;               /* EVP_MD, fetched once */
+	/* Set by the caller per entry: render a duplicate too and hand back
+	 * its record (not to the ring): an ingest publishing to NATS sends
+	 * again what a predecessor may have left unacknowledged. */
+	int render_dups;
+	/* After pipeline_entry: the certificate's SHA-256, and the record
+	 * built (have_rec: published, or a duplicate with render_dups). */
+	uint8_t sha[32];
+	struct ring_rec rec;
+	int have_rec;
 };
 
 /* What became of an entry (PIPE_BAD and PIPE_TOO_BIG fill err). */

@@ -33,6 +33,7 @@
 #include "master/privdrop.h"
 #include "master/proctitle.h"
 #include "shm/config_box.h"
+#include "shm/ring.h"
 #include "shm/segment.h"
 
 /* Restart back-off: the first restart is immediate, later ones wait
@@ -592,6 +593,12 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		goto out;
 	}
 	m->have_seg = 1;
+	/* An edge's ids are the stream's sequence numbers (ingest/nats_edge.c):
+	 * an empty ring starts low, before any worker shares it; the edge's
+	 * first record moves it up to its sequence. */
+	if (cfg->source == SOURCE_NATS &&
+	    ring_head(&m->seg) == ring_tail(&m->seg))
+		ring_start_at(&m->seg, 1);
 	/* What was found at the name and not carried over: said once. */
 	if (m->seg.note[0] != '\0')
 		log_warnx("shared memory %s: %s", m->shm_name, m->seg.note);
@@ -628,7 +635,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	log_info("certstreamd %s: %d workers on %s:%d, source %s, shm %s, pid %ld, "
 	    "children run as %s", CERTSTREAM_VERSION, m->nworkers, cfg->host,
-	    cfg->port, cfg->source == SOURCE_REPLAY ? "replay" : "ct",
+	    cfg->port, cfg->source == SOURCE_REPLAY ? "replay" :
+	    cfg->source == SOURCE_NATS ? "nats" : "ct",
 	    m->shm_name, (long)m->pid,
 	    m->priv.drop ? m->priv.name : "the master's user");
 

@@ -30,7 +30,7 @@
 #include "common/forms.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 5u
+#define SHM_VERSION 6u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -161,7 +161,10 @@ struct shm_log_status {
 	_Atomic uint64_t delay_count;
 	_Atomic uint64_t delay_last_ms;
 	_Atomic uint64_t skipped_entries;  /* passed by ct_log.max_catchup_lag */
-	uint8_t pad[16];
+	/* With nats.publish: the poller's point (next_index waits for the
+	 * stream's acks), so a successor knows which entries it passed. */
+	_Atomic uint64_t passed;
+	uint8_t pad[8];
 };
 
 struct shm_ingest_stats {
@@ -181,7 +184,16 @@ struct shm_ingest_stats {
 	_Atomic uint64_t held_bytes;       /* logs' answers held or in flight */
 	_Atomic uint32_t nlogs;
 	_Atomic uint32_t restarts;
+	/* NATS (ingest/nats_pub.c, ingest/nats_edge.c); nats is SHM_NATS_*. */
+	_Atomic uint32_t nats;
+	_Atomic uint64_t nats_acked;       /* records the stream acknowledged */
+	_Atomic uint64_t nats_pending;     /* published, not acknowledged yet */
+	_Atomic uint64_t nats_received;    /* records an edge took from the stream */
+	_Atomic uint64_t nats_skipped;     /* stream sequence numbers an edge never got */
+	_Atomic uint64_t nats_seq;         /* the newest stream sequence seen */
 };
+
+enum { SHM_NATS_OFF = 0, SHM_NATS_UP = 1, SHM_NATS_DOWN = 2 };
 
 struct shm_worker_stats {
 	alignas(SHM_CACHELINE) _Atomic uint32_t pid;

@@ -350,6 +350,22 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 }
 
 void
+ring_skip_to(struct ring_writer *w, uint64_t seq)
+{
+	struct ring_ctl *ctl = w->seg->ctl;
+	uint64_t head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+
+	if (seq <= head)
+		return;
+	/* W1 as in ring_publish_rec: tail first, so a reader that sees the
+	 * new head (W3) sees the ring empty below it, never a stale slot
+	 * under a seq it was not written for. */
+	atomic_store_explicit(&ctl->tail, seq, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&ctl->head, seq, memory_order_release);
+}
+
+void
 ring_wake(struct ring_writer *w)
 {
 	struct ring_ctl *ctl = w->seg->ctl;

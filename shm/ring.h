@@ -97,6 +97,13 @@ uint64_t ring_publish_flags(struct ring_writer *w,
 
 /* The flags of record seq, or -1 if it is not (or no longer) in the ring. */
 int ring_flags(const struct shm_seg *seg, uint64_t seq);
+/*
+ * Make seq the next seq to publish when it is above head: the records
+ * below it are gone (tail = head = seq), and readers behind count them as
+ * skipped, as when lapped. For a writer whose ids come from elsewhere (an
+ * edge: the stream's sequence numbers, which may jump). No-op otherwise.
+ */
+void ring_skip_to(struct ring_writer *w, uint64_t seq);
 
 /* Wake every reader that armed itself since the last call. Call after a
  * batch of ring_publish(); cheap when nobody waits. */

@@ -428,6 +428,7 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 		n->name[sizeof(n->name) - 1] = '\0';
 		n->url[sizeof(n->url) - 1] = '\0';
 		atomic_store(&n->next_index, atomic_load(&ol[i].next_index));
+		atomic_store(&n->passed, atomic_load(&ol[i].passed));
 		atomic_store(&n->state, atomic_load(&ol[i].state));
 		/* the last verified tree head: the one its gen names */
 		{

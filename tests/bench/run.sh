@@ -4,13 +4,14 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth|compress|catchup]
+#   tests/bench/run.sh [all|growth|compress|catchup|nats]
 #                   growth: only the log growth rows (growth_bench.js),
 #                   printed; bench/results.md is left as it is
 #                   compress: only the compression rows (compress_part),
 #                   printed likewise
 #                   catchup: only the catch-up row (catchup_bench.sh),
 #                   printed likewise
+#                   nats: only the edge-through-NATS rows (nats_bench.sh)
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
 set -u
@@ -18,7 +19,8 @@ cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-all}
 case $SUITE in
 all | growth | compress | catchup) ;;
-*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup]" >&2; exit 2 ;;
+nats) exec tests/bench/nats_bench.sh ;;
+*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup|nats]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -679,6 +681,10 @@ growth_part
 # 10. Catch-up under per-operator limits.
 [ -x tests/bench/catchup_bench.sh ] && catchup_part
 
+# 11. An edge fed through NATS JetStream against the single box.
+log "edge through NATS"
+tests/bench/nats_bench.sh "$work/nats.md" >/dev/null || log "nats: not measured"
+
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -767,6 +773,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	cat "$runs"
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"
+	if [ -s "$work/nats.md" ]; then echo; cat "$work/nats.md"; fi
 } >"$top/bench/results.md"
 python3 tests/bench/results_json.py "$rows" "$(git rev-parse --short HEAD 2>/dev/null)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" >"$top/bench/results.json" ||

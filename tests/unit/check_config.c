@@ -33,7 +33,8 @@ teardown(void)
 		"CERTSTREAM_WORKERS", "CERTSTREAM_SOURCE", "CERTSTREAM_REPLAY_RATE",
 		"CERTSTREAM_REPLAY_FILE", "CERTSTREAM_BUFFER_SIZE",
 		"CERTSTREAM_CUSTOM_LOGS", "CERTSTREAM_HOST",
-		"CERTSTREAM_EXCLUDED_LOGS", "CERTSTREAM_EXCLUDED_OPERATORS" };
+		"CERTSTREAM_EXCLUDED_LOGS", "CERTSTREAM_EXCLUDED_OPERATORS",
+		"CERTSTREAM_NATS_URL", "CERTSTREAM_NATS_PUBLISH" };
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
@@ -246,6 +247,35 @@ START_TEST(unknown_keys_name_file_line_and_key)
 	    "port: duplicate key (first on line 1)");
 	expect_error("ct_log:\n  batch_size: 1\n  batch_size: 2\n", 3,
 	    "ct_log.batch_size: duplicate key (first on line 2)");
+}
+END_TEST
+
+/* An edge and an ingest node are configured like everything else: YAML,
+ * then CERTSTREAM_NATS_*; a bad replica count or an empty server list
+ * used by NATS is named. */
+START_TEST(nats_keys_and_source)
+{
+	ck_assert_int_eq(config_load(cfg, yaml("source: nats\nnats:\n"
+	    "  stream: S2\n  replicas: 3\n  max_bytes: 2GiB\n"), err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(cfg->source, SOURCE_NATS);
+	ck_assert_str_eq(cfg->nats.stream, "S2");
+	ck_assert_str_eq(cfg->nats.subject, "certstream.records");
+	ck_assert_int_eq(cfg->nats.replicas, 3);
+	ck_assert_uint_eq(cfg->nats.max_bytes, 2ULL << 30);
+	ck_assert_int_eq(cfg->nats.publish, 0);
+	setenv("CERTSTREAM_NATS_URL", "nats://a:4222,nats://b:4222", 1);
+	setenv("CERTSTREAM_NATS_PUBLISH", "true", 1);
+	ck_assert_int_eq(config_load(cfg, yaml("source: ct\n"), err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(cfg->nats.url, "nats://a:4222,nats://b:4222");
+	ck_assert_int_eq(cfg->nats.publish, 1);
+	unsetenv("CERTSTREAM_NATS_URL");
+	unsetenv("CERTSTREAM_NATS_PUBLISH");
+	expect_error("nats:\n  replicas: 7\n", 2, "nats.replicas");
+	expect_error("source: nats\nnats:\n  url: \"\"\n", 0, "nats.url");
+	expect_error("source: nats\nnats:\n  publish: true\n", 0,
+	    "nats.publish");
 }
 END_TEST
 
@@ -492,6 +522,7 @@ config_suite(void)
 	tcase_add_test(tc, relative_paths_are_made_absolute);
 	tcase_add_test(tc, unknown_keys_name_file_line_and_key);
 	tcase_add_test(tc, wrong_types_are_refused);
+	tcase_add_test(tc, nats_keys_and_source);
 	tcase_add_test(tc, bounds_are_enforced);
 	tcase_add_test(tc, yaml_syntax_error_names_line);
 	tcase_add_test(tc, cross_field_validation_names_the_key);

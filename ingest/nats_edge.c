@@ -1,0 +1,249 @@
+/*
+ * The edge's JetStream consumer: one thread takes the stream's records in
+ * order and publishes them to the ring under their stream sequence.
+ */
+#include "ingest/nats_edge.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "ingest/nats_conn.h"
+#include "ingest/nats_env.h"
+
+#define NE_WAIT_MS 500
+#define NE_RETRY_MS 500
+
+struct nats_edge {
+	const struct config *cfg;
+	struct shm_seg *seg;
+	struct ring_writer *w;
+	struct shm_ingest_stats *stats;
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	pthread_t th;
+	_Atomic int stop;
+	char last[256];         /* the last error logged */
+};
+
+static void
+ne_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+ne_error(struct nats_edge *e, const char *what, natsStatus s, int jerr)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s: %s (%d)", what, natsStatus_GetText(s),
+	    jerr);
+	if (strcmp(why, e->last) != 0)
+		log_warnx("nats: %s; retrying", why);
+	snprintf(e->last, sizeof(e->last), "%s", why);
+}
+
+/* The first stream sequence to ask for. 0, or -1 (stream not there yet). */
+static int
+ne_start_seq(struct nats_edge *e, uint64_t *seq)
+{
+	uint64_t head = ring_head(e->seg), tail = ring_tail(e->seg), want;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	*seq = head;
+	if (head != tail)
+		return 0;
+	s = js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr);
+	if (s != NATS_OK) {
+		ne_error(e, "stream info", s, (int)jerr);
+		return -1;
+	}
+	want = si->State.LastSeq + 1;
+	want = want > e->cfg->nats.backfill ? want - e->cfg->nats.backfill : 1;
+	if (want < si->State.FirstSeq)
+		want = si->State.FirstSeq;
+	if (want < 1)
+		want = 1;
+	jsStreamInfo_Destroy(si);
+	if (want > head)
+		*seq = want;
+	else if (want < head)
+		log_warnx("nats: the ring's ids are past the stream's (%" PRIu64
+		    " > %" PRIu64 "): records below are dropped", head, want);
+	return 0;
+}
+
+static int
+ne_subscribe(struct nats_edge *e)
+{
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	uint64_t seq;
+
+	if (ne_start_seq(e, &seq) == -1)
+		return -1;
+	jsSubOptions_Init(&so);
+	so.Stream = e->cfg->nats.stream;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverByStartSequence;
+	so.Config.OptStartSeq = seq;
+	s = js_SubscribeSync(&e->sub, e->js, e->cfg->nats.subject, NULL, &so,
+	    &jerr);
+	if (s != NATS_OK) {
+		ne_error(e, "subscribe", s, (int)jerr);
+		e->sub = NULL;
+		return -1;
+	}
+	log_info("nats: consuming stream %s from sequence %" PRIu64,
+	    e->cfg->nats.stream, seq);
+	e->last[0] = '\0';
+	return 0;
+}
+
+/* One message: into the ring under its stream sequence. */
+static void
+ne_take(struct nats_edge *e, natsMsg *m)
+{
+	jsMsgMetaData *meta = NULL;
+	struct ring_rec r;
+	const char *logid;
+	size_t loglen;
+	uint64_t seq, head, tail;
+
+	if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+		log_warnx("nats: a message without JetStream metadata; dropped");
+		return;
+	}
+	seq = meta->Sequence.Stream;
+	jsMsgMetaData_Destroy(meta);
+	head = ring_head(e->seg);
+	if (seq < head)
+		return;         /* had it: a consumer started over */
+	tail = ring_tail(e->seg);
+	if (seq > head) {
+		/* nothing lost when the ring was empty: it starts here */
+		if (head != tail) {
+			atomic_fetch_add(&e->stats->nats_skipped, seq - head);
+			log_warnx("nats: stream sequence %" PRIu64 " follows %"
+			    PRIu64 ": %" PRIu64 " records gone from the stream",
+			    seq, head - 1, seq - head);
+		}
+		ring_skip_to(e->w, seq);
+	}
+	atomic_store(&e->stats->nats_seq, seq);
+	atomic_fetch_add(&e->stats->nats_received, 1);
+	if (nats_env_decode((const uint8_t *)natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m), &r, &logid, &loglen) == -1) {
+		atomic_fetch_add(&e->stats->parse_failures, 1);
+		log_warnx("nats: stream sequence %" PRIu64 " is not a record; "
+		    "passed", seq);
+		ring_skip_to(e->w, seq + 1);
+		return;
+	}
+	if (ring_publish_rec(e->w, &r) == UINT64_MAX) {
+		atomic_fetch_add(&e->stats->parse_failures, 1);
+		log_warnx("nats: stream sequence %" PRIu64 " does not fit the "
+		    "ring; passed", seq);
+		ring_skip_to(e->w, seq + 1);
+		return;
+	}
+	atomic_fetch_add(&e->stats->records, 1);
+}
+
+static void *
+ne_main(void *arg)
+{
+	struct nats_edge *e = arg;
+	natsMsg *m;
+	natsStatus s;
+	int msgs, taken = 0;
+
+	while (!atomic_load(&e->stop)) {
+		if (e->sub == NULL) {
+			(void)natsc_up(e->nc, e->stats);
+			if (ne_subscribe(e) == -1) {
+				ne_sleep_ms(NE_RETRY_MS);
+				continue;
+			}
+		}
+		m = NULL;
+		s = natsSubscription_NextMsg(&m, e->sub, NE_WAIT_MS);
+		if (s == NATS_TIMEOUT) {
+			(void)natsc_up(e->nc, e->stats);
+			if (taken)
+				ring_wake(e->w);
+			taken = 0;
+			continue;
+		}
+		if (s != NATS_OK) {
+			/* the consumer is gone for good: a new one from the head */
+			ne_error(e, "next message", s, 0);
+			natsSubscription_Destroy(e->sub);
+			e->sub = NULL;
+			ne_sleep_ms(NE_RETRY_MS);
+			continue;
+		}
+		ne_take(e, m);
+		natsMsg_Destroy(m);
+		taken++;
+		/* wake readers once the burst is taken, or every 256 */
+		if (taken >= 256 || natsSubscription_GetPending(e->sub, &msgs,
+		    NULL) != NATS_OK || msgs == 0) {
+			ring_wake(e->w);
+			taken = 0;
+		}
+	}
+	return NULL;
+}
+
+struct nats_edge *
+nats_edge_start(const struct config *cfg, struct shm_seg *seg,
+    struct ring_writer *w)
+{
+	struct nats_edge *e;
+	char err[512];
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		return NULL;
+	}
+	e->cfg = cfg;
+	e->seg = seg;
+	e->w = w;
+	e->stats = seg->ingest;
+	if (natsc_open(cfg, e->stats, &e->nc, &e->js, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		free(e);
+		return NULL;
+	}
+	if (pthread_create(&e->th, NULL, ne_main, e) != 0) {
+		log_error("%s: pthread_create failed", __func__);
+		natsc_close(e->nc, e->js, e->stats);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+nats_edge_stop(struct nats_edge *e)
+{
+	if (e == NULL)
+		return;
+	atomic_store(&e->stop, 1);
+	pthread_join(e->th, NULL);
+	natsSubscription_Destroy(e->sub);
+	natsc_close(e->nc, e->js, e->stats);
+	free(e);
+}

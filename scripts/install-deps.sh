@@ -10,7 +10,7 @@ set -eu
 BUILD="gcc make pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
 libjson-c-dev libyaml-dev"
 TEST="check valgrind clang libclang-rt-14-dev openssl curl prometheus \
-certspotter python3 python3-cryptography logrotate"
+certspotter python3 python3-cryptography python3-websockets logrotate"
 BENCH="nginx libnginx-mod-nchan gnuplot"
 # make deb (and tests/system/deb_package.sh in make test)
 DEB="debhelper dpkg-dev fakeroot lintian adduser"

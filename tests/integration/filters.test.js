@@ -425,6 +425,11 @@ test('a bad filter gets 400 with a JSON reason naming the parameter, before any 
       assertRefused(await request(d.url(`${p}?${q}`), { upgrade: false }), param, `${p}?${q.slice(0, 40)}`);
     }
   }
+  // ten times certstream-server-rust's 20 terms per field is well within
+  // a default "far above" it: served
+  const tenfold = Array.from({ length: 200 }, (_, i) => `kw${i}zz`).join(',');
+  const r200 = await request(d.url(`/?keyword=${tenfold}`));
+  assert.strictEqual(r200.status, 101, `200 keywords: HTTP ${r200.status} ${r200.body.slice(0, 200)}`);
   // the daemon keeps serving its other clients
   const n = S.ref.messages.length;
   await c.waitFor(() => S.ref.messages.length > n + 10, 5000, 'the reference client after the 400s');

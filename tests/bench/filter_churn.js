@@ -1,0 +1,56 @@
+'use strict';
+// Churn for the filter benchmark: RATE filtered WebSocket clients a second
+// connect (one of the paths in PATHS_FILE each), stay HOLD_MS, and leave,
+// for SECS seconds; 127.0.0.1 only. Prints "key value" lines.
+//   node filter_churn.js PORT RATE SECS PATHS_FILE [HOLD_MS]
+const fs = require('node:fs');
+const net = require('node:net');
+
+const [port, rate, secs] = process.argv.slice(2, 5).map(Number);
+const paths = fs.readFileSync(process.argv[5], 'utf8').split('\n').filter(Boolean);
+const hold = Number(process.argv[6] || 500);
+let firstRefusal = '-';
+let started = 0, upgraded = 0, refused = 0, errors = 0, open = 0, i = 0;
+const t0 = Date.now();
+
+function one() {
+  const s = net.connect(port, '127.0.0.1');
+  started++;
+  open++;
+  let seen = false;
+  s.setNoDelay(true);
+  s.on('connect', () => {
+    const key = require('node:crypto').randomBytes(16).toString('base64');
+    s.write(`GET ${paths[i++ % paths.length]} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  });
+  s.on('data', (b) => {
+    if (seen) return;
+    seen = true;
+    if (/^HTTP\/1\.1 101/.test(b.toString('latin1', 0, 12))) {
+      upgraded++;
+      setTimeout(() => s.destroy(), hold);
+    } else {
+      refused++;
+      if (firstRefusal === '-') firstRefusal = JSON.stringify(b.toString('latin1').split('\r\n')[0]);
+      s.destroy();
+    }
+  });
+  s.on('error', () => { errors++; });
+  s.on('close', () => { open--; });
+}
+
+const per = Math.max(1, Math.round(rate / 100));
+const timer = setInterval(() => {
+  const due = Math.floor(((Date.now() - t0) / 1000) * rate);
+  for (let k = 0; k < per * 10 && started < due; k++) one();
+  if (Date.now() - t0 >= secs * 1000) {
+    clearInterval(timer);
+    setTimeout(() => {
+      const el = (Date.now() - t0) / 1000;
+      console.log(`churn_started ${started}\nchurn_upgraded ${upgraded}\nchurn_refused ${refused}\n` +
+        `churn_errors ${errors}\nchurn_first_refusal ${firstRefusal}\nchurn_per_s ${(upgraded / secs).toFixed(0)}\nchurn_secs ${el.toFixed(1)}`);
+      process.exit(0);
+    }, hold + 200);
+  }
+}, 10);

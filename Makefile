@@ -14,7 +14,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libevent libevent_openssl libcurl openssl json-c yaml-0.1
+PKGS := libevent libevent_openssl libcurl openssl json-c yaml-0.1 libhs
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) check 2>/dev/null && echo ok)
 ifneq ($(PKG_CHECK),ok)
   ifeq ($(filter clean,$(MAKECMDGOALS)),)

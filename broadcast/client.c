@@ -41,6 +41,7 @@
 #include "broadcast/auth.h"
 #include "broadcast/client.h"
 #include "broadcast/endpoints.h"
+#include "broadcast/filter_sel.h"
 #include "broadcast/limits.h"
 #include "broadcast/sse.h"
 #include "broadcast/tls.h"
@@ -98,6 +99,7 @@ struct client {
 	uint32_t utf8;          /* utf8_feed state of the text message */
 	uint8_t mask[4];        /* the current data frame's masking key */
 	struct limits_hold hold;        /* its place in the connection limits */
+	struct filter_sel filter;       /* ?domain= etc.: records it wants */
 	SSL *ssl;               /* TLS clients only */
 	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
 	char *head;             /* request head; freed once routed */
@@ -289,6 +291,7 @@ client_close(struct client *c)
 	close(c->fd);
 	free(c->head);
 	free(c->rest);
+	filter_sel_close(&c->filter);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	if (c->prev != NULL)
@@ -754,6 +757,10 @@ client_write(struct client *c)
 		/* Never after a close frame: a gap then goes untold. */
 		hold = !(c->flags & CF_CLOSE_QUEUED) &&
 		    client_gap_flush(c) == -1;
+		/* A filtered client passes what it does not want, unsent. */
+		if (c->filter.g != NULL)
+			filter_skip(c->filter.r, c->filter.g, w->seg, &c->cursor,
+			    head);
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];
@@ -779,6 +786,10 @@ client_write(struct client *c)
 		if (!hold && !(c->flags & CF_CLOSE_QUEUED)) {
 			while (seq < head && nunits < WCTX_IOV_MAX &&
 			    total < WCTX_BUDGET) {
+				/* a batch is a run of wanted records */
+				if (seq > first && filter_sel_wants(&c->filter,
+				    w->seg, seq) != 1)
+					break;
 				if (client_add_record(c, seq, &niov, &nunits,
 				    &total) == -1) {
 					/* Not lapped yet unreadable: give up on
@@ -1085,6 +1096,33 @@ client_resume(struct client *c, uint64_t last)
 	}
 }
 
+/* The request's filter into c->filter. 0; 1 a bad one was answered; -1
+ * c was closed. */
+static int
+client_filter(struct client *c, const struct http_request *req)
+{
+	int st;
+
+	if ((c->out = evbuffer_new()) == NULL) {
+		log_warnx("%s: evbuffer_new", __func__);
+		client_close(c);
+		return -1;
+	}
+	st = filter_sel_open(&c->filter, c->w->filters, c->w->cfg, &req->query,
+	    c->out);
+	if (st == 0) {
+		evbuffer_free(c->out);
+		c->out = NULL;
+		return 0;
+	}
+	if (st < 0) {
+		log_warnx("%s: no memory for a filter", __func__);
+		client_close(c);
+		return -1;
+	}
+	return client_answer(c, st, NULL, NULL) == -1 ? -1 : 1;
+}
+
 static int
 client_start_ws(struct client *c, const struct http_request *req, int stream,
     const char *accept, const char *rest, size_t restlen)
@@ -1093,10 +1131,12 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	uint64_t last = 0;
 	char val[8];
 	long n;
-	int r;
+	int r, f;
 
 	if ((r = client_resume_id(req, &last)) == -1)
 		return client_answer(c, 400, "since must be a record id", NULL);
+	if ((f = client_filter(c, req)) != 0)
+		return f == -1 ? -1 : 0;
 	atomic_fetch_add(&w->st->http_requests, 1);
 	if (restlen > sizeof(c->rbuf)) {
 		/* Frames sent before our 101: no client does that. */
@@ -1131,7 +1171,7 @@ client_start_sse(struct client *c, const struct http_request *req)
 	struct wctx *w = c->w;
 	char buf[SSE_HEAD_MAX], val[32];
 	uint64_t last = 0;
-	int stream = RV_LITE, r;
+	int stream = RV_LITE, r, f;
 	long n;
 	size_t len;
 
@@ -1149,6 +1189,8 @@ client_start_sse(struct client *c, const struct http_request *req)
 	}
 	if ((r = client_resume_id(req, &last)) == -1)
 		return client_answer(c, 400, "since must be a record id", NULL);
+	if ((f = client_filter(c, req)) != 0)
+		return f == -1 ? -1 : 0;
 	c->proto = SP_SSE;
 	c->cursor = ring_head(w->seg);
 	if (r == 1)

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "broadcast/endpoints.h"
+#include "broadcast/filter_sel.h"
 #include "common/proc.h"
 #include "shm/ring.h"
 
@@ -333,7 +334,8 @@ ep_copy(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 }
 
 static int
-ep_example(struct wctx *w, struct evbuffer *out, int head_only)
+ep_example(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
+    int head_only)
 {
 	const struct shm_seg *seg = w->seg;
 	uint64_t head = ring_head(seg), tail = ring_tail(seg), seq;
@@ -343,10 +345,21 @@ ep_example(struct wctx *w, struct evbuffer *out, int head_only)
 	size_t cap = 0;
 	int rc = -1, tries = 0;
 
-	/* The newest record; if it is being overwritten, the one before. */
-	for (seq = head; seq > tail && tries < 4 && o == NULL; seq--, tries++) {
-		if (ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) >= 0)
+	/* The newest record (wanted by the filter); if it is being
+	 * overwritten, the one before. */
+	for (seq = head; seq > tail && tries < 4 && o == NULL; seq--) {
+		int want = filter_sel_wants(f, seg, seq - 1);
+
+		if (want == 0)
+			continue;
+		tries++;
+		if (want == 1 && ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) >= 0)
 			o = json_tokener_parse(buf);
+	}
+	if (o == NULL && f->g != NULL) {
+		rc = endpoints_error(out, 404, "no record in the ring matches "
+		    "the filter", NULL, head_only);
+		goto cleanup;
 	}
 	if (o == NULL)
 		o = json_tokener_parse(endpoints_example_json);
@@ -368,7 +381,8 @@ cleanup:
 }
 
 static int
-ep_latest(struct wctx *w, struct evbuffer *out, int head_only)
+ep_latest(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
+    int head_only)
 {
 	const struct shm_seg *seg = w->seg;
 	uint64_t head = ring_head(seg), tail = ring_tail(seg), seq;
@@ -380,9 +394,13 @@ ep_latest(struct wctx *w, struct evbuffer *out, int head_only)
 	if (body == NULL || evbuffer_add(body, "{\"messages\":[", 13) == -1)
 		goto cleanup;
 	for (seq = head; seq > tail && n < EP_LATEST_MAX; seq--) {
-		long len = ep_copy(seg, seq - 1, RV_LITE, &buf, &cap);
+		int want = filter_sel_wants(f, seg, seq - 1);
+		long len = want == 1 ?
+		    ep_copy(seg, seq - 1, RV_LITE, &buf, &cap) : 0;
 
-		if (len < 0)
+		if (want == 0)
+			continue;
+		if (want == -1 || len < 0)
 			break;  /* older ones are gone too */
 		if ((n > 0 && evbuffer_add(body, ",", 1) == -1) ||
 		    evbuffer_add(body, buf, (size_t)len) == -1)
@@ -1062,6 +1080,7 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 {
 	const struct config *cfg = w->cfg;
 	int get = ep_is(&req->method, "GET"), head = ep_is(&req->method, "HEAD");
+	struct filter_sel f;
 	int known, h;
 
 	known = strcmp(path, "/") == 0 || strcmp(path, "/index.js") == 0 ||
@@ -1113,7 +1132,11 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 		return ep_health_deep(w, out, head);
 	if (strcmp(path, "/metrics") == 0)
 		return ep_metrics(w, out, head);
-	if (strcmp(path, "/example.json") == 0)
-		return ep_example(w, out, head);
-	return ep_latest(w, out, head);
+	/* /latest.json and /example.json take the streams' filters */
+	if ((h = filter_sel_open(&f, NULL, cfg, &req->query, out)) != 0)
+		return h;
+	h = strcmp(path, "/example.json") == 0 ? ep_example(w, &f, out, head) :
+	    ep_latest(w, &f, out, head);
+	filter_sel_close(&f);
+	return h;
 }

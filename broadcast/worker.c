@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "broadcast/client.h"
+#include "broadcast/filter_match.h"
 #include "broadcast/limits.h"
 #include "broadcast/tls.h"
 #include "broadcast/worker.h"
@@ -174,6 +175,9 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((uint32_t)(w->now - w->rate_at) >= WORKER_RATE_MS)
 		worker_sample(w);
+	if (filter_reg_tick(w->filters, w->now, 0) == -1)
+		log_warnx("filters: merged matcher not rebuilt (out of memory); "
+		    "groups keep their own");
 }
 
 static void
@@ -455,6 +459,7 @@ worker_free(struct worker *wk)
 		if (wk->w->base != NULL)
 			event_base_free(wk->w->base);
 		tls_ctx_free(wk->w->tls);
+		filter_reg_free(wk->w->filters);
 		free(wk->w->cfg);
 		free(wk->w);
 	}
@@ -499,6 +504,10 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	memcpy(w->cfg, cfg, sizeof(*cfg));
 	w->seg = seg;
 	w->id = id;
+	if ((w->filters = filter_reg_new()) == NULL) {
+		log_warn("%s: filter_reg_new", __func__);
+		goto cleanup;
+	}
 	w->st = st = &seg->workers[id];
 	(void)wctx_clock(w);
 	w->started_unix = (int64_t)time(NULL);

@@ -21,6 +21,7 @@
 
 struct event_base;
 struct client;
+struct filter_reg;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* One unit of a writev(): a record (or the rest of one) or control bytes. */
@@ -44,6 +45,7 @@ struct wctx {
 	int id;
 	struct event_base *base;
 	struct client *clients;         /* every connection, doubly linked */
+	struct filter_reg *filters;     /* the clients' filter groups */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */
 	uint32_t now;                   /* monotonic ms, read at each tick,

@@ -113,6 +113,11 @@ static const struct ckey keys[] = {
 	LIST("ct_log.states", KT_STRLIST, ct_log.states, ct_log.nstates,
 	    "usable,qualified,readonly", 1),
 
+	ROW("filters.enabled", KT_BOOL, filters.enabled, "true", 0, 0, 1),
+	ROW("filters.max_terms", KT_INT, filters.max_terms, "256", 1, 100000, 1),
+	ROW("filters.max_patterns", KT_INT, filters.max_patterns, "50000", 1,
+	    10000000, 1),
+
 	ROW("connection_limit.enabled", KT_BOOL, connection_limit.enabled, "true",
 	    0, 0, 1),
 	ROW("connection_limit.max_connections", KT_INT,

@@ -78,6 +78,12 @@ struct config {
 	} connection_limit;
 
 	struct {
+		int enabled;                /* server-side filters on streams */
+		int max_terms;              /* filter terms per client (400 past it) */
+		int max_patterns;           /* terms of distinct filters per worker (503) */
+	} filters;
+
+	struct {
 		int enabled;
 		char tokens[CONFIG_MAX_TOKENS][128];
 		int ntokens;

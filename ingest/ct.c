@@ -301,7 +301,7 @@ int
 ct_publish(struct ct_log *l, const struct leaf_entry *e)
 {
 	struct render_source src;
-	struct iovec iov[RV_COUNT];
+	struct ring_rec rec;
 	struct timespec ts;
 	uint8_t key[SHA256_DIGEST_LENGTH];
 	char err[256];
@@ -330,11 +330,17 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 			goto advance;
 		}
 	}
+	memset(&rec, 0, sizeof(rec));
 	for (i = 0; i < RV_COUNT; i++) {
-		iov[i].iov_base = C->out.json[i];
-		iov[i].iov_len = C->out.len[i];
+		rec.json[i].iov_base = C->out.json[i];
+		rec.json[i].iov_len = C->out.len[i];
 	}
-	if (ring_publish(C->w, iov, seen_us) == UINT64_MAX) {
+	rec.facts.iov_base = (void *)(uintptr_t)C->out.facts;
+	rec.facts.iov_len = C->out.facts_len;
+	rec.seen_us = seen_us;
+	rec.index = e->index;
+	rec.log = (uint16_t)(l->st - C->seg->logs);
+	if (ring_publish_rec(C->w, &rec) == UINT64_MAX) {
 		set_error(l, "record larger than a quarter of the ring");
 		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
 		log_warnx("log %s: entry %" PRIu64 ": record of %zu bytes does not "

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "ingest/facts_json.h"
 #include "ingest/x509_json.h"
 
 #define CACHE_SLOTS 64   /* direct-mapped by SHA-256: intermediates are few */
@@ -31,6 +32,7 @@ struct render_priv {
 	struct x509j_buf chain;   /* chain array */
 	struct x509j_buf tail;    /* cert_index .. end */
 	struct x509j_buf one;     /* one chain member */
+	struct factsj_buf facts;
 };
 
 void
@@ -56,6 +58,7 @@ render_out_fini(struct render_out *out)
 		x509j_buf_fini(&p->chain);
 		x509j_buf_fini(&p->tail);
 		x509j_buf_fini(&p->one);
+		factsj_buf_fini(&p->facts);
 		free(p);
 	}
 	if (out->cache != NULL) {
@@ -286,6 +289,11 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 		out->len[v] = p->out[v].len;
 		out->cap[v] = p->out[v].cap;
 	}
+	/* Facts from the text just built: the same code a replayed feed's
+	 * messages go through, so both give the same facts. */
+	out->facts = p->facts.p;
+	out->facts_len = factsj_from_text(lite->p, lite->len, &p->facts) == 0 ?
+	    p->facts.len : 0;
 	return 0;
 fail:
 	/* oom is sticky per buffer: clear it so the next entry can try */
@@ -297,5 +305,6 @@ fail:
 			p->out[v].p[0] = '\0';
 		out->len[v] = 0;
 	}
+	out->facts_len = 0;
 	return -1;
 }

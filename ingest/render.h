@@ -1,7 +1,8 @@
 /*
  * One CT entry to the three certstream messages of FORMAT.md, as JSON text:
  * RV_LITE (certificate_update without as_der and chain), RV_FULL (with
- * them), RV_DOMAINS (dns_entries). Each certificate is parsed once; the
+ * them), RV_DOMAINS (dns_entries), and the entry's facts for filters
+ * (shm/facts.h, by ingest/facts_json.c from the lite text). Each certificate is parsed once; the
  * three texts are built in buffers owned by struct render_out and reused
  * from entry to entry (no allocation once they have grown). Rendered
  * chain certificates are cached by SHA-256 in the render_out, since the
@@ -29,6 +30,8 @@ struct render_out {
 	char *json[RV_COUNT];      /* NUL-terminated, valid until the next render */
 	size_t len[RV_COUNT];      /* without the NUL */
 	size_t cap[RV_COUNT];
+	const uint8_t *facts;      /* shm/facts.h of the entry, for the ring (ring_rec facts); */
+	size_t facts_len;          /* 0 if they could not be built */
 	struct render_cache *cache;
 	void *priv;                /* scratch, private to render.c */
 };

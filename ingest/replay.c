@@ -16,6 +16,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "ingest/facts_json.h"
 #include "ingest/leaf.h"
 #include "ingest/render.h"
 
@@ -109,6 +110,29 @@ feed_put_variant(struct replay_feed *f, struct replay_rec *rec, int v,
 	return 0;
 }
 
+/* The message's facts for filters, once per feed record. */
+static int
+feed_put_facts(struct replay_feed *f, struct replay_rec *rec,
+    struct json_object *msg, char *err, size_t errlen)
+{
+	struct factsj_buf fb = { NULL, 0, 0 };
+	int rc = -1;
+
+	if (factsj_from_message(msg, &fb) == -1 || fb.len > UINT32_MAX ||
+	    feed_reserve(f, fb.len) == -1) {
+		snprintf(err, errlen, "out of memory building facts");
+		goto out;
+	}
+	memcpy(f->buf + f->used, fb.p, fb.len);
+	rec->foff = f->used;
+	rec->flen = (uint32_t)fb.len;
+	f->used += fb.len;
+	rc = 0;
+out:
+	factsj_buf_fini(&fb);
+	return rc;
+}
+
 static struct json_object *
 seen_placeholder(void)
 {
@@ -189,7 +213,8 @@ feed_add_message(struct replay_feed *f, struct json_object *msg, char *err,
 	    obj_add(dsrc, "name", json_object_get(v)) == -1)
 		goto out;
 
-	if (feed_put_variant(f, &rec, RV_FULL, msg, err, errlen) == -1 ||
+	if (feed_put_facts(f, &rec, msg, err, errlen) == -1 ||
+	    feed_put_variant(f, &rec, RV_FULL, msg, err, errlen) == -1 ||
 	    feed_put_variant(f, &rec, RV_DOMAINS, dom, err, errlen) == -1)
 		goto out;
 	/* lite: the full message without the DER and the chain */
@@ -521,7 +546,7 @@ realtime_us(void)
 static uint64_t
 replay_publish_some(struct replay *r, uint64_t max)
 {
-	struct iovec json[RV_COUNT];
+	struct ring_rec rr;
 	uint64_t sent = 0;
 
 	/* Bounded by attempts, not successes: a feed of records too large for
@@ -530,8 +555,13 @@ replay_publish_some(struct replay *r, uint64_t max)
 		int64_t seen = realtime_us();
 		struct replay_rec *rec = &r->feed.recs[r->next];
 
-		replay_feed_stamp(&r->feed, r->next, seen, json);
-		if (ring_publish(r->w, json, seen) == UINT64_MAX) {
+		memset(&rr, 0, sizeof(rr));
+		replay_feed_stamp(&r->feed, r->next, seen, rr.json);
+		rr.facts.iov_base = r->feed.buf + rec->foff;
+		rr.facts.iov_len = rec->flen;
+		rr.seen_us = seen;
+		rr.log = RING_NO_LOG;
+		if (ring_publish_rec(r->w, &rr) == UINT64_MAX) {
 			if (!r->warned_big) {
 				log_warnx("replay: record %zu (%u bytes) does not fit "
 				    "the ring (buffer_bytes): skipped", r->next,

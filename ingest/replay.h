@@ -29,6 +29,8 @@ struct replay_rec {
 	size_t off[RV_COUNT];       /* JSON of each variant in the feed's buffer */
 	uint32_t len[RV_COUNT];
 	uint32_t seen_at[RV_COUNT]; /* offset of the seen digits in the variant */
+	size_t foff;                /* its facts (shm/facts.h) in the buffer, */
+	uint32_t flen;              /* built once at load */
 };
 
 /* A loaded feed: every record pre-rendered, back to back in buf. */

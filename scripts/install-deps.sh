@@ -8,7 +8,7 @@
 set -eu
 
 BUILD="gcc make pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
-libjson-c-dev libyaml-dev"
+libjson-c-dev libyaml-dev libhyperscan-dev"
 TEST="check valgrind clang libclang-rt-14-dev openssl curl prometheus \
 certspotter python3 python3-cryptography python3-websockets logrotate"
 BENCH="nginx libnginx-mod-nchan gnuplot"

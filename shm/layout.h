@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -92,7 +92,9 @@ struct ring_ctl {
 /*
  * One record. A variant v lies at data[(pos + voff[v]) % data_size]: first
  * whdr[v] bytes of WebSocket frame header (server frames: unmasked text,
- * FIN), then vlen[v] bytes of JSON. A record never wraps the data area end.
+ * FIN), then vlen[v] bytes of JSON. After the variants, flen bytes of
+ * facts (at foff, no frame header): what filters match on, prepared by
+ * the writer, opaque to the ring. A record never wraps the data area end.
  */
 struct ring_slot {
 	_Atomic uint64_t seq;   /* the seq stored here; written last (release) */
@@ -101,9 +103,15 @@ struct ring_slot {
 	uint32_t voff[RV_COUNT];
 	uint32_t vlen[RV_COUNT];
 	uint8_t whdr[RV_COUNT];
-	uint8_t flags;
+	uint8_t flags;          /* RING_F_* (ring.h) */
 	int64_t seen_us;        /* the record's data.seen, Unix microseconds */
 	int64_t pub_ns;         /* CLOCK_REALTIME ns when published */
+	/* Second cache line: what only some readers need. */
+	uint64_t index;         /* the entry's index in its log */
+	uint32_t foff;          /* facts, from the record's first byte */
+	uint32_t flen;
+	uint16_t log;           /* the entry's log: its shm_log_status slot, or RING_NO_LOG */
+	uint8_t pad[46];
 };
 
 struct shm_log_status {
@@ -212,7 +220,8 @@ struct shm_limits {
 
 _Static_assert(sizeof(struct shm_header) % SHM_CACHELINE == 0, "header padded");
 _Static_assert(offsetof(struct ring_ctl, tail) == SHM_CACHELINE, "head and tail on own lines");
-_Static_assert(sizeof(struct ring_slot) == 64, "slot is one cache line");
+_Static_assert(sizeof(struct ring_slot) == 2 * SHM_CACHELINE, "slot is two cache lines");
+_Static_assert(offsetof(struct ring_slot, index) == SHM_CACHELINE, "every stream's fields on the first line");
 _Static_assert(offsetof(struct ring_slot, seq) == 0, "seq first in slot");
 _Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker stats padded");
 _Static_assert(sizeof(struct shm_ingest_stats) % SHM_CACHELINE == 0, "ingest stats padded");

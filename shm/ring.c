@@ -144,6 +144,20 @@ uint64_t
 ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us)
 {
+	struct ring_rec r;
+
+	memset(&r, 0, sizeof(r));
+	for (int v = 0; v < RV_COUNT; v++)
+		r.json[v] = json[v];
+	r.seen_us = seen_us;
+	r.log = RING_NO_LOG;
+	return ring_publish_rec(w, &r);
+}
+
+uint64_t
+ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
+{
+	const struct iovec *json = r->json;
 	struct shm_seg *seg = w->seg;
 	struct ring_ctl *ctl = seg->ctl;
 	uint8_t hdr[RV_COUNT][RING_WS_HDR_MAX];
@@ -177,6 +191,9 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 		hlen[v] = ring_ws_header(hdr[v], vlen[v]);
 		size += (uint64_t)hlen[v] + vlen[v];
 	}
+	if (r->facts.iov_len > UINT32_MAX)
+		return UINT64_MAX;
+	size += r->facts.iov_len;
 	size = (size + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
 	if (size > seg->data_size / 4)
 		return UINT64_MAX;
@@ -229,10 +246,16 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 		}
 		dst += vlen[v];
 	}
+	s->foff = (uint32_t)(dst - (seg->data + off));
+	s->flen = (uint32_t)r->facts.iov_len;
+	if (r->facts.iov_len > 0)
+		memcpy(dst, r->facts.iov_base, r->facts.iov_len);
 	s->pos = pos;
 	s->size = (uint32_t)size;
-	s->flags = 0;
-	s->seen_us = seen_us;
+	s->flags = r->flags;
+	s->log = r->log;
+	s->index = r->index;
+	s->seen_us = r->seen_us;
 	s->pub_ns = ring_now_ns();
 	/* W2: slot complete; pairs with R2. */
 	atomic_store_explicit(&s->seq, head, memory_order_release);
@@ -335,6 +358,37 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	}
 	if (seen_us != NULL)
 		*seen_us = seen;
+	return 0;
+}
+
+int
+ring_peek_meta(const struct shm_seg *seg, uint64_t seq, struct ring_meta *m)
+{
+	const struct ring_slot *s;
+	uint64_t pos, size, foff, flen;
+
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return -1;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2. */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return -1;
+	pos = s->pos;
+	size = s->size;
+	foff = s->foff;
+	flen = s->flen;
+	m->seen_us = s->seen_us;
+	m->index = s->index;
+	m->log = s->log;
+	m->flags = s->flags;
+	/* As in ring_peek: the fields count only if still intact (R3). */
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	if (foff + flen > size || ring_off(seg, pos) + size > seg->data_size)
+		return -1;
+	m->facts.iov_base = seg->data + ring_off(seg, pos) + foff;
+	m->facts.iov_len = flen;
 	return 0;
 }
 

@@ -47,16 +47,35 @@ void ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
  */
 void ring_start_at(struct shm_seg *seg, uint64_t first);
 
+#define RING_NO_LOG 0xffffu
+
+/* Record flags (struct ring_slot flags), set by the writer. */
+enum {
+	RING_F_PAIRED = 1u << 0,   /* its precertificate/certificate twin came first */
+};
+
+/* What a writer hands the ring for one record. */
+struct ring_rec {
+	struct iovec json[RV_COUNT];  /* the forms: RV_LITE, RV_FULL, RV_DOMAINS */
+	struct iovec facts;           /* what filters match on; opaque here, may be empty */
+	int64_t seen_us;              /* the record's data.seen */
+	uint64_t index;               /* the entry's index in its log */
+	uint16_t log;                 /* its shm_log_status slot, or RING_NO_LOG */
+	uint8_t flags;                /* RING_F_* */
+};
+
 /*
- * Copy one record (three JSON variants, RV_LITE/RV_FULL/RV_DOMAINS) into the
- * ring and publish it; frame headers are built here. seen_us is the record's
- * data.seen. Returns the record's seq, or UINT64_MAX if the record cannot fit
+ * Copy one record into the ring and publish it; frame headers are built
+ * here. Returns the record's seq, or UINT64_MAX if the record cannot fit
  * (larger than a quarter of the data area) — nothing is published then.
  * With w->ids set (the ingest's writer; ring_writer_init clears it), a
  * variant that is a JSON object (starts with {") is stored with the seq as
  * its first member, "id":<seq>, so every stream and endpoint that sends
  * the record carries its id; anything else is stored as given.
  */
+uint64_t ring_publish_rec(struct ring_writer *w, const struct ring_rec *r);
+
+/* ring_publish_rec of the three forms alone (no facts, no log, no flags). */
 uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us);
 
@@ -83,6 +102,19 @@ uint64_t ring_tail(const struct shm_seg *seg);
  */
 int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
     int ws, struct iovec *iov, int64_t *seen_us);
+
+/* What the writer said of record seq beside its forms. */
+struct ring_meta {
+	struct iovec facts;     /* into the data area: confirm with ring_still_valid() */
+	int64_t seen_us;
+	uint64_t index;
+	uint16_t log;
+	uint8_t flags;
+};
+
+/* Fills m for seq; 0, or -1 if seq is not (or no longer) in [tail, head). */
+int ring_peek_meta(const struct shm_seg *seg, uint64_t seq,
+    struct ring_meta *m);
 
 /* After reading bytes of records >= seq: were they intact? (acquire fence
  * then seq >= tail). */

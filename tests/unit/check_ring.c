@@ -111,6 +111,51 @@ START_TEST(ws_header_lengths_at_boundaries)
 }
 END_TEST
 
+/* Facts, log, index and flags come back as given, beside intact forms,
+ * and a record published without them says so. */
+START_TEST(meta_and_facts_round_trip)
+{
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct ring_rec r;
+	struct ring_meta m;
+	struct iovec out;
+	const char facts[] = "\x01example.com\0\x02issuer";
+	uint64_t a, b;
+
+	anon(&seg, 8, 1 << 16);
+	ring_writer_init(&w, &seg, NULL, 0);
+	memset(&r, 0, sizeof(r));
+	r.json[RV_LITE] = (struct iovec){ "{\"l\":1}", 7 };
+	r.json[RV_FULL] = (struct iovec){ "{\"f\":2}", 7 };
+	r.json[RV_DOMAINS] = (struct iovec){ "{\"d\":3}", 7 };
+	r.facts = (struct iovec){ (void *)facts, sizeof(facts) };
+	r.seen_us = 42;
+	r.index = 1234567890123ULL;
+	r.log = 17;
+	r.flags = RING_F_PAIRED;
+	a = ring_publish_rec(&w, &r);
+	b = ring_publish(&w, r.json, 43);
+	ck_assert_int_eq(ring_peek_meta(&seg, a, &m), 0);
+	ck_assert_uint_eq(m.facts.iov_len, sizeof(facts));
+	ck_assert(memcmp(m.facts.iov_base, facts, sizeof(facts)) == 0);
+	ck_assert_int_eq(m.seen_us, 42);
+	ck_assert_uint_eq(m.index, 1234567890123ULL);
+	ck_assert_uint_eq(m.log, 17);
+	ck_assert_uint_eq(m.flags, RING_F_PAIRED);
+	ck_assert_int_eq(ring_peek(&seg, a, RV_DOMAINS, 0, &out, NULL), 0);
+	ck_assert_uint_eq(out.iov_len, 7);
+	ck_assert(memcmp(out.iov_base, "{\"d\":3}", 7) == 0);
+	ck_assert_int_eq(ring_peek_meta(&seg, b, &m), 0);
+	ck_assert_uint_eq(m.facts.iov_len, 0);
+	ck_assert_uint_eq(m.log, RING_NO_LOG);
+	ck_assert_uint_eq(m.flags, 0);
+	ck_assert_int_eq(m.seen_us, 43);
+	ck_assert_int_eq(ring_peek_meta(&seg, b + 1, &m), -1);
+	shm_seg_close(&seg);
+}
+END_TEST
+
 START_TEST(publish_peek_copy_round_trip)
 {
 	struct shm_seg seg;
@@ -823,6 +868,7 @@ ring_suite(void)
 	tcase_add_test(tc, ws_header_lengths_at_boundaries);
 	tcase_add_test(tc, ids_writer_puts_the_seq_in_each_json_record);
 	tcase_add_test(tc, publish_peek_copy_round_trip);
+	tcase_add_test(tc, meta_and_facts_round_trip);
 	tcase_add_test(tc, ws_header_in_ring_at_boundaries);
 	tcase_add_test(tc, records_never_wrap_the_data_area);
 	tcase_add_test(tc, lapped_records_are_refused);

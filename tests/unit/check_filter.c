@@ -1,0 +1,297 @@
+/* Unit tests: broadcast/filter_parse.c and broadcast/filter_match.c
+ * (suite "filter"). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcast/filter_match.h"
+#include "broadcast/filter_parse.h"
+#include "shm/facts.h"
+
+Suite *filter_suite(void);
+
+static int
+parse(const char *q, struct filter_spec *s, struct filter_err *e)
+{
+	return filter_parse(q, strlen(q), 1, 256, s, e);
+}
+
+/* The parameter and status a query is refused with. */
+static void
+refused(const char *q, const char *param, int status)
+{
+	struct filter_spec s;
+	struct filter_err e;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_msg(parse(q, &s, &e) == -1, "%s accepted", q);
+	ck_assert_str_eq(e.param, param);
+	ck_assert_int_eq(e.status, status);
+	ck_assert(e.reason[0] != '\0');
+}
+
+START_TEST(parse_lists_lowercases_sorts_dedups)
+{
+	struct filter_spec s;
+	struct filter_err e;
+
+	ck_assert_int_eq(parse("domain=B.example.COM.,a.example&keyword=PayPal"
+	    "&domain=a.example&regex=%5EAB%2C%5Bc%5D&type=precert&token=x"
+	    "&since=5&gaps=1&stream=full&unique=1&lastEventId=3", &s, &e), 0);
+	ck_assert_uint_eq(s.n, 5);
+	ck_assert_int_eq(s.t[0].kind, FK_DOMAIN);
+	ck_assert_str_eq(s.t[0].s, "a.example");
+	ck_assert_str_eq(s.t[1].s, "b.example.com");
+	ck_assert_str_eq(s.t[2].s, "paypal");
+	ck_assert_int_eq(s.t[3].kind, FK_REGEX);
+	ck_assert_str_eq(s.t[3].s, "^AB,[c]");      /* as sent, commas kept */
+	ck_assert_str_eq(s.t[4].s, "precert");
+	ck_assert_uint_eq(s.kinds, (1u << FK_DOMAIN) | (1u << FK_KEYWORD) |
+	    (1u << FK_REGEX) | (1u << FK_TYPE));
+	filter_spec_fini(&s);
+	ck_assert_int_eq(parse("issuer=Let%27s+Encrypt,+Inc", &s, &e), 0);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.t[0].s, "let's encrypt, inc");
+	filter_spec_fini(&s);
+	ck_assert_int_eq(parse("", &s, &e), 0);
+	ck_assert_uint_eq(s.n, 0);
+}
+END_TEST
+
+START_TEST(parse_refuses_each_bad_case)
+{
+	struct filter_spec s;
+	struct filter_err e;
+	char q[4000];
+	size_t n = 0;
+
+	refused("colour=red", "colour", 400);
+	refused("domain=", "domain", 400);
+	refused("keyword", "keyword", 400);
+	refused("domain=a.com,,b.com", "domain", 400);
+	refused("domain=*.example.com", "domain", 400);
+	refused("domain=a/b", "domain", 400);
+	refused("type=leaf", "type", 400);
+	refused("keyword=%zz", "keyword", 400);
+	refused("keyword=a%0ab", "keyword", 400);
+	refused("issuer=", "issuer", 400);
+	/* 257 terms */
+	n += (size_t)snprintf(q, sizeof(q), "keyword=k0");
+	for (int i = 1; i < 257; i++)
+		n += (size_t)snprintf(q + n, sizeof(q) - n, ",k%d", i);
+	refused(q, "keyword", 400);
+	q[n - 5] = '\0';        /* drop the last term: 256 */
+	ck_assert_int_eq(parse(q, &s, &e), 0);
+	filter_spec_fini(&s);
+	ck_assert_int_eq(filter_parse("domain=a.com", 12, 0, 256, &s, &e), -1);
+	ck_assert_str_eq(e.param, "domain");
+}
+END_TEST
+
+START_TEST(err_response_is_json_400)
+{
+	struct filter_err e = { 400, "re\"gex", "bad \\ thing" };
+	char buf[1024];
+	size_t n = filter_err_response(&e, buf, sizeof(buf));
+
+	ck_assert_uint_gt(n, 0);
+	ck_assert(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\n{\"error\":\"bad filter\","
+	    "\"parameter\":\"re\\\"gex\",\"reason\":\"bad \\\\ thing\"}\n"));
+}
+END_TEST
+
+/* ---- matching ---- */
+
+static uint8_t fbuf[4096];
+
+static size_t
+facts(int type, const char *cn, const char *o, const char *url,
+    const char *name, const char *op, const char *d0, const char *d1)
+{
+	const char *doms[2] = { d0, d1 };
+	size_t dl[2] = { d0 ? strlen(d0) : 0, d1 ? strlen(d1) : 0 };
+	struct facts_in in;
+	long n;
+
+	memset(&in, 0, sizeof(in));
+	in.type = type;
+	in.field[FF_ISSUER_CN] = cn;
+	in.field[FF_ISSUER_O] = o;
+	in.field[FF_LOG_URL] = url;
+	in.field[FF_LOG_NAME] = name;
+	in.field[FF_LOG_OPERATOR] = op;
+	for (int i = 0; i < FF_COUNT; i++)
+		in.field_len[i] = in.field[i] ? strlen(in.field[i]) : 0;
+	in.domains = doms;
+	in.domain_len = dl;
+	in.ndomains = d1 ? 2 : d0 ? 1 : 0;
+	n = facts_encode(&in, fbuf, sizeof(fbuf));
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+/* Does filter q match a record of the single domain d (cert, issuer
+ * "R11"/"Let's Encrypt", log "https://ct.example/oak/" "Oak 2025",
+ * operator "Google")? Checked with the group's own matcher and, after a
+ * rebuild, the merged one. */
+static int
+match_dom(struct filter_reg *r, const char *q, const char *d)
+{
+	struct filter_spec s;
+	struct filter_err e;
+	struct filter_group *g;
+	size_t n;
+	int a, b;
+
+	ck_assert_msg(parse(q, &s, &e) == 0, "%s: %s", q, e.reason);
+	g = filter_group_get(r, &s, 100000, &e);
+	ck_assert_msg(g != NULL, "%s: %s", q, e.reason);
+	n = facts(FACTS_CERT, "R11", "Let's Encrypt", "https://ct.example/oak/",
+	    "Oak 2025", "Google", d, NULL);
+	a = filter_match_facts(r, g, fbuf, n);
+	ck_assert_int_eq(filter_reg_tick(r, 0, 1), 0);
+	b = filter_match_facts(r, g, fbuf, n);
+	ck_assert_int_eq(a, b);
+	filter_group_put(r, g);
+	return a;
+}
+
+START_TEST(match_domain_label_boundaries_and_wildcards)
+{
+	struct filter_reg *r = filter_reg_new();
+
+	ck_assert(match_dom(r, "domain=example.com", "example.com"));
+	ck_assert(match_dom(r, "domain=example.com", "a.b.example.com"));
+	ck_assert(match_dom(r, "domain=EXAMPLE.com", "www.example.com"));
+	ck_assert(!match_dom(r, "domain=example.com", "badexample.com"));
+	ck_assert(!match_dom(r, "domain=example.com", "example.com.evil.net"));
+	ck_assert(!match_dom(r, "domain=a.example.com", "example.com"));
+	/* *.example.com covers exactly one label */
+	ck_assert(match_dom(r, "domain=example.com", "*.example.com"));
+	ck_assert(match_dom(r, "domain=a.example.com", "*.example.com"));
+	ck_assert(!match_dom(r, "domain=b.a.example.com", "*.example.com"));
+	ck_assert(match_dom(r, "domain=com", "*.example.com"));
+	ck_assert(!match_dom(r, "domain=other.com", "*.example.com"));
+	ck_assert(match_dom(r, "domain=x.com,example.com", "a.example.com"));
+	filter_reg_free(r);
+}
+END_TEST
+
+START_TEST(match_keyword_regex_caseless_substring)
+{
+	struct filter_reg *r = filter_reg_new();
+
+	ck_assert(match_dom(r, "keyword=PayPal", "secure-paypal.com.x.net"));
+	ck_assert(!match_dom(r, "keyword=paypal", "pay-pal.com"));
+	ck_assert(match_dom(r, "keyword=.co", "a.com"));        /* literal dot */
+	ck_assert(!match_dom(r, "keyword=a.c", "abc.net"));
+	ck_assert(match_dom(r, "keyword=(a", "x(a.com"));
+	ck_assert(match_dom(r, "regex=%5Epay.*%5C.com%24", "paypal.com"));
+	ck_assert(!match_dom(r, "regex=%5Epay.*%5C.com%24", "mypaypal.com"));
+	ck_assert(match_dom(r, "regex=PAYPAL", "paypal.com"));
+	/* each domain on its own: ^ and $ are its ends */
+	ck_assert(match_dom(r, "regex=%5Ewww%5C.", "www.example.com"));
+	ck_assert(match_dom(r, "regex=(a%2B)%2B%24", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab.aa"));
+	filter_reg_free(r);
+}
+END_TEST
+
+START_TEST(match_issuer_log_operator_type_and_kinds)
+{
+	struct filter_reg *r = filter_reg_new();
+
+	ck_assert(match_dom(r, "issuer=let's+encrypt", "a.com"));
+	ck_assert(match_dom(r, "issuer=r1", "a.com"));          /* CN */
+	ck_assert(!match_dom(r, "issuer=digicert", "a.com"));
+	ck_assert(match_dom(r, "log=OAK", "a.com"));            /* name */
+	ck_assert(match_dom(r, "log=ct.example/oak", "a.com")); /* URL */
+	ck_assert(!match_dom(r, "log=argon", "a.com"));
+	ck_assert(match_dom(r, "operator=google", "a.com"));
+	ck_assert(!match_dom(r, "operator=cloudflare", "a.com"));
+	ck_assert(match_dom(r, "type=cert", "a.com"));
+	ck_assert(!match_dom(r, "type=precert", "a.com"));
+	ck_assert(match_dom(r, "type=precert,cert", "a.com"));
+	/* AND across kinds, OR within one */
+	ck_assert(match_dom(r, "domain=a.com&issuer=r11&type=cert", "a.com"));
+	ck_assert(!match_dom(r, "domain=a.com&issuer=sectigo", "a.com"));
+	ck_assert(match_dom(r, "domain=b.com&domain=a.com&keyword=zz,a", "a.com"));
+	filter_reg_free(r);
+}
+END_TEST
+
+START_TEST(match_refuses_bad_regex)
+{
+	struct filter_reg *r = filter_reg_new();
+	struct filter_spec s;
+	struct filter_err e;
+
+	ck_assert_int_eq(parse("regex=(ab", &s, &e), 0);
+	ck_assert_ptr_null(filter_group_get(r, &s, 1000, &e));
+	ck_assert_int_eq(e.status, 400);
+	ck_assert_str_eq(e.param, "regex");
+	filter_spec_fini(&s);
+	ck_assert_int_eq(parse("regex=(a)%5C1", &s, &e), 0);   /* backreference */
+	ck_assert_ptr_null(filter_group_get(r, &s, 1000, &e));
+	ck_assert_str_eq(e.param, "regex");
+	filter_spec_fini(&s);
+	ck_assert_uint_eq(filter_reg_groups(r), 0);
+	filter_reg_free(r);
+}
+END_TEST
+
+START_TEST(registry_shares_groups_and_counts_refs)
+{
+	struct filter_reg *r = filter_reg_new();
+	struct filter_spec s;
+	struct filter_err e;
+	struct filter_group *a, *b, *c;
+
+	parse("keyword=x&domain=a.com", &s, &e);
+	a = filter_group_get(r, &s, 1000, &e);
+	parse("domain=A.com&keyword=x,x", &s, &e);   /* same, other order */
+	b = filter_group_get(r, &s, 1000, &e);
+	ck_assert_ptr_eq(a, b);
+	ck_assert_uint_eq(filter_reg_groups(r), 1);
+	ck_assert_uint_eq(filter_reg_terms(r), 2);
+	parse("keyword=y", &s, &e);
+	c = filter_group_get(r, &s, 1000, &e);
+	ck_assert_ptr_ne(a, c);
+	ck_assert_uint_eq(filter_reg_groups(r), 2);
+	ck_assert_uint_eq(filter_reg_young(r), 2);
+	ck_assert_int_eq(filter_reg_tick(r, 5000, 0), 0);
+	ck_assert_uint_eq(filter_reg_young(r), 0);
+	filter_group_put(r, a);
+	ck_assert_uint_eq(filter_reg_groups(r), 2);
+	filter_group_put(r, b);
+	ck_assert_uint_eq(filter_reg_groups(r), 1);
+	ck_assert_uint_eq(filter_reg_terms(r), 1);
+	/* max_patterns: 1 held, 2 more would pass 2 */
+	parse("keyword=p,q", &s, &e);
+	ck_assert_ptr_null(filter_group_get(r, &s, 2, &e));
+	ck_assert_int_eq(e.status, 503);
+	filter_spec_fini(&s);
+	filter_group_put(r, c);
+	ck_assert_uint_eq(filter_reg_groups(r), 0);
+	filter_reg_free(r);
+}
+END_TEST
+
+Suite *
+filter_suite(void)
+{
+	Suite *s = suite_create("filter");
+	TCase *tc = tcase_create("filter");
+
+	tcase_add_test(tc, parse_lists_lowercases_sorts_dedups);
+	tcase_add_test(tc, parse_refuses_each_bad_case);
+	tcase_add_test(tc, err_response_is_json_400);
+	tcase_add_test(tc, match_domain_label_boundaries_and_wildcards);
+	tcase_add_test(tc, match_keyword_regex_caseless_substring);
+	tcase_add_test(tc, match_issuer_log_operator_type_and_kinds);
+	tcase_add_test(tc, match_refuses_bad_regex);
+	tcase_add_test(tc, registry_shares_groups_and_counts_refs);
+	suite_add_tcase(s, tc);
+	return s;
+}

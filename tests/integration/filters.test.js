@@ -47,6 +47,8 @@ const CASES = [
   ['ws:/', 'domain=wild-one.test'],
   ['ws:/', 'domain=x.wild-one.test'],
   ['ws:/', 'domain=b.a.wild-one.test', 'none'],
+  ['ws:/', 'domain=X.Wild-One.TEST'],
+  ['ws:/', 'domain=matrei.top', 'none'],
   ['ws:/', 'domain=mixed-case.test'],
   ['ws:/', 'domain=drive-platform.io,random.fisglgbal.com'],
   ['ws:/', 'domain=x.random.fisglgbal.com&domain=plesk.page'],
@@ -57,12 +59,17 @@ const CASES = [
   ['ws:/', 'keyword=cynova'],
   ['ws:/', 'keyword=DUCKDNS,webredirect'],
   ['ws:/', 'keyword=paypal&keyword=elasticbeanstalk'],
+  ['ws:/', 'keyword=xed-CA'],
   ['ws:/', 'regex=\\.(top|dev)$'],
   ['ws:/', 'regex=^(?:[a-z]{1,4}|WWW)\\.'],
   ['ws:/', 'regex=[0-9]{2,3}\\.[0-9]{1,3}\\.'],
+  ['ws:/', 'regex=^[a-z]{1,2}\\.&regex=\\.top$'],
+  ['ws:/', 'regex=^cdn\\.secure'],
+  ['ws:/', 'regex=secure-check\\.test.cdn\\.', 'none'],
   ['ws:/', 'regex=(a+)+$'],
   ['ws:/', 'regex=(.*a){20}'],
   ['ws:/', 'log=icarus'],
+  ['ws:/', "log=Google 'Icarus' log"],
   ['ws:/', 'log=ctgo_scanner,Filters'],
   ['ws:/', 'log=navigli2025h2.skylight'],
   ['ws:/', 'operator=Google'],
@@ -243,7 +250,7 @@ before(async () => {
   }));
   await c.waitFor(() => clients.every(({ k, cl }) => {
     const m = cl.msgs();
-    return errors.has(k) || (m.length > 0 && m[m.length - 1].id >= last.get(k));
+    return errors.has(k) || last.get(k) < 0 || (m.length > 0 && m[m.length - 1].id >= last.get(k));
   }), 5000, 'filtered clients').catch(() => {});
   dbg('filtered done');
   await c.sleep(200);
@@ -354,7 +361,7 @@ test("certstream-server-rust's domain and issuer examples give the same matches"
   const byQ = (q) => S.clients.find((x) => x.k.q === q);
   // *.wild-one.test matches domain=wild-one.test and domain=x.wild-one.test ...
   const wild = S.recs.filter((r) => r.data.leaf_cert.all_domains.includes('*.wild-one.test')).map((r) => r.id);
-  assert.ok(wild.length >= 2);
+  assert.ok(wild.length >= 1, "the wildcard record went by");
   for (const q of ['domain=wild-one.test', 'domain=x.wild-one.test']) {
     const ids = byQ(q).cl.msgs().map((m) => m.id);
     for (const id of wild) assert.ok(ids.includes(id), `${q}: *.wild-one.test (id ${id}) not sent`);
@@ -406,6 +413,7 @@ test('a bad filter gets 400 with a JSON reason naming the parameter, before any 
     [`regex=${encodeURIComponent('(')}`, 'regex'],
     [`regex=${encodeURIComponent('[a-')}`, 'regex'],
     ['keyword=', 'keyword'],
+    ['keyword=a&keyword=', 'keyword'],
     ['domain=', 'domain'],
     ['issuer=', 'issuer'],
     ['domain=a.com,', 'domain'],

@@ -221,25 +221,30 @@ before(async () => {
   });
   const ref = c.openWs(d.url('/', 'ws'));
   await ref.opened;
-  const clients = CASES.map((k) => ({ k, cl: openAny(d, k.stream, k.query) }));
+  await c.waitFor(() => ref.messages.length >= 5, 10000, 'the reference client');
+  // Every filtered client but the Python one resumes from lo: what it must
+  // get is then known to the record, however long its connection or its
+  // filter took to set up (how soon a new client starts receiving is a
+  // timing target: the benchmark's business).
+  const lo = ref.messages[ref.messages.length - 1].id;
+  const clients = CASES.map((k) => ({ k, cl: openAny(d, k.stream, `since=${lo}&${k.query}`) }));
   const cali = { got: [], q: qs([['keyword', 'cynova'], ['type', 'precert']]) };
   cali.client = new CertStreamClient((m) => cali.got.push(m), true);
   const log = console.log;
   console.log = () => {}; // the client logs its connection
-  cali.client.connect(d.url(`/?${cali.q}`, 'ws'));
+  cali.client.connect(d.url(`/?since=${lo}&${cali.q}`, 'ws'));
   console.log = log;
   cali.opened = c.waitFor(() => cali.client.ws && cali.client.ws.readyState === 1, 5000, 'certstream-js open');
   cali.opened.catch(() => {});
+  // live from its upgrade: checked from the first record it got on
   const pyQ = qs([['domain', 'jccsmatrei.top'], ['domain', 'nip.io']]);
   const py = openPython(d.url(`/?${pyQ}`, 'ws'));
   const errors = new Map();
   await Promise.all([...clients.map(({ k, cl }) => cl.opened.catch((e) => errors.set(k, e))),
     cali.opened.catch((e) => errors.set('cali', e)), py.opened.catch((e) => errors.set('py', e))]);
   dbg('opened', errors.size);
-  await c.sleep(300);
-  const lo = ref.messages[ref.messages.length - 1].id;
-  // a whole loop of the feed and a bit after every client is in
-  const hi = lo + feed.records.length + 20;
+  // a whole loop of the feed and a bit
+  const hi = Math.max(lo, ref.messages[ref.messages.length - 1].id) + feed.records.length + 20;
   await c.waitFor(() => ref.messages[ref.messages.length - 1].id >= hi + 10, 20000, 'the reference client');
   dbg('ref done');
   const recs = refRecs(ref.messages, lo, hi);
@@ -257,7 +262,7 @@ before(async () => {
 
   // /latest.json and /example.json with filters, while the feed runs
   const http1 = {};
-  for (const q of ['issuer=fennel', 'keyword=cynova', 'domain=b.a.wild-one.test']) {
+  for (const q of ['issuer=fennel', 'keyword=.org', 'domain=b.a.wild-one.test']) {
     dbg('http', q);
     const before1 = ref.messages[ref.messages.length - 1].id;
     http1[`latest ${q}`] = { before: before1, r: await c.httpGet(d.url(`/latest.json?${q}`)) };
@@ -347,9 +352,12 @@ test('a Python websockets client with a filter URL gets exactly the matching rec
   assert.ok(!S.errors.has('py'), `python: ${S.errors.get('py') && S.errors.get('py').message} ${S.py.err}`);
   assert.strictEqual(S.py.code, 0, `python exited ${S.py.code}: ${S.py.err}`);
   const q = qs([['domain', 'jccsmatrei.top'], ['domain', 'nip.io']]);
-  const got = S.py.msgs().filter((m) => m.id > S.lo && m.id <= S.hi);
+  const all = S.py.msgs();
+  assert.ok(all.length > 0, 'the Python client got nothing');
+  const from = all[0].id;
+  const got = all.filter((m) => m.id <= S.hi);
   assert.ok(got.every((m) => m.t === 'certificate_update'));
-  const want = o.select(S.recs, q).map((m) => m.id);
+  const want = o.select(S.ref.messages.filter((m) => m.id >= from && m.id <= S.hi), q).map((m) => m.id);
   assert.ok(want.length > 0);
   assert.deepStrictEqual(got.map((m) => m.id), want);
 });
@@ -381,7 +389,7 @@ test("certstream-server-rust's domain and issuer examples give the same matches"
 test('/latest.json and /example.json take the same filters: the newest matching records the ring holds', () => {
   assert.ok(S, 'the shared daemon did not start');
   const ref = S.ref.messages;
-  for (const q of ['issuer=fennel', 'keyword=cynova']) {
+  for (const q of ['issuer=fennel', 'keyword=.org']) {
     const { before: b, r } = S.http[`latest ${q}`];
     assert.strictEqual(r.status, 200, `latest.json?${q}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     const msgs = JSON.parse(r.body).messages;

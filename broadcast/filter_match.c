@@ -1,6 +1,8 @@
 /* Filter groups of a worker and matching records against all of them at
  * once (see filter_match.h). */
 #include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,14 +33,20 @@ struct fm_pat {
 	unsigned first, n;      /* its targets */
 };
 
-/* Domain table entry: a filter domain by itself (parent 0), or by its
- * parent (parent 1: matches a wildcard name *.<parent>). */
+/* Domain table entry: a distinct key and the patterns it stands for,
+ * items[first .. first+n). In the exact table a filter domain is its own
+ * key; in the parent table it is filed under its parent (what a wildcard
+ * name *.<parent> covers). Open addressing, power of two. */
 struct fm_dom {
 	const char *key;
 	size_t len;
-	unsigned pat;
-	int parent;
-	int used;
+	unsigned first, n;
+};
+
+struct fm_domtab {
+	struct fm_dom *e;
+	unsigned cap;
+	unsigned *items;
 };
 
 struct fm_matcher {
@@ -46,8 +54,12 @@ struct fm_matcher {
 	unsigned npat;
 	struct fm_target *tg;
 	unsigned ntg;
-	struct fm_dom *dom;     /* open addressing, power of two */
-	unsigned domcap;
+	struct fm_domtab exact, parent;
+	unsigned ndom;          /* domain patterns */
+	int small;              /* one group's: literals by loop, not compiled */
+	char *arena;            /* the patterns' bytes: a matcher owns them */
+	uint64_t *refs;         /* slots it has targets for (bitmap) */
+	unsigned nrefs;         /* words */
 	hs_database_t *db[DB_COUNT];
 	unsigned type_pat[2];   /* pattern of type=cert, type=precert, or ~0 */
 };
@@ -60,13 +72,28 @@ struct filter_group {
 	struct filter_group *hnext;
 	struct fm_matcher *own;         /* until merged */
 	struct filter_group *ynext;     /* young list */
+	uint64_t build;                 /* the rebuild that took it in */
+};
+
+/* A rebuild of the merged matcher, compiled off the event loop (a
+ * Hyperscan compile of thousands of patterns takes seconds). */
+struct fm_job {
+	pthread_t th;
+	struct tuple *t;        /* with strings of its own in buf */
+	char *buf;
+	unsigned nt, nslot;
+	uint64_t *refs;         /* slots of the groups taken in */
+	uint64_t id;
+	struct fm_matcher *out;
+	struct filter_err err;
+	_Atomic int done;
 };
 
 #define HBUCKETS 4096
 
 struct filter_reg {
-	struct filter_group **slot;     /* by slot; NULL free or retired */
-	uint8_t *retired;               /* freed since the merged was built */
+	struct filter_group **slot;     /* by slot; NULL: free, unless a
+	                                 * matcher still names it */
 	unsigned nslot, ngroups;
 	struct filter_group *hash[HBUCKETS];
 	struct filter_group *young;
@@ -75,6 +102,8 @@ struct filter_reg {
 	struct fm_matcher *merged;
 	int dirty;                      /* groups came or went since merged */
 	uint32_t built_at;
+	struct fm_job *job;             /* a rebuild in flight */
+	uint64_t builds;
 	uint64_t epoch;                 /* bumped when a group appears */
 	/* Per record scratch: kinds hit per slot, slots touched. */
 	uint8_t *hit;
@@ -110,7 +139,12 @@ matcher_free(struct fm_matcher *m)
 		hs_free_database(m->db[d]);
 	free(m->pat);
 	free(m->tg);
-	free(m->dom);
+	free(m->exact.e);
+	free(m->exact.items);
+	free(m->parent.e);
+	free(m->parent.items);
+	free(m->arena);
+	free(m->refs);
 	free(m);
 }
 
@@ -155,19 +189,50 @@ db_of(int kind)
 	}
 }
 
-static int
-dom_put(struct fm_matcher *m, const char *key, size_t len, unsigned pat,
-    int parent)
-{
-	unsigned i = (unsigned)hash_bytes(key, len) & (m->domcap - 1);
+struct keyed {
+	const char *key;
+	size_t len;
+	unsigned pat;
+};
 
-	while (m->dom[i].used)
-		i = (i + 1) & (m->domcap - 1);
-	m->dom[i].used = 1;
-	m->dom[i].key = key;
-	m->dom[i].len = len;
-	m->dom[i].pat = pat;
-	m->dom[i].parent = parent;
+static int
+keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Build t from k[0..n) (sorted here): one entry per distinct key. */
+static int
+domtab_build(struct fm_domtab *t, struct keyed *k, unsigned n)
+{
+	unsigned i, j;
+
+	for (t->cap = 16; t->cap < n * 2; t->cap *= 2)
+		;
+	if ((t->e = calloc(t->cap, sizeof(*t->e))) == NULL ||
+	    (t->items = calloc(n + 1, sizeof(*t->items))) == NULL)
+		return -1;
+	if (n > 1)
+		qsort(k, n, sizeof(*k), keyed_cmp);
+	for (i = 0; i < n; i = j) {
+		unsigned h = (unsigned)hash_bytes(k[i].key, k[i].len) &
+		    (t->cap - 1);
+
+		for (j = i; j < n && keyed_cmp(&k[i], &k[j]) == 0; j++)
+			t->items[j] = k[j].pat;
+		while (t->e[h].n > 0)
+			h = (h + 1) & (t->cap - 1);
+		t->e[h].key = k[i].key;
+		t->e[h].len = k[i].len;
+		t->e[h].first = i;
+		t->e[h].n = j - i;
+	}
 	return 0;
 }
 
@@ -207,7 +272,8 @@ matcher_compile(struct fm_matcher *m, int d, struct filter_err *err)
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
-		if (db_of(m->pat[i].kind) == d)
+		if (db_of(m->pat[i].kind) == d &&
+		    (!m->small || m->pat[i].kind == FK_REGEX))
 			n++;
 	if (n == 0)
 		return 0;
@@ -218,7 +284,7 @@ matcher_compile(struct fm_matcher *m, int d, struct filter_err *err)
 	for (n = 0, i = 0; i < m->npat; i++) {
 		const struct fm_pat *p = &m->pat[i];
 
-		if (db_of(p->kind) != d)
+		if (db_of(p->kind) != d || (m->small && p->kind != FK_REGEX))
 			continue;
 		if (p->kind == FK_REGEX) {
 			expr[n] = p->s;
@@ -265,13 +331,17 @@ out:
 	return rc;
 }
 
-/* A matcher for groups g[0..n). NULL with err. */
+/* A matcher for the terms t[0..nt) (sorted here; their strings are
+ * copied), with nslot slots. NULL with err. */
 static struct fm_matcher *
-matcher_new(struct filter_group *const *g, unsigned n, struct filter_err *err)
+matcher_from(struct tuple *t, unsigned nt, unsigned nslot, int small,
+    struct filter_err *err)
 {
 	struct fm_matcher *m = calloc(1, sizeof(*m));
-	struct tuple *t = NULL;
-	unsigned nt = 0, i, k, ndom = 0;
+	struct keyed *ex = NULL, *pa = NULL;
+	unsigned i, nex = 0, npa = 0;
+	size_t bytes = 0;
+	char *at;
 
 	err->status = 503;
 	snprintf(err->param, sizeof(err->param), "filter");
@@ -279,71 +349,115 @@ matcher_new(struct filter_group *const *g, unsigned n, struct filter_err *err)
 	if (m == NULL)
 		return NULL;
 	m->type_pat[0] = m->type_pat[1] = ~0u;
-	for (i = 0; i < n; i++)
-		nt += g[i]->spec.n;
-	if (nt > 0 && (t = calloc(nt, sizeof(*t))) == NULL)
-		goto fail;
-	for (nt = 0, i = 0; i < n; i++) {
-		for (k = 0; k < g[i]->spec.n; k++) {
-			const struct filter_term *ft = &g[i]->spec.t[k];
-
-			t[nt].kind = ft->kind;
-			t[nt].s = ft->s;
-			t[nt].len = ft->len;
-			t[nt++].group = g[i]->slot;
-		}
-	}
+	m->small = small;
+	m->nrefs = (nslot + 63) / 64;
 	if (nt > 1)
 		qsort(t, nt, sizeof(*t), tuple_cmp);
-	if ((nt > 0 && (m->pat = calloc(nt, sizeof(*m->pat))) == NULL) ||
-	    (nt > 0 && (m->tg = calloc(nt, sizeof(*m->tg))) == NULL))
+	for (i = 0; i < nt; i++)
+		bytes += t[i].len + 1;
+	if ((m->arena = malloc(bytes + 1)) == NULL ||
+	    (m->refs = calloc(m->nrefs + 1, sizeof(*m->refs))) == NULL ||
+	    (m->pat = calloc(nt + 1, sizeof(*m->pat))) == NULL ||
+	    (m->tg = calloc(nt + 1, sizeof(*m->tg))) == NULL ||
+	    (ex = calloc(nt + 1, sizeof(*ex))) == NULL ||
+	    (pa = calloc(nt + 1, sizeof(*pa))) == NULL)
 		goto fail;
+	at = m->arena;
 	for (i = 0; i < nt; i++) {
 		struct fm_pat *p;
 
 		if (m->npat == 0 || t[i].kind != m->pat[m->npat - 1].kind ||
 		    t[i].len != m->pat[m->npat - 1].len ||
 		    memcmp(t[i].s, m->pat[m->npat - 1].s, t[i].len) != 0) {
+			const char *dot;
+
 			p = &m->pat[m->npat++];
 			p->kind = t[i].kind;
-			p->s = t[i].s;
+			memcpy(at, t[i].s, t[i].len);
+			at[t[i].len] = '\0';
+			p->s = at;
 			p->len = t[i].len;
+			at += t[i].len + 1;
 			p->first = m->ntg;
-			if (p->kind == FK_DOMAIN)
-				ndom++;
 			if (p->kind == FK_TYPE)
 				m->type_pat[strcmp(p->s, "precert") == 0] =
 				    m->npat - 1;
+			if (p->kind == FK_DOMAIN) {
+				ex[nex].key = p->s;
+				ex[nex].len = p->len;
+				ex[nex++].pat = m->npat - 1;
+				if ((dot = memchr(p->s, '.', p->len)) != NULL) {
+					pa[npa].key = dot + 1;
+					pa[npa].len = p->len -
+					    (size_t)(dot + 1 - p->s);
+					pa[npa++].pat = m->npat - 1;
+				}
+			}
 		}
 		p = &m->pat[m->npat - 1];
 		m->tg[m->ntg].group = t[i].group;
 		m->tg[m->ntg++].kind = (unsigned)t[i].kind;
+		m->refs[t[i].group / 64] |= 1ULL << (t[i].group % 64);
 		p->n++;
 	}
-	/* Domain table: each domain by itself and by its parent. */
-	for (m->domcap = 16; m->domcap < ndom * 4; m->domcap *= 2)
-		;
-	if ((m->dom = calloc(m->domcap, sizeof(*m->dom))) == NULL)
+	m->ndom = nex;
+	if (domtab_build(&m->exact, ex, nex) == -1 ||
+	    domtab_build(&m->parent, pa, npa) == -1)
 		goto fail;
-	for (i = 0; i < m->npat; i++) {
-		const struct fm_pat *p = &m->pat[i];
-		const char *dot;
-
-		if (p->kind != FK_DOMAIN)
-			continue;
-		dom_put(m, p->s, p->len, i, 0);
-		if ((dot = memchr(p->s, '.', p->len)) != NULL)
-			dom_put(m, dot + 1, p->len - (size_t)(dot + 1 - p->s), i, 1);
-	}
 	for (int d = 0; d < DB_COUNT; d++)
 		if (matcher_compile(m, d, err) == -1)
 			goto fail;
-	free(t);
+	free(ex);
+	free(pa);
 	return m;
 fail:
-	free(t);
+	free(ex);
+	free(pa);
 	matcher_free(m);
 	return NULL;
+}
+
+/* The terms of groups g[0..n) as tuples (strings still the groups'). */
+static struct tuple *
+tuples_of(struct filter_group *const *g, unsigned n, unsigned *nt)
+{
+	struct tuple *t;
+	unsigned i, k, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += g[i]->spec.n;
+	if ((t = calloc(c + 1, sizeof(*t))) == NULL)
+		return NULL;
+	for (c = 0, i = 0; i < n; i++) {
+		for (k = 0; k < g[i]->spec.n; k++) {
+			t[c].kind = g[i]->spec.t[k].kind;
+			t[c].s = g[i]->spec.t[k].s;
+			t[c].len = g[i]->spec.t[k].len;
+			t[c++].group = g[i]->slot;
+		}
+	}
+	*nt = c;
+	return t;
+}
+
+/* The small matcher of groups g[0..n) (one new group). NULL with err. */
+static struct fm_matcher *
+matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
+    struct filter_err *err)
+{
+	struct fm_matcher *m;
+	struct tuple *t;
+	unsigned nt;
+
+	if ((t = tuples_of(g, n, &nt)) == NULL) {
+		err->status = 503;
+		snprintf(err->param, sizeof(err->param), "filter");
+		snprintf(err->reason, sizeof(err->reason), "out of memory");
+		return NULL;
+	}
+	m = matcher_from(t, nt, nslot, 1, err);
+	free(t);
+	return m;
 }
 
 /* ---- matching one record ---- */
@@ -376,15 +490,18 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 }
 
 static void
-dom_lookup(struct filter_reg *r, const struct fm_matcher *m, const char *s,
-    size_t n, int parent)
+dom_lookup(struct filter_reg *r, const struct fm_matcher *m,
+    const struct fm_domtab *t, const char *s, size_t n)
 {
-	unsigned i = (unsigned)hash_bytes(s, n) & (m->domcap - 1);
+	unsigned i = (unsigned)hash_bytes(s, n) & (t->cap - 1);
 
-	for (; m->dom[i].used; i = (i + 1) & (m->domcap - 1))
-		if (m->dom[i].parent == parent && m->dom[i].len == n &&
-		    memcmp(m->dom[i].key, s, n) == 0)
-			hit_pat(r, m, m->dom[i].pat);
+	for (; t->e[i].n > 0; i = (i + 1) & (t->cap - 1)) {
+		if (t->e[i].len == n && memcmp(t->e[i].key, s, n) == 0) {
+			for (unsigned k = 0; k < t->e[i].n; k++)
+				hit_pat(r, m, t->items[t->e[i].first + k]);
+			return;
+		}
+	}
 }
 
 /* name and every name it is under, on label boundaries */
@@ -397,7 +514,7 @@ dom_suffixes(struct filter_reg *r, const struct fm_matcher *m, const char *s,
 
 		if (n == 0)
 			return;
-		dom_lookup(r, m, s, n, 0);
+		dom_lookup(r, m, &m->exact, s, n);
 		if ((dot = memchr(s, '.', n)) == NULL)
 			return;
 		n -= (size_t)(dot + 1 - s);
@@ -405,11 +522,42 @@ dom_suffixes(struct filter_reg *r, const struct fm_matcher *m, const char *s,
 	}
 }
 
+/* Does h[0..n) hold the lowercase needle t[0..k), ASCII case-insensitive? */
+static int
+holds(const char *h, size_t n, const char *t, size_t k)
+{
+	for (size_t i = 0; i + k <= n; i++) {
+		size_t j;
+
+		for (j = 0; j < k; j++) {
+			char c = h[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + ('a' - 'A'));
+			if (c != t[j])
+				break;
+		}
+		if (j == k)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 scan(struct filter_reg *r, const struct fm_matcher *m, int d,
     const struct facts_str *s)
 {
-	if (m->db[d] == NULL || s->len == 0)
+	if (s->len == 0)
+		return;
+	/* One new group's literals: a loop over its few terms costs less
+	 * than compiling them at connect. */
+	if (m->small)
+		for (unsigned i = 0; i < m->npat; i++)
+			if (db_of(m->pat[i].kind) == d &&
+			    m->pat[i].kind != FK_REGEX &&
+			    holds(s->p, s->len, m->pat[i].s, m->pat[i].len))
+				hit_pat(r, m, i);
+	if (m->db[d] == NULL)
 		return;
 	(void)hs_scan(m->db[d], s->p, (unsigned)s->len, 0, r->scratch, on_match,
 	    r);
@@ -426,10 +574,10 @@ matcher_run(struct filter_reg *r, struct fm_matcher *m,
 	if (m->type_pat[v->type] != ~0u)
 		hit_pat(r, m, m->type_pat[v->type]);
 	while (facts_next_domain(v, &off, &d)) {
-		if (m->domcap > 0 && m->npat > 0) {
+		if (m->ndom > 0) {
 			if (d.len > 2 && d.p[0] == '*' && d.p[1] == '.') {
 				/* *.x covers one label under x, and x itself */
-				dom_lookup(r, m, d.p + 2, d.len - 2, 1);
+				dom_lookup(r, m, &m->parent, d.p + 2, d.len - 2);
 				dom_suffixes(r, m, d.p + 2, d.len - 2);
 			} else {
 				dom_suffixes(r, m, d.p, d.len);
@@ -446,6 +594,37 @@ matcher_run(struct filter_reg *r, struct fm_matcher *m,
 
 /* ---- the registry ---- */
 
+static int
+names_slot(const struct fm_matcher *m, unsigned slot)
+{
+	return m != NULL && slot / 64 < m->nrefs &&
+	    ((m->refs[slot / 64] >> (slot % 64)) & 1);
+}
+
+static void
+job_free(struct fm_job *j)
+{
+	if (j == NULL)
+		return;
+	matcher_free(j->out);
+	free(j->refs);
+	free(j->t);
+	free(j->buf);
+	free(j);
+}
+
+static void *
+job_run(void *arg)
+{
+	struct fm_job *j = arg;
+
+	j->out = matcher_from(j->t, j->nt, j->nslot, 0, &j->err);
+	/* release: pairs with the acquire load in filter_reg_tick, so the
+	 * loop sees the whole matcher once it sees done */
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
 struct filter_reg *
 filter_reg_new(void)
 {
@@ -457,6 +636,10 @@ filter_reg_free(struct filter_reg *r)
 {
 	if (r == NULL)
 		return;
+	if (r->job != NULL) {
+		pthread_join(r->job->th, NULL);
+		job_free(r->job);
+	}
 	for (unsigned i = 0; i < r->nslot; i++) {
 		struct filter_group *g = r->slot[i];
 
@@ -469,7 +652,6 @@ filter_reg_free(struct filter_reg *r)
 	matcher_free(r->merged);
 	hs_free_scratch(r->scratch);
 	free(r->slot);
-	free(r->retired);
 	free(r->hit);
 	free(r->touched);
 	free(r->cbits);
@@ -504,30 +686,31 @@ scratch_for(struct filter_reg *r, const struct fm_matcher *m)
 	return 0;
 }
 
-/* A free slot (never a retired one: the merged matcher still names it),
- * the per-slot arrays grown with the slots. */
+/* A free slot that no matcher names (the merged one, or one being
+ * built, may have targets for a group since freed), the per-slot arrays
+ * grown with the slots. */
 static int
 slot_take(struct filter_reg *r, unsigned *out)
 {
 	unsigned i, nn, words;
 
-	for (i = 0; i < r->nslot; i++)
-		if (r->slot[i] == NULL && !r->retired[i]) {
+	for (i = 0; i < r->nslot; i++) {
+		if (r->slot[i] == NULL && !names_slot(r->merged, i) &&
+		    !(r->job != NULL && i < r->job->nslot &&
+		    ((r->job->refs[i / 64] >> (i % 64)) & 1))) {
 			*out = i;
 			return 0;
 		}
+	}
 	nn = r->nslot ? r->nslot * 2 : 64;
 	{
 		struct filter_group **s = realloc(r->slot, nn * sizeof(*s));
-		uint8_t *rt, *h;
+		uint8_t *h;
 		unsigned *tc;
 
 		if (s == NULL)
 			return -1;
 		r->slot = s;
-		if ((rt = realloc(r->retired, nn)) == NULL)
-			return -1;
-		r->retired = rt;
 		if ((h = realloc(r->hit, nn)) == NULL)
 			return -1;
 		r->hit = h;
@@ -535,7 +718,6 @@ slot_take(struct filter_reg *r, unsigned *out)
 			return -1;
 		r->touched = tc;
 		memset(r->slot + r->nslot, 0, (nn - r->nslot) * sizeof(*s));
-		memset(r->retired + r->nslot, 0, nn - r->nslot);
 		memset(r->hit + r->nslot, 0, nn - r->nslot);
 	}
 	words = (nn + 63) / 64;
@@ -553,7 +735,6 @@ slot_take(struct filter_reg *r, unsigned *out)
 	r->nslot = nn;
 	return 0;
 }
-
 struct filter_group *
 filter_group_get(struct filter_reg *r, struct filter_spec *spec,
     unsigned max_patterns, struct filter_err *err)
@@ -584,7 +765,7 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 		return NULL;
 	}
 	g->spec = *spec;
-	if ((g->own = matcher_new(&g, 1, err)) == NULL ||
+	if ((g->own = matcher_new(&g, 1, r->nslot, err)) == NULL ||
 	    scratch_for(r, g->own) == -1) {
 		if (g->own != NULL) {
 			err->status = 503;
@@ -628,10 +809,8 @@ filter_group_put(struct filter_reg *r, struct filter_group *g)
 		*pp = g->ynext;
 		r->nyoung--;
 	}
+	/* Free, but not reused while a matcher names it (slot_take). */
 	r->slot[g->slot] = NULL;
-	/* The merged matcher may name the slot: not reused before the
-	 * next rebuild. */
-	r->retired[g->slot] = r->merged != NULL;
 	r->ngroups--;
 	r->terms -= g->spec.n;
 	r->dirty = 1;
@@ -716,40 +895,106 @@ filter_match_facts(struct filter_reg *r, struct filter_group *g,
 	return yes;
 }
 
+/* Snapshot the live groups into a job (strings copied) and start its
+ * thread. 0, or -1 (nothing started). */
+static int
+job_start(struct filter_reg *r)
+{
+	struct filter_group **list;
+	struct fm_job *j;
+	unsigned n = 0, i;
+	size_t bytes = 0;
+	char *at;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	if ((list = calloc(r->ngroups + 1, sizeof(*list))) == NULL)
+		goto fail;
+	for (i = 0; i < r->nslot; i++)
+		if (r->slot[i] != NULL)
+			list[n++] = r->slot[i];
+	j->t = tuples_of(list, n, &j->nt);
+	free(list);
+	if (j->t == NULL)
+		goto fail;
+	for (i = 0; i < j->nt; i++)
+		bytes += j->t[i].len + 1;
+	j->nslot = r->nslot;
+	if ((j->buf = malloc(bytes + 1)) == NULL ||
+	    (j->refs = calloc(j->nslot / 64 + 1, sizeof(*j->refs))) == NULL)
+		goto fail;
+	for (at = j->buf, i = 0; i < j->nt; i++) {
+		memcpy(at, j->t[i].s, j->t[i].len);
+		j->t[i].s = at;
+		at += j->t[i].len + 1;
+		j->refs[j->t[i].group / 64] |= 1ULL << (j->t[i].group % 64);
+	}
+	j->id = ++r->builds;
+	for (i = 0; i < r->nslot; i++)
+		if (r->slot[i] != NULL)
+			r->slot[i]->build = j->id;
+	if (pthread_create(&j->th, NULL, job_run, j) != 0)
+		goto fail;
+	r->job = j;
+	r->dirty = 0;
+	return 0;
+fail:
+	job_free(j);
+	return -1;
+}
+
+/* The job is done: its matcher becomes the merged one, and the groups it
+ * took in drop their own. */
+static int
+job_finish(struct filter_reg *r)
+{
+	struct fm_job *j = r->job;
+	struct filter_group **pp, *g;
+	int rc = -1;
+
+	pthread_join(j->th, NULL);
+	r->job = NULL;
+	if (j->out == NULL || scratch_for(r, j->out) == -1) {
+		r->dirty = 1;           /* try again later */
+		goto out;
+	}
+	matcher_free(r->merged);
+	r->merged = j->out;
+	j->out = NULL;
+	for (pp = &r->young; (g = *pp) != NULL;) {
+		if (g->build == j->id) {
+			matcher_free(g->own);
+			g->own = NULL;
+			*pp = g->ynext;
+			r->nyoung--;
+		} else {
+			pp = &g->ynext;
+		}
+	}
+	rc = 0;
+out:
+	job_free(j);
+	return rc;
+}
+
 int
 filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 {
-	struct filter_group **list, *g;
-	struct fm_matcher *m;
-	struct filter_err err;
-	unsigned n = 0, i;
-
+	if (r->job != NULL) {
+		/* acquire: pairs with the release store in job_run */
+		if (!force && !atomic_load_explicit(&r->job->done,
+		    memory_order_acquire))
+			return 0;
+		if (job_finish(r) == -1)
+			return -1;
+	}
 	if (!r->dirty)
 		return 0;
 	if (!force && now - r->built_at < (r->nyoung >= REBUILD_YOUNG ?
 	    REBUILD_SOON_MS : REBUILD_MS))
 		return 0;
 	r->built_at = now;
-	if ((list = calloc(r->ngroups + 1, sizeof(*list))) == NULL)
+	if (job_start(r) == -1)
 		return -1;
-	for (i = 0; i < r->nslot; i++)
-		if (r->slot[i] != NULL)
-			list[n++] = r->slot[i];
-	m = n > 0 ? matcher_new(list, n, &err) : NULL;
-	free(list);
-	if ((n > 0 && m == NULL) || (m != NULL && scratch_for(r, m) == -1)) {
-		matcher_free(m);
-		return -1;
-	}
-	matcher_free(r->merged);
-	r->merged = m;
-	for (g = r->young; g != NULL; g = g->ynext) {
-		matcher_free(g->own);
-		g->own = NULL;
-	}
-	r->young = NULL;
-	r->nyoung = 0;
-	memset(r->retired, 0, r->nslot);
-	r->dirty = 0;
-	return 0;
+	return force ? job_finish(r) : 0;
 }

@@ -291,9 +291,9 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 	}
 	/* Facts from the text just built: the same code a replayed feed's
 	 * messages go through, so both give the same facts. */
-	out->facts = p->facts.p;
 	out->facts_len = factsj_from_text(lite->p, lite->len, &p->facts) == 0 ?
 	    p->facts.len : 0;
+	out->facts = p->facts.p;        /* after: the call may move it */
 	return 0;
 fail:
 	/* oom is sticky per buffer: clear it so the next entry can try */

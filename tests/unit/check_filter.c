@@ -246,7 +246,7 @@ START_TEST(registry_shares_groups_and_counts_refs)
 	struct filter_reg *r = filter_reg_new();
 	struct filter_spec s;
 	struct filter_err e;
-	struct filter_group *a, *b, *c;
+	struct filter_group *a, *b, *c, *d;
 
 	parse("keyword=x&domain=a.com", &s, &e);
 	a = filter_group_get(r, &s, 1000, &e);
@@ -260,8 +260,16 @@ START_TEST(registry_shares_groups_and_counts_refs)
 	ck_assert_ptr_ne(a, c);
 	ck_assert_uint_eq(filter_reg_groups(r), 2);
 	ck_assert_uint_eq(filter_reg_young(r), 2);
-	ck_assert_int_eq(filter_reg_tick(r, 5000, 0), 0);
+	ck_assert_int_eq(filter_reg_tick(r, 5000, 1), 0);
 	ck_assert_uint_eq(filter_reg_young(r), 0);
+	/* a new group is young until the debounced rebuild takes it in */
+	parse("keyword=z", &s, &e);
+	d = filter_group_get(r, &s, 1000, &e);
+	ck_assert_uint_eq(filter_reg_young(r), 1);
+	ck_assert_int_eq(filter_reg_tick(r, 5500, 0), 0);      /* too soon */
+	ck_assert_int_eq(filter_reg_tick(r, 5500, 1), 0);
+	ck_assert_uint_eq(filter_reg_young(r), 0);
+	filter_group_put(r, d);
 	filter_group_put(r, a);
 	ck_assert_uint_eq(filter_reg_groups(r), 2);
 	filter_group_put(r, b);

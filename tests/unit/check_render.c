@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -11,6 +12,7 @@
 #include "ingest/leaf.h"
 #include "ingest/render.h"
 #include "ingest/render_cli.h"
+#include "shm/facts.h"
 
 #define DATA "tests/data/"
 #define NAV DATA "real/static-ct/navigli2025h2/tile/"
@@ -277,6 +279,28 @@ START_TEST(three_forms_agree_on_every_navigli_entry)
 		ck_assert_str_eq(json_object_get_string(get(get(fd, "source"), "type")), "static");
 		ck_assert_str_eq(json_object_get_string(get(get(fd, "source"), "operator")), "Geomys");
 		ck_assert(!json_object_object_get_ex(get(dom, "source"), "operator", NULL));
+		/* the facts for filters: the same entry, names lowercased */
+		{
+			json_object *ad = get(fl, "all_domains");
+			struct facts_view fv;
+			struct facts_str fd_;
+			size_t fo = 0, k;
+
+			ck_assert_uint_gt(ro.facts_len, 0);
+			ck_assert_int_eq(facts_decode(ro.facts, ro.facts_len, &fv), 0);
+			ck_assert_int_eq(fv.type, FACTS_PRECERT);
+			ck_assert_uint_eq(fv.field[FF_LOG_OPERATOR].len, 6);
+			ck_assert(memcmp(fv.field[FF_LOG_OPERATOR].p, "Geomys", 6) == 0);
+			ck_assert_uint_eq(fv.ndomains, json_object_array_length(ad));
+			for (k = 0; facts_next_domain(&fv, &fo, &fd_); k++) {
+				const char *want = json_object_get_string(
+				    json_object_array_get_idx(ad, k));
+
+				ck_assert_uint_eq(fd_.len, strlen(want));
+				ck_assert(strncasecmp(fd_.p, want, fd_.len) == 0);
+			}
+			ck_assert_uint_eq(k, fv.ndomains);
+		}
 		json_object_put(lite);
 		json_object_put(full);
 		json_object_put(dom);

@@ -7,7 +7,10 @@
 // beside it.)
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { startDaemon } = require('./lib/daemon');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startDaemon, testDir } = require('./lib/daemon');
+const { request, startFakelog } = require('./lib/fakelog');
 const c = require('./lib/clients');
 
 const feed = c.loadFeed(c.feedPath());
@@ -82,4 +85,47 @@ test('filters select exactly, refuse bad ones before the upgrade, shrug off a ho
   assert.ok(byDomain('chixbbq.org')(JSON.parse(ex.body)));
   assert.strictEqual((await c.httpGet(d.url('/latest.json?keyword=%28'))).status, 200);
   assert.strictEqual((await c.httpGet(d.url('/example.json?color=1'))).status, 400);
+});
+
+// The live path: facts built by the CT ingest's renderer, not the replay's.
+test('live CT ingest: filtered clients get exactly the matching subset of what an unfiltered one gets', { timeout: 60000 }, async (t) => {
+  const fl = await startFakelog(['--rfc6962', 'ra', '--static', 'st', '--initial-size', '300',
+    '--max-size', '300', '--grow-per-sec', '0'], t);
+  const dir = testDir(t, 'filter-smoke-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, '{"operators":[]}\n');
+  const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
+    `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`, '  poll_interval_ms: 100',
+    '  partial_tile_wait_ms: 300', '  backfill: 1000000000', '  loglist_refresh_secs: 1',
+    'dedup:', '  enabled: false', ''].join('\n');
+  const d = await startDaemon({ conf, t });
+  const st = fl.logUrl('st');
+  const all = c.openWs(d.url('/', 'ws'));
+  const byLog = c.openWs(d.url(`/?log=${encodeURIComponent(st)}`, 'ws'));
+  const pre = c.openWs(d.url('/?type=precert', 'ws'));
+  t.after(() => { all.close(); byLog.close(); pre.close(); });
+  await Promise.all([all.opened, byLog.opened, pre.opened]);
+  const list = (await request('GET', fl.url('/loglist.json'))).body;
+  fs.writeFileSync(`${listFile}.tmp`, list);
+  fs.renameSync(`${listFile}.tmp`, listFile);
+  await c.waitFor(() => all.messages.length >= 600, 40000, 'every entry of both logs');
+  await c.sleep(300);
+  const key = (m) => `${m.data.source.url}#${m.data.cert_index}`;
+  const want = (pred) => all.messages.filter(pred).map(key);
+  const logWant = want((m) => m.data.source.url === st);
+  assert.strictEqual(logWant.length, 300);
+  assert.deepStrictEqual(byLog.messages.map(key), logWant, 'log= selects that log, all of it, in order');
+  const preWant = want((m) => m.data.update_type === 'PrecertLogEntry');
+  assert.ok(preWant.length > 0 && preWant.length < 600, `precerts ${preWant.length} of 600`);
+  assert.deepStrictEqual(pre.messages.map(key), preWant, 'type=precert selects exactly the precertificates');
+  // a domain taken from the stream, matched by its parent
+  const name = all.messages.map((m) => m.data.leaf_cert.all_domains).flat()
+    .find((n) => !n.startsWith('*.') && n.split('.').length >= 3);
+  const parent = name.split('.').slice(1).join('.');
+  const latest = JSON.parse((await c.httpGet(d.url(`/latest.json?domain=${parent.toUpperCase()}`))).body);
+  const latestWant = all.messages.filter((m) => m.data.leaf_cert.all_domains.some((n) => {
+    const x = n.toLowerCase().replace(/^\*\./, '');
+    return x === parent || x.endsWith(`.${parent}`);
+  })).map(key).reverse().slice(0, 25);
+  assert.deepStrictEqual(latest.messages.map(key), latestWant, `/latest.json?domain=${parent}`);
 });

@@ -11,11 +11,13 @@
  * per-group results of a record are cached by seq; each client then tests
  * one bit.
  *
- * Churn: a new group compiles a small matcher of its own at connect (its
- * patterns only; that also checks its regexes) and is matched with it until
- * the worker's merged matcher is rebuilt with it, debounced by
- * filter_reg_tick (at most once a second). A group is freed with its last
- * client. Nothing here allocates per record.
+ * Churn: a new group builds a small matcher of its own at connect
+ * (filter_db.h: its regexes compiled, which checks them; its literals
+ * matched by a loop) and is matched with it until the worker's merged
+ * matcher takes it in. filter_reg_tick starts that rebuild at most once a
+ * second, on a thread of its own (compiling thousands of regexes takes
+ * seconds), and swaps the result in when it is done. A group is freed with
+ * its last client. Nothing here allocates per record.
  */
 #ifndef BROADCAST_FILTER_MATCH_H
 #define BROADCAST_FILTER_MATCH_H

@@ -4,7 +4,8 @@
 # through Hyperscan), and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
 	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
-	broadcast/filter_parse.c broadcast/filter_match.c broadcast/filter_sel.c \
+	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
+	broadcast/filter_sel.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c \
 	tests/unit/check_filter.c

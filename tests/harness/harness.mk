@@ -6,6 +6,7 @@ worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
 	common/config.c shm/segment.c shm/ring.c broadcast/http.c \
 	broadcast/ws.c broadcast/sse.c broadcast/worker.c broadcast/client.c \
 	broadcast/endpoints.c broadcast/auth.c broadcast/limits.c broadcast/tls.c \
-	broadcast/filter_parse.c broadcast/filter_match.c broadcast/filter_sel.c \
+	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
+	broadcast/filter_sel.c \
 	shm/facts.c \
 	build/gen/example_json.c

@@ -1,0 +1,107 @@
+/*
+ * A compiled set of filter terms (private to filter_match.c, which keeps
+ * the groups): every distinct (kind, term) once, with the group slots that
+ * hold it; domains in two hash tables (a name by itself, and by its parent
+ * for wildcard names), keywords and regexes in one Hyperscan database over
+ * names, issuer, log and operator texts in one each. Running it over a
+ * record's facts reports, for each slot, which kinds were hit.
+ */
+#ifndef BROADCAST_FILTER_DB_H
+#define BROADCAST_FILTER_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hs.h>
+
+#include "broadcast/filter_parse.h"
+#include "shm/facts.h"
+
+/* The Hyperscan databases of a matcher: which facts each one scans. */
+enum { DB_NAMES, DB_ISSUER, DB_LOG, DB_OPERATOR, DB_COUNT };
+
+struct fm_target {
+	unsigned group;         /* slot */
+	unsigned kind;
+};
+
+/* One distinct (kind, term) of a matcher and the groups that hold it. */
+struct fm_pat {
+	int kind;
+	const char *s;          /* the term, in the db's arena */
+	size_t len;
+	unsigned first, n;      /* its targets */
+};
+
+/* Domain table entry: a distinct key and the patterns it stands for,
+ * items[first .. first+n). In the exact table a filter domain is its own
+ * key; in the parent table it is filed under its parent (what a wildcard
+ * name *.<parent> covers). Open addressing, power of two. */
+struct fm_dom {
+	const char *key;
+	size_t len;
+	unsigned first, n;
+};
+
+struct fm_domtab {
+	struct fm_dom *e;
+	unsigned cap;
+	unsigned *items;
+};
+
+struct filter_db {
+	struct fm_pat *pat;
+	unsigned npat;
+	struct fm_target *tg;
+	unsigned ntg;
+	struct fm_domtab exact, parent;
+	unsigned ndom;          /* domain patterns */
+	int small;              /* one group's: literals by loop, not compiled */
+	char *arena;            /* the patterns' bytes: a matcher owns them */
+	uint64_t *refs;         /* slots it has targets for (bitmap) */
+	unsigned nrefs;         /* words */
+	hs_database_t *db[DB_COUNT];
+	unsigned type_pat[2];   /* pattern of type=cert, type=precert, or ~0 */
+};
+
+/* One term of one group, what a db is built from. */
+struct filter_db_term {
+	int kind;
+	const char *s;
+	size_t len;
+	unsigned group;         /* slot */
+};
+
+/* What a run reports: hit[slot] gets bit 1 << kind for each kind hit;
+ * touched lists the slots whose hit went from 0 (the caller clears). */
+struct filter_db_hits {
+	uint8_t *hit;
+	unsigned *touched;
+	unsigned ntouched;
+	hs_scratch_t *scratch;          /* enough for every db run with it */
+	const struct filter_db *cur;
+};
+
+/*
+ * A db of the terms t[0..nt) (sorted here; their bytes are copied), for
+ * slots below nslot. small: one new group's, its literal terms matched by
+ * a loop rather than compiled (only regexes are compiled, which also checks
+ * them). NULL with err: 400 naming regex for a pattern Hyperscan refuses,
+ * else 503.
+ */
+struct filter_db *filter_db_build(struct filter_db_term *t, unsigned nt,
+    unsigned nslot, int small, struct filter_err *err);
+
+void filter_db_free(struct filter_db *m);
+
+/* Grow *scratch for m's databases. 0, or -1. */
+int filter_db_scratch(const struct filter_db *m, hs_scratch_t **scratch);
+
+/* Does m have targets for slot? */
+int filter_db_names(const struct filter_db *m, unsigned slot);
+
+/* Run m over the facts v into h. */
+void filter_db_run(struct filter_db_hits *h, struct filter_db *m,
+    const struct facts_view *v);
+
+#endif

@@ -28,6 +28,16 @@ void factsj_buf_fini(struct factsj_buf *b);
  */
 int factsj_from_message(struct json_object *msg, struct factsj_buf *b);
 
+/*
+ * The same from the pieces the renderer holds, without parsing the whole
+ * message: type (FACTS_*), the leaf_cert object's text (its issuer member
+ * is parsed), the all_domains array's text, and the log's URL, name and
+ * operator (NULL as empty).
+ */
+int factsj_from_parts(int type, const char *leaf, size_t leaf_len,
+    const char *doms, size_t doms_len, const char *const log[3],
+    struct factsj_buf *b);
+
 /* The same from JSON text (len bytes). */
 int factsj_from_text(const char *text, size_t len, struct factsj_buf *b);
 

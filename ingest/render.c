@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "ingest/facts_json.h"
+#include "shm/facts.h"
 #include "ingest/x509_json.h"
 
 #define CACHE_SLOTS 64   /* direct-mapped by SHA-256: intermediates are few */
@@ -289,10 +290,17 @@ render_entry(const struct leaf_entry *e, const struct render_source *src,
 		out->len[v] = p->out[v].len;
 		out->cap[v] = p->out[v].cap;
 	}
-	/* Facts from the text just built: the same code a replayed feed's
-	 * messages go through, so both give the same facts. */
-	out->facts_len = factsj_from_text(lite->p, lite->len, &p->facts) == 0 ?
-	    p->facts.len : 0;
+	/* Facts from the pieces just built (the issuer object and the
+	 * all_domains array), by the same code a replayed feed's messages go
+	 * through, so both give the same facts. */
+	{
+		const char *log[3] = { src->url, src->name, src->operator_name };
+
+		out->facts_len = factsj_from_parts(e->type == LEAF_PRECERT ?
+		    FACTS_PRECERT : FACTS_CERT, p->leaf.p, p->leaf.len,
+		    p->doms.p, p->doms.len, log, &p->facts) == 0 ?
+		    p->facts.len : 0;
+	}
 	out->facts = p->facts.p;        /* after: the call may move it */
 	return 0;
 fail:

@@ -292,6 +292,16 @@ START_TEST(three_forms_agree_on_every_navigli_entry)
 			ck_assert_uint_eq(fv.field[FF_LOG_OPERATOR].len, 6);
 			ck_assert(memcmp(fv.field[FF_LOG_OPERATOR].p, "Geomys", 6) == 0);
 			ck_assert_uint_eq(fv.ndomains, json_object_array_length(ad));
+			{
+				json_object *cn = get(get(fl, "issuer"), "CN");
+				const char *want = json_object_get_string(cn);
+
+				ck_assert(json_object_is_type(cn, json_type_string));
+				ck_assert_uint_eq(fv.field[FF_ISSUER_CN].len,
+				    strlen(want));
+				ck_assert(memcmp(fv.field[FF_ISSUER_CN].p, want,
+				    strlen(want)) == 0);
+			}
 			for (k = 0; facts_next_domain(&fv, &fo, &fd_); k++) {
 				const char *want = json_object_get_string(
 				    json_object_array_get_idx(ad, k));

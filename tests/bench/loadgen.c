@@ -46,6 +46,8 @@ usage(void)
 	    "         [--duration S] [--warmup S] [--stall K] [--idle]\n"
 	    "         [--feed NDJSON] [--cpu-pids a,b] [--all-pids a,b]\n"
 	    "         [--connect-timeout S] [--spread-src (process i binds 127.0.0.i+2)]\n"
+	    "         [--paths-file FILE (one path a line, clients spread evenly;\n"
+	    "          instead of --mix, for many distinct filter URLs)]\n"
 	    "raw:     --raw-server --port P --msg-file NDJSON [--rate R (0 = saturate)]\n"
 	    "         [--procs P (processes, each its own listener)]\n"
 	    "         [--batch B] [--duration S]\n"
@@ -143,6 +145,39 @@ parse_mix(char *s, const char **paths, int *weights)
 	return n;
 }
 
+/* Every line of path a path of weight 1 (lines kept for the run); -1 on
+ * error, else the count. */
+static int
+read_paths(const char *path, const char ***pv, int **wv)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int n = 0, nalloc = 0;
+
+	if (f == NULL)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (n == nalloc) {
+			nalloc = nalloc ? 2 * nalloc : 256;
+			*pv = realloc(*pv, (size_t)nalloc * sizeof(**pv));
+			*wv = realloc(*wv, (size_t)nalloc * sizeof(**wv));
+			if (*pv == NULL || *wv == NULL)
+				exit(1);
+		}
+		(*pv)[n] = strdup(line);
+		(*wv)[n++] = 1;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
 /* The raw server over procs processes, each with its own SO_REUSEPORT
  * listener opened before any accepts; the first process stops the others
  * when it is stopped. */
@@ -182,7 +217,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_PUB, O_MIX, O_CPU, O_ALL, O_FEED, O_MSG, O_CT,
-		O_PUBC, O_IDLE, O_WARM, O_BATCH, O_SPREAD };
+		O_PUBC, O_IDLE, O_WARM, O_BATCH, O_SPREAD, O_PATHS };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'h' },
 		{ "port", required_argument, NULL, 'p' },
@@ -205,10 +240,13 @@ main(int argc, char **argv)
 		{ "pub-conns", required_argument, NULL, O_PUBC },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "spread-src", no_argument, NULL, O_SPREAD },
+		{ "paths-file", required_argument, NULL, O_PATHS },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *feed_path = NULL, *msg_path = NULL;
-	const char *pub_path = NULL, *paths[MAX_PATHS];
+	const char *pub_path = NULL, *paths[MAX_PATHS], *paths_file = NULL;
+	const char **pathv = paths;
+	int *weightv = NULL;
 	char mixbuf[1024] = "/", err[256];
 	int weights[MAX_PATHS], npaths, port = 0, nclients = 1, procs = 1;
 	int spread = 0, nstall = 0, idle = 0, raw = 0, pubc = 1, batch = 64, ch, dur_set = 0;
@@ -245,6 +283,7 @@ main(int argc, char **argv)
 		case O_PUBC: pubc = atoi(optarg); break;
 		case O_BATCH: batch = atoi(optarg); break;
 		case O_SPREAD: spread = 1; break;
+		case O_PATHS: paths_file = optarg; break;
 		default: usage();
 		}
 	}
@@ -280,7 +319,15 @@ main(int argc, char **argv)
 		}
 	}
 
-	if ((npaths = parse_mix(mixbuf, paths, weights)) <= 0)
+	weightv = weights;
+	if (paths_file != NULL) {
+		pathv = NULL;
+		weightv = NULL;
+		if ((npaths = read_paths(paths_file, &pathv, &weightv)) <= 0) {
+			fprintf(stderr, "loadgen: %s: no paths\n", paths_file);
+			return 1;
+		}
+	} else if ((npaths = parse_mix(mixbuf, paths, weights)) <= 0)
 		usage();
 	if (feed_path != NULL && lg_msgs_load(&feed, feed_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "loadgen: %s\n", err);
@@ -307,7 +354,7 @@ main(int argc, char **argv)
 			.nclients = nclients / procs + (i < nclients % procs),
 			.nstall = i == 0 ? nstall : 0,
 			.ramp = ramp / procs,
-			.paths = paths, .npaths = npaths, .weights = weights,
+			.paths = pathv, .npaths = npaths, .weights = weightv,
 			.feed = feed_path ? &feed : NULL,
 			.idle = idle, .win = sh->win, .hard_end_us = hard_end,
 		};

@@ -122,7 +122,7 @@ conn_start(struct cl *cl, struct conn *c)
 static int
 send_request(struct conn *c)
 {
-	char req[512];
+	char req[8192]; /* filter URLs of the filter bench run to a few KB */
 	int n;
 
 	if (c->kind == K_WS)

@@ -4,7 +4,7 @@
 # on 127.0.0.1 only, in bounded time. Writes bench/results.md and
 # bench/chart.png and prints the table. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth|compress|catchup|nats]
+#   tests/bench/run.sh [all|growth|compress|catchup|nats|filters]
 #                   growth: only the log growth rows (growth_bench.js),
 #                   printed; bench/results.md is left as it is
 #                   compress: only the compression rows (compress_part),
@@ -12,15 +12,17 @@
 #                   catchup: only the catch-up row (catchup_bench.sh),
 #                   printed likewise
 #                   nats: only the edge-through-NATS rows (nats_bench.sh)
+#                   filters: only the server-side filter rows (about 2
+#                   minutes), printed likewise
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-all}
 case $SUITE in
-all | growth | compress | catchup) ;;
+all | growth | compress | catchup | filters) ;;
 nats) exec tests/bench/nats_bench.sh ;;
-*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup|nats]" >&2; exit 2 ;;
+*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup|nats|filters]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -385,6 +387,12 @@ if [ "$SUITE" = compress ]; then
 	log "work directory $work; compression only"
 	compress_part
 	echo "| figure | ours | base | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	log "done in $(elapsed)s (bench/results.md unchanged)"
+	exit 0
+fi
+
 # Catch-up of 100,000 entries across four logs of two operators, under
 # ct_log.operator_requests_per_second, against the ceiling those limits set.
 catchup_part() {
@@ -399,6 +407,119 @@ if [ "$SUITE" = catchup ]; then
 	log "work directory $work; catch-up only"
 	catchup_part
 	echo "| figure | ours | ceiling | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	log "done in $(elapsed)s (bench/results.md unchanged)"
+	exit 0
+fi
+
+# ---- server-side filters ---------------------------------------------------
+# Three rows; about 2 minutes. Filter URLs from filter_paths.py; CPU from
+# /proc of the daemon's processes (loadgen --cpu-pids / --all-pids).
+fl_run() { # NAME WORKERS CLIENTS RATE [loadgen args]: ours, rate raised once all are in
+	name=$1 nw=$2 n=$3 rate=$4; shift 4
+	if ! ours_start "$nw" 1; then ours_stop; return 1; fi
+	procs=2; [ "$n" -lt 2 ] && procs=1
+	timeout 120 "$LG" --port "$OURS_PORT" --clients "$n" --procs "$procs" \
+	    --duration "$DUR" --cpu-pids "$OURS_W" --all-pids "$OURS_ALL" "$@" \
+	    >"$work/$name.out" 2>&1 &
+	lg=$!
+	wait_ready "$work/$name.out"
+	ours_rate "$rate"
+	ch=""
+	if [ -n "${FL_CHURN:-}" ]; then
+		timeout 60 node tests/bench/filter_churn.js "$OURS_PORT" 1000 $((DUR + 2)) \
+		    "$FL_CHURN" 500 >"$work/$name.churn" 2>&1 &
+		ch=$!
+	fi
+	wait "$lg"
+	[ -z "$ch" ] || wait "$ch"
+	grep '^#' "$work/$name.out" | sed "s/^#/  ours $name:/" >&2
+	runline "ours $name" "$work/$name.out"
+	ours_stop
+}
+# clients that were refused, or that got records a never-matching filter
+# excludes, mean the filters did not run: the row says so
+fl_check() { # FILE [0 = no record may arrive]
+	e=$(kv "$1" connect_errors); c=$(kv "$1" connected); m=$(kv "$1" messages)
+	if [ -z "$c" ]; then echo "NOT MEASURED (no loadgen output)"
+	elif [ "${e:-0}" != 0 ] || [ "$c" = 0 ]; then echo "NOT MET ($e clients refused)"
+	elif [ "${2:-}" = 0 ] && [ "${m:-0}" != 0 ]; then echo "NOT MET ($m records reached clients whose filters match none: not filtered)"
+	fi
+}
+# filtered clients that got far fewer records than their filters select
+# (clients x 1,000/s x the mean match) were not served: NOT MET
+fl_short() { # FILE CLIENTS
+	pct=$(sed -n 's/.*mean match \([0-9.]*\)%.*/\1/p' "$work/fl-1pct.log")
+	awk -v d="$(kv "$1" deliveries_per_s)" -v n="$2" -v p="${pct:-0}" 'BEGIN {
+	    e = n * 1000 * p / 100
+	    if (d == "" || d < 0.8 * e) printf "NOT MET (filtered clients got %s deliveries/s of %.0f their filters select)", d, e }'
+}
+filters_part() {
+	fp=tests/bench/filter_paths.py
+	# 1. Matching alone: one worker, 250 lite clients holding 10, 1,000 or
+	# 10,000 distinct terms that match no record, 1,000 records/s.
+	for np in 10 1000 10000; do
+		python3 "$fp" none "$np" 250 >"$work/fl-none-$np.txt"
+		log "filters: matching alone, $np distinct patterns (250 clients, 1 worker, 1,000 records/s)"
+		# 6 s of warm-up: the worker compiles its merged matcher on a thread
+		# (seconds for thousands of regexes), a one-off, not per record
+		fl_run "fl-match-$np" 1 250 1000 --warmup 6 --paths-file "$work/fl-none-$np.txt"
+	done
+	us() { awk -v c="$(kv "$1" server_cpu_s)" -v w="$(kv "$1" window_s)" \
+	    'BEGIN { if (w > 0 && c != "") printf "%.2f", c * 1e6 / (w * 1000) }'; }
+	a=$(us "$work/fl-match-10.out"); b=$(us "$work/fl-match-1000.out"); z=$(us "$work/fl-match-10000.out")
+	q=$(ratio "$z" "$a")
+	m=$(met "$q" "<=" 5)
+	for np in 10 1000 10000; do
+		x=$(fl_check "$work/fl-match-$np.out" 0); [ -n "$x" ] && m="$x ($np patterns)"
+	done
+	row "filters, matching alone: worker CPU per record, us, with 10,000 distinct patterns (keywords, domains, regexes 2:2:1, none matching; 250 clients, 1 worker, 1,000 records/s, counted from 6 s after the last connect) against 10 (1,000: ${b:--} us; the 250 clients connected in $(kv "$work/fl-match-10.out" connect_time_s), $(kv "$work/fl-match-1000.out" connect_time_s) and $(kv "$work/fl-match-10000.out" connect_time_s) s)" \
+	    "${z:--}" "${a:--}" "$q" "<= 5" "$m"
+	# 2. 5,000 clients holding 1,000 distinct filters (each ~1% of records)
+	# against the same 5,000 unfiltered, 1,000 records/s, 2 workers.
+	python3 "$fp" onepct 1000 "$FEED" >"$work/fl-1pct.txt" 2>"$work/fl-1pct.log"
+	log "filters: 5,000 clients, 1,000 distinct filters (~1% each), 1,000 records/s"
+	fl_run "fl-5000-filtered" 2 5000 1000 --paths-file "$work/fl-1pct.txt"
+	log "filters: the same 5,000 clients unfiltered"
+	fl_run "fl-5000-plain" 2 5000 1000
+	f=$work/fl-5000-filtered.out; u=$work/fl-5000-plain.out
+	o=$(kv "$f" all_cpu_pct); p=$(kv "$u" all_cpu_pct)
+	q=$(ratio "$o" "$p")
+	m=$(met "$q" "<=" 1); x=$(fl_short "$f" 5000); [ -n "$x" ] && m=$x
+	x=$(fl_check "$f"); [ -n "$x" ] && m=$x
+	row "filters, 5,000 clients with 1,000 distinct filters ($(sed 's/.*mean match //' "$work/fl-1pct.log")) at 1,000 records/s: CPU of all server processes, % of a core, against the same clients unfiltered ($(kv "$f" deliveries_per_s) against $(kv "$u" deliveries_per_s) deliveries/s)" \
+	    "${o:--}" "${p:--}" "$q" "<= 1" "$m"
+	# 3. p99 of 500 filtered clients while 1,000 filtered clients a second
+	# connect and leave (each stays 0.5 s), against the same run without.
+	log "filters: 500 filtered clients at 1,000 records/s, without churn"
+	fl_run "fl-churn-no" 2 500 1000 --paths-file "$work/fl-1pct.txt"
+	log "filters: the same with 1,000 filtered clients a second connecting and leaving"
+	FL_CHURN=$work/fl-1pct.txt fl_run "fl-churn-yes" 2 500 1000 --paths-file "$work/fl-1pct.txt"
+	o=$(kv "$work/fl-churn-yes.out" lat_p99_ms); p=$(kv "$work/fl-churn-no.out" lat_p99_ms)
+	q=$(ratio "$o" "$p")
+	m=$(met "$q" "<=" 2)
+	x=$(fl_short "$work/fl-churn-no.out" 500); [ -n "$x" ] && m="$x without churn"
+	x=$(fl_short "$work/fl-churn-yes.out" 500); [ -n "$x" ] && m="$x with churn"
+	x=$(fl_check "$work/fl-churn-yes.out"); [ -n "$x" ] && m=$x
+	ch=$work/fl-churn-yes.churn
+	[ "$(kv "$ch" churn_refused)" = 0 ] && [ "$(kv "$ch" churn_errors)" = 0 ] || m="NOT MET (churn: $(kv "$ch" churn_refused) refused, $(kv "$ch" churn_errors) errors)"
+	row "filters, 500 filtered clients at 1,000 records/s: p99 latency, ms, while filtered clients connect and leave ($(kv "$ch" churn_per_s) upgrades/s achieved of 1,000 asked; $(kv "$work/fl-churn-yes.out" deliveries_per_s) against $(kv "$work/fl-churn-no.out" deliveries_per_s) deliveries/s) against the same run without" \
+	    "${o:--}" "${p:--}" "$q" "<= 2" "$m"
+	# every tenth churn client has a filter of its own that matches every
+	# record: how soon after its 101 its first record came
+	o=$(kv "$ch" first_record_p99_ms)
+	m=$(met "$o" "<=" 100)
+	e=$(kv "$ch" probes_without_record)
+	[ "${e:-1}" != 0 ] && m="NOT MET (${e:-?} of $(kv "$ch" probes) new clients got no record within 2 s)"
+	row "filters, a new filtered client (a filter of its own, matching every record) among that churn: first record after its upgrade, p99, ms ($(kv "$ch" probes) clients; p50 $(kv "$ch" first_record_p50_ms), max $(kv "$ch" first_record_max_ms))" \
+	    "${o:--}" "-" "-" "<= 100" "$m"
+}
+
+if [ "$SUITE" = filters ]; then
+	log "work directory $work; server-side filter rows only"
+	filters_part
+	echo "| figure | ours | base | ratio | target | met? |"
 	echo "|---|---|---|---|---|---|"
 	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
 	log "done in $(elapsed)s (bench/results.md unchanged)"
@@ -684,6 +805,9 @@ growth_part
 # 11. An edge fed through NATS JetStream against the single box.
 log "edge through NATS"
 tests/bench/nats_bench.sh "$work/nats.md" >/dev/null || log "nats: not measured"
+
+# 12. Server-side filters: matching cost, filtered fan-out, churn.
+filters_part
 
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)

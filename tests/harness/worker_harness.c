@@ -37,6 +37,7 @@
 #include "broadcast/worker.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "shm/config_box.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
 
@@ -325,6 +326,24 @@ main(int argc, char **argv)
 		} else if (sscanf(line, "ingest %d", &v) == 1) {
 			atomic_store(&h.seg.ingest->alive, (uint32_t)(v != 0));
 			printf("ingest %d\n", v != 0);
+		} else if (strncmp(line, "reload", 6) == 0) {
+			/* As the master does on SIGHUP: parse the file here,
+			 * hand it over through the segment, signal the worker. */
+			struct config *nc = malloc(sizeof(*nc));
+
+			if (nc == NULL) {
+				printf("error reload\n");
+			} else if (cfgpath == NULL || config_load(nc, cfgpath,
+			    err, sizeof(err)) == -1) {
+				log_warnx("reload refused, keeping the running "
+				    "configuration: %s", cfgpath ? err : "no file");
+				printf("reload refused\n");
+			} else {
+				config_box_put(&h.seg, nc);
+				kill(h.worker, SIGHUP);
+				printf("reload sent\n");
+			}
+			free(nc);
 		} else if (strncmp(line, "term", 4) == 0) {
 			stop_worker(&h);
 		} else {

@@ -323,7 +323,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       const { page: p2, problems: pr2 } = await openPage(st, `${d.url('/')}#domain=${encodeURIComponent(domain)}`);
       assert.strictEqual(await p2.inputValue('#f-domain'), domain);
       assert.strictEqual(await p2.textContent('#ws-url'), wsUrl);
-      assert.deepStrictEqual(pr2, []);
+      assert.deepStrictEqual([...pr2], [], 'console errors or CSP violations on the shared view');
     });
 
     assert.deepStrictEqual([...problems], [], 'console errors or CSP violations');

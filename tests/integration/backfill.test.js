@@ -30,6 +30,7 @@ function conf(listFile, stateFile, batch = 256, extra = []) {
     '  partial_tile_wait_ms: 300',
     `  batch_size: ${batch}`,
     '  backfill: 1000000000',      // live ingest starts every log at entry 0
+    '  loglist_refresh_secs: 1',
     '  request_timeout_secs: 5',
     '  connect_timeout_secs: 2',
     'dedup:',
@@ -91,7 +92,9 @@ test('backfill: ranges equal the live stream, resume after a kill, a lying log f
       '--initial-size', String(SIZE), '--grow-per-sec', '0', '--hold-secs', '30'], t);
     const dir = testDir(t, 'backfill-');
     const listFile = path.join(dir, 'loglist.json');
-    fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    const list = (await request('GET', fl.url('/loglist.json'))).body;
+    // No log until the client below is in: it must see every entry.
+    fs.writeFileSync(listFile, '{"operators":[]}\n');
     const urls = { r1: fl.logUrl('r1'), s1: fl.logUrl('s1') };
 
     // What live ingest streams of both logs, every entry in full.
@@ -105,6 +108,9 @@ test('backfill: ranges equal the live stream, resume after a kill, a lying log f
       const byIndex = live.get(m.data.source.url);
       if (byIndex) byIndex.set(m.data.cert_index, m);
     });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    fs.writeFileSync(`${listFile}.tmp`, list);
+    fs.renameSync(`${listFile}.tmp`, listFile);
     await c.waitFor(() => live.get(urls.r1).size === SIZE && live.get(urls.s1).size === SIZE,
       90000, 'every entry of both logs streamed live');
     ws.terminate();

@@ -157,6 +157,14 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       const rate = Number(await page.textContent('#rate'));
       assert.ok(rate > 5 && rate < 20, `certs/s shown ${rate}, the replay runs at 10`);
       await shot(page, '1-live-feed');
+      // Chromium offers permessage-deflate: the page is sent the ring's
+      // shared compressed stream (its reference client here offers none).
+      let z = 0;
+      for (const end = Date.now() + 10000; z === 0 && Date.now() < end; await c.sleep(250)) {
+        const m = c.parseMetrics((await c.httpGet(d.url('/metrics'))).body);
+        z = m.get('certstream_stream_compressed_bytes_sent_total{stream="lite",protocol="ws"}') || 0;
+      }
+      assert.ok(z > 0, 'the page got no compressed frame');
     });
 
     await t.test("a click shows the certificate's fields and its DER, and the feed goes on", async () => {

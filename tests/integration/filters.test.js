@@ -624,14 +624,18 @@ test('live CT ingest: filtered clients get exactly the records the oracle select
   const tdir = testDir(t, 'filters-ct-');
   const listFile = path.join(tdir, 'loglist.json');
   const stateFile = path.join(tdir, 'state.json');
-  fs.writeFileSync(listFile, (await flRequest('GET', fl.url('/loglist.json'))).body);
+  // No log until the reference client is in: it must see every entry.
+  fs.writeFileSync(listFile, '{"operators":[]}\n');
   const conf = ['source: ct', `ct_logs_url: ${JSON.stringify(listFile)}`, 'ct_log:',
     `  state_file: ${JSON.stringify(stateFile)}`, '  poll_interval_ms: 100', '  partial_tile_wait_ms: 300',
+    '  loglist_refresh_secs: 1',
     '  backfill: 1000000000', 'dedup:', '  enabled: false', ''].join('\n');
   const d = await startDaemon({ t, workers: 2, conf, env: { CERTSTREAM_CT_LOG_STATE_FILE: stateFile } });
-  const ref = c.openWs(d.url('/?since=0', 'ws'));
+  const ref = c.openWs(d.url('/', 'ws'));
   t.after(() => ref.close());
   await ref.opened;
+  fs.writeFileSync(`${listFile}.tmp`, (await flRequest('GET', fl.url('/loglist.json'))).body);
+  fs.renameSync(`${listFile}.tmp`, listFile);
   await c.waitFor(() => ref.messages.length >= 600, 30000, 'both fake logs streamed');
   const recs = ref.messages;
   const lo = recs[0].id - 1;

@@ -100,7 +100,7 @@ test('backfill: ranges equal the live stream, resume after a kill, a lying log f
     // What live ingest streams of both logs, every entry in full.
     const d = await startDaemon({ conf: conf(listFile, path.join(dir, 'state.json')), t });
     const live = new Map([[urls.r1, new Map()], [urls.s1, new Map()]]);
-    const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
+    const ws = new c.WebSocket(d.url('/full-stream', 'ws'), { perMessageDeflate: false });
     ws.on('error', () => {});
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString());

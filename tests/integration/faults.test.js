@@ -143,7 +143,7 @@ function indexGaps(idx) {
 // A WebSocket client that never throws in its handlers: what it got, and
 // every frame that was not a well-formed record.
 function wsClient(url, form) {
-  const c = { kind: 'ws', form, idx: [], bad: [], closeCode: null, port: 0, ws: new WebSocket(url) };
+  const c = { kind: 'ws', form, idx: [], bad: [], closeCode: null, port: 0, ws: new WebSocket(url, { perMessageDeflate: false }) };
   c.opened = new Promise((resolve, reject) => {
     c.ws.once('open', () => { c.port = c.ws._socket.localPort; resolve(); });
     c.ws.once('error', reject);
@@ -402,7 +402,7 @@ test('kill -9 of a worker or the ingest, five rounds under WebSocket and SSE loa
 test('kill -9 of the ingest five times at 10,000 records/s: ring positions stay contiguous, no record is published twice or lost, records after each restart are whole', async (t) => {
   const d = await startDaemon({ t, workers: 1, conf: conf(10000, 'buffer_size: 262144\n') });
   const s = sseConn(d.url('/sse?stream=lite'));
-  const dom = { idx: [], bad: [], ws: new WebSocket(d.url('/domains-only', 'ws')) };
+  const dom = { idx: [], bad: [], ws: new WebSocket(d.url('/domains-only', 'ws'), { perMessageDeflate: false }) };
   t.after(() => { s.close(); dom.ws.terminate(); });
   dom.ws.on('error', () => {});
   dom.ws.on('message', (buf) => {
@@ -470,13 +470,13 @@ function running(pid) {
 }
 
 // The segment's header (shm/layout.h): magic at byte 0, master_pid at
-// byte 100. Reads only the header: the segment is hundreds of MiB, sparse.
+// byte 108 (shm_header_master_pid_at in check_ring.c). Reads only the header: the segment is hundreds of MiB, sparse.
 function segHeaderOf(port) {
   const fd = fs.openSync(`/dev/shm/certstream-${port}`, 'r');
   try {
     const b = Buffer.alloc(192);
     fs.readSync(fd, b, 0, 192, 0);
-    return { magic: b.readBigUInt64LE(0), masterPid: b.readUInt32LE(100) };
+    return { magic: b.readBigUInt64LE(0), masterPid: b.readUInt32LE(108) };
   } finally {
     fs.closeSync(fd);
   }

@@ -81,7 +81,7 @@ async function metric(d, name) {
 
 // A WebSocket client that records cert_index of each certificate_update.
 function client(url) {
-  const c = { idx: [], closeCode: null, error: null, ws: new WebSocket(url) };
+  const c = { idx: [], closeCode: null, error: null, ws: new WebSocket(url, { perMessageDeflate: false }) };
   c.opened = new Promise((resolve, reject) => {
     c.ws.once('open', resolve);
     c.ws.once('error', reject);

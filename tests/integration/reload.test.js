@@ -36,7 +36,7 @@ test('SIGHUP with 1,000 connected clients changes the tokens: none dropped, all 
     t.after(() => { for (const x of clients) x.ws.terminate(); });
     for (let i = 0; i < N; i++) {
       const x = { n: 0, open: false, closed: null };
-      x.ws = new WebSocket(d.url('/?token=old-token', 'ws'));
+      x.ws = new WebSocket(d.url('/?token=old-token', 'ws'), { perMessageDeflate: false });
       x.ws.on('open', () => { x.open = true; });
       x.ws.on('message', () => { x.n++; });
       x.ws.on('close', (code) => { x.closed = code; });

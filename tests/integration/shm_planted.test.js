@@ -84,7 +84,7 @@ for (const [what, plant] of [
       fs.writeFileSync(`/dev/shm/${name}`, hostileDedup(1000));
       plant(`/dev/shm/${name}`);
       const d = await startDaemon({ port, conf: planted(listFile, path.join(dir, 'state.json'), true), t });
-      const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
+      const ws = new c.WebSocket(d.url('/full-stream', 'ws'), { perMessageDeflate: false });
       const idx = [];
       ws.on('error', () => {});
       ws.on('message', (data) => {

@@ -111,7 +111,7 @@ const indexOf = (m) => (m.message_type === 'dns_entries' ? m.cert_index : m.data
 
 function openWs(url) {
   const c = { messages: [], heartbeats: [], pings: 0, close: null, open: false };
-  c.ws = new WebSocket(url);
+  c.ws = new WebSocket(url, { perMessageDeflate: false });
   c.ws.on('open', () => { c.open = true; });
   c.ws.on('message', (d) => {
     const m = JSON.parse(d.toString());

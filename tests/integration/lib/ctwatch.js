@@ -61,7 +61,9 @@ function writeList(file, list) {
 // (and its fingerprint, in arrival order); anything that is not a whole,
 // well-formed record is counted in bad.
 function openCollector(d) {
-  const ws = new c.WebSocket(d.url('/full-stream', 'ws'));
+  // Plain frames: node's ws inflates one message per event-loop turn and a
+  // collector of thousands would fall behind (compression.test.js covers it).
+  const ws = new c.WebSocket(d.url('/full-stream', 'ws'), { perMessageDeflate: false });
   const byLog = new Map();
   const col = {
     ws, byLog, fps: [], bad: 0,

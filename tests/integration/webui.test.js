@@ -162,7 +162,7 @@ test('replay feed: rows, detail, pause, chart, a daemon restart with nothing mis
       let z = 0;
       for (const end = Date.now() + 10000; z === 0 && Date.now() < end; await c.sleep(250)) {
         const m = c.parseMetrics((await c.httpGet(d.url('/metrics'))).body);
-        z = m.get('certstream_stream_compressed_bytes_sent_total{stream="lite",protocol="ws"}') || 0;
+        z = m.get('certstream_stream_compressed_bytes_sent_total{stream="lite",protocol="websocket"}') || 0;
       }
       assert.ok(z > 0, 'the page got no compressed frame');
     });

@@ -550,7 +550,7 @@ test('kill -9 of the master: its children stop within 5 s, and the segment it le
   const fd = fs.openSync(shm, 'r+');
   const pidBuf = Buffer.alloc(4);
   pidBuf.writeUInt32LE(process.pid);
-  fs.writeSync(fd, pidBuf, 0, 4, 100);
+  fs.writeSync(fd, pidBuf, 0, 4, 108);
   fs.closeSync(fd);
   assert.strictEqual(segHeaderOf(d2.port).masterPid, process.pid);
   const d3 = await startDaemon({ t, workers: 1, conf: conf(200), port: d.port });

@@ -1,6 +1,7 @@
 /* Unit tests: shm/segment.c (suite "segment") and shm/ring.c (suite "ring"). */
 #include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,14 @@ START_TEST(config_box_hands_the_newest_configuration)
 	ck_assert_int_eq(got.port, 2222);
 	ck_assert_str_eq(got.auth.tokens[0], "second");
 	shm_seg_close(&seg);
+}
+END_TEST
+
+/* tests/integration/faults.test.js reads master_pid from a segment file. */
+START_TEST(shm_header_master_pid_at)
+{
+	ck_assert_uint_eq(offsetof(struct shm_header, magic), 0);
+	ck_assert_uint_eq(offsetof(struct shm_header, master_pid), 108);
 }
 END_TEST
 
@@ -914,6 +923,7 @@ segment_suite(void)
 	tcase_add_test(tc, foreign_segment_is_moved_aside);
 	tcase_add_test(tc, stale_segment_carried_only_if_mode_0600);
 	tcase_add_test(tc, config_box_hands_the_newest_configuration);
+	tcase_add_test(tc, shm_header_master_pid_at);
 	tcase_add_test(tc, stale_ring_that_does_not_validate_is_not_carried);
 	tcase_add_test(tc, immovable_foreign_file_gives_an_unnamed_segment);
 	suite_add_tcase(s, tc);

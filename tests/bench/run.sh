@@ -398,7 +398,7 @@ fi
 catchup_part() {
 	log "catch-up under per-operator limits: tests/bench/catchup_bench.sh"
 	timeout 400 tests/bench/catchup_bench.sh >"$work/catchup.out" 2>&1
-	row "catch-up of $(kv "$work/catchup.out" catchup_entries) entries behind, 4 RFC 6962 logs of 2 operators, 20 requests/s per operator (operator_requests_per_second) of 1,000 entries: entries per second (ceiling: what the limits allow; took $(kv "$work/catchup.out" catchup_ms) ms from the daemon's start)" \
+	row "catch-up of $(kv "$work/catchup.out" catchup_entries) entries behind, 4 RFC 6962 logs of 2 operators, $(kv "$work/catchup.out" catchup_rps) request(s)/s per operator (operator_requests_per_second) of 1,000 entries: entries per second (ceiling: what the limits allow; took $(kv "$work/catchup.out" catchup_ms) ms from the daemon's start)" \
 	    "$(kv "$work/catchup.out" catchup_rate)" "$(kv "$work/catchup.out" catchup_ceiling)" \
 	    "$(kv "$work/catchup.out" catchup_ratio)" "context" "-"
 }

@@ -393,6 +393,26 @@ ring_wake(struct ring_writer *w)
 	}
 }
 
+/*
+ * The slot holding record seq, or NULL if seq is not published yet or its
+ * slot was taken by a later record. What the caller then reads of it counts
+ * only if ring_still_valid(seg, seq) holds afterwards (R3).
+ */
+static const struct ring_slot *
+slot_of(const struct shm_seg *seg, uint64_t seq)
+{
+	const struct ring_slot *s;
+
+	/* R1: pairs with W3. */
+	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+		return NULL;
+	s = &seg->slots[seq & seg->slot_mask];
+	/* R2: pairs with W2 (every field is written before the slot's seq). */
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		return NULL;
+	return s;
+}
+
 uint64_t
 ring_head(const struct shm_seg *seg)
 {
@@ -423,12 +443,7 @@ ring_flags(const struct shm_seg *seg, uint64_t seq)
 	const struct ring_slot *s;
 	uint8_t f;
 
-	/* R1: pairs with W3. */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
-		return -1;
-	s = &seg->slots[seq & seg->slot_mask];
-	/* R2: pairs with W2 (flags is written before the slot's seq). */
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
 	f = SLOT_GET(s->flags);
 	/* R3: the slot may have been reused while read. */
@@ -445,12 +460,7 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 
 	if ((unsigned)v >= RV_COUNT)
 		return -1;
-	/* R1: pairs with W3. */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
-		return -1;
-	s = &seg->slots[seq & seg->slot_mask];
-	/* R2: pairs with W2. */
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
 	pos = SLOT_GET(s->pos);
 	size = SLOT_GET(s->size);
@@ -487,12 +497,7 @@ ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 
 	if ((unsigned)v >= RV_COUNT)
 		return -1;
-	/* R1: pairs with W3. */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
-		return -1;
-	s = &seg->slots[seq & seg->slot_mask];
-	/* R2: pairs with W2. */
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
 	pos = SLOT_GET(s->pos);
 	size = SLOT_GET(s->size);
@@ -519,12 +524,7 @@ ring_peek_meta(const struct shm_seg *seg, uint64_t seq, struct ring_meta *m)
 	const struct ring_slot *s;
 	uint64_t pos, size, foff, flen;
 
-	/* R1: pairs with W3. */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
-		return -1;
-	s = &seg->slots[seq & seg->slot_mask];
-	/* R2: pairs with W2. */
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
 	pos = SLOT_GET(s->pos);
 	size = SLOT_GET(s->size);

@@ -10,7 +10,7 @@ set -eu
 BUILD="gcc make pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
 libjson-c-dev libyaml-dev zlib1g-dev libhyperscan-dev libnats-dev"
 TEST="check valgrind clang libclang-rt-14-dev openssl curl prometheus \
-certspotter python3 python3-cryptography python3-websockets logrotate chromium \
+certspotter python3 python3-cryptography python3-websockets python3-websocket logrotate chromium \
 nats-server"
 BENCH="nginx libnginx-mod-nchan gnuplot"
 # make deb (and tests/system/deb_package.sh in make test)

@@ -44,6 +44,37 @@ test('CaliDog certstream-js client receives certificate_update messages in order
   certs.forEach((x) => c.checkForm(feed, x, 'full'));
 });
 
+test('CaliDog certstream-python (its websocket-client calls) reads every stream in order, bytes as a plain client gets them', async (t) => {
+  const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 150 }) });
+  const lite = c.openCertstreamPython(d.url('/', 'ws'));
+  const full = c.openCertstreamPython(d.url('/full-stream', 'ws'), { heartbeats: true });
+  const plain = c.openWs(d.url('/', 'ws'));
+  t.after(async () => { plain.close(); await lite.close(); await full.close(); });
+  await Promise.all([lite.opened, full.opened, plain.opened]);
+  await c.waitFor(() => lite.lines.length >= 40 && full.lines.length >= 40, 15000, '40 messages through the python client');
+  const got = lite.messages();
+  assert.ok(got.every((m) => m.message_type === 'certificate_update'), 'heartbeats skipped, as the client does');
+  c.checkInOrder(feed, got, 'certstream-python lite');
+  got.forEach((m) => c.checkForm(feed, m, 'lite'));
+  const certs = full.messages().filter((x) => x.message_type === 'certificate_update');
+  c.checkInOrder(feed, certs, 'certstream-python full');
+  certs.forEach((x) => c.checkForm(feed, x, 'full'));
+  // The same records reach a node ws client with permessage-deflate off
+  // byte for byte: the python client offers no extension and gets plain text.
+  const seen = new Map(got.map((m, i) => [m.id, lite.raws()[i]]));
+  await c.waitFor(() => plain.messages.some((m) => seen.has(m.id)), 5000, 'an overlap with the plain client');
+  let same = 0;
+  for (const m of plain.messages) {
+    if (!seen.has(m.id)) continue;
+    assert.deepStrictEqual(JSON.parse(seen.get(m.id)), m, `record ${m.id}`);
+    same++;
+  }
+  assert.ok(same > 0);
+  await lite.close();
+  assert.strictEqual(lite.code, 0, `python client exited ${lite.code}: ${lite.err}`);
+  assert.match(lite.out, /^closed$/m);
+});
+
 test('a client may connect to a worker while another is busy streaming', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 300 }) });
   const early = c.openWs(d.url('/full-stream', 'ws'));

@@ -274,8 +274,50 @@ function openEventSource(url) {
   return c;
 }
 
+// CaliDog's certstream-python, as it reads a feed (lib/certstream_py.py:
+// the same websocket-client calls, no extension offered). c.messages()
+// parsed, c.raws() the texts as received; close() sends SIGTERM.
+function openCertstreamPython(url, { heartbeats = false } = {}) {
+  const { spawn } = require('node:child_process');
+  const args = [path.join(__dirname, 'certstream_py.py'), url];
+  if (heartbeats) args.push('--heartbeats');
+  const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = { url, proc: p, out: '', err: '', code: null, lines: [] };
+  let part = '';
+  p.stdout.setEncoding('utf8');
+  p.stdout.on('data', (b) => {
+    part += b;
+    let nl;
+    while ((nl = part.indexOf('\n')) >= 0) {
+      const line = part.slice(0, nl);
+      part = part.slice(nl + 1);
+      if (line.startsWith('M ')) c.lines.push(line.slice(2));
+      else c.out += `${line}\n`;
+    }
+  });
+  p.stderr.on('data', (b) => { c.err += b; });
+  c.exited = new Promise((res) => p.on('exit', (code) => { c.code = code; res(code); }));
+  c.opened = (async () => {
+    for (;;) {
+      if (/^open$/m.test(c.out)) return;
+      if (c.code !== null) throw new Error(`certstream-python client: ${c.err.trim().split('\n').pop()}`);
+      await sleep(20);
+    }
+  })();
+  c.opened.catch(() => {});
+  c.raws = () => c.lines;
+  c.messages = () => c.lines.map((l) => JSON.parse(l));
+  c.close = async () => {
+    if (c.code === null) p.kill('SIGTERM');
+    const t = setTimeout(() => { if (c.code === null) p.kill('SIGKILL'); }, 3000);
+    await c.exited;
+    clearTimeout(t);
+  };
+  return c;
+}
+
 module.exports = {
   WebSocket, EventSource, NODE_MODULES, ROOT, SAMPLE_FEED,
   sleep, waitFor, httpGet, parseMetrics, metric, waitForMetric, feedPath, loadFeed, confFor, keyOf,
-  checkInOrder, checkForm, openWs, openSseRaw, openEventSource,
+  checkInOrder, checkForm, openWs, openSseRaw, openEventSource, openCertstreamPython,
 };

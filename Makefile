@@ -5,7 +5,8 @@
 #   make run        build and run with ./certstream.conf in the foreground
 #   make test       install test dependencies, build, run every test
 #   make asan       ASan+UBSan build: ./certstreamd-asan
-#   make bench      benchmarks (writes bench/results.md)
+#   make bench      benchmarks, core suite (bench/results.md, results.json);
+#                   make bench SUITE=features|all for the others
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        Debian package: build/certstream_<version>_<arch>.deb
@@ -132,12 +133,15 @@ test: check-deps
 	@$(MAKE) --no-print-directory -j2 test-build
 	@scripts/run-tests.sh
 
-# Benchmarks: figures and ratios against baselines measured in the same run;
-# writes bench/results.md and bench/chart.png.
+# Benchmarks: figures and ratios against baselines measured in the same run,
+# in suites of under 15 minutes each (SUITE=core, the default, or features;
+# all runs both); each writes its own section of bench/results.md and its
+# own rows of bench/results.json (tests/bench/run.sh says more).
+SUITE ?= core
 bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory -j2 test-build
-	@tests/bench/run.sh
+	@tests/bench/run.sh $(SUITE)
 
 # Fuzzing (tests/fuzz/fuzz.mk): corpus replay under ASan+UBSan, then each
 # libFuzzer target for FUZZ_SECONDS (default 60), no total cap.

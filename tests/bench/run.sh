@@ -1,28 +1,29 @@
 #!/bin/sh
 # make bench: certstream against the machine's own ceiling (loadgen's raw
 # fan-out server) and a real peer (nginx + nchan), measured in the same run,
-# on 127.0.0.1 only, in bounded time. Writes bench/results.md and
-# bench/chart.png and prints the table. Every target not met says NOT MET
+# on 127.0.0.1 only, in bounded time. Every target not met says NOT MET
 # with its figure.
-#   tests/bench/run.sh [all|growth|compress|catchup|nats|filters]
-#                   growth: only the log growth rows (growth_bench.js),
-#                   printed; bench/results.md is left as it is
-#                   compress: only the compression rows (compress_part),
-#                   printed likewise
-#                   catchup: only the catch-up row (catchup_bench.sh),
-#                   printed likewise
-#                   nats: only the edge-through-NATS rows (nats_bench.sh)
-#                   filters: only the server-side filter rows (about 2
-#                   minutes), printed likewise
+#   tests/bench/run.sh [core|features|all|growth|compress|catchup|nats|filters]
+#                   core (the default, `make bench`, about 13 minutes):
+#                   fan-out, latency, memory, the ring, rendering, CT ingest
+#                   features (`make bench SUITE=features`, about 10
+#                   minutes): log growth, catch-up, NATS edges, server-side
+#                   filters, compression
+#                   core and features each replace their own section of
+#                   bench/results.md and their own rows of
+#                   bench/results.json (tests/bench/results_merge.py);
+#                   all: both, in turn
+#                   growth, compress, catchup, nats, filters: only that
+#                   part's rows, printed; bench/results.* are left as they are
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-SUITE=${1:-all}
+SUITE=${1:-core}
 case $SUITE in
-all | growth | compress | catchup | filters) ;;
+core | features | all | growth | compress | catchup | filters) ;;
 nats) exec tests/bench/nats_bench.sh ;;
-*) echo "usage: tests/bench/run.sh [all|growth|compress|catchup|nats|filters]" >&2; exit 2 ;;
+*) echo "usage: tests/bench/run.sh [core|features|all|growth|compress|catchup|nats|filters]" >&2; exit 2 ;;
 esac
 top=$(pwd)
 LG=$top/build/loadgen
@@ -44,6 +45,7 @@ need="$LG $DAEMON $FEED"
 [ "$SUITE" = growth ] && need="$DAEMON $top/build/fakelog"
 [ "$SUITE" = compress ] && need="$DAEMON $FEED $top/build/compress_bench $top/build/render_bench"
 [ "$SUITE" = catchup ] && need="$DAEMON $top/build/fakelog"
+[ "$SUITE" = features ] && need="$DAEMON $FEED $LG $top/build/fakelog $top/build/compress_bench $top/build/render_bench"
 for f in $need; do
 	[ -e "$f" ] || { echo "bench: missing $f (make test-build)"; exit 1; }
 done
@@ -303,8 +305,8 @@ nchan_run() {
 # ---- log growth --------------------------------------------------------
 # Static and RFC 6962 fake logs growing at 1 to 1,000 entries a second,
 # followed by this daemon and then by the previous commit's (built from git
-# by growth_bench.js): bytes, requests, latency. About 3.5 minutes (the
-# previous commit's build, once, 20 s more).
+# by growth_bench.js): bytes, requests, latency, 30 s of growth each.
+# About 2.5 minutes (the previous commit's build, once, 20 s more).
 growth_part() {
 	if [ ! -x build/fakelog ] || ! command -v node >/dev/null 2>&1; then
 		row "log growth (growth_bench.js): needs build/fakelog and node" \
@@ -314,7 +316,7 @@ growth_part() {
 	if [ ! -d tests/node/node_modules/ws ]; then
 		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2
 	fi
-	secs=60
+	secs=30
 	[ "${BENCH_QUICK:-0}" = 1 ] && secs=20
 	log "log growth: tests/bench/growth_bench.js (static and RFC 6962 fake logs at 1 to 1,000 entries/s, ${secs} s each; ours, then the previous commit's)"
 	BENCH_GROWTH_SECS=${BENCH_GROWTH_SECS:-$secs} timeout 600 \
@@ -536,7 +538,12 @@ if [ "$SUITE" = growth ]; then
 	exit 0
 fi
 
-log "work directory $work, window ${DUR}s per run"
+log "work directory $work, window ${DUR}s per run, suite $SUITE"
+core_rows=$work/rows-core.tsv
+features_rows=$work/rows-features.tsv
+: >"$core_rows"; : >"$features_rows"
+if [ "$SUITE" != features ]; then # the core suite: sections 1 to 8
+rows=$core_rows
 
 # 1. Headline: deliveries per worker CPU-second against the raw ceiling.
 # "Input saturating" for certstream is a replay rate far above what the
@@ -796,6 +803,14 @@ if [ -x tests/bench/ingest_bench.sh ] && [ -x build/fakelog ]; then
 	    "${o:--}" "-" "-" "<= 1.5" "$(met "$o" "<=" 1.5)"
 fi
 
+fi # end of the core suite
+core_took=$(elapsed)
+core_load=$(cut -d' ' -f1-3 /proc/loadavg)
+
+if [ "$SUITE" != core ]; then # the features suite: sections 9 to 13
+rows=$features_rows
+F_START=$(elapsed)
+
 # 9. Logs that grow: ours beside the previous commit's daemon.
 growth_part
 
@@ -809,27 +824,37 @@ tests/bench/nats_bench.sh "$work/nats.md" >/dev/null || log "nats: not measured"
 # 12. Server-side filters: matching cost, filtered fan-out, churn.
 filters_part
 
+# 13. permessage-deflate: bytes on the wire, the writer's and workers' CPU.
+log "compression"
+compress_part || log "compression: not measured"
+features_took=$(($(elapsed) - F_START))
+fi # end of the features suite
+
 # ---- results ---------------------------------------------------------------
 total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+commit=$(git rev-parse --short HEAD 2>/dev/null)
+machine="$(nproc) cores ($cpu), $(uname -sr)"
+table() { # ROWS_FILE
+	echo "| figure | ours | ceiling or peer | ratio | target | met? |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$1"
+}
+if [ "$SUITE" != features ]; then
 {
-	echo "# certstream benchmark results"
+	echo "## Core suite (\`make bench\`)"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cpu), $(uname -sr)," \
-	    "$(git rev-parse --short HEAD 2>/dev/null) — \`make bench\` took ${total} s."
+	echo "$when, $machine, $commit — took ${core_took} s; load average at its end: $core_load."
 	echo "Every ratio is against a baseline measured in the same run: the raw"
 	echo "fan-out ceiling (\`loadgen --raw-server\`: the same pre-framed messages,"
 	echo "one writev per client per turn) or nginx + nchan (the peer), fed the same"
 	echo "certificates (tests/data/sample-feed.ndjson, lite stream) at the same rate,"
 	echo "driven by the same load generator. Latency = receive time − \`data.seen\`."
-	echo "The log growth rows put this daemon beside the previous commit's, run"
-	echo "the same way against the same fake logs (tests/bench/growth_bench.js)."
 	echo
-	echo "| figure | ours | ceiling or peer | ratio | target | met? |"
-	echo "|---|---|---|---|---|---|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+	table "$core_rows"
 	echo
-	echo "## Notes"
+	echo "### Notes"
 	echo
 	n1=$(kv "$work/nchan-keep-500.out" deliveries_per_server_cpu_s)
 	r1=$(kv "$work/raw-keep-500.out" deliveries_per_server_cpu_s)
@@ -875,10 +900,10 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 			echo "  writes in the same process."
 		fi
 	done
-	echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- Load average when the suite ended: $core_load"
 	echo "  (other tenants share the 2 cores)."
 	echo
-	echo "## Memory per process"
+	echo "### Memory per process"
 	echo
 	echo "MB; USS = pages only this process maps, PSS = shared pages split"
 	echo "between their users; the shm segment (ring + shared stats) apart."
@@ -887,7 +912,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	echo "|---|---|---|---|---|---|"
 	cat "$memtab"
 	echo
-	echo "## Runs"
+	echo "### Runs"
 	echo
 	echo "Window ${DUR} s each after every client connected and 1 s of warm-up;"
 	echo "gaps/skipped = messages a client missed (lapped by the ring, or lost)."
@@ -897,13 +922,28 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 	cat "$runs"
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"
+} >"$work/core.md"
+python3 tests/bench/results_merge.py core "$core_rows" "$work/core.md" "$commit" "$core_load" "$when" ||
+	log "bench/results.*: core suite not written"
+fi
+if [ "$SUITE" != core ]; then
+features_load=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+	echo "## Features suite (\`make bench SUITE=features\`)"
+	echo
+	echo "$when, $machine, $commit — took ${features_took} s; load average at its end: $features_load."
+	echo "The log growth rows put this daemon beside the previous commit's, run"
+	echo "the same way against the same fake logs (tests/bench/growth_bench.js);"
+	echo "the others name their baseline, measured in the same run."
+	echo
+	table "$features_rows"
 	if [ -s "$work/nats.md" ]; then echo; cat "$work/nats.md"; fi
-} >"$top/bench/results.md"
-python3 tests/bench/results_json.py "$rows" "$(git rev-parse --short HEAD 2>/dev/null)" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)" >"$top/bench/results.json" ||
-	log "bench/results.json: not written"
+} >"$work/features.md"
+python3 tests/bench/results_merge.py features "$features_rows" "$work/features.md" "$commit" "$features_load" "$when" ||
+	log "bench/results.*: features suite not written"
+fi
 
-if command -v gnuplot >/dev/null 2>&1 && [ -s "$chart" ]; then
+if [ "$SUITE" != features ] && command -v gnuplot >/dev/null 2>&1 && [ -s "$chart" ]; then
 	gnuplot >"$work/gnuplot.log" 2>&1 <<EOF || log "gnuplot failed: $(cat "$work/gnuplot.log")"
 set terminal pngcairo size 900,520 font ",10"
 set output "$top/bench/chart.png"

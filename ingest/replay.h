@@ -12,6 +12,10 @@
  * copy into the ring. A message whose certificate does not render to its
  * own text (no DER, a placeholder, fields edited by hand: test feeds) is
  * streamed as the file wrote it instead (replay_recorded.c), and counted.
+ *
+ * replay_feed.c loads and stamps a feed; replay.c publishes it on a timer.
+ * Rendering at load, not at each publication: a looping feed would render
+ * the same certificate again at every pass.
  */
 #ifndef INGEST_REPLAY_H
 #define INGEST_REPLAY_H

@@ -3,10 +3,19 @@
  *
  * Each line is a certstream `certificate_update` message (full form, as
  * FORMAT.md), or a raw CT entry ({"leaf_input","extra_data","index"}, or a
- * whole get-entries body) that goes through the same rendering path as live
- * ingest. Every line is parsed once, at load: the three renderings (lite,
- * full, domains) are serialized then with a fixed-width `seen` placeholder,
- * so publishing a record is patching 17 digits and a copy into the ring.
+ * whole get-entries body). Every line is parsed once, at load, and its
+ * certificate rendered then by the render library (ingest/render/), as
+ * live ingest renders: a message's leaf_cert.as_der and its chain's as_der,
+ * with the log, index, update_type and submission_timestamp the message
+ * names. The three forms (lite, full, domains) are kept with a fixed-width
+ * `seen` placeholder, so publishing a record is patching 17 digits and a
+ * copy into the ring. A message whose certificate does not render to its
+ * own text (no DER, a placeholder, fields edited by hand: test feeds) is
+ * streamed as the file wrote it instead (replay_recorded.c), and counted.
+ *
+ * replay_feed.c loads and stamps a feed; replay.c publishes it on a timer.
+ * Rendering at load, not at each publication: a looping feed would render
+ * the same certificate again at every pass.
  */
 #ifndef INGEST_REPLAY_H
 #define INGEST_REPLAY_H
@@ -21,9 +30,12 @@
 #include "shm/segment.h"
 
 struct event_base;
+struct render_out;
 
-/* `seen` is always written as exactly this many characters. */
+/* `seen` is always written as exactly this many characters; until a
+ * record is stamped it holds the placeholder, 1e9 as render writes it. */
 #define REPLAY_SEEN_LEN 17
+#define REPLAY_SEEN_PLACEHOLDER "1000000000.000000"
 
 struct replay_rec {
 	size_t off[RV_COUNT];       /* JSON of each variant in the feed's buffer */
@@ -43,6 +55,10 @@ struct replay_feed {
 	uint64_t bad;               /* lines (or entries) skipped as malformed */
 	uint64_t skipped;           /* heartbeats and blank lines, not errors */
 	uint64_t next_index;        /* raw entries without an index count on */
+	uint64_t recorded;          /* records streamed as the file wrote them */
+	uint64_t recorded_line;     /* the first of them, and why */
+	char recorded_why[160];
+	struct render_out *ro;      /* while loading: the renderer's buffers */
 	char origin[128];           /* file name: the source of raw entries */
 };
 
@@ -81,6 +97,23 @@ void replay_feed_stamp(struct replay_feed *f, size_t i, int64_t seen_us,
 /* Unix microseconds as exactly REPLAY_SEEN_LEN characters of a JSON number
  * (seconds '.' microseconds; no NUL written). */
 void replay_seen_format(char out[REPLAY_SEEN_LEN], int64_t seen_us);
+
+/*
+ * For the loaders (replay.c, replay_recorded.c): append form v (JSON text
+ * holding the seen placeholder exactly once) or the facts to the record
+ * being built, then the record to the feed. 0, or -1 with err filled.
+ */
+int replay_feed_put_form(struct replay_feed *f, struct replay_rec *rec, int v,
+    const char *s, size_t len, char *err, size_t errlen);
+int replay_feed_put_facts(struct replay_feed *f, struct replay_rec *rec,
+    const void *p, size_t len, char *err, size_t errlen);
+int replay_feed_push(struct replay_feed *f, const struct replay_rec *rec,
+    char *err, size_t errlen);
+
+/* obj's member key if it has json-c type `type`, else NULL. */
+struct json_object;
+struct json_object *replay_json_get(struct json_object *obj, const char *key,
+    int type);
 
 struct replay;
 

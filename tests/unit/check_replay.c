@@ -1,6 +1,9 @@
-/* Replay source: feed parsing, the derived lite/domains forms, seen stamping,
- * bad lines, and publishing to a ring from an event loop. */
+/* Replay source: feed parsing, rendering by the render library (and the
+ * as-recorded fallback for hand-written records), the derived lite/domains
+ * forms, seen stamping, bad lines, and publishing to a ring from an event
+ * loop. */
 #include <check.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "ingest/facts_json.h"
 #include "ingest/replay.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
@@ -461,6 +465,161 @@ START_TEST(test_shipped_sample_feed_loads_cleanly)
 }
 END_TEST
 
+/* Every shipped record is written by the render library from its
+ * certificate, and what it writes is the file's text: the full form byte
+ * for byte (seen stamped with the file's value), lite the same without
+ * as_der and chain, domains its dns_entries, and the facts for filters
+ * those of the file's message. A drift of the renderer from the feed it
+ * made fails here. */
+START_TEST(test_shipped_sample_feed_is_rendered_to_its_own_text)
+{
+	struct replay_feed f;
+	struct factsj_buf fb = { NULL, 0, 0 };
+	FILE *fp;
+	char *line = NULL, err[256];
+	size_t cap = 0, i = 0;
+	ssize_t n;
+
+	ck_assert_msg(replay_feed_load(&f, "tests/data/sample-feed.ndjson", NULL,
+	    NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(f.recorded == 0, "%" PRIu64 " records not rendered, "
+	    "first line %" PRIu64 ": %s", f.recorded, f.recorded_line,
+	    f.recorded_why);
+	fp = fopen("tests/data/sample-feed.ndjson", "r");
+	ck_assert_ptr_nonnull(fp);
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		struct iovec json[RV_COUNT];
+		struct json_object *want, *lite, *dom, *wdom, *data, *src, *wsrc, *v;
+
+		while (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		ck_assert_uint_lt(i, f.n);
+		replay_feed_stamp(&f, i, 1735689600000000LL, json);
+		ck_assert_msg(json[RV_FULL].iov_len == (size_t)n &&
+		    memcmp(json[RV_FULL].iov_base, line, (size_t)n) == 0,
+		    "record %zu: full form differs from the file", i);
+
+		want = json_tokener_parse(line);
+		ck_assert_ptr_nonnull(want);
+		fb.len = 0;
+		ck_assert_int_eq(factsj_from_message(want, &fb), 0);
+		ck_assert_msg(f.recs[i].flen == fb.len && memcmp(f.buf +
+		    f.recs[i].foff, fb.p, fb.len) == 0, "record %zu: facts", i);
+
+		data = path_get(want, "data", NULL);
+		/* domains: built from the file's message */
+		wdom = json_object_new_object();
+		json_object_object_add(wdom, "message_type",
+		    json_object_new_string("dns_entries"));
+		json_object_object_add(wdom, "data", json_object_get(path_get(
+		    path_get(data, "leaf_cert", NULL), "all_domains", NULL)));
+		json_object_object_add(wdom, "cert_index",
+		    json_object_get(path_get(data, "cert_index", NULL)));
+		json_object_object_add(wdom, "seen",
+		    json_object_get(path_get(data, "seen", NULL)));
+		src = path_get(data, "source", NULL);
+		wsrc = json_object_new_object();
+		json_object_object_add(wsrc, "url", json_object_get(path_get(src,
+		    "url", NULL)));
+		json_object_object_add(wsrc, "name", json_object_get(path_get(src,
+		    "name", NULL)));
+		json_object_object_add(wdom, "source", wsrc);
+		dom = parse_variant(&json[RV_DOMAINS]);
+		ck_assert_msg(json_object_equal(dom, wdom), "record %zu: domains", i);
+
+		/* lite: the file's message without as_der and chain */
+		json_object_object_del(path_get(data, "leaf_cert", NULL), "as_der");
+		json_object_object_del(data, "chain");
+		lite = parse_variant(&json[RV_LITE]);
+		ck_assert_msg(json_object_equal(lite, want), "record %zu: lite", i);
+		v = path_get(lite, "data", "seen");
+		ck_assert(fabs(json_object_get_double(v) - 1735689600.0) < 1e-6);
+
+		json_object_put(lite);
+		json_object_put(dom);
+		json_object_put(wdom);
+		json_object_put(want);
+		i++;
+	}
+	ck_assert_uint_eq(i, f.n);
+	free(line);
+	fclose(fp);
+	factsj_buf_fini(&fb);
+	replay_feed_free(&f);
+}
+END_TEST
+
+/* The first line of the sample feed, to edit. */
+static char *
+sample_line(void)
+{
+	FILE *fp = fopen("tests/data/sample-feed.ndjson", "r");
+	char buf[16384], *line;
+
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), fp));
+	ck_assert_ptr_nonnull(strchr(buf, '\n'));
+	fclose(fp);
+	line = strdup(buf);
+	ck_assert_ptr_nonnull(line);
+	return line;
+}
+
+/* A record whose text its certificate does not give (a name edited by
+ * hand, no DER, a placeholder DER) is streamed as the file wrote it, and
+ * counted with the first one's line and reason; the untouched one beside
+ * it is rendered. */
+START_TEST(test_hand_written_records_are_streamed_as_recorded)
+{
+	struct replay_feed f;
+	struct iovec json[RV_COUNT];
+	struct json_object *dom;
+	char *orig = sample_line(), *edited, *text, *at, path[64], err[256];
+	const char *from = "\"all_domains\":[\"gem-jewelers.com\"";
+	const char *to = "\"all_domains\":[\"hand.example\"";
+	size_t ol = strlen(orig);
+
+	at = strstr(orig, from);
+	ck_assert_ptr_nonnull(at);
+	edited = malloc(ol + 64);
+	ck_assert_ptr_nonnull(edited);
+	snprintf(edited, ol + 64, "%.*s%s%s", (int)(at - orig), orig, to,
+	    at + strlen(from));
+	text = malloc(2 * ol + 1024);
+	ck_assert_ptr_nonnull(text);
+	snprintf(text, 2 * ol + 1024, "%s%s%s", orig, edited,
+	    "{\"message_type\":\"certificate_update\",\"data\":{\"leaf_cert\":"
+	    "{\"all_domains\":[\"no-der.example\"]},\"cert_index\":1,"
+	    "\"source\":{\"url\":\"https://l.example/\",\"name\":\"l\"}}}\n");
+	write_feed(path, text);
+	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
+	unlink(path);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_uint_eq(f.recorded, 2);
+	ck_assert_uint_eq(f.recorded_line, 2);
+	ck_assert_msg(strstr(f.recorded_why, "renders to other text") != NULL,
+	    "%s", f.recorded_why);
+
+	replay_feed_stamp(&f, 0, 1735689600000000LL, json);
+	ck_assert_uint_eq(json[RV_FULL].iov_len, ol - 1);
+	ck_assert(memcmp(json[RV_FULL].iov_base, orig, ol - 1) == 0);
+	replay_feed_stamp(&f, 1, 1735689600000000LL, json);
+	dom = parse_variant(&json[RV_DOMAINS]);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+	    path_get(dom, "data", NULL), 0)), "hand.example");
+	json_object_put(dom);
+	replay_feed_stamp(&f, 2, 1735689600000000LL, json);
+	dom = parse_variant(&json[RV_DOMAINS]);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+	    path_get(dom, "data", NULL), 0)), "no-der.example");
+	json_object_put(dom);
+	replay_feed_free(&f);
+	free(text);
+	free(edited);
+	free(orig);
+}
+END_TEST
+
 /* ---- publishing through a real ring ---- */
 
 struct rig {
@@ -728,6 +887,8 @@ replay_suite(void)
 	tcase_add_test(tc, test_get_entries_body_is_rendered_like_live_ingest);
 	tcase_add_test(tc, test_raw_entry_lines_with_and_without_index);
 	tcase_add_test(tc, test_shipped_sample_feed_loads_cleanly);
+	tcase_add_test(tc, test_shipped_sample_feed_is_rendered_to_its_own_text);
+	tcase_add_test(tc, test_hand_written_records_are_streamed_as_recorded);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tp, 30);
 	tcase_add_test(tp, test_publishes_every_record_once_then_idles);

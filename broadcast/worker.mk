@@ -2,7 +2,9 @@
 # ring), HTTP endpoints, token auth, connection limits shared through the
 # segment, TLS through OpenSSL, server-side filters (parsing, matching
 # through Hyperscan), and the bundled /example.json.
-BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
+BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/client_tls.c \
+	broadcast/request.c broadcast/stream_out.c broadcast/ws_session.c \
+	broadcast/endpoints.c \
 	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \

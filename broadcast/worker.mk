@@ -4,7 +4,8 @@
 # through Hyperscan), and the bundled /example.json.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/client_tls.c \
 	broadcast/request.c broadcast/stream_out.c broadcast/ws_session.c \
-	broadcast/endpoints.c \
+	broadcast/endpoints.c broadcast/ep_health.c broadcast/ep_metrics.c \
+	broadcast/ep_json.c \
 	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "broadcast/endpoints_priv.h"
+#include "broadcast/routes.h"
 #include "broadcast/static.h"
 
 static const char *
@@ -110,6 +111,18 @@ ep_is(const struct http_str *s, const char *lit)
 	return s->len == n && memcmp(s->p, lit, n) == 0;
 }
 
+/* A stream's path asked without its upgrade. */
+int
+ep_upgrade_required(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	(void)w;
+	(void)req;
+	return endpoints_error(out, 426, "WebSocket upgrade required",
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Version: 13\r\n", head_only);
+}
+
 int
 endpoints_respond(struct wctx *w, const struct http_request *req,
     const char *path, struct evbuffer *out)
@@ -117,19 +130,9 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 	const struct config *cfg = w->cfg;
 	int get = ep_is(&req->method, "GET"), head = ep_is(&req->method, "HEAD");
 	const struct static_file *page = static_find(path);
-	struct filter_sel f;
-	int known, h;
+	const struct route *r = routes_find(path);
 
-	known = page != NULL ||
-	    ((strcmp(path, "/full-stream") == 0 ||
-	    strcmp(path, "/domains-only") == 0) && cfg->protocols.websocket) ||
-	    (strcmp(path, "/sse") == 0 && cfg->protocols.sse) ||
-	    ((strcmp(path, "/health") == 0 || strcmp(path, "/health/deep") == 0) &&
-	    cfg->protocols.health) ||
-	    (strcmp(path, "/metrics") == 0 && cfg->protocols.metrics) ||
-	    ((strcmp(path, "/example.json") == 0 ||
-	    strcmp(path, "/latest.json") == 0) && cfg->protocols.example_json);
-	if (!known)
+	if (page == NULL && (r == NULL || !routes_enabled(r, cfg)))
 		return endpoints_error(out, 404, "not found", NULL, head);
 	if (ep_is(&req->method, "OPTIONS"))
 		return ep_send(out, 200, "text/plain", NULL, 0,
@@ -143,29 +146,10 @@ endpoints_respond(struct wctx *w, const struct http_request *req,
 
 	if (page != NULL)   /* the index page's files (static.c) */
 		return static_respond(page, req, out, head);
-	if (strcmp(path, "/full-stream") == 0 ||
-	    strcmp(path, "/domains-only") == 0)
-		return endpoints_error(out, 426, "WebSocket upgrade required",
-		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Version: 13\r\n", head);
-	if (strcmp(path, "/sse") == 0)      /* HEAD: GET was routed before */
+	/* A stream only on GET (/sse; a GET was routed to it before). */
+	if (r->respond == NULL || !(r->methods & (get ? ROUTE_GET : ROUTE_HEAD)))
 		return endpoints_error(out, 405, "method not allowed",
+		    (r->methods & ROUTE_HEAD) ? "Allow: GET, HEAD\r\n" :
 		    "Allow: GET\r\n", head);
-	if (strcmp(path, "/health") == 0) {
-		h = ep_health(w);
-		return h > 0 ?
-		    ep_send(out, 200, "text/plain", "OK", 2, NULL, head) :
-		    ep_send(out, 503, "text/plain", "unhealthy", 9, NULL, head);
-	}
-	if (strcmp(path, "/health/deep") == 0)
-		return ep_health_deep(w, out, head);
-	if (strcmp(path, "/metrics") == 0)
-		return ep_metrics(w, out, head);
-	/* /latest.json and /example.json take the streams' filters */
-	if ((h = filter_sel_open(&f, NULL, cfg, &req->query, out)) != 0)
-		return h;
-	h = strcmp(path, "/example.json") == 0 ? ep_example(w, &f, out, head) :
-	    ep_latest(w, &f, out, head);
-	filter_sel_close(&f);
-	return h;
+	return r->respond(w, req, out, head);
 }

@@ -52,4 +52,18 @@ int ep_example(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
 int ep_latest(struct wctx *w, struct filter_sel *f, struct evbuffer *out,
     int head_only);
 
+/* The plain answers of the route table's rows (routes.h route_fn). */
+int ep_upgrade_required(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+int ep_health_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+int ep_health_deep_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+int ep_metrics_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+int ep_latest_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+int ep_example_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only);
+
 #endif

@@ -362,3 +362,23 @@ cleanup:
 	json_object_put(root);
 	return rc;
 }
+
+int
+ep_health_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	int h = ep_health(w);
+
+	(void)req;
+	return h > 0 ?
+	    ep_send(out, 200, "text/plain", "OK", 2, NULL, head_only) :
+	    ep_send(out, 503, "text/plain", "unhealthy", 9, NULL, head_only);
+}
+
+int
+ep_health_deep_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	(void)req;
+	return ep_health_deep(w, out, head_only);
+}

@@ -132,3 +132,32 @@ cleanup:
 		evbuffer_free(body);
 	return rc;
 }
+
+/* Both take the streams' filters. */
+int
+ep_latest_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	struct filter_sel f;
+	int h;
+
+	if ((h = filter_sel_open(&f, NULL, w->cfg, &req->query, out)) != 0)
+		return h;
+	h = ep_latest(w, &f, out, head_only);
+	filter_sel_close(&f);
+	return h;
+}
+
+int
+ep_example_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	struct filter_sel f;
+	int h;
+
+	if ((h = filter_sel_open(&f, NULL, w->cfg, &req->query, out)) != 0)
+		return h;
+	h = ep_example(w, &f, out, head_only);
+	filter_sel_close(&f);
+	return h;
+}

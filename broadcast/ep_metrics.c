@@ -505,3 +505,11 @@ cleanup:
 	evbuffer_free(b);
 	return rc;
 }
+
+int
+ep_metrics_respond(struct wctx *w, const struct http_request *req,
+    struct evbuffer *out, int head_only)
+{
+	(void)req;
+	return ep_metrics(w, out, head_only);
+}

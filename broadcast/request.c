@@ -13,22 +13,11 @@
 #include "broadcast/auth.h"
 #include "broadcast/client_priv.h"
 #include "broadcast/endpoints.h"
+#include "broadcast/routes.h"
 #include "broadcast/sse.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
 #include "shm/ring.h"
-
-static int
-client_stream_for(const char *path)
-{
-	if (strcmp(path, "/") == 0)
-		return RV_LITE;
-	if (strcmp(path, "/full-stream") == 0)
-		return RV_FULL;
-	if (strcmp(path, "/domains-only") == 0)
-		return RV_DOMAINS;
-	return -1;
-}
 
 int
 client_start_stream(struct client *c, int proto, int stream)
@@ -193,21 +182,6 @@ client_unauthorized(struct client *c)
 	    "WWW-Authenticate: Bearer\r\n");
 }
 
-static enum auth_scope
-client_scope(const char *path)
-{
-	if (strcmp(path, "/sse") == 0)
-		return AUTH_STREAM;
-	if (strcmp(path, "/latest.json") == 0 ||
-	    strcmp(path, "/example.json") == 0)
-		return AUTH_DATA;
-	if (strcmp(path, "/health") == 0 || strcmp(path, "/health/deep") == 0)
-		return AUTH_HEALTH;
-	if (strcmp(path, "/metrics") == 0)
-		return AUTH_METRICS;
-	return AUTH_OPEN;
-}
-
 /* A complete request head is in c->head: decide what it gets. */
 static int
 client_route(struct client *c)
@@ -217,22 +191,24 @@ client_route(struct client *c)
 	const struct http_request *req = &w->req;
 	char path[256], accept[32];
 	enum ws_handshake_result hs;
-	int stream, status;
+	const struct route *rt;
+	int status;
 	long plen;
 
 	plen = http_path_normalize(&req->path, path, sizeof(path));
 	if (plen < 0)
 		return client_answer(c, 400, "bad request path", NULL);
-	stream = client_stream_for(path);
+	rt = routes_find(path);
 	hs = ws_handshake_check(req, accept);
 	if (hs != WS_HS_NOT_UPGRADE) {
-		if (stream < 0 || !cfg->protocols.websocket)
+		if (rt == NULL || !(rt->streams & ROUTE_UP_WS) ||
+		    !routes_enabled(rt, cfg))
 			return client_answer(c, 404, "not found", NULL);
 		if (!auth_allowed(cfg, req, AUTH_STREAM))
 			return client_unauthorized(c);
 		switch (hs) {
 		case WS_HS_OK:
-			return client_start_ws(c, req, stream, accept,
+			return client_start_ws(c, req, (int)rt->stream, accept,
 			    c->head + req->head_len, c->head_len - req->head_len);
 		case WS_HS_BAD_METHOD:
 			return client_answer(c, 405, "method not allowed",
@@ -246,10 +222,11 @@ client_route(struct client *c)
 			return client_answer(c, 400, "bad WebSocket upgrade", NULL);
 		}
 	}
-	if (!auth_allowed(cfg, req, client_scope(path)) &&
+	if (!auth_allowed(cfg, req, rt != NULL ? rt->scope : AUTH_OPEN) &&
 	    !(req->method.len == 7 && memcmp(req->method.p, "OPTIONS", 7) == 0))
 		return client_unauthorized(c);
-	if (strcmp(path, "/sse") == 0 && cfg->protocols.sse &&
+	if (rt != NULL && (rt->streams & ROUTE_UP_SSE) &&
+	    routes_enabled(rt, cfg) &&
 	    req->method.len == 3 && memcmp(req->method.p, "GET", 3) == 0)
 		return client_start_sse(c, req);
 

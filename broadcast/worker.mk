@@ -2,10 +2,14 @@
 # ring), HTTP endpoints, token auth, connection limits shared through the
 # segment, TLS through OpenSSL, server-side filters (parsing, matching
 # through Hyperscan), and the bundled /example.json.
-BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/client_tls.c \
+
+# A client's connection and the plain answers (also linked into
+# tests/harness/worker_harness).
+WORKER_CLIENT_SRCS := broadcast/client.c broadcast/client_tls.c \
 	broadcast/request.c broadcast/stream_out.c broadcast/ws_session.c \
-	broadcast/endpoints.c broadcast/ep_health.c broadcast/ep_metrics.c \
-	broadcast/ep_json.c \
+	broadcast/routes.c broadcast/endpoints.c broadcast/ep_health.c \
+	broadcast/ep_metrics.c broadcast/ep_json.c
+BROADCAST_SRCS += broadcast/worker.c $(WORKER_CLIENT_SRCS) \
 	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \

@@ -3,10 +3,11 @@
  * limits), its socket events, a plain HTTP answer, the timers (header,
  * idle, linger), a graceful stop, a lingering close, and teardown.
  *
- * Teardown is deferred: client_close() releases the socket and the limits
- * at once and unlinks the client, but frees it only from the reaper, an
- * event of its own that runs after the callback that closed it (see
- * client_priv.h), so no caller can read a freed client.
+ * Teardown is deferred: client_close() gives back the stats, the limits
+ * and the events at once and unlinks the client, but closes its socket and
+ * frees it only in the reaper, an event of its own that runs after the
+ * callback that closed it (client_priv.h), so no caller can read a freed
+ * client.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,6 +37,8 @@ client_events(struct client *c)
 {
 	uint8_t want = 0;
 
+	if (c->closed)
+		return -1;
 	if (!(c->flags & CF_EOF))
 		want |= EV_READ;
 	if (c->flags & CF_WANT_WRITE)
@@ -141,17 +144,16 @@ client_close(struct client *c)
 {
 	struct wctx *w = c->w;
 
+	if (c->closed)
+		return;
+	c->closed = 1;
 	client_count(c, 0);
 	limits_release(w->seg->limits, &c->hold);
 	if (c->evflags != 0)
 		event_del(&c->ev);
-	SSL_free(c->ssl);
-	close(c->fd);
-	free(c->head);
-	free(c->rest);
-	filter_sel_close(&c->filter);
-	if (c->out != NULL)
-		evbuffer_free(c->out);
+	c->evflags = 0;
+	/* Unlinked, but c->next still leads on: a loop over w->clients that
+	 * stands on c goes on past it. */
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -159,7 +161,65 @@ client_close(struct client *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	w->nconns--;
+	/* The socket, the TLS state and the buffers go with c, in the
+	 * reaper: until then a caller still holding c reads what it had. */
+	c->dead_next = w->dead;
+	w->dead = c;
+	if (w->reap_ev != NULL)
+		event_active(w->reap_ev, EV_TIMEOUT, 0);
+}
+
+static void
+client_free(struct client *c)
+{
+	SSL_free(c->ssl);
+	close(c->fd);
+	free(c->head);
+	free(c->rest);
+	filter_sel_close(&c->filter);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
 	free(c);
+}
+
+/* Free every client closed so far. */
+static void
+client_reap(struct wctx *w)
+{
+	while (w->dead != NULL) {
+		struct client *c = w->dead;
+
+		w->dead = c->dead_next;
+		client_free(c);
+	}
+}
+
+static void
+client_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_reap(arg);
+}
+
+int
+client_reaper_init(struct wctx *w)
+{
+	w->reap_ev = event_new(w->base, -1, 0, client_reap_cb, w);
+	if (w->reap_ev == NULL) {
+		log_warnx("%s: event_new", __func__);
+		return -1;
+	}
+	return 0;
+}
+
+void
+client_reaper_fini(struct wctx *w)
+{
+	client_reap(w);
+	if (w->reap_ev != NULL)
+		event_free(w->reap_ev);
+	w->reap_ev = NULL;
 }
 
 struct client *
@@ -262,6 +322,8 @@ client_tick(struct client *c)
 	const struct config *cfg = c->w->cfg;
 	uint32_t now = c->w->now;
 
+	if (c->closed)
+		return;
 	switch (c->state) {
 	case CS_HEAD:
 		if (now - c->since >=
@@ -295,6 +357,8 @@ client_tick(struct client *c)
 void
 client_shutdown(struct client *c)
 {
+	if (c->closed)
+		return;
 	switch (c->state) {
 	case CS_HEAD:
 		client_close(c);
@@ -328,6 +392,8 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 
 	(void)fd;
+	if (c->closed)
+		return;
 	if (c->flags & CF_TLS_HS) {
 		client_handshake(c);
 		return;

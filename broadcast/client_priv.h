@@ -8,10 +8,11 @@
  *   stream_out.c  the stream writer: cursor, writev from the ring
  *   ws_session.c  the WebSocket session after the upgrade
  *
- * client_close() never frees: it closes the socket, unlinks the client and
- * hands it to the reaper, which frees it once the current callback has
- * returned. A function that closed c returns -1; c itself stays readable
- * until then, and every entry point does nothing on a closed client.
+ * client_close() never frees: it gives back the client's place (stats,
+ * limits, events), unlinks it and hands it to the reaper, which closes the
+ * socket and frees it once the current callback has returned. A function
+ * that closed c returns -1; c itself stays readable until then, and every
+ * entry point does nothing on a closed client.
  */
 #ifndef BROADCAST_CLIENT_PRIV_H
 #define BROADCAST_CLIENT_PRIV_H
@@ -57,6 +58,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 
 struct client {
 	struct client *prev, *next;
+	struct client *dead_next;       /* closed: w->dead, freed by the reaper */
 	struct wctx *w;
 	struct event ev;
 	int fd;
@@ -64,6 +66,7 @@ struct client {
 	uint8_t proto;          /* SP_WS, SP_SSE (streaming only) */
 	uint8_t stream;         /* enum ring_variant */
 	uint8_t evflags;        /* what ev is registered for, 0 = none */
+	uint8_t closed;         /* client_close() done; freed by the reaper */
 	uint16_t flags;
 	uint16_t ctl_len, ctl_off, rlen;
 	uint32_t since;         /* ms: accepted, close queued, or linger start */

@@ -456,6 +456,8 @@ client_write(struct client *c)
 	struct wctx *w = c->w;
 	int round;
 
+	if (c->closed)
+		return -1;
 	if (c->ssl != NULL) {
 		int r = client_tls_flush(c);
 
@@ -594,7 +596,8 @@ client_deliver(struct client *c)
 {
 	uint64_t tail;
 
-	if (c->state != CS_STREAM || (c->flags & CF_CLOSE_QUEUED))
+	if (c->closed || c->state != CS_STREAM ||
+	    (c->flags & CF_CLOSE_QUEUED))
 		return;
 	if (!(c->flags & CF_WANT_WRITE)) {
 		(void)client_write(c);
@@ -614,7 +617,8 @@ client_heartbeat(struct client *c, const uint8_t *wsframe, size_t wslen)
 {
 	int r;
 
-	if (c->state != CS_STREAM || (c->flags & CF_CLOSE_QUEUED))
+	if (c->closed || c->state != CS_STREAM ||
+	    (c->flags & CF_CLOSE_QUEUED))
 		return;
 	if (c->proto == SP_WS)
 		r = client_ctl_add(c, wsframe, wslen);
@@ -633,7 +637,7 @@ client_ping(struct client *c)
 	uint8_t f[4];
 	size_t n;
 
-	if (c->state != CS_STREAM || c->proto != SP_WS ||
+	if (c->closed || c->state != CS_STREAM || c->proto != SP_WS ||
 	    (c->flags & CF_CLOSE_QUEUED))
 		return;
 	n = ws_control_frame(f, WS_OP_PING, 0, NULL, 0);

@@ -14,9 +14,10 @@ BROADCAST_SRCS += broadcast/worker.c $(WORKER_CLIENT_SRCS) \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \
 	build/gen/example_json.c
-UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c \
+UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_client.c \
+	tests/unit/check_limits.c \
 	tests/unit/check_filter.c
-UNIT_SUITES += endpoints limits filter
+UNIT_SUITES += endpoints client limits filter
 
 # broadcast/example.json is compiled in as a NUL-terminated byte array.
 # (The rule must not become the default goal: restore it afterwards.)

@@ -19,6 +19,7 @@
 #define WCTX_BUDGET (256 * 1024)
 #define WCTX_SCRATCH 16384
 
+struct event;
 struct event_base;
 struct client;
 struct filter_reg;
@@ -46,6 +47,8 @@ struct wctx {
 	int id;
 	struct event_base *base;
 	struct client *clients;         /* every connection, doubly linked */
+	struct client *dead;            /* closed, not freed yet (client.c) */
+	struct event *reap_ev;          /* frees them after the callback */
 	struct filter_reg *filters;     /* the clients' filter groups */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */

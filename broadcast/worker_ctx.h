@@ -1,6 +1,7 @@
 /*
  * The state of one worker process that its clients and endpoints share.
- * Private to broadcast/: worker.c owns it, client.c and endpoints.c read it.
+ * Private to broadcast/: worker.c owns it; the client files (client_priv.h)
+ * and the plain answers (endpoints_priv.h) read it.
  */
 #ifndef BROADCAST_WORKER_CTX_H
 #define BROADCAST_WORKER_CTX_H

@@ -8,6 +8,9 @@
 #include "broadcast/routes.h"
 
 static const struct route routes[] = {
+	/* path, switch, methods, scope of a plain request, streams, the
+	 * form a WebSocket upgrade streams, plain answer */
+
 	/* The index page is static.c's; its WebSocket upgrade is the lite
 	 * stream (the path certstream clients have always used). */
 	{ "/", ROUTE_NEED_WEBSOCKET, ROUTE_GET | ROUTE_HEAD, AUTH_OPEN,

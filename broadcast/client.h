@@ -22,8 +22,17 @@ struct client;
  * (fd closed). */
 int client_open(struct wctx *w, int fd, const struct sockaddr *sa);
 
-/* Close and free: counters updated, unlinked from w->clients. */
+/* Close: counters and limits released, unlinked from w->clients, its
+ * events gone. Freed (socket closed, memory released) by the reaper after
+ * the current callback returns, so c stays readable to whoever holds it;
+ * every client_* call on it does nothing. Closing twice is harmless. */
 void client_close(struct client *c);
+
+/* The reaper: an event of w->base that frees the clients closed since it
+ * last ran. _fini frees them at once (the worker's teardown, after its
+ * last client_close) and the event with them. */
+int client_reaper_init(struct wctx *w);
+void client_reaper_fini(struct wctx *w);
 
 /* New records may be in the ring: a caught-up streaming client writes them
  * now (unless it already waits for its socket to drain). */

@@ -1,8 +1,9 @@
 /*
- * The plain HTTP endpoints of a worker: index page, /health, /health/deep,
- * /metrics, /example.json, /latest.json, JSON errors. Each answer is a whole
- * response (status line, headers, body) appended to an evbuffer; the
- * connection is closed after it.
+ * The plain HTTP answers of a worker: the index page, health, metrics, the
+ * newest records as JSON, JSON errors; which path gets which is the route
+ * table's (routes.h). Each answer is a whole response (status line,
+ * headers, body) appended to an evbuffer; the connection is closed after
+ * it.
  */
 #ifndef BROADCAST_ENDPOINTS_H
 #define BROADCAST_ENDPOINTS_H
@@ -13,9 +14,10 @@
 struct evbuffer;
 
 /*
- * Answer req, whose normalised path is path. Streams (WebSocket, SSE) are
- * routed before this; a WebSocket path reached here without an upgrade gets
- * 426. Returns the status code written.
+ * Answer req, whose normalised path is path, by its route's handler (404
+ * for no route or one switched off). Streams (WebSocket, SSE) are routed
+ * before this; a WebSocket path reached here without an upgrade gets 426.
+ * Returns the status code written.
  */
 int endpoints_respond(struct wctx *w, const struct http_request *req,
     const char *path, struct evbuffer *out);

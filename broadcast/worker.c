@@ -431,6 +431,7 @@ worker_free(struct worker *wk)
 	if (wk->w != NULL) {
 		while (wk->w->clients != NULL)
 			client_close(wk->w->clients);
+		client_reaper_fini(wk->w);
 	}
 	for (i = 0; i < sizeof(wk->sig_ev) / sizeof(wk->sig_ev[0]); i++)
 		if (wk->sig_ev[i] != NULL)
@@ -543,6 +544,8 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	wk.ping_ev = event_new(w->base, -1, EV_PERSIST, worker_ping_cb, &wk);
 	wk.resume_ev = evtimer_new(w->base, worker_resume_cb, &wk);
 	wk.stop_ev = evtimer_new(w->base, worker_stop_cb, &wk);
+	if (client_reaper_init(w) == -1)
+		goto cleanup;
 	if (wk.wake_ev == NULL || wk.pump_ev == NULL || wk.tick_ev == NULL ||
 	    wk.beat_ev == NULL || wk.ping_ev == NULL || wk.resume_ev == NULL ||
 	    wk.stop_ev == NULL) {

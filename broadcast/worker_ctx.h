@@ -1,6 +1,7 @@
 /*
  * The state of one worker process that its clients and endpoints share.
- * Private to broadcast/: worker.c owns it, client.c and endpoints.c read it.
+ * Private to broadcast/: worker.c owns it; the client files (client_priv.h)
+ * and the plain answers (endpoints_priv.h) read it.
  */
 #ifndef BROADCAST_WORKER_CTX_H
 #define BROADCAST_WORKER_CTX_H
@@ -19,6 +20,7 @@
 #define WCTX_BUDGET (256 * 1024)
 #define WCTX_SCRATCH 16384
 
+struct event;
 struct event_base;
 struct client;
 struct filter_reg;
@@ -46,6 +48,8 @@ struct wctx {
 	int id;
 	struct event_base *base;
 	struct client *clients;         /* every connection, doubly linked */
+	struct client *dead;            /* closed, not freed yet (client.c) */
+	struct event *reap_ev;          /* frees them after the callback */
 	struct filter_reg *filters;     /* the clients' filter groups */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */

@@ -1,5 +1,5 @@
-/* Unit tests: broadcast/endpoints.c (answers built from a segment's stats
- * and ring, no sockets). */
+/* Unit tests: the plain answers (broadcast/endpoints.c and ep_*.c, chosen by
+ * routes.c; answers built from a segment's stats and ring, no sockets). */
 #include <check.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -323,6 +323,46 @@ START_TEST(switches_methods_and_errors)
 }
 END_TEST
 
+/* A stream's path asked as a plain request: the WebSocket paths want the
+ * upgrade, /sse only streams (GET is routed to the stream before this);
+ * each is there only while its protocol is switched on. */
+START_TEST(stream_paths_without_their_stream)
+{
+	char *head, *body;
+
+	ck_assert_int_eq(answer("GET", "/full-stream", &head, &body), 426);
+	ck_assert_ptr_nonnull(strstr(head, "Upgrade: websocket\r\n"));
+	free(head);
+	free(body);
+	ck_assert_int_eq(answer("HEAD", "/domains-only", &head, &body), 426);
+	free(head);
+	free(body);
+	ck_assert_int_eq(answer("HEAD", "/sse", &head, &body), 405);
+	ck_assert_ptr_nonnull(strstr(head, "Allow: GET\r\n"));
+	free(head);
+	free(body);
+	ck_assert_int_eq(answer("OPTIONS", "/sse", &head, &body), 200);
+	ck_assert_ptr_nonnull(strstr(head, "Allow: GET, HEAD, OPTIONS\r\n"));
+	free(head);
+	free(body);
+	ck_assert_int_eq(answer("GET", "/nothing-here", &head, &body), 404);
+	free(head);
+	free(body);
+	cfg->protocols.websocket = 0;
+	cfg->protocols.sse = 0;
+	ck_assert_int_eq(answer("GET", "/full-stream", &head, &body), 404);
+	free(head);
+	free(body);
+	ck_assert_int_eq(answer("HEAD", "/sse", &head, &body), 404);
+	free(head);
+	free(body);
+	/* the index page is not the stream's: it stays */
+	ck_assert_int_eq(answer("GET", "/", &head, &body), 200);
+	free(head);
+	free(body);
+}
+END_TEST
+
 /* The page's files (broadcast/www/, embedded at build time): each with its
  * type, an ETag a browser's If-None-Match gets a 304 for, and the CSP. */
 START_TEST(index_page_files_typed_tagged_and_revalidated)
@@ -412,6 +452,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, ingest_delay_histogram_cumulative_and_estimated);
 	tcase_add_test(tc, latest_newest_first_and_example);
 	tcase_add_test(tc, switches_methods_and_errors);
+	tcase_add_test(tc, stream_paths_without_their_stream);
 	tcase_add_test(tc, health_fails_when_every_log_is_silent);
 	tcase_add_test(tc, index_page_files_typed_tagged_and_revalidated);
 	suite_add_tcase(s, tc);

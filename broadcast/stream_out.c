@@ -59,7 +59,7 @@ client_ctl_add(struct client *c, const void *p, size_t len)
 static int
 client_torn(struct client *c)
 {
-	atomic_fetch_add(&c->w->st->torn_closed, 1);
+	wstat_add(&c->w->st->torn_closed, 1);
 	log_debug("client fd %d: record %llu reused mid-write, closing", c->fd,
 	    (unsigned long long)c->cursor);
 	client_close(c);
@@ -133,7 +133,7 @@ client_lapped(struct client *c, uint64_t tail, uint64_t head)
 
 	if (!(c->flags & CF_LAPPING)) {
 		c->flags |= CF_LAPPING;
-		atomic_fetch_add(&c->w->st->lapped, 1);
+		wstat_add(&c->w->st->lapped, 1);
 	}
 	if (!(c->flags & CF_LAP_LOGGED)) {
 		c->flags |= CF_LAP_LOGGED;
@@ -141,7 +141,7 @@ client_lapped(struct client *c, uint64_t tail, uint64_t head)
 		    "%llu records (further laps only counted)", c->fd,
 		    (unsigned long long)n);
 	}
-	atomic_fetch_add(&c->w->st->skipped, n);
+	wstat_add(&c->w->st->skipped, n);
 	client_gap(c, n, c->cursor, tail - 1);
 	c->cursor = tail;
 	if (c->proto == SP_SSE) {
@@ -251,8 +251,8 @@ client_zcount(struct client *c, uint64_t zlen, uint64_t plen)
 {
 	struct shm_worker_stats *st = c->w->st;
 
-	atomic_fetch_add(&st->stream_zbytes[c->stream][c->proto], zlen);
-	atomic_fetch_add(&st->stream_zplain[c->stream][c->proto], plen);
+	wstat_add(&st->stream_zbytes[c->stream][c->proto], zlen);
+	wstat_add(&st->stream_zplain[c->stream][c->proto], plen);
 }
 
 /* A write stopped `done` bytes into record `cursor`: keep the rest of it
@@ -323,9 +323,9 @@ client_latency(struct shm_worker_stats *st, int64_t now_us, int64_t seen_us)
 	/* bucket i: d <= 2^i ms; the last one is +Inf */
 	while (i < SHM_LAT_BUCKETS - 1 && d > (int64_t)1000 << i)
 		i++;
-	atomic_fetch_add(&st->lat_bucket[i], 1);
-	atomic_fetch_add(&st->lat_sum_us, (uint64_t)d);
-	atomic_fetch_add(&st->lat_count, 1);
+	wstat_add(&st->lat_bucket[i], 1);
+	wstat_add(&st->lat_sum_us, (uint64_t)d);
+	wstat_add(&st->lat_count, 1);
 }
 
 /* Account n written bytes against the units of the last writev.
@@ -341,7 +341,7 @@ client_consume(struct client *c, size_t n, int nunits)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	atomic_fetch_add(&w->st->bytes_sent, n);
+	wstat_add(&w->st->bytes_sent, n);
 	for (i = 0; i < nunits; i++) {
 		struct wctx_unit *u = &w->units[i];
 
@@ -378,10 +378,10 @@ client_consume(struct client *c, size_t n, int nunits)
 			r = client_keep_rest(c, (uint32_t)n);
 		break;
 	}
-	atomic_fetch_add(&w->st->stream_bytes[c->stream][c->proto], sent);
+	wstat_add(&w->st->stream_bytes[c->stream][c->proto], sent);
 	if (msgs > 0) {
-		atomic_fetch_add(&w->st->messages_sent, msgs);
-		atomic_fetch_add(&w->st->stream_msgs[c->stream][c->proto], msgs);
+		wstat_add(&w->st->messages_sent, msgs);
+		wstat_add(&w->st->stream_msgs[c->stream][c->proto], msgs);
 	}
 	if (r == -2) {
 		client_close(c);
@@ -415,7 +415,7 @@ client_write_out(struct client *c)
 			n = (int)tls_write(c->ssl, p, len, &pending);
 			if (n > 0) {
 				evbuffer_drain(c->out, (size_t)n);
-				atomic_fetch_add(&c->w->st->bytes_sent,
+				wstat_add(&c->w->st->bytes_sent,
 				    (uint64_t)n);
 				if (pending) {
 					/* Flushed before anything else,
@@ -439,7 +439,7 @@ client_write_out(struct client *c)
 			client_close(c);
 			return -1;
 		}
-		atomic_fetch_add(&c->w->st->bytes_sent, (uint64_t)n);
+		wstat_add(&c->w->st->bytes_sent, (uint64_t)n);
 	}
 	evbuffer_free(c->out);
 	c->out = NULL;
@@ -626,7 +626,7 @@ client_heartbeat(struct client *c, const uint8_t *wsframe, size_t wslen)
 		r = client_ctl_add(c, SSE_HEARTBEAT, SSE_HEARTBEAT_LEN);
 	if (r == -1)
 		return;         /* the peer is not reading: nothing to keep alive */
-	atomic_fetch_add(&c->w->st->heartbeats, 1);
+	wstat_add(&c->w->st->heartbeats, 1);
 	if (!(c->flags & CF_WANT_WRITE))
 		(void)client_write(c);
 }

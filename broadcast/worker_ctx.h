@@ -6,6 +6,7 @@
 #ifndef BROADCAST_WORKER_CTX_H
 #define BROADCAST_WORKER_CTX_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -32,6 +33,17 @@ enum wctx_unit_kind {
 	WCTX_UNIT_CTL,          /* the client's control bytes */
 	WCTX_UNIT_REST,         /* the kept end of a record begun earlier */
 };
+
+/* Add to one of this worker's stats. Each worker's stats have one writer,
+ * this process (shm/layout.h), so a relaxed load and store is enough: the
+ * path every delivery takes pays no locked instruction. Readers (metrics,
+ * health) load each counter whole and may see it a few adds behind. */
+static inline void
+wstat_add(_Atomic uint64_t *p, uint64_t v)
+{
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
+	    memory_order_relaxed);
+}
 
 struct wctx_unit {
 	uint32_t len;           /* bytes of this unit in the iovecs */

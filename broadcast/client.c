@@ -44,12 +44,14 @@
 #include "broadcast/filter_sel.h"
 #include "broadcast/limits.h"
 #include "broadcast/sse.h"
+#include "broadcast/sse_gzip.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
 #include "broadcast/ws_deflate.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "shm/ring.h"
+#include "shm/ring_deflate.h"
 
 #define CLIENT_CTL_MAX 256
 #define CLIENT_RBUF 144         /* 14-byte frame header + 125-byte control payload */
@@ -75,6 +77,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
 #define CF_DEFLATE 0x2000       /* permessage-deflate negotiated */
 #define CF_UNIQUE 0x4000        /* asked unique=1: RING_F_PAIRED records skipped */
+#define CF_GZIP 0x8000          /* SSE body gzip-encoded (sse_gzip.h) */
 
 struct client {
 	struct client *prev, *next;
@@ -350,16 +353,23 @@ client_linger(struct client *c)
 static int
 client_ctl_add(struct client *c, const void *p, size_t len)
 {
+	size_t gz = (c->flags & CF_GZIP) ? SSE_GZIP_STORED_HDR : 0;
+
 	if (c->ctl_off > 0 && c->ctl_off == c->ctl_len)
 		c->ctl_off = c->ctl_len = 0;
-	if (c->ctl_len + len > CLIENT_CTL_MAX && c->ctl_off > 0) {
+	if (c->ctl_len + gz + len > CLIENT_CTL_MAX && c->ctl_off > 0) {
 		/* The iovec is rebuilt from ctl_off on every write. */
 		memmove(c->ctl, c->ctl + c->ctl_off, c->ctl_len - c->ctl_off);
 		c->ctl_len = (uint16_t)(c->ctl_len - c->ctl_off);
 		c->ctl_off = 0;
 	}
-	if (c->ctl_len + len > CLIENT_CTL_MAX)
+	if (c->ctl_len + gz + len > CLIENT_CTL_MAX)
 		return -1;
+	if (gz > 0) {   /* a stored block: out of the shared stream's step */
+		sse_gzip_stored(c->ctl + c->ctl_len, len);
+		c->ctl_len = (uint16_t)(c->ctl_len + gz);
+		c->z_next = UINT64_MAX;
+	}
 	memcpy(c->ctl + c->ctl_len, p, len);
 	c->ctl_len = (uint16_t)(c->ctl_len + len);
 	return 0;
@@ -522,6 +532,9 @@ client_record_parts(struct client *c, uint64_t seq, struct iovec part[3],
 	int key;
 
 	*z = 0;
+	if (c->flags & CF_GZIP)
+		return sse_gzip_parts(w->seg, seq, c->stream, zn == seq,
+		    (unsigned)unit, part, seen, z);
 	if ((c->flags & CF_DEFLATE) && ring_peek_z(w->seg, seq,
 	    (enum ring_variant)c->stream, &part[0], &key) == 0 &&
 	    (key || zn == seq)) {
@@ -999,6 +1012,10 @@ client_tick(struct client *c)
 			client_close(c);
 		break;
 	case CS_STREAM:
+		/* its shared compressed stream stays wanted while it is here */
+		if (c->flags & (CF_DEFLATE | CF_GZIP))
+			ring_deflate_want(c->w->seg, c->stream, c->proto,
+			    ring_deflate_now_ms());
 		if (c->flags & CF_CLOSE_QUEUED) {
 			if (now - c->since >= CLIENT_LINGER_MS)
 				client_close(c);
@@ -1218,6 +1235,7 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	if (w->cfg->compression.enabled &&
 	    ws_deflate_negotiate(req, zresp) == 1) {
 		c->flags |= CF_DEFLATE;
+		ring_deflate_want(w->seg, stream, SP_WS, ring_deflate_now_ms());
 		snprintf(ext, sizeof(ext), "Sec-WebSocket-Extensions: %s\r\n",
 		    zresp);
 	}
@@ -1277,11 +1295,19 @@ client_start_sse(struct client *c, const struct http_request *req)
 	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
 		c->flags |= CF_UNIQUE;
 	c->proto = SP_SSE;
+	/* Before any byte of the body (client_resume's comment too). */
+	c->z_next = UINT64_MAX;        /* in step only from a keyframe */
+	if (w->cfg->compression.enabled && c->filter.g == NULL &&
+	    !(c->flags & CF_UNIQUE) && sse_gzip_accepted(req)) {
+		c->flags |= CF_GZIP;
+		ring_deflate_want(w->seg, stream, SP_SSE, ring_deflate_now_ms());
+	}
 	c->cursor = ring_head(w->seg);
 	if (r == 1)
 		client_resume(c, last);
 	atomic_fetch_add(&w->st->http_requests, 1);
-	len = sse_response_head(buf, sizeof(buf), 0);
+	len = (c->flags & CF_GZIP) ? sse_gzip_head(buf, sizeof(buf)) :
+	    sse_response_head(buf, sizeof(buf), 0);
 	if ((c->out = evbuffer_new()) == NULL ||
 	    evbuffer_add(c->out, buf, len) == -1) {
 		log_warnx("%s: evbuffer", __func__);

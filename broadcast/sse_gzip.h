@@ -27,16 +27,13 @@
 #define SSE_GZIP_STORED_HDR 5
 /* The longest piece one stored block holds. */
 #define SSE_GZIP_STORED_MAX 65535u
-/* The response head: sse_response_head's and two header lines. */
-#define SSE_GZIP_HEAD_MAX 640
-
 /* 1 if the request's Accept-Encoding takes gzip (named with a q above 0,
  * or "*" with one), else 0 (RFC 9110 §12.5.3). */
 int sse_gzip_accepted(const struct http_request *req);
 
 /* The SSE response head with "Content-Encoding: gzip", followed by the
  * gzip member header that starts the body. Its length, 0 if it does not
- * fit. */
+ * fit (SSE_HEAD_MAX always does). */
 size_t sse_gzip_head(char *out, size_t outlen);
 
 /* The stored block header for len bytes (len <= SSE_GZIP_STORED_MAX). */

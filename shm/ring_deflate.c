@@ -191,6 +191,22 @@ ring_deflate_rec(struct ring_deflate *d, unsigned want, uint64_t seq,
 	long n;
 
 	memset(o, 0, sizeof(*o));
+	/* The SSE event as sse.c frames it: "id: N\ndata: " text "\n\n". */
+	plen = snprintf(pfx, sizeof(pfx), "id: %llu\ndata: ",
+	    (unsigned long long)seq);
+	for (int v = 0; v < RV_COUNT; v++) {
+		size_t len = (size_t)plen + 2;
+
+		for (int i = 0; i < npart[v]; i++)
+			len += part[v][i].iov_len;
+		/* A client out of step gets an event as one stored block;
+		 * a longer one always comes as a keyframe's, wanted or not,
+		 * so that every gzip client, resumed ones too, can take it. */
+		if (len > RING_STORED_MAX) {
+			want |= RING_Z_SSE(v);
+			d->need_key = 1;
+		}
+	}
 	if (want == 0) {
 		/* Nothing to advance: whatever starts later starts afresh. */
 		d->on = 0;
@@ -202,19 +218,6 @@ ring_deflate_rec(struct ring_deflate *d, unsigned want, uint64_t seq,
 	if (d->since_key >= d->cfg.key_records ||
 	    (d->cfg.key_ms > 0 && now - d->key_at_ms >= d->cfg.key_ms))
 		d->need_key = 1;
-	/* The SSE event as sse.c frames it: "id: N\ndata: " text "\n\n". */
-	plen = snprintf(pfx, sizeof(pfx), "id: %llu\ndata: ",
-	    (unsigned long long)seq);
-	for (int v = 0; v < RV_COUNT; v++) {
-		size_t len = (size_t)plen + 2;
-
-		for (int i = 0; i < npart[v]; i++)
-			len += part[v][i].iov_len;
-		/* A client out of step gets an event as one stored block;
-		 * longer ones it can only take as a keyframe's. */
-		if ((want & RING_Z_SSE(v)) && len > RING_STORED_MAX)
-			d->need_key = 1;
-	}
 	key = d->need_key;
 	for (int s = 0; s < RDF_N; s++) {
 		int v = s / 2, ne = 0;

@@ -16,7 +16,8 @@
  * frames it) keeps the 00 00 ff ff: the gzip body goes on with the next
  * block. At a keyframe (every key_records records or key_ms ms, the first
  * record, when a stream starts, and an SSE event too long for one stored
- * block) every stream is reset first: that message refers to nothing
+ * block, which is compressed whether its stream is wanted or not) every
+ * stream is reset first: that message refers to nothing
  * before it, so a client whose inflater starts there decodes everything
  * from there on. A client out of step gets plain messages (SSE: stored
  * blocks) until the next keyframe.

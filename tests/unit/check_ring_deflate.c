@@ -352,6 +352,65 @@ START_TEST(only_wanted_streams_are_compressed_and_a_new_one_starts_at_a_keyframe
 }
 END_TEST
 
+/* An SSE event longer than one stored block holds cannot reach a gzip
+ * client out of step as one: it is compressed, as a keyframe, even with
+ * no stream wanted, and inflates alone to the event. */
+START_TEST(an_sse_event_too_long_for_a_stored_block_is_a_keyframe_of_its_own)
+{
+	struct ring_deflate_cfg zc = { 6, 1000, 0 };
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec iov[RV_COUNT], zf, pf;
+	static char big[70000];
+	static uint8_t out[1 << 18];
+	char pfx[48];
+	uint64_t s0, s1;
+	size_t plen;
+	z_stream z;
+	int key;
+
+	load_feed();
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 22, 4, NULL, 0), 0);
+	ring_writer_init(&w, &seg, NULL, 0);
+	w.ids = 1;
+	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	s0 = publish_line(&w, 0);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "{\"message_type\":\"x\",\"d\":\"", 26);
+	memcpy(big + sizeof(big) - 2, "\"}", 2);
+	for (int v = 0; v < RV_COUNT; v++) {
+		iov[v].iov_base = big;
+		iov[v].iov_len = v == RV_FULL ? sizeof(big) : 40;
+	}
+	s1 = ring_publish(&w, iov, 1);
+	ck_assert_uint_ne(s1, UINT64_MAX);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s0, RV_FULL, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s1, RV_LITE, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_z(&seg, s1, RV_FULL, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s1, RV_FULL, &zf, &key), 0);
+	ck_assert_int_eq(key, 1);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, -15), Z_OK);
+	z.next_in = zf.iov_base;
+	z.avail_in = (uInt)zf.iov_len;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	ck_assert_int_eq(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+	ck_assert_uint_eq(z.avail_in, 0);
+	ck_assert_int_eq(ring_peek(&seg, s1, RV_FULL, 0, &pf, NULL), 0);
+	plen = (size_t)snprintf(pfx, sizeof(pfx), "id: %llu\ndata: ",
+	    (unsigned long long)s1);
+	ck_assert_uint_eq(sizeof(out) - z.avail_out, plen + pf.iov_len + 2);
+	ck_assert(memcmp(out, pfx, plen) == 0);
+	ck_assert(memcmp(out + plen, pf.iov_base, pf.iov_len) == 0);
+	ck_assert(memcmp(out + plen + pf.iov_len, "\n\n", 2) == 0);
+	inflateEnd(&z);
+	ring_deflate_free(w.dfl);
+	shm_seg_close(&seg);
+	free_feed();
+}
+END_TEST
+
 START_TEST(deflate_header_sets_rsv1_and_keeps_the_length_forms)
 {
 	uint8_t h[10];
@@ -382,6 +441,8 @@ ring_deflate_suite(void)
 	tcase_add_test(tc, without_compressors_records_have_no_compressed_frames);
 	tcase_add_test(tc,
 	    only_wanted_streams_are_compressed_and_a_new_one_starts_at_a_keyframe);
+	tcase_add_test(tc,
+	    an_sse_event_too_long_for_a_stored_block_is_a_keyframe_of_its_own);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -363,7 +363,7 @@ compress_part() {
 	# A stream is compressed only while a client takes it: each alone.
 	for w in lite_ws full_ws domains_ws lite_sse all_ws_sse none; do
 		wus=$(kv "$work/cb.out" compress_us_per_record_$w)
-		row "ingest CPU per record, us: compressing only $w (none: no client wants any) / rendering" \
+		row "ingest CPU per record, us: compressing the streams wanted: $w (none: no client takes any) / rendering" \
 		    "$wus" "$rus" "$(ratio "$wus" "$rus")" - -
 	done
 	row "ingest CPU per record for per-message copies, us (not made)" \

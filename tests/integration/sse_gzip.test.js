@@ -1,7 +1,8 @@
 'use strict';
 // Server-Sent Events under Content-Encoding: gzip from the ring's shared
 // SSE streams, read by decoders this project did not write: curl
-// --compressed (from the start, joining mid-stream, filtered) and
+// --compressed (from the start, joining mid-stream, resumed with
+// Last-Event-ID, filtered) and
 // Chromium's EventSource (through playwright-core). Each must read exactly
 // the events a plain client reads; a client that does not send
 // Accept-Encoding gets today's bytes, unencoded.
@@ -34,9 +35,9 @@ function rawBody(url, headers = {}) {
 }
 
 // curl --compressed: its decoded output and the headers it saw.
-function curl(url, seconds) {
+function curl(url, seconds, args = []) {
   return new Promise((resolve, reject) => {
-    const p = spawn('curl', ['-sS', '-N', '--compressed', '-D', '-', '--max-time', String(seconds), url]);
+    const p = spawn('curl', ['-sS', '-N', '--compressed', '-D', '-', '--max-time', String(seconds), ...args, url]);
     const out = [];
     let err = '';
     p.stdout.on('data', (b) => out.push(b));
@@ -81,6 +82,10 @@ function agree(ref, got, label, inRow = true) {
 }
 
 test('curl --compressed and Chromium EventSource read the shared gzip SSE streams exactly as the plain ones; no Accept-Encoding, no encoding', async (t) => {
+  // The browser starts while the daemon does.
+  const { chromium } = require(path.join(c.NODE_MODULES, 'playwright-core'));
+  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  t.after(async () => (await launching).close());
   const d = await startDaemon({
     t,
     workers: 2,
@@ -102,26 +107,27 @@ test('curl --compressed and Chromium EventSource read the shared gzip SSE stream
   assert.strictEqual(wire.headers['content-encoding'], 'gzip');
   assert.strictEqual(wire.headers.vary, 'Accept-Encoding');
 
-  const fromStart = curl(lite, 5);
+  const fromStart = curl(lite, 4);
   const domain = feed.records[0].data.leaf_cert.all_domains[0];
-  const filtered = curl(d.url(`/sse?stream=lite&domain=${encodeURIComponent(domain)}`), 5);
+  const filtered = curl(d.url(`/sse?stream=lite&domain=${encodeURIComponent(domain)}`), 4);
 
   // Chromium: EventSource on the full stream from a page of the daemon.
-  const { chromium } = require(path.join(c.NODE_MODULES, 'playwright-core'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
-  const page = await (await browser.newContext()).newPage();
+  const page = await (await (await launching).newContext()).newPage();
   await page.goto(d.url('/health'));
   const chrome = page.evaluate((u) => new Promise((resolve) => {
     const es = new EventSource(u);
     const got = [];
     es.onmessage = (e) => got.push({ id: Number(e.lastEventId), data: e.data });
-    setTimeout(() => { es.close(); resolve(got); }, 4000);
+    setTimeout(() => { es.close(); resolve(got); }, 3000);
   }), '/sse?stream=full');
 
-  await c.sleep(1500);
-  const joiner = curl(lite, 3);
-  const [a, f, j, chr] = await Promise.all([fromStart, filtered, joiner, chrome]);
+  await c.sleep(1000);
+  const joiner = curl(lite, 2.5);
+  // one that comes back 200 records behind: stored blocks, then in step
+  const seen = events(refLite.body().toString('utf8'), 'plain lite so far');
+  const back = seen[seen.length - 200].id;
+  const resumed = curl(lite, 2.5, ['-H', `Last-Event-ID: ${back}`]);
+  const [a, f, j, chr, r] = await Promise.all([fromStart, filtered, joiner, chrome, resumed]);
   await c.sleep(300);
   [refLite, refFull, wire].forEach((o) => o.close());
 
@@ -132,11 +138,14 @@ test('curl --compressed and Chromium EventSource read the shared gzip SSE stream
   const counts = {
     start: agree(rl, events(a.text, 'curl from the start'), 'curl from the start'),
     joined: agree(rl, events(j.text, 'curl joining'), 'curl joining'),
+    resumed: agree(rl, events(r.text, 'curl resumed'), 'curl resumed'),
     filtered: agree(rl, events(f.text, 'curl filtered'), 'curl filtered', false),
     chromium: agree(rf, chr, 'chromium'),
   };
   assert.ok(counts.start >= 600, `curl from the start: ${counts.start} events compared`);
   assert.ok(counts.joined >= 300, `curl joining: ${counts.joined}`);
+  assert.strictEqual(events(r.text, 'curl resumed')[0].id, back + 1, 'resumed after the id it gave');
+  assert.ok(counts.resumed >= 400, `curl resumed: ${counts.resumed}`);
   assert.ok(counts.chromium >= 300, `chromium: ${counts.chromium}`);
   const fe = events(f.text, 'curl filtered');
   assert.ok(fe.length === 0 || fe.every((e) => e.data.includes(domain)), 'the filter held');

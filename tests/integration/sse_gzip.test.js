@@ -127,7 +127,9 @@ test('curl --compressed and Chromium EventSource read the shared gzip SSE stream
   const seen = events(refLite.body().toString('utf8'), 'plain lite so far');
   const back = seen[seen.length - 200].id;
   const resumed = curl(lite, 2.5, ['-H', `Last-Event-ID: ${back}`]);
-  const [a, f, j, chr, r] = await Promise.all([fromStart, filtered, joiner, chrome, resumed]);
+  // one whose id is long gone: a comment and a gap event first
+  const gone = curl(lite, 2.5, ['-H', `Last-Event-ID: ${seen[0].id - 100000}`]);
+  const [a, f, j, chr, r, g] = await Promise.all([fromStart, filtered, joiner, chrome, resumed, gone]);
   await c.sleep(300);
   [refLite, refFull, wire].forEach((o) => o.close());
 
@@ -139,6 +141,7 @@ test('curl --compressed and Chromium EventSource read the shared gzip SSE stream
     start: agree(rl, events(a.text, 'curl from the start'), 'curl from the start'),
     joined: agree(rl, events(j.text, 'curl joining'), 'curl joining'),
     resumed: agree(rl, events(r.text, 'curl resumed'), 'curl resumed'),
+    gone: agree(rl, events(g.text, 'curl resumed, gone'), 'curl resumed, gone'),
     filtered: agree(rl, events(f.text, 'curl filtered'), 'curl filtered', false),
     chromium: agree(rf, chr, 'chromium'),
   };
@@ -146,6 +149,9 @@ test('curl --compressed and Chromium EventSource read the shared gzip SSE stream
   assert.ok(counts.joined >= 300, `curl joining: ${counts.joined}`);
   assert.strictEqual(events(r.text, 'curl resumed')[0].id, back + 1, 'resumed after the id it gave');
   assert.ok(counts.resumed >= 400, `curl resumed: ${counts.resumed}`);
+  assert.match(g.head, /\r\ncontent-encoding: gzip\r\n/);
+  assert.match(g.text, /^: skipped \d+ records\n\nevent: gap\ndata: \{"skipped":/, 'the skipped comment and gap event, decoded');
+  assert.ok(counts.gone >= 300, `curl resumed, gone: ${counts.gone}`);
   assert.ok(counts.chromium >= 300, `chromium: ${counts.chromium}`);
   const fe = events(f.text, 'curl filtered');
   assert.ok(fe.length === 0 || fe.every((e) => e.data.includes(domain)), 'the filter held');

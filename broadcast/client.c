@@ -27,6 +27,7 @@
 #include "broadcast/client_priv.h"
 #include "broadcast/endpoints.h"
 #include "common/log.h"
+#include "shm/ring_deflate.h"
 #include "shm/segment.h"
 #include "broadcast/ws.h"
 
@@ -342,6 +343,10 @@ client_tick(struct client *c)
 			client_close(c);
 		break;
 	case CS_STREAM:
+		/* its shared compressed stream stays wanted while it is here */
+		if (c->flags & (CF_DEFLATE | CF_GZIP))
+			ring_deflate_want(c->w->seg, c->stream, c->proto,
+			    ring_deflate_now_ms());
 		if (c->flags & CF_CLOSE_QUEUED) {
 			if (now - c->since >= CLIENT_LINGER_MS)
 				client_close(c);

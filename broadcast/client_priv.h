@@ -55,6 +55,7 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_GAPS 0x1000          /* a WebSocket client that asked for gaps=1 */
 #define CF_DEFLATE 0x2000       /* permessage-deflate negotiated */
 #define CF_UNIQUE 0x4000        /* asked unique=1: RING_F_PAIRED records skipped */
+#define CF_GZIP 0x8000          /* SSE body gzip-encoded (sse_gzip.h) */
 
 struct client {
 	struct client *prev, *next;

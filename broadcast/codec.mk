@@ -7,3 +7,5 @@ UNIT_SUITES += http ws sse
 BROADCAST_SRCS += broadcast/ws_deflate.c
 UNIT_SRCS += tests/unit/check_ws_deflate.c
 UNIT_SUITES += ws_deflate
+# SSE under Content-Encoding: gzip (the bytes come from the ring too)
+BROADCAST_SRCS += broadcast/sse_gzip.c

@@ -15,9 +15,11 @@
 #include "broadcast/endpoints.h"
 #include "broadcast/routes.h"
 #include "broadcast/sse.h"
+#include "broadcast/sse_gzip.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
 #include "shm/ring.h"
+#include "shm/ring_deflate.h"
 
 int
 client_start_stream(struct client *c, int proto, int stream)
@@ -160,11 +162,19 @@ client_start_sse(struct client *c, const struct http_request *req)
 	if (n >= 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0))
 		c->flags |= CF_UNIQUE;
 	c->proto = SP_SSE;
+	/* Before any byte of the body (client_resume's comment too). */
+	c->z_next = UINT64_MAX;        /* in step only from a keyframe */
+	if (w->cfg->compression.enabled && c->filter.g == NULL &&
+	    !(c->flags & CF_UNIQUE) && sse_gzip_accepted(req)) {
+		c->flags |= CF_GZIP;
+		ring_deflate_want(w->seg, stream, SP_SSE, ring_deflate_now_ms());
+	}
 	c->cursor = ring_head(w->seg);
 	if (r == 1)
 		client_resume(c, last);
 	atomic_fetch_add(&w->st->http_requests, 1);
-	len = sse_response_head(buf, sizeof(buf), 0);
+	len = (c->flags & CF_GZIP) ? sse_gzip_head(buf, sizeof(buf)) :
+	    sse_response_head(buf, sizeof(buf), 0);
 	if ((c->out = evbuffer_new()) == NULL ||
 	    evbuffer_add(c->out, buf, len) == -1) {
 		log_warnx("%s: evbuffer", __func__);

@@ -30,6 +30,7 @@
 
 #include "broadcast/client_priv.h"
 #include "broadcast/sse.h"
+#include "broadcast/sse_gzip.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
@@ -39,16 +40,23 @@
 int
 client_ctl_add(struct client *c, const void *p, size_t len)
 {
+	size_t gz = (c->flags & CF_GZIP) ? SSE_GZIP_STORED_HDR : 0;
+
 	if (c->ctl_off > 0 && c->ctl_off == c->ctl_len)
 		c->ctl_off = c->ctl_len = 0;
-	if (c->ctl_len + len > CLIENT_CTL_MAX && c->ctl_off > 0) {
+	if (c->ctl_len + gz + len > CLIENT_CTL_MAX && c->ctl_off > 0) {
 		/* The iovec is rebuilt from ctl_off on every write. */
 		memmove(c->ctl, c->ctl + c->ctl_off, c->ctl_len - c->ctl_off);
 		c->ctl_len = (uint16_t)(c->ctl_len - c->ctl_off);
 		c->ctl_off = 0;
 	}
-	if (c->ctl_len + len > CLIENT_CTL_MAX)
+	if (c->ctl_len + gz + len > CLIENT_CTL_MAX)
 		return -1;
+	if (gz > 0) {   /* a stored block: out of the shared stream's step */
+		sse_gzip_stored(c->ctl + c->ctl_len, len);
+		c->ctl_len = (uint16_t)(c->ctl_len + gz);
+		c->z_next = UINT64_MAX;
+	}
 	memcpy(c->ctl + c->ctl_len, p, len);
 	c->ctl_len = (uint16_t)(c->ctl_len + len);
 	return 0;
@@ -190,6 +198,9 @@ client_record_parts(struct client *c, uint64_t seq, struct iovec part[3],
 	int key;
 
 	*z = 0;
+	if (c->flags & CF_GZIP)
+		return sse_gzip_parts(w->seg, seq, c->stream, zn == seq,
+		    (unsigned)unit, part, seen, z);
 	if ((c->flags & CF_DEFLATE) && ring_peek_z(w->seg, seq,
 	    (enum ring_variant)c->stream, &part[0], &key) == 0 &&
 	    (key || zn == seq)) {

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/utf8.h"
 #include "shm/ring.h"
+#include "shm/ring_deflate.h"
 
 /* Send a WebSocket close with code (0: none) and stop streaming. */
 int
@@ -63,6 +64,7 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 	if (w->cfg->compression.enabled &&
 	    ws_deflate_negotiate(req, zresp) == 1) {
 		c->flags |= CF_DEFLATE;
+		ring_deflate_want(w->seg, stream, SP_WS, ring_deflate_now_ms());
 		snprintf(ext, sizeof(ext), "Sec-WebSocket-Extensions: %s\r\n",
 		    zresp);
 	}

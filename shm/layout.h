@@ -30,7 +30,7 @@
 #include "common/forms.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 6u
+#define SHM_VERSION 7u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -91,6 +91,10 @@ struct ring_ctl {
 	uint64_t bytes_total;                      /* bytes ever published */
 	uint64_t first_seq;                        /* this ring's first seq (set before sharing) */
 	alignas(SHM_CACHELINE) _Atomic uint32_t wake[SHM_MAX_WORKERS];
+	/* zwant[v][p]: the CLOCK_MONOTONIC ms until which some worker has a
+	 * client that takes form v's compressed stream for protocol p; the
+	 * writer compresses only the streams wanted (ring_deflate.h). */
+	alignas(SHM_CACHELINE) _Atomic int64_t zwant[RV_COUNT][SP_COUNT];
 };
 
 /*
@@ -99,10 +103,11 @@ struct ring_ctl {
  * FIN), then vlen[v] bytes of JSON. After the variants, flen bytes of
  * facts (at foff, no frame header): what filters match on, prepared by
  * the writer, opaque to the ring. With compression on, each variant's
- * shared-stream message follows: zhdr[v] bytes of frame header (RSV1 set,
- * text, FIN), then zlen[v] bytes of raw deflate (ring_deflate.h), at
- * zoff[v]; RING_Z_KEY marks a keyframe. A record never wraps the data area
- * end.
+ * shared-stream message follows at zoff[v]: zhdr[v] bytes of frame header
+ * (RSV1 set, text, FIN) and zlen[v] bytes of raw deflate (ring_deflate.h),
+ * then szlen[v] bytes of the SSE gzip stream's deflate blocks; zflags says
+ * which are there (RING_Z_WS(v), RING_Z_SSE(v)) and RING_Z_KEY marks a
+ * keyframe. A record never wraps the data area end.
  */
 struct ring_slot {
 	_Atomic uint64_t seq;   /* the seq stored here; written last (release) */
@@ -120,10 +125,11 @@ struct ring_slot {
 	uint32_t flen;
 	uint32_t zoff[RV_COUNT];        /* compressed frames, from the record's first byte */
 	uint32_t zlen[RV_COUNT];        /* their payload lengths */
+	uint32_t szlen[RV_COUNT];       /* SSE gzip stream bytes, after the frame */
 	uint16_t log;           /* the entry's log: its shm_log_status slot, or RING_NO_LOG */
 	uint8_t zhdr[RV_COUNT];         /* their header lengths */
 	uint8_t zflags;                 /* RING_Z_* (ring.h); 0: no compressed frames */
-	uint8_t pad[18];
+	uint8_t pad[6];
 };
 
 struct shm_log_status {

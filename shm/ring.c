@@ -167,11 +167,12 @@ ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 }
 
 /* Feed the writer's shared compressors each form as it will be stored
- * (the id first when from[v] > 0): one call per record (ring_deflate.h). */
+ * (the id first when from[v] > 0), for the streams some worker wants: one
+ * call per record (ring_deflate.h). */
 static int
-ring_z_deflate(struct ring_writer *w, const struct iovec json[RV_COUNT],
-    const size_t from[RV_COUNT], const char *idp, int idlen,
-    struct iovec zout[RV_COUNT], int *key)
+ring_z_deflate(struct ring_writer *w, uint64_t seq,
+    const struct iovec json[RV_COUNT], const size_t from[RV_COUNT],
+    const char *idp, int idlen, struct ring_deflate_out *zo)
 {
 	struct iovec part[RV_COUNT][2];
 	int npart[RV_COUNT];
@@ -188,7 +189,9 @@ ring_z_deflate(struct ring_writer *w, const struct iovec json[RV_COUNT],
 			part[v][npart[v]++] = json[v];
 		}
 	}
-	return ring_deflate_rec(w->dfl, part, npart, zout, key);
+	return ring_deflate_rec(w->dfl,
+	    ring_deflate_wanted(w->seg, ring_deflate_now_ms()), seq, part,
+	    npart, zo);
 }
 
 uint64_t
@@ -222,8 +225,8 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	char idp[32];
 	int idlen;
 	uint8_t zhdr[RV_COUNT][RING_WS_HDR_MAX];
-	int zhlen[RV_COUNT], zkey = 0, zon = 0;
-	struct iovec zout[RV_COUNT];
+	int zhlen[RV_COUNT], zon = 0;
+	struct ring_deflate_out zo;
 
 	/* The writer is the only one to store head: the seq this record
 	 * gets is known before it is laid out, so its id goes in with the
@@ -250,10 +253,13 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 		return UINT64_MAX;
 	size += r->facts.iov_len;
 	if (w->dfl != NULL && size <= seg->data_size / 4) {
-		zon = ring_z_deflate(w, json, from, idp, idlen, zout, &zkey) == 0;
+		zon = ring_z_deflate(w, head, json, from, idp, idlen,
+		    &zo) == 0 && zo.zflags != 0;
 		for (int v = 0; zon && v < RV_COUNT; v++) {
-			zhlen[v] = ring_deflate_header(zhdr[v], zout[v].iov_len);
-			size += (uint64_t)zhlen[v] + zout[v].iov_len;
+			zhlen[v] = (zo.zflags & RING_Z_WS(v)) ?
+			    ring_deflate_header(zhdr[v], zo.ws[v].iov_len) : 0;
+			size += (uint64_t)zhlen[v] + zo.ws[v].iov_len +
+			    zo.sse[v].iov_len;
 		}
 	}
 	size = (size + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
@@ -316,21 +322,26 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	if (r->facts.iov_len > 0)
 		memcpy(dst, r->facts.iov_base, r->facts.iov_len);
 	dst += r->facts.iov_len;
-	SLOT_SET(s->zflags, zon ? (uint8_t)(RING_Z_HAS | (zkey ? RING_Z_KEY : 0)) : 0);
+	SLOT_SET(s->zflags, zon ? (uint8_t)zo.zflags : 0);
 	for (int v = 0; v < RV_COUNT; v++) {
 		SLOT_SET(s->zoff[v], 0);
 		SLOT_SET(s->zlen[v], 0);
 		SLOT_SET(s->zhdr[v], 0);
+		SLOT_SET(s->szlen[v], 0);
 		if (!zon)
 			continue;
 		SLOT_SET(s->zoff[v], (uint32_t)(dst - (seg->data + off)));
 		SLOT_SET(s->zhdr[v], (uint8_t)zhlen[v]);
-		SLOT_SET(s->zlen[v], (uint32_t)zout[v].iov_len);
+		SLOT_SET(s->zlen[v], (uint32_t)zo.ws[v].iov_len);
+		SLOT_SET(s->szlen[v], (uint32_t)zo.sse[v].iov_len);
 		memcpy(dst, zhdr[v], (size_t)zhlen[v]);
 		dst += zhlen[v];
-		if (zout[v].iov_len > 0)
-			memcpy(dst, zout[v].iov_base, zout[v].iov_len);
-		dst += zout[v].iov_len;
+		if (zo.ws[v].iov_len > 0)
+			memcpy(dst, zo.ws[v].iov_base, zo.ws[v].iov_len);
+		dst += zo.ws[v].iov_len;
+		if (zo.sse[v].iov_len > 0)
+			memcpy(dst, zo.sse[v].iov_base, zo.sse[v].iov_len);
+		dst += zo.sse[v].iov_len;
 	}
 	SLOT_SET(s->pos, pos);
 	SLOT_SET(s->size, (uint32_t)size);
@@ -509,11 +520,42 @@ ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	if (!ring_still_valid(seg, seq))
 		return -1;
 	off = ring_off(seg, pos);
-	if (!(zflags & RING_Z_HAS) || zhdr == 0 || zoff + zhdr + zlen > size ||
+	if (!(zflags & RING_Z_WS(v)) || zhdr == 0 || zoff + zhdr + zlen > size ||
 	    off + size > seg->data_size)
 		return -1;
 	iov->iov_base = seg->data + off + zoff;
 	iov->iov_len = zhdr + zlen;
+	*key = (zflags & RING_Z_KEY) != 0;
+	return 0;
+}
+
+int
+ring_peek_zsse(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    struct iovec *iov, int *key)
+{
+	const struct ring_slot *s;
+	uint64_t pos, off, zoff, at, len, size;
+	unsigned zflags;
+
+	if ((unsigned)v >= RV_COUNT)
+		return -1;
+	if ((s = slot_of(seg, seq)) == NULL)
+		return -1;
+	pos = SLOT_GET(s->pos);
+	size = SLOT_GET(s->size);
+	zoff = SLOT_GET(s->zoff[v]);
+	at = zoff + SLOT_GET(s->zhdr[v]) + SLOT_GET(s->zlen[v]);
+	len = SLOT_GET(s->szlen[v]);
+	zflags = SLOT_GET(s->zflags);
+	/* As in ring_peek: the fields count only if still intact (R3). */
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	off = ring_off(seg, pos);
+	if (!(zflags & RING_Z_SSE(v)) || len == 0 || at + len > size ||
+	    off + size > seg->data_size)
+		return -1;
+	iov->iov_base = seg->data + off + at;
+	iov->iov_len = len;
 	*key = (zflags & RING_Z_KEY) != 0;
 	return 0;
 }

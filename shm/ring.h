@@ -53,11 +53,10 @@ void ring_start_at(struct shm_seg *seg, uint64_t first);
 
 #define RING_NO_LOG 0xffffu
 
-/* Compressed frames of a record (struct ring_slot zflags). */
-enum {
-	RING_Z_HAS = 1u << 0,      /* the record has them */
-	RING_Z_KEY = 1u << 1,      /* their streams were reset before it */
-};
+/* Compressed streams of a record (struct ring_slot zflags). */
+#define RING_Z_KEY 0x01u                 /* the streams were reset before it */
+#define RING_Z_WS(v) (0x02u << (v))      /* form v's permessage-deflate frame */
+#define RING_Z_SSE(v) (0x10u << (v))     /* form v's SSE gzip stream bytes */
 
 /* What a writer hands the ring for one record. */
 struct ring_rec {
@@ -137,6 +136,15 @@ int ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
  */
 int ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
     struct iovec *iov, int *key);
+
+/*
+ * Form v of record seq in the shared SSE gzip stream: raw deflate blocks
+ * that inflate to the SSE event (sse.h) and end byte-aligned (a sync
+ * flush, 00 00 ff ff kept); *key as in ring_peek_z. -1 if seq is not in
+ * the ring or has none. Confirm with ring_still_valid() after use.
+ */
+int ring_peek_zsse(const struct shm_seg *seg, uint64_t seq,
+    enum ring_variant v, struct iovec *iov, int *key);
 
 /* What the writer said of record seq beside its forms. */
 struct ring_meta {

@@ -254,7 +254,7 @@ test('the server answers only offers it can honour; plain frames until a keyfram
   e.ws.destroy();
 });
 
-test('compression.enabled false: no extension', async (t) => {
+test('compression.enabled false: no extension, and SSE not gzip-encoded', async (t) => {
   const d = await startDaemon({
     t, conf: c.confFor(feed.file, { rate: 100 }), env: { CERTSTREAM_COMPRESSION_ENABLED: 'false' },
   });
@@ -262,4 +262,10 @@ test('compression.enabled false: no extension', async (t) => {
   assert.strictEqual(a.ext, undefined);
   assert.ok(a.frames.length > 0 && a.frames.every((f) => f.rsv === 0));
   a.ws.destroy();
+  const sse = c.openSseRaw(d.url('/sse'), { 'Accept-Encoding': 'gzip' });
+  t.after(() => sse.close());
+  await sse.ready;
+  assert.strictEqual(sse.headers['content-encoding'], undefined);
+  await c.waitFor(() => sse.events.length >= 3, 5000, 'plain SSE events');
+  sse.close();
 });

@@ -1,7 +1,10 @@
 /* Unit tests: shm/ring_deflate.c through the ring writer (suite
  * "ring_deflate"): the shared compressed frames inflate, from each
- * keyframe on, to the plain ones byte for byte. */
+ * keyframe on, to the plain ones byte for byte; only the streams some
+ * worker wants are compressed, and one that starts does at a keyframe. */
 #include <check.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,15 @@ free_feed(void)
 	for (size_t i = 0; i < nlines; i++)
 		free(lines[i]);
 	nlines = 0;
+}
+
+/* The WebSocket streams of every form wanted, as workers with
+ * permessage-deflate clients of each would mark them. */
+static void
+want_ws(struct shm_seg *seg)
+{
+	for (int v = 0; v < RV_COUNT; v++)
+		ring_deflate_want(seg, v, SP_WS, INT64_MAX / 4);
 }
 
 /* Publish record i of the feed: lite is the line, full the line too,
@@ -157,6 +169,7 @@ START_TEST(shared_stream_inflates_from_every_keyframe_to_the_plain_bytes)
 	ring_writer_init(&w, &seg, NULL, 0);
 	w.ids = 1;
 	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	want_ws(&seg);
 	for (size_t i = 0; i < 200; i++)
 		ck_assert_uint_ne(publish_line(&w, i), UINT64_MAX);
 	first = ring_tail(&seg);
@@ -194,6 +207,7 @@ START_TEST(shared_stream_gains_over_three_times_on_the_full_form)
 	ring_writer_init(&w, &seg, NULL, 0);
 	w.ids = 1;
 	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	want_ws(&seg);
 	for (size_t i = 0; i < nlines; i++)
 		ck_assert_uint_ne(publish_line(&w, i), UINT64_MAX);
 	for (uint64_t s = ring_tail(&seg); s < ring_head(&seg); s++) {
@@ -230,6 +244,7 @@ START_TEST(a_record_refused_as_too_large_makes_the_next_a_keyframe)
 	ring_writer_init(&w, &seg, NULL, 0);
 	w.ids = 1;
 	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	want_ws(&seg);
 	s0 = publish_line(&w, 0);
 	s1 = publish_line(&w, 1);
 	/* xorshift bytes: the plain forms fit a quarter of the data area
@@ -281,6 +296,121 @@ START_TEST(without_compressors_records_have_no_compressed_frames)
 }
 END_TEST
 
+START_TEST(only_wanted_streams_are_compressed_and_a_new_one_starts_at_a_keyframe)
+{
+	struct ring_deflate_cfg zc = { 6, 1000, 0 };
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec zf;
+	uint64_t s0, s1, s2, s3, s4;
+	int64_t now = ring_deflate_now_ms();
+	int key;
+
+	load_feed();
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 20, 4, NULL, 0), 0);
+	ring_writer_init(&w, &seg, NULL, 0);
+	w.ids = 1;
+	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	/* nobody wants anything: no compressed bytes at all */
+	s0 = publish_line(&w, 0);
+	ck_assert_int_eq(ring_peek_z(&seg, s0, RV_LITE, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s0, RV_LITE, &zf, &key), -1);
+	/* lite over WebSocket: that stream only, from a keyframe */
+	ring_deflate_want(&seg, RV_LITE, SP_WS, now);
+	ck_assert_uint_eq(ring_deflate_wanted(&seg, now), RING_Z_WS(RV_LITE));
+	s1 = publish_line(&w, 1);
+	ck_assert_int_eq(ring_peek_z(&seg, s1, RV_LITE, &zf, &key), 0);
+	ck_assert_int_eq(key, 1);
+	ck_assert_int_eq(ring_peek_z(&seg, s1, RV_FULL, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s1, RV_LITE, &zf, &key), -1);
+	s2 = publish_line(&w, 2);
+	ck_assert_int_eq(ring_peek_z(&seg, s2, RV_LITE, &zf, &key), 0);
+	ck_assert_int_eq(key, 0);
+	/* full over SSE joins: a keyframe for every stream */
+	ring_deflate_want(&seg, RV_FULL, SP_SSE, now);
+	s3 = publish_line(&w, 3);
+	ck_assert_int_eq(ring_peek_z(&seg, s3, RV_LITE, &zf, &key), 0);
+	ck_assert_int_eq(key, 1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s3, RV_FULL, &zf, &key), 0);
+	ck_assert_int_eq(ring_peek_z(&seg, s3, RV_FULL, &zf, &key), -1);
+	/* a lease not renewed runs out */
+	ck_assert_uint_eq(ring_deflate_wanted(&seg,
+	    now + RING_ZWANT_LEASE_MS + 1), 0);
+	atomic_store(&seg.ctl->zwant[RV_LITE][SP_WS], 0);
+	atomic_store(&seg.ctl->zwant[RV_FULL][SP_SSE], 0);
+	s4 = publish_line(&w, 4);
+	ck_assert_int_eq(ring_peek_z(&seg, s4, RV_LITE, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s4, RV_FULL, &zf, &key), -1);
+	/* a renewal within the first half of the lease writes nothing */
+	ring_deflate_want(&seg, RV_DOMAINS, SP_WS, now);
+	ring_deflate_want(&seg, RV_DOMAINS, SP_WS, now + 100);
+	ck_assert_int_eq(atomic_load(&seg.ctl->zwant[RV_DOMAINS][SP_WS]),
+	    now + RING_ZWANT_LEASE_MS);
+	ring_deflate_free(w.dfl);
+	shm_seg_close(&seg);
+	free_feed();
+}
+END_TEST
+
+/* An SSE event longer than one stored block holds cannot reach a gzip
+ * client out of step as one: it is compressed, as a keyframe, even with
+ * no stream wanted, and inflates alone to the event. */
+START_TEST(an_sse_event_too_long_for_a_stored_block_is_a_keyframe_of_its_own)
+{
+	struct ring_deflate_cfg zc = { 6, 1000, 0 };
+	struct shm_seg seg;
+	struct ring_writer w;
+	struct iovec iov[RV_COUNT], zf, pf;
+	static char big[70000];
+	static uint8_t out[1 << 18];
+	char pfx[48];
+	uint64_t s0, s1;
+	size_t plen;
+	z_stream z;
+	int key;
+
+	load_feed();
+	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 22, 4, NULL, 0), 0);
+	ring_writer_init(&w, &seg, NULL, 0);
+	w.ids = 1;
+	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
+	s0 = publish_line(&w, 0);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "{\"message_type\":\"x\",\"d\":\"", 26);
+	memcpy(big + sizeof(big) - 2, "\"}", 2);
+	for (int v = 0; v < RV_COUNT; v++) {
+		iov[v].iov_base = big;
+		iov[v].iov_len = v == RV_FULL ? sizeof(big) : 40;
+	}
+	s1 = ring_publish(&w, iov, 1);
+	ck_assert_uint_ne(s1, UINT64_MAX);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s0, RV_FULL, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s1, RV_LITE, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_z(&seg, s1, RV_FULL, &zf, &key), -1);
+	ck_assert_int_eq(ring_peek_zsse(&seg, s1, RV_FULL, &zf, &key), 0);
+	ck_assert_int_eq(key, 1);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, -15), Z_OK);
+	z.next_in = zf.iov_base;
+	z.avail_in = (uInt)zf.iov_len;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	ck_assert_int_eq(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+	ck_assert_uint_eq(z.avail_in, 0);
+	ck_assert_int_eq(ring_peek(&seg, s1, RV_FULL, 0, &pf, NULL), 0);
+	plen = (size_t)snprintf(pfx, sizeof(pfx), "id: %llu\ndata: ",
+	    (unsigned long long)s1);
+	ck_assert_uint_eq(sizeof(out) - z.avail_out, plen + pf.iov_len + 2);
+	ck_assert(memcmp(out, pfx, plen) == 0);
+	ck_assert(memcmp(out + plen, pf.iov_base, pf.iov_len) == 0);
+	ck_assert(memcmp(out + plen + pf.iov_len, "\n\n", 2) == 0);
+	inflateEnd(&z);
+	ring_deflate_free(w.dfl);
+	shm_seg_close(&seg);
+	free_feed();
+}
+END_TEST
+
 START_TEST(deflate_header_sets_rsv1_and_keeps_the_length_forms)
 {
 	uint8_t h[10];
@@ -309,6 +439,10 @@ ring_deflate_suite(void)
 	    shared_stream_gains_over_three_times_on_the_full_form);
 	tcase_add_test(tc, a_record_refused_as_too_large_makes_the_next_a_keyframe);
 	tcase_add_test(tc, without_compressors_records_have_no_compressed_frames);
+	tcase_add_test(tc,
+	    only_wanted_streams_are_compressed_and_a_new_one_starts_at_a_keyframe);
+	tcase_add_test(tc,
+	    an_sse_event_too_long_for_a_stored_block_is_a_keyframe_of_its_own);
 	suite_add_tcase(s, tc);
 	return s;
 }

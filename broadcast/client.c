@@ -42,7 +42,7 @@
 #include "broadcast/client.h"
 #include "broadcast/endpoints.h"
 #include "broadcast/filter_sel.h"
-#include "broadcast/limits.h"
+#include "shm/limits.h"
 #include "broadcast/sse.h"
 #include "broadcast/tls.h"
 #include "broadcast/ws.h"

@@ -1,15 +1,14 @@
 # Workers: the libevent loop, clients (WebSocket/SSE streaming from the
-# ring), HTTP endpoints, token auth, connection limits shared through the
-# segment, TLS through OpenSSL, server-side filters (parsing, matching
-# through Hyperscan), and the bundled /example.json.
+# ring), HTTP endpoints, token auth, TLS through OpenSSL, server-side
+# filters (parsing, matching through Hyperscan), and the bundled
+# /example.json. The connection-limits table is shm/limits.c.
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
-	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
+	broadcast/auth.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \
 	build/gen/example_json.c
-UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c \
-	tests/unit/check_filter.c
-UNIT_SUITES += endpoints limits filter
+UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_filter.c
+UNIT_SUITES += endpoints filter
 
 # broadcast/example.json is compiled in as a NUL-terminated byte array.
 # (The rule must not become the default goal: restore it afterwards.)

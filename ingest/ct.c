@@ -18,11 +18,12 @@
 #include "ingest/ct_rfc6962.h"
 #include "ingest/ct_state.h"
 #include "ingest/ct_tiles.h"
-#include "ingest/dedup.h"
 #include "ingest/fetch.h"
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
 #include "ingest/nats_pub.h"
+#include "shm/dedup.h"
+#include "shm/heads.h"
 
 #define CT_MAX_REDIRS 5
 #define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
@@ -149,35 +150,19 @@ set_error(struct ct_log *l, const char *why)
 	atomic_fetch_add(&l->st->errors, 1);
 }
 
+/* The verified heads' protocol is shm/heads.c. */
 void
 ct_log_verified(struct ct_log *l, uint64_t size,
     const uint8_t root[STH_HASH_LEN])
 {
-	struct shm_log_status *s = l->st;
-	uint64_t g = atomic_load(&s->verified_gen);
-
-	/* the same head as the one the segment names: nothing to write */
-	if (g > 0 && s->verified[g & 1].size == size &&
-	    memcmp(s->verified[g & 1].root, root, STH_HASH_LEN) == 0)
-		return;
-	/* fill the slot not named, then name it */
-	s->verified[(g + 1) & 1].size = size;
-	memcpy(s->verified[(g + 1) & 1].root, root, STH_HASH_LEN);
-	atomic_store_explicit(&s->verified_gen, g + 1, memory_order_release);
+	heads_put(l->st, size, root);
 }
 
 int
 ct_log_head(const struct ct_log *l, uint64_t *size,
     uint8_t root[STH_HASH_LEN])
 {
-	const struct shm_log_status *s = l->st;
-	uint64_t g = atomic_load_explicit(&s->verified_gen, memory_order_acquire);
-
-	if (g == 0)
-		return -1;
-	*size = s->verified[g & 1].size;
-	memcpy(root, s->verified[g & 1].root, STH_HASH_LEN);
-	return 0;
+	return heads_get(l->st, size, root);
 }
 
 void
@@ -481,7 +466,7 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->errors, 0);
 		atomic_store(&s->sig_failures, 0);
 		atomic_store(&s->last_success_unix, 0);
-		atomic_store(&s->verified_gen, 0);
+		heads_clear(s);
 		for (int k = 0; k < SHM_DELAY_BUCKETS; k++)
 			atomic_store(&s->delay_bucket[k], 0);
 		atomic_store(&s->delay_sum_ms, 0);
@@ -525,6 +510,11 @@ log_start(const struct loglist_log *info)
 		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
 		    info->url, next);
 	}
+	/* A head the previous ingest was writing when it died: cleared (the
+	 * one before it stays named). */
+	if (reused && heads_reclaim(s))
+		log_info("log %s: a tree head being saved when the previous "
+		    "ingest ended was dropped", info->url);
 	/* The segment (kept across an ingest restart or a kill -9) names the
 	 * last verified head; else the state file's goes into it at once, so
 	 * an ingest that dies before verifying another still hands it on. */
@@ -630,7 +620,7 @@ apply_list(struct loglist *ll)
 			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
 			    "no longer listed, or excluded" : "key or type changed");
 			if (nl != NULL)
-				atomic_store(&l->st->verified_gen, 0);
+				heads_clear(l->st);
 			log_stop(C->logs[i], 1);
 			if (nl != NULL)
 				ct_state_clear_head(&C->state, nl->url);
@@ -823,33 +813,20 @@ on_refresh(evutil_socket_t fd, short what, void *arg)
 	arm_secs(C->refresh_ev, C->cfg.ct_log.loglist_refresh_secs);
 }
 
-/* The dedup set's shared memory, named after the segment, so that a
- * replacement ingest remembers what the killed one streamed. "" for an
- * anonymous segment (the set is then private). */
-static void
-dedup_name(char *buf, size_t len)
-{
-	if (C->seg->name[0] == '\0')
-		buf[0] = '\0';
-	else
-		snprintf(buf, len, "%s-dedup", C->seg->name);
-}
-
 static int
 dedup_setup(void)
 {
-	char name[sizeof(C->seg->name) + 8];
+	char name[DEDUP_NAME_MAX];
 	int kept = 0;
 
 	dedup_free(C->dedup);
 	C->dedup = C->pipe.dedup = NULL;
 	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
-	dedup_name(name, sizeof(name));
 	if (!C->cfg.dedup.enabled) {
-		if (name[0] != '\0')
-			shm_unlink(name);
+		dedup_remove(C->seg->name);
 		return 0;
 	}
+	dedup_shm_name(C->seg->name, name);
 	C->dedup = name[0] != '\0' ? dedup_open(name,
 	    (size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs, &kept) :
 	    dedup_new((size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs);
@@ -954,14 +931,9 @@ ct_stop(void)
 		event_free(C->refresh_ev);
 	unique_free(C->unique);
 	dedup_free(C->dedup);
-	if (C->dedup != NULL) {
-		/* A clean stop: the next daemon starts with an empty set. */
-		char name[sizeof(C->seg->name) + 8];
-
-		dedup_name(name, sizeof(name));
-		if (name[0] != '\0')
-			shm_unlink(name);
-	}
+	/* A clean stop: the next daemon starts with an empty set. */
+	if (C->dedup != NULL)
+		dedup_remove(C->seg->name);
 	pipeline_fini(&C->pipe);
 	ct_state_free(&C->state);
 	free(C);

@@ -8,7 +8,7 @@
  *      hash each leaf once and bind it to a verified tree head;
  *   2. hash: the certificate's SHA-256, once (here);
  *   3. dedup: that hash against every log's recent certificates
- *      (dedup.c); a copy ends here, before any rendering;
+ *      (shm/dedup.c); a copy ends here, before any rendering;
  *   4. render: the three forms (ingest/render/), given the same SHA-256
  *      for the certificate's "sha256";
  *   5. publish: one ring record saying which log and index it holds

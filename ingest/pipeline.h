@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "ingest/dedup.h"
+#include "shm/dedup.h"
 #include "ingest/leaf.h"
 #include "ingest/render/render.h"
 #include "ingest/unique.h"

@@ -103,15 +103,19 @@ dedup_plan(size_t max_entries, size_t *sz)
 static int
 dedup_valid(const struct dedup *d)
 {
-	const volatile struct dedup_hdr *h = d->h;
-	uint64_t head = h->head, n = h->n, used = 0, v;
+	/* Each word read once (shm_field_get): a planted block may be
+	 * written by its planter meanwhile. */
+	const struct dedup_hdr *h = d->h;
+	uint64_t head = shm_field_get(h->head), n = shm_field_get(h->n);
+	uint64_t used = 0, v;
 
 	/* a mark (the ingest's, or anything else there): torn, not kept */
-	if (h->magic != DEDUP_MAGIC || h->cap != d->cap || h->sz != d->sz ||
-	    shm_mark_owner(&d->h->mark) != -1 || head >= d->cap || n > d->cap)
+	if (shm_field_get(h->magic) != DEDUP_MAGIC ||
+	    shm_field_get(h->cap) != d->cap || shm_field_get(h->sz) != d->sz ||
+	    shm_mark_owner(&h->mark) != -1 || head >= d->cap || n > d->cap)
 		return 0;
 	for (size_t i = 0; i < d->sz; i++) {
-		if ((v = ((volatile uint32_t *)d->idx)[i]) == 0)
+		if ((v = shm_field_get(d->idx[i])) == 0)
 			continue;
 		if (v > d->cap || (v - 1 + d->cap - head) % d->cap >= n)
 			return 0;
@@ -275,7 +279,7 @@ struct dedup_op {
 static int64_t
 op_idx(const struct dedup_op *o, size_t i)
 {
-	uint32_t v = ((volatile uint32_t *)o->d->idx)[i];
+	uint32_t v = shm_field_get(o->d->idx[i]);	/* read once */
 
 	return v <= o->d->cap ? (int64_t)v : -1;
 }

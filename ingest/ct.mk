@@ -1,7 +1,7 @@
 # CT ingest: log list, verification, fetching, pollers, state, leaf
 # decoding (the dedup set: shm/dedup.c).
 INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
-	ingest/ct_state.c ingest/fetch.c ingest/ct.c \
+	ingest/ct_state.c ingest/fetch.c ingest/ct.c ingest/ct_log.c \
 	ingest/pipeline.c \
 	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_rfc6962_decode.c \
 	ingest/ct_tiles.c ingest/ct_tiles_hash.c ingest/issuer_cache.c \

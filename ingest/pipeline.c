@@ -26,6 +26,21 @@
 
 #include <openssl/evp.h>
 
+/* One per process: the ingest runs one CT source. */
+static pipeline_sink_fn *sink;
+
+void
+pipeline_set_sink(pipeline_sink_fn *fn)
+{
+	sink = fn;
+}
+
+pipeline_sink_fn *
+pipeline_sink(void)
+{
+	return sink;
+}
+
 int
 pipeline_init(struct pipeline *p, struct ring_writer *w)
 {

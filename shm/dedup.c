@@ -109,7 +109,8 @@ dedup_valid(const struct dedup *d)
 	uint64_t head = shm_field_get(h->head), n = shm_field_get(h->n);
 	uint64_t used = 0, v;
 
-	/* a mark (the ingest's, or anything else there): torn, not kept */
+	/* the ingest's mark: torn by a kill, and this is the reclaim (the
+	 * set is cleared); any other mark: planted; neither is kept */
 	if (shm_field_get(h->magic) != DEDUP_MAGIC ||
 	    shm_field_get(h->cap) != d->cap || shm_field_get(h->sz) != d->sz ||
 	    shm_mark_owner(&h->mark) != -1 || head >= d->cap || n > d->cap)

@@ -70,7 +70,7 @@ int
 heads_get(const struct shm_log_status *s, uint64_t *size,
     uint8_t root[HEADS_HASH_LEN])
 {
-	_Atomic uint64_t *gen = (_Atomic uint64_t *)(uintptr_t)&s->verified_gen;
+	const _Atomic uint64_t *gen = &s->verified_gen;
 	uint64_t g1, g2;
 
 	for (;;) {

@@ -21,7 +21,9 @@
  *            (limits_reclaim, dedup_open, heads_reclaim): every mark with
  *            that id is undone, rolled back to what was there or cleared,
  *            and any count the dead process held is given back. A mark of
- *            another owner is never touched: its owner may be alive.
+ *            another owner is never touched: its owner may be alive (the
+ *            dedup set is the ingest's alone: any other mark there is a
+ *            planted block, which dedup_open never keeps).
  *
  * A single-writer word holds owner + 1 (0: no mark) and goes through the
  * helpers below; the limits table packs the mark into its slots' state
@@ -68,7 +70,7 @@ static inline int
 shm_mark_owner(const _Atomic uint32_t *m)
 {
 	/* acquire: pairs with the release of shm_mark_clear. */
-	uint32_t v = shm_load((_Atomic uint32_t *)(uintptr_t)m, acquire);
+	uint32_t v = shm_load(m, acquire);
 
 	return v == 0 ? -1 : (int)(v - 1);
 }

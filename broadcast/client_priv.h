@@ -28,7 +28,7 @@
 #include "broadcast/client.h"
 #include "broadcast/filter_sel.h"
 #include "broadcast/http.h"
-#include "broadcast/limits.h"
+#include "shm/limits.h"
 #include "broadcast/worker_ctx.h"
 
 #define CLIENT_CTL_MAX 256

@@ -19,6 +19,7 @@
 
 #include "broadcast/endpoints_priv.h"
 #include "common/proc.h"
+#include "shm/heads.h"
 #include "shm/ring.h"
 
 /* Is process pid running? (0: unknown.) */
@@ -308,11 +309,11 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		/* the head proven (signature and consistency), which may
 		 * trail tree_size, the newest one whose signature verified */
 		{
-			uint64_t g = atomic_load_explicit(&l->verified_gen,
-			    memory_order_acquire);
+			uint64_t vsize;
+			uint8_t vroot[HEADS_HASH_LEN];
 
-			JADD(o, "verified_size", g > 0 ? json_object_new_int64(
-			    (int64_t)l->verified[g & 1].size) : NULL);
+			JADD(o, "verified_size", heads_get(l, &vsize, vroot) ==
+			    0 ? json_object_new_int64((int64_t)vsize) : NULL);
 		}
 		JADD(o, "lag_entries", json_object_new_int64(size > next ?
 		    (int64_t)(size - next) : 0));

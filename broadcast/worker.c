@@ -18,7 +18,7 @@
 
 #include "broadcast/client.h"
 #include "broadcast/filter_match.h"
-#include "broadcast/limits.h"
+#include "shm/limits.h"
 #include "broadcast/tls.h"
 #include "broadcast/worker.h"
 #include "broadcast/worker_ctx.h"

@@ -1,7 +1,7 @@
 # Workers: the libevent loop, clients (WebSocket/SSE streaming from the
-# ring), HTTP endpoints, token auth, connection limits shared through the
-# segment, TLS through OpenSSL, server-side filters (parsing, matching
-# through Hyperscan), and the bundled /example.json.
+# ring), HTTP endpoints, token auth, TLS through OpenSSL, server-side
+# filters (parsing, matching through Hyperscan), and the bundled
+# /example.json. The connection-limits table is shm/limits.c.
 
 # A client's connection and the plain answers (also linked into
 # tests/harness/worker_harness).
@@ -10,14 +10,13 @@ WORKER_CLIENT_SRCS := broadcast/client.c broadcast/client_tls.c \
 	broadcast/routes.c broadcast/endpoints.c broadcast/ep_health.c \
 	broadcast/ep_metrics.c broadcast/ep_json.c
 BROADCAST_SRCS += broadcast/worker.c $(WORKER_CLIENT_SRCS) \
-	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
+	broadcast/auth.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_client.c \
-	tests/unit/check_limits.c \
 	tests/unit/check_filter.c
-UNIT_SUITES += endpoints client limits filter
+UNIT_SUITES += endpoints client filter
 
 # broadcast/example.json is compiled in as a NUL-terminated byte array.
 # (The rule must not become the default goal: restore it afterwards.)

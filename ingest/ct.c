@@ -1,40 +1,30 @@
 /*
- * The CT source: log list, one poller per log, publishing, state file.
+ * The CT source: the logs watched (from the log list and the config), one
+ * poller each, their segment rows, the dedup set, the state file. A log's
+ * status and publish path: ct_log.c.
  */
 #include "ingest/ct.h"
+#include "ingest/ct_log.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-
 
 #include "common/log.h"
 #include "ingest/ct_rfc6962.h"
 #include "ingest/ct_state.h"
 #include "ingest/ct_tiles.h"
-#include "ingest/dedup.h"
 #include "ingest/fetch.h"
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
-#include "ingest/nats_pub.h"
+#include "shm/dedup.h"
+#include "shm/heads.h"
 
 #define CT_MAX_REDIRS 5
-#define CT_ERRORS_TO_FAILING 5   /* consecutive transient errors */
-
-struct ct_log_priv {
-	struct ct_log pub;
-	char logged[SHM_LOG_ERR_MAX];  /* last reason logged: log changes once */
-	int consecutive;
-	uint64_t progress_next;        /* l->next when last seen moving */
-	time_t progress_at;            /* when, or when last caught up */
-	int stalled;                   /* behind and not moving: failing */
-};
 
 struct ct {
 	struct event_base *base;
@@ -83,6 +73,18 @@ ct_ingest_stats(void)
 	return C->seg->ingest;
 }
 
+struct shm_seg *
+ct_seg(void)
+{
+	return C->seg;
+}
+
+struct pipeline *
+ct_pipeline(void)
+{
+	return &C->pipe;
+}
+
 void
 ct_fetch_opts(const struct config *cfg, struct fetch_opts *o)
 {
@@ -103,81 +105,10 @@ ct_fetch_opts(const struct config *cfg, struct fetch_opts *o)
 		    CERTSTREAM_VERSION);
 }
 
-static void
-set_next(struct ct_log *l, uint64_t next)
-{
-	l->next = next;
-	l->have_next = 1;
-	atomic_store(&l->st->next_index, next);
-	l->st->flags |= CT_SHM_HAVE_NEXT;
-}
-
-/* Past entry index. With nats.publish the poller goes on at once but the
- * resume point in the segment waits for the stream's ack (nats_pub.h). */
-static void
-pass_entry(struct ct_log *l, uint64_t index, const struct ring_rec *r,
-    const uint8_t *key)
-{
-	if (!nats_pub_on()) {
-		set_next(l, index + 1);
-		return;
-	}
-	l->next = index + 1;
-	l->have_next = 1;
-	atomic_store(&l->st->passed, index + 1);
-	nats_pub_entry(l->st, index, r, l->info.log_id[0] != '\0' ?
-	    l->info.log_id : l->info.url, key);
-}
-
-void
-ct_log_set_next(struct ct_log *l, uint64_t next)
-{
-	set_next(l, next);
-}
-
 struct ring_writer *
 ct_writer(void)
 {
 	return C->w;
-}
-
-static void
-set_error(struct ct_log *l, const char *why)
-{
-	/* Readers may see a torn string for a moment; it ends in NUL always. */
-	snprintf(l->st->last_error, sizeof(l->st->last_error), "%s", why);
-	atomic_fetch_add(&l->st->errors, 1);
-}
-
-void
-ct_log_verified(struct ct_log *l, uint64_t size,
-    const uint8_t root[STH_HASH_LEN])
-{
-	struct shm_log_status *s = l->st;
-	uint64_t g = atomic_load(&s->verified_gen);
-
-	/* the same head as the one the segment names: nothing to write */
-	if (g > 0 && s->verified[g & 1].size == size &&
-	    memcmp(s->verified[g & 1].root, root, STH_HASH_LEN) == 0)
-		return;
-	/* fill the slot not named, then name it */
-	s->verified[(g + 1) & 1].size = size;
-	memcpy(s->verified[(g + 1) & 1].root, root, STH_HASH_LEN);
-	atomic_store_explicit(&s->verified_gen, g + 1, memory_order_release);
-}
-
-int
-ct_log_head(const struct ct_log *l, uint64_t *size,
-    uint8_t root[STH_HASH_LEN])
-{
-	const struct shm_log_status *s = l->st;
-	uint64_t g = atomic_load_explicit(&s->verified_gen, memory_order_acquire);
-
-	if (g == 0)
-		return -1;
-	*size = s->verified[g & 1].size;
-	memcpy(root, s->verified[g & 1].root, STH_HASH_LEN);
-	return 0;
 }
 
 void
@@ -185,220 +116,9 @@ ct_log_first_head(struct ct_log *l, uint64_t tree_size)
 {
 	uint64_t b = C->cfg.ct_log.backfill;
 
-	set_next(l, tree_size > b ? tree_size - b : 0);
+	ct_log_set_next(l, tree_size > b ? tree_size - b : 0);
 	log_info("log %s: starting at entry %" PRIu64 " of %" PRIu64,
 	    l->info.url, l->next, tree_size);
-}
-
-/* A log whose tree head verifies but whose entries never come (every
- * get-entries failing, say) is failing, not ok: behind and no entry taken
- * for two whole request timeouts. */
-static int
-ct_log_stalled(struct ct_log_priv *lp, uint64_t tree_size, time_t now)
-{
-	struct ct_log *l = &lp->pub;
-	time_t window = 2 * (time_t)C->cfg.ct_log.request_timeout_secs;
-
-	if (lp->progress_at == 0 || l->next != lp->progress_next ||
-	    tree_size <= l->next) {
-		lp->progress_next = l->next;
-		lp->progress_at = now;
-	}
-	if (window < 1)
-		window = 1;
-	if (now - lp->progress_at < window) {
-		if (lp->stalled)
-			log_info("log %s: taking entries again", l->info.url);
-		lp->stalled = 0;
-		return 0;
-	}
-	if (!lp->stalled)
-		log_warnx("log %s: %" PRIu64 " entries behind and none taken for "
-		    "%lld s: failing", l->info.url, tree_size - l->next,
-		    (long long)(now - lp->progress_at));
-	lp->stalled = 1;
-	return 1;
-}
-
-void
-ct_log_ok(struct ct_log *l, uint64_t tree_size)
-{
-	struct ct_log_priv *lp = (struct ct_log_priv *)l;
-	const struct config *cfg = &C->cfg;
-	uint64_t lag_max = (uint64_t)cfg->ct_log.batch_size *
-	    (uint64_t)cfg->ct_log.fetch_concurrency * 4;
-	time_t now = time(NULL);
-
-	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
-	atomic_store(&C->seg->ingest->held_bytes, fetch_mem(C->fetch));
-	atomic_store(&l->st->tree_size, tree_size);
-	atomic_store(&l->st->last_success_unix, (int64_t)now);
-	if (l->failed)
-		return;
-	if (ct_log_stalled(lp, tree_size, now)) {
-		atomic_store(&l->st->state, CT_LOG_FAILING);
-		return;
-	}
-	if (lp->consecutive > 0 && lp->logged[0] != '\0')
-		log_info("log %s: recovered", l->info.url);
-	lp->consecutive = 0;
-	lp->logged[0] = '\0';
-	atomic_store(&l->st->state, tree_size - l->next > lag_max ?
-	    CT_LOG_LAGGING : CT_LOG_OK);
-}
-
-void
-ct_log_error(struct ct_log *l, const char *fmt, ...)
-{
-	struct ct_log_priv *lp = (struct ct_log_priv *)l;
-	char why[SHM_LOG_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	set_error(l, why);
-	atomic_fetch_add(&C->seg->ingest->http_errors, 1);
-	atomic_store(&C->seg->ingest->http_requests, fetch_count(C->fetch));
-	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
-		atomic_store(&l->st->state, CT_LOG_FAILING);
-	/* tree heads may be polled seldom while errors back off: the errors
-	 * themselves tell whether the log is stuck */
-	if (!l->failed && ct_log_stalled(lp, atomic_load(&l->st->tree_size),
-	    time(NULL)))
-		atomic_store(&l->st->state, CT_LOG_FAILING);
-	if (strcmp(lp->logged, why) != 0) {
-		log_warnx("log %s: %s", l->info.url, why);
-		snprintf(lp->logged, sizeof(lp->logged), "%s", why);
-	}
-}
-
-void
-ct_log_fail(struct ct_log *l, int sig, const char *fmt, ...)
-{
-	char why[SHM_LOG_ERR_MAX];
-	va_list ap;
-
-	if (l->failed)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	l->failed = 1;
-	set_error(l, why);
-	if (sig) {
-		atomic_fetch_add(&l->st->sig_failures, 1);
-		atomic_fetch_add(&C->seg->ingest->sig_failures, 1);
-	}
-	atomic_store(&l->st->state, CT_LOG_FAILING);
-	log_error("log %s: %s; log stopped", l->info.url, why);
-}
-
-void
-ct_log_skip(struct ct_log *l, const char *fmt, ...)
-{
-	char why[SHM_LOG_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	set_error(l, why);
-	atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
-	log_warnx("log %s: %s; entry passed", l->info.url, why);
-	pass_entry(l, l->next, NULL, NULL);
-}
-
-/* Count one streamed entry's ingest delay: now minus its CT timestamp.
- * The log's clock and ours differ, so a timestamp ahead of us is 0. */
-static void
-record_delay(struct shm_log_status *st, int64_t now_us, uint64_t ts_ms)
-{
-	uint64_t now_ms = now_us > 0 ? (uint64_t)now_us / 1000 : 0;
-	uint64_t d = now_ms > ts_ms ? now_ms - ts_ms : 0;
-	int k = 0;
-
-	while (k < SHM_DELAY_BUCKETS - 1 &&
-	    d > (uint64_t)shm_delay_bounds_s[k] * 1000)
-		k++;
-	atomic_fetch_add(&st->delay_bucket[k], 1);
-	atomic_fetch_add(&st->delay_sum_ms, d);
-	atomic_fetch_add(&st->delay_count, 1);
-	atomic_store(&st->delay_last_ms, d);
-}
-
-int
-ct_publish(struct ct_log *l, const struct leaf_entry *e)
-{
-	struct render_source src;
-	struct timespec ts;
-	char err[256];
-	int64_t seen_us;
-	int rc = 0;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	src.url = l->info.url;
-	src.name = l->info.name;
-	src.operator_name = l->info.operator_name;
-	src.type = l->info.type == LOGLIST_STATIC ? "static" : "rfc6962";
-	/* dedup, render, publish: ingest/pipeline.c. A duplicate the set may
-	 * hold from an ingest killed before the stream acknowledged it goes
-	 * to the stream again (its Msg-Id drops it if there), not the ring. */
-	C->pipe.render_dups = nats_pub_on() && e->index < l->resend_below;
-	switch (pipeline_entry(&C->pipe, &src, (uint16_t)(l->st - C->seg->logs),
-	    e, seen_us, err, sizeof(err))) {
-	case PIPE_BAD:
-		ct_log_skip(l, "entry %" PRIu64 ": %s", e->index, err);
-		return 0;
-	case PIPE_DUPLICATE:
-		atomic_fetch_add(&C->seg->ingest->duplicates, 1);
-		break;
-	case PIPE_TOO_BIG:
-		set_error(l, "record larger than a quarter of the ring");
-		atomic_fetch_add(&C->seg->ingest->parse_failures, 1);
-		log_warnx("log %s: entry %" PRIu64 ": %s; passed", l->info.url,
-		    e->index, err);
-		rc = -1;
-		break;
-	case PIPE_PUBLISHED:
-		atomic_fetch_add(&l->st->entries, 1);
-		atomic_fetch_add(&C->seg->ingest->records, 1);
-		record_delay(l->st, seen_us, e->timestamp_ms);
-		break;
-	}
-	if (C->dedup != NULL)
-		atomic_store(&C->seg->ingest->dedup_cache_size,
-		    dedup_size(C->dedup));
-	/* Only now: a successor resumes after the last published record. */
-	pass_entry(l, e->index, C->pipe.have_rec ? &C->pipe.rec : NULL,
-	    C->pipe.sha);
-	return rc;
-}
-
-void
-ct_flush(void)
-{
-	ring_wake(C->w);
-}
-
-int
-ct_last_record(const struct shm_seg *seg, char *url, size_t urllen,
-    uint64_t *index)
-{
-	struct ring_meta m;
-	uint64_t head = ring_head(seg);
-
-	if (head == 0 || ring_peek_meta(seg, head - 1, &m) < 0 ||
-	    m.log >= SHM_MAX_LOGS)
-		return -1;
-	/* the slot names the log the record came from: slots are claimed
-	 * by URL and kept while a log is watched */
-	snprintf(url, urllen, "%s", seg->logs[m.log].url);
-	*index = m.index;
-	if (!ring_still_valid(seg, head - 1) || url[0] == '\0')
-		return -1;
-	return 0;
 }
 
 /* ---- logs ---- */
@@ -481,7 +201,7 @@ log_start(const struct loglist_log *info)
 		atomic_store(&s->errors, 0);
 		atomic_store(&s->sig_failures, 0);
 		atomic_store(&s->last_success_unix, 0);
-		atomic_store(&s->verified_gen, 0);
+		heads_clear(s);
 		for (int k = 0; k < SHM_DELAY_BUCKETS; k++)
 			atomic_store(&s->delay_bucket[k], 0);
 		atomic_store(&s->delay_sum_ms, 0);
@@ -516,15 +236,20 @@ log_start(const struct loglist_log *info)
 			    "the previous ingest ended", info->url, C->last_index);
 			next = C->last_index + 1;
 		}
-		set_next(l, next);
+		ct_log_set_next(l, next);
 		l->resend_below = atomic_load(&s->passed);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
-		set_next(l, next);
+		ct_log_set_next(l, next);
 		log_info("log %s: resuming at entry %" PRIu64 " (state file)",
 		    info->url, next);
 	}
+	/* A head the previous ingest was writing when it died: cleared (the
+	 * one before it stays named). */
+	if (reused && heads_reclaim(s))
+		log_info("log %s: a tree head being saved when the previous "
+		    "ingest ended was dropped", info->url);
 	/* The segment (kept across an ingest restart or a kill -9) names the
 	 * last verified head; else the state file's goes into it at once, so
 	 * an ingest that dies before verifying another still hands it on. */
@@ -556,7 +281,8 @@ log_remember(struct ct_log *l)
 	uint64_t size;
 	uint8_t root[STH_HASH_LEN];
 
-	/* the segment's point: with nats.publish, acknowledged entries only */
+	/* the segment's point: with a sink (nats.publish), the entries it
+	 * has safe only */
 	if (l->have_next && ct_state_set(&C->state, l->info.url,
 	    atomic_load(&l->st->next_index)) < 0)
 		log_warnx("%s: out of memory", __func__);
@@ -630,7 +356,7 @@ apply_list(struct loglist *ll)
 			log_info("log %s: %s; stopped", l->info.url, nl == NULL ?
 			    "no longer listed, or excluded" : "key or type changed");
 			if (nl != NULL)
-				atomic_store(&l->st->verified_gen, 0);
+				heads_clear(l->st);
 			log_stop(C->logs[i], 1);
 			if (nl != NULL)
 				ct_state_clear_head(&C->state, nl->url);
@@ -823,33 +549,20 @@ on_refresh(evutil_socket_t fd, short what, void *arg)
 	arm_secs(C->refresh_ev, C->cfg.ct_log.loglist_refresh_secs);
 }
 
-/* The dedup set's shared memory, named after the segment, so that a
- * replacement ingest remembers what the killed one streamed. "" for an
- * anonymous segment (the set is then private). */
-static void
-dedup_name(char *buf, size_t len)
-{
-	if (C->seg->name[0] == '\0')
-		buf[0] = '\0';
-	else
-		snprintf(buf, len, "%s-dedup", C->seg->name);
-}
-
 static int
 dedup_setup(void)
 {
-	char name[sizeof(C->seg->name) + 8];
+	char name[DEDUP_NAME_MAX];
 	int kept = 0;
 
 	dedup_free(C->dedup);
 	C->dedup = C->pipe.dedup = NULL;
 	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
-	dedup_name(name, sizeof(name));
 	if (!C->cfg.dedup.enabled) {
-		if (name[0] != '\0')
-			shm_unlink(name);
+		dedup_remove(C->seg->name);
 		return 0;
 	}
+	dedup_shm_name(C->seg->name, name);
 	C->dedup = name[0] != '\0' ? dedup_open(name,
 	    (size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs, &kept) :
 	    dedup_new((size_t)C->cfg.dedup.max_entries, C->cfg.dedup.ttl_secs);
@@ -895,10 +608,11 @@ ct_start(struct event_base *base, const struct config *cfg,
 		return -1;
 	}
 	ct_state_init(&C->state);
-	/* With nats.publish the ring's newest record may be unacknowledged:
-	 * the segment's points alone say where to resume. */
-	C->have_last = !cfg->nats.publish && ct_last_record(seg, C->last_url,
-	    sizeof(C->last_url), &C->last_index) == 0;
+	/* With a sink past the ring (nats.publish) the ring's newest record
+	 * may not be safe there yet: the segment's points alone say where to
+	 * resume. */
+	C->have_last = pipeline_sink() == NULL && ct_last_record(seg,
+	    C->last_url, sizeof(C->last_url), &C->last_index) == 0;
 	ct_fetch_opts(cfg, &fo);
 	C->fetch = fetch_new(base, &fo, err, sizeof(err));
 	if (C->fetch == NULL) {
@@ -954,14 +668,9 @@ ct_stop(void)
 		event_free(C->refresh_ev);
 	unique_free(C->unique);
 	dedup_free(C->dedup);
-	if (C->dedup != NULL) {
-		/* A clean stop: the next daemon starts with an empty set. */
-		char name[sizeof(C->seg->name) + 8];
-
-		dedup_name(name, sizeof(name));
-		if (name[0] != '\0')
-			shm_unlink(name);
-	}
+	/* A clean stop: the next daemon starts with an empty set. */
+	if (C->dedup != NULL)
+		dedup_remove(C->seg->name);
 	pipeline_fini(&C->pipe);
 	ct_state_free(&C->state);
 	free(C);

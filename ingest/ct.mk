@@ -1,7 +1,7 @@
-# CT ingest: log list, verification, fetching, pollers, state, dedup, leaf
-# decoding.
+# CT ingest: log list, verification, fetching, pollers, state, leaf
+# decoding (the dedup set: shm/dedup.c).
 INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
-	ingest/ct_state.c ingest/dedup.c ingest/fetch.c ingest/ct.c \
+	ingest/ct_state.c ingest/fetch.c ingest/ct.c ingest/ct_log.c \
 	ingest/pipeline.c \
 	ingest/ct_pace.c ingest/ct_rfc6962.c ingest/ct_rfc6962_decode.c \
 	ingest/ct_tiles.c ingest/ct_tiles_hash.c ingest/issuer_cache.c \
@@ -11,7 +11,7 @@ UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \
 	tests/unit/check_loglist.c tests/unit/check_ct_state.c \
-	tests/unit/check_dedup.c tests/unit/check_fetch.c \
+	tests/unit/check_fetch.c \
 	tests/unit/check_ct_tiles.c tests/unit/check_ct.c \
 	tests/unit/check_issuer_cache.c tests/unit/check_unique.c
-UNIT_SUITES += sth checkpoint loglist ct_state dedup fetch ct_tiles ct issuer_cache unique
+UNIT_SUITES += sth checkpoint loglist ct_state fetch ct_tiles ct issuer_cache unique

@@ -21,6 +21,7 @@
 #include "ingest/ct.h"
 #include "ingest/nats_edge.h"
 #include "ingest/nats_pub.h"
+#include "ingest/pipeline.h"
 #include "ingest/replay.h"
 #include "shm/config_box.h"
 #include "shm/ring.h"
@@ -191,8 +192,11 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 		break;
 	case SOURCE_CT:
 		/* before the pollers: their first entries go to the stream */
-		if (cfg->nats.publish && nats_pub_start(cfg, seg) == -1)
-			goto out;
+		if (cfg->nats.publish) {
+			if (nats_pub_start(cfg, seg) == -1)
+				goto out;
+			pipeline_set_sink(nats_pub_entry);
+		}
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;
 		in.ct_running = 1;

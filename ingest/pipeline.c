@@ -8,7 +8,7 @@
  *      hash each leaf once and bind it to a verified tree head;
  *   2. hash: the certificate's SHA-256, once (here);
  *   3. dedup: that hash against every log's recent certificates
- *      (dedup.c); a copy ends here, before any rendering;
+ *      (shm/dedup.c); a copy ends here, before any rendering;
  *   4. render: the three forms (ingest/render/), given the same SHA-256
  *      for the certificate's "sha256";
  *   5. publish: one ring record saying which log and index it holds
@@ -25,6 +25,21 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+
+/* One per process: the ingest runs one CT source. */
+static pipeline_sink_fn *sink;
+
+void
+pipeline_set_sink(pipeline_sink_fn *fn)
+{
+	sink = fn;
+}
+
+pipeline_sink_fn *
+pipeline_sink(void)
+{
+	return sink;
+}
 
 int
 pipeline_init(struct pipeline *p, struct ring_writer *w)

@@ -7,10 +7,10 @@
 
 #include <stdint.h>
 
-#include "ingest/dedup.h"
 #include "ingest/leaf.h"
 #include "ingest/render/render.h"
 #include "ingest/unique.h"
+#include "shm/dedup.h"
 #include "shm/ring.h"
 
 struct pipeline {
@@ -37,6 +37,23 @@ enum pipe_result {
 	PIPE_BAD,            /* the certificate or its chain did not render */
 	PIPE_TOO_BIG,        /* rendered, larger than the ring takes */
 };
+
+/*
+ * A sink past the ring that takes over the logs' resume points (with
+ * nats.publish, ingest.c registers nats_pub_entry). With one set, every
+ * entry a log passes is handed to it (r: its record, NULL for a duplicate
+ * or an entry that did not decode; logid: the log's id, else its URL;
+ * key: the certificate's SHA-256) and the log's next_index in the segment
+ * is the sink's to move, once it has the entry safe; the log's `passed`
+ * says how far the poller went. Entries below the point an earlier ingest
+ * had passed are rendered even when duplicates (render_dups) and handed
+ * to the sink again, not to the ring. NULL (the default): none, a log's
+ * resume point moves as soon as its entry is in the ring.
+ */
+typedef void pipeline_sink_fn(struct shm_log_status *st, uint64_t index,
+    const struct ring_rec *r, const char *logid, const uint8_t key[32]);
+void pipeline_set_sink(pipeline_sink_fn *fn);
+pipeline_sink_fn *pipeline_sink(void);
 
 /* 0, or -1 when out of memory. */
 int pipeline_init(struct pipeline *p, struct ring_writer *w);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/dedup.h"
+#include "shm/dedup.h"
 
 #define TBS_KEY "\"tbs_sha256\":\""
 

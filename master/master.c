@@ -33,6 +33,7 @@
 #include "master/privdrop.h"
 #include "master/proctitle.h"
 #include "shm/config_box.h"
+#include "shm/dedup.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
 
@@ -534,7 +535,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 {
 	static struct master mm;
 	struct master *m = &mm;
-	char err[1024], cwd[256], dedup_shm[80];
+	char err[1024], cwd[256];
 	enum log_level lvl;
 	int notify_fd = -1, rc = 1, i;
 	pid_t other;
@@ -686,9 +687,8 @@ out:
 		shm_seg_close(&m->seg);
 		if (shm_seg_unlink(m->shm_name) == -1)
 			log_warn("shm_unlink %s", m->shm_name);
-		/* The ingest's dedup set (ingest/ct.c), if one outlived it. */
-		snprintf(dedup_shm, sizeof(dedup_shm), "%.63s-dedup", m->shm_name);
-		(void)shm_seg_unlink(dedup_shm);
+		/* The ingest's dedup set, if one outlived it. */
+		dedup_remove(m->shm_name);
 	}
 	/* Only the lock holder gets here (children never return, the
 	 * starter of -d exits inside daemon_start): the file is ours. */

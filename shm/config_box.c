@@ -6,21 +6,23 @@
 #include "shm/config_box.h"
 
 #include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
+
+#include "shm/atomics.h"
 
 void
 config_box_put(struct shm_seg *seg, const struct config *cfg)
 {
 	struct shm_config_box *b = seg->config;
-	uint64_t g = atomic_load_explicit(&b->gen, memory_order_relaxed);
+	/* relaxed: the master is gen's only writer. */
+	uint64_t g = shm_load(&b->gen, relaxed);
 
 	/* B1: gen odd before any byte of cfg changes; pairs with B4. */
-	atomic_store_explicit(&b->gen, g + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	shm_store(&b->gen, g + 1, relaxed);
+	shm_fence(release);
 	memcpy(&b->cfg, cfg, sizeof(*cfg));
 	/* B2: cfg complete before gen is even again; pairs with B3. */
-	atomic_store_explicit(&b->gen, g + 2, memory_order_release);
+	shm_store(&b->gen, g + 2, release);
 }
 
 uint64_t
@@ -31,7 +33,7 @@ config_box_get(const struct shm_seg *seg, struct config *out)
 
 	for (;;) {
 		/* B3: pairs with B2. */
-		g1 = atomic_load_explicit(&b->gen, memory_order_acquire);
+		g1 = shm_load(&b->gen, acquire);
 		if (g1 == 0)
 			return 0;
 		if (g1 & 1) {
@@ -40,8 +42,8 @@ config_box_get(const struct shm_seg *seg, struct config *out)
 		}
 		memcpy(out, &b->cfg, sizeof(*out));
 		/* B4: the copy before the second look at gen; pairs with B1. */
-		atomic_thread_fence(memory_order_acquire);
-		g2 = atomic_load_explicit(&b->gen, memory_order_relaxed);
+		shm_fence(acquire);
+		g2 = shm_load(&b->gen, relaxed);
 		if (g1 == g2)
 			return g1 / 2;
 	}

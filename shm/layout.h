@@ -16,7 +16,12 @@
  *
  * Concurrency: every counter has exactly one writer process, except the
  * limits table (atomic read-modify-write by all workers). Readers sum.
- * The ring protocol is described in ring.h; its memory orders live in ring.c.
+ * Each protocol over this memory has its file in shm/: the ring (ring.h,
+ * ring.c), the limits table (limits.c), the verified tree heads (heads.c),
+ * the configuration box (config_box.c); the dedup set lives in a segment
+ * of its own (dedup.c). Their atomics go through shm/atomics.h, each
+ * memory order commented with the edge it pairs with; how each survives a
+ * kill -9 mid-update is shm/mark.h.
  */
 #ifndef SHM_LAYOUT_H
 #define SHM_LAYOUT_H
@@ -147,9 +152,8 @@ struct shm_log_status {
 	_Atomic uint64_t sig_failures;
 	_Atomic int64_t last_success_unix;
 	/* The last tree head verified, for the next ingest even after kill
-	 * -9: the ingest fills the slot verified_gen does not name, then
-	 * advances verified_gen (0: none yet), so a half-written slot is
-	 * never the one named. */
+	 * -9: a double buffer, protocol in shm/heads.c (verified_mark, at
+	 * the end, marks a put in progress). */
 	_Atomic uint64_t verified_gen;
 	struct {
 		uint64_t size;
@@ -170,7 +174,10 @@ struct shm_log_status {
 	/* With nats.publish: the poller's point (next_index waits for the
 	 * stream's acks), so a successor knows which entries it passed. */
 	_Atomic uint64_t passed;
-	uint8_t pad[8];
+	/* The ingest's mark while it writes verified[] (shm/mark.h); in
+	 * what was padding, so an older segment reads as unmarked. */
+	_Atomic uint32_t verified_mark;
+	uint8_t pad[4];
 };
 
 struct shm_ingest_stats {
@@ -235,7 +242,7 @@ struct shm_worker_stats {
 
 struct shm_ip_slot {
 	_Atomic uint32_t count;       /* live connections from this address */
-	_Atomic uint32_t used;        /* 0 empty, 1 key set (never cleared) */
+	_Atomic uint32_t used;        /* state, tag, marks: shm/limits.c */
 	uint8_t addr[16];             /* IPv4 as ::ffff:a.b.c.d */
 	_Atomic uint64_t rate_window; /* unix second of the rate bucket */
 	_Atomic uint32_t rate_count;  /* new connections in that second */
@@ -274,6 +281,8 @@ _Static_assert(sizeof(struct shm_worker_stats) % SHM_CACHELINE == 0, "worker sta
 _Static_assert(sizeof(struct shm_ingest_stats) % SHM_CACHELINE == 0, "ingest stats padded");
 _Static_assert(sizeof(struct shm_log_status) % SHM_CACHELINE == 0, "log status padded");
 _Static_assert(offsetof(struct shm_log_status, delay_bucket) % 8 == 0, "delay counters aligned");
+_Static_assert(offsetof(struct shm_log_status, verified_mark) ==
+    sizeof(struct shm_log_status) - 8, "the heads mark in the old padding");
 _Static_assert(sizeof(struct shm_ip_slot) == 40, "ip slot size");
 _Static_assert((SHM_IP_SLOTS & (SHM_IP_SLOTS - 1)) == 0, "ip table power of two");
 _Static_assert(SHM_MAX_WORKERS <= 255, "a worker id fits struct limits_hold");

@@ -1,6 +1,6 @@
 /*
- * The record ring (protocol in ring.h). Every memory_order of the project
- * is here; each names the edge it pairs with:
+ * The record ring (protocol in ring.h). Every memory order of the ring is
+ * here (through shm/atomics.h); each names the edge it pairs with:
  *
  *   W1  writer: store tail (relaxed); release fence     <-> R3 acquire fence
  *   W2  writer: store slot->seq (release)               <-> R2 acquire load
@@ -26,25 +26,23 @@
  * whatever they did with them (a worker closes the client) if it fails.
  */
 #include "shm/ring.h"
+#include "shm/atomics.h"
 #include "shm/ring_deflate.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Records start 8-byte aligned: copies into the ring stay word aligned. */
 /*
  * Slot fields other than seq: the writer rewrites them while a reader may be
  * reading them (a reader uses what it read only if ring_still_valid() holds
- * after, R3). Relaxed atomic accesses make that race defined and let
+ * after, R3). shm_field_get/_set (relaxed) make that race defined and let
  * ThreadSanitizer check the protocol (build/ring_stress-tsan); they compile
  * to plain moves.
  */
-#define SLOT_SET(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
-#define SLOT_GET(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
 
+/* Records start 8-byte aligned: copies into the ring stay word aligned. */
 #define RING_ALIGN 8u
 
 int
@@ -89,10 +87,10 @@ ring_writer_init(struct ring_writer *w, struct shm_seg *seg,
 	 * its bytes would be overwritten without raising tail. Relaxed: the
 	 * previous writer is dead, and we are now the only one storing.
 	 */
-	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	head = shm_load(&ctl->head, relaxed);
 	if (head > 0) {
 		s = &seg->slots[(head - 1) & seg->slot_mask];
-		if (atomic_load_explicit(&s->seq, memory_order_relaxed) ==
+		if (shm_load(&s->seq, relaxed) ==
 		    head - 1) {
 			end = s->pos + s->size;
 			if (ctl->wpos < end)
@@ -108,8 +106,8 @@ ring_start_at(struct shm_seg *seg, uint64_t first)
 
 	/* Before the segment is shared (see the header): relaxed. */
 	ctl->first_seq = first;
-	atomic_store_explicit(&ctl->tail, first, memory_order_relaxed);
-	atomic_store_explicit(&ctl->head, first, memory_order_relaxed);
+	shm_store(&ctl->tail, first, relaxed);
+	shm_store(&ctl->head, first, relaxed);
 }
 
 /* Data-area offset of a 64-bit byte position. */
@@ -231,7 +229,7 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	/* The writer is the only one to store head: the seq this record
 	 * gets is known before it is laid out, so its id goes in with the
 	 * copy the ring makes anyway (rendering stays id-free). */
-	head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	head = shm_load(&ctl->head, relaxed);
 	idlen = snprintf(idp, sizeof(idp), "{\"id\":%llu,",
 	    (unsigned long long)head);
 	for (int v = 0; v < RV_COUNT; v++) {
@@ -284,28 +282,29 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	 * before end - data_size (records lie in position order, so a record
 	 * from there on occupies offsets this write leaves alone).
 	 */
-	tail = atomic_load_explicit(&ctl->tail, memory_order_relaxed);
+	/* relaxed: only the writer stores tail. */
+	tail = shm_load(&ctl->tail, relaxed);
 	ntail = tail;
 	if (head + 1 > seg->slot_mask + 1 && ntail < head - seg->slot_mask)
 		ntail = head - seg->slot_mask;
 	if (end > seg->data_size) {
 		keep = end - seg->data_size;
 		while (ntail < head &&
-		    SLOT_GET(seg->slots[ntail & seg->slot_mask].pos) < keep)
+		    shm_field_get(seg->slots[ntail & seg->slot_mask].pos) < keep)
 			ntail++;
 	}
 	if (ntail != tail) {
 		/* W1: tail before any overwrite; pairs with R3. */
-		atomic_store_explicit(&ctl->tail, ntail, memory_order_relaxed);
-		atomic_thread_fence(memory_order_release);
+		shm_store(&ctl->tail, ntail, relaxed);
+		shm_fence(release);
 	}
 
 	dst = seg->data + off;
 	s = &seg->slots[head & seg->slot_mask];
 	for (int v = 0; v < RV_COUNT; v++) {
-		SLOT_SET(s->voff[v], (uint32_t)(dst - (seg->data + off)));
-		SLOT_SET(s->whdr[v], (uint8_t)hlen[v]);
-		SLOT_SET(s->vlen[v], (uint32_t)vlen[v]);
+		shm_field_set(s->voff[v], (uint32_t)(dst - (seg->data + off)));
+		shm_field_set(s->whdr[v], (uint8_t)hlen[v]);
+		shm_field_set(s->vlen[v], (uint32_t)vlen[v]);
 		memcpy(dst, hdr[v], (size_t)hlen[v]);
 		dst += hlen[v];
 		if (from[v] > 0) {
@@ -317,23 +316,23 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 		}
 		dst += vlen[v];
 	}
-	SLOT_SET(s->foff, (uint32_t)(dst - (seg->data + off)));
-	SLOT_SET(s->flen, (uint32_t)r->facts.iov_len);
+	shm_field_set(s->foff, (uint32_t)(dst - (seg->data + off)));
+	shm_field_set(s->flen, (uint32_t)r->facts.iov_len);
 	if (r->facts.iov_len > 0)
 		memcpy(dst, r->facts.iov_base, r->facts.iov_len);
 	dst += r->facts.iov_len;
-	SLOT_SET(s->zflags, zon ? (uint8_t)zo.zflags : 0);
+	shm_field_set(s->zflags, zon ? (uint8_t)zo.zflags : 0);
 	for (int v = 0; v < RV_COUNT; v++) {
-		SLOT_SET(s->zoff[v], 0);
-		SLOT_SET(s->zlen[v], 0);
-		SLOT_SET(s->zhdr[v], 0);
-		SLOT_SET(s->szlen[v], 0);
+		shm_field_set(s->zoff[v], 0);
+		shm_field_set(s->zlen[v], 0);
+		shm_field_set(s->zhdr[v], 0);
+		shm_field_set(s->szlen[v], 0);
 		if (!zon)
 			continue;
-		SLOT_SET(s->zoff[v], (uint32_t)(dst - (seg->data + off)));
-		SLOT_SET(s->zhdr[v], (uint8_t)zhlen[v]);
-		SLOT_SET(s->zlen[v], (uint32_t)zo.ws[v].iov_len);
-		SLOT_SET(s->szlen[v], (uint32_t)zo.sse[v].iov_len);
+		shm_field_set(s->zoff[v], (uint32_t)(dst - (seg->data + off)));
+		shm_field_set(s->zhdr[v], (uint8_t)zhlen[v]);
+		shm_field_set(s->zlen[v], (uint32_t)zo.ws[v].iov_len);
+		shm_field_set(s->szlen[v], (uint32_t)zo.sse[v].iov_len);
 		memcpy(dst, zhdr[v], (size_t)zhlen[v]);
 		dst += zhlen[v];
 		if (zo.ws[v].iov_len > 0)
@@ -343,17 +342,17 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 			memcpy(dst, zo.sse[v].iov_base, zo.sse[v].iov_len);
 		dst += zo.sse[v].iov_len;
 	}
-	SLOT_SET(s->pos, pos);
-	SLOT_SET(s->size, (uint32_t)size);
-	SLOT_SET(s->flags, r->flags);
-	SLOT_SET(s->log, r->log);
-	SLOT_SET(s->index, r->index);
-	SLOT_SET(s->seen_us, r->seen_us);
-	SLOT_SET(s->pub_ns, ring_now_ns());
+	shm_field_set(s->pos, pos);
+	shm_field_set(s->size, (uint32_t)size);
+	shm_field_set(s->flags, r->flags);
+	shm_field_set(s->log, r->log);
+	shm_field_set(s->index, r->index);
+	shm_field_set(s->seen_us, r->seen_us);
+	shm_field_set(s->pub_ns, ring_now_ns());
 	/* W2: slot complete; pairs with R2. */
-	atomic_store_explicit(&s->seq, head, memory_order_release);
+	shm_store(&s->seq, head, release);
 	/* W3: record readable; pairs with R1. */
-	atomic_store_explicit(&ctl->head, head + 1, memory_order_release);
+	shm_store(&ctl->head, head + 1, release);
 	ctl->wpos = end;
 	ctl->published_total++;
 	ctl->bytes_total += size;
@@ -364,16 +363,16 @@ void
 ring_skip_to(struct ring_writer *w, uint64_t seq)
 {
 	struct ring_ctl *ctl = w->seg->ctl;
-	uint64_t head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
+	uint64_t head = shm_load(&ctl->head, relaxed);
 
 	if (seq <= head)
 		return;
 	/* W1 as in ring_publish_rec: tail first, so a reader that sees the
 	 * new head (W3) sees the ring empty below it, never a stale slot
 	 * under a seq it was not written for. */
-	atomic_store_explicit(&ctl->tail, seq, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&ctl->head, seq, memory_order_release);
+	shm_store(&ctl->tail, seq, relaxed);
+	shm_fence(release);
+	shm_store(&ctl->head, seq, release);
 }
 
 void
@@ -386,15 +385,15 @@ ring_wake(struct ring_writer *w)
 		return;
 	/* W4: orders the head stores above before the flag loads; pairs
 	 * with A1 (store-buffer pattern: one side must see the other). */
-	atomic_thread_fence(memory_order_seq_cst);
+	shm_fence(seq_cst);
 	for (int i = 0; i < w->nwake; i++) {
 		/* Relaxed: the fence above does the ordering; the load keeps
 		 * the common case (nobody asleep) free of locked ops. */
-		if (atomic_load_explicit(&ctl->wake[i],
-		    memory_order_relaxed) == 0)
+		if (shm_load(&ctl->wake[i],
+		    relaxed) == 0)
 			continue;
-		if (atomic_exchange_explicit(&ctl->wake[i], 0,
-		    memory_order_relaxed) == 0)
+		if (shm_xchg(&ctl->wake[i], 0,
+		    relaxed) == 0)
 			continue;
 		/* An eventfd write fails only if the counter would overflow
 		 * (the reader is awake anyway) or the fd is bad (a
@@ -415,11 +414,11 @@ slot_of(const struct shm_seg *seg, uint64_t seq)
 	const struct ring_slot *s;
 
 	/* R1: pairs with W3. */
-	if (seq >= atomic_load_explicit(&seg->ctl->head, memory_order_acquire))
+	if (seq >= shm_load(&seg->ctl->head, acquire))
 		return NULL;
 	s = &seg->slots[seq & seg->slot_mask];
 	/* R2: pairs with W2 (every field is written before the slot's seq). */
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+	if (shm_load(&s->seq, acquire) != seq)
 		return NULL;
 	return s;
 }
@@ -428,14 +427,14 @@ uint64_t
 ring_head(const struct shm_seg *seg)
 {
 	/* R1: pairs with W3. */
-	return atomic_load_explicit(&seg->ctl->head, memory_order_acquire);
+	return shm_load(&seg->ctl->head, acquire);
 }
 
 uint64_t
 ring_tail(const struct shm_seg *seg)
 {
 	/* Pairs with W1: a tail seen here was stored before the overwrite. */
-	return atomic_load_explicit(&seg->ctl->tail, memory_order_acquire);
+	return shm_load(&seg->ctl->tail, acquire);
 }
 
 int
@@ -443,8 +442,8 @@ ring_still_valid(const struct shm_seg *seg, uint64_t seq)
 {
 	/* R3: everything read before this fence happened before any
 	 * overwrite whose tail store we do not see; pairs with W1. */
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&seg->ctl->tail, memory_order_relaxed) <=
+	shm_fence(acquire);
+	return shm_load(&seg->ctl->tail, relaxed) <=
 	    seq;
 }
 
@@ -456,7 +455,7 @@ ring_flags(const struct shm_seg *seg, uint64_t seq)
 
 	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
-	f = SLOT_GET(s->flags);
+	f = shm_field_get(s->flags);
 	/* R3: the slot may have been reused while read. */
 	return ring_still_valid(seg, seq) ? f : -1;
 }
@@ -473,12 +472,12 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 		return -1;
 	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
-	pos = SLOT_GET(s->pos);
-	size = SLOT_GET(s->size);
-	voff = SLOT_GET(s->voff[v]);
-	vlen = SLOT_GET(s->vlen[v]);
-	whdr = SLOT_GET(s->whdr[v]);
-	seen = SLOT_GET(s->seen_us);
+	pos = shm_field_get(s->pos);
+	size = shm_field_get(s->size);
+	voff = shm_field_get(s->voff[v]);
+	vlen = shm_field_get(s->vlen[v]);
+	whdr = shm_field_get(s->whdr[v]);
+	seen = shm_field_get(s->seen_us);
 	/* The slot fields may have been rewritten while we read them: only
 	 * use them if the record is still intact afterwards (R3). */
 	if (!ring_still_valid(seg, seq))
@@ -510,12 +509,12 @@ ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 		return -1;
 	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
-	pos = SLOT_GET(s->pos);
-	size = SLOT_GET(s->size);
-	zoff = SLOT_GET(s->zoff[v]);
-	zlen = SLOT_GET(s->zlen[v]);
-	zhdr = SLOT_GET(s->zhdr[v]);
-	zflags = SLOT_GET(s->zflags);
+	pos = shm_field_get(s->pos);
+	size = shm_field_get(s->size);
+	zoff = shm_field_get(s->zoff[v]);
+	zlen = shm_field_get(s->zlen[v]);
+	zhdr = shm_field_get(s->zhdr[v]);
+	zflags = shm_field_get(s->zflags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;
@@ -541,12 +540,12 @@ ring_peek_zsse(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 		return -1;
 	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
-	pos = SLOT_GET(s->pos);
-	size = SLOT_GET(s->size);
-	zoff = SLOT_GET(s->zoff[v]);
-	at = zoff + SLOT_GET(s->zhdr[v]) + SLOT_GET(s->zlen[v]);
-	len = SLOT_GET(s->szlen[v]);
-	zflags = SLOT_GET(s->zflags);
+	pos = shm_field_get(s->pos);
+	size = shm_field_get(s->size);
+	zoff = shm_field_get(s->zoff[v]);
+	at = zoff + shm_field_get(s->zhdr[v]) + shm_field_get(s->zlen[v]);
+	len = shm_field_get(s->szlen[v]);
+	zflags = shm_field_get(s->zflags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;
@@ -568,14 +567,14 @@ ring_peek_meta(const struct shm_seg *seg, uint64_t seq, struct ring_meta *m)
 
 	if ((s = slot_of(seg, seq)) == NULL)
 		return -1;
-	pos = SLOT_GET(s->pos);
-	size = SLOT_GET(s->size);
-	foff = SLOT_GET(s->foff);
-	flen = SLOT_GET(s->flen);
-	m->seen_us = SLOT_GET(s->seen_us);
-	m->index = SLOT_GET(s->index);
-	m->log = SLOT_GET(s->log);
-	m->flags = SLOT_GET(s->flags);
+	pos = shm_field_get(s->pos);
+	size = shm_field_get(s->size);
+	foff = shm_field_get(s->foff);
+	flen = shm_field_get(s->flen);
+	m->seen_us = shm_field_get(s->seen_us);
+	m->index = shm_field_get(s->index);
+	m->log = shm_field_get(s->log);
+	m->flags = shm_field_get(s->flags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;
@@ -608,7 +607,9 @@ ring_arm_wake(struct shm_seg *seg, int reader)
 {
 	if (reader < 0 || reader >= SHM_MAX_WORKERS)
 		return;
-	/* A1: the flag before the caller's head re-check; pairs with W4. */
-	atomic_store_explicit(&seg->ctl->wake[reader], 1, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
+	/* A1: the flag before the caller's head re-check; pairs with W4.
+	 * seq_cst: a store then a load of another word (store-buffer
+	 * pattern); acquire/release cannot keep them in order. */
+	shm_store(&seg->ctl->wake[reader], 1, seq_cst);
+	shm_fence(seq_cst);
 }

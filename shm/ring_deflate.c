@@ -3,6 +3,7 @@
  * the "wanted" marks workers leave for them. Writer side runs in whichever
  * process publishes records.
  */
+#include "shm/atomics.h"
 #include "shm/ring_deflate.h"
 
 #include <stdatomic.h>
@@ -56,10 +57,8 @@ ring_deflate_want(struct shm_seg *seg, int v, int p, int64_t now_ms)
 	w = &seg->ctl->zwant[v][p];
 	/* Relaxed both ways: a hint, no other data travels with it; the
 	 * writer reads it again on every record. */
-	if (atomic_load_explicit(w, memory_order_relaxed) <
-	    now_ms + RING_ZWANT_LEASE_MS / 2)
-		atomic_store_explicit(w, now_ms + RING_ZWANT_LEASE_MS,
-		    memory_order_relaxed);
+	if (shm_load(w, relaxed) < now_ms + RING_ZWANT_LEASE_MS / 2)
+		shm_store(w, now_ms + RING_ZWANT_LEASE_MS, relaxed);
 }
 
 unsigned
@@ -69,11 +68,9 @@ ring_deflate_wanted(const struct shm_seg *seg, int64_t now_ms)
 
 	for (int v = 0; v < RV_COUNT; v++) {
 		/* Relaxed: pairs with nothing (see ring_deflate_want). */
-		if (atomic_load_explicit(&seg->ctl->zwant[v][SP_WS],
-		    memory_order_relaxed) > now_ms)
+		if (shm_load(&seg->ctl->zwant[v][SP_WS], relaxed) > now_ms)
 			want |= RING_Z_WS(v);
-		if (atomic_load_explicit(&seg->ctl->zwant[v][SP_SSE],
-		    memory_order_relaxed) > now_ms)
+		if (shm_load(&seg->ctl->zwant[v][SP_SSE], relaxed) > now_ms)
 			want |= RING_Z_SSE(v);
 	}
 	return want;

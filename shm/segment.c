@@ -3,10 +3,11 @@
  * attach with checks, anonymous variant, close, unlink. Never logs.
  */
 #include "shm/segment.h"
+#include "shm/atomics.h"
+#include "shm/heads.h"
 #include "shm/ring.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -385,7 +386,8 @@ seg_ring_valid(const struct shm_seg *seg, uint64_t head, uint64_t tail,
 		const struct ring_slot *s = &seg->slots[q & seg->slot_mask];
 		uint64_t pos = s->pos, size = s->size;
 
-		if (atomic_load(&s->seq) != q ||
+		/* relaxed: a private copy */
+		if (shm_load(&s->seq, relaxed) != q ||
 		    size == 0 || size > seg->data_size / 4 ||
 		    pos % seg->data_size + size > seg->data_size ||
 		    pos < end || pos + size > wpos ||
@@ -416,10 +418,12 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 	if (c->base == NULL)
 		return 0;
 	ol = (const struct shm_log_status *)(ob + oh->off_logs);
+	/* relaxed, here and below: the old segment's processes are gone (its
+	 * lock is free) and the new segment is not shared yet. */
 	for (int i = 0; i < SHM_MAX_LOGS; i++) {
 		struct shm_log_status *n = &seg->logs[i];
 
-		if (!atomic_load(&ol[i].in_use))
+		if (!shm_load(&ol[i].in_use, relaxed))
 			continue;
 		n->type = ol[i].type;
 		n->flags = ol[i].flags;
@@ -427,19 +431,13 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 		memcpy(n->url, ol[i].url, sizeof(n->url));
 		n->name[sizeof(n->name) - 1] = '\0';
 		n->url[sizeof(n->url) - 1] = '\0';
-		atomic_store(&n->next_index, atomic_load(&ol[i].next_index));
-		atomic_store(&n->passed, atomic_load(&ol[i].passed));
-		atomic_store(&n->state, atomic_load(&ol[i].state));
+		shm_store(&n->next_index, shm_load(&ol[i].next_index, relaxed),
+		    relaxed);
+		shm_store(&n->passed, shm_load(&ol[i].passed, relaxed), relaxed);
+		shm_store(&n->state, shm_load(&ol[i].state, relaxed), relaxed);
 		/* the last verified tree head: the one its gen names */
-		{
-			uint64_t g = atomic_load(&ol[i].verified_gen);
-
-			if (g > 0) {
-				n->verified[1] = ol[i].verified[g & 1];
-				atomic_store(&n->verified_gen, 1);
-			}
-		}
-		atomic_store(&n->in_use, 1);
+		heads_carry(n, &ol[i]);
+		shm_store(&n->in_use, 1, relaxed);
 	}
 	/* The ring, byte for byte, when its geometry is the same: the state a
 	 * killed ingest leaves (ring.c resumes from it), so a client resumes
@@ -447,8 +445,8 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 	 * newest record. Only the written part of the data area is copied.
 	 * head, tail and wpos are read once; the copy is checked. */
 	octl = (const struct ring_ctl *)(ob + oh->off_ctl);
-	head = atomic_load(&octl->head);
-	tail = atomic_load(&octl->tail);
+	head = shm_load(&octl->head, relaxed);
+	tail = shm_load(&octl->tail, relaxed);
 	wpos = octl->wpos;
 	c->head = head;
 	if (head == 0 || oh->nslots != seg->hdr->nslots ||
@@ -474,8 +472,8 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 	seg->ctl->published_total = octl->published_total;
 	seg->ctl->bytes_total = octl->bytes_total;
 	seg->ctl->first_seq = octl->first_seq;
-	atomic_store(&seg->ctl->tail, tail);
-	atomic_store(&seg->ctl->head, head);
+	shm_store(&seg->ctl->tail, tail, relaxed);
+	shm_store(&seg->ctl->head, head, relaxed);
 done:
 	munmap(c->base, c->size);
 	c->base = NULL;
@@ -615,7 +613,8 @@ shm_seg_create(struct shm_seg *seg, const char *name, uint64_t nslots,
 		    "log positions carried over, %s: its records not",
 		    SEG_SHM_DIR, name, why);
 	/* Nothing carried (or an empty ring): ids go on above the old ones. */
-	if (atomic_load(&seg->ctl->head) == 0)
+	/* relaxed: not shared yet. */
+	if (shm_load(&seg->ctl->head, relaxed) == 0)
 		ring_start_at(seg, seg_first_seq(carry.head));
 	seg->lockfd = lockfd;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);

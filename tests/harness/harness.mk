@@ -3,9 +3,9 @@
 # tests/integration/worker.test.js.
 TEST_PROGS += worker_harness
 worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
-	common/config.c shm/segment.c shm/ring.c shm/ring_deflate.c shm/config_box.c broadcast/http.c \
+	common/config.c shm/segment.c shm/heads.c shm/ring.c shm/ring_deflate.c shm/config_box.c broadcast/http.c \
 	broadcast/ws.c broadcast/ws_deflate.c broadcast/sse.c broadcast/sse_gzip.c broadcast/worker.c \
-	$(WORKER_CLIENT_SRCS) broadcast/auth.c broadcast/limits.c broadcast/tls.c \
+	$(WORKER_CLIENT_SRCS) broadcast/auth.c shm/limits.c broadcast/tls.c \
 	broadcast/static.c broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c shm/facts.c \
 	build/gen/example_json.c build/gen/www.c

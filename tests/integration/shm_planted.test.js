@@ -43,7 +43,7 @@ function cleanAside(t, name) {
 
 const restarts = (logs) => logs.split('\n').filter((l) => /restarting/.test(l));
 
-// ingest/dedup.c's layout: header {magic, cap, sz, head, n, busy, pad},
+// shm/dedup.c's layout: header {magic, cap, sz, head, n, mark, pad},
 // cap entries {key[32], t}, then sz uint32 indexes (fifo position + 1).
 function hostileDedup(cap) {
   let sz = 16;

@@ -10,7 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ingest/dedup.h"
+#include "shm/dedup.h"
+#include "shm/mark.h"
 
 Suite *dedup_suite(void);
 
@@ -191,10 +192,12 @@ START_TEST(shared_set_outlives_a_killed_process)
 	ck_assert_int_eq(dedup_check(d, k, 2000), 0);
 	dedup_free(d);
 
-	/* Torn: a process died inside dedup_check (busy flag, at byte 40). */
+	/* Torn: an ingest died inside dedup_check (its mark, at byte 40:
+	 * its owner id + 1, shm/mark.h). */
 	fd = shm_open(name, O_RDWR, 0);
 	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(pwrite(fd, "\1", 1, 40), 1);
+	ck_assert_int_eq(pwrite(fd, (uint8_t[]){ SHM_OWNER_INGEST + 1 }, 1, 40),
+	    1);
 	close(fd);
 	d = dedup_open(name, 2000, 60, &kept);
 	ck_assert_ptr_nonnull(d);
@@ -205,7 +208,7 @@ START_TEST(shared_set_outlives_a_killed_process)
 }
 END_TEST
 
-/* ingest/dedup.c's block: header {magic, cap, sz, head, n, busy, pad},
+/* shm/dedup.c's block: header {magic, cap, sz, head, n, mark, pad},
  * cap entries {key, t}, sz uint32 indexes. Sizes for max_entries 1000. */
 #define T_CAP 1000
 #define T_SZ 2048

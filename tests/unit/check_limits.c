@@ -1,4 +1,4 @@
-/* Unit tests: broadcast/limits.c (shared connection limits). */
+/* Unit tests: shm/limits.c (shared connection limits). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "broadcast/limits.h"
+#include "shm/limits.h"
 #include "shm/segment.h"
 
 static struct shm_seg seg;

@@ -1,12 +1,20 @@
 /*
- * Bounded TTL set of certificate hashes.
+ * Bounded TTL set of certificate hashes, in its own shared-memory segment.
  *
  * fifo[] holds keys in insertion order (a ring of cap entries, head = oldest);
  * idx[] is a linear-probing table of fifo positions + 1 (0 = empty), twice
  * as large as cap or more, so probes stay short. Removal uses backward-shift
  * deletion, so there are no tombstones and lookups never degrade.
+ *
+ * One process uses a set at a time (the ingest): the fifo, the index and
+ * head/n are plain memory, and only a successor reads them, after the
+ * ingest that wrote them died. A change is marked (shm/mark.h) with the
+ * ingest's owner id in the header's mark word; dedup_open is the reclaim
+ * pass: a set found marked was torn mid-change and is cleared.
  */
-#include "ingest/dedup.h"
+#include "shm/dedup.h"
+
+#include <stdio.h>
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "shm/mark.h"
 
 struct dedup_ent {
 	uint8_t key[DEDUP_KEY_LEN];
@@ -28,7 +38,7 @@ struct dedup_hdr {
 	uint64_t magic;
 	uint64_t cap, sz;       /* fifo entries; index slots (power of two) */
 	uint64_t head, n;
-	uint32_t busy;          /* set while changing: torn if found set */
+	_Atomic uint32_t mark;  /* owner + 1 while changing: torn if found */
 	uint32_t pad;
 };
 
@@ -93,14 +103,20 @@ dedup_plan(size_t max_entries, size_t *sz)
 static int
 dedup_valid(const struct dedup *d)
 {
-	const volatile struct dedup_hdr *h = d->h;
-	uint64_t head = h->head, n = h->n, used = 0, v;
+	/* Each word read once (shm_field_get): a planted block may be
+	 * written by its planter meanwhile. */
+	const struct dedup_hdr *h = d->h;
+	uint64_t head = shm_field_get(h->head), n = shm_field_get(h->n);
+	uint64_t used = 0, v;
 
-	if (h->magic != DEDUP_MAGIC || h->cap != d->cap || h->sz != d->sz ||
-	    h->busy != 0 || head >= d->cap || n > d->cap)
+	/* the ingest's mark: torn by a kill, and this is the reclaim (the
+	 * set is cleared); any other mark: planted; neither is kept */
+	if (shm_field_get(h->magic) != DEDUP_MAGIC ||
+	    shm_field_get(h->cap) != d->cap || shm_field_get(h->sz) != d->sz ||
+	    shm_mark_owner(&h->mark) != -1 || head >= d->cap || n > d->cap)
 		return 0;
 	for (size_t i = 0; i < d->sz; i++) {
-		if ((v = ((volatile uint32_t *)d->idx)[i]) == 0)
+		if ((v = shm_field_get(d->idx[i])) == 0)
 			continue;
 		if (v > d->cap || (v - 1 + d->cap - head) % d->cap >= n)
 			return 0;
@@ -264,7 +280,7 @@ struct dedup_op {
 static int64_t
 op_idx(const struct dedup_op *o, size_t i)
 {
-	uint32_t v = ((volatile uint32_t *)o->d->idx)[i];
+	uint32_t v = shm_field_get(o->d->idx[i]);	/* read once */
 
 	return v <= o->d->cap ? (int64_t)v : -1;
 }
@@ -382,17 +398,17 @@ dedup_check(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now)
 {
 	int r;
 
-	/* busy brackets every change: a set left torn by a killed ingest is
-	 * cleared by the next one. A set found inconsistent is cleared too:
-	 * forgetting what was seen beats trusting it (a late duplicate
-	 * streams again). */
-	d->h->busy = 1;
+	/* The mark brackets every change: a set left torn by a killed
+	 * ingest is cleared by the next one. A set found inconsistent is
+	 * cleared too: forgetting what was seen beats trusting it (a late
+	 * duplicate streams again). */
+	shm_mark_set(&d->h->mark, SHM_OWNER_INGEST);
 	if ((r = op_check(d, key, now)) < 0) {
 		dedup_clear(d);
-		d->h->busy = 1;
+		shm_mark_set(&d->h->mark, SHM_OWNER_INGEST);
 		r = op_check(d, key, now);
 	}
-	d->h->busy = 0;
+	shm_mark_clear(&d->h->mark);
 	return r;
 }
 
@@ -416,4 +432,23 @@ dedup_size(const struct dedup *d)
 	uint64_t n = d->h->n;
 
 	return n <= d->cap ? (size_t)n : 0;
+}
+
+void
+dedup_shm_name(const char *seg_name, char name[DEDUP_NAME_MAX])
+{
+	if (seg_name[0] == '\0')
+		name[0] = '\0';
+	else
+		snprintf(name, DEDUP_NAME_MAX, "%.63s-dedup", seg_name);
+}
+
+void
+dedup_remove(const char *seg_name)
+{
+	char name[DEDUP_NAME_MAX];
+
+	dedup_shm_name(seg_name, name);
+	if (name[0] != '\0')
+		(void)shm_unlink(name);
 }

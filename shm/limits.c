@@ -29,19 +29,21 @@
  *    used -> SET. A slot with live connections is never taken, so a flood
  *    of new addresses cannot push tracked ones out: a new address whose
  *    window has nothing to take is refused.
- *  - A worker killed midway leaves its id on what it held (a BUSY slot, an
- *    insert lock); its successor's limits_reclaim() undoes it. Others wait
- *    LIMITS_WAIT_NS (20 ms) for such a mark, then refuse the connection.
+ *  - kill -9 (the idiom of shm/mark.h): a worker's id is its mark in the
+ *    word it changes (a BUSY slot's taker, an insert lock's holder), and
+ *    its counts are in its row of held[]; its successor's
+ *    limits_reclaim() undoes the marks and gives the counts back. Others
+ *    wait LIMITS_WAIT_NS (20 ms) for a mark, then refuse the connection.
  * No I/O, no logging.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-#include "broadcast/limits.h"
+#include "shm/atomics.h"
+#include "shm/limits.h"
 
 #define LIMITS_PROBES 64
 #define LIMITS_LOCK UINT32_MAX
@@ -155,7 +157,7 @@ limits_settle(struct shm_ip_slot *s)
 
 	/* acquire: pairs with the release that ends a take (limits_take,
 	 * limits_reclaim), so the key and count it wrote are seen. */
-	while (((u = atomic_load_explicit(&s->used, memory_order_acquire)) &
+	while (((u = shm_load(&s->used, acquire)) &
 	    U_STATE) == U_BUSY && limits_wait(&w))
 		;
 	return u;
@@ -165,12 +167,13 @@ limits_settle(struct shm_ip_slot *s)
 static void
 limits_used_set(struct shm_ip_slot *s, uint32_t v)
 {
-	uint32_t u = atomic_load_explicit(&s->used, memory_order_relaxed);
+	/* relaxed: a first guess for the CAS, which rereads. */
+	uint32_t u = shm_load(&s->used, relaxed);
 
 	/* release: publishes the key, rate and count written before to the
 	 * finders' acquire loads of used. */
-	while (!atomic_compare_exchange_weak_explicit(&s->used, &u,
-	    (u & U_LOCKBITS) | v, memory_order_release, memory_order_relaxed))
+	while (!shm_cas_weak(&s->used, &u,
+	    (u & U_LOCKBITS) | v, release, relaxed))
 		;
 }
 
@@ -178,14 +181,15 @@ limits_used_set(struct shm_ip_slot *s, uint32_t v)
 static int
 limits_pin(struct shm_ip_slot *s)
 {
-	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	/* relaxed: a first guess for the CAS below. */
+	uint32_t c = shm_load(&s->count, relaxed);
 
 	/* acquire: pairs with the release store of count = 1 that ends a
 	 * take (later counts continue its release sequence), so the key read
 	 * next is the one written before it. */
 	while (c != LIMITS_LOCK)
-		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c + 1,
-		    memory_order_acquire, memory_order_relaxed))
+		if (shm_cas_weak(&s->count, &c, c + 1,
+		    acquire, relaxed))
 			return 1;
 	return 0;
 }
@@ -194,7 +198,7 @@ static void
 limits_unpin(struct shm_ip_slot *s)
 {
 	/* relaxed: gives back a count, publishes nothing. */
-	atomic_fetch_sub_explicit(&s->count, 1, memory_order_relaxed);
+	shm_fetch_sub(&s->count, 1, relaxed);
 }
 
 /* With a pin on s: 1 if it holds key, 0 if not, -1 if it stayed BUSY. */
@@ -227,7 +231,7 @@ limits_lookup(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 		int r;
 
 		/* acquire: as in limits_settle. */
-		u = atomic_load_explicit(&s->used, memory_order_acquire);
+		u = shm_load(&s->used, acquire);
 		if ((u & U_STATE) == U_BUSY && locked &&
 		    ((u = limits_settle(s)) & U_STATE) == U_BUSY)
 			return -2;
@@ -250,29 +254,32 @@ limits_take(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16],
 {
 	uint32_t u, was, zero = 0;
 
-	u = atomic_load_explicit(&s->used, memory_order_relaxed);
+	/* relaxed: the state seen only picks what to try; the CASes below
+	 * decide. */
+	u = shm_load(&s->used, relaxed);
 	do {
 		if ((u & U_STATE) == U_BUSY || ((u & U_STATE) == U_SET &&
-		    atomic_load_explicit(&s->count, memory_order_relaxed) != 0))
+		    shm_load(&s->count, relaxed) != 0))
 			return 0;
 		was = u & ~U_LOCKBITS;
 		/* relaxed: BUSY only turns finders away; the count CAS
 		 * below decides. */
-	} while (!atomic_compare_exchange_weak_explicit(&s->used, &u,
+	} while (!shm_cas_weak(&s->used, &u,
 	    (u & U_LOCKBITS) | ((uint32_t)worker << U_HIGH_SHIFT) | U_BUSY,
-	    memory_order_relaxed, memory_order_relaxed));
+	    relaxed, relaxed));
 	/* relaxed: LOCK only keeps pins off; what they read is published by
 	 * the release of count = 1 below. */
-	if (!atomic_compare_exchange_strong_explicit(&s->count, &zero,
-	    LIMITS_LOCK, memory_order_relaxed, memory_order_relaxed)) {
+	if (!shm_cas(&s->count, &zero,
+	    LIMITS_LOCK, relaxed, relaxed)) {
 		limits_used_set(s, was);        /* pinned meanwhile: not idle */
 		return 0;
 	}
 	memcpy(s->addr, key, 16);
-	atomic_store_explicit(&s->rate_window, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->rate_count, 0, memory_order_relaxed);
+	/* relaxed: published by the release of count = 1 below. */
+	shm_store(&s->rate_window, 0, relaxed);
+	shm_store(&s->rate_count, 0, relaxed);
 	/* release: pairs with the acquire of limits_pin. */
-	atomic_store_explicit(&s->count, 1, memory_order_release);
+	shm_store(&s->count, 1, release);
 	limits_used_set(s, (tag << U_HIGH_SHIFT) | U_SET);
 	return 1;
 }
@@ -287,20 +294,21 @@ limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 	uint32_t u, i;
 	int idx = -1;
 
-	u = atomic_load_explicit(&home->used, memory_order_relaxed);
+	/* relaxed: waiting for the lock; the acquiring CAS orders. */
+	u = shm_load(&home->used, relaxed);
 	for (;;) {
 		if (u & U_LOCKED) {
 			if (!limits_wait(&w))
 				return -1;
-			u = atomic_load_explicit(&home->used,
-			    memory_order_relaxed);
+			u = shm_load(&home->used,
+			    relaxed);
 			continue;
 		}
 		/* acquire: pairs with the release of the unlock below, so
 		 * the previous holder's slots are seen whole. */
-		if (atomic_compare_exchange_weak_explicit(&home->used, &u,
+		if (shm_cas_weak(&home->used, &u,
 		    u | U_LOCKED | ((uint32_t)worker << U_HOLDER_SHIFT),
-		    memory_order_acquire, memory_order_relaxed))
+		    acquire, relaxed))
 			break;
 	}
 	idx = limits_lookup(l, h, key, 1);
@@ -311,8 +319,8 @@ limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 			idx = (int)at;
 	}
 	/* release: pairs with the acquire of the next holder's lock. */
-	atomic_fetch_and_explicit(&home->used, ~U_LOCKBITS,
-	    memory_order_release);
+	shm_fetch_and(&home->used, ~U_LOCKBITS,
+	    release);
 	return idx < 0 ? -1 : idx;
 }
 
@@ -333,13 +341,15 @@ limits_find(struct shm_limits *l, const uint8_t key[16], int worker)
 static uint32_t
 limits_rate(struct shm_ip_slot *s, uint64_t now)
 {
-	uint64_t w = atomic_load(&s->rate_window);
+	/* relaxed throughout: a count per second, publishing nothing; the
+	 * worker whose CAS moves the window starts its count. */
+	uint64_t w = shm_load(&s->rate_window, relaxed);
 
-	if (w != now && atomic_compare_exchange_strong(&s->rate_window, &w, now)) {
-		atomic_store(&s->rate_count, 1);
+	if (w != now && shm_cas(&s->rate_window, &w, now, relaxed, relaxed)) {
+		shm_store(&s->rate_count, 1, relaxed);
 		return 1;
 	}
-	return atomic_fetch_add(&s->rate_count, 1) + 1;
+	return shm_fetch_add(&s->rate_count, 1, relaxed) + 1;
 }
 
 enum limits_verdict
@@ -357,9 +367,14 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 	hold->total = 1;
 	hold->worker = (uint8_t)worker;
 	/* Shared count first, own row second (and the reverse on release):
-	 * a death in between leaves a count behind rather than a wrap. */
-	total = atomic_fetch_add(&l->total, 1) + 1;
-	atomic_fetch_add(&l->held_total[worker], 1);
+	 * a death in between leaves a count behind rather than a wrap.
+	 * relaxed: counts publish nothing; the limit is judged on the
+	 * add's own result (adds to one word are totally ordered, so two
+	 * workers never both get the last place). held_* are read only by
+	 * a successor's limits_reclaim, after the master reaped this
+	 * process (its exit orders every store before). */
+	total = shm_fetch_add(&l->total, 1, relaxed) + 1;
+	shm_fetch_add(&l->held_total[worker], 1, relaxed);
 	if (on && cfg->connection_limit.max_connections > 0 &&
 	    total > (uint32_t)cfg->connection_limit.max_connections) {
 		limits_release(l, hold);
@@ -381,9 +396,12 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 		return LIMITS_FULL;
 	}
 	hold->slot = (uint16_t)(idx + 1);
-	atomic_fetch_add(&l->held[worker][idx], 1);
+	shm_fetch_add(&l->held[worker][idx], 1, relaxed);
+	/* relaxed: read after our own pin (an add on this word), so it is
+	 * that pin's result or a later one: of two workers pinning the last
+	 * place, the second sees both and refuses. */
 	if (on && cfg->connection_limit.per_ip_limit > 0 &&
-	    atomic_load(&l->ip[idx].count) >
+	    shm_load(&l->ip[idx].count, relaxed) >
 	    (uint32_t)cfg->connection_limit.per_ip_limit) {
 		limits_release(l, hold);
 		return LIMITS_PER_IP;
@@ -400,13 +418,15 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 void
 limits_release(struct shm_limits *l, struct limits_hold *hold)
 {
+	/* relaxed: giving counts back publishes nothing (as limits_unpin). */
 	if (hold->slot != 0) {
-		atomic_fetch_sub(&l->held[hold->worker][hold->slot - 1], 1);
-		atomic_fetch_sub(&l->ip[hold->slot - 1].count, 1);
+		shm_fetch_sub(&l->held[hold->worker][hold->slot - 1], 1,
+		    relaxed);
+		shm_fetch_sub(&l->ip[hold->slot - 1].count, 1, relaxed);
 	}
 	if (hold->total) {
-		atomic_fetch_sub(&l->held_total[hold->worker], 1);
-		atomic_fetch_sub(&l->total, 1);
+		shm_fetch_sub(&l->held_total[hold->worker], 1, relaxed);
+		shm_fetch_sub(&l->total, 1, relaxed);
 	}
 	hold->slot = 0;
 	hold->total = 0;
@@ -417,20 +437,22 @@ limits_release(struct shm_limits *l, struct limits_hold *hold)
 static void
 limits_unmark(const struct shm_limits *l, struct shm_ip_slot *s, int worker)
 {
-	uint32_t u = atomic_load_explicit(&s->used, memory_order_acquire);
+	/* acquire: as in limits_settle. */
+	uint32_t u = shm_load(&s->used, acquire);
 	uint32_t c, lock = U_LOCKED | ((uint32_t)worker << U_HOLDER_SHIFT);
 
 	/* release: as the unlock of limits_insert. */
 	if ((u & U_LOCKBITS) == lock)
-		atomic_fetch_and_explicit(&s->used, ~U_LOCKBITS,
-		    memory_order_release);
+		shm_fetch_and(&s->used, ~U_LOCKBITS,
+		    release);
 	if (u >> U_HIGH_SHIFT != (uint32_t)worker || (u & U_STATE) != U_BUSY)
 		return;
-	c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	/* relaxed: the dead taker wrote count last, before its reaping. */
+	c = shm_load(&s->count, relaxed);
 	if (c == 0 || c == LIMITS_LOCK) {
 		/* relaxed: FREE is published by the release below. */
-		atomic_compare_exchange_strong_explicit(&s->count, &c, 0,
-		    memory_order_relaxed, memory_order_relaxed);
+		shm_cas(&s->count, &c, 0,
+		    relaxed, relaxed);
 		limits_used_set(s, U_FREE);
 	} else {
 		/* The count was never locked: the old key is intact. */
@@ -445,15 +467,17 @@ limits_reclaim(struct shm_limits *l, int worker)
 	unsigned n;
 	int i;
 
+	/* relaxed: the dead worker's stores are ordered before this by its
+	 * reaping; the counts given back publish nothing. */
 	for (i = 0; i < SHM_IP_SLOTS; i++) {
-		uint32_t h = atomic_exchange(&l->held[worker][i], 0);
+		uint32_t h = shm_xchg(&l->held[worker][i], 0, relaxed);
 
 		if (h != 0)
-			atomic_fetch_sub(&l->ip[i].count, h);
+			shm_fetch_sub(&l->ip[i].count, h, relaxed);
 		limits_unmark(l, &l->ip[i], worker);
 	}
-	n = atomic_exchange(&l->held_total[worker], 0);
+	n = shm_xchg(&l->held_total[worker], 0, relaxed);
 	if (n != 0)
-		atomic_fetch_sub(&l->total, n);
+		shm_fetch_sub(&l->total, n, relaxed);
 	return n;
 }

@@ -4,10 +4,11 @@
  * FIFO (insertion order = expiry order, the TTL being the same for all) and
  * an open-addressing index over it. When full, the oldest key is forgotten
  * early (a late duplicate then streams again: bounded memory wins).
- * The set may live in named shared memory, kept across ingest restarts.
+ * The set may live in named shared memory, kept across ingest restarts
+ * (and a kill -9 mid-change: shm/mark.h). No logging.
  */
-#ifndef INGEST_DEDUP_H
-#define INGEST_DEDUP_H
+#ifndef SHM_DEDUP_H
+#define SHM_DEDUP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,5 +47,16 @@ int dedup_seen(struct dedup *d, const uint8_t key[DEDUP_KEY_LEN], int64_t now);
 
 /* Keys currently remembered. */
 size_t dedup_size(const struct dedup *d);
+
+/* The set's segment beside the main segment seg_name ("/certstream-8080"
+ * -> "/certstream-8080-dedup"), so that a replacement ingest finds what
+ * the killed one streamed; "" when seg_name is "" (an anonymous segment:
+ * the set is then private). The one place the name is made. */
+#define DEDUP_NAME_MAX 80
+void dedup_shm_name(const char *seg_name, char name[DEDUP_NAME_MAX]);
+
+/* Remove the set's segment beside seg_name, if any: a clean stop, or a
+ * new daemon (which starts with an empty set). */
+void dedup_remove(const char *seg_name);
 
 #endif

@@ -6,8 +6,8 @@
  * enabled, so enabling them on SIGHUP starts from true counts.
  * Pure shared-memory arithmetic: no I/O, no logging.
  */
-#ifndef BROADCAST_LIMITS_H
-#define BROADCAST_LIMITS_H
+#ifndef SHM_LIMITS_H
+#define SHM_LIMITS_H
 
 #include <stdint.h>
 #include <sys/socket.h>

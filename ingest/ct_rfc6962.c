@@ -36,6 +36,29 @@ ct_rfc6962_halt(struct r6962 *p)
 	ct_pace_halt(&p->pace);
 }
 
+/* A tree head request that gave nothing to check (why): logged, backed
+ * off, and polled again later. */
+static void
+head_again(struct r6962 *p, const char *why)
+{
+	ct_log_error(p->l, "%s", why);
+	ct_pace_backoff(&p->pace, NULL);
+	ct_pace_poll_later(&p->pace);
+}
+
+/* The same for an answer that is the log's error (HTTP, transfer): its
+ * Retry-After is honoured. */
+static void
+head_failed(struct r6962 *p, const char *what, const struct fetch_res *res)
+{
+	char why[256];
+
+	ct_pace_describe(why, sizeof(why), res);
+	ct_log_error(p->l, "%s: %s", what, why);
+	ct_pace_backoff(&p->pace, res);
+	ct_pace_poll_later(&p->pace);
+}
+
 /* A verified head (signature, and consistency with the last one): the
  * entries below its size may now be fetched. */
 static void
@@ -87,16 +110,11 @@ on_sth(void *arg, const struct fetch_res *res)
 
 	p->sth_req = NULL;
 	if (!res->ok || res->status != 200) {
-		ct_pace_describe(why, sizeof(why), res);
-		ct_log_error(l, "get-sth: %s", why);
-		ct_pace_backoff(&p->pace, res);
-		ct_pace_poll_later(&p->pace);
+		head_failed(p, "get-sth", res);
 		return;
 	}
 	if (sth_parse(res->body, res->len, &sth, why, sizeof(why)) < 0) {
-		ct_log_error(l, "%s", why);
-		ct_pace_backoff(&p->pace, NULL);
-		ct_pace_poll_later(&p->pace);
+		head_again(p, why);
 		return;
 	}
 	/* An STH identical to the last verified one needs no second check:
@@ -136,11 +154,8 @@ on_sth(void *arg, const struct fetch_res *res)
 		    PRIu64 "&second=%" PRIu64, l->info.url, p->tree_size,
 		    sth.tree_size);
 		p->cons_req = fetch_get(ct_fetch(), url, on_consistency, p);
-		if (p->cons_req == NULL) {
-			ct_log_error(l, "cannot start a request");
-			ct_pace_backoff(&p->pace, NULL);
-			ct_pace_poll_later(&p->pace);
-		}
+		if (p->cons_req == NULL)
+			head_again(p, "cannot start a request");
 		return;
 	}
 	accept_head(p, &sth);
@@ -157,18 +172,13 @@ on_consistency(void *arg, const struct fetch_res *res)
 
 	p->cons_req = NULL;
 	if (!res->ok || res->status != 200) {
-		ct_pace_describe(why, sizeof(why), res);
-		ct_log_error(l, "get-sth-consistency: %s", why);
-		ct_pace_backoff(&p->pace, res);
-		ct_pace_poll_later(&p->pace);
+		head_failed(p, "get-sth-consistency", res);
 		return;
 	}
 	n = sth_consistency_parse(res->body, res->len, proof, STH_PROOF_MAX, why,
 	    sizeof(why));
 	if (n < 0) {
-		ct_log_error(l, "%s", why);
-		ct_pace_backoff(&p->pace, NULL);
-		ct_pace_poll_later(&p->pace);
+		head_again(p, why);
 		return;
 	}
 	if (sth_consistency_verify(p->last.tree_size, p->last.root_hash,
@@ -208,11 +218,8 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(url, sizeof(url), "%sct/v1/get-sth", p->l->info.url);
 	p->sth_req = fetch_get(ct_fetch(), url, on_sth, p);
-	if (p->sth_req == NULL) {
-		ct_log_error(p->l, "cannot start a request");
-		ct_pace_backoff(&p->pace, NULL);
-		ct_pace_poll_later(&p->pace);
-	}
+	if (p->sth_req == NULL)
+		head_again(p, "cannot start a request");
 }
 
 static void

@@ -7,6 +7,9 @@ INGEST_SRCS += ingest/leaf.c ingest/sth.c ingest/checkpoint.c ingest/loglist.c \
 	ingest/ct_tiles.c ingest/ct_tiles_hash.c ingest/issuer_cache.c \
 	ingest/backfill.c ingest/backfill_src.c ingest/unique.c \
 	ingest/ct_skip.c
+# The pollers' files beyond their first (each file one job).
+INGEST_SRCS += ingest/ct_tiles_data.c ingest/ct_tiles_issuer.c
+INGEST_SRCS += ingest/ct_rfc6962_win.c ingest/ct_rfc6962_hold.c
 UNIT_SRCS += tests/unit/check_leaf.c
 UNIT_SUITES += leaf
 UNIT_SRCS += tests/unit/check_sth.c tests/unit/check_checkpoint.c \

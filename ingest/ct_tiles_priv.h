@@ -1,8 +1,8 @@
 /*
- * The state one static-ct-api poller shares between its two files:
- * ct_tiles.c (checkpoints, data tiles, issuers, publishing) and
- * ct_tiles_hash.c (hash tiles: cache, fetching, and the proofs built on
- * them). Private to those two files.
+ * The state one static-ct-api poller shares between its files: ct_tiles.c
+ * (its life, checkpoints, proving them), ct_tiles_data.c (data tiles and
+ * publishing), ct_tiles_issuer.c (issuers) and ct_tiles_hash.c (hash
+ * tiles: cache, fetching, and the proofs built on them). Private to them.
  */
 #ifndef INGEST_CT_TILES_PRIV_H
 #define INGEST_CT_TILES_PRIV_H
@@ -147,6 +147,28 @@ void ct_tiles_hash_free(struct tiles *t);
 
 /* Something arrived (a hash tile, an issuer): prove, publish, ask on. */
 void ct_tiles_progress(struct tiles *t);
+
+/* ---- ct_tiles_data.c ---- */
+
+/* Publish proven tiles from the front, in index order. */
+void ct_tiles_drain(struct tiles *t);
+
+/* Ask for the tiles the newest head names beyond what is in flight. */
+void ct_tiles_fill(struct tiles *t);
+
+/* Cancel window w and free what it holds (its operator slot too). */
+void ct_tiles_win_clear(struct twin *w);
+
+/* Free the kept partial tile at the tree's edge. */
+void ct_tiles_edge_free(struct tiles *t);
+
+/* ---- ct_tiles_issuer.c ---- */
+
+/* Ask for issuer fp unless cached or asked. 0 when it is cached. */
+int ct_tiles_need_issuer(struct tiles *t, const uint8_t *fp);
+
+/* Cancel the issuer requests in flight. */
+void ct_tiles_issuer_halt(struct tiles *t);
 
 /* Stop the log's poller for good (it failed). */
 void ct_tiles_halt(struct tiles *t);

@@ -232,12 +232,18 @@ sth_verify(const struct sth *s, const struct sth_key *k, char *err,
 	    errlen);
 }
 
-int
-sth_consistency_parse(const char *json, size_t len,
-    uint8_t proof[][STH_HASH_LEN], size_t max, char *err, size_t errlen)
+/*
+ * A proof answer: a JSON object whose member `key` is an array of base64
+ * hashes, decoded into proof[max]; with leaf_index, also its "leaf_index".
+ * The number of hashes, or -1 with err naming `what` (the endpoint).
+ */
+static int
+proof_parse(const char *what, const char *json, size_t len, const char *key,
+    uint64_t *leaf_index, uint8_t proof[][STH_HASH_LEN], size_t max,
+    char *err, size_t errlen)
 {
 	struct json_tokener *tok = NULL;
-	json_object *o = NULL, *arr, *h;
+	json_object *o = NULL, *arr, *ix = NULL, *h;
 	size_t i, n;
 	int rc = -1;
 
@@ -249,14 +255,20 @@ sth_consistency_parse(const char *json, size_t len,
 	o = json_tokener_parse_ex(tok, json, (int)len);
 	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
 	    !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "consistency", &arr) ||
+	    (leaf_index != NULL &&
+	    (!json_object_object_get_ex(o, "leaf_index", &ix) ||
+	    !json_object_is_type(ix, json_type_int) ||
+	    json_object_get_int64(ix) < 0)) ||
+	    !json_object_object_get_ex(o, key, &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
-		snprintf(err, errlen, "get-sth-consistency: malformed JSON");
+		snprintf(err, errlen, "%s: malformed JSON", what);
 		goto done;
 	}
+	if (leaf_index != NULL)
+		*leaf_index = json_object_get_uint64(ix);
 	n = json_object_array_length(arr);
 	if (n > max) {
-		snprintf(err, errlen, "get-sth-consistency: %zu hashes", n);
+		snprintf(err, errlen, "%s: %zu hashes", what, n);
 		goto done;
 	}
 	for (i = 0; i < n; i++) {
@@ -265,7 +277,7 @@ sth_consistency_parse(const char *json, size_t len,
 		    base64_decode(json_object_get_string(h),
 		    (size_t)json_object_get_string_len(h), proof[i],
 		    STH_HASH_LEN) != STH_HASH_LEN) {
-			snprintf(err, errlen, "get-sth-consistency: bad hash %zu", i);
+			snprintf(err, errlen, "%s: bad hash %zu", what, i);
 			goto done;
 		}
 	}
@@ -275,6 +287,14 @@ done:
 	if (tok != NULL)
 		json_tokener_free(tok);
 	return rc;
+}
+
+int
+sth_consistency_parse(const char *json, size_t len,
+    uint8_t proof[][STH_HASH_LEN], size_t max, char *err, size_t errlen)
+{
+	return proof_parse("get-sth-consistency", json, len, "consistency",
+	    NULL, proof, max, err, errlen);
 }
 
 int
@@ -455,49 +475,8 @@ int
 sth_inclusion_parse(const char *json, size_t len, uint64_t *leaf_index,
     uint8_t path[][STH_HASH_LEN], size_t max, char *err, size_t errlen)
 {
-	struct json_tokener *tok = NULL;
-	json_object *o = NULL, *arr, *ix, *h;
-	size_t i, n;
-	int rc = -1;
-
-	tok = json_tokener_new();
-	if (tok == NULL || len > INT32_MAX) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	if (o == NULL || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "leaf_index", &ix) ||
-	    !json_object_is_type(ix, json_type_int) ||
-	    json_object_get_int64(ix) < 0 ||
-	    !json_object_object_get_ex(o, "audit_path", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		snprintf(err, errlen, "get-proof-by-hash: malformed JSON");
-		goto done;
-	}
-	*leaf_index = json_object_get_uint64(ix);
-	n = json_object_array_length(arr);
-	if (n > max) {
-		snprintf(err, errlen, "get-proof-by-hash: %zu hashes", n);
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		h = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(h, json_type_string) ||
-		    base64_decode(json_object_get_string(h),
-		    (size_t)json_object_get_string_len(h), path[i],
-		    STH_HASH_LEN) != STH_HASH_LEN) {
-			snprintf(err, errlen, "get-proof-by-hash: bad hash %zu", i);
-			goto done;
-		}
-	}
-	rc = (int)n;
-done:
-	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	return rc;
+	return proof_parse("get-proof-by-hash", json, len, "audit_path",
+	    leaf_index, path, max, err, errlen);
 }
 
 int

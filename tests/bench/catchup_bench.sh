@@ -15,50 +15,17 @@ cd "$(dirname "$0")/../.." || exit 1
 TOTAL=${BENCH_CATCHUP_ENTRIES:-100000}
 RPS=${BENCH_CATCHUP_RPS:-1}
 PER=$((TOTAL / 4))
-tmp=$(mktemp -d /tmp/catchup-bench.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-[ -x build/fakelog ] && [ -x certstreamd ] || {
-	echo "catchup_bench: build certstreamd and build/fakelog first" >&2
-	exit 1
-}
-
-fakelog() {
-	name=$1
-	shift
-	build/fakelog --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pids="$pids $!"
-	i=0
-	while ! grep -q '^listening' "$tmp/$name.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && { echo "catchup_bench: fakelog $name did not start" >&2; exit 1; }
-		sleep 0.1
-	done
-	sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$name.out" >"$tmp/$name.port"
-}
+BENCH_NAME=catchup_bench
+. tests/bench/fakelog.sh
 
 fakelog opa --rfc6962 a1 --rfc6962 a2 --real none --initial-size "$PER" \
     --grow-per-sec 0 --batch-cap 1000
 fakelog opb --rfc6962 b1 --rfc6962 b2 --real none --initial-size "$PER" \
     --grow-per-sec 0 --batch-cap 1000 --seed other
 # one list, two operators (each fake log names its one operator alike)
-node -e '
-const http = require("http");
-const get = (p) => new Promise((r) => http.get(`http://127.0.0.1:${p}/loglist.json`, (s) => {
-  let b = ""; s.on("data", (d) => b += d); s.on("end", () => r(JSON.parse(b))); }));
-Promise.all([get(process.argv[1]), get(process.argv[2])]).then(([x, y]) => {
-  x.operators[0].name = "Operator A";
-  y.operators[0].name = "Operator B";
-  require("fs").writeFileSync(process.argv[3], JSON.stringify({ operators: [...x.operators, ...y.operators] }));
-});' "$(cat "$tmp/opa.port")" "$(cat "$tmp/opb.port")" "$tmp/list.json"
-
-port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+loglist_merge "$tmp/list.json" "$(cat "$tmp/opa.port"):Operator A" \
+    "$(cat "$tmp/opb.port"):Operator B"
+port=$(free_port)
 cat >"$tmp/d.conf" <<EOF
 source: ct
 host: 127.0.0.1

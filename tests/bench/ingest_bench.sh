@@ -22,38 +22,8 @@ DUP=${BENCH_DUP_ENTRIES:-20000}
 PARTS=${BENCH_PARTS:-1 2 3}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 TCK=$(getconf CLK_TCK)
-tmp=$(mktemp -d /tmp/ingest-bench.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-[ -x build/fakelog ] && [ -x certstreamd ] || {
-	echo "ingest_bench: build certstreamd and build/fakelog first" >&2
-	exit 1
-}
-
-# fakelog NAME ARGS...: start one, wait for its port (in $tmp/NAME.port)
-fakelog() {
-	name=$1
-	shift
-	build/fakelog --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pids="$pids $!"
-	i=0
-	while ! grep -q '^listening' "$tmp/$name.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && { echo "ingest_bench: fakelog $name did not start" >&2; exit 1; }
-		sleep 0.1
-	done
-	sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$name.out" >"$tmp/$name.port"
-}
-
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+BENCH_NAME=ingest_bench
+. tests/bench/fakelog.sh
 
 # daemon NAME LOGLIST POLL_MS: start certstreamd, wait for /health
 daemon() {
@@ -148,13 +118,8 @@ for i in $(seq 1 30); do a="$a --rfc6962 a$i"; b="$b --rfc6962 b$i"; done
 fakelog idle1 $a --initial-size 10 --grow-per-sec 0
 # shellcheck disable=SC2086
 fakelog idle2 $b --initial-size 10 --grow-per-sec 0
-node -e '
-const http = require("http");
-const get = (p) => new Promise((r) => http.get(`http://127.0.0.1:${p}/loglist.json`, (s) => {
-  let b = ""; s.on("data", (d) => b += d); s.on("end", () => r(JSON.parse(b))); }));
-Promise.all([get(process.argv[1]), get(process.argv[2])]).then(([x, y]) => {
-  require("fs").writeFileSync(process.argv[3], JSON.stringify({ operators: [...x.operators, ...y.operators] }));
-});' "$(cat "$tmp/idle1.port")" "$(cat "$tmp/idle2.port")" "$tmp/idle.json"
+loglist_merge "$tmp/idle.json" "$(cat "$tmp/idle1.port")" \
+    "$(cat "$tmp/idle2.port")"
 daemon idle "$tmp/idle.json" 1000
 port=$(cat "$tmp/idle.port")
 sleep 3

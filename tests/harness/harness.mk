@@ -9,3 +9,6 @@ worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
 	broadcast/static.c broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
 	broadcast/filter_sel.c shm/facts.c \
 	build/gen/example_json.c build/gen/www.c
+# The configuration is four files (common/config.mk).
+worker_harness_SRCS += common/config_keys.c common/config_set.c \
+	common/config_yaml.c

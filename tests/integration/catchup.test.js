@@ -8,10 +8,9 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startDaemon, testDir } = require('./lib/daemon');
+const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
+const w = require('./lib/ctwatch');
 const { request, getJson, startFakelog } = require('./lib/fakelog');
 
 const SIZE = 3000;
@@ -21,23 +20,9 @@ test('a log too far behind skips ahead, counted and announced',
   { timeout: 120000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'rc', '--static', 'sc', '--real', 'none',
       '--initial-size', String(SIZE), '--grow-per-sec', '0'], t);
-    const dir = testDir(t, 'catchup-');
-    const listFile = path.join(dir, 'loglist.json');
-    fs.writeFileSync(listFile, '{"operators":[]}\n');
-    const conf = [
-      'source: ct',
-      `ct_logs_url: ${JSON.stringify(listFile)}`,
-      'ct_log:',
-      `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`,
-      '  poll_interval_ms: 100',
-      '  partial_tile_wait_ms: 300',
-      '  backfill: 1000000000',        // from entry 0: 3000 behind
-      `  max_catchup_lag: ${LAG}`,
-      '  loglist_refresh_secs: 1',
-      'dedup:',
-      '  enabled: false',
-      '',
-    ].join('\n');
+    const { listFile, stateFile } = w.watchDir(t, 'catchup-');
+    // every log from entry 0 (ctConf's backfill): SIZE behind
+    const conf = w.ctConf(listFile, stateFile, { ctLog: { max_catchup_lag: LAG } });
     const d = await startDaemon({ conf, t });
     const gaps = c.openWs(d.url('/full-stream?gaps=1', 'ws'));
     const plain = c.openWs(d.url('/domains-only', 'ws'));
@@ -46,7 +31,7 @@ test('a log too far behind skips ahead, counted and announced',
     await plain.opened;
     await sse.ready;
     t.after(() => { gaps.close(); plain.close(); sse.close(); });
-    fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    await w.watchFakelog(listFile, fl);
     const urls = [fl.logUrl('rc'), fl.logUrl('sc')];
 
     const certs = (msgs, u) => msgs.filter((m) => m.message_type !== 'log_gap' &&

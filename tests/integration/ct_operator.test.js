@@ -8,10 +8,9 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startDaemon, testDir } = require('./lib/daemon');
+const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
+const w = require('./lib/ctwatch');
 const { request, startFakelog } = require('./lib/fakelog');
 
 const SIZE = 1000;
@@ -36,29 +35,18 @@ test('the logs of one operator share operator_max_concurrency', { timeout: 90000
   // Every bulk request is held (then 504) until the test clears it.
   for (const n of names) assert.strictEqual((await fl.fault(n, 'timeout', 0, '&on=entries')).status, 200);
 
-  const dir = testDir(t, 'ct-operator-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, JSON.stringify(list));
-  const conf = [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`,
-    '  poll_interval_ms: 100',
-    '  partial_tile_wait_ms: 300',
-    '  batch_size: 100',
-    '  fetch_concurrency: 8',          // 24 windows at once without the cap
-    `  operator_max_concurrency: ${CAP}`,
-    '  backfill: 1000000000',
-    '  request_timeout_secs: 15',
-    'dedup:',
-    '  enabled: false',
-    '',
-  ].join('\n');
+  const { listFile, stateFile } = w.watchDir(t, 'ct-operator-');
+  w.writeList(listFile, list);
+  const conf = w.ctConf(listFile, stateFile, { ctLog: {
+    batch_size: 100,
+    fetch_concurrency: 8,             // 24 windows at once without the cap
+    operator_max_concurrency: CAP,
+    request_timeout_secs: 15,
+  } });
   const d = await startDaemon({ conf, t });
-  const ws = c.openWs(d.url('/domains-only', 'ws'));
-  t.after(() => ws.close());
-  await ws.opened;
+  const col = w.openCollector(d);
+  t.after(() => col.close());
+  await new Promise((resolve, reject) => { col.ws.once('open', resolve); col.ws.once('error', reject); });
 
   const bulk = (r) => /get-entries|\/tile\/data\//.test(r.path);
   const held = async () => {
@@ -73,22 +61,10 @@ test('the logs of one operator share operator_max_concurrency', { timeout: 90000
   assert.strictEqual(n, CAP, `${n} bulk requests of one operator in flight, the cap is ${CAP}`);
 
   for (const name of names) await request('DELETE', fl.url(`/control/${name}/fault`));
-  const byLog = new Map();
-  ws.ws.on('message', () => {});
-  await c.waitFor(() => {
-    byLog.clear();
-    for (const m of ws.messages) {
-      if (m.message_type !== 'dns_entries') continue;
-      if (!byLog.has(m.source.url)) byLog.set(m.source.url, []);
-      byLog.get(m.source.url).push(m.cert_index);
-    }
-    return names.every((nm) => (byLog.get(fl.logUrl(nm)) || []).length >= SIZE);
-  }, 60000, 'every entry of every log streamed');
-  for (const nm of names) {
-    const seq = byLog.get(fl.logUrl(nm));
-    assert.strictEqual(seq.length, SIZE, nm);
-    seq.forEach((v, i) => assert.strictEqual(v, i, `${nm}: position ${i}`));
-  }
+  await c.waitFor(() => names.every((nm) => col.count(fl.logUrl(nm)) >= SIZE),
+    60000, 'every entry of every log streamed');
+  for (const nm of names) w.assertExactlyOnce(col.seq(fl.logUrl(nm)), SIZE, nm);
+  assert.strictEqual(col.bad, 0, 'every record whole');
 });
 
 test('the logs of one operator share operator_requests_per_second', { timeout: 90000 }, async (t) => {
@@ -100,24 +76,13 @@ test('the logs of one operator share operator_requests_per_second', { timeout: 9
   const names = ['ra', 'rb', 'rc'];
   const fl = await startFakelog(['--rfc6962', 'ra', '--rfc6962', 'rb', '--static', 'rc',
     '--real', 'none', '--initial-size', '1000', '--grow-per-sec', '0', '--batch-cap', '100'], t);
-  const dir = testDir(t, 'ct-operator-rate-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
-  const conf = [
-    'source: ct',
-    `ct_logs_url: ${JSON.stringify(listFile)}`,
-    'ct_log:',
-    `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`,
-    '  poll_interval_ms: 100',
-    '  partial_tile_wait_ms: 300',
-    '  batch_size: 100',
-    '  fetch_concurrency: 8',
-    `  operator_requests_per_second: ${RPS}`,
-    '  backfill: 1000000000',
-    'dedup:',
-    '  enabled: false',
-    '',
-  ].join('\n');
+  const { listFile, stateFile } = w.watchDir(t, 'ct-operator-rate-');
+  await w.watchFakelog(listFile, fl);
+  const conf = w.ctConf(listFile, stateFile, { ctLog: {
+    batch_size: 100,
+    fetch_concurrency: 8,
+    operator_requests_per_second: RPS,
+  } });
   const d = await startDaemon({ conf, t });
   const bulkTimes = async () => {
     const ms = [];
@@ -127,11 +92,11 @@ test('the logs of one operator share operator_requests_per_second', { timeout: 9
     return ms.sort((a, b) => a - b);
   };
   await waitForAsync(async () => {
-    const h = JSON.parse((await request('GET', d.url('/health/deep'))).body);
-    return names.every((n) => {
-      const l = (h.logs || []).find((x) => x.url === fl.logUrl(n));
-      return l && l.next_index === 1000;
-    });
+    for (const n of names) {
+      const l = await w.logStatus(d, fl.logUrl(n));
+      if (!l || l.next_index !== 1000) return false;
+    }
+    return true;
   }, 60000, 'every log streamed');
   const ms = await bulkTimes();
   assert.ok(ms.length >= 24, `${ms.length} bulk requests`);

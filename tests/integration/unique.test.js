@@ -7,11 +7,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startDaemon, testDir } = require('./lib/daemon');
+const { startDaemon } = require('./lib/daemon');
 const c = require('./lib/clients');
-const { request, startFakelog } = require('./lib/fakelog');
+const w = require('./lib/ctwatch');
+const { startFakelog } = require('./lib/fakelog');
 
 const SIZE = 600;
 
@@ -19,22 +18,8 @@ test('unique=1 sends each precertificate/certificate pair once, on every stream'
   { timeout: 90000 }, async (t) => {
     const fl = await startFakelog(['--rfc6962', 'pr', '--static', 'ps', '--real', 'none',
       '--pairs', '--initial-size', String(SIZE), '--grow-per-sec', '0'], t);
-    const dir = testDir(t, 'unique-');
-    const listFile = path.join(dir, 'loglist.json');
-    fs.writeFileSync(listFile, '{"operators":[]}\n');
-    const conf = [
-      'source: ct',
-      `ct_logs_url: ${JSON.stringify(listFile)}`,
-      'ct_log:',
-      `  state_file: ${JSON.stringify(path.join(dir, 'state.json'))}`,
-      '  poll_interval_ms: 100',
-      '  partial_tile_wait_ms: 300',
-      '  backfill: 1000000000',
-      '  loglist_refresh_secs: 1',
-      'dedup:',
-      '  enabled: false',
-      '',
-    ].join('\n');
+    const { listFile, stateFile } = w.watchDir(t, 'unique-');
+    const conf = w.ctConf(listFile, stateFile);
     const d = await startDaemon({ conf, t });
     const ws = (p) => c.openWs(d.url(p, 'ws'));
     const all = ws('/full-stream');
@@ -44,12 +29,12 @@ test('unique=1 sends each precertificate/certificate pair once, on every stream'
     const sse = c.openSseRaw(d.url('/sse?stream=full&unique=1'));
     const sseDomains = c.openSseRaw(d.url('/sse?stream=domains&unique=1'));
     const sseAll = c.openSseRaw(d.url('/sse?stream=domains'));
-    for (const w of [all, lite, full, domains]) await w.opened;
+    for (const x of [all, lite, full, domains]) await x.opened;
     await sse.ready;
     await sseDomains.ready;
     await sseAll.ready;
     t.after(() => [all, lite, full, domains, sse, sseDomains, sseAll].forEach((x) => x.close()));
-    fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+    await w.watchFakelog(listFile, fl);
 
     const certs = () => all.messages.filter((m) => m.message_type === 'certificate_update');
     await c.waitFor(() => certs().length === 2 * SIZE && sseAll.events.length === 2 * SIZE,

@@ -516,6 +516,42 @@ START_TEST(inclusion_proof_json_parses)
 }
 END_TEST
 
+/* The same parser serves get-sth-consistency: a hash array under
+ * "consistency", no leaf_index; anything else is refused, as is a proof
+ * longer than the caller's room. */
+START_TEST(consistency_proof_json_parses)
+{
+	static const char ok[] = "{\"consistency\": "
+	    "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\", "
+	    "\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]}";
+	static const char *const bad[] = {
+		"{\"audit_path\": []}",
+		"{\"consistency\": [\"AAAA\"]}",
+		"{\"consistency\": [1]}",
+		"{\"consistency\": {}}",
+		"{\"consistency\": []} x",
+		"[1]",
+	};
+	uint8_t proof[STH_PROOF_MAX][STH_HASH_LEN];
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(sth_consistency_parse(ok, strlen(ok), proof,
+	    STH_PROOF_MAX, err, sizeof(err)), 2);
+	ck_assert_int_eq(proof[0][0], 0);
+	ck_assert_int_eq(proof[1][31], 1);
+	ck_assert_int_eq(sth_consistency_parse(ok, strlen(ok), proof, 1, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "get-sth-consistency: 2 hashes");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(sth_consistency_parse(bad[i], strlen(bad[i]),
+		    proof, STH_PROOF_MAX, err, sizeof(err)), -1);
+		ck_assert_msg(strncmp(err, "get-sth-consistency: ", 21) == 0,
+		    "%s", err);
+	}
+}
+END_TEST
+
 Suite *
 sth_suite(void)
 {
@@ -535,6 +571,7 @@ sth_suite(void)
 	tcase_add_test(tc, frontier_from_proof_reaches_the_larger_root);
 	tcase_add_test(tc, inclusion_proof_gives_the_frontier_before_the_leaf);
 	tcase_add_test(tc, inclusion_proof_json_parses);
+	tcase_add_test(tc, consistency_proof_json_parses);
 	suite_add_tcase(s, tc);
 	return s;
 }

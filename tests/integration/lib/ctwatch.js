@@ -9,11 +9,18 @@
 //   const col = w.openCollector(d);            // col.count(url), col.seq(url)
 //   w.writeList(listFile, text);               // atomically: the daemon polls it
 //   w.assertExactlyOnce(col.seq(url), size, 'name');
+//
+// or, for the folder and the fake log's whole list:
+//   const { listFile, stateFile } = w.watchDir(t, 'name-');  // empty list
+//   await w.watchFakelog(listFile, fl);        // every log of fake log fl
 
 const assert = require('node:assert');
 const fs = require('node:fs');
+const path = require('node:path');
 const c = require('./clients');
 const { getJson } = require('./fakelog');
+const { request } = require('./fakelog');
+const { testDir } = require('./daemon');
 
 const EMPTY_LIST = '{"operators":[]}\n';
 
@@ -55,6 +62,20 @@ function ctConf(listFile, stateFile, { ctLog = {}, dedup = false, dedupMax, extr
 function writeList(file, list) {
   fs.writeFileSync(`${file}.tmp`, typeof list === 'string' ? list : JSON.stringify(list));
   fs.renameSync(`${file}.tmp`, file);
+}
+
+// A test's folder with an empty log list in it, for ctConf:
+// { dir, listFile, stateFile }.
+function watchDir(t, prefix) {
+  const dir = testDir(t, prefix);
+  const listFile = path.join(dir, 'loglist.json');
+  writeList(listFile, EMPTY_LIST);
+  return { dir, listFile, stateFile: path.join(dir, 'state.json') };
+}
+
+// Have the daemon watch every log of fake log fl: its list, written whole.
+async function watchFakelog(listFile, fl) {
+  writeList(listFile, (await request('GET', fl.url('/loglist.json'))).body);
 }
 
 // A /full-stream client filing every certificate's cert_index by log URL
@@ -117,4 +138,5 @@ function assertExactlyOnce(seq, size, name) {
 module.exports = {
   EMPTY_LIST, ctConf, writeList, openCollector, logStatus,
   assertIndexes, assertRange, assertExactlyOnce,
+  watchDir, watchFakelog,
 };

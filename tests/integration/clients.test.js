@@ -44,14 +44,19 @@ test('CaliDog certstream-js client receives certificate_update messages in order
   certs.forEach((x) => c.checkForm(feed, x, 'full'));
 });
 
-test('CaliDog certstream-python (its websocket-client calls) reads every stream in order, bytes as a plain client gets them', async (t) => {
+test('CaliDog certstream-python (its websocket-client calls) reads every stream in order, bytes as a plain client gets them, and a filter URL', async (t) => {
   const d = await startDaemon({ t, workers: 2, conf: c.confFor(feed.file, { rate: 150 }) });
   const lite = c.openCertstreamPython(d.url('/', 'ws'));
   const full = c.openCertstreamPython(d.url('/full-stream', 'ws'), { heartbeats: true });
   const plain = c.openWs(d.url('/', 'ws'));
-  t.after(async () => { plain.close(); await lite.close(); await full.close(); });
-  await Promise.all([lite.opened, full.opened, plain.opened]);
+  // A filter URL as certstream-server-rust documents them (domain=, a list).
+  const fq = '/?domain=org,io';
+  const pyf = c.openCertstreamPython(d.url(fq, 'ws'));
+  const wsf = c.openWs(d.url(fq, 'ws'));
+  t.after(async () => { plain.close(); wsf.close(); await lite.close(); await full.close(); await pyf.close(); });
+  await Promise.all([lite.opened, full.opened, plain.opened, pyf.opened, wsf.opened]);
   await c.waitFor(() => lite.lines.length >= 40 && full.lines.length >= 40, 15000, '40 messages through the python client');
+  await c.waitFor(() => pyf.lines.length >= 10 && wsf.messages.length >= 10, 15000, '10 filtered messages');
   const got = lite.messages();
   assert.ok(got.every((m) => m.message_type === 'certificate_update'), 'heartbeats skipped, as the client does');
   c.checkInOrder(feed, got, 'certstream-python lite');
@@ -70,6 +75,22 @@ test('CaliDog certstream-python (its websocket-client calls) reads every stream 
     same++;
   }
   assert.ok(same > 0);
+  // Filtered: every record has a name that is org or io or under them, and
+  // the python client gets by id what a node client with the same URL gets.
+  const under = (n) => /(^|\.)(org|io)$/i.test(n.replace(/^\*\./, 'x.'));
+  for (const m of pyf.messages()) {
+    assert.ok(m.data.leaf_cert.all_domains.some(under), `record ${m.id} does not match ${fq}: ${m.data.leaf_cert.all_domains}`);
+  }
+  const pyIds = pyf.messages().map((m) => m.id);
+  const wsIds = wsf.messages.map((m) => m.id);
+  const lo = Math.max(pyIds[0], wsIds[0]);
+  const hi = Math.min(pyIds[pyIds.length - 1], wsIds[wsIds.length - 1]);
+  assert.ok(lo < hi, 'the two filtered clients overlap');
+  assert.deepStrictEqual(pyIds.filter((i) => i >= lo && i <= hi), wsIds.filter((i) => i >= lo && i <= hi));
+  // and nothing that matches was left out between them (the lite client saw all)
+  const all = got.filter((m) => m.id >= lo && m.id <= hi && m.data.leaf_cert.all_domains.some(under)).map((m) => m.id);
+  const pySet = new Set(pyIds);
+  for (const i of all) assert.ok(pySet.has(i), `record ${i} matches ${fq} but did not reach the filtered client`);
   await lite.close();
   assert.strictEqual(lite.code, 0, `python client exited ${lite.code}: ${lite.err}`);
   assert.match(lite.out, /^closed$/m);

@@ -17,6 +17,7 @@
 
 #define NE_WAIT_MS 500
 #define NE_RETRY_MS 500
+#define NE_GAP_FILL 1024      /* longest gap told by notices (ne_gap) */
 
 struct nats_edge {
 	const struct config *cfg;
@@ -111,6 +112,52 @@ ne_subscribe(struct nats_edge *e)
 	return 0;
 }
 
+/*
+ * Stream sequences from..to-1 will never come (removed from the stream
+ * before this edge took them). The ring's ids are dense, so each gets a
+ * notice record (RING_F_NOTICE: WebSocket clients get them only with
+ * ?gaps=1, SSE clients always): the first tells the whole gap, as a
+ * client's gap notice does (docs/FORMAT.md), the others say it again with
+ * "skipped":0, so that a client that sums them counts the gap once. The
+ * ring keeps what it holds. A gap of more than NE_GAP_FILL ids empties
+ * it instead (ring_skip_to): clients behind are told of the jump as when
+ * lapped.
+ */
+static void
+ne_gap(struct nats_edge *e, uint64_t from, uint64_t to)
+{
+	struct iovec iov[RV_COUNT];
+	struct ring_rec r;
+	struct timespec ts;
+	char buf[160];
+	int len;
+
+	if (to - from > NE_GAP_FILL || to - from > (e->seg->slot_mask + 1) / 4) {
+		ring_skip_to(e->w, to);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&r, 0, sizeof(r));
+	r.seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	r.log = RING_NO_LOG;
+	r.flags = RING_F_NOTICE;
+	for (uint64_t id = from; id < to; id++) {
+		len = snprintf(buf, sizeof(buf), "{\"message_type\":\"gap\","
+		    "\"skipped\":%" PRIu64 ",\"from_id\":%" PRIu64 ",\"to_id\":%"
+		    PRIu64 "}", id == from ? to - from : 0, from, to - 1);
+		for (int v = 0; v < RV_COUNT; v++) {
+			iov[v].iov_base = buf;
+			iov[v].iov_len = (size_t)len;
+		}
+		memcpy(r.json, iov, sizeof(iov));
+		if (ring_head(e->seg) != id ||
+		    ring_publish_rec(e->w, &r) == UINT64_MAX) {
+			ring_skip_to(e->w, to);
+			return;
+		}
+	}
+}
+
 /* One message: into the ring under its stream sequence. */
 static void
 ne_take(struct nats_edge *e, natsMsg *m)
@@ -138,8 +185,9 @@ ne_take(struct nats_edge *e, natsMsg *m)
 			log_warnx("nats: stream sequence %" PRIu64 " follows %"
 			    PRIu64 ": %" PRIu64 " records gone from the stream",
 			    seq, head - 1, seq - head);
-		}
-		ring_skip_to(e->w, seq);
+			ne_gap(e, head, seq);
+		} else
+			ring_skip_to(e->w, seq);
 	}
 	atomic_store(&e->stats->nats_seq, seq);
 	atomic_fetch_add(&e->stats->nats_received, 1);

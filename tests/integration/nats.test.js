@@ -318,3 +318,69 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
   assert.deepStrictEqual(recs.map((r) => r.index), [...Array(SIZE).keys()], 'every entry once, in order');
   assertDense(recs.map((r) => r.id), 'edge');
 });
+
+test('records removed from the stream before an edge took them: its clients are told the gap ' +
+  '(skipped = the ids jumped over) and its ring keeps what it held', { timeout: 60000 }, async (t) => {
+  const fl = await startFakelog(['--rfc6962', 'p1', '--initial-size', '80', '--max-size', '2000',
+    '--grow-per-sec', '100'], t);
+  const ns = await startNats(t);
+  const dir = testDir(t, 'nats-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
+  const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
+  const sse = c.openSseRaw(edge.url('/sse?stream=full'));
+  t.after(() => { ws.close(); sse.close(); });
+  await Promise.all([ws.opened, sse.ready]);
+  const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
+  await until(() => ws.recs().length >= 80, 20000, '80 records');
+
+  // The edge's consumer stops taking; the stream goes on, then is purged
+  // of all it holds, then goes on again; then the stopped process is
+  // killed (what the server had pushed to it is lost with it) and the
+  // master starts another, which resumes from the ring's head.
+  const pid = edge.childPids().find((p) => {
+    try { return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'cs-ingest'; } catch (_) { return false; }
+  });
+  assert.ok(pid, 'the edge\'s ingest process');
+  process.kill(pid, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => { if (!resumed) process.kill(pid, 'SIGKILL'); });
+  const seqOf = async () => (await getJson(ing.url('/health/deep'))).ingest.nats.seq;
+  const s0 = await seqOf();
+  await until(async () => (await seqOf()) >= s0 + 60, 15000, '60 more in the stream');
+  const purge = await ns.request('$JS.API.STREAM.PURGE.CERTSTREAM');
+  assert.strictEqual(purge.success, true, JSON.stringify(purge));
+  const s1 = await seqOf();
+  await until(async () => (await seqOf()) >= s1 + 30, 15000, '30 more after the purge');
+  process.kill(pid, 'SIGKILL');
+  resumed = true;
+  await until(() => ws.recs().length && ws.recs()[ws.recs().length - 1].id >= s1 + 30, 15000,
+    'the edge past the purge');
+
+  // Exactly one jump, from A to B, told once between the two records.
+  const ids = ws.recs().map((r) => r.id);
+  const at = ids.findIndex((id, i) => i > 0 && id !== ids[i - 1] + 1);
+  assert.ok(at > 0, `a jump in ids (${s0} ${s1} ${ids[0]}..${ids[ids.length - 1]} ${ids.length})`);
+  assertDense(ids.slice(at), 'after the jump');
+  const A = ids[at - 1];
+  const B = ids[at];
+  assert.ok(B - A - 1 >= 60, `the purged records are the gap (${A} to ${B})`);
+  const told = ws.messages.filter((m) => m.message_type === 'gap');
+  assert.deepStrictEqual(told.map((m) => [m.skipped, m.from_id, m.to_id]),
+    [[B - A - 1, A + 1, B - 1], ...Array(B - A - 2).fill([0, A + 1, B - 1])], 'WebSocket (gaps=1)');
+  const kinds = ws.messages.map((m) => m.message_type);
+  assert.strictEqual(kinds.indexOf('gap'), ws.messages.findIndex((m) => m.id === A) + 1, 'told right after A');
+  const sseGaps = sse.events.map((e) => JSON.parse(e.data)).filter((m) => m.message_type === 'gap');
+  assert.strictEqual(sseGaps.reduce((n, m) => n + m.skipped, 0), B - A - 1, 'SSE: the same notices');
+  assert.deepStrictEqual(sseRecs(sse).map((r) => r.id), ids, 'SSE: the same records');
+  const h = await getJson(edge.url('/health/deep'));
+  assert.strictEqual(h.ingest.nats.skipped, B - A - 1);
+  // The ring kept what it held: a client resuming from before the jump
+  // gets every record it had, then the gap, then the rest.
+  const late = openRecords(edge.url(`/full-stream?since=${ids[0]}&gaps=1`, 'ws'));
+  t.after(() => late.close());
+  await until(() => late.recs().length >= ids.length - 1, 10000, 'the resumed client has the ring');
+  assert.deepStrictEqual(late.recs().map((r) => r.id).slice(0, ids.length - 1), ids.slice(1));
+  assert.strictEqual(late.messages.find((m) => m.message_type === 'gap').skipped, B - A - 1);
+});

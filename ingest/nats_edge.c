@@ -17,6 +17,7 @@
 
 #define NE_WAIT_MS 500
 #define NE_RETRY_MS 500
+#define NE_STALL_MS 3000      /* quiet that long: is the consumer stuck? */
 #define NE_GAP_FILL 1024      /* longest gap told by notices (ne_gap) */
 
 struct nats_edge {
@@ -209,6 +210,41 @@ ne_take(struct nats_edge *e, natsMsg *m)
 	atomic_fetch_add(&e->stats->records, 1);
 }
 
+static int64_t
+ne_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Quiet for NE_STALL_MS: does the stream hold what the ring lacks? Then
+ * the consumer is stuck (libnats does not always recreate an ordered
+ * consumer lost with a cluster node: its request may meet a leader
+ * election), and a new one starts from the ring's head. 1: it was stuck.
+ */
+static int
+ne_stalled(struct nats_edge *e)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	uint64_t last;
+
+	if (js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr) !=
+	    NATS_OK)
+		return 0;       /* NATS away: the consumer waits, as it should */
+	last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	if (last < ring_head(e->seg))
+		return 0;
+	log_warnx("nats: the stream is at %" PRIu64 ", this edge at %" PRIu64
+	    " and nothing came for %d ms: consuming anew", last,
+	    ring_head(e->seg) - 1, NE_STALL_MS);
+	return 1;
+}
+
 static void *
 ne_main(void *arg)
 {
@@ -216,6 +252,7 @@ ne_main(void *arg)
 	natsMsg *m;
 	natsStatus s;
 	int msgs, taken = 0;
+	int64_t quiet = ne_now_ms();      /* since the last message or check */
 
 	while (!atomic_load(&e->stop)) {
 		if (e->sub == NULL) {
@@ -232,8 +269,16 @@ ne_main(void *arg)
 			if (taken)
 				ring_wake(e->w);
 			taken = 0;
+			if (ne_now_ms() - quiet >= NE_STALL_MS) {
+				quiet = ne_now_ms();
+				if (ne_stalled(e)) {
+					natsSubscription_Destroy(e->sub);
+					e->sub = NULL;
+				}
+			}
 			continue;
 		}
+		quiet = ne_now_ms();
 		if (s != NATS_OK) {
 			/* the consumer is gone for good: a new one from the head */
 			ne_error(e, "next message", s, 0);
@@ -270,7 +315,8 @@ nats_edge_start(const struct config *cfg, struct shm_seg *seg,
 	e->seg = seg;
 	e->w = w;
 	e->stats = seg->ingest;
-	if (natsc_open(cfg, e->stats, &e->nc, &e->js, err, sizeof(err)) == -1) {
+	if (natsc_open(cfg, e->stats, &e->nc, &e->js, NULL, 0, err,
+	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(e);
 		return NULL;

@@ -345,6 +345,10 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	/* dedup, render, publish: ingest/pipeline.c. A duplicate the set may
 	 * hold from an ingest killed before the stream acknowledged it goes
 	 * to the stream again (its Msg-Id drops it if there), not the ring. */
+	/* Passed before the dedup set can hold it: a successor after a kill
+	 * in between resends it rather than take it for a duplicate. */
+	if (nats_pub_on())
+		atomic_store(&l->st->passed, e->index + 1);
 	C->pipe.render_dups = nats_pub_on() && e->index < l->resend_below;
 	switch (pipeline_entry(&C->pipe, &src, (uint16_t)(l->st - C->seg->logs),
 	    e, seen_us, err, sizeof(err))) {

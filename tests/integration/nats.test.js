@@ -245,7 +245,9 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
   const up = await getJson(ing.url('/health/deep'));
   assert.strictEqual(up.ingest.nats.connected, true, 'the ingest node is connected before');
   assert.ok(up.ingest.nats.acked > 0);
-  await ns.stopAll();
+  // SIGTERM: servers killed with -9 all at once may lose the last
+  // messages they acknowledged (their stores write behind).
+  await ns.stopAll('SIGTERM');
   const down = Date.now();
   const n0 = sseRecs(sse).length;
   const beats0 = sse.comments.length;
@@ -277,8 +279,11 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
     .filter((r) => r.m.message_type === 'certificate_update');
   assertDense(recs.map((r) => r.id), 'edge across the outages');
   assert.strictEqual(recs[0].id, 1);
-  assert.deepStrictEqual(recs.map((r) => r.m.data.cert_index), [...Array(SIZE).keys()],
-    'every entry once, in order');
+  // Once each; not always in the log's order: several messages are in
+  // flight, and one that failed (a server going) is sent again after
+  // later ones the stream took.
+  assert.deepStrictEqual(recs.map((r) => r.m.data.cert_index).sort((x, y) => x - y), [...Array(SIZE).keys()],
+    'every entry once');
   assert.strictEqual(sse.gaps.length, 0, 'no gap notice');
 });
 
@@ -297,7 +302,10 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
   await ws.opened;
   const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
   await until(() => ws.recs().length >= 50, 20000, '50 records');
-  await ns.nodes[0].kill();
+  // Stopped, not killed: a single nats-server killed with -9 may lose the
+  // last messages it acknowledged (its store writes behind), and their
+  // sequence numbers are given again to the next ones.
+  await ns.nodes[0].stop();
   // The ingest goes on reading the log: entries passed, in its dedup set,
   // waiting for the stream.
   await until(async () => (await getJson(ing.url('/health/deep'))).ingest.nats.pending >= 50, 15000,
@@ -309,8 +317,12 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
   process.kill(ingestPid, 'SIGKILL');
   await ns.nodes[0].start();
   await waitLogsDone(ing, [fl.logUrl('r1')], SIZE, 30000);
-  await until(() => ws.recs().length >= SIZE, 15000, 'every entry on the edge').catch((e) => {
-    e.message += ` (${ws.recs().length} of ${SIZE})`;
+  await until(() => ws.recs().length >= SIZE, 15000, 'every entry on the edge').catch(async (e) => {
+    const have = new Set(ws.recs().map((r) => r.index));
+    e.message += ` (${ws.recs().length} of ${SIZE}; missing ${[...Array(SIZE).keys()].filter((i) => !have.has(i))}; ` +
+      `edge ${JSON.stringify((await getJson(edge.url('/health/deep'))).ingest.nats)}, ingest ` +
+      `${JSON.stringify((await getJson(ing.url('/health/deep'))).ingest.nats)})\n--- edge ---\n${edge.logs()}` +
+      `\n--- ingest ---\n${ing.logs().slice(-3000)}`;
     throw e;
   });
   await sleep(300);
@@ -355,11 +367,12 @@ test('records removed from the stream before an edge took them: its clients are 
   await until(async () => (await seqOf()) >= s1 + 30, 15000, '30 more after the purge');
   process.kill(pid, 'SIGKILL');
   resumed = true;
-  await until(() => ws.recs().length && ws.recs()[ws.recs().length - 1].id >= s1 + 30, 15000,
-    'the edge past the purge');
+  const T = s1 + 30;
+  const lastId = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
+  await until(() => lastId(ws.recs()) >= T && lastId(sseRecs(sse)) >= T, 15000, 'the edge past the purge');
 
   // Exactly one jump, from A to B, told once between the two records.
-  const ids = ws.recs().map((r) => r.id);
+  const ids = ws.recs().map((r) => r.id).filter((id) => id <= T);
   const at = ids.findIndex((id, i) => i > 0 && id !== ids[i - 1] + 1);
   assert.ok(at > 0, `a jump in ids (${s0} ${s1} ${ids[0]}..${ids[ids.length - 1]} ${ids.length})`);
   assertDense(ids.slice(at), 'after the jump');
@@ -373,7 +386,7 @@ test('records removed from the stream before an edge took them: its clients are 
   assert.strictEqual(kinds.indexOf('gap'), ws.messages.findIndex((m) => m.id === A) + 1, 'told right after A');
   const sseGaps = sse.events.map((e) => JSON.parse(e.data)).filter((m) => m.message_type === 'gap');
   assert.strictEqual(sseGaps.reduce((n, m) => n + m.skipped, 0), B - A - 1, 'SSE: the same notices');
-  assert.deepStrictEqual(sseRecs(sse).map((r) => r.id), ids, 'SSE: the same records');
+  assert.deepStrictEqual(sseRecs(sse).map((r) => r.id).filter((id) => id <= T), ids, 'SSE: the same records');
   const h = await getJson(edge.url('/health/deep'));
   assert.strictEqual(h.ingest.nats.skipped, B - A - 1);
   // The ring kept what it held: a client resuming from before the jump

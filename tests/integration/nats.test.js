@@ -7,13 +7,18 @@
 //    between logs) and two edges; one ingest node and one edge killed -9
 //    under load; SSE and WebSocket clients move to the other edge with
 //    Last-Event-ID / ?since=; every certificate once, on both edges, same
-//    ids and order, ids with no hole; the CaliDog JS client on an edge;
+//    ids and order, ids with no hole; CaliDog's JS and Python clients on
+//    an edge;
 //  - a 3-node JetStream cluster: one node killed and restarted, then every
 //    server stopped for 10 s: the edge keeps its client (heartbeats), says
-//    so in /health/deep and /metrics, and catches up with no gap.
+//    so in /health/deep and /metrics, and catches up with no gap;
+//  - an ingest process killed -9 while NATS is away: its successor
+//    publishes what the stream never acknowledged;
+//  - records purged from the stream before an edge took them: a gap told,
+//    the ring kept.
 //
 // The cluster test (three servers, 10 s of outage, 35 s) runs in the plain
-// pass only; the first one in both.
+// pass only; the others in both.
 
 const { test } = require('node:test');
 const assert = require('node:assert');
@@ -125,8 +130,9 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
   console.log = () => {};
   t.after(() => { console.log = log; });
   cali.connect(e2.url('/', 'ws'));
-  t.after(() => { cali.ws.terminate(); ws1.close(); ref.close(); sse1.close(); sseRef.close(); });
-  await Promise.all([sse1.ready, ws1.opened, ref.opened, sseRef.ready]);
+  const py = c.openCertstreamPython(e2.url('/', 'ws'));
+  t.after(async () => { cali.ws.terminate(); ws1.close(); ref.close(); sse1.close(); sseRef.close(); await py.close(); });
+  await Promise.all([sse1.ready, ws1.opened, ref.opened, sseRef.ready, py.opened]);
 
   // A single box on the same logs: the certificates there are. Told of
   // the logs once its client is connected, so that it misses none.
@@ -161,14 +167,15 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
     const last = h.ring.head - 1;
     const lastOf = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
     return last === h.ingest.nats.seq && ref.recs().length === h.ingest.nats.received &&
-      [ref.recs(), sseRecs(sseRef), sseRecs(sse1b), ws1b.recs()].every((r) => lastOf(r) === last) &&
+      [ref.recs(), sseRecs(sseRef), sseRecs(sse1b), ws1b.recs(), py.messages()].every((r) => lastOf(r) === last) &&
       got.length && got[got.length - 1].id === last;
   }, 15000, 'edge 2 has the whole stream, and every client of it too').catch(async (e) => {
     const h = await getJson(e2.url('/health/deep'));
     const lastOf = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
     e.message += ` head ${h.ring.head} ${JSON.stringify(h.ingest.nats)} last ids: ws ${lastOf(ref.recs())} ` +
       `sse ${lastOf(sseRecs(sseRef))} sse moved ${lastOf(sseRecs(sse1b))} ws moved ${lastOf(ws1b.recs())} ` +
-      `js ${got.length ? got[got.length - 1].id : 0} (${ref.recs().length} on ws); moved from ${lastSse}/${lastWs}: ` +
+      `js ${got.length ? got[got.length - 1].id : 0} py ${lastOf(py.messages())} ${py.err} ` +
+      `(${ref.recs().length} on ws); moved from ${lastSse}/${lastWs}: ` +
       `sse ${sse1b.status} ${sse1b.error} ${sse1b.ended} ${sse1b.events.length} ${JSON.stringify(sse1b.gaps)} ` +
       `ws ${ws1b.error} ${JSON.stringify(ws1b.closed)} ${ws1b.messages.length}`;
     throw e;
@@ -204,6 +211,11 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
   // The CaliDog client on an edge: every record, in order.
   const cal = got.filter((m) => m.message_type === 'certificate_update').map((m) => m.id);
   assert.deepStrictEqual(cal, ids.slice(ids.indexOf(cal[0])), 'certstream-js on an edge');
+  // CaliDog's Python client on the same edge: the same records by id.
+  const shaOf = new Map(all.map((r) => [r.id, r.sha]));
+  const pym = py.messages().filter((m) => m.message_type === 'certificate_update');
+  assert.deepStrictEqual(pym.map((m) => m.id), ids.slice(ids.indexOf(pym[0].id)), 'certstream-python on an edge');
+  assert.deepStrictEqual(pym.map((m) => m.data.leaf_cert.sha256), pym.map((m) => shaOf.get(m.id)));
   const met = (await request('GET', e2.url('/metrics'))).body;
   assert.match(met, /^certstream_nats_connected 1$/m);
 });

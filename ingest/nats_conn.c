@@ -120,7 +120,9 @@ natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
 	if ((s = jsOptions_Init(&jo)) != NATS_OK)
 		goto fail;
 	jo.PublishAsync.AckHandler = ack;
-	jo.PublishAsync.MaxPending = inflight;
+	/* the caller's window is the bound; the library's count drops only
+	 * after the answer's callback returns, so it gets room to spare */
+	jo.PublishAsync.MaxPending = 2 * (int64_t)inflight;
 	if ((s = natsConnection_JetStream(js, *nc, &jo)) != NATS_OK)
 		goto fail;
 	natsOptions_Destroy(o);

@@ -136,7 +136,6 @@ static int
 np_send(struct nwin_item *it)
 {
 	jsPubOptions po;
-	jsErrCode jerr = 0;
 	natsMsg *m = NULL;
 	natsStatus s;
 
@@ -159,7 +158,7 @@ np_send(struct nwin_item *it)
 		return 0;       /* the library has it: np_answer will come */
 	natsMsg_Destroy(m);
 	nwin_unsend(&P.w, it);
-	np_fail("send", s, (int)jerr);
+	np_fail("send", s, 0);
 	return -1;
 }
 

@@ -257,9 +257,7 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
   const up = await getJson(ing.url('/health/deep'));
   assert.strictEqual(up.ingest.nats.connected, true, 'the ingest node is connected before');
   assert.ok(up.ingest.nats.acked > 0);
-  // SIGTERM: servers killed with -9 all at once may lose the last
-  // messages they acknowledged (their stores write behind).
-  await ns.stopAll('SIGTERM');
+  await ns.stopAll();
   const down = Date.now();
   const n0 = sseRecs(sse).length;
   const beats0 = sse.comments.length;
@@ -314,10 +312,7 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
   await ws.opened;
   const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
   await until(() => ws.recs().length >= 50, 20000, '50 records');
-  // Stopped, not killed: a single nats-server killed with -9 may lose the
-  // last messages it acknowledged (its store writes behind), and their
-  // sequence numbers are given again to the next ones.
-  await ns.nodes[0].stop();
+  await ns.nodes[0].kill();
   // The ingest goes on reading the log: entries passed, in its dedup set,
   // waiting for the stream.
   await until(async () => (await getJson(ing.url('/health/deep'))).ingest.nats.pending >= 50, 15000,

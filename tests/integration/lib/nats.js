@@ -8,7 +8,7 @@
 //   const ns = await startNats(t, { nodes: 3 });
 //   ns.url                      // "nats://127.0.0.1:p1,nats://127.0.0.1:p2,..."
 //   await ns.nodes[0].kill(); await ns.nodes[0].start();
-//   await ns.stopAll('SIGTERM'); await ns.startAll();
+//   await ns.stopAll(); await ns.startAll();
 //   await ns.request('$JS.API.STREAM.PURGE.CERTSTREAM')  // the JSON answer
 
 const { spawn } = require('node:child_process');
@@ -105,7 +105,7 @@ async function startNats(t, { nodes = 1 } = {}) {
     get url() { return ns.nodes.map((n) => n.url).join(','); },
     startAll: () => Promise.all(ns.nodes.map((n) => n.start())),
     request: (subject, body = '') => natsRequest(ns.nodes[0].port, subject, body),
-    stopAll: (sig = 'SIGKILL') => Promise.all(ns.nodes.map((n) => n.stop(sig))),
+    stopAll: () => Promise.all(ns.nodes.map((n) => n.stop('SIGKILL'))),
   };
   t.after(async () => {
     await ns.stopAll();

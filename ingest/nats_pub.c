@@ -79,8 +79,10 @@ np_answer(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	(void)js;
 	(void)closure;
 	pthread_mutex_lock(&P.mu);
+	/* No word on the connection here: an answer read before a
+	 * disconnect may be handed over after it (the connection's callbacks
+	 * and natsc_up() say whether it is up). */
 	if (nwin_answer(&P.w, msg, pa != NULL) == 0 && pa != NULL) {
-		atomic_store(&P.stats->nats, SHM_NATS_UP);
 		atomic_fetch_add(&P.stats->nats_acked, 1);
 		atomic_store(&P.stats->nats_seq, pa->Sequence);
 		if (P.last[0] != '\0')

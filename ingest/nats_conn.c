@@ -55,8 +55,10 @@ natsc_servers(natsOptions *o, const char *list)
 
 int
 natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
-    natsConnection **nc, jsCtx **js, char *err, size_t errlen)
+    natsConnection **nc, jsCtx **js, jsPubAckHandler ack, int inflight,
+    char *err, size_t errlen)
 {
+	jsOptions jo;
 	const struct config *c = cfg;
 	natsOptions *o = NULL;
 	natsStatus s;
@@ -115,7 +117,13 @@ natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
 	else    /* connected at once: the callback is for a later connect */
 		natsc_on_conn(*nc, stats);
 	what = "JetStream";
-	if ((s = natsConnection_JetStream(js, *nc, NULL)) != NATS_OK)
+	if ((s = jsOptions_Init(&jo)) != NATS_OK)
+		goto fail;
+	jo.PublishAsync.AckHandler = ack;
+	/* the caller's window is the bound; the library's count drops only
+	 * after the answer's callback returns, so it gets room to spare */
+	jo.PublishAsync.MaxPending = 2 * (int64_t)inflight;
+	if ((s = natsConnection_JetStream(js, *nc, &jo)) != NATS_OK)
 		goto fail;
 	natsOptions_Destroy(o);
 	return 0;

@@ -15,9 +15,12 @@
 #include "shm/layout.h"
 
 /* Connect (in the background if no server answers yet). Connection state
- * changes are written to stats->nats and logged. 0, or -1 with err. */
+ * changes are written to stats->nats and logged. ack (NULL: none) answers
+ * every asynchronous publish, at most inflight of them at once. 0, or -1
+ * with err. */
 int natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
-    natsConnection **nc, jsCtx **js, char *err, size_t errlen);
+    natsConnection **nc, jsCtx **js, jsPubAckHandler ack, int inflight,
+    char *err, size_t errlen);
 
 /* Is the connection up? Also refreshes stats->nats. */
 int natsc_up(natsConnection *nc, struct shm_ingest_stats *stats);

@@ -17,6 +17,8 @@
 
 #define NE_WAIT_MS 500
 #define NE_RETRY_MS 500
+#define NE_STALL_MS 3000      /* quiet that long: is the consumer stuck? */
+#define NE_GAP_FILL 1024      /* longest gap told by notices (ne_gap) */
 
 struct nats_edge {
 	const struct config *cfg;
@@ -111,6 +113,52 @@ ne_subscribe(struct nats_edge *e)
 	return 0;
 }
 
+/*
+ * Stream sequences from..to-1 will never come (removed from the stream
+ * before this edge took them). The ring's ids are dense, so each gets a
+ * notice record (RING_F_NOTICE: WebSocket clients get them only with
+ * ?gaps=1, SSE clients always): the first tells the whole gap, as a
+ * client's gap notice does (docs/FORMAT.md), the others say it again with
+ * "skipped":0, so that a client that sums them counts the gap once. The
+ * ring keeps what it holds. A gap of more than NE_GAP_FILL ids empties
+ * it instead (ring_skip_to): clients behind are told of the jump as when
+ * lapped.
+ */
+static void
+ne_gap(struct nats_edge *e, uint64_t from, uint64_t to)
+{
+	struct iovec iov[RV_COUNT];
+	struct ring_rec r;
+	struct timespec ts;
+	char buf[160];
+	int len;
+
+	if (to - from > NE_GAP_FILL || to - from > (e->seg->slot_mask + 1) / 4) {
+		ring_skip_to(e->w, to);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&r, 0, sizeof(r));
+	r.seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	r.log = RING_NO_LOG;
+	r.flags = RING_F_NOTICE;
+	for (uint64_t id = from; id < to; id++) {
+		len = snprintf(buf, sizeof(buf), "{\"message_type\":\"gap\","
+		    "\"skipped\":%" PRIu64 ",\"from_id\":%" PRIu64 ",\"to_id\":%"
+		    PRIu64 "}", id == from ? to - from : 0, from, to - 1);
+		for (int v = 0; v < RV_COUNT; v++) {
+			iov[v].iov_base = buf;
+			iov[v].iov_len = (size_t)len;
+		}
+		memcpy(r.json, iov, sizeof(iov));
+		if (ring_head(e->seg) != id ||
+		    ring_publish_rec(e->w, &r) == UINT64_MAX) {
+			ring_skip_to(e->w, to);
+			return;
+		}
+	}
+}
+
 /* One message: into the ring under its stream sequence. */
 static void
 ne_take(struct nats_edge *e, natsMsg *m)
@@ -138,8 +186,9 @@ ne_take(struct nats_edge *e, natsMsg *m)
 			log_warnx("nats: stream sequence %" PRIu64 " follows %"
 			    PRIu64 ": %" PRIu64 " records gone from the stream",
 			    seq, head - 1, seq - head);
-		}
-		ring_skip_to(e->w, seq);
+			ne_gap(e, head, seq);
+		} else
+			ring_skip_to(e->w, seq);
 	}
 	atomic_store(&e->stats->nats_seq, seq);
 	atomic_fetch_add(&e->stats->nats_received, 1);
@@ -161,6 +210,41 @@ ne_take(struct nats_edge *e, natsMsg *m)
 	atomic_fetch_add(&e->stats->records, 1);
 }
 
+static int64_t
+ne_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Quiet for NE_STALL_MS: does the stream hold what the ring lacks? Then
+ * the consumer is stuck (libnats does not always recreate an ordered
+ * consumer lost with a cluster node: its request may meet a leader
+ * election), and a new one starts from the ring's head. 1: it was stuck.
+ */
+static int
+ne_stalled(struct nats_edge *e)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	uint64_t last;
+
+	if (js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr) !=
+	    NATS_OK)
+		return 0;       /* NATS away: the consumer waits, as it should */
+	last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	if (last < ring_head(e->seg))
+		return 0;
+	log_warnx("nats: the stream is at %" PRIu64 ", this edge at %" PRIu64
+	    " and nothing came for %d ms: consuming anew", last,
+	    ring_head(e->seg) - 1, NE_STALL_MS);
+	return 1;
+}
+
 static void *
 ne_main(void *arg)
 {
@@ -168,6 +252,7 @@ ne_main(void *arg)
 	natsMsg *m;
 	natsStatus s;
 	int msgs, taken = 0;
+	int64_t quiet = ne_now_ms();      /* since the last message or check */
 
 	while (!atomic_load(&e->stop)) {
 		if (e->sub == NULL) {
@@ -184,8 +269,16 @@ ne_main(void *arg)
 			if (taken)
 				ring_wake(e->w);
 			taken = 0;
+			if (ne_now_ms() - quiet >= NE_STALL_MS) {
+				quiet = ne_now_ms();
+				if (ne_stalled(e)) {
+					natsSubscription_Destroy(e->sub);
+					e->sub = NULL;
+				}
+			}
 			continue;
 		}
+		quiet = ne_now_ms();
 		if (s != NATS_OK) {
 			/* the consumer is gone for good: a new one from the head */
 			ne_error(e, "next message", s, 0);
@@ -222,7 +315,8 @@ nats_edge_start(const struct config *cfg, struct shm_seg *seg,
 	e->seg = seg;
 	e->w = w;
 	e->stats = seg->ingest;
-	if (natsc_open(cfg, e->stats, &e->nc, &e->js, err, sizeof(err)) == -1) {
+	if (natsc_open(cfg, e->stats, &e->nc, &e->js, NULL, 0, err,
+	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		free(e);
 		return NULL;

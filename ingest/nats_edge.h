@@ -6,10 +6,12 @@
  * Where it starts: the ring's head when the ring holds records (an ingest
  * restart, or a segment carried over); on an empty ring, nats.backfill
  * records before the stream's end. A stream sequence above the ring's
- * head (records removed from the stream, or never received) moves the
- * head up to it (ring_skip_to): clients behind are told of the gap, and
- * it is counted (nats_skipped). Records below the head are dropped (they
- * are in the ring already).
+ * head (records removed from the stream before this edge took them) is a
+ * gap: its ids become notice records that tell clients the gap and the
+ * ring keeps what it holds (up to 1,024 ids; a longer gap empties the ring,
+ * ring_skip_to, and clients behind are told as when lapped); it is counted
+ * (nats_skipped). Records below the head are dropped (they are in the ring
+ * already).
  */
 #ifndef INGEST_NATS_EDGE_H
 #define INGEST_NATS_EDGE_H

@@ -1,7 +1,8 @@
 /*
- * The JetStream publisher of an ingest node: a bounded FIFO of passed
- * entries, drained by one thread that publishes each record and waits
- * for the stream's acknowledgement before it moves the log's resume point.
+ * The JetStream publisher of an ingest node: a bounded window of passed
+ * entries (nats_win.h), drained by one thread that publishes several at
+ * once (js_PublishMsgAsync) and moves a log's resume point past an entry
+ * only once the stream acknowledged it and every entry before it.
  */
 #include "ingest/nats_pub.h"
 
@@ -14,18 +15,11 @@
 #include "common/log.h"
 #include "ingest/nats_conn.h"
 #include "ingest/nats_env.h"
+#include "ingest/nats_win.h"
 
-#define NP_ACK_WAIT_MS 1000  /* a stop waits for at most one */
+#define NP_ACK_WAIT_MS 2000   /* an answer not in by then: a failure */
 #define NP_RETRY_MS 250
-
-struct np_item {
-	struct shm_log_status *st;
-	uint64_t urlh;          /* the log's URL hash when queued (np_urlh) */
-	uint64_t index;
-	uint8_t *msg;           /* envelope, NULL: nothing to publish */
-	size_t len;
-	char id[65];            /* Msg-Id: hex SHA-256 of the certificate */
-};
+#define NP_INFLIGHT 256       /* at most, and at most nats.max_pending */
 
 static struct {
 	int on;
@@ -36,8 +30,10 @@ static struct {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;
-	struct np_item *q;
-	size_t cap, first, n;
+	struct nwin w;
+	size_t inflight;        /* most entries in flight */
+	int failed;             /* an answer was a failure: wait, check */
+	char last[512];         /* the last failure logged */
 	_Atomic int stop;
 } P;
 
@@ -61,59 +57,118 @@ np_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Publish one envelope until the stream acknowledges it; 0, or -1 when
- * told to stop first. Errors are logged when their text changes. */
-static int
-np_publish(const struct np_item *it, char *last, size_t lastlen)
+/* A failure, logged when its text changes (under P.mu). */
+static void
+np_fail(const char *what, natsStatus s, int jerr)
 {
-	jsPubOptions po;
-	jsPubAck *ack = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s;
 	char why[256];
 
+	snprintf(why, sizeof(why), "%s: %s (%d)", what, natsStatus_GetText(s),
+	    jerr);
+	if (strcmp(why, P.last) != 0)
+		log_warnx("nats: publish to %s: %s; holding the logs' positions "
+		    "and retrying", P.cfg->nats.subject, why);
+	snprintf(P.last, sizeof(P.last), "%s", why);
+}
+
+/* The stream's answer for one message (a libnats thread). */
+static void
+np_answer(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
+    void *closure)
+{
+	(void)js;
+	(void)closure;
+	pthread_mutex_lock(&P.mu);
+	/* No word on the connection here: an answer read before a
+	 * disconnect may be handed over after it (the connection's callbacks
+	 * and natsc_up() say whether it is up). */
+	if (nwin_answer(&P.w, msg, pa != NULL) == 0 && pa != NULL) {
+		atomic_fetch_add(&P.stats->nats_acked, 1);
+		atomic_store(&P.stats->nats_seq, pa->Sequence);
+		if (P.last[0] != '\0')
+			log_info("nats: publishing again");
+		P.last[0] = '\0';
+	} else if (pa == NULL) {
+		P.failed = 1;
+		np_fail("acknowledgement", pae != NULL ? pae->Err : NATS_ERR,
+		    pae != NULL ? (int)pae->ErrCode : 0);
+	}
+	pthread_cond_signal(&P.more);
+	pthread_mutex_unlock(&P.mu);
+	natsMsg_Destroy(msg);
+}
+
+/* Entries acknowledged in order leave: their logs' points move (one
+ * writer per log at a time: this thread, in order). Under P.mu. */
+static void
+np_retire(void)
+{
+	struct nwin_item it;
+	struct shm_log_status *st;
+	int n = 0;
+
+	while (nwin_pop(&P.w, &it)) {
+		st = it.st;
+		if (np_urlh(st) == it.urlh)
+			atomic_store(&st->next_index, it.index + 1);
+		free(it.msg);
+		n++;
+	}
+	if (n > 0) {
+		atomic_store(&P.stats->nats_pending, P.w.n);
+		pthread_cond_broadcast(&P.room);
+	}
+}
+
+static void
+np_wait(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	(void)pthread_cond_timedwait(&P.more, &P.mu, &ts);
+}
+
+/* Send one entry (P.mu held on entry and on return). 0, or -1: the send
+ * failed, the entry is queued again. */
+static int
+np_send(struct nwin_item *it)
+{
+	jsPubOptions po;
+	natsMsg *m = NULL;
+	natsStatus s;
+
+	/* The entry stays in the window while SENT: its bytes and id too. */
+	s = natsMsg_Create(&m, P.cfg->nats.subject, NULL, (const char *)it->msg,
+	    (int)it->len);
+	if (s != NATS_OK) {
+		nwin_unsend(&P.w, it);
+		np_fail("message", s, 0);
+		return -1;
+	}
+	it->tok = m;    /* the answer names the message */
 	jsPubOptions_Init(&po);
 	po.MsgId = it->id;
 	po.MaxWait = NP_ACK_WAIT_MS;
-	for (;;) {
-		if (atomic_load(&P.stop))
-			return -1;
-		s = js_Publish(&ack, P.js, P.cfg->nats.subject, it->msg,
-		    (int)it->len, &po, &jerr);
-		if (s == NATS_OK) {
-			atomic_store(&P.stats->nats, SHM_NATS_UP);
-			atomic_fetch_add(&P.stats->nats_acked, 1);
-			atomic_store(&P.stats->nats_seq, ack->Sequence);
-			jsPubAck_Destroy(ack);
-			if (last[0] != '\0')
-				log_info("nats: publishing again");
-			last[0] = '\0';
-			return 0;
-		}
-		(void)natsc_up(P.nc, P.stats);
-		snprintf(why, sizeof(why), "%s (%d)", natsStatus_GetText(s),
-		    (int)jerr);
-		if (strcmp(why, last) != 0) {
-			log_warnx("nats: publish to %s: %s; holding the logs' "
-			    "positions and retrying", P.cfg->nats.subject, why);
-			snprintf(last, lastlen, "%s", why);
-		}
-		if (s == NATS_NO_RESPONDERS || jerr != 0) {
-			char err[512];
-
-			/* the stream may be gone, or not created yet */
-			if (natsc_stream_ensure(P.js, P.cfg, err, sizeof(err)) == -1)
-				log_debug("nats: %s", err);
-		}
-		np_sleep_ms(NP_RETRY_MS);
-	}
+	pthread_mutex_unlock(&P.mu);
+	s = js_PublishMsgAsync(P.js, &m, &po);
+	pthread_mutex_lock(&P.mu);
+	if (s == NATS_OK || m == NULL)
+		return 0;       /* the library has it: np_answer will come */
+	natsMsg_Destroy(m);
+	nwin_unsend(&P.w, it);
+	np_fail("send", s, 0);
+	return -1;
 }
 
 static void *
 np_main(void *arg)
 {
-	struct np_item it;
-	char last[512] = "", err[512];
+	struct nwin_item *it;
+	char err[512], last[512] = "";
 
 	(void)arg;
 	while (natsc_stream_ensure(P.js, P.cfg, err, sizeof(err)) == -1) {
@@ -124,34 +179,34 @@ np_main(void *arg)
 		if (atomic_load(&P.stop))
 			return NULL;
 	}
-	last[0] = '\0';
-	for (;;) {
-		pthread_mutex_lock(&P.mu);
-		while (P.n == 0 && !P.stop)
-			pthread_cond_wait(&P.more, &P.mu);
-		if (P.stop) {
+	pthread_mutex_lock(&P.mu);
+	while (!atomic_load(&P.stop)) {
+		np_retire();
+		if (P.failed && P.w.inflight == 0) {
+			/* every answer is in: check the stream, then resend */
+			P.failed = 0;
 			pthread_mutex_unlock(&P.mu);
-			break;
+			(void)natsc_up(P.nc, P.stats);
+			if (natsc_stream_ensure(P.js, P.cfg, err,
+			    sizeof(err)) == -1)
+				log_debug("nats: %s", err);
+			np_sleep_ms(NP_RETRY_MS);
+			pthread_mutex_lock(&P.mu);
+			continue;
 		}
-		it = P.q[P.first];
-		pthread_mutex_unlock(&P.mu);
-
-		if (it.msg != NULL && np_publish(&it, last, sizeof(last)) == -1)
-			break;
-		/* The stream has it and all before it: the resume point moves
-		 * (one writer per log at a time: this thread, in order). */
-		if (np_urlh(it.st) == it.urlh)
-			atomic_store(&it.st->next_index, it.index + 1);
-
-		pthread_mutex_lock(&P.mu);
-		free(P.q[P.first].msg);
-		P.q[P.first].msg = NULL;
-		P.first = (P.first + 1) % P.cap;
-		P.n--;
-		atomic_store(&P.stats->nats_pending, P.n);
-		pthread_cond_signal(&P.room);
-		pthread_mutex_unlock(&P.mu);
+		/* the token is set by np_send once the message exists */
+		if ((it = nwin_next(&P.w, P.inflight, NULL)) == NULL) {
+			np_wait(NP_RETRY_MS);
+			continue;
+		}
+		if (np_send(it) == -1) {
+			pthread_mutex_unlock(&P.mu);
+			(void)natsc_up(P.nc, P.stats);
+			np_sleep_ms(NP_RETRY_MS);
+			pthread_mutex_lock(&P.mu);
+		}
 	}
+	pthread_mutex_unlock(&P.mu);
 	return NULL;
 }
 
@@ -163,29 +218,35 @@ nats_pub_start(const struct config *cfg, struct shm_seg *seg)
 	memset(&P, 0, sizeof(P));
 	P.cfg = cfg;
 	P.stats = seg->ingest;
-	P.cap = (size_t)cfg->nats.max_pending;
-	if ((P.q = calloc(P.cap, sizeof(*P.q))) == NULL) {
-		log_warn("%s: calloc(%zu)", __func__, P.cap);
-		return -1;
-	}
-	if (natsc_open(cfg, P.stats, &P.nc, &P.js, err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		free(P.q);
+	P.inflight = (size_t)cfg->nats.max_pending < NP_INFLIGHT ?
+	    (size_t)cfg->nats.max_pending : NP_INFLIGHT;
+	if (nwin_init(&P.w, (size_t)cfg->nats.max_pending) == -1) {
+		log_warn("%s: calloc(%d)", __func__, cfg->nats.max_pending);
 		return -1;
 	}
 	pthread_mutex_init(&P.mu, NULL);
 	pthread_cond_init(&P.more, NULL);
 	pthread_cond_init(&P.room, NULL);
+	if (natsc_open(cfg, P.stats, &P.nc, &P.js, np_answer, (int)P.inflight,
+	    err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto fail;
+	}
 	if (pthread_create(&P.th, NULL, np_main, NULL) != 0) {
 		log_error("%s: pthread_create failed", __func__);
 		natsc_close(P.nc, P.js, P.stats);
-		free(P.q);
-		return -1;
+		goto fail;
 	}
 	P.on = 1;
-	log_info("nats: publishing every record to stream %s, subject %s",
-	    cfg->nats.stream, cfg->nats.subject);
+	log_info("nats: publishing every record to stream %s, subject %s, up "
+	    "to %zu at once", cfg->nats.stream, cfg->nats.subject, P.inflight);
 	return 0;
+fail:
+	nwin_free(&P.w);
+	pthread_mutex_destroy(&P.mu);
+	pthread_cond_destroy(&P.more);
+	pthread_cond_destroy(&P.room);
+	return -1;
 }
 
 int
@@ -210,7 +271,7 @@ void
 nats_pub_entry(struct shm_log_status *st, uint64_t index,
     const struct ring_rec *r, const char *logid, const uint8_t key[32])
 {
-	struct np_item it;
+	struct nwin_item it;
 	int warned = 0;
 
 	memset(&it, 0, sizeof(it));
@@ -229,15 +290,19 @@ nats_pub_entry(struct shm_log_status *st, uint64_t index,
 		np_hex(it.id, key);
 	}
 	pthread_mutex_lock(&P.mu);
-	while (P.n == P.cap && !P.stop) {
+	while (nwin_full(&P.w) && !P.stop) {
 		if (!warned++)
 			log_warnx("nats: %zu records wait for the stream; the "
-			    "logs wait too", P.n);
+			    "logs wait too", P.w.n);
 		pthread_cond_wait(&P.room, &P.mu);
 	}
-	P.q[(P.first + P.n) % P.cap] = it;
-	P.n++;
-	atomic_store(&P.stats->nats_pending, P.n);
+	if (P.stop) {
+		pthread_mutex_unlock(&P.mu);
+		free(it.msg);
+		return;
+	}
+	nwin_push(&P.w, &it);
+	atomic_store(&P.stats->nats_pending, P.w.n);
 	pthread_cond_signal(&P.more);
 	pthread_mutex_unlock(&P.mu);
 }
@@ -248,15 +313,15 @@ nats_pub_stop(void)
 	if (!P.on)
 		return;
 	pthread_mutex_lock(&P.mu);
-	P.stop = 1;
+	atomic_store(&P.stop, 1);
 	pthread_cond_broadcast(&P.more);
 	pthread_cond_broadcast(&P.room);
 	pthread_mutex_unlock(&P.mu);
 	pthread_join(P.th, NULL);
+	/* answers still due come (and are dropped) while the connection
+	 * closes: the window outlives it */
 	natsc_close(P.nc, P.js, P.stats);
-	for (size_t i = 0; i < P.n; i++)
-		free(P.q[(P.first + i) % P.cap].msg);
-	free(P.q);
+	nwin_free(&P.w);
 	pthread_mutex_destroy(&P.mu);
 	pthread_cond_destroy(&P.more);
 	pthread_cond_destroy(&P.room);

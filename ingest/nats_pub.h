@@ -7,8 +7,10 @@
  * SHA-256 of its certificate (README "Scaling out": why the certificate
  * and not log id + index).
  *
- * A thread publishes; the ingest's loop only queues. At most nats.max_pending
- * entries wait: past that nats_pub_entry() blocks until the stream answers,
+ * A thread publishes, up to 256 messages in flight at once, and the
+ * stream's acknowledgements are taken in order (nats_win.h); the ingest's
+ * loop only queues. At most nats.max_pending entries wait (in flight
+ * included): past that nats_pub_entry() blocks until the stream answers,
  * so memory stays bounded while NATS is away and the pollers simply wait.
  */
 #ifndef INGEST_NATS_PUB_H

@@ -4,18 +4,24 @@
 # (source: ct, nats.publish: true: it is also the single box, serving its
 # own ring) and one edge (source: nats). The same loadgen clients read the
 # box, then the edge, for DUR seconds each; both get the same certificates
-# at the same rate. Prints, and writes to $1 (a results file) if given:
-#   - deliveries per worker CPU-second, edge / box;
+# at the same rate; then the edge's lite (/) and domains forms the same
+# way; then a second edge joins and the NATS server's CPU is taken again
+# over DUR seconds. Prints, and writes to $1 (a results file) if given:
+#   - deliveries per worker CPU-second, edge / box, full form; the edge's
+#     lite and domains forms;
+#   - bytes per message as sent (frames, plain), each form;
 #   - latency from `seen` (stamped by the ingest node) p50 and p99 on each,
 #     and the difference: what the hop through NATS adds;
-#   - the NATS server's CPU per record over the edge's window.
+#   - the NATS server's CPU per record with one edge (the edge's window)
+#     and with two.
+# CERTSTREAM_BIN: the daemon (default ./certstreamd). About 80 s.
 # All on 127.0.0.1; every process started here is stopped here.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 top=$(pwd)
 LG=$top/build/loadgen
 FL=$top/build/fakelog
-DAEMON=$top/certstreamd
+DAEMON=${CERTSTREAM_BIN:-$top/certstreamd}
 NS=${NATS_SERVER:-/usr/sbin/nats-server}
 RATE=${BENCH_NATS_RATE:-400}
 CLIENTS=${BENCH_NATS_CLIENTS:-200}
@@ -89,8 +95,8 @@ EDGE=$!; PIDS="$PIDS $EDGE"
 wait_http "$BP" && wait_http "$EP" || { echo "bench nats: daemons did not start" >&2; tail "$work"/*.log >&2; exit 1; }
 sleep 3 # the log's backlog streamed; from here RATE entries/s
 
-run() { # name port master
-	timeout 120 "$LG" --port "$2" --clients "$CLIENTS" --procs 1 --mix '/full-stream=1' \
+run() { # name port master [path]
+	timeout 120 "$LG" --port "$2" --clients "$CLIENTS" --procs 1 --mix "${4:-/full-stream}=1" \
 	    --duration "$DUR" --warmup 2 --cpu-pids "$(workers_of "$3")" >"$work/$1.out" 2>&1
 	grep '^#' "$work/$1.out" | sed "s/^#/  $1:/" >&2
 }
@@ -98,17 +104,39 @@ run box "$BP" "$BOX"
 n0=$(cpu_ticks "$NSP"); r0=$(curl -s "http://127.0.0.1:$EP/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }')
 run edge "$EP" "$EDGE"
 n1=$(cpu_ticks "$NSP"); r1=$(curl -s "http://127.0.0.1:$EP/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }')
+run lite "$EP" "$EDGE" /
+run domains "$EP" "$EDGE" /domains-only
+# A second edge (new records only): the NATS server's CPU with two.
+E2P=$(free_port)
+conf "$E2P" "source: nats" >"$work/edge2.conf"
+"$DAEMON" -c "$work/edge2.conf" >"$work/edge2.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_http "$E2P" || { echo "bench nats: edge 2 did not start" >&2; exit 1; }
+sleep 2
+recv() { curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }'; }
+m0=$(cpu_ticks "$NSP"); q0=$(recv "$EP"); u0=$(recv "$E2P")
+sleep "$DUR"
+m1=$(cpu_ticks "$NSP"); q1=$(recv "$EP"); u1=$(recv "$E2P")
 hz=$(getconf CLK_TCK)
 
 bd=$(kv "$work/box.out" deliveries_per_server_cpu_s); ed=$(kv "$work/edge.out" deliveries_per_server_cpu_s)
+ld=$(kv "$work/lite.out" deliveries_per_server_cpu_s); dd=$(kv "$work/domains.out" deliveries_per_server_cpu_s)
+bpm() { awk -v b="$(kv "$1" bytes)" -v m="$(kv "$1" messages)" 'BEGIN { printf "%.0f", (m > 0 ? b / m : 0) }'; }
+fb=$(bpm "$work/edge.out"); lb=$(bpm "$work/lite.out"); db=$(bpm "$work/domains.out")
+l50=$(kv "$work/lite.out" lat_p50_ms); l99=$(kv "$work/lite.out" lat_p99_ms)
 b50=$(kv "$work/box.out" lat_p50_ms); b99=$(kv "$work/box.out" lat_p99_ms)
 e50=$(kv "$work/edge.out" lat_p50_ms); e99=$(kv "$work/edge.out" lat_p99_ms)
 res=$(awk -v bd="$bd" -v ed="$ed" -v b50="$b50" -v b99="$b99" -v e50="$e50" -v e99="$e99" \
-    -v n="$((n1 - n0))" -v hz="$hz" -v r="$((r1 - r0))" 'BEGIN {
-	printf "| deliveries per worker CPU-second | %s | %s | %.2f |\n", ed, bd, (bd > 0 ? ed / bd : 0)
+    -v n="$((n1 - n0))" -v hz="$hz" -v r="$((r1 - r0))" -v ld="$ld" -v dd="$dd" -v fb="$fb" -v lb="$lb" -v db="$db" \
+    -v l50="$l50" -v l99="$l99" -v m="$((m1 - m0))" -v q="$((q1 - q0))" -v u="$((u1 - u0))" 'BEGIN {
+	printf "| deliveries per worker CPU-second, full | %s | %s | %.2f |\n", ed, bd, (bd > 0 ? ed / bd : 0)
+	printf "| deliveries per worker CPU-second, lite / domains | %s / %s | | |\n", ld, dd
+	printf "| bytes per message sent, full / lite / domains (plain frames) | %s / %s / %s B | | |\n", fb, lb, db
 	printf "| latency p50 (ms, from seen) | %s | %s | %+.2f ms |\n", e50, b50, e50 - b50
 	printf "| latency p99 (ms, from seen) | %s | %s | %+.2f ms |\n", e99, b99, e99 - b99
-	printf "| NATS server CPU per record | %.1f us (%d records, %.2f CPU-s) | | |\n", (r > 0 ? n / hz / r * 1e6 : 0), r, n / hz
+	printf "| latency p50 / p99, lite (ms) | %s / %s | | |\n", l50, l99
+	printf "| NATS server CPU per record, one edge | %.1f us (%d records, %.2f CPU-s) | | |\n", (r > 0 ? n / hz / r * 1e6 : 0), r, n / hz
+	printf "| NATS server CPU per record, two edges | %.1f us (%d and %d records, %.2f CPU-s) | | |\n", (q > 0 ? m / hz / q * 1e6 : 0), q, u, m / hz
 }')
 {
 	echo "## Edge through NATS against the single box"

@@ -9,8 +9,10 @@
 //   ns.url                      // "nats://127.0.0.1:p1,nats://127.0.0.1:p2,..."
 //   await ns.nodes[0].kill(); await ns.nodes[0].start();
 //   await ns.stopAll(); await ns.startAll();
+//   await ns.request('$JS.API.STREAM.PURGE.CERTSTREAM')  // the JSON answer
 
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -26,6 +28,31 @@ async function healthy(mport) {
   } catch (_) {
     return false;
   }
+}
+
+// One request through the NATS client protocol (what JetStream's API is
+// made of), answered within 5 s: the answer's payload, parsed.
+function natsRequest(port, subject, body) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer to ${subject}`)); }, 5000);
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.once('data', () => {
+      sock.write(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.t 1\r\n` +
+        `PUB ${subject} _INBOX.t ${Buffer.byteLength(body)}\r\n${body}\r\n`);
+    });
+    sock.on('data', (b) => {
+      buf += b.toString();
+      const m = /MSG _INBOX\.t 1 (\d+)\r\n/.exec(buf);
+      if (!m) return;
+      const at = m.index + m[0].length;
+      if (buf.length < at + Number(m[1])) return;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(JSON.parse(buf.slice(at, at + Number(m[1]))));
+    });
+  });
 }
 
 async function startNats(t, { nodes = 1 } = {}) {
@@ -77,6 +104,7 @@ async function startNats(t, { nodes = 1 } = {}) {
     nodes: ports.map((_, i) => mk(i)),
     get url() { return ns.nodes.map((n) => n.url).join(','); },
     startAll: () => Promise.all(ns.nodes.map((n) => n.start())),
+    request: (subject, body = '') => natsRequest(ns.nodes[0].port, subject, body),
     stopAll: () => Promise.all(ns.nodes.map((n) => n.stop('SIGKILL'))),
   };
   t.after(async () => {

@@ -15,6 +15,8 @@
 #define REBUILD_MS 1000         /* merged matcher rebuilt at most this often */
 #define REBUILD_YOUNG 256       /* ... or sooner past this many young groups */
 #define REBUILD_SOON_MS 100
+#define DEAD_MS 10000           /* a group without clients kept this long */
+#define DEAD_MAX 4096           /* ... and at most this many such groups */
 
 struct filter_group {
 	struct filter_spec spec;
@@ -25,6 +27,13 @@ struct filter_group {
 	struct filter_db *own;         /* until merged */
 	struct filter_group *ynext;     /* young list */
 	uint64_t build;                 /* the rebuild that took it in */
+	/* refs == 0: dead, kept a while (a client that reconnects with the
+	 * same filter finds it compiled), on the dead list, oldest first */
+	struct filter_group *dprev, *dnext;
+	uint32_t died_at;
+	/* a young group's last answer (its clients share it) */
+	uint64_t last_seq;
+	int last;                       /* -2: none */
 };
 
 /* A rebuild of the merged matcher, compiled off the event loop (a
@@ -36,6 +45,8 @@ struct fm_job {
 	unsigned nt, nslot;
 	uint64_t *refs;         /* slots of the groups taken in */
 	uint64_t id;
+	struct filter_shard **reuse;    /* shards it may keep, referenced */
+	unsigned nreuse;
 	struct filter_db *out;
 	struct filter_err err;
 	_Atomic int done;
@@ -48,6 +59,10 @@ struct filter_reg {
 	                                 * matcher still names it */
 	unsigned nslot, ngroups;
 	struct filter_group *hash[HBUCKETS];
+	struct filter_group *dead, *dead_last;
+	unsigned ndead;
+	unsigned long dead_terms;
+	uint32_t now;                   /* as of the last tick */
 	struct filter_group *young;
 	unsigned nyoung;
 	unsigned long terms;
@@ -56,7 +71,8 @@ struct filter_reg {
 	uint32_t built_at;
 	struct fm_job *job;             /* a rebuild in flight */
 	uint64_t builds;
-	uint64_t epoch;                 /* bumped when a group appears */
+	uint64_t epoch;                 /* bumped when the merged matcher
+	                                 * changes */
 	/* Per record scratch: kinds hit per slot, slots touched. */
 	struct filter_db_hits h;
 	/* Result cache. */
@@ -105,7 +121,7 @@ matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
 		snprintf(err->reason, sizeof(err->reason), "out of memory");
 		return NULL;
 	}
-	m = filter_db_build(t, nt, nslot, 1, err);
+	m = filter_db_build(t, nt, nslot, 1, NULL, 0, err);
 	free(t);
 	return m;
 }
@@ -118,6 +134,9 @@ job_free(struct fm_job *j)
 	if (j == NULL)
 		return;
 	filter_db_free(j->out);
+	for (unsigned i = 0; i < j->nreuse; i++)
+		filter_shard_unref(j->reuse[i]);
+	free(j->reuse);
 	free(j->refs);
 	free(j->t);
 	free(j->buf);
@@ -129,7 +148,8 @@ job_run(void *arg)
 {
 	struct fm_job *j = arg;
 
-	j->out = filter_db_build(j->t, j->nt, j->nslot, 0, &j->err);
+	j->out = filter_db_build(j->t, j->nt, j->nslot, 0, j->reuse,
+	    j->nreuse, &j->err);
 	/* release: pairs with the acquire load in filter_reg_tick, so the
 	 * loop sees the whole matcher once it sees done */
 	atomic_store_explicit(&j->done, 1, memory_order_release);
@@ -236,6 +256,58 @@ slot_take(struct filter_reg *r, unsigned *out)
 	r->nslot = nn;
 	return 0;
 }
+/* Free g for good (no client; off the dead list already). Its slot stays
+ * taken while a matcher names it (slot_take). */
+static void
+group_free(struct filter_reg *r, struct filter_group *g)
+{
+	struct filter_group **pp;
+
+	for (pp = &r->hash[g->hash % HBUCKETS]; *pp != g; pp = &(*pp)->hnext)
+		;
+	*pp = g->hnext;
+	if (g->own != NULL) {
+		for (pp = &r->young; *pp != g; pp = &(*pp)->ynext)
+			;
+		*pp = g->ynext;
+		r->nyoung--;
+	}
+	r->slot[g->slot] = NULL;
+	r->dirty = 1;
+	filter_spec_fini(&g->spec);
+	filter_db_free(g->own);
+	free(g);
+}
+
+static void
+dead_unlink(struct filter_reg *r, struct filter_group *g)
+{
+	if (g->dprev != NULL)
+		g->dprev->dnext = g->dnext;
+	else
+		r->dead = g->dnext;
+	if (g->dnext != NULL)
+		g->dnext->dprev = g->dprev;
+	else
+		r->dead_last = g->dprev;
+	g->dprev = g->dnext = NULL;
+	r->ndead--;
+	r->dead_terms -= g->spec.n;
+}
+
+/* Free the oldest dead group. 0, or -1 if there is none. */
+static int
+dead_purge_one(struct filter_reg *r)
+{
+	struct filter_group *g = r->dead;
+
+	if (g == NULL)
+		return -1;
+	dead_unlink(r, g);
+	group_free(r, g);
+	return 0;
+}
+
 struct filter_group *
 filter_group_get(struct filter_reg *r, struct filter_spec *spec,
     unsigned max_patterns, struct filter_err *err)
@@ -245,11 +317,22 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 
 	for (g = r->hash[h % HBUCKETS]; g != NULL; g = g->hnext) {
 		if (g->hash == h && filter_spec_equal(&g->spec, spec)) {
+			if (g->refs == 0) {     /* revived: already compiled */
+				if (r->terms + g->spec.n > max_patterns)
+					break;
+				dead_unlink(r, g);
+				r->ngroups++;
+				r->terms += g->spec.n;
+			}
 			g->refs++;
 			filter_spec_fini(spec);
 			return g;
 		}
 	}
+	/* dead groups make room for live ones */
+	while (r->terms + r->dead_terms + spec->n > max_patterns &&
+	    dead_purge_one(r) == 0)
+		;
 	if (r->terms + spec->n > max_patterns) {
 		err->status = 503;
 		snprintf(err->param, sizeof(err->param), "filter");
@@ -281,6 +364,7 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 	memset(spec, 0, sizeof(*spec));
 	g->hash = h;
 	g->refs = 1;
+	g->last = -2;
 	g->hnext = r->hash[h % HBUCKETS];
 	r->hash[h % HBUCKETS] = g;
 	g->ynext = r->young;
@@ -289,7 +373,6 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 	r->slot[g->slot] = g;
 	r->ngroups++;
 	r->terms += g->spec.n;
-	r->epoch++;
 	r->dirty = 1;
 	return g;
 }
@@ -297,30 +380,28 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 void
 filter_group_put(struct filter_reg *r, struct filter_group *g)
 {
-	struct filter_group **pp;
-
 	if (g == NULL || --g->refs > 0)
 		return;
-	for (pp = &r->hash[g->hash % HBUCKETS]; *pp != g; pp = &(*pp)->hnext)
-		;
-	*pp = g->hnext;
-	if (g->own != NULL) {
-		for (pp = &r->young; *pp != g; pp = &(*pp)->ynext)
-			;
-		*pp = g->ynext;
-		r->nyoung--;
-	}
-	/* Free, but not reused while a matcher names it (slot_take). */
-	r->slot[g->slot] = NULL;
 	r->ngroups--;
 	r->terms -= g->spec.n;
-	r->dirty = 1;
-	filter_spec_fini(&g->spec);
-	filter_db_free(g->own);
-	free(g);
+	/* kept, still matched, until DEAD_MS pass (filter_reg_tick) */
+	g->died_at = r->now;
+	g->dprev = r->dead_last;
+	g->dnext = NULL;
+	if (r->dead_last != NULL)
+		r->dead_last->dnext = g;
+	else
+		r->dead = g;
+	r->dead_last = g;
+	r->ndead++;
+	r->dead_terms += g->spec.n;
+	if (r->ndead > DEAD_MAX)
+		(void)dead_purge_one(r);
 }
 
-/* Match v against every group: r->h.hit/touched, then the result bits. */
+/* Match v against the merged matcher: r->h.hit/touched, then the result
+ * bits. Young groups are not in it: each answers for itself
+ * (young_wants), so a new group costs the others nothing. */
 static void
 match_all(struct filter_reg *r, const struct facts_view *v, uint64_t *bits)
 {
@@ -329,17 +410,42 @@ match_all(struct filter_reg *r, const struct facts_view *v, uint64_t *bits)
 	r->h.ntouched = 0;
 	if (r->merged != NULL)
 		filter_db_run(&r->h, r->merged, v);
-	for (g = r->young; g != NULL; g = g->ynext)
-		filter_db_run(&r->h, g->own, v);
 	memset(bits, 0, r->words * sizeof(*bits));
 	for (unsigned i = 0; i < r->h.ntouched; i++) {
 		unsigned s = r->h.touched[i];
 
 		g = r->slot[s];
-		if (g != NULL && r->h.hit[s] == g->spec.kinds)
+		if (g != NULL && g->own == NULL && r->h.hit[s] == g->spec.kinds)
 			bits[s / 64] |= 1ULL << (s % 64);
 		r->h.hit[s] = 0;
 	}
+}
+
+/* Does young group g (matched by its own matcher) want record seq? */
+static int
+young_wants(struct filter_reg *r, struct filter_group *g,
+    const struct shm_seg *seg, uint64_t seq)
+{
+	struct ring_meta m;
+	struct facts_view v;
+	int yes = 0;
+
+	if (g->last != -2 && g->last_seq == seq)
+		return g->last;
+	if (ring_peek_meta(seg, seq, &m) == -1)
+		return -1;
+	if (facts_decode(m.facts.iov_base, m.facts.iov_len, &v) == 0) {
+		r->h.ntouched = 0;
+		filter_db_run(&r->h, g->own, &v);
+		yes = r->h.hit[g->slot] == g->spec.kinds;
+		for (unsigned i = 0; i < r->h.ntouched; i++)
+			r->h.hit[r->h.touched[i]] = 0;
+	}
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	g->last_seq = seq;
+	g->last = yes;
+	return yes;
 }
 
 int
@@ -351,6 +457,8 @@ filter_wants(struct filter_reg *r, struct filter_group *g,
 	struct ring_meta m;
 	struct facts_view v;
 
+	if (g->own != NULL)
+		return young_wants(r, g, seg, seq);
 	if (r->cvalid[c] && r->ctag[c] == seq && r->cepoch[c] == r->epoch)
 		return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
 	if (ring_peek_meta(seg, seq, &m) == -1)
@@ -401,7 +509,7 @@ filter_match_facts(struct filter_reg *r, struct filter_group *g,
 static int
 job_start(struct filter_reg *r)
 {
-	struct filter_group **list;
+	struct filter_group **list, *g;
 	struct fm_job *j;
 	unsigned n = 0, i;
 	size_t bytes = 0;
@@ -409,7 +517,7 @@ job_start(struct filter_reg *r)
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
-	if ((list = calloc(r->ngroups + 1, sizeof(*list))) == NULL)
+	if ((list = calloc(r->ngroups + r->ndead + 1, sizeof(*list))) == NULL)
 		goto fail;
 	for (i = 0; i < r->nslot; i++)
 		if (r->slot[i] != NULL)
@@ -430,6 +538,18 @@ job_start(struct filter_reg *r)
 		at += j->t[i].len + 1;
 		j->refs[j->t[i].group / 64] |= 1ULL << (j->t[i].group % 64);
 	}
+	/* the regex shards compiled already: the merged matcher's, and the
+	 * young groups' own */
+	n = r->merged != NULL ? r->merged->nsh : 0;
+	for (g = r->young; g != NULL; g = g->ynext)
+		n += g->own->nsh;
+	if ((j->reuse = calloc(n + 1, sizeof(*j->reuse))) == NULL)
+		goto fail;
+	for (i = 0; r->merged != NULL && i < r->merged->nsh; i++)
+		j->reuse[j->nreuse++] = filter_shard_ref(r->merged->sh[i]);
+	for (g = r->young; g != NULL; g = g->ynext)
+		for (i = 0; i < g->own->nsh; i++)
+			j->reuse[j->nreuse++] = filter_shard_ref(g->own->sh[i]);
 	j->id = ++r->builds;
 	for (i = 0; i < r->nslot; i++)
 		if (r->slot[i] != NULL)
@@ -462,6 +582,7 @@ job_finish(struct filter_reg *r)
 	filter_db_free(r->merged);
 	r->merged = j->out;
 	j->out = NULL;
+	r->epoch++;     /* cached results lack the groups it took in */
 	for (pp = &r->young; (g = *pp) != NULL;) {
 		if (g->build == j->id) {
 			filter_db_free(g->own);
@@ -481,6 +602,9 @@ out:
 int
 filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 {
+	r->now = now;
+	while (r->dead != NULL && now - r->dead->died_at >= DEAD_MS)
+		(void)dead_purge_one(r);
 	if (r->job != NULL) {
 		/* acquire: pairs with the release store in job_run */
 		if (!force && !atomic_load_explicit(&r->job->done,

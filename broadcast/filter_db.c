@@ -29,6 +29,7 @@ filter_db_free(struct filter_db *m)
 	}
 	free(m->sh);
 	free(m->smap);
+	free(m->swant);
 	free(m->pat);
 	free(m->tg);
 	free(m->exact.e);
@@ -148,7 +149,9 @@ shard_size_cmp(const void *a, const void *b)
 	const struct filter_shard *x = *(struct filter_shard *const *)a;
 	const struct filter_shard *y = *(struct filter_shard *const *)b;
 
-	return x->n > y->n ? -1 : x->n < y->n;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x < y ? -1 : x > y;      /* the same shard twice: side by side */
 }
 
 /* Add shard s (referenced here) to m, mapping its ids through h. */
@@ -167,6 +170,7 @@ shard_add(struct filter_db *m, struct filter_shard *s, struct re_slot *h,
 		if (e->pat != NONE && !e->taken) {
 			e->taken = 1;
 			map[i] = e->pat;
+			m->swant[m->nsh]++;
 		}
 	}
 	m->sh[m->nsh] = filter_shard_ref(s);
@@ -174,11 +178,29 @@ shard_add(struct filter_db *m, struct filter_shard *s, struct re_slot *h,
 	return 0;
 }
 
+#define SMALL_SHARD (FILTER_SHARD_MAX / 4)
+#define SMALL_MAX 8             /* small shards before a compaction is due */
+
+/* The regexes of shard s still wanted (in h) and not served yet. */
+static unsigned
+shard_want(const struct filter_shard *s, struct re_slot *h, unsigned cap)
+{
+	unsigned want = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct re_slot *e = re_find(h, cap, s->re[i], s->len[i]);
+
+		want += e->pat != NONE && e->taken == 0;
+	}
+	return want;
+}
+
 /*
- * The regexes of m into shards: reused ones first (largest first, kept
- * while at least half their regexes are wanted; many small ones are
- * dropped so that their regexes are compiled together), then new shards
- * for the rest. 0, or -1 with err.
+ * The regexes of m into shards: every reused shard that serves a wanted
+ * regex no larger one serves is kept (largest first: the shards of a
+ * compaction take over from the small ones they were built from), so
+ * that nothing is compiled again and a rebuild takes milliseconds; new
+ * shards only for the regexes none holds. 0, or -1 with err.
  */
 static int
 shards_build(struct filter_db *m, struct filter_shard *const *reuse,
@@ -188,7 +210,7 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 	struct re_slot *h = NULL;
 	const char **re = NULL;
 	size_t *len = NULL;
-	unsigned cap, nre = 0, i, k, nkeep = 0, nsmall = 0, maxsh;
+	unsigned cap, nre = 0, i, k, maxsh;
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
@@ -205,7 +227,8 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 	    (re = calloc(nre, sizeof(*re))) == NULL ||
 	    (len = calloc(nre, sizeof(*len))) == NULL ||
 	    (m->sh = calloc(maxsh, sizeof(*m->sh))) == NULL ||
-	    (m->smap = calloc(maxsh, sizeof(*m->smap))) == NULL)
+	    (m->smap = calloc(maxsh, sizeof(*m->smap))) == NULL ||
+	    (m->swant = calloc(maxsh, sizeof(*m->swant))) == NULL)
 		goto oom;
 	for (i = 0; i < cap; i++)
 		h[i].pat = NONE;
@@ -220,39 +243,11 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 		e->pat = i;
 		e->taken = 0;
 	}
-	/* which reusable shards are worth keeping */
 	memcpy(cand, reuse, nreuse * sizeof(*cand));
 	qsort(cand, nreuse, sizeof(*cand), shard_size_cmp);
 	for (k = 0; k < nreuse; k++) {
-		unsigned want = 0;
-
-		for (i = 0; i < cand[k]->n; i++) {
-			struct re_slot *e = re_find(h, cap, cand[k]->re[i],
-			    cand[k]->len[i]);
-
-			want += e->pat != NONE && e->taken == 0;
-		}
-		if (want == 0 || want * 2 < cand[k]->n) {
-			cand[k] = NULL;
-			continue;
-		}
-		for (i = 0; i < cand[k]->n; i++) {
-			struct re_slot *e = re_find(h, cap, cand[k]->re[i],
-			    cand[k]->len[i]);
-
-			if (e->pat != NONE)
-				e->taken = 1;
-		}
-		nkeep++;
-		nsmall += cand[k]->n < FILTER_SHARD_MAX / 4;
-	}
-	for (i = 0; i < cap; i++)
-		h[i].taken = 0;
-	/* More than 8 small shards cost more per record than compiling their
-	 * regexes together once. */
-	for (k = 0; k < nreuse; k++) {
-		if (cand[k] == NULL ||
-		    (nsmall > 8 && cand[k]->n < FILTER_SHARD_MAX / 4))
+		if ((k > 0 && cand[k] == cand[k - 1]) ||
+		    shard_want(cand[k], h, cap) == 0)
 			continue;
 		if (shard_add(m, cand[k], h, cap) == -1)
 			goto oom;
@@ -572,4 +567,39 @@ filter_db_names(const struct filter_db *m, unsigned slot)
 {
 	return m != NULL && slot / 64 < m->nrefs &&
 	    ((m->refs[slot / 64] >> (slot % 64)) & 1);
+}
+
+/* Shards worth compiling again: mostly dead ones, and small ones when
+ * there are more than SMALL_MAX of them. */
+static int
+shard_worn(const struct filter_db *m, unsigned k, unsigned nsmall)
+{
+	return m->swant[k] * 2 < m->sh[k]->n ||
+	    (nsmall > SMALL_MAX && m->sh[k]->n < SMALL_SHARD);
+}
+
+unsigned
+filter_db_compactable(const struct filter_db *m, const char **re,
+    size_t *len, unsigned max)
+{
+	unsigned k, i, n = 0, nsmall = 0;
+
+	for (k = 0; k < m->nsh; k++)
+		nsmall += m->sh[k]->n < SMALL_SHARD;
+	for (k = 0; k < m->nsh; k++) {
+		if (!shard_worn(m, k, nsmall) || n + m->swant[k] > max)
+			continue;
+		for (i = 0; i < m->sh[k]->n; i++) {
+			unsigned p = m->smap[k][i];
+
+			if (p == NONE)
+				continue;
+			if (re != NULL) {
+				re[n] = m->pat[p].s;
+				len[n] = m->pat[p].len;
+			}
+			n++;
+		}
+	}
+	return n;
 }

@@ -68,6 +68,7 @@ struct filter_db {
 	struct filter_lit *lit[DB_COUNT];
 	struct filter_shard **sh;       /* regexes; a reference on each */
 	unsigned **smap;        /* per shard: its match id -> pattern, or ~0 */
+	unsigned *swant;        /* per shard: its ids that map to a pattern */
 	unsigned nsh;
 	unsigned type_pat[2];   /* pattern of type=cert, type=precert, or ~0 */
 };
@@ -96,14 +97,21 @@ struct filter_db_hits {
  * slots below nslot. small: one new group's, its literal terms matched by
  * a loop, its regexes compiled into one shard (which also checks them).
  * Otherwise the shards reuse[0..nreuse) (the caller keeps its references)
- * serve the regexes they hold while at least half of each is still
- * wanted, and only the other regexes are compiled, FILTER_SHARD_MAX to a
- * shard. NULL with err: 400 naming regex for a pattern Hyperscan refuses,
- * else 503.
+ * serve the regexes they hold (the largest shards first), and only the
+ * regexes none holds are compiled, FILTER_SHARD_MAX to a shard. NULL with
+ * err: 400 naming regex for a pattern Hyperscan refuses, else 503.
  */
 struct filter_db *filter_db_build(struct filter_db_term *t, unsigned nt,
     unsigned nslot, int small, struct filter_shard *const *reuse,
     unsigned nreuse, struct filter_err *err);
+
+/*
+ * The wanted regexes of m's shards that are worth compiling together into
+ * bigger ones (shards mostly dead, small shards past a few), at most max:
+ * into re/len (pointers into m; NULL to count only). Returns how many.
+ */
+unsigned filter_db_compactable(const struct filter_db *m, const char **re,
+    size_t *len, unsigned max);
 
 void filter_db_free(struct filter_db *m);
 

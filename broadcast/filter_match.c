@@ -11,9 +11,15 @@
 #include "shm/facts.h"
 #include "shm/ring.h"
 
-#define CACHE_N 1024            /* records whose results are kept, by seq */
+/* Records whose results are kept, by seq: as many as CACHE_BYTES of
+ * result bits hold, within these bounds. A client behind the others
+ * (seconds, under load) must find its records' results still there, or
+ * the worker would match each record again for each such client. */
+#define CACHE_BYTES (8u << 20)
+#define CACHE_MIN 1024
+#define CACHE_MAX 65536
 #define REBUILD_MS 1000         /* merged matcher rebuilt at most this often */
-#define REBUILD_YOUNG 256       /* ... or sooner past this many young groups */
+#define REBUILD_YOUNG 32        /* ... or sooner past this many young groups */
 #define REBUILD_SOON_MS 100
 #define DEAD_MS 10000           /* a group without clients kept this long */
 #define DEAD_MAX 4096           /* ... and at most this many such groups */
@@ -27,6 +33,8 @@ struct filter_group {
 	struct filter_db *own;         /* until merged */
 	struct filter_group *ynext;     /* young list */
 	uint64_t build;                 /* the rebuild that took it in */
+	uint64_t mepoch;                /* the merged matcher's epoch then:
+	                                 * cached rows older lack it */
 	/* refs == 0: dead, kept a while (a client that reconnects with the
 	 * same filter finds it compiled), on the dead list, oldest first */
 	struct filter_group *dprev, *dnext;
@@ -52,6 +60,23 @@ struct fm_job {
 	_Atomic int done;
 };
 
+/* A compaction: regexes of small or mostly dead shards compiled into
+ * full ones, on a thread of its own beside the rebuilds (seconds of
+ * compiling must not hold up the merging of new groups). The next rebuild
+ * takes the new shards and drops the old. */
+struct fm_cjob {
+	pthread_t th;
+	const char **re;        /* copies, in buf */
+	size_t *len;
+	char *buf;
+	unsigned n;
+	struct filter_shard **out;
+	unsigned nout;
+	_Atomic int done;
+};
+
+#define COMPACT_MAX 512         /* regexes one compaction compiles */
+
 #define HBUCKETS 4096
 
 struct filter_reg {
@@ -70,16 +95,21 @@ struct filter_reg {
 	int dirty;                      /* groups came or went since merged */
 	uint32_t built_at;
 	struct fm_job *job;             /* a rebuild in flight */
+	struct fm_cjob *cjob;           /* a compaction in flight */
+	struct filter_shard **fresh;    /* compacted, for the next rebuild */
+	unsigned nfresh;
 	uint64_t builds;
 	uint64_t epoch;                 /* bumped when the merged matcher
 	                                 * changes */
 	/* Per record scratch: kinds hit per slot, slots touched. */
 	struct filter_db_hits h;
 	/* Result cache. */
-	uint64_t ctag[CACHE_N], cepoch[CACHE_N];
-	uint8_t cvalid[CACHE_N];
-	uint64_t *cbits;                /* CACHE_N rows of words */
-	unsigned words;
+	struct crow {
+		uint64_t tag;           /* seq + 1; 0: empty */
+		uint64_t epoch;         /* of the matcher that computed it */
+	} *crow;
+	uint64_t *cbits;                /* rows of words */
+	unsigned words, rows;           /* rows: a power of two */
 	/* During one match */
 	struct filter_db *cur;
 };
@@ -156,6 +186,98 @@ job_run(void *arg)
 	return NULL;
 }
 
+static void
+cjob_free(struct fm_cjob *j)
+{
+	if (j == NULL)
+		return;
+	for (unsigned i = 0; i < j->nout; i++)
+		filter_shard_unref(j->out[i]);
+	free(j->out);
+	free(j->re);
+	free(j->len);
+	free(j->buf);
+	free(j);
+}
+
+static void *
+cjob_run(void *arg)
+{
+	struct fm_cjob *j = arg;
+	struct filter_err err;
+
+	for (unsigned i = 0; i < j->n; i += FILTER_SHARD_MAX) {
+		unsigned n = j->n - i < FILTER_SHARD_MAX ? j->n - i :
+		    FILTER_SHARD_MAX;
+
+		/* each compiled alone before: a failure here is the
+		 * compiler's resources; those regexes keep their shards */
+		if ((j->out[j->nout] = filter_shard_new(j->re + i, j->len + i, n,
+		    &err)) != NULL)
+			j->nout++;
+	}
+	/* release: pairs with the acquire load in filter_reg_tick */
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
+/* Start a compaction of the merged matcher's worn shards, if any. */
+static void
+cjob_start(struct filter_reg *r)
+{
+	struct fm_cjob *j;
+	unsigned n, i;
+	size_t bytes = 0;
+	char *at;
+
+	if (r->merged == NULL || (n = filter_db_compactable(r->merged, NULL,
+	    NULL, COMPACT_MAX)) == 0)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->re = calloc(n, sizeof(*j->re))) == NULL ||
+	    (j->len = calloc(n, sizeof(*j->len))) == NULL ||
+	    (j->out = calloc(n / FILTER_SHARD_MAX + 1, sizeof(*j->out))) ==
+	    NULL)
+		goto fail;
+	j->n = filter_db_compactable(r->merged, j->re, j->len, COMPACT_MAX);
+	for (i = 0; i < j->n; i++)
+		bytes += j->len[i] + 1;
+	if ((j->buf = malloc(bytes + 1)) == NULL)
+		goto fail;
+	for (at = j->buf, i = 0; i < j->n; i++) {
+		memcpy(at, j->re[i], j->len[i]);
+		at[j->len[i]] = '\0';
+		j->re[i] = at;
+		at += j->len[i] + 1;
+	}
+	if (pthread_create(&j->th, NULL, cjob_run, j) != 0)
+		goto fail;
+	r->cjob = j;
+	return;
+fail:
+	cjob_free(j);
+}
+
+/* The compaction is done: its shards wait for the next rebuild. */
+static void
+cjob_finish(struct filter_reg *r)
+{
+	struct fm_cjob *j = r->cjob;
+	struct filter_shard **f;
+
+	pthread_join(j->th, NULL);
+	r->cjob = NULL;
+	if (j->nout > 0 && (f = realloc(r->fresh, (r->nfresh + j->nout) *
+	    sizeof(*f))) != NULL) {
+		r->fresh = f;
+		memcpy(f + r->nfresh, j->out, j->nout * sizeof(*f));
+		r->nfresh += j->nout;
+		j->nout = 0;
+		r->dirty = 1;
+	}
+	cjob_free(j);
+}
+
 struct filter_reg *
 filter_reg_new(void)
 {
@@ -171,6 +293,13 @@ filter_reg_free(struct filter_reg *r)
 		pthread_join(r->job->th, NULL);
 		job_free(r->job);
 	}
+	if (r->cjob != NULL) {
+		pthread_join(r->cjob->th, NULL);
+		cjob_free(r->cjob);
+	}
+	for (unsigned i = 0; i < r->nfresh; i++)
+		filter_shard_unref(r->fresh[i]);
+	free(r->fresh);
 	for (unsigned i = 0; i < r->nslot; i++) {
 		struct filter_group *g = r->slot[i];
 
@@ -186,6 +315,7 @@ filter_reg_free(struct filter_reg *r)
 	free(r->h.hit);
 	free(r->h.touched);
 	free(r->cbits);
+	free(r->crow);
 	free(r);
 }
 
@@ -243,14 +373,25 @@ slot_take(struct filter_reg *r, unsigned *out)
 	}
 	words = (nn + 63) / 64;
 	{
-		uint64_t *cb = calloc((size_t)CACHE_N * words, sizeof(*cb));
+		unsigned rows = CACHE_MAX;
+		uint64_t *cb;
+		struct crow *cr;
 
-		if (cb == NULL)
+		while (rows > CACHE_MIN &&
+		    (size_t)rows * words * sizeof(*cb) > CACHE_BYTES)
+			rows /= 2;
+		if ((cb = calloc((size_t)rows * words, sizeof(*cb))) == NULL)
 			return -1;
+		if ((cr = calloc(rows, sizeof(*cr))) == NULL) {
+			free(cb);
+			return -1;
+		}
 		free(r->cbits);
+		free(r->crow);
 		r->cbits = cb;
+		r->crow = cr;
 		r->words = words;
-		memset(r->cvalid, 0, sizeof(r->cvalid));
+		r->rows = rows;
 	}
 	*out = r->nslot;
 	r->nslot = nn;
@@ -452,14 +593,14 @@ int
 filter_wants(struct filter_reg *r, struct filter_group *g,
     const struct shm_seg *seg, uint64_t seq)
 {
-	unsigned c = (unsigned)(seq % CACHE_N);
+	unsigned c = (unsigned)(seq & (r->rows - 1));
 	uint64_t *bits = r->cbits + (size_t)c * r->words;
 	struct ring_meta m;
 	struct facts_view v;
 
 	if (g->own != NULL)
 		return young_wants(r, g, seg, seq);
-	if (r->cvalid[c] && r->ctag[c] == seq && r->cepoch[c] == r->epoch)
+	if (r->crow[c].tag == seq + 1 && r->crow[c].epoch >= g->mepoch)
 		return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
 	if (ring_peek_meta(seg, seq, &m) == -1)
 		return -1;
@@ -469,12 +610,11 @@ filter_wants(struct filter_reg *r, struct filter_group *g,
 		memset(bits, 0, r->words * sizeof(*bits));
 	/* Read from bytes the writer may have reused meanwhile? */
 	if (!ring_still_valid(seg, seq)) {
-		r->cvalid[c] = 0;
+		r->crow[c].tag = 0;
 		return -1;
 	}
-	r->ctag[c] = seq;
-	r->cepoch[c] = r->epoch;
-	r->cvalid[c] = 1;
+	r->crow[c].tag = seq + 1;
+	r->crow[c].epoch = r->epoch;
 	return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
 }
 
@@ -538,13 +678,17 @@ job_start(struct filter_reg *r)
 		at += j->t[i].len + 1;
 		j->refs[j->t[i].group / 64] |= 1ULL << (j->t[i].group % 64);
 	}
-	/* the regex shards compiled already: the merged matcher's, and the
-	 * young groups' own */
-	n = r->merged != NULL ? r->merged->nsh : 0;
+	/* the regex shards compiled already: compacted ones, the merged
+	 * matcher's, and the young groups' own */
+	n = (r->merged != NULL ? r->merged->nsh : 0) + r->nfresh;
 	for (g = r->young; g != NULL; g = g->ynext)
 		n += g->own->nsh;
 	if ((j->reuse = calloc(n + 1, sizeof(*j->reuse))) == NULL)
 		goto fail;
+	/* compacted shards: the job holds them now */
+	for (i = 0; i < r->nfresh; i++)
+		j->reuse[j->nreuse++] = r->fresh[i];
+	r->nfresh = 0;
 	for (i = 0; r->merged != NULL && i < r->merged->nsh; i++)
 		j->reuse[j->nreuse++] = filter_shard_ref(r->merged->sh[i]);
 	for (g = r->young; g != NULL; g = g->ynext)
@@ -587,6 +731,7 @@ job_finish(struct filter_reg *r)
 		if (g->build == j->id) {
 			filter_db_free(g->own);
 			g->own = NULL;
+			g->mepoch = r->epoch;
 			*pp = g->ynext;
 			r->nyoung--;
 		} else {
@@ -605,15 +750,21 @@ filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 	r->now = now;
 	while (r->dead != NULL && now - r->dead->died_at >= DEAD_MS)
 		(void)dead_purge_one(r);
-	if (r->job != NULL) {
-		/* acquire: pairs with the release store in job_run */
-		if (!force && !atomic_load_explicit(&r->job->done,
-		    memory_order_acquire))
-			return 0;
-		if (job_finish(r) == -1)
-			return -1;
+	/* acquire: pairs with the release store in job_run */
+	if (r->job != NULL && (force ||
+	    atomic_load_explicit(&r->job->done, memory_order_acquire)) &&
+	    job_finish(r) == -1)
+		return -1;
+	/* acquire: pairs with the release store in cjob_run */
+	if (r->cjob != NULL && (force ||
+	    atomic_load_explicit(&r->cjob->done, memory_order_acquire)))
+		cjob_finish(r);
+	if (r->cjob == NULL && r->job == NULL && r->nfresh == 0) {
+		cjob_start(r);
+		if (force && r->cjob != NULL)
+			cjob_finish(r);
 	}
-	if (!r->dirty)
+	if (!r->dirty || r->job != NULL)
 		return 0;
 	if (!force && now - r->built_at < (r->nyoung >= REBUILD_YOUNG ?
 	    REBUILD_SOON_MS : REBUILD_MS))

@@ -75,7 +75,7 @@ struct fm_cjob {
 	_Atomic int done;
 };
 
-#define COMPACT_MAX 512         /* regexes one compaction compiles */
+#define COMPACT_MAX 4096        /* regexes one compaction compiles */
 
 #define HBUCKETS 4096
 
@@ -766,8 +766,10 @@ filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 	}
 	if (!r->dirty || r->job != NULL)
 		return 0;
-	if (!force && now - r->built_at < (r->nyoung >= REBUILD_YOUNG ?
-	    REBUILD_SOON_MS : REBUILD_MS))
+	/* compacted shards go in at once: until then every record is
+	 * scanned by the many small shards they replace */
+	if (!force && r->nfresh == 0 && now - r->built_at <
+	    (r->nyoung >= REBUILD_YOUNG ? REBUILD_SOON_MS : REBUILD_MS))
 		return 0;
 	r->built_at = now;
 	if (job_start(r) == -1)

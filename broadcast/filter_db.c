@@ -243,8 +243,10 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 		e->pat = i;
 		e->taken = 0;
 	}
-	memcpy(cand, reuse, nreuse * sizeof(*cand));
-	qsort(cand, nreuse, sizeof(*cand), shard_size_cmp);
+	if (nreuse > 0) {
+		memcpy(cand, reuse, nreuse * sizeof(*cand));
+		qsort(cand, nreuse, sizeof(*cand), shard_size_cmp);
+	}
 	for (k = 0; k < nreuse; k++) {
 		if ((k > 0 && cand[k] == cand[k - 1]) ||
 		    shard_want(cand[k], h, cap) == 0)

@@ -214,7 +214,7 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
-		nre += m->pat[i].kind == FK_REGEX;
+		nre += m->pat[i].kind == FK_REGEX && !m->pat[i].relit;
 	if (nre == 0)
 		return 0;
 	for (cap = 16; cap < nre * 2; cap *= 2)
@@ -235,7 +235,7 @@ shards_build(struct filter_db *m, struct filter_shard *const *reuse,
 	for (i = 0; i < m->npat; i++) {
 		struct re_slot *e;
 
-		if (m->pat[i].kind != FK_REGEX)
+		if (m->pat[i].kind != FK_REGEX || m->pat[i].relit)
 			continue;
 		e = re_find(h, cap, m->pat[i].s, m->pat[i].len);
 		e->s = m->pat[i].s;
@@ -298,7 +298,8 @@ lit_build(struct filter_db *m, int d)
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
-		n += db_of(m->pat[i].kind) == d && m->pat[i].kind != FK_REGEX;
+		n += db_of(m->pat[i].kind) == d && (m->pat[i].kind != FK_REGEX ||
+		    m->pat[i].relit);
 	if (n == 0)
 		return 0;
 	if ((s = calloc(n, sizeof(*s))) == NULL ||
@@ -306,10 +307,11 @@ lit_build(struct filter_db *m, int d)
 	    (id = calloc(n, sizeof(*id))) == NULL)
 		goto out;
 	for (n = 0, i = 0; i < m->npat; i++) {
-		if (db_of(m->pat[i].kind) != d || m->pat[i].kind == FK_REGEX)
+		if (db_of(m->pat[i].kind) != d || (m->pat[i].kind == FK_REGEX &&
+		    !m->pat[i].relit))
 			continue;
-		s[n] = m->pat[i].s;
-		len[n] = m->pat[i].len;
+		s[n] = m->pat[i].ls;
+		len[n] = m->pat[i].llen;
 		id[n++] = i;
 	}
 	if ((m->lit[d] = filter_lit_new(s, len, id, n)) != NULL)
@@ -344,7 +346,7 @@ filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
 		qsort(t, nt, sizeof(*t), term_cmp);
 	for (i = 0; i < nt; i++)
 		bytes += t[i].len + 1;
-	if ((m->arena = malloc(bytes + 1)) == NULL ||
+	if ((m->arena = malloc(2 * bytes + 1)) == NULL ||
 	    (m->refs = calloc(m->nrefs + 1, sizeof(*m->refs))) == NULL ||
 	    (m->pat = calloc(nt + 1, sizeof(*m->pat))) == NULL ||
 	    (m->tg = calloc(nt + 1, sizeof(*m->tg))) == NULL ||
@@ -364,9 +366,15 @@ filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
 			p->kind = t[i].kind;
 			memcpy(at, t[i].s, t[i].len);
 			at[t[i].len] = '\0';
-			p->s = at;
-			p->len = t[i].len;
+			p->s = p->ls = at;
+			p->len = p->llen = t[i].len;
 			at += t[i].len + 1;
+			if (p->kind == FK_REGEX && filter_relit(p->s, p->len,
+			    at, &p->llen, &p->anch)) {
+				p->relit = 1;
+				p->ls = at;
+				at += p->llen + 1;
+			}
 			p->first = m->ntg;
 			if (p->kind == FK_TYPE)
 				m->type_pat[strcmp(p->s, "precert") == 0] =
@@ -440,11 +448,14 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 }
 
 static void
-on_lit(unsigned id, void *ctx)
+on_lit(unsigned id, size_t end, void *ctx)
 {
 	struct filter_db_hits *r = ctx;
+	const struct fm_pat *p = &r->cur->pat[id];
 
-	hit_pat(r, r->cur, id);
+	if (p->anch == 0 ||
+	    filter_relit_at(end, p->llen, r->tlen, r->tlast, p->anch))
+		hit_pat(r, r->cur, id);
 }
 
 static void
@@ -480,27 +491,6 @@ dom_suffixes(struct filter_db_hits *r, const struct filter_db *m, const char *s,
 	}
 }
 
-/* Does h[0..n) hold the lowercase needle t[0..k), ASCII case-insensitive? */
-static int
-holds(const char *h, size_t n, const char *t, size_t k)
-{
-	for (size_t i = 0; i + k <= n; i++) {
-		size_t j;
-
-		for (j = 0; j < k; j++) {
-			char c = h[i + j];
-
-			if (c >= 'A' && c <= 'Z')
-				c = (char)(c + ('a' - 'A'));
-			if (c != t[j])
-				break;
-		}
-		if (j == k)
-			return 1;
-	}
-	return 0;
-}
-
 /* Literals of m in text s (for d), and for names, its regexes. */
 static void
 scan(struct filter_db_hits *r, const struct filter_db *m, int d,
@@ -511,12 +501,17 @@ scan(struct filter_db_hits *r, const struct filter_db *m, int d,
 	/* One new group's literals: a loop over its few terms costs less
 	 * than building an automaton at connect. */
 	if (m->small) {
-		for (unsigned i = 0; i < m->npat; i++)
-			if (db_of(m->pat[i].kind) == d &&
-			    m->pat[i].kind != FK_REGEX &&
-			    holds(s->p, s->len, m->pat[i].s, m->pat[i].len))
+		for (unsigned i = 0; i < m->npat; i++) {
+			const struct fm_pat *p = &m->pat[i];
+
+			if (db_of(p->kind) == d && (p->kind != FK_REGEX ||
+			    p->relit) && filter_relit_match(s->p, s->len, p->ls,
+			    p->llen, p->anch))
 				hit_pat(r, m, i);
+		}
 	} else if (m->lit[d] != NULL) {
+		r->tlen = s->len;
+		r->tlast = s->p[s->len - 1];
 		filter_lit_scan(m->lit[d], s->p, s->len, on_lit, r);
 	}
 	if (d != DB_NAMES)

@@ -18,6 +18,7 @@
 
 #include "broadcast/filter_lit.h"
 #include "broadcast/filter_parse.h"
+#include "broadcast/filter_relit.h"
 #include "broadcast/filter_shard.h"
 #include "shm/facts.h"
 
@@ -35,6 +36,12 @@ struct fm_pat {
 	int kind;
 	const char *s;          /* the term, in the db's arena */
 	size_t len;
+	/* matched as a literal: the term itself, or a regex's literal
+	 * (filter_relit.h: relit set, anch its anchors) */
+	const char *ls;
+	size_t llen;
+	unsigned anch;
+	int relit;
 	unsigned first, n;      /* its targets */
 };
 
@@ -90,6 +97,8 @@ struct filter_db_hits {
 	hs_scratch_t *scratch;          /* enough for every db run with it */
 	const struct filter_db *cur;
 	unsigned shard;                 /* of cur, being scanned */
+	size_t tlen;                    /* the text being scanned: length */
+	char tlast;                     /* and last byte */
 };
 
 /*

@@ -175,7 +175,7 @@ fail:
 
 void
 filter_lit_scan(const struct filter_lit *l, const char *text, size_t n,
-    void (*cb)(unsigned id, void *ctx), void *ctx)
+    void (*cb)(unsigned id, size_t end, void *ctx), void *ctx)
 {
 	uint32_t st = 0;
 
@@ -193,6 +193,6 @@ filter_lit_scan(const struct filter_lit *l, const char *text, size_t n,
 		for (uint32_t s = l->term[st] != NONE ? st : l->dict[st];
 		    s != 0; s = l->dict[s])
 			for (uint32_t t = l->term[s]; t != NONE; t = l->tnext[t])
-				cb(l->id[t], ctx);
+				cb(l->id[t], i + 1, ctx);
 	}
 }

@@ -23,9 +23,9 @@ struct filter_lit *filter_lit_new(const char *const *s, const size_t *len,
 
 void filter_lit_free(struct filter_lit *l);
 
-/* Call cb(id, ctx) for each term found in text[0..n) (the text's A-Z
- * read as a-z), once per occurrence. */
+/* Call cb(id, end, ctx) for each term found in text[0..n) (the text's
+ * A-Z read as a-z), once per occurrence; end: the byte after it. */
 void filter_lit_scan(const struct filter_lit *l, const char *text, size_t n,
-    void (*cb)(unsigned id, void *ctx), void *ctx);
+    void (*cb)(unsigned id, size_t end, void *ctx), void *ctx);
 
 #endif

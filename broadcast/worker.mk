@@ -5,7 +5,7 @@
 BROADCAST_SRCS += broadcast/worker.c broadcast/client.c broadcast/endpoints.c \
 	broadcast/auth.c broadcast/limits.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
-	broadcast/filter_lit.c broadcast/filter_shard.c \
+	broadcast/filter_lit.c broadcast/filter_shard.c broadcast/filter_relit.c \
 	broadcast/filter_sel.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_limits.c \

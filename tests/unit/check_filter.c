@@ -8,6 +8,7 @@
 #include "broadcast/filter_lit.h"
 #include "broadcast/filter_match.h"
 #include "broadcast/filter_parse.h"
+#include "broadcast/filter_relit.h"
 #include "shm/facts.h"
 
 Suite *filter_suite(void);
@@ -291,10 +292,17 @@ END_TEST
 
 static unsigned lit_seen[64];
 
+static const char *lit_low;
+static const char (*lit_terms)[6];
+
 static void
-lit_cb(unsigned id, void *ctx)
+lit_cb(unsigned id, size_t end, void *ctx)
 {
+	size_t n = strlen(lit_terms[id]);
+
 	(void)ctx;
+	/* the occurrence it reports is there */
+	ck_assert(end >= n && memcmp(lit_low + end - n, lit_terms[id], n) == 0);
 	lit_seen[id]++;
 }
 
@@ -333,6 +341,8 @@ START_TEST(lit_matches_as_brute_force_substring_search)
 			    (char)(low[k] - 'a' + 'A') : low[k];
 		}
 		memset(lit_seen, 0, sizeof(lit_seen));
+		lit_low = low;
+		lit_terms = terms;
 		filter_lit_scan(l, text, tn, lit_cb, NULL);
 		for (unsigned i = 0; i < n; i++) {
 			unsigned want = 0;
@@ -389,6 +399,85 @@ START_TEST(domain_hash_agrees_with_its_regex)
 }
 END_TEST
 
+/* ---- regexes that are only literals ---- */
+
+START_TEST(relit_recognises_only_plain_literals)
+{
+	static const struct {
+		const char *re, *lit;
+		unsigned anch;
+	} yes[] = {
+		{ "paypal", "paypal", 0 },
+		{ "PayPal", "paypal", 0 },
+		{ "^login\\.", "login.", RELIT_START },
+		{ "\\.example\\.com$", ".example.com", RELIT_END },
+		{ "^www\\.a-b\\.com$", "www.a-b.com", RELIT_START | RELIT_END },
+		{ "a\\$", "a$", 0 },
+		{ "x\\-y\\/z", "x-y/z", 0 },
+	};
+	static const char *no[] = { "a.b", "\\d+", "^$", "", "a$b", "a|b",
+	    "(ab)", "[ab]", "ab*", "a{2}", "\\bab", "^", "a\\", "\\x41",
+	    "a^b" };
+	char out[64];
+	size_t n;
+	unsigned anch;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		ck_assert_msg(filter_relit(yes[i].re, strlen(yes[i].re), out, &n,
+		    &anch) == 1, "%s", yes[i].re);
+		ck_assert_uint_eq(n, strlen(yes[i].lit));
+		ck_assert(memcmp(out, yes[i].lit, n) == 0);
+		ck_assert_uint_eq(anch, yes[i].anch);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(filter_relit(no[i], strlen(no[i]), out, &n,
+		    &anch) == 0, "%s", no[i]);
+}
+END_TEST
+
+/* The query regex=R, every byte but [a-z0-9] %-encoded. */
+static void
+regex_query(char *q, size_t cap, const char *re)
+{
+	size_t k = (size_t)snprintf(q, cap, "regex=");
+
+	for (; *re != '\0' && k + 4 < cap; re++) {
+		unsigned char c = (unsigned char)*re;
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			q[k++] = (char)c;
+		else
+			k += (size_t)snprintf(q + k, cap - k, "%%%02X", c);
+	}
+	q[k] = '\0';
+}
+
+/* A literal regex matched as a literal gives what Hyperscan gives for the
+ * same regex in a group (which makes it no literal), on the same names,
+ * a final newline included ($ matches before one). */
+START_TEST(relit_matches_as_hyperscan_does)
+{
+	static const char *re[] = { "pay", "^pay", "pal$", "^paypal\\.com$",
+	    "\\.com$", "^www\\.", "l\\.c", "^a$", "com\\n" };
+	static const char *name[] = { "paypal.com", "www.paypal.com",
+	    "mypaypal.com.evil.net", "a", "ab", "www.com", "paypal.com\n",
+	    "pal", "com\n" };
+	struct filter_reg *r = filter_reg_new();
+	char q1[160], q2[160], wrapped[64];
+
+	for (size_t i = 0; i < sizeof(re) / sizeof(re[0]); i++) {
+		regex_query(q1, sizeof(q1), re[i]);
+		snprintf(wrapped, sizeof(wrapped), "(?:%s)", re[i]);
+		regex_query(q2, sizeof(q2), wrapped);
+		for (size_t j = 0; j < sizeof(name) / sizeof(name[0]); j++)
+			ck_assert_msg(match_dom(r, q1, name[j]) ==
+			    match_dom(r, q2, name[j]), "%s vs %s on \"%s\"",
+			    re[i], wrapped, name[j]);
+	}
+	filter_reg_free(r);
+}
+END_TEST
+
 /* ---- many regexes: shards, reused across rebuilds ---- */
 
 static size_t
@@ -412,7 +501,7 @@ START_TEST(many_regexes_in_shards_match_each_its_own)
 	int i;
 
 	for (i = 0; i < 90; i++) {
-		snprintf(q, sizeof(q), "regex=%%5Er%d%%5C.x%%24", i);
+		snprintf(q, sizeof(q), "regex=%%5Er%d%%5B.%%5Dx%%24", i);
 		ck_assert_int_eq(parse(q, &s, &e), 0);
 		g[i] = filter_group_get(r, &s, 100000, &e);
 		ck_assert_ptr_nonnull(g[i]);
@@ -492,6 +581,8 @@ filter_suite(void)
 	tcase_add_test(tc, registry_shares_groups_and_counts_refs);
 	tcase_add_test(tc, lit_matches_as_brute_force_substring_search);
 	tcase_add_test(tc, domain_hash_agrees_with_its_regex);
+	tcase_add_test(tc, relit_recognises_only_plain_literals);
+	tcase_add_test(tc, relit_matches_as_hyperscan_does);
 	tcase_add_test(tc, many_regexes_in_shards_match_each_its_own);
 	tcase_add_test(tc, dead_group_revived_then_purged);
 	suite_add_tcase(s, tc);

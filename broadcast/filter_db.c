@@ -22,7 +22,14 @@ filter_db_free(struct filter_db *m)
 	if (m == NULL)
 		return;
 	for (int d = 0; d < DB_COUNT; d++)
-		hs_free_database(m->db[d]);
+		filter_lit_free(m->lit[d]);
+	for (unsigned k = 0; k < m->nsh; k++) {
+		filter_shard_unref(m->sh[k]);
+		free(m->smap[k]);
+	}
+	free(m->sh);
+	free(m->smap);
+	free(m->swant);
 	free(m->pat);
 	free(m->tg);
 	free(m->exact.e);
@@ -115,83 +122,157 @@ domtab_build(struct fm_domtab *t, struct keyed *k, unsigned n)
 	return 0;
 }
 
-/* A literal as a Hyperscan expression: every byte but [a-z0-9] as \xHH. */
-static char *
-escape_lit(const char *s, size_t n)
+#define NONE (~0u)
+
+/* Regex string -> its pattern, while shards are chosen. */
+struct re_slot {
+	const char *s;
+	size_t len;
+	unsigned pat;           /* NONE: empty */
+	int taken;              /* a kept shard serves it */
+};
+
+static struct re_slot *
+re_find(struct re_slot *h, unsigned cap, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *o = malloc(n * 4 + 1), *p = o;
+	unsigned i = (unsigned)hash_bytes(s, len) & (cap - 1);
 
-	if (o == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			*p++ = (char)c;
-			continue;
-		}
-		*p++ = '\\';
-		*p++ = 'x';
-		*p++ = hex[c >> 4];
-		*p++ = hex[c & 15];
-	}
-	*p = '\0';
-	return o;
+	for (; h[i].pat != NONE; i = (i + 1) & (cap - 1))
+		if (h[i].len == len && memcmp(h[i].s, s, len) == 0)
+			return &h[i];
+	return &h[i];
 }
 
-/* Compile database d of m from its patterns. 0; -1 with err (a regex
- * refused names regex, anything else is a 503). */
 static int
-matcher_compile(struct filter_db *m, int d, struct filter_err *err)
+shard_size_cmp(const void *a, const void *b)
 {
-	const char **expr = NULL;
-	unsigned *flags = NULL, *ids = NULL, n = 0, i;
-	hs_compile_error_t *ce = NULL;
+	const struct filter_shard *x = *(struct filter_shard *const *)a;
+	const struct filter_shard *y = *(struct filter_shard *const *)b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x < y ? -1 : x > y;      /* the same shard twice: side by side */
+}
+
+/* Add shard s (referenced here) to m, mapping its ids through h. */
+static int
+shard_add(struct filter_db *m, struct filter_shard *s, struct re_slot *h,
+    unsigned cap)
+{
+	unsigned *map = malloc((s->n + 1) * sizeof(*map));
+
+	if (map == NULL)
+		return -1;
+	for (unsigned i = 0; i < s->n; i++) {
+		struct re_slot *e = re_find(h, cap, s->re[i], s->len[i]);
+
+		map[i] = NONE;
+		if (e->pat != NONE && !e->taken) {
+			e->taken = 1;
+			map[i] = e->pat;
+			m->swant[m->nsh]++;
+		}
+	}
+	m->sh[m->nsh] = filter_shard_ref(s);
+	m->smap[m->nsh++] = map;
+	return 0;
+}
+
+#define SMALL_SHARD (FILTER_SHARD_MAX / 4)
+#define SMALL_MAX 8             /* small shards before a compaction is due */
+
+/* The regexes of shard s still wanted (in h) and not served yet. */
+static unsigned
+shard_want(const struct filter_shard *s, struct re_slot *h, unsigned cap)
+{
+	unsigned want = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct re_slot *e = re_find(h, cap, s->re[i], s->len[i]);
+
+		want += e->pat != NONE && e->taken == 0;
+	}
+	return want;
+}
+
+/*
+ * The regexes of m into shards: every reused shard that serves a wanted
+ * regex no larger one serves is kept (largest first: the shards of a
+ * compaction take over from the small ones they were built from), so
+ * that nothing is compiled again and a rebuild takes milliseconds; new
+ * shards only for the regexes none holds. 0, or -1 with err.
+ */
+static int
+shards_build(struct filter_db *m, struct filter_shard *const *reuse,
+    unsigned nreuse, struct filter_err *err)
+{
+	struct filter_shard **cand = NULL, *ns;
+	struct re_slot *h = NULL;
+	const char **re = NULL;
+	size_t *len = NULL;
+	unsigned cap, nre = 0, i, k, maxsh;
 	int rc = -1;
 
 	for (i = 0; i < m->npat; i++)
-		if (db_of(m->pat[i].kind) == d &&
-		    (!m->small || m->pat[i].kind == FK_REGEX))
-			n++;
-	if (n == 0)
+		nre += m->pat[i].kind == FK_REGEX && !m->pat[i].relit;
+	if (nre == 0)
 		return 0;
-	if ((expr = calloc(n, sizeof(*expr))) == NULL ||
-	    (flags = calloc(n, sizeof(*flags))) == NULL ||
-	    (ids = calloc(n, sizeof(*ids))) == NULL)
+	for (cap = 16; cap < nre * 2; cap *= 2)
+		;
+	if (m->small)
+		nreuse = 0;
+	maxsh = nreuse + nre / FILTER_SHARD_MAX + 2;
+	if ((h = malloc(cap * sizeof(*h))) == NULL ||
+	    (cand = calloc(nreuse + 1, sizeof(*cand))) == NULL ||
+	    (re = calloc(nre, sizeof(*re))) == NULL ||
+	    (len = calloc(nre, sizeof(*len))) == NULL ||
+	    (m->sh = calloc(maxsh, sizeof(*m->sh))) == NULL ||
+	    (m->smap = calloc(maxsh, sizeof(*m->smap))) == NULL ||
+	    (m->swant = calloc(maxsh, sizeof(*m->swant))) == NULL)
 		goto oom;
-	for (n = 0, i = 0; i < m->npat; i++) {
-		const struct fm_pat *p = &m->pat[i];
+	for (i = 0; i < cap; i++)
+		h[i].pat = NONE;
+	for (i = 0; i < m->npat; i++) {
+		struct re_slot *e;
 
-		if (db_of(p->kind) != d || (m->small && p->kind != FK_REGEX))
+		if (m->pat[i].kind != FK_REGEX || m->pat[i].relit)
 			continue;
-		if (p->kind == FK_REGEX) {
-			expr[n] = p->s;
-			flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH |
-			    HS_FLAG_ALLOWEMPTY;
-		} else {
-			if ((expr[n] = escape_lit(p->s, p->len)) == NULL)
-				goto oom;
-			flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-		}
-		ids[n++] = i;
+		e = re_find(h, cap, m->pat[i].s, m->pat[i].len);
+		e->s = m->pat[i].s;
+		e->len = m->pat[i].len;
+		e->pat = i;
+		e->taken = 0;
 	}
-	if (hs_compile_multi(expr, flags, ids, n, HS_MODE_BLOCK, NULL,
-	    &m->db[d], &ce) != HS_SUCCESS) {
-		int at = ce != NULL && ce->expression >= 0 &&
-		    (unsigned)ce->expression < n ? ce->expression : -1;
+	if (nreuse > 0) {
+		memcpy(cand, reuse, nreuse * sizeof(*cand));
+		qsort(cand, nreuse, sizeof(*cand), shard_size_cmp);
+	}
+	for (k = 0; k < nreuse; k++) {
+		if ((k > 0 && cand[k] == cand[k - 1]) ||
+		    shard_want(cand[k], h, cap) == 0)
+			continue;
+		if (shard_add(m, cand[k], h, cap) == -1)
+			goto oom;
+	}
+	/* the rest, compiled now */
+	for (k = 0, i = 0; i < cap; i++) {
+		if (h[i].pat == NONE || h[i].taken)
+			continue;
+		re[k] = h[i].s;
+		len[k++] = h[i].len;
+	}
+	for (i = 0; i < k;) {
+		unsigned n = m->small ? k : k - i < FILTER_SHARD_MAX ? k - i :
+		    FILTER_SHARD_MAX;
 
-		err->status = at >= 0 && m->pat[ids[at]].kind == FK_REGEX ?
-		    400 : 503;
-		snprintf(err->param, sizeof(err->param), "%s", at >= 0 ?
-		    filter_kind_name(m->pat[ids[at]].kind) : "filter");
-		snprintf(err->reason, sizeof(err->reason), "%s%s%s",
-		    at >= 0 && err->status == 400 ? "pattern refused: " :
-		    "cannot compile the filters: ",
-		    ce != NULL ? ce->message : "unknown error", "");
-		hs_free_compile_error(ce);
-		m->db[d] = NULL;
-		goto out;
+		if ((ns = filter_shard_new(re + i, len + i, n, err)) == NULL)
+			goto out;
+		rc = shard_add(m, ns, h, cap);
+		filter_shard_unref(ns);
+		if (rc == -1)
+			goto oom;
+		rc = -1;
+		i += n;
 	}
 	rc = 0;
 	goto out;
@@ -200,19 +281,52 @@ oom:
 	snprintf(err->param, sizeof(err->param), "filter");
 	snprintf(err->reason, sizeof(err->reason), "out of memory");
 out:
-	if (expr != NULL)
-		for (i = 0; i < n; i++)
-			if (ids[i] < m->npat && m->pat[ids[i]].kind != FK_REGEX)
-				free((void *)(uintptr_t)expr[i]);
-	free(expr);
-	free(flags);
-	free(ids);
+	free(h);
+	free(cand);
+	free(re);
+	free(len);
+	return rc;
+}
+
+/* The literal automaton of m for texts d. 0, or -1 (out of memory). */
+static int
+lit_build(struct filter_db *m, int d)
+{
+	const char **s = NULL;
+	size_t *len = NULL;
+	unsigned *id = NULL, n = 0, i;
+	int rc = -1;
+
+	for (i = 0; i < m->npat; i++)
+		n += db_of(m->pat[i].kind) == d && (m->pat[i].kind != FK_REGEX ||
+		    m->pat[i].relit);
+	if (n == 0)
+		return 0;
+	if ((s = calloc(n, sizeof(*s))) == NULL ||
+	    (len = calloc(n, sizeof(*len))) == NULL ||
+	    (id = calloc(n, sizeof(*id))) == NULL)
+		goto out;
+	for (n = 0, i = 0; i < m->npat; i++) {
+		if (db_of(m->pat[i].kind) != d || (m->pat[i].kind == FK_REGEX &&
+		    !m->pat[i].relit))
+			continue;
+		s[n] = m->pat[i].ls;
+		len[n] = m->pat[i].llen;
+		id[n++] = i;
+	}
+	if ((m->lit[d] = filter_lit_new(s, len, id, n)) != NULL)
+		rc = 0;
+out:
+	free(s);
+	free(len);
+	free(id);
 	return rc;
 }
 
 struct filter_db *
 filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
-    int small, struct filter_err *err)
+    int small, struct filter_shard *const *reuse, unsigned nreuse,
+    struct filter_err *err)
 {
 	struct filter_db *m = calloc(1, sizeof(*m));
 	struct keyed *ex = NULL, *pa = NULL;
@@ -232,7 +346,7 @@ filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
 		qsort(t, nt, sizeof(*t), term_cmp);
 	for (i = 0; i < nt; i++)
 		bytes += t[i].len + 1;
-	if ((m->arena = malloc(bytes + 1)) == NULL ||
+	if ((m->arena = malloc(2 * bytes + 1)) == NULL ||
 	    (m->refs = calloc(m->nrefs + 1, sizeof(*m->refs))) == NULL ||
 	    (m->pat = calloc(nt + 1, sizeof(*m->pat))) == NULL ||
 	    (m->tg = calloc(nt + 1, sizeof(*m->tg))) == NULL ||
@@ -252,9 +366,15 @@ filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
 			p->kind = t[i].kind;
 			memcpy(at, t[i].s, t[i].len);
 			at[t[i].len] = '\0';
-			p->s = at;
-			p->len = t[i].len;
+			p->s = p->ls = at;
+			p->len = p->llen = t[i].len;
 			at += t[i].len + 1;
+			if (p->kind == FK_REGEX && filter_relit(p->s, p->len,
+			    at, &p->llen, &p->anch)) {
+				p->relit = 1;
+				p->ls = at;
+				at += p->llen + 1;
+			}
 			p->first = m->ntg;
 			if (p->kind == FK_TYPE)
 				m->type_pat[strcmp(p->s, "precert") == 0] =
@@ -281,9 +401,11 @@ filter_db_build(struct filter_db_term *t, unsigned nt, unsigned nslot,
 	if (domtab_build(&m->exact, ex, nex) == -1 ||
 	    domtab_build(&m->parent, pa, npa) == -1)
 		goto fail;
-	for (int d = 0; d < DB_COUNT; d++)
-		if (matcher_compile(m, d, err) == -1)
+	for (int d = 0; !small && d < DB_COUNT; d++)
+		if (lit_build(m, d) == -1)
 			goto fail;
+	if (shards_build(m, reuse, nreuse, err) == -1)
+		goto fail;
 	free(ex);
 	free(pa);
 	return m;
@@ -294,7 +416,6 @@ fail:
 	return NULL;
 }
 
-/* The terms of groups g[0..n) as tuples (strings still the groups'). */
 /* ---- matching one record ---- */
 
 static void
@@ -316,12 +437,25 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
     unsigned int flags, void *ctx)
 {
 	struct filter_db_hits *r = ctx;
+	unsigned pat = r->cur->smap[r->shard][id];
 
 	(void)from;
 	(void)to;
 	(void)flags;
-	hit_pat(r, r->cur, id);
+	if (pat != NONE)
+		hit_pat(r, r->cur, pat);
 	return 0;
+}
+
+static void
+on_lit(unsigned id, size_t end, void *ctx)
+{
+	struct filter_db_hits *r = ctx;
+	const struct fm_pat *p = &r->cur->pat[id];
+
+	if (p->anch == 0 ||
+	    filter_relit_at(end, p->llen, r->tlen, r->tlast, p->anch))
+		hit_pat(r, r->cur, id);
 }
 
 static void
@@ -357,27 +491,7 @@ dom_suffixes(struct filter_db_hits *r, const struct filter_db *m, const char *s,
 	}
 }
 
-/* Does h[0..n) hold the lowercase needle t[0..k), ASCII case-insensitive? */
-static int
-holds(const char *h, size_t n, const char *t, size_t k)
-{
-	for (size_t i = 0; i + k <= n; i++) {
-		size_t j;
-
-		for (j = 0; j < k; j++) {
-			char c = h[i + j];
-
-			if (c >= 'A' && c <= 'Z')
-				c = (char)(c + ('a' - 'A'));
-			if (c != t[j])
-				break;
-		}
-		if (j == k)
-			return 1;
-	}
-	return 0;
-}
-
+/* Literals of m in text s (for d), and for names, its regexes. */
 static void
 scan(struct filter_db_hits *r, const struct filter_db *m, int d,
     const struct facts_str *s)
@@ -385,17 +499,26 @@ scan(struct filter_db_hits *r, const struct filter_db *m, int d,
 	if (s->len == 0)
 		return;
 	/* One new group's literals: a loop over its few terms costs less
-	 * than compiling them at connect. */
-	if (m->small)
-		for (unsigned i = 0; i < m->npat; i++)
-			if (db_of(m->pat[i].kind) == d &&
-			    m->pat[i].kind != FK_REGEX &&
-			    holds(s->p, s->len, m->pat[i].s, m->pat[i].len))
+	 * than building an automaton at connect. */
+	if (m->small) {
+		for (unsigned i = 0; i < m->npat; i++) {
+			const struct fm_pat *p = &m->pat[i];
+
+			if (db_of(p->kind) == d && (p->kind != FK_REGEX ||
+			    p->relit) && filter_relit_match(s->p, s->len, p->ls,
+			    p->llen, p->anch))
 				hit_pat(r, m, i);
-	if (m->db[d] == NULL)
+		}
+	} else if (m->lit[d] != NULL) {
+		r->tlen = s->len;
+		r->tlast = s->p[s->len - 1];
+		filter_lit_scan(m->lit[d], s->p, s->len, on_lit, r);
+	}
+	if (d != DB_NAMES)
 		return;
-	(void)hs_scan(m->db[d], s->p, (unsigned)s->len, 0, r->scratch, on_match,
-	    r);
+	for (r->shard = 0; r->shard < m->nsh; r->shard++)
+		(void)hs_scan(m->sh[r->shard]->db, s->p, (unsigned)s->len, 0,
+		    r->scratch, on_match, r);
 }
 
 void
@@ -430,9 +553,8 @@ filter_db_run(struct filter_db_hits *r, struct filter_db *m,
 int
 filter_db_scratch(const struct filter_db *m, hs_scratch_t **scratch)
 {
-	for (int d = 0; d < DB_COUNT; d++)
-		if (m->db[d] != NULL &&
-		    hs_alloc_scratch(m->db[d], scratch) != HS_SUCCESS)
+	for (unsigned k = 0; k < m->nsh; k++)
+		if (hs_alloc_scratch(m->sh[k]->db, scratch) != HS_SUCCESS)
 			return -1;
 	return 0;
 }
@@ -442,4 +564,39 @@ filter_db_names(const struct filter_db *m, unsigned slot)
 {
 	return m != NULL && slot / 64 < m->nrefs &&
 	    ((m->refs[slot / 64] >> (slot % 64)) & 1);
+}
+
+/* Shards worth compiling again: mostly dead ones, and small ones when
+ * there are more than SMALL_MAX of them. */
+static int
+shard_worn(const struct filter_db *m, unsigned k, unsigned nsmall)
+{
+	return m->swant[k] * 2 < m->sh[k]->n ||
+	    (nsmall > SMALL_MAX && m->sh[k]->n < SMALL_SHARD);
+}
+
+unsigned
+filter_db_compactable(const struct filter_db *m, const char **re,
+    size_t *len, unsigned max)
+{
+	unsigned k, i, n = 0, nsmall = 0;
+
+	for (k = 0; k < m->nsh; k++)
+		nsmall += m->sh[k]->n < SMALL_SHARD;
+	for (k = 0; k < m->nsh; k++) {
+		if (!shard_worn(m, k, nsmall) || n + m->swant[k] > max)
+			continue;
+		for (i = 0; i < m->sh[k]->n; i++) {
+			unsigned p = m->smap[k][i];
+
+			if (p == NONE)
+				continue;
+			if (re != NULL) {
+				re[n] = m->pat[p].s;
+				len[n] = m->pat[p].len;
+			}
+			n++;
+		}
+	}
+	return n;
 }

@@ -11,10 +11,18 @@
 #include "shm/facts.h"
 #include "shm/ring.h"
 
-#define CACHE_N 1024            /* records whose results are kept, by seq */
+/* Records whose results are kept, by seq: as many as CACHE_BYTES of
+ * result bits hold, within these bounds. A client behind the others
+ * (seconds, under load) must find its records' results still there, or
+ * the worker would match each record again for each such client. */
+#define CACHE_BYTES (8u << 20)
+#define CACHE_MIN 1024
+#define CACHE_MAX 65536
 #define REBUILD_MS 1000         /* merged matcher rebuilt at most this often */
-#define REBUILD_YOUNG 256       /* ... or sooner past this many young groups */
+#define REBUILD_YOUNG 32        /* ... or sooner past this many young groups */
 #define REBUILD_SOON_MS 100
+#define DEAD_MS 10000           /* a group without clients kept this long */
+#define DEAD_MAX 4096           /* ... and at most this many such groups */
 
 struct filter_group {
 	struct filter_spec spec;
@@ -25,6 +33,15 @@ struct filter_group {
 	struct filter_db *own;         /* until merged */
 	struct filter_group *ynext;     /* young list */
 	uint64_t build;                 /* the rebuild that took it in */
+	uint64_t mepoch;                /* the merged matcher's epoch then:
+	                                 * cached rows older lack it */
+	/* refs == 0: dead, kept a while (a client that reconnects with the
+	 * same filter finds it compiled), on the dead list, oldest first */
+	struct filter_group *dprev, *dnext;
+	uint32_t died_at;
+	/* a young group's last answer (its clients share it) */
+	uint64_t last_seq;
+	int last;                       /* -2: none */
 };
 
 /* A rebuild of the merged matcher, compiled off the event loop (a
@@ -36,10 +53,29 @@ struct fm_job {
 	unsigned nt, nslot;
 	uint64_t *refs;         /* slots of the groups taken in */
 	uint64_t id;
+	struct filter_shard **reuse;    /* shards it may keep, referenced */
+	unsigned nreuse;
 	struct filter_db *out;
 	struct filter_err err;
 	_Atomic int done;
 };
+
+/* A compaction: regexes of small or mostly dead shards compiled into
+ * full ones, on a thread of its own beside the rebuilds (seconds of
+ * compiling must not hold up the merging of new groups). The next rebuild
+ * takes the new shards and drops the old. */
+struct fm_cjob {
+	pthread_t th;
+	const char **re;        /* copies, in buf */
+	size_t *len;
+	char *buf;
+	unsigned n;
+	struct filter_shard **out;
+	unsigned nout;
+	_Atomic int done;
+};
+
+#define COMPACT_MAX 4096        /* regexes one compaction compiles */
 
 #define HBUCKETS 4096
 
@@ -48,6 +84,10 @@ struct filter_reg {
 	                                 * matcher still names it */
 	unsigned nslot, ngroups;
 	struct filter_group *hash[HBUCKETS];
+	struct filter_group *dead, *dead_last;
+	unsigned ndead;
+	unsigned long dead_terms;
+	uint32_t now;                   /* as of the last tick */
 	struct filter_group *young;
 	unsigned nyoung;
 	unsigned long terms;
@@ -55,15 +95,21 @@ struct filter_reg {
 	int dirty;                      /* groups came or went since merged */
 	uint32_t built_at;
 	struct fm_job *job;             /* a rebuild in flight */
+	struct fm_cjob *cjob;           /* a compaction in flight */
+	struct filter_shard **fresh;    /* compacted, for the next rebuild */
+	unsigned nfresh;
 	uint64_t builds;
-	uint64_t epoch;                 /* bumped when a group appears */
+	uint64_t epoch;                 /* bumped when the merged matcher
+	                                 * changes */
 	/* Per record scratch: kinds hit per slot, slots touched. */
 	struct filter_db_hits h;
 	/* Result cache. */
-	uint64_t ctag[CACHE_N], cepoch[CACHE_N];
-	uint8_t cvalid[CACHE_N];
-	uint64_t *cbits;                /* CACHE_N rows of words */
-	unsigned words;
+	struct crow {
+		uint64_t tag;           /* seq + 1; 0: empty */
+		uint64_t epoch;         /* of the matcher that computed it */
+	} *crow;
+	uint64_t *cbits;                /* rows of words */
+	unsigned words, rows;           /* rows: a power of two */
 	/* During one match */
 	struct filter_db *cur;
 };
@@ -105,7 +151,7 @@ matcher_new(struct filter_group *const *g, unsigned n, unsigned nslot,
 		snprintf(err->reason, sizeof(err->reason), "out of memory");
 		return NULL;
 	}
-	m = filter_db_build(t, nt, nslot, 1, err);
+	m = filter_db_build(t, nt, nslot, 1, NULL, 0, err);
 	free(t);
 	return m;
 }
@@ -118,6 +164,9 @@ job_free(struct fm_job *j)
 	if (j == NULL)
 		return;
 	filter_db_free(j->out);
+	for (unsigned i = 0; i < j->nreuse; i++)
+		filter_shard_unref(j->reuse[i]);
+	free(j->reuse);
 	free(j->refs);
 	free(j->t);
 	free(j->buf);
@@ -129,11 +178,104 @@ job_run(void *arg)
 {
 	struct fm_job *j = arg;
 
-	j->out = filter_db_build(j->t, j->nt, j->nslot, 0, &j->err);
+	j->out = filter_db_build(j->t, j->nt, j->nslot, 0, j->reuse,
+	    j->nreuse, &j->err);
 	/* release: pairs with the acquire load in filter_reg_tick, so the
 	 * loop sees the whole matcher once it sees done */
 	atomic_store_explicit(&j->done, 1, memory_order_release);
 	return NULL;
+}
+
+static void
+cjob_free(struct fm_cjob *j)
+{
+	if (j == NULL)
+		return;
+	for (unsigned i = 0; i < j->nout; i++)
+		filter_shard_unref(j->out[i]);
+	free(j->out);
+	free(j->re);
+	free(j->len);
+	free(j->buf);
+	free(j);
+}
+
+static void *
+cjob_run(void *arg)
+{
+	struct fm_cjob *j = arg;
+	struct filter_err err;
+
+	for (unsigned i = 0; i < j->n; i += FILTER_SHARD_MAX) {
+		unsigned n = j->n - i < FILTER_SHARD_MAX ? j->n - i :
+		    FILTER_SHARD_MAX;
+
+		/* each compiled alone before: a failure here is the
+		 * compiler's resources; those regexes keep their shards */
+		if ((j->out[j->nout] = filter_shard_new(j->re + i, j->len + i, n,
+		    &err)) != NULL)
+			j->nout++;
+	}
+	/* release: pairs with the acquire load in filter_reg_tick */
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
+/* Start a compaction of the merged matcher's worn shards, if any. */
+static void
+cjob_start(struct filter_reg *r)
+{
+	struct fm_cjob *j;
+	unsigned n, i;
+	size_t bytes = 0;
+	char *at;
+
+	if (r->merged == NULL || (n = filter_db_compactable(r->merged, NULL,
+	    NULL, COMPACT_MAX)) == 0)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->re = calloc(n, sizeof(*j->re))) == NULL ||
+	    (j->len = calloc(n, sizeof(*j->len))) == NULL ||
+	    (j->out = calloc(n / FILTER_SHARD_MAX + 1, sizeof(*j->out))) ==
+	    NULL)
+		goto fail;
+	j->n = filter_db_compactable(r->merged, j->re, j->len, COMPACT_MAX);
+	for (i = 0; i < j->n; i++)
+		bytes += j->len[i] + 1;
+	if ((j->buf = malloc(bytes + 1)) == NULL)
+		goto fail;
+	for (at = j->buf, i = 0; i < j->n; i++) {
+		memcpy(at, j->re[i], j->len[i]);
+		at[j->len[i]] = '\0';
+		j->re[i] = at;
+		at += j->len[i] + 1;
+	}
+	if (pthread_create(&j->th, NULL, cjob_run, j) != 0)
+		goto fail;
+	r->cjob = j;
+	return;
+fail:
+	cjob_free(j);
+}
+
+/* The compaction is done: its shards wait for the next rebuild. */
+static void
+cjob_finish(struct filter_reg *r)
+{
+	struct fm_cjob *j = r->cjob;
+	struct filter_shard **f;
+
+	pthread_join(j->th, NULL);
+	r->cjob = NULL;
+	if (j->nout > 0 && (f = realloc(r->fresh, (r->nfresh + j->nout) *
+	    sizeof(*f))) != NULL) {
+		r->fresh = f;
+		memcpy(f + r->nfresh, j->out, j->nout * sizeof(*f));
+		r->nfresh += j->nout;
+		j->nout = 0;
+		r->dirty = 1;
+	}
+	cjob_free(j);
 }
 
 struct filter_reg *
@@ -151,6 +293,13 @@ filter_reg_free(struct filter_reg *r)
 		pthread_join(r->job->th, NULL);
 		job_free(r->job);
 	}
+	if (r->cjob != NULL) {
+		pthread_join(r->cjob->th, NULL);
+		cjob_free(r->cjob);
+	}
+	for (unsigned i = 0; i < r->nfresh; i++)
+		filter_shard_unref(r->fresh[i]);
+	free(r->fresh);
 	for (unsigned i = 0; i < r->nslot; i++) {
 		struct filter_group *g = r->slot[i];
 
@@ -166,6 +315,7 @@ filter_reg_free(struct filter_reg *r)
 	free(r->h.hit);
 	free(r->h.touched);
 	free(r->cbits);
+	free(r->crow);
 	free(r);
 }
 
@@ -223,19 +373,82 @@ slot_take(struct filter_reg *r, unsigned *out)
 	}
 	words = (nn + 63) / 64;
 	{
-		uint64_t *cb = calloc((size_t)CACHE_N * words, sizeof(*cb));
+		unsigned rows = CACHE_MAX;
+		uint64_t *cb;
+		struct crow *cr;
 
-		if (cb == NULL)
+		while (rows > CACHE_MIN &&
+		    (size_t)rows * words * sizeof(*cb) > CACHE_BYTES)
+			rows /= 2;
+		if ((cb = calloc((size_t)rows * words, sizeof(*cb))) == NULL)
 			return -1;
+		if ((cr = calloc(rows, sizeof(*cr))) == NULL) {
+			free(cb);
+			return -1;
+		}
 		free(r->cbits);
+		free(r->crow);
 		r->cbits = cb;
+		r->crow = cr;
 		r->words = words;
-		memset(r->cvalid, 0, sizeof(r->cvalid));
+		r->rows = rows;
 	}
 	*out = r->nslot;
 	r->nslot = nn;
 	return 0;
 }
+/* Free g for good (no client; off the dead list already). Its slot stays
+ * taken while a matcher names it (slot_take). */
+static void
+group_free(struct filter_reg *r, struct filter_group *g)
+{
+	struct filter_group **pp;
+
+	for (pp = &r->hash[g->hash % HBUCKETS]; *pp != g; pp = &(*pp)->hnext)
+		;
+	*pp = g->hnext;
+	if (g->own != NULL) {
+		for (pp = &r->young; *pp != g; pp = &(*pp)->ynext)
+			;
+		*pp = g->ynext;
+		r->nyoung--;
+	}
+	r->slot[g->slot] = NULL;
+	r->dirty = 1;
+	filter_spec_fini(&g->spec);
+	filter_db_free(g->own);
+	free(g);
+}
+
+static void
+dead_unlink(struct filter_reg *r, struct filter_group *g)
+{
+	if (g->dprev != NULL)
+		g->dprev->dnext = g->dnext;
+	else
+		r->dead = g->dnext;
+	if (g->dnext != NULL)
+		g->dnext->dprev = g->dprev;
+	else
+		r->dead_last = g->dprev;
+	g->dprev = g->dnext = NULL;
+	r->ndead--;
+	r->dead_terms -= g->spec.n;
+}
+
+/* Free the oldest dead group. 0, or -1 if there is none. */
+static int
+dead_purge_one(struct filter_reg *r)
+{
+	struct filter_group *g = r->dead;
+
+	if (g == NULL)
+		return -1;
+	dead_unlink(r, g);
+	group_free(r, g);
+	return 0;
+}
+
 struct filter_group *
 filter_group_get(struct filter_reg *r, struct filter_spec *spec,
     unsigned max_patterns, struct filter_err *err)
@@ -245,11 +458,22 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 
 	for (g = r->hash[h % HBUCKETS]; g != NULL; g = g->hnext) {
 		if (g->hash == h && filter_spec_equal(&g->spec, spec)) {
+			if (g->refs == 0) {     /* revived: already compiled */
+				if (r->terms + g->spec.n > max_patterns)
+					break;
+				dead_unlink(r, g);
+				r->ngroups++;
+				r->terms += g->spec.n;
+			}
 			g->refs++;
 			filter_spec_fini(spec);
 			return g;
 		}
 	}
+	/* dead groups make room for live ones */
+	while (r->terms + r->dead_terms + spec->n > max_patterns &&
+	    dead_purge_one(r) == 0)
+		;
 	if (r->terms + spec->n > max_patterns) {
 		err->status = 503;
 		snprintf(err->param, sizeof(err->param), "filter");
@@ -281,6 +505,7 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 	memset(spec, 0, sizeof(*spec));
 	g->hash = h;
 	g->refs = 1;
+	g->last = -2;
 	g->hnext = r->hash[h % HBUCKETS];
 	r->hash[h % HBUCKETS] = g;
 	g->ynext = r->young;
@@ -289,7 +514,6 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 	r->slot[g->slot] = g;
 	r->ngroups++;
 	r->terms += g->spec.n;
-	r->epoch++;
 	r->dirty = 1;
 	return g;
 }
@@ -297,30 +521,28 @@ filter_group_get(struct filter_reg *r, struct filter_spec *spec,
 void
 filter_group_put(struct filter_reg *r, struct filter_group *g)
 {
-	struct filter_group **pp;
-
 	if (g == NULL || --g->refs > 0)
 		return;
-	for (pp = &r->hash[g->hash % HBUCKETS]; *pp != g; pp = &(*pp)->hnext)
-		;
-	*pp = g->hnext;
-	if (g->own != NULL) {
-		for (pp = &r->young; *pp != g; pp = &(*pp)->ynext)
-			;
-		*pp = g->ynext;
-		r->nyoung--;
-	}
-	/* Free, but not reused while a matcher names it (slot_take). */
-	r->slot[g->slot] = NULL;
 	r->ngroups--;
 	r->terms -= g->spec.n;
-	r->dirty = 1;
-	filter_spec_fini(&g->spec);
-	filter_db_free(g->own);
-	free(g);
+	/* kept, still matched, until DEAD_MS pass (filter_reg_tick) */
+	g->died_at = r->now;
+	g->dprev = r->dead_last;
+	g->dnext = NULL;
+	if (r->dead_last != NULL)
+		r->dead_last->dnext = g;
+	else
+		r->dead = g;
+	r->dead_last = g;
+	r->ndead++;
+	r->dead_terms += g->spec.n;
+	if (r->ndead > DEAD_MAX)
+		(void)dead_purge_one(r);
 }
 
-/* Match v against every group: r->h.hit/touched, then the result bits. */
+/* Match v against the merged matcher: r->h.hit/touched, then the result
+ * bits. Young groups are not in it: each answers for itself
+ * (young_wants), so a new group costs the others nothing. */
 static void
 match_all(struct filter_reg *r, const struct facts_view *v, uint64_t *bits)
 {
@@ -329,29 +551,56 @@ match_all(struct filter_reg *r, const struct facts_view *v, uint64_t *bits)
 	r->h.ntouched = 0;
 	if (r->merged != NULL)
 		filter_db_run(&r->h, r->merged, v);
-	for (g = r->young; g != NULL; g = g->ynext)
-		filter_db_run(&r->h, g->own, v);
 	memset(bits, 0, r->words * sizeof(*bits));
 	for (unsigned i = 0; i < r->h.ntouched; i++) {
 		unsigned s = r->h.touched[i];
 
 		g = r->slot[s];
-		if (g != NULL && r->h.hit[s] == g->spec.kinds)
+		if (g != NULL && g->own == NULL && r->h.hit[s] == g->spec.kinds)
 			bits[s / 64] |= 1ULL << (s % 64);
 		r->h.hit[s] = 0;
 	}
+}
+
+/* Does young group g (matched by its own matcher) want record seq? */
+static int
+young_wants(struct filter_reg *r, struct filter_group *g,
+    const struct shm_seg *seg, uint64_t seq)
+{
+	struct ring_meta m;
+	struct facts_view v;
+	int yes = 0;
+
+	if (g->last != -2 && g->last_seq == seq)
+		return g->last;
+	if (ring_peek_meta(seg, seq, &m) == -1)
+		return -1;
+	if (facts_decode(m.facts.iov_base, m.facts.iov_len, &v) == 0) {
+		r->h.ntouched = 0;
+		filter_db_run(&r->h, g->own, &v);
+		yes = r->h.hit[g->slot] == g->spec.kinds;
+		for (unsigned i = 0; i < r->h.ntouched; i++)
+			r->h.hit[r->h.touched[i]] = 0;
+	}
+	if (!ring_still_valid(seg, seq))
+		return -1;
+	g->last_seq = seq;
+	g->last = yes;
+	return yes;
 }
 
 int
 filter_wants(struct filter_reg *r, struct filter_group *g,
     const struct shm_seg *seg, uint64_t seq)
 {
-	unsigned c = (unsigned)(seq % CACHE_N);
+	unsigned c = (unsigned)(seq & (r->rows - 1));
 	uint64_t *bits = r->cbits + (size_t)c * r->words;
 	struct ring_meta m;
 	struct facts_view v;
 
-	if (r->cvalid[c] && r->ctag[c] == seq && r->cepoch[c] == r->epoch)
+	if (g->own != NULL)
+		return young_wants(r, g, seg, seq);
+	if (r->crow[c].tag == seq + 1 && r->crow[c].epoch >= g->mepoch)
 		return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
 	if (ring_peek_meta(seg, seq, &m) == -1)
 		return -1;
@@ -361,12 +610,11 @@ filter_wants(struct filter_reg *r, struct filter_group *g,
 		memset(bits, 0, r->words * sizeof(*bits));
 	/* Read from bytes the writer may have reused meanwhile? */
 	if (!ring_still_valid(seg, seq)) {
-		r->cvalid[c] = 0;
+		r->crow[c].tag = 0;
 		return -1;
 	}
-	r->ctag[c] = seq;
-	r->cepoch[c] = r->epoch;
-	r->cvalid[c] = 1;
+	r->crow[c].tag = seq + 1;
+	r->crow[c].epoch = r->epoch;
 	return (bits[g->slot / 64] >> (g->slot % 64)) & 1;
 }
 
@@ -401,7 +649,7 @@ filter_match_facts(struct filter_reg *r, struct filter_group *g,
 static int
 job_start(struct filter_reg *r)
 {
-	struct filter_group **list;
+	struct filter_group **list, *g;
 	struct fm_job *j;
 	unsigned n = 0, i;
 	size_t bytes = 0;
@@ -409,7 +657,7 @@ job_start(struct filter_reg *r)
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
-	if ((list = calloc(r->ngroups + 1, sizeof(*list))) == NULL)
+	if ((list = calloc(r->ngroups + r->ndead + 1, sizeof(*list))) == NULL)
 		goto fail;
 	for (i = 0; i < r->nslot; i++)
 		if (r->slot[i] != NULL)
@@ -430,6 +678,22 @@ job_start(struct filter_reg *r)
 		at += j->t[i].len + 1;
 		j->refs[j->t[i].group / 64] |= 1ULL << (j->t[i].group % 64);
 	}
+	/* the regex shards compiled already: compacted ones, the merged
+	 * matcher's, and the young groups' own */
+	n = (r->merged != NULL ? r->merged->nsh : 0) + r->nfresh;
+	for (g = r->young; g != NULL; g = g->ynext)
+		n += g->own->nsh;
+	if ((j->reuse = calloc(n + 1, sizeof(*j->reuse))) == NULL)
+		goto fail;
+	/* compacted shards: the job holds them now */
+	for (i = 0; i < r->nfresh; i++)
+		j->reuse[j->nreuse++] = r->fresh[i];
+	r->nfresh = 0;
+	for (i = 0; r->merged != NULL && i < r->merged->nsh; i++)
+		j->reuse[j->nreuse++] = filter_shard_ref(r->merged->sh[i]);
+	for (g = r->young; g != NULL; g = g->ynext)
+		for (i = 0; i < g->own->nsh; i++)
+			j->reuse[j->nreuse++] = filter_shard_ref(g->own->sh[i]);
 	j->id = ++r->builds;
 	for (i = 0; i < r->nslot; i++)
 		if (r->slot[i] != NULL)
@@ -462,10 +726,12 @@ job_finish(struct filter_reg *r)
 	filter_db_free(r->merged);
 	r->merged = j->out;
 	j->out = NULL;
+	r->epoch++;     /* cached results lack the groups it took in */
 	for (pp = &r->young; (g = *pp) != NULL;) {
 		if (g->build == j->id) {
 			filter_db_free(g->own);
 			g->own = NULL;
+			g->mepoch = r->epoch;
 			*pp = g->ynext;
 			r->nyoung--;
 		} else {
@@ -481,18 +747,29 @@ out:
 int
 filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 {
-	if (r->job != NULL) {
-		/* acquire: pairs with the release store in job_run */
-		if (!force && !atomic_load_explicit(&r->job->done,
-		    memory_order_acquire))
-			return 0;
-		if (job_finish(r) == -1)
-			return -1;
+	r->now = now;
+	while (r->dead != NULL && now - r->dead->died_at >= DEAD_MS)
+		(void)dead_purge_one(r);
+	/* acquire: pairs with the release store in job_run */
+	if (r->job != NULL && (force ||
+	    atomic_load_explicit(&r->job->done, memory_order_acquire)) &&
+	    job_finish(r) == -1)
+		return -1;
+	/* acquire: pairs with the release store in cjob_run */
+	if (r->cjob != NULL && (force ||
+	    atomic_load_explicit(&r->cjob->done, memory_order_acquire)))
+		cjob_finish(r);
+	if (r->cjob == NULL && r->job == NULL && r->nfresh == 0) {
+		cjob_start(r);
+		if (force && r->cjob != NULL)
+			cjob_finish(r);
 	}
-	if (!r->dirty)
+	if (!r->dirty || r->job != NULL)
 		return 0;
-	if (!force && now - r->built_at < (r->nyoung >= REBUILD_YOUNG ?
-	    REBUILD_SOON_MS : REBUILD_MS))
+	/* compacted shards go in at once: until then every record is
+	 * scanned by the many small shards they replace */
+	if (!force && r->nfresh == 0 && now - r->built_at <
+	    (r->nyoung >= REBUILD_YOUNG ? REBUILD_SOON_MS : REBUILD_MS))
 		return 0;
 	r->built_at = now;
 	if (job_start(r) == -1)

@@ -12,12 +12,19 @@
  * one bit.
  *
  * Churn: a new group builds a small matcher of its own at connect
- * (filter_db.h: its regexes compiled, which checks them; its literals
- * matched by a loop) and is matched with it until the worker's merged
- * matcher takes it in. filter_reg_tick starts that rebuild at most once a
- * second, on a thread of its own (compiling thousands of regexes takes
- * seconds), and swaps the result in when it is done. A group is freed with
- * its last client. Nothing here allocates per record.
+ * (filter_db.h: its regexes compiled into a shard, which checks them; its
+ * literals matched by a loop) and answers for itself with it, outside the
+ * shared cache, so that it costs the other clients nothing, until the
+ * worker's merged matcher takes it in. filter_reg_tick starts that rebuild
+ * on a thread of its own, at most once a second (every 100 ms past a few
+ * young groups), and swaps the result in when it is done. A rebuild
+ * compiles nothing already compiled: domains go in hash tables, literals
+ * in an automaton (milliseconds), regexes stay in their shards; when no
+ * group waits, a rebuild may compact small shards into bigger ones (a
+ * bounded number of regexes a time). A group whose last client left is
+ * kept DEAD_MS (compiled, still merged), so that a client that reconnects
+ * with the same filter costs no compile. Nothing here allocates per
+ * record.
  */
 #ifndef BROADCAST_FILTER_MATCH_H
 #define BROADCAST_FILTER_MATCH_H

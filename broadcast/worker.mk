@@ -12,6 +12,7 @@ WORKER_CLIENT_SRCS := broadcast/client.c broadcast/client_tls.c \
 BROADCAST_SRCS += broadcast/worker.c $(WORKER_CLIENT_SRCS) \
 	broadcast/auth.c broadcast/tls.c \
 	broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
+	broadcast/filter_lit.c broadcast/filter_shard.c broadcast/filter_relit.c \
 	broadcast/filter_sel.c \
 	build/gen/example_json.c
 UNIT_SRCS += tests/unit/check_endpoints.c tests/unit/check_client.c \

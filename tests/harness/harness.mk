@@ -7,6 +7,7 @@ worker_harness_SRCS := tests/harness/worker_harness.c common/log.c \
 	broadcast/ws.c broadcast/ws_deflate.c broadcast/sse.c broadcast/sse_gzip.c broadcast/worker.c \
 	$(WORKER_CLIENT_SRCS) broadcast/auth.c shm/limits.c broadcast/tls.c \
 	broadcast/static.c broadcast/filter_parse.c broadcast/filter_db.c broadcast/filter_match.c \
+	broadcast/filter_lit.c broadcast/filter_shard.c broadcast/filter_relit.c \
 	broadcast/filter_sel.c shm/facts.c \
 	build/gen/example_json.c build/gen/www.c
 # The configuration is four files (common/config.mk).

@@ -4,7 +4,7 @@
 # on 127.0.0.1 only, in bounded time. Every target not met says NOT MET
 # with its figure.
 #   tests/bench/run.sh [core|features|all|growth|compress|catchup|nats|filters]
-#                   core (the default, `make bench`, about 13 minutes):
+#                   core (the default, `make bench`, 8 to 13 minutes):
 #                   fan-out, latency, memory, the ring, rendering, CT ingest
 #                   features (`make bench SUITE=features`, about 10
 #                   minutes): log growth, catch-up, NATS edges, server-side

@@ -197,8 +197,11 @@ limits_pin(struct shm_ip_slot *s)
 static void
 limits_unpin(struct shm_ip_slot *s)
 {
-	/* relaxed: gives back a count, publishes nothing. */
-	shm_fetch_sub(&s->count, 1, relaxed);
+	/* release: the key was read under this pin; a taker's writes of a
+	 * new key must come after that read. Pairs with the acquire of the
+	 * count CAS in limits_take (later gives-back continue the release
+	 * sequence). */
+	shm_fetch_sub(&s->count, 1, release);
 }
 
 /* With a pin on s: 1 if it holds key, 0 if not, -1 if it stayed BUSY. */
@@ -267,10 +270,13 @@ limits_take(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16],
 	} while (!shm_cas_weak(&s->used, &u,
 	    (u & U_LOCKBITS) | ((uint32_t)worker << U_HIGH_SHIFT) | U_BUSY,
 	    relaxed, relaxed));
-	/* relaxed: LOCK only keeps pins off; what they read is published by
-	 * the release of count = 1 below. */
+	/* acquire on success: pairs with the release of the last count given
+	 * back (limits_unpin, limits_release), so every key read under those
+	 * pins is done before the key is written below. LOCK then keeps new
+	 * pins off; what they read is published by the release of count = 1
+	 * below. */
 	if (!shm_cas(&s->count, &zero,
-	    LIMITS_LOCK, relaxed, relaxed)) {
+	    LIMITS_LOCK, acquire, relaxed)) {
 		limits_used_set(s, was);        /* pinned meanwhile: not idle */
 		return 0;
 	}
@@ -418,11 +424,12 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 void
 limits_release(struct shm_limits *l, struct limits_hold *hold)
 {
-	/* relaxed: giving counts back publishes nothing (as limits_unpin). */
+	/* relaxed: the per-worker and total counts publish nothing. */
 	if (hold->slot != 0) {
 		shm_fetch_sub(&l->held[hold->worker][hold->slot - 1], 1,
 		    relaxed);
-		shm_fetch_sub(&l->ip[hold->slot - 1].count, 1, relaxed);
+		/* release: as in limits_unpin (the key was read under it). */
+		shm_fetch_sub(&l->ip[hold->slot - 1].count, 1, release);
 	}
 	if (hold->total) {
 		shm_fetch_sub(&l->held_total[hold->worker], 1, relaxed);

@@ -17,6 +17,9 @@
 #                   part's rows, printed; bench/results.* are left as they are
 #   BENCH_QUICK=1   shorter windows (for trying the script)
 #   BENCH_KEEP=1    keep the work directory (build/bench/run-*)
+#   BENCH_DAEMON=path  measure another build of certstreamd (an older
+#                   commit) the same way; BENCH_OUT=dir  write the results
+#                   files there instead of bench/
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=${1:-core}
@@ -28,13 +31,14 @@ esac
 top=$(pwd)
 LG=$top/build/loadgen
 FEED=$top/tests/data/sample-feed.ndjson
-DAEMON=$top/certstreamd
+DAEMON=${BENCH_DAEMON:-$top/certstreamd} # another build to compare: BENCH_DAEMON=path
 NCHAN_MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
 T_START=$(date +%s)
 DUR=8
 [ "${BENCH_QUICK:-0}" = 1 ] && DUR=3
 work=$top/build/bench/run-$$
-mkdir -p "$work" "$top/bench"
+OUT=${BENCH_OUT:-$top/bench}
+mkdir -p "$work" "$OUT"
 rows=$work/rows.tsv    # figure | ours | base | ratio | target | met
 runs=$work/runs.txt    # one summary line per run
 chart=$work/chart.dat  # clients deliveries/s p99 (ours at 100 msg/s)
@@ -846,6 +850,7 @@ total=$(elapsed)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
 commit=$(git rev-parse --short HEAD 2>/dev/null)
+[ -n "${BENCH_DAEMON:-}" ] && commit="$commit (daemon: $BENCH_DAEMON)"
 machine="$(nproc) cores ($cpu), $(uname -sr)"
 table() { # ROWS_FILE
 	echo "| figure | ours | ceiling or peer | ratio | target | met? |"
@@ -934,7 +939,7 @@ if [ "$SUITE" != features ]; then
 	echo
 	echo "![deliveries/s and p99 latency against client count](chart.png)"
 } >"$work/core.md"
-python3 tests/bench/results_merge.py core "$core_rows" "$work/core.md" "$commit" "$core_load" "$when" ||
+python3 tests/bench/results_merge.py core "$core_rows" "$work/core.md" "$commit" "$core_load" "$when" "$OUT" ||
 	log "bench/results.*: core suite not written"
 fi
 if [ "$SUITE" != core ]; then
@@ -950,14 +955,14 @@ features_load=$(cut -d' ' -f1-3 /proc/loadavg)
 	table "$features_rows"
 	if [ -s "$work/nats.md" ]; then echo; cat "$work/nats.md"; fi
 } >"$work/features.md"
-python3 tests/bench/results_merge.py features "$features_rows" "$work/features.md" "$commit" "$features_load" "$when" ||
+python3 tests/bench/results_merge.py features "$features_rows" "$work/features.md" "$commit" "$features_load" "$when" "$OUT" ||
 	log "bench/results.*: features suite not written"
 fi
 
 if [ "$SUITE" != features ] && command -v gnuplot >/dev/null 2>&1 && [ -s "$chart" ]; then
 	gnuplot >"$work/gnuplot.log" 2>&1 <<EOF || log "gnuplot failed: $(cat "$work/gnuplot.log")"
 set terminal pngcairo size 900,520 font ",10"
-set output "$top/bench/chart.png"
+set output "$OUT/chart.png"
 set title "certstream, 2 workers, 100 msg/s per client (lite WebSocket)"
 set xlabel "clients"
 set ylabel "deliveries/s"
@@ -975,5 +980,5 @@ plot "$chart" using 1:2 with linespoints lw 2 title "deliveries/s", \
 EOF
 fi
 
-cat "$top/bench/results.md"
+cat "$OUT/results.md"
 log "done in ${total}s"

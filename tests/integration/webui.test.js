@@ -107,7 +107,16 @@ function idCollector(page) {
       await c.sleep(250);
     }
   })();
-  return { ids, async stop() { stop = true; await loop; } };
+  // stop() reads the rows once more: the loop may end between two polls,
+  // after the page showed rows it had not read yet.
+  return {
+    ids,
+    async stop() {
+      stop = true;
+      await loop;
+      try { for (const r of await rows(page)) ids.add(r.id); } catch (_) { /* page closed */ }
+    },
+  };
 }
 
 function consecutive(ids, label) {

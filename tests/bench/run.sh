@@ -6,7 +6,7 @@
 #   tests/bench/run.sh [core|features|all|growth|compress|catchup|nats|filters]
 #                   core (the default, `make bench`, 8 to 13 minutes):
 #                   fan-out, latency, memory, the ring, rendering, CT ingest
-#                   features (`make bench SUITE=features`, about 10
+#                   features (`make bench SUITE=features`, about 6
 #                   minutes): log growth, catch-up, NATS edges, server-side
 #                   filters, compression
 #                   core and features each replace their own section of
@@ -309,7 +309,7 @@ nchan_run() {
 # ---- log growth --------------------------------------------------------
 # Static and RFC 6962 fake logs growing at 1 to 1,000 entries a second,
 # followed by this daemon and then by the previous commit's (built from git
-# by growth_bench.js): bytes, requests, latency, 30 s of growth each.
+# by growth_bench.js): bytes, requests, latency, 60 s of growth each.
 # About 2.5 minutes (the previous commit's build, once, 20 s more).
 growth_part() {
 	if [ ! -x build/fakelog ] || ! command -v node >/dev/null 2>&1; then
@@ -320,7 +320,7 @@ growth_part() {
 	if [ ! -d tests/node/node_modules/ws ]; then
 		(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2
 	fi
-	secs=30
+	secs=60
 	[ "${BENCH_QUICK:-0}" = 1 ] && secs=20
 	log "log growth: tests/bench/growth_bench.js (static and RFC 6962 fake logs at 1 to 1,000 entries/s, ${secs} s each; ours, then the previous commit's)"
 	BENCH_GROWTH_SECS=${BENCH_GROWTH_SECS:-$secs} timeout 600 \

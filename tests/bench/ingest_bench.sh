@@ -13,7 +13,8 @@
 #      their cost is what the ingest pays before it knows they are copies.
 # Prints "name value unit" lines; exit 0 when all three were measured.
 #   BENCH_ENTRIES (default 30000), BENCH_IDLE_SECS (default 30),
-#   BENCH_DUP_ENTRIES (default 20000), BENCH_PARTS (default "1 2 3")
+#   BENCH_DUP_ENTRIES (default 20000), BENCH_PARTS (default "1 2 3"),
+#   CERTSTREAM_BIN (default ./certstreamd: another build to measure)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ENTRIES=${BENCH_ENTRIES:-30000}
@@ -44,7 +45,7 @@ ct_log:
 dedup:
   enabled: true
 EOF
-	./certstreamd -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
+	"${CERTSTREAM_BIN:-./certstreamd}" -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	dpid=$!
 	pids="$pids $dpid"
 	echo "$port" >"$tmp/$1.port"

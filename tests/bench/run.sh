@@ -806,7 +806,7 @@ fi
 
 if [ -x tests/bench/ingest_bench.sh ] && [ -x build/fakelog ]; then
 	log "CT ingest: tests/bench/ingest_bench.sh (fake CT log on loopback)"
-	BENCH_IDLE_SECS=20 timeout 300 tests/bench/ingest_bench.sh >"$work/ingest.out" 2>&1
+	CERTSTREAM_BIN=$DAEMON BENCH_IDLE_SECS=20 timeout 300 tests/bench/ingest_bench.sh >"$work/ingest.out" 2>&1
 	o=$(kv "$work/ingest.out" ingest_cpu_rate)
 	row "CT ingest from a local fake log, get-entries by 1,000, one core: entries per ingest CPU-second (wall rate $(kv "$work/ingest.out" ingest_wall_rate)/s, bounded by the fake log)" \
 	    "${o:--}" "-" "-" "context" "-"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "broadcast/tls.h"
 #include "common/config.h"
@@ -48,6 +49,40 @@ default_config(void)
 	if (access("/etc/certstream/certstream.conf", R_OK) == 0)
 		return "/etc/certstream/certstream.conf";
 	return NULL;
+}
+
+/*
+ * replay_feed_check renders the whole feed; done in a child, so the pages
+ * that touches (the feed, OpenSSL's parsers) are not the master's for the
+ * daemon's lifetime. The child's error comes back through a pipe.
+ */
+static int
+check_feed_apart(const char *path, char *err, size_t errlen)
+{
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fd) == -1 || (pid = fork()) == -1)
+		return replay_feed_check(path, err, errlen);
+	if (pid == 0) {
+		int rc = replay_feed_check(path, err, errlen);
+
+		if (rc == -1)
+			(void)!write(fd[1], err, strnlen(err, errlen));
+		_exit(rc == -1 ? 1 : 0);
+	}
+	close(fd[1]);
+	n = read(fd[0], err, errlen - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "the check of the feed failed");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -136,7 +171,7 @@ main(int argc, char **argv)
 	/* A replay feed that cannot be read would only make the ingest
 	 * restart forever: refuse it before anything forks. */
 	if (cfg.source == SOURCE_REPLAY &&
-	    replay_feed_check(cfg.replay.file, err, sizeof(err)) == -1) {
+	    check_feed_apart(cfg.replay.file, err, sizeof(err)) == -1) {
 		fprintf(stderr, "certstreamd: %s%s%s\n", conf ? conf : "",
 		    conf ? ": replay.file: " : "replay.file: ", err);
 		return 1;

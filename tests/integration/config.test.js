@@ -63,6 +63,21 @@ test('-n refuses a missing file', async () => {
   assert.match(r.stderr, /nope\.yaml: No such file or directory/);
 });
 
+test('-n refuses a replay feed it cannot use, naming the key and the file', async () => {
+  // the master checks the feed (in a child of its own) before anything forks
+  const feed = path.join(dir, 'bad-feed.ndjson');
+  fs.writeFileSync(feed, '{"bad"\n');
+  let p = conf('feed-bad.yaml', `source: replay\nreplay:\n  file: "${feed}"\n`);
+  let r = await runBin(['-n', '-c', p]);
+  assert.strictEqual(r.code, 1);
+  assert.strictEqual(r.stdout, '');
+  assert.ok(r.stderr.includes(`${p}: replay.file: ${feed}: no usable record`), r.stderr);
+  p = conf('feed-missing.yaml', `source: replay\nreplay:\n  file: "${path.join(dir, 'gone.ndjson')}"\n`);
+  r = await runBin(['-n', '-c', p]);
+  assert.strictEqual(r.code, 1);
+  assert.match(r.stderr, /replay\.file: .*gone\.ndjson: No such file or directory/);
+});
+
 test('-V, -h and a bad flag', async () => {
   const version = fs.readFileSync(path.join(ROOT, 'VERSION'), 'utf8').trim();
   let r = await runBin(['-V']);

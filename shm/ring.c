@@ -154,14 +154,7 @@ uint64_t
 ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
     int64_t seen_us)
 {
-	struct ring_rec r;
-
-	memset(&r, 0, sizeof(r));
-	for (int v = 0; v < RV_COUNT; v++)
-		r.json[v] = json[v];
-	r.seen_us = seen_us;
-	r.log = RING_NO_LOG;
-	return ring_publish_rec(w, &r);
+	return ring_publish_flags(w, json, seen_us, 0);
 }
 
 /* Feed the writer's shared compressors each form as it will be stored
@@ -423,6 +416,14 @@ slot_of(const struct shm_seg *seg, uint64_t seq)
 	return s;
 }
 
+/* The slot of record seq, for form v: NULL if v is no form or seq is not
+ * in the ring. */
+static const struct ring_slot *
+form_slot(const struct shm_seg *seg, uint64_t seq, enum ring_variant v)
+{
+	return (unsigned)v < RV_COUNT ? slot_of(seg, seq) : NULL;
+}
+
 uint64_t
 ring_head(const struct shm_seg *seg)
 {
@@ -468,9 +469,7 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	uint64_t pos, off, voff, vlen, whdr, size;
 	int64_t seen;
 
-	if ((unsigned)v >= RV_COUNT)
-		return -1;
-	if ((s = slot_of(seg, seq)) == NULL)
+	if ((s = form_slot(seg, seq, v)) == NULL)
 		return -1;
 	pos = shm_field_get(s->pos);
 	size = shm_field_get(s->size);
@@ -497,66 +496,64 @@ ring_peek(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
 	return 0;
 }
 
-int
-ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+/*
+ * The compressed bytes of form v in record seq: its shared-stream
+ * permessage-deflate frame (sse 0) or its SSE gzip stream bytes, which
+ * follow that frame (sse 1). Read and checked as ring_peek does (R3);
+ * *key set if the record is a keyframe. 0, or -1 if there are none.
+ */
+static int
+slot_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v, int sse,
     struct iovec *iov, int *key)
 {
 	const struct ring_slot *s;
-	uint64_t pos, off, zoff, zlen, zhdr, size;
-	unsigned zflags;
+	uint64_t pos, off, zoff, zhdr, zlen, szlen, at, len, size;
+	unsigned zflags, want;
 
-	if ((unsigned)v >= RV_COUNT)
-		return -1;
-	if ((s = slot_of(seg, seq)) == NULL)
+	if ((s = form_slot(seg, seq, v)) == NULL)
 		return -1;
 	pos = shm_field_get(s->pos);
 	size = shm_field_get(s->size);
 	zoff = shm_field_get(s->zoff[v]);
-	zlen = shm_field_get(s->zlen[v]);
 	zhdr = shm_field_get(s->zhdr[v]);
+	zlen = shm_field_get(s->zlen[v]);
+	szlen = sse ? shm_field_get(s->szlen[v]) : 0;
 	zflags = shm_field_get(s->zflags);
 	/* As in ring_peek: the fields count only if still intact (R3). */
 	if (!ring_still_valid(seg, seq))
 		return -1;
+	if (sse) {
+		want = RING_Z_SSE(v);
+		at = zoff + zhdr + zlen;
+		len = szlen;
+	} else {
+		/* a frame always has a header */
+		want = zhdr != 0 ? RING_Z_WS(v) : 0;
+		at = zoff;
+		len = zhdr + zlen;
+	}
 	off = ring_off(seg, pos);
-	if (!(zflags & RING_Z_WS(v)) || zhdr == 0 || zoff + zhdr + zlen > size ||
-	    off + size > seg->data_size)
-		return -1;
-	iov->iov_base = seg->data + off + zoff;
-	iov->iov_len = zhdr + zlen;
-	*key = (zflags & RING_Z_KEY) != 0;
-	return 0;
-}
-
-int
-ring_peek_zsse(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
-    struct iovec *iov, int *key)
-{
-	const struct ring_slot *s;
-	uint64_t pos, off, zoff, at, len, size;
-	unsigned zflags;
-
-	if ((unsigned)v >= RV_COUNT)
-		return -1;
-	if ((s = slot_of(seg, seq)) == NULL)
-		return -1;
-	pos = shm_field_get(s->pos);
-	size = shm_field_get(s->size);
-	zoff = shm_field_get(s->zoff[v]);
-	at = zoff + shm_field_get(s->zhdr[v]) + shm_field_get(s->zlen[v]);
-	len = shm_field_get(s->szlen[v]);
-	zflags = shm_field_get(s->zflags);
-	/* As in ring_peek: the fields count only if still intact (R3). */
-	if (!ring_still_valid(seg, seq))
-		return -1;
-	off = ring_off(seg, pos);
-	if (!(zflags & RING_Z_SSE(v)) || len == 0 || at + len > size ||
+	if (!(zflags & want) || len == 0 || at + len > size ||
 	    off + size > seg->data_size)
 		return -1;
 	iov->iov_base = seg->data + off + at;
 	iov->iov_len = len;
 	*key = (zflags & RING_Z_KEY) != 0;
 	return 0;
+}
+
+int
+ring_peek_z(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    struct iovec *iov, int *key)
+{
+	return slot_z(seg, seq, v, 0, iov, key);
+}
+
+int
+ring_peek_zsse(const struct shm_seg *seg, uint64_t seq, enum ring_variant v,
+    struct iovec *iov, int *key)
+{
+	return slot_z(seg, seq, v, 1, iov, key);
 }
 
 int

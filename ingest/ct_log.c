@@ -63,6 +63,15 @@ set_error(struct ct_log *l, const char *why)
 	atomic_fetch_add(&l->st->errors, 1);
 }
 
+/* Formats a reason into why (len bytes) and records it as the log's last
+ * error: the one format of ct_log_error, ct_log_fail and ct_log_skip. */
+static void __attribute__((format(printf, 4, 0)))
+vreason(struct ct_log *l, char *why, size_t len, const char *fmt, va_list ap)
+{
+	vsnprintf(why, len, fmt, ap);
+	set_error(l, why);
+}
+
 /* The verified heads' protocol is shm/heads.c. */
 void
 ct_log_verified(struct ct_log *l, uint64_t size,
@@ -140,9 +149,8 @@ ct_log_error(struct ct_log *l, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	vreason(l, why, sizeof(why), fmt, ap);
 	va_end(ap);
-	set_error(l, why);
 	atomic_fetch_add(&ct_ingest_stats()->http_errors, 1);
 	atomic_store(&ct_ingest_stats()->http_requests, fetch_count(ct_fetch()));
 	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
@@ -166,11 +174,10 @@ ct_log_fail(struct ct_log *l, int sig, const char *fmt, ...)
 
 	if (l->failed)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	l->failed = 1;
-	set_error(l, why);
+	va_start(ap, fmt);
+	vreason(l, why, sizeof(why), fmt, ap);
+	va_end(ap);
 	if (sig) {
 		atomic_fetch_add(&l->st->sig_failures, 1);
 		atomic_fetch_add(&ct_ingest_stats()->sig_failures, 1);
@@ -186,9 +193,8 @@ ct_log_skip(struct ct_log *l, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	vreason(l, why, sizeof(why), fmt, ap);
 	va_end(ap);
-	set_error(l, why);
 	atomic_fetch_add(&ct_ingest_stats()->parse_failures, 1);
 	log_warnx("log %s: %s; entry passed", l->info.url, why);
 	pass_entry(l, l->next, NULL, NULL);

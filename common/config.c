@@ -40,7 +40,7 @@ env_apply_one(struct config *cfg, const struct ckey *k, const char *name,
 	if (v == NULL)
 		return 0;
 	if (config_key_set(cfg, k, v, why, sizeof(why)) < 0) {
-		config_fmt_err(err, errlen, "environment %s: %s: %s", name, k->key, why);
+		errbuf_set(err, errlen, "environment %s: %s: %s", name, k->key, why);
 		return -1;
 	}
 	return 0;
@@ -72,77 +72,77 @@ validate(const struct config *cfg, const char **key, char *why, size_t wlen)
 {
 	if (cfg->host[0] == '\0') {
 		*key = "host";
-		config_fmt_err(why, wlen, "empty");
+		errbuf_set(why, wlen, "empty");
 		return -1;
 	}
 	if (cfg->shm_name[0] != '\0' &&
 	    (cfg->shm_name[0] != '/' || strchr(cfg->shm_name + 1, '/') != NULL ||
 	    cfg->shm_name[1] == '\0')) {
 		*key = "shm_name";
-		config_fmt_err(why, wlen, "must be \"/name\" with no other '/'");
+		errbuf_set(why, wlen, "must be \"/name\" with no other '/'");
 		return -1;
 	}
 	if (cfg->source == SOURCE_REPLAY && cfg->replay.file[0] == '\0') {
 		*key = "replay.file";
-		config_fmt_err(why, wlen, "source is replay but no replay.file is set");
+		errbuf_set(why, wlen, "source is replay but no replay.file is set");
 		return -1;
 	}
 	if (cfg->nats.publish && cfg->source != SOURCE_CT) {
 		*key = "nats.publish";
-		config_fmt_err(why, wlen, "records are published from CT ingest only "
+		errbuf_set(why, wlen, "records are published from CT ingest only "
 		    "(source: ct)");
 		return -1;
 	}
 	if ((cfg->source == SOURCE_NATS || cfg->nats.publish) &&
 	    cfg->nats.url[0] == '\0') {
 		*key = "nats.url";
-		config_fmt_err(why, wlen, "empty, but NATS is used");
+		errbuf_set(why, wlen, "empty, but NATS is used");
 		return -1;
 	}
 	if (cfg->auth.enabled && cfg->auth.ntokens == 0) {
 		*key = "auth.tokens";
-		config_fmt_err(why, wlen, "auth.enabled is true but no token is set");
+		errbuf_set(why, wlen, "auth.enabled is true but no token is set");
 		return -1;
 	}
 	if (cfg->auth.header_name[0] == '\0') {
 		*key = "auth.header_name";
-		config_fmt_err(why, wlen, "empty");
+		errbuf_set(why, wlen, "empty");
 		return -1;
 	}
 	if ((cfg->tls.cert[0] == '\0') != (cfg->tls.key[0] == '\0')) {
 		*key = cfg->tls.cert[0] ? "tls.key" : "tls.cert";
-		config_fmt_err(why, wlen, "tls.cert and tls.key go together");
+		errbuf_set(why, wlen, "tls.cert and tls.key go together");
 		return -1;
 	}
 	if (cfg->group[0] != '\0' &&
 	    (cfg->user[0] == '\0' || strcmp(cfg->user, "root") == 0)) {
 		*key = "group";
-		config_fmt_err(why, wlen, "group needs user");
+		errbuf_set(why, wlen, "group needs user");
 		return -1;
 	}
 	if (cfg->ct_logs_url[0] == '\0') {
 		*key = "ct_logs_url";
-		config_fmt_err(why, wlen, "empty");
+		errbuf_set(why, wlen, "empty");
 		return -1;
 	}
 	if (strcmp(cfg->ct_log.redirects, "same-origin") != 0 &&
 	    strcmp(cfg->ct_log.redirects, "https") != 0 &&
 	    strcmp(cfg->ct_log.redirects, "none") != 0) {
 		*key = "ct_log.redirects";
-		config_fmt_err(why, wlen, "must be same-origin, https or none");
+		errbuf_set(why, wlen, "must be same-origin, https or none");
 		return -1;
 	}
 	for (const char *c = cfg->ct_log.contact; *c != '\0'; c++) {
 		if (*c < 0x20 || *c > 0x7e) {
 			*key = "ct_log.contact";
-			config_fmt_err(why, wlen, "printable ASCII only (it goes into the "
+			errbuf_set(why, wlen, "printable ASCII only (it goes into the "
 			    "User-Agent header)");
 			return -1;
 		}
 	}
 	if (cfg->buffer_bytes / 4 < 65536) {
 		*key = "buffer_bytes";
-		config_fmt_err(why, wlen, "too small: a record may take a quarter of it");
+		errbuf_set(why, wlen, "too small: a record may take a quarter of it");
 		return -1;
 	}
 	return 0;
@@ -155,7 +155,7 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	char why[256];
 
 	if (validate(cfg, &key, why, sizeof(why)) < 0) {
-		config_fmt_err(err, errlen, "%s: %s", key, why);
+		errbuf_set(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;
@@ -177,7 +177,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 		if (config_set_path(cfg->path, sizeof(cfg->path), path, why2,
 		    sizeof(why2)) < 0) {
-			config_fmt_err(err, errlen, "%s: %s", path, why2);
+			errbuf_set(err, errlen, "%s: %s", path, why2);
 			return -1;
 		}
 		if (config_read_file(cfg, path, lines, err, errlen) < 0)
@@ -188,12 +188,12 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (validate(cfg, &key, why, sizeof(why)) < 0) {
 		k = config_key_find(key);
 		if (k != NULL && lines[k - config_keys] > 0)
-			config_fmt_err(err, errlen, "%s:%d: %s: %s", path,
+			errbuf_set(err, errlen, "%s:%d: %s: %s", path,
 			    lines[k - config_keys], key, why);
 		else if (path != NULL && *path != '\0')
-			config_fmt_err(err, errlen, "%s: %s: %s", path, key, why);
+			errbuf_set(err, errlen, "%s: %s: %s", path, key, why);
 		else
-			config_fmt_err(err, errlen, "%s: %s", key, why);
+			errbuf_set(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;

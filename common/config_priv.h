@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "common/errbuf.h"
 
 enum ktype {
 	KT_STR,      /* char[] */
@@ -72,9 +73,6 @@ config_list_count(struct config *cfg, const struct ckey *k)
 
 /* ---- config_set.c ---- */
 
-/* snprintf into err (when not NULL). */
-void config_fmt_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Take the directory relative paths are made absolute against (the one
  * the daemon started in), once. */

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +22,6 @@
  * captured once: a child re-reading the file after -d's chdir("/") or a
  * SIGHUP gets the same paths the master got. */
 static char base_dir[PATH_MAX];
-
-void
-config_fmt_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 config_base_dir_capture(void)
@@ -125,7 +112,7 @@ config_set_string(char *dst, size_t size, const char *v, char *why, size_t wlen)
 	size_t n = strlen(v);
 
 	if (n >= size) {
-		config_fmt_err(why, wlen, "too long (%zu bytes, at most %zu)", n, size - 1);
+		errbuf_set(why, wlen, "too long (%zu bytes, at most %zu)", n, size - 1);
 		return -1;
 	}
 	memcpy(dst, v, n + 1);
@@ -148,7 +135,7 @@ static int
 check_bounds(const struct ckey *k, double x, char *why, size_t wlen)
 {
 	if (x < k->min || x > k->max) {
-		config_fmt_err(why, wlen, "out of range [%.15g, %.15g]", k->min,
+		errbuf_set(why, wlen, "out of range [%.15g, %.15g]", k->min,
 		    k->max);
 		return -1;
 	}
@@ -163,7 +150,7 @@ set_int(const struct ckey *k, int *f, const char *v, const char *what,
 	long long ll;
 
 	if (parse_ll(v, &ll) < 0) {
-		config_fmt_err(why, wlen, "not %s: \"%s\"", what, v);
+		errbuf_set(why, wlen, "not %s: \"%s\"", what, v);
 		return -1;
 	}
 	if (check_bounds(k, (double)ll, why, wlen) < 0)
@@ -183,11 +170,11 @@ config_strlist_add(struct config *cfg, const struct ckey *k, const char *v,
 	if (len == 0)
 		return 0;
 	if ((size_t)*n >= k->nmax) {
-		config_fmt_err(why, wlen, "too many entries (at most %zu)", k->nmax);
+		errbuf_set(why, wlen, "too many entries (at most %zu)", k->nmax);
 		return -1;
 	}
 	if (len >= k->elem) {
-		config_fmt_err(why, wlen, "entry too long (%zu bytes, at most %zu)", len,
+		errbuf_set(why, wlen, "entry too long (%zu bytes, at most %zu)", len,
 		    k->elem - 1);
 		return -1;
 	}
@@ -206,7 +193,7 @@ config_loglist_add(struct config *cfg, const struct ckey *k, char *why,
 	struct config_log *l;
 
 	if ((size_t)*n >= k->nmax) {
-		config_fmt_err(why, wlen, "too many logs (at most %zu)", k->nmax);
+		errbuf_set(why, wlen, "too many logs (at most %zu)", k->nmax);
 		return NULL;
 	}
 	l = (struct config_log *)config_field(cfg, k) + *n;
@@ -246,7 +233,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		return set_int(k, f, v, "an integer", why, wlen);
 	case KT_U64:
 		if (parse_u64(v, &u) < 0) {
-			config_fmt_err(why, wlen, "not a size: \"%s\"", v);
+			errbuf_set(why, wlen, "not a size: \"%s\"", v);
 			return -1;
 		}
 		if (check_bounds(k, (double)u, why, wlen) < 0)
@@ -255,7 +242,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		return 0;
 	case KT_BOOL:
 		if (parse_bool(v, &b) < 0) {
-			config_fmt_err(why, wlen, "not a boolean (true/false): \"%s\"", v);
+			errbuf_set(why, wlen, "not a boolean (true/false): \"%s\"", v);
 			return -1;
 		}
 		*(int *)f = b;
@@ -264,7 +251,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		errno = 0;
 		d = strtod(v, &end);
 		if (*v == '\0' || *end != '\0' || errno != 0 || !isfinite(d)) {
-			config_fmt_err(why, wlen, "not a number: \"%s\"", v);
+			errbuf_set(why, wlen, "not a number: \"%s\"", v);
 			return -1;
 		}
 		if (check_bounds(k, d, why, wlen) < 0)
@@ -277,7 +264,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 			"error" };
 
 		if (log_level_parse(v, &lvl) < 0) {
-			config_fmt_err(why, wlen,
+			errbuf_set(why, wlen,
 			    "not a log level (debug, info, warn, error): \"%s\"", v);
 			return -1;
 		}
@@ -291,7 +278,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		else if (strcasecmp(v, "nats") == 0)
 			*(enum config_source *)f = SOURCE_NATS;
 		else {
-			config_fmt_err(why, wlen, "not a source (ct, replay, nats): \"%s\"",
+			errbuf_set(why, wlen, "not a source (ct, replay, nats): \"%s\"",
 			    v);
 			return -1;
 		}
@@ -304,7 +291,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		return set_int(k, f, v, "a number or \"auto\"", why, wlen);
 	case KT_LOGTARGET:
 		if (*v == '\0') {
-			config_fmt_err(why, wlen, "empty (stderr, syslog or a file path)");
+			errbuf_set(why, wlen, "empty (stderr, syslog or a file path)");
 			return -1;
 		}
 		if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)
@@ -336,7 +323,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 			if ((l = config_loglist_add(cfg, k, why, wlen)) == NULL)
 				return -1;
 			if (n >= sizeof(l->url) || n >= sizeof(l->name)) {
-				config_fmt_err(why, wlen, "URL too long");
+				errbuf_set(why, wlen, "URL too long");
 				return -1;
 			}
 			memcpy(l->url, s, n);
@@ -344,7 +331,7 @@ config_key_set(struct config *cfg, const struct ckey *k, const char *v,
 		}
 		return 0;
 	}
-	config_fmt_err(why, wlen, "unhandled type");
+	errbuf_set(why, wlen, "unhandled type");
 	return -1;
 }
 

@@ -24,7 +24,7 @@ struct yctx {
 static int
 yerr(struct yctx *y, const yaml_node_t *n, const char *key, const char *why)
 {
-	config_fmt_err(y->err, y->errlen, "%s:%lu: %s: %s", y->file,
+	errbuf_set(y->err, y->errlen, "%s:%lu: %s: %s", y->file,
 	    (unsigned long)n->start_mark.line + 1, key, why);
 	return -1;
 }
@@ -223,17 +223,17 @@ config_read_file(struct config *cfg, const char *file, int *lines, char *err,
 	int rc = -1, have_parser = 0, have_doc = 0;
 
 	if ((fp = fopen(file, "r")) == NULL) {
-		config_fmt_err(err, errlen, "%s: %s", file, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", file, strerror(errno));
 		return -1;
 	}
 	if (!yaml_parser_initialize(&parser)) {
-		config_fmt_err(err, errlen, "%s: out of memory", file);
+		errbuf_set(err, errlen, "%s: out of memory", file);
 		goto out;
 	}
 	have_parser = 1;
 	yaml_parser_set_input_file(&parser, fp);
 	if (!yaml_parser_load(&parser, &doc)) {
-		config_fmt_err(err, errlen, "%s:%lu: %s%s%s", file,
+		errbuf_set(err, errlen, "%s:%lu: %s%s%s", file,
 		    (unsigned long)parser.problem_mark.line + 1,
 		    parser.problem ? parser.problem : "YAML error",
 		    parser.context ? " " : "",

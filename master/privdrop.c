@@ -8,24 +8,13 @@
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "ingest/loglist.h"
-
-static int __attribute__((format(printf, 3, 4)))
-fmt(char *err, size_t errlen, const char *f, ...)
-{
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(err, errlen, f, ap);
-	va_end(ap);
-	return -1;
-}
 
 int
 privdrop_resolve(const struct config *cfg, struct privdrop *p, char *err,
@@ -51,14 +40,15 @@ privdrop_resolve(const struct config *cfg, struct privdrop *p, char *err,
 		}
 	}
 	if ((pw = getpwnam(name)) == NULL)
-		return fmt(err, errlen, "user: no such user \"%s\"", name);
+		return errbuf_set(err, errlen, "user: no such user \"%s\"",
+		    name);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->uid = pw->pw_uid;
 	p->gid = pw->pw_gid;
 	if (cfg->group[0] != '\0') {
 		if ((gr = getgrnam(cfg->group)) == NULL)
-			return fmt(err, errlen, "group: no such group \"%s\"",
-			    cfg->group);
+			return errbuf_set(err, errlen,
+			    "group: no such group \"%s\"", cfg->group);
 		p->gid = gr->gr_gid;
 	}
 	if (geteuid() == 0) {
@@ -66,8 +56,8 @@ privdrop_resolve(const struct config *cfg, struct privdrop *p, char *err,
 		return 0;
 	}
 	if (geteuid() != p->uid)
-		return fmt(err, errlen, "user: switching to \"%s\" needs root",
-		    name);
+		return errbuf_set(err, errlen,
+		    "user: switching to \"%s\" needs root", name);
 	return 0;
 }
 
@@ -143,9 +133,9 @@ privdrop_check(const struct privdrop *p, const struct config *cfg,
 	if (!p->drop)
 		return 0;
 	if (pipe(fds) == -1)
-		return fmt(err, errlen, "pipe: %s", strerror(errno));
+		return errbuf_set(err, errlen, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == -1) {
-		fmt(err, errlen, "fork: %s", strerror(errno));
+		errbuf_set(err, errlen, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {

@@ -3,7 +3,6 @@
 #include "ingest/render/x509_priv.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/base64.h"
+#include "common/errbuf.h"
 #include "common/utf8.h"
 
 /* ---- state ---- */
@@ -62,22 +62,6 @@ x509j_free(struct x509j *x)
 	free(x->dom);
 	free(x->sk);
 	free(x);
-}
-
-void
-x509j_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-void
-x509j_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- the small fields ---- */
@@ -330,7 +314,7 @@ x509j_cert_sha(struct x509j *x, const uint8_t *der, size_t len,
 	return 0;
 fail:
 	ERR_clear_error();
-	x509j_seterr(err, errlen, "certificate: %s", why ? why : "unparsable");
+	errbuf_set(err, errlen, "certificate: %s", why ? why : "unparsable");
 	obj->len = obj0;
 	if (obj->p != NULL)
 		obj->p[obj0] = '\0';

@@ -80,9 +80,6 @@ struct certparts {
 	int has_exts;
 };
 
-void x509j_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* x509_buf.c: hex bytes, upper case (fingerprints) or with the digits given */
 void x509j_hex(struct x509j_buf *b, const uint8_t *s, size_t n, int colons);
 void x509j_hex_in(struct x509j_buf *b, const uint8_t *s, size_t n, int colons,

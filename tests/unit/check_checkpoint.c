@@ -5,31 +5,12 @@
 #include <string.h>
 
 #include "ingest/checkpoint.h"
+#include "tests/unit/fixture.h"
 
 Suite *checkpoint_suite(void);
 
 #define ROME_KEY "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAXM8Ld9qn64g1zVFDh5FtgxS3zj5sqQDwYMs3wrBV3MCBiFhK/iRLxdKF4YsAcJaEglMlu4Lewvzxs0xO2uwEw=="
 #define SKYLIGHT_KEY "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPIcer7RB32jt4bTEbhgUKLKvOctFD+I2hoDItFxUBlJiGFvftBuRk3fO7e1T7gC2ekyfL7XoO2oN/ObcZyc4EA=="
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static int
 verify(const char *text, size_t len, const char *key, const char *origin,
@@ -50,7 +31,7 @@ START_TEST(real_rome_checkpoint_verifies)
 	char err[256], *text;
 	size_t len;
 
-	text = slurp("tests/data/ct/rome2024h1.checkpoint", &len);
+	text = fixture_slurp("tests/data/ct/rome2024h1.checkpoint", &len);
 	ck_assert_msg(verify(text, len, ROME_KEY, "rome.ct.filippo.io/2024h1",
 	    &cp, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(cp.origin, "rome.ct.filippo.io/2024h1");
@@ -67,7 +48,7 @@ START_TEST(skylight_test_checkpoint_verifies_without_expected_origin)
 	char err[256], *text;
 	size_t len;
 
-	text = slurp("tests/data/ct/skylight-testtree.checkpoint", &len);
+	text = fixture_slurp("tests/data/ct/skylight-testtree.checkpoint", &len);
 	ck_assert_msg(verify(text, len, SKYLIGHT_KEY, NULL, &cp, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(cp.origin, "rome2026h1.example.org");
@@ -99,7 +80,7 @@ START_TEST(wrong_key_or_origin_is_refused)
 	char err[256], *text;
 	size_t len;
 
-	text = slurp("tests/data/ct/rome2024h1.checkpoint", &len);
+	text = fixture_slurp("tests/data/ct/rome2024h1.checkpoint", &len);
 	ck_assert_int_eq(verify(text, len, SKYLIGHT_KEY, NULL, &cp, err,
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "checkpoint: no signature by the log key");
@@ -116,7 +97,7 @@ START_TEST(tampered_checkpoint_is_refused)
 	char err[256], *text, *t;
 	size_t len;
 
-	text = slurp("tests/data/ct/rome2024h1.checkpoint", &len);
+	text = fixture_slurp("tests/data/ct/rome2024h1.checkpoint", &len);
 	t = malloc(len + 1);
 	ck_assert_ptr_nonnull(t);
 
@@ -169,7 +150,7 @@ START_TEST(other_signatures_are_skipped)
 	const char *w = "\xe2\x80\x94 witness.example AAAAAAAAAAAAAAAA\n";
 	size_t len, body;
 
-	text = slurp("tests/data/ct/rome2024h1.checkpoint", &len);
+	text = fixture_slurp("tests/data/ct/rome2024h1.checkpoint", &len);
 	sig = strstr(text, "\n\n");
 	ck_assert_ptr_nonnull(sig);
 	body = (size_t)(sig - text) + 2;

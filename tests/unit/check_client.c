@@ -17,6 +17,7 @@
 #include "broadcast/client.h"
 #include "broadcast/client_priv.h"
 #include "broadcast/worker_ctx.h"
+#include "tests/unit/fixture.h"
 
 static struct wctx *w;
 static struct shm_seg seg;
@@ -26,18 +27,8 @@ static int peer;                /* the test's end of the client's socket */
 static void
 setup(void)
 {
-	char err[256];
-
-	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 20, 2, err,
-	    sizeof(err)), 0);
-	cfg = calloc(1, sizeof(*cfg));
-	w = calloc(1, sizeof(*w));
-	ck_assert_ptr_nonnull(cfg);
-	ck_assert_ptr_nonnull(w);
-	config_defaults(cfg);
-	w->cfg = cfg;
-	w->seg = &seg;
-	w->st = &seg.workers[0];
+	w = fixture_wctx_new(&seg);
+	cfg = w->cfg;
 	w->base = event_base_new();
 	ck_assert_ptr_nonnull(w->base);
 	ck_assert_int_eq(client_reaper_init(w), 0);
@@ -53,9 +44,7 @@ teardown(void)
 	event_base_free(w->base);
 	if (peer != -1)
 		close(peer);
-	free(w);
-	free(cfg);
-	shm_seg_close(&seg);
+	fixture_wctx_free(w, &seg);
 }
 
 /* A client on one end of a socket pair, the test on the other. */

@@ -14,6 +14,7 @@
 #include "broadcast/endpoints.h"
 #include "broadcast/worker_ctx.h"
 #include "shm/ring.h"
+#include "tests/unit/fixture.h"
 
 static struct wctx *w;
 static struct shm_seg seg;
@@ -22,18 +23,8 @@ static struct config *cfg;
 static void
 setup(void)
 {
-	char err[256];
-
-	ck_assert_int_eq(shm_seg_create_anon(&seg, 64, 1 << 20, 2, err,
-	    sizeof(err)), 0);
-	cfg = calloc(1, sizeof(*cfg));
-	w = calloc(1, sizeof(*w));
-	ck_assert_ptr_nonnull(cfg);
-	ck_assert_ptr_nonnull(w);
-	config_defaults(cfg);
-	w->cfg = cfg;
-	w->seg = &seg;
-	w->st = &seg.workers[0];
+	w = fixture_wctx_new(&seg);
+	cfg = w->cfg;
 	atomic_store(&seg.ingest->pid, (uint32_t)getpid());
 	atomic_store(&seg.ingest->alive, 1);
 	atomic_store(&seg.workers[0].pid, (uint32_t)getpid());
@@ -43,9 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-	free(w);
-	free(cfg);
-	shm_seg_close(&seg);
+	fixture_wctx_free(w, &seg);
 }
 
 /* Answer "METHOD path" into a string: status, and the body after the head. */

@@ -21,6 +21,7 @@
 #include "ingest/ct_state.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
+#include "tests/unit/fixture.h"
 
 Suite *ring_faults_suite(void);
 Suite *segment_faults_suite(void);
@@ -560,21 +561,6 @@ segment_faults_suite(void)
 
 /* ---- the state file on a full disk ---- */
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	char *buf = NULL;
-	struct stat st;
-	FILE *f;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	if (fstat(fileno(f), &st) == 0 && (buf = malloc((size_t)st.st_size + 1)) != NULL)
-		*len = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	return buf;
-}
-
 /*
  * A save that cannot be written whole (RLIMIT_FSIZE: write() fails with
  * EFBIG once the file would pass the limit, as it fails with ENOSPC on a
@@ -599,7 +585,7 @@ START_TEST(state_save_on_a_full_disk_keeps_the_old_file)
 	ck_assert_int_eq(ct_state_set(&st, "https://a.example/log/", 100), 0);
 	ck_assert_int_eq(ct_state_set(&st, "https://b.example/log/", 200), 0);
 	ck_assert_msg(ct_state_save(&st, path, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_ptr_nonnull(before = slurp(path, &blen));
+	ck_assert_ptr_nonnull(before = fixture_slurp(path, &blen));
 	ck_assert_uint_gt(blen, 0);
 
 	/* The next state is much larger than the room left. */
@@ -627,7 +613,7 @@ START_TEST(state_save_on_a_full_disk_keeps_the_old_file)
 	    "save under a 1 KiB limit: status 0x%x (10 setrlimit, 11 it "
 	    "succeeded, 12 no reason given)", status);
 
-	ck_assert_ptr_nonnull(after = slurp(path, &alen));
+	ck_assert_ptr_nonnull(after = fixture_slurp(path, &alen));
 	ck_assert_uint_eq(alen, blen);
 	ck_assert(memcmp(before, after, blen) == 0);
 	ck_assert_int_eq(access(tmp, F_OK), -1);

@@ -5,29 +5,10 @@
 #include <string.h>
 
 #include "ingest/leaf.h"
+#include "tests/unit/fixture.h"
 
 #define RFC "tests/data/real/rfc6962/"
 #define NAV "tests/data/real/static-ct/navigli2025h2/tile/"
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	ck_assert_msg(f != NULL, "open %s", path);
-	ck_assert(fseek(f, 0, SEEK_END) == 0);
-	n = ftell(f);
-	ck_assert(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert(buf != NULL);
-	ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 /* Every span of a decoded entry lies inside one of the two buffers. */
 static void
@@ -53,8 +34,8 @@ assert_inside(const struct leaf_entry *e, const uint8_t *a, size_t alen,
 START_TEST(rfc6962_x509_entry_decodes_cert_and_chain)
 {
 	size_t ll, el;
-	uint8_t *leaf = slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(RFC "scrapectlog_x509_extra_data.bin", &el);
+	uint8_t *leaf = fixture_slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(RFC "scrapectlog_x509_extra_data.bin", &el);
 	struct leaf_entry e;
 
 	ck_assert_int_eq(leaf_decode_rfc6962(leaf, ll, extra, el, &e), LEAF_OK);
@@ -77,8 +58,8 @@ END_TEST
 START_TEST(rfc6962_precert_entry_takes_precert_from_extra_data)
 {
 	size_t ll, el;
-	uint8_t *leaf = slurp(RFC "scrapectlog_precert_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(RFC "scrapectlog_precert_extra_data.bin", &el);
+	uint8_t *leaf = fixture_slurp(RFC "scrapectlog_precert_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(RFC "scrapectlog_precert_extra_data.bin", &el);
 	struct leaf_entry e;
 
 	ck_assert_int_eq(leaf_decode_rfc6962(leaf, ll, extra, el, &e), LEAF_OK);
@@ -102,8 +83,8 @@ static size_t
 check_tile(const char *data_path, const char *hash_path, uint64_t first)
 {
 	size_t dl, hl, off = 0, n = 0;
-	uint8_t *data = slurp(data_path, &dl);
-	uint8_t *hashes = slurp(hash_path, &hl);
+	uint8_t *data = fixture_slurp(data_path, &dl);
+	uint8_t *hashes = fixture_slurp(hash_path, &hl);
 
 	while (off < dl) {
 		struct leaf_entry e;
@@ -171,7 +152,7 @@ fake_lookup(void *arg, const uint8_t fp[LEAF_FP_LEN], const uint8_t **der,
 START_TEST(tile_chain_resolves_through_lookup_or_fails_clearly)
 {
 	size_t dl, off = 0;
-	uint8_t *data = slurp(NAV "data/000", &dl);
+	uint8_t *data = fixture_slurp(NAV "data/000", &dl);
 	struct fake_issuers fi = { { { 1, 2, 3, 4 }, { 5, 6, 7, 8 } }, 0, 100 };
 	struct leaf_entry e;
 
@@ -206,8 +187,8 @@ START_TEST(rfc6962_every_prefix_is_an_error)
 
 	for (k = 0; k < 2; k++) {
 		size_t ll, el;
-		uint8_t *leaf = slurp(names[k][0], &ll);
-		uint8_t *extra = slurp(names[k][1], &el);
+		uint8_t *leaf = fixture_slurp(names[k][0], &ll);
+		uint8_t *extra = fixture_slurp(names[k][1], &el);
 		struct leaf_entry e;
 
 		for (n = 0; n < ll; n++) {
@@ -240,7 +221,7 @@ END_TEST
 START_TEST(tile_every_prefix_of_one_leaf_is_an_error)
 {
 	size_t dl, off = 0, n, one;
-	uint8_t *data = slurp(NAV "data/000", &dl);
+	uint8_t *data = fixture_slurp(NAV "data/000", &dl);
 	struct leaf_entry e;
 
 	ck_assert_int_eq(leaf_decode_tile(data, dl, &off, NULL, NULL, &e), LEAF_OK);
@@ -264,9 +245,9 @@ END_TEST
 START_TEST(random_byte_flips_never_read_outside)
 {
 	size_t ll, el, dl, i;
-	uint8_t *leaf = slurp(RFC "scrapectlog_precert_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(RFC "scrapectlog_precert_extra_data.bin", &el);
-	uint8_t *data = slurp(NAV "data/001", &dl);
+	uint8_t *leaf = fixture_slurp(RFC "scrapectlog_precert_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(RFC "scrapectlog_precert_extra_data.bin", &el);
+	uint8_t *data = fixture_slurp(NAV "data/001", &dl);
 	unsigned seed = 12345;
 	size_t tile_one;
 	struct leaf_entry e;
@@ -316,8 +297,8 @@ END_TEST
 START_TEST(bad_headers_give_their_own_codes)
 {
 	size_t ll, el;
-	uint8_t *leaf = slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(RFC "scrapectlog_x509_extra_data.bin", &el);
+	uint8_t *leaf = fixture_slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(RFC "scrapectlog_x509_extra_data.bin", &el);
 	uint8_t *big = malloc(ll + 1);
 	struct leaf_entry e;
 
@@ -351,7 +332,7 @@ END_TEST
 START_TEST(chain_longer_than_limit_is_overlong)
 {
 	size_t ll;
-	uint8_t *leaf = slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
+	uint8_t *leaf = fixture_slurp(RFC "scrapectlog_x509_leaf_input.bin", &ll);
 	/* chain of LEAF_MAX_CHAIN + 1 one-byte certificates */
 	size_t n = LEAF_MAX_CHAIN + 1, body = n * 4, i;
 	uint8_t *x = malloc(3 + body);

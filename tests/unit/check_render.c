@@ -13,49 +13,10 @@
 #include "ingest/render/render.h"
 #include "ingest/render/render_cli.h"
 #include "shm/facts.h"
+#include "tests/unit/fixture.h"
 
 #define DATA "tests/data/"
 #define NAV DATA "real/static-ct/navigli2025h2/tile/"
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "open %s", path);
-	ck_assert(fseek(f, 0, SEEK_END) == 0);
-	n = ftell(f);
-	ck_assert(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert(buf != NULL);
-	ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-/* Strict JSON with UTF-8 validation; NULL if not valid. */
-static json_object *
-parse_strict(const char *s, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	json_object *o;
-
-	ck_assert(tok != NULL);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
 
 /* First differing field between two JSON values, as a path; "" if equal. */
 static int
@@ -125,7 +86,7 @@ json_diff(json_object *a, json_object *b, char *path, size_t plen)
 START_TEST(every_input_renders_exactly_its_golden)
 {
 	size_t mlen;
-	char *man = (char *)slurp(DATA "golden/MANIFEST", &mlen);
+	char *man = (char *)fixture_slurp(DATA "golden/MANIFEST", &mlen);
 	char *line, *save = NULL;
 	int files = 0;
 	unsigned long msgs = 0;
@@ -164,7 +125,7 @@ START_TEST(every_input_renders_exactly_its_golden)
 		ck_assert(fread(got, 1, glen, tmp) == glen);
 		got[glen] = 0;
 		fclose(tmp);
-		want = (char *)slurp(gold, &wlen);
+		want = (char *)fixture_slurp(gold, &wlen);
 
 		gl = strtok_r(got, "\n", &gs);
 		wl = strtok_r(want, "\n", &ws);
@@ -174,8 +135,8 @@ START_TEST(every_input_renders_exactly_its_golden)
 
 			ck_assert_msg(gl != NULL, "%s: message %d missing", gold, i);
 			ck_assert_msg(wl != NULL, "%s: extra message %d", gold, i);
-			g = parse_strict(gl, strlen(gl));
-			w = parse_strict(wl, strlen(wl));
+			g = fixture_json_strict(gl, strlen(gl));
+			w = fixture_json_strict(wl, strlen(wl));
 			ck_assert_msg(g != NULL, "%s: message %d is not strict JSON", in, i);
 			ck_assert(w != NULL);
 			ck_assert_msg(json_diff(w, g, path, sizeof(path)) == 0,
@@ -215,7 +176,7 @@ static const struct render_source nav_src = {
 START_TEST(three_forms_agree_on_every_navigli_entry)
 {
 	size_t dl, off = 0, n = 0;
-	uint8_t *data = slurp(NAV "data/002", &dl);
+	uint8_t *data = fixture_slurp(NAV "data/002", &dl);
 	struct render_out ro;
 	char err[256];
 
@@ -228,9 +189,9 @@ START_TEST(three_forms_agree_on_every_navigli_entry)
 		ck_assert_int_eq(leaf_decode_tile(data, dl, &off, NULL, NULL, &e), 0);
 		ck_assert_msg(render_entry(&e, &nav_src, 1700000000.25, &ro, err,
 		    sizeof(err)) == 0, "entry %zu: %s", n, err);
-		lite = parse_strict(ro.json[RV_LITE], ro.len[RV_LITE]);
-		full = parse_strict(ro.json[RV_FULL], ro.len[RV_FULL]);
-		dom = parse_strict(ro.json[RV_DOMAINS], ro.len[RV_DOMAINS]);
+		lite = fixture_json_strict(ro.json[RV_LITE], ro.len[RV_LITE]);
+		full = fixture_json_strict(ro.json[RV_FULL], ro.len[RV_FULL]);
+		dom = fixture_json_strict(ro.json[RV_DOMAINS], ro.len[RV_DOMAINS]);
 		ck_assert(lite && full && dom);
 		ck_assert_uint_eq(strlen(ro.json[RV_FULL]), ro.len[RV_FULL]);
 		fd = get(full, "data");
@@ -325,9 +286,9 @@ END_TEST
 START_TEST(cert_links_follow_log_type)
 {
 	size_t ll, el, dl, off = 0;
-	uint8_t *leaf = slurp(DATA "real/rfc6962/scrapectlog_x509_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(DATA "real/rfc6962/scrapectlog_x509_extra_data.bin", &el);
-	uint8_t *data = slurp(NAV "data/000", &dl);
+	uint8_t *leaf = fixture_slurp(DATA "real/rfc6962/scrapectlog_x509_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(DATA "real/rfc6962/scrapectlog_x509_extra_data.bin", &el);
+	uint8_t *data = fixture_slurp(NAV "data/000", &dl);
 	struct render_source rs = { "https://ct.example.net/log2026/", "L", NULL, "rfc6962" };
 	struct render_out ro;
 	struct leaf_entry e;
@@ -371,8 +332,8 @@ END_TEST
 START_TEST(unparsable_certificate_gives_error_never_half_a_message)
 {
 	size_t ll, el;
-	uint8_t *leaf = slurp(DATA "real/rfc6962/scrapectlog_x509_leaf_input.bin", &ll);
-	uint8_t *extra = slurp(DATA "real/rfc6962/scrapectlog_x509_extra_data.bin", &el);
+	uint8_t *leaf = fixture_slurp(DATA "real/rfc6962/scrapectlog_x509_leaf_input.bin", &ll);
+	uint8_t *extra = fixture_slurp(DATA "real/rfc6962/scrapectlog_x509_extra_data.bin", &el);
 	struct render_source rs = { "https://ct.example.net/", "L", "O", "rfc6962" };
 	struct render_out ro;
 	struct leaf_entry e;
@@ -423,7 +384,7 @@ START_TEST(cli_reports_bad_entries_with_their_index)
 	fputs("{\"leaf_input\":\"AAAA\",\"extra_data\":\"\",\"index\":41}\n", f);
 	{
 		size_t dl;
-		char *body = (char *)slurp(DATA "real/rfc6962/icarus_get-entries_120000000_DERIVED.json", &dl);
+		char *body = (char *)fixture_slurp(DATA "real/rfc6962/icarus_get-entries_120000000_DERIVED.json", &dl);
 		json_object *o = json_tokener_parse(body), *ents, *e0;
 
 		ck_assert(o != NULL);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "ingest/sth.h"
+#include "tests/unit/fixture.h"
 
 Suite *sth_suite(void);
 
@@ -16,33 +17,13 @@ Suite *sth_suite(void);
 #define KEY_ARGON2024 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHblsqctplMVc5ramA7vSuNxUQxcomQwGAVAdnWTAWUYr3MgDHQW0LagJ95lB7QT75Ve6JgT2EVLOFGU7L3YrwA=="
 #define KEY_PILOT "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfahLEimAoz2t01p3uMziiLOl/fHTDM0YDOhBRuiBARsV4UvxG2LdNgoIGLrtCzWE0J5APC2em4JlvR8EEEFMoA=="
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static int
 verify_file(const char *path, const char *key, char *err, size_t errlen,
     struct sth *s)
 {
 	struct sth_key k;
 	size_t len;
-	char *json = slurp(path, &len);
+	char *json = fixture_slurp(path, &len);
 	int rc;
 
 	ck_assert_int_eq(sth_key_init(&k, key, err, errlen), 0);
@@ -105,7 +86,7 @@ START_TEST(tampered_fields_fail)
 	char err[256], *json;
 	size_t len;
 
-	json = slurp("tests/data/ct/icarus_get-sth_129721434.json", &len);
+	json = fixture_slurp("tests/data/ct/icarus_get-sth_129721434.json", &len);
 	ck_assert_int_eq(sth_key_init(&k, KEY_ICARUS, err, sizeof(err)), 0);
 	ck_assert_int_eq(sth_parse(json, len, &s, err, sizeof(err)), 0);
 	ck_assert_int_eq(sth_verify(&s, &k, err, sizeof(err)), 0);
@@ -221,7 +202,7 @@ load_sth(const char *path, struct sth *s)
 	char err[256], *json;
 	size_t len;
 
-	json = slurp(path, &len);
+	json = fixture_slurp(path, &len);
 	ck_assert_int_eq(sth_parse(json, len, s, err, sizeof(err)), 0);
 	free(json);
 }
@@ -237,7 +218,7 @@ START_TEST(real_consistency_proof_verifies)
 
 	load_sth("tests/data/ct/icarus_get-sth_129596132.json", &a);
 	load_sth("tests/data/ct/icarus_get-sth_129721434.json", &b);
-	json = slurp("tests/data/ct/icarus_get-sth-consistency_129596132_"
+	json = fixture_slurp("tests/data/ct/icarus_get-sth-consistency_129596132_"
 	    "129721434.json", &len);
 	n = sth_consistency_parse(json, len, proof, STH_PROOF_MAX, err,
 	    sizeof(err));

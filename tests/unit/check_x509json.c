@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "ingest/render/x509_json.h"
+#include "tests/unit/fixture.h"
 
 #define CERTS "tests/data/real/certs/"
 #define GEN "tests/data/generated/"
@@ -39,24 +40,6 @@ load_der(const char *path, size_t *len)
 	return der;
 }
 
-static json_object *
-parse_strict(const char *s, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	json_object *o;
-
-	ck_assert(tok != NULL);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 /* Renders a file's certificate as a leaf with as_der; the parsed object. */
 static json_object *
 render_file(struct x509j *x, const char *path, struct x509j_buf *b)
@@ -69,7 +52,7 @@ render_file(struct x509j *x, const char *path, struct x509j_buf *b)
 	b->len = 0;
 	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_DER | X509J_CLOSE,
 	    b, NULL, err, sizeof(err)) == 0, "%s: %s", path, err);
-	o = parse_strict(b->p, b->len);
+	o = fixture_json_strict(b->p, b->len);
 	ck_assert_msg(o != NULL, "%s: output is not strict UTF-8 JSON", path);
 	OPENSSL_free(der);
 	return o;
@@ -120,7 +103,7 @@ START_TEST(strings_escape_controls_and_invalid_utf8)
 	x509j_buf_init(&b);
 	x509j_str(&b, in, sizeof(in));
 	ck_assert(!b.oom);
-	o = parse_strict(b.p, b.len);
+	o = fixture_json_strict(b.p, b.len);
 	ck_assert_msg(o != NULL, "not strict JSON: %s", b.p);
 	ck_assert_str_eq(json_object_get_string(o), want);
 	json_object_put(o);
@@ -342,7 +325,7 @@ START_TEST(every_string_type_comes_out_as_valid_utf8)
 	x509j_buf_init(&b);
 	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_CLOSE, &b, NULL, err,
 	    sizeof(err)) == 0, "%s", err);
-	o = parse_strict(b.p, b.len);
+	o = fixture_json_strict(b.p, b.len);
 	ck_assert_msg(o != NULL, "not strict UTF-8 JSON: %s", b.p);
 	ck_assert_str_eq(str_at(o, "subject", "O"), "U\xc3\xa9\xf0\x9f\x98\x80");
 	ck_assert_str_eq(str_at(o, "subject", "OU"), "B\xe6\x97\xa5, L\xc3\x9f");
@@ -478,7 +461,7 @@ START_TEST(flipped_certificates_error_or_render_valid_json)
 			X509_free(ref);
 			ERR_clear_error();
 			if (rc == 0) {
-				json_object *o = parse_strict(b.p, b.len);
+				json_object *o = fixture_json_strict(b.p, b.len);
 
 				ck_assert_msg(o != NULL, "%s flip %zu: not strict JSON", files[k], i);
 				json_object_put(o);
@@ -640,7 +623,7 @@ render_tbs(struct x509j *x, const uint8_t *der, size_t len, char out[65],
 	x509j_buf_init(&b);
 	ck_assert_msg(x509j_cert(x, der, len, X509J_LEAF | X509J_CLOSE, &b, NULL,
 	    err, sizeof(err)) == 0, "%s", err);
-	ck_assert((o = parse_strict(b.p, b.len)) != NULL);
+	ck_assert((o = fixture_json_strict(b.p, b.len)) != NULL);
 	v = str_at(o, "tbs_sha256", NULL);
 	ck_assert_uint_eq(strlen(v), 64);
 	ck_assert_uint_eq(strspn(v, "0123456789abcdef"), 64);

@@ -1,10 +1,17 @@
 /*
- * The atomic operations of the shared-memory protocols (shm/): every
- * atomic access in shm/ goes through these, and each takes its memory
- * order by name (relaxed, acquire, release, acq_rel, seq_cst), so no
- * access is seq_cst by default. A call site says in a comment which edge
- * its order pairs with ("release: pairs with the acquire in ring_peek");
- * a seq_cst one says why nothing weaker serves.
+ * The atomic operations of the project: the shared-memory protocols
+ * (shm/), the figures every process keeps in the segment, and the few
+ * in-process flags and counters threads share. Every atomic access goes
+ * through these, and each takes its memory order by name (relaxed,
+ * acquire, release, acq_rel, seq_cst), so no access is seq_cst by
+ * default. A call site says in a comment which edge its order pairs with
+ * ("release: pairs with the acquire in ring_peek"); a seq_cst one says
+ * why nothing weaker serves.
+ *
+ * Statistics (the counters and gauges of shm/layout.h's stats and log
+ * status) are relaxed on both sides: each figure is read alone for
+ * /metrics and /health, orders nothing and pairs with no other access,
+ * and may lag another figure by a few adds.
  *
  *   shm_load(p, o)                 atomic load
  *   shm_store(p, v, o)             atomic store
@@ -17,6 +24,7 @@
  *   shm_fence(o)                   thread fence
  *   shm_compiler_fence()           keeps the compiler from moving memory
  *                                  accesses across it (no CPU fence)
+ *   shm_stat(p)                    a statistic's load (relaxed, above)
  *   shm_field_get(f) / _set(f, v)  a plain (non-_Atomic) field read or
  *                                  written relaxed: for fields a reader
  *                                  may read while they are rewritten and
@@ -43,6 +51,7 @@
 	(p), (e), (d), SHM_MO(o), SHM_MO(fo))
 #define shm_fence(o) atomic_thread_fence(SHM_MO(o))
 #define shm_compiler_fence() atomic_signal_fence(memory_order_seq_cst)
+#define shm_stat(p) shm_load((p), relaxed)
 
 #define shm_field_get(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
 #define shm_field_set(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)

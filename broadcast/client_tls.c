@@ -5,7 +5,6 @@
  * scratch buffer (tls.h).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,8 +105,8 @@ client_handshake(struct client *c)
 	}
 	if (plain) {
 		/* Plain HTTP on the TLS port: say so in plain HTTP, once. */
-		atomic_fetch_add(&c->w->st->http_requests, 1);
-		atomic_fetch_add(&c->w->st->http_errors, 1);
+		wstat_add(&c->w->st->http_requests, 1);
+		wstat_add(&c->w->st->http_errors, 1);
 		if (write(c->fd, refuse, sizeof(refuse) - 1) > 0) {
 			/* Take the rest of the request so that the close
 			 * is a FIN, not a reset over the answer. */

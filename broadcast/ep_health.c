@@ -2,11 +2,11 @@
  * /health and /health/deep: is this daemon serving, read from the shared
  * segment (processes alive, logs polled, ingest delays, the streams'
  * clients and traffic). Also the readers of process and log state that
- * /metrics shares.
+ * /metrics shares. Figures are statistics, read relaxed (shm_stat,
+ * shm/atomics.h).
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 
 #include "broadcast/endpoints_priv.h"
 #include "common/proc.h"
+#include "shm/atomics.h"
 #include "shm/heads.h"
 #include "shm/ring.h"
 
@@ -31,18 +32,20 @@ ep_pid_alive(uint32_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* acquire: pairs with the release of alive in ingest.c (worker.c for a
+ * worker), so the pid read after it is the one stored before it. */
 int
 ep_ingest_alive(const struct shm_seg *seg)
 {
-	return atomic_load(&seg->ingest->alive) &&
-	    ep_pid_alive(atomic_load(&seg->ingest->pid));
+	return shm_load(&seg->ingest->alive, acquire) &&
+	    ep_pid_alive(shm_load(&seg->ingest->pid, relaxed));
 }
 
 int
 ep_worker_alive(const struct shm_seg *seg, uint32_t i)
 {
-	return atomic_load(&seg->workers[i].alive) &&
-	    ep_pid_alive(atomic_load(&seg->workers[i].pid));
+	return shm_load(&seg->workers[i].alive, acquire) &&
+	    ep_pid_alive(shm_load(&seg->workers[i].pid, relaxed));
 }
 
 uint32_t
@@ -69,10 +72,11 @@ ep_logs_silent(const struct wctx *w)
 		const struct shm_log_status *l = &seg->logs[i];
 		int64_t t;
 
-		if (!atomic_load(&l->in_use))
+		/* acquire: pairs with in_use's release in ct.c */
+		if (!shm_load(&l->in_use, acquire))
 			continue;
 		any = 1;
-		t = atomic_load(&l->last_success_unix);
+		t = shm_stat(&l->last_success_unix);
 		if (t > newest)
 			newest = t;
 	}
@@ -98,12 +102,13 @@ ep_health(const struct wctx *w)
 		return 0;
 	if (seg->hdr->master_pid != 0 && !ep_pid_alive(seg->hdr->master_pid))
 		return 0;
-	if (up < n || atomic_load(&seg->ingest->nats) == SHM_NATS_DOWN)
+	if (up < n || shm_stat(&seg->ingest->nats) == SHM_NATS_DOWN)
 		degraded = 1;
 	for (i = 0; i < SHM_MAX_LOGS; i++) {
 		const struct shm_log_status *l = &seg->logs[i];
 
-		if (atomic_load(&l->in_use) && atomic_load(&l->state) == 2)
+		/* acquire: pairs with in_use's release in ct.c */
+		if (shm_load(&l->in_use, acquire) && shm_stat(&l->state) == 2)
 			degraded = 1;
 	}
 	return degraded ? 1 : 2;
@@ -116,11 +121,11 @@ ep_delay_read(const struct shm_log_status *l, struct ep_delay *d)
 
 	d->total = 0;
 	for (k = 0; k < SHM_DELAY_BUCKETS; k++) {
-		d->bucket[k] = atomic_load(&l->delay_bucket[k]);
+		d->bucket[k] = shm_stat(&l->delay_bucket[k]);
 		d->total += d->bucket[k];
 	}
-	d->sum_ms = atomic_load(&l->delay_sum_ms);
-	d->last_ms = atomic_load(&l->delay_last_ms);
+	d->sum_ms = shm_stat(&l->delay_sum_ms);
+	d->last_ms = shm_stat(&l->delay_last_ms);
 }
 
 /* The q-quantile in ms, estimated from the buckets as Prometheus's
@@ -175,17 +180,17 @@ ep_nats_json(const struct shm_ingest_stats *in)
 	if (o == NULL)
 		return NULL;
 	JADD(o, "connected", json_object_new_boolean(
-	    atomic_load(&in->nats) == SHM_NATS_UP));
+	    shm_stat(&in->nats) == SHM_NATS_UP));
 	JADD(o, "acked", json_object_new_int64((int64_t)
-	    atomic_load(&in->nats_acked)));
+	    shm_stat(&in->nats_acked)));
 	JADD(o, "pending", json_object_new_int64((int64_t)
-	    atomic_load(&in->nats_pending)));
+	    shm_stat(&in->nats_pending)));
 	JADD(o, "received", json_object_new_int64((int64_t)
-	    atomic_load(&in->nats_received)));
+	    shm_stat(&in->nats_received)));
 	JADD(o, "skipped", json_object_new_int64((int64_t)
-	    atomic_load(&in->nats_skipped)));
+	    shm_stat(&in->nats_skipped)));
 	JADD(o, "seq", json_object_new_int64((int64_t)
-	    atomic_load(&in->nats_seq)));
+	    shm_stat(&in->nats_seq)));
 	return o;
 }
 
@@ -227,19 +232,19 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 
 		for (st = 0; st < RV_COUNT; st++)
 			for (p = 0; p < SP_COUNT; p++)
-				sum[st][p] += atomic_load(&ws->conns[st][p]);
+				sum[st][p] += shm_stat(&ws->conns[st][p]);
 		o = json_object_new_object();
 		if (o == NULL)
 			continue;
 		JADD(o, "id", json_object_new_int((int)i));
-		JADD(o, "pid", json_object_new_int64(atomic_load(&ws->pid)));
+		JADD(o, "pid", json_object_new_int64(shm_stat(&ws->pid)));
 		JADD(o, "clients", json_object_new_int64(
-		    atomic_load(&ws->clients)));
+		    shm_stat(&ws->clients)));
 		JADD(o, "alive", json_object_new_boolean(ep_worker_alive(seg, i)));
 		JADD(o, "restarts", json_object_new_int64(
-		    atomic_load(&ws->restarts)));
+		    shm_stat(&ws->restarts)));
 		JADD(o, "messages_sent", json_object_new_int64((int64_t)
-		    atomic_load(&ws->messages_sent)));
+		    shm_stat(&ws->messages_sent)));
 		json_object_array_add(workers, o);
 	}
 	for (p = 0; p < SP_COUNT; p++) {
@@ -258,16 +263,16 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 	JADD(root, "workers", workers);
 
 	JADD(ing, "alive", json_object_new_boolean(ep_ingest_alive(seg)));
-	JADD(ing, "pid", json_object_new_int64(atomic_load(&seg->ingest->pid)));
+	JADD(ing, "pid", json_object_new_int64(shm_stat(&seg->ingest->pid)));
 	JADD(ing, "certificates_per_second", json_object_new_double(
 	    w->ingest_rate));
 	JADD(ing, "records", json_object_new_int64((int64_t)
-	    atomic_load(&seg->ingest->records)));
+	    shm_stat(&seg->ingest->records)));
 	JADD(ing, "parse_failures", json_object_new_int64((int64_t)
-	    atomic_load(&seg->ingest->parse_failures)));
+	    shm_stat(&seg->ingest->parse_failures)));
 	JADD(ing, "duplicates", json_object_new_int64((int64_t)
-	    atomic_load(&seg->ingest->duplicates)));
-	if (atomic_load(&seg->ingest->nats) != SHM_NATS_OFF)
+	    shm_stat(&seg->ingest->duplicates)));
+	if (shm_stat(&seg->ingest->nats) != SHM_NATS_OFF)
 		JADD(ing, "nats", ep_nats_json(seg->ingest));
 	JADD(root, "ingest", ing);
 
@@ -287,7 +292,8 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		uint64_t size, next;
 		int64_t ok;
 
-		if (!atomic_load(&l->in_use))
+		/* acquire: pairs with in_use's release in ct.c */
+		if (!shm_load(&l->in_use, acquire))
 			continue;
 		o = json_object_new_object();
 		if (o == NULL)
@@ -295,15 +301,15 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		ep_field(name, l->name, sizeof(name));
 		ep_field(url, l->url, sizeof(url));
 		ep_field(err, l->last_error, sizeof(err));
-		size = atomic_load(&l->tree_size);
-		next = atomic_load(&l->next_index);
-		ok = atomic_load(&l->last_success_unix);
+		size = shm_stat(&l->tree_size);
+		next = shm_stat(&l->next_index);
+		ok = shm_stat(&l->last_success_unix);
 		JADD(o, "name", json_object_new_string(name));
 		JADD(o, "url", json_object_new_string(url));
 		JADD(o, "type", json_object_new_string(l->type == 1 ? "static" :
 		    "rfc6962"));
 		JADD(o, "state", json_object_new_string(
-		    ep_log_state(atomic_load(&l->state))));
+		    ep_log_state(shm_stat(&l->state))));
 		JADD(o, "tree_size", json_object_new_int64((int64_t)size));
 		JADD(o, "next_index", json_object_new_int64((int64_t)next));
 		/* the head proven (signature and consistency), which may
@@ -321,9 +327,9 @@ ep_health_deep(struct wctx *w, struct evbuffer *out, int head_only)
 		JADD(o, "last_error", err[0] != '\0' ?
 		    json_object_new_string(err) : NULL);
 		JADD(o, "errors", json_object_new_int64((int64_t)
-		    atomic_load(&l->errors)));
+		    shm_stat(&l->errors)));
 		JADD(o, "skipped_entries", json_object_new_int64((int64_t)
-		    atomic_load(&l->skipped_entries)));
+		    shm_stat(&l->skipped_entries)));
 		{
 			struct ep_delay d;
 			json_object *dj = json_object_new_object();

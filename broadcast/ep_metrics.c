@@ -1,10 +1,10 @@
 /*
  * /metrics: the Prometheus text exposition of every worker's, the ingest's
- * and each log's counters in the shared segment.
+ * and each log's counters in the shared segment. Each is a statistic,
+ * read relaxed (shm_stat, shm/atomics.h).
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 
 #include "broadcast/endpoints_priv.h"
 #include "common/proc.h"
+#include "shm/atomics.h"
 #include "shm/ring.h"
 
 /* Prometheus label value: \ " and newline escaped. */
@@ -74,35 +75,35 @@ ep_sum(const struct shm_seg *seg, struct ep_sums *s)
 	for (i = 0; i < n; i++) {
 		const struct shm_worker_stats *ws = &seg->workers[i];
 
-		s->accepted += atomic_load(&ws->accepted);
-		s->messages += atomic_load(&ws->messages_sent);
-		s->bytes += atomic_load(&ws->bytes_sent);
-		s->lapped += atomic_load(&ws->lapped);
-		s->skipped += atomic_load(&ws->skipped);
-		s->torn += atomic_load(&ws->torn_closed);
-		s->requests += atomic_load(&ws->http_requests);
-		s->errors += atomic_load(&ws->http_errors);
-		s->auth += atomic_load(&ws->auth_failures);
-		s->limits += atomic_load(&ws->limit_rejects);
-		s->heartbeats += atomic_load(&ws->heartbeats);
-		s->clients += atomic_load(&ws->clients);
-		s->restarts += atomic_load(&ws->restarts);
+		s->accepted += shm_stat(&ws->accepted);
+		s->messages += shm_stat(&ws->messages_sent);
+		s->bytes += shm_stat(&ws->bytes_sent);
+		s->lapped += shm_stat(&ws->lapped);
+		s->skipped += shm_stat(&ws->skipped);
+		s->torn += shm_stat(&ws->torn_closed);
+		s->requests += shm_stat(&ws->http_requests);
+		s->errors += shm_stat(&ws->http_errors);
+		s->auth += shm_stat(&ws->auth_failures);
+		s->limits += shm_stat(&ws->limit_rejects);
+		s->heartbeats += shm_stat(&ws->heartbeats);
+		s->clients += shm_stat(&ws->clients);
+		s->restarts += shm_stat(&ws->restarts);
 		s->alive += ep_worker_alive(seg, i) ? 1u : 0u;
 		for (k = 0; k < SHM_LAT_BUCKETS; k++)
-			s->lat[k] += atomic_load(&ws->lat_bucket[k]);
-		s->lat_sum_us += atomic_load(&ws->lat_sum_us);
-		s->lat_count += atomic_load(&ws->lat_count);
+			s->lat[k] += shm_stat(&ws->lat_bucket[k]);
+		s->lat_sum_us += shm_stat(&ws->lat_sum_us);
+		s->lat_count += shm_stat(&ws->lat_count);
 		for (k = 0; k < RV_COUNT; k++)
 			for (p = 0; p < SP_COUNT; p++) {
-				s->conns[k][p] += atomic_load(&ws->conns[k][p]);
+				s->conns[k][p] += shm_stat(&ws->conns[k][p]);
 				s->smsgs[k][p] +=
-				    atomic_load(&ws->stream_msgs[k][p]);
+				    shm_stat(&ws->stream_msgs[k][p]);
 				s->sbytes[k][p] +=
-				    atomic_load(&ws->stream_bytes[k][p]);
+				    shm_stat(&ws->stream_bytes[k][p]);
 				s->zbytes[k][p] +=
-				    atomic_load(&ws->stream_zbytes[k][p]);
+				    shm_stat(&ws->stream_zbytes[k][p]);
 				s->zplain[k][p] +=
-				    atomic_load(&ws->stream_zplain[k][p]);
+				    shm_stat(&ws->stream_zplain[k][p]);
 			}
 	}
 }
@@ -190,16 +191,16 @@ ep_metrics_workers(const struct shm_seg *seg, struct evbuffer *b)
 	    "counter", "What the compressed frames sent would have been plain.",
 	    s.zplain);
 	for (i = 0; i < n; i++)
-		per[i] = atomic_load(&seg->workers[i].messages_sent);
+		per[i] = shm_stat(&seg->workers[i].messages_sent);
 	r |= ep_per_worker(b, "certstream_worker_messages_sent_total",
 	    "counter", "Certificate messages written to clients, per worker.",
 	    per, n);
 	for (i = 0; i < n; i++)
-		per[i] = atomic_load(&seg->workers[i].clients);
+		per[i] = shm_stat(&seg->workers[i].clients);
 	r |= ep_per_worker(b, "certstream_worker_clients", "gauge",
 	    "Streaming clients per worker.", per, n);
 	for (i = 0; i < n; i++)
-		per[i] = atomic_load(&seg->workers[i].rss_bytes);
+		per[i] = shm_stat(&seg->workers[i].rss_bytes);
 	r |= ep_per_worker(b, "certstream_worker_rss_bytes", "gauge",
 	    "Resident memory of each worker.", per, n);
 
@@ -233,52 +234,52 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	r |= ep_metric(b, "certstream_ingest_up", "gauge",
 	    "1 if the ingest process is alive.", (uint64_t)ep_ingest_alive(seg));
 	r |= ep_metric(b, "certstream_records_published_total", "counter",
-	    "Records published to the ring by ingest.", atomic_load(&in->records));
+	    "Records published to the ring by ingest.", shm_stat(&in->records));
 	r |= ep_metric(b, "certstream_parse_failures_total", "counter",
 	    "Log entries that could not be parsed.",
-	    atomic_load(&in->parse_failures));
+	    shm_stat(&in->parse_failures));
 	r |= ep_metric(b, "certstream_duplicates_filtered_total", "counter",
 	    "Duplicate certificates filtered by dedup.",
-	    atomic_load(&in->duplicates));
+	    shm_stat(&in->duplicates));
 	r |= ep_metric(b, "certstream_dedup_cache_size", "gauge",
-	    "Current dedup cache entries.", atomic_load(&in->dedup_cache_size));
+	    "Current dedup cache entries.", shm_stat(&in->dedup_cache_size));
 	r |= ep_metric(b, "certstream_signature_failures_total", "counter",
 	    "Tree heads or checkpoints whose signature did not verify.",
-	    atomic_load(&in->sig_failures));
+	    shm_stat(&in->sig_failures));
 	r |= ep_metric(b, "certstream_ct_http_requests_total", "counter",
-	    "HTTP requests made to CT logs.", atomic_load(&in->http_requests));
+	    "HTTP requests made to CT logs.", shm_stat(&in->http_requests));
 	r |= ep_metric(b, "certstream_ct_http_errors_total", "counter",
 	    "HTTP requests to CT logs that failed.",
-	    atomic_load(&in->http_errors));
+	    shm_stat(&in->http_errors));
 	r |= ep_metric(b, "certstream_static_ct_tiles_fetched_total", "counter",
 	    "Total tiles fetched from static CT logs.",
-	    atomic_load(&in->tiles_fetched));
+	    shm_stat(&in->tiles_fetched));
 	r |= ep_metric(b, "certstream_issuer_cache_size", "gauge",
-	    "Cached issuer certificates.", atomic_load(&in->issuer_cache_size));
+	    "Cached issuer certificates.", shm_stat(&in->issuer_cache_size));
 	r |= ep_metric(b, "certstream_ingest_rss_bytes", "gauge",
 	    "Resident memory of the ingest process.",
-	    atomic_load(&in->rss_bytes));
+	    shm_stat(&in->rss_bytes));
 	r |= ep_metric(b, "certstream_ingest_held_bytes", "gauge",
 	    "Bytes of CT log answers the ingest holds or is receiving.",
-	    atomic_load(&in->held_bytes));
+	    shm_stat(&in->held_bytes));
 	r |= ep_metric(b, "certstream_ingest_restarts_total", "counter",
 	    "Ingest processes restarted by the master.",
-	    (uint64_t)atomic_load(&in->restarts));
+	    (uint64_t)shm_stat(&in->restarts));
 	r |= ep_metric(b, "certstream_nats_connected", "gauge",
 	    "1 when NATS is used and connected.",
-	    atomic_load(&in->nats) == SHM_NATS_UP);
+	    shm_stat(&in->nats) == SHM_NATS_UP);
 	r |= ep_metric(b, "certstream_nats_acked_total", "counter",
 	    "Records the JetStream stream acknowledged (ingest node).",
-	    atomic_load(&in->nats_acked));
+	    shm_stat(&in->nats_acked));
 	r |= ep_metric(b, "certstream_nats_pending", "gauge",
 	    "Records published to NATS and not acknowledged yet.",
-	    atomic_load(&in->nats_pending));
+	    shm_stat(&in->nats_pending));
 	r |= ep_metric(b, "certstream_nats_received_total", "counter",
 	    "Records an edge took from the stream.",
-	    atomic_load(&in->nats_received));
+	    shm_stat(&in->nats_received));
 	r |= ep_metric(b, "certstream_nats_skipped_total", "counter",
 	    "Stream sequence numbers an edge never received (gone from the stream).",
-	    atomic_load(&in->nats_skipped));
+	    shm_stat(&in->nats_skipped));
 	r |= ep_metric(b, "certstream_ring_capacity", "gauge",
 	    "Records the ring holds.", seg->hdr->nslots);
 	r |= ep_metric(b, "certstream_ring_bytes", "gauge",
@@ -294,7 +295,8 @@ ep_metrics_ingest(struct wctx *w, struct evbuffer *b)
 	    (long long)((int64_t)time(NULL) - seg->hdr->created_unix)) < 0;
 
 	for (i = 0; i < SHM_MAX_LOGS; i++) {
-		if (!atomic_load(&seg->logs[i].in_use))
+		/* acquire: pairs with in_use's release in ct.c */
+		if (!shm_load(&seg->logs[i].in_use, acquire))
 			continue;
 		if (seg->logs[i].type == 1)
 			stat++;
@@ -340,7 +342,7 @@ ep_metrics_roles(const struct shm_seg *seg, struct evbuffer *b)
 
 	for (f = 0; f < 3; f++) {
 		int64_t ms = seg->hdr->created_unix;
-		int64_t is = atomic_load(&seg->ingest->started_unix);
+		int64_t is = shm_stat(&seg->ingest->started_unix);
 
 		r |= ep_family(b, fam[f][0], "gauge", fam[f][1]);
 		r |= evbuffer_add_printf(b, "%s{role=\"master\"} %lld\n",
@@ -349,17 +351,17 @@ ep_metrics_roles(const struct shm_seg *seg, struct evbuffer *b)
 		if (ep_ingest_alive(seg))
 			r |= evbuffer_add_printf(b,
 			    "%s{role=\"ingest\"} %lld\n", fam[f][0], f == 0 ?
-			    (long long)atomic_load(&seg->ingest->rss_bytes) :
+			    (long long)shm_stat(&seg->ingest->rss_bytes) :
 			    (long long)(f == 1 ? is : now - is)) < 0;
 		for (i = 0; i < n; i++) {
 			const struct shm_worker_stats *ws = &seg->workers[i];
-			int64_t s = atomic_load(&ws->started_unix);
+			int64_t s = shm_stat(&ws->started_unix);
 
 			if (!ep_worker_alive(seg, i))
 				continue;
 			r |= evbuffer_add_printf(b, "%s{role=\"worker\","
 			    "worker=\"%u\"} %lld\n", fam[f][0], i, f == 0 ?
-			    (long long)atomic_load(&ws->rss_bytes) :
+			    (long long)shm_stat(&ws->rss_bytes) :
 			    (long long)(f == 1 ? s : now - s)) < 0;
 		}
 	}
@@ -403,23 +405,24 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 			uint64_t size, next, v = 0;
 			uint32_t state;
 
-			if (!atomic_load(&l->in_use))
+			/* acquire: pairs with in_use's release in ct.c */
+			if (!shm_load(&l->in_use, acquire))
 				continue;
 			ep_field(name, l->name, sizeof(name));
 			ep_label(label, sizeof(label), name);
-			size = atomic_load(&l->tree_size);
-			next = atomic_load(&l->next_index);
-			state = atomic_load(&l->state);
+			size = shm_stat(&l->tree_size);
+			next = shm_stat(&l->next_index);
+			state = shm_stat(&l->state);
 			switch (f) {
 			case 0: v = size; break;
 			case 1: v = next; break;
 			case 2: v = size > next ? size - next : 0; break;
-			case 3: v = atomic_load(&l->entries); break;
-			case 4: v = atomic_load(&l->errors); break;
-			case 5: v = atomic_load(&l->sig_failures); break;
-			case 6: v = (uint64_t)atomic_load(&l->last_success_unix);
+			case 3: v = shm_stat(&l->entries); break;
+			case 4: v = shm_stat(&l->errors); break;
+			case 5: v = shm_stat(&l->sig_failures); break;
+			case 6: v = (uint64_t)shm_stat(&l->last_success_unix);
 				break;
-			case 7: v = atomic_load(&l->skipped_entries); break;
+			case 7: v = shm_stat(&l->skipped_entries); break;
 			default: v = state <= 1; break;
 			}
 			if (evbuffer_add_printf(b, "%s{log=\"%s\"} %llu\n",
@@ -437,7 +440,8 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		char name[SHM_LOG_NAME_MAX], label[2 * SHM_LOG_NAME_MAX];
 		char err[SHM_LOG_ERR_MAX], reason[2 * SHM_LOG_ERR_MAX];
 
-		if (!atomic_load(&l->in_use))
+		/* acquire: pairs with in_use's release in ct.c */
+		if (!shm_load(&l->in_use, acquire))
 			continue;
 		ep_field(name, l->name, sizeof(name));
 		ep_label(label, sizeof(label), name);
@@ -445,7 +449,7 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		ep_label(reason, sizeof(reason), err);
 		if (evbuffer_add_printf(b, "certstream_ct_log_state{log=\"%s\","
 		    "state=\"%s\",reason=\"%s\"} 1\n", label,
-		    ep_log_state(atomic_load(&l->state)), reason) < 0)
+		    ep_log_state(shm_stat(&l->state)), reason) < 0)
 			return -1;
 	}
 	/* _count is the buckets' total, so it equals the +Inf bucket. */
@@ -459,7 +463,8 @@ ep_metrics_logs(const struct shm_seg *seg, struct evbuffer *b)
 		uint64_t cum = 0;
 		int k;
 
-		if (!atomic_load(&l->in_use))
+		/* acquire: pairs with in_use's release in ct.c */
+		if (!shm_load(&l->in_use, acquire))
 			continue;
 		ep_field(name, l->name, sizeof(name));
 		ep_label(label, sizeof(label), name);

@@ -19,7 +19,6 @@
  * compressed frames while in step.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

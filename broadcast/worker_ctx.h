@@ -6,13 +6,13 @@
 #ifndef BROADCAST_WORKER_CTX_H
 #define BROADCAST_WORKER_CTX_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 #include "broadcast/http.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "shm/atomics.h"
 #include "shm/layout.h"
 #include "shm/segment.h"
 
@@ -41,8 +41,7 @@ enum wctx_unit_kind {
 static inline void
 wstat_add(_Atomic uint64_t *p, uint64_t v)
 {
-	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
-	    memory_order_relaxed);
+	shm_store(p, shm_load(p, relaxed) + v, relaxed);
 }
 
 struct wctx_unit {

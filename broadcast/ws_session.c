@@ -5,7 +5,6 @@
  * a close is returned.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,7 +54,7 @@ client_start_ws(struct client *c, const struct http_request *req, int stream,
 		return client_answer(c, 400, "since must be a record id", NULL);
 	if ((f = client_filter(c, req)) != 0)
 		return f == -1 ? -1 : 0;
-	atomic_fetch_add(&w->st->http_requests, 1);
+	wstat_add(&w->st->http_requests, 1);
 	if (restlen > sizeof(c->rbuf)) {
 		/* Frames sent before our 101: no client does that. */
 		return client_answer(c, 400, "data before the handshake", NULL);

@@ -7,7 +7,6 @@
 #include "ingest/ct_log.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "ingest/fetch.h"
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
+#include "shm/atomics.h"
 #include "shm/dedup.h"
 #include "shm/heads.h"
 
@@ -132,7 +132,8 @@ claim_slot(const char *url, int *reused)
 	*reused = 0;
 	for (i = 0; i < SHM_MAX_LOGS; i++) {
 		s = &C->seg->logs[i];
-		if (atomic_load(&s->in_use)) {
+		/* relaxed: the ingest is the slots' only writer */
+		if (shm_load(&s->in_use, relaxed)) {
 			/* the slot holds at most sizeof(url) - 1 bytes of it */
 			if (strncmp(s->url, url, sizeof(s->url) - 1) == 0) {
 				*reused = 1;
@@ -192,22 +193,24 @@ log_start(const struct loglist_log *info)
 	l = &lp->pub;
 	l->info = *info;
 	l->st = s;
+	/* relaxed: the ingest is the slot's only writer, and readers take
+	 * in_use last (the release below) */
 	if (!reused || !(s->flags & CT_SHM_HAVE_NEXT)) {
-		atomic_store(&s->in_use, 0);
+		shm_store(&s->in_use, 0, relaxed);
 		s->flags = 0;
-		atomic_store(&s->tree_size, 0);
-		atomic_store(&s->next_index, 0);
-		atomic_store(&s->entries, 0);
-		atomic_store(&s->errors, 0);
-		atomic_store(&s->sig_failures, 0);
-		atomic_store(&s->last_success_unix, 0);
+		shm_store(&s->tree_size, 0, relaxed);
+		shm_store(&s->next_index, 0, relaxed);
+		shm_store(&s->entries, 0, relaxed);
+		shm_store(&s->errors, 0, relaxed);
+		shm_store(&s->sig_failures, 0, relaxed);
+		shm_store(&s->last_success_unix, 0, relaxed);
 		heads_clear(s);
 		for (int k = 0; k < SHM_DELAY_BUCKETS; k++)
-			atomic_store(&s->delay_bucket[k], 0);
-		atomic_store(&s->delay_sum_ms, 0);
-		atomic_store(&s->delay_count, 0);
-		atomic_store(&s->delay_last_ms, 0);
-		atomic_store(&s->skipped_entries, 0);
+			shm_store(&s->delay_bucket[k], 0, relaxed);
+		shm_store(&s->delay_sum_ms, 0, relaxed);
+		shm_store(&s->delay_count, 0, relaxed);
+		shm_store(&s->delay_last_ms, 0, relaxed);
+		shm_store(&s->skipped_entries, 0, relaxed);
 		s->last_error[0] = '\0';
 		snprintf(s->url, sizeof(s->url), "%.*s", (int)sizeof(s->url) - 1,
 		    info->url);
@@ -215,8 +218,11 @@ log_start(const struct loglist_log *info)
 	snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1,
 	    info->name);
 	s->type = info->type == LOGLIST_STATIC ? 1 : 0;
-	atomic_store(&s->state, CT_LOG_OK);
-	atomic_store(&s->in_use, 1);
+	shm_store(&s->state, CT_LOG_OK, relaxed);
+	/* release: pairs with the acquire of in_use in ep_health.c and
+	 * ep_metrics.c, so a reader that sees the slot in use sees its url,
+	 * name and zeroed figures */
+	shm_store(&s->in_use, 1, release);
 	C->logs[C->nlogs++] = lp;
 
 	/* A log id the state file knows at another URL: the log moved. */
@@ -228,7 +234,8 @@ log_start(const struct loglist_log *info)
 
 	/* Resume: the segment (an ingest restart), else the state file. */
 	if (reused && (s->flags & CT_SHM_HAVE_NEXT)) {
-		next = atomic_load(&s->next_index);
+		/* relaxed: the previous ingest wrote it and has been reaped */
+		next = shm_load(&s->next_index, relaxed);
 		if (C->have_last && strcmp(C->last_url, info->url) == 0 &&
 		    C->last_index >= next) {
 			/* killed after publishing, before advancing */
@@ -237,7 +244,7 @@ log_start(const struct loglist_log *info)
 			next = C->last_index + 1;
 		}
 		ct_log_set_next(l, next);
-		l->resend_below = atomic_load(&s->passed);
+		l->resend_below = shm_load(&s->passed, relaxed);
 		log_info("log %s: resuming at entry %" PRIu64 " (shared memory)",
 		    info->url, l->next);
 	} else if (ct_state_get(&C->state, info->url, &next) == 0) {
@@ -284,7 +291,7 @@ log_remember(struct ct_log *l)
 	/* the segment's point: with a sink (nats.publish), the entries it
 	 * has safe only */
 	if (l->have_next && ct_state_set(&C->state, l->info.url,
-	    atomic_load(&l->st->next_index)) < 0)
+	    shm_load(&l->st->next_index, relaxed)) < 0)
 		log_warnx("%s: out of memory", __func__);
 	if (l->have_next && l->info.log_id[0] != '\0')
 		(void)ct_state_set_id(&C->state, l->info.url, l->info.log_id);
@@ -303,8 +310,10 @@ log_stop(struct ct_log_priv *lp, int release)
 		ct_rfc6962_stop(l);
 	log_remember(l);
 	if (release) {
-		atomic_store(&l->st->state, CT_LOG_STOPPED);
-		atomic_store(&l->st->in_use, 0);
+		/* relaxed: a reader that misses it shows the log a moment
+		 * longer */
+		shm_store(&l->st->state, CT_LOG_STOPPED, relaxed);
+		shm_store(&l->st->in_use, 0, relaxed);
 	}
 	if (l->has_key)
 		sth_key_fini(&l->key);
@@ -388,14 +397,14 @@ apply_list(struct loglist *ll)
 		for (k = 0; k < SHM_MAX_LOGS; k++) {
 			struct shm_log_status *s = &C->seg->logs[k];
 
-			if (atomic_load(&s->in_use) && !owned(s)) {
-				atomic_store(&s->state, CT_LOG_STOPPED);
-				atomic_store(&s->in_use, 0);
+			if (shm_load(&s->in_use, relaxed) && !owned(s)) {
+				shm_store(&s->state, CT_LOG_STOPPED, relaxed);
+				shm_store(&s->in_use, 0, relaxed);
 			}
 		}
 	}
 	C->list_applied = 1;
-	atomic_store(&C->seg->ingest->nlogs, (uint32_t)C->nlogs);
+	shm_store(&C->seg->ingest->nlogs, (uint32_t)C->nlogs, relaxed);
 	if (started || stopped)
 		log_info("watching %zu logs (%zu started, %zu stopped)", C->nlogs,
 		    started, stopped);
@@ -532,8 +541,8 @@ on_save(evutil_socket_t fd, short what, void *arg)
 		struct ct_log *l = &C->logs[i]->pub;
 
 		if (!l->failed && ct_log_stalled(C->logs[i],
-		    atomic_load(&l->st->tree_size), now))
-			atomic_store(&l->st->state, CT_LOG_FAILING);
+		    shm_load(&l->st->tree_size, relaxed), now))
+			shm_store(&l->st->state, CT_LOG_FAILING, relaxed);
 	}
 	save_state();
 	arm_secs(C->save_ev, C->cfg.ct_log.state_save_interval_secs);
@@ -557,7 +566,7 @@ dedup_setup(void)
 
 	dedup_free(C->dedup);
 	C->dedup = C->pipe.dedup = NULL;
-	atomic_store(&C->seg->ingest->dedup_cache_size, 0);
+	shm_store(&C->seg->ingest->dedup_cache_size, 0, relaxed);
 	if (!C->cfg.dedup.enabled) {
 		dedup_remove(C->seg->name);
 		return 0;
@@ -573,8 +582,8 @@ dedup_setup(void)
 		return -1;
 	}
 	if (kept) {
-		atomic_store(&C->seg->ingest->dedup_cache_size,
-		    dedup_size(C->dedup));
+		shm_store(&C->seg->ingest->dedup_cache_size,
+		    dedup_size(C->dedup), relaxed);
 		log_info("dedup: %zu certificates remembered from the previous "
 		    "ingest", dedup_size(C->dedup));
 	}

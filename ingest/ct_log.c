@@ -8,13 +8,13 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "ingest/fetch.h"
+#include "shm/atomics.h"
 #include "shm/dedup.h"
 #include "shm/heads.h"
 
@@ -25,7 +25,9 @@ set_next(struct ct_log *l, uint64_t next)
 {
 	l->next = next;
 	l->have_next = 1;
-	atomic_store(&l->st->next_index, next);
+	/* relaxed: the resume point is read alone (the state file's save,
+	 * /metrics, an ingest that follows this one once it is reaped) */
+	shm_store(&l->st->next_index, next, relaxed);
 	l->st->flags |= CT_SHM_HAVE_NEXT;
 }
 
@@ -60,7 +62,7 @@ set_error(struct ct_log *l, const char *why)
 {
 	/* Readers may see a torn string for a moment; it ends in NUL always. */
 	snprintf(l->st->last_error, sizeof(l->st->last_error), "%s", why);
-	atomic_fetch_add(&l->st->errors, 1);
+	shm_fetch_add(&l->st->errors, 1, relaxed);      /* a statistic */
 }
 
 /* Formats a reason into why (len bytes) and records it as the log's last
@@ -123,22 +125,25 @@ ct_log_ok(struct ct_log *l, uint64_t tree_size)
 	    (uint64_t)cfg->ct_log.fetch_concurrency * 4;
 	time_t now = time(NULL);
 
-	atomic_store(&ct_ingest_stats()->http_requests, fetch_count(ct_fetch()));
-	atomic_store(&ct_ingest_stats()->held_bytes, fetch_mem(ct_fetch()));
-	atomic_store(&l->st->tree_size, tree_size);
-	atomic_store(&l->st->last_success_unix, (int64_t)now);
+	/* relaxed, all: statistics and the log's state, each read alone */
+	shm_store(&ct_ingest_stats()->http_requests, fetch_count(ct_fetch()),
+	    relaxed);
+	shm_store(&ct_ingest_stats()->held_bytes, fetch_mem(ct_fetch()),
+	    relaxed);
+	shm_store(&l->st->tree_size, tree_size, relaxed);
+	shm_store(&l->st->last_success_unix, (int64_t)now, relaxed);
 	if (l->failed)
 		return;
 	if (ct_log_stalled(lp, tree_size, now)) {
-		atomic_store(&l->st->state, CT_LOG_FAILING);
+		shm_store(&l->st->state, CT_LOG_FAILING, relaxed);
 		return;
 	}
 	if (lp->consecutive > 0 && lp->logged[0] != '\0')
 		log_info("log %s: recovered", l->info.url);
 	lp->consecutive = 0;
 	lp->logged[0] = '\0';
-	atomic_store(&l->st->state, tree_size - l->next > lag_max ?
-	    CT_LOG_LAGGING : CT_LOG_OK);
+	shm_store(&l->st->state, tree_size - l->next > lag_max ?
+	    CT_LOG_LAGGING : CT_LOG_OK, relaxed);
 }
 
 void
@@ -151,15 +156,17 @@ ct_log_error(struct ct_log *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreason(l, why, sizeof(why), fmt, ap);
 	va_end(ap);
-	atomic_fetch_add(&ct_ingest_stats()->http_errors, 1);
-	atomic_store(&ct_ingest_stats()->http_requests, fetch_count(ct_fetch()));
+	/* relaxed, all: statistics and the log's state, each read alone */
+	shm_fetch_add(&ct_ingest_stats()->http_errors, 1, relaxed);
+	shm_store(&ct_ingest_stats()->http_requests, fetch_count(ct_fetch()),
+	    relaxed);
 	if (++lp->consecutive >= CT_ERRORS_TO_FAILING && !l->failed)
-		atomic_store(&l->st->state, CT_LOG_FAILING);
+		shm_store(&l->st->state, CT_LOG_FAILING, relaxed);
 	/* tree heads may be polled seldom while errors back off: the errors
 	 * themselves tell whether the log is stuck */
-	if (!l->failed && ct_log_stalled(lp, atomic_load(&l->st->tree_size),
-	    time(NULL)))
-		atomic_store(&l->st->state, CT_LOG_FAILING);
+	if (!l->failed && ct_log_stalled(lp,
+	    shm_load(&l->st->tree_size, relaxed), time(NULL)))
+		shm_store(&l->st->state, CT_LOG_FAILING, relaxed);
 	if (strcmp(lp->logged, why) != 0) {
 		log_warnx("log %s: %s", l->info.url, why);
 		snprintf(lp->logged, sizeof(lp->logged), "%s", why);
@@ -178,11 +185,12 @@ ct_log_fail(struct ct_log *l, int sig, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreason(l, why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* relaxed, all: statistics and the log's state, each read alone */
 	if (sig) {
-		atomic_fetch_add(&l->st->sig_failures, 1);
-		atomic_fetch_add(&ct_ingest_stats()->sig_failures, 1);
+		shm_fetch_add(&l->st->sig_failures, 1, relaxed);
+		shm_fetch_add(&ct_ingest_stats()->sig_failures, 1, relaxed);
 	}
-	atomic_store(&l->st->state, CT_LOG_FAILING);
+	shm_store(&l->st->state, CT_LOG_FAILING, relaxed);
 	log_error("log %s: %s; log stopped", l->info.url, why);
 }
 
@@ -195,7 +203,8 @@ ct_log_skip(struct ct_log *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreason(l, why, sizeof(why), fmt, ap);
 	va_end(ap);
-	atomic_fetch_add(&ct_ingest_stats()->parse_failures, 1);
+	/* relaxed: a statistic */
+	shm_fetch_add(&ct_ingest_stats()->parse_failures, 1, relaxed);
 	log_warnx("log %s: %s; entry passed", l->info.url, why);
 	pass_entry(l, l->next, NULL, NULL);
 }
@@ -212,10 +221,11 @@ record_delay(struct shm_log_status *st, int64_t now_us, uint64_t ts_ms)
 	while (k < SHM_DELAY_BUCKETS - 1 &&
 	    d > (uint64_t)shm_delay_bounds_s[k] * 1000)
 		k++;
-	atomic_fetch_add(&st->delay_bucket[k], 1);
-	atomic_fetch_add(&st->delay_sum_ms, d);
-	atomic_fetch_add(&st->delay_count, 1);
-	atomic_store(&st->delay_last_ms, d);
+	/* relaxed: statistics */
+	shm_fetch_add(&st->delay_bucket[k], 1, relaxed);
+	shm_fetch_add(&st->delay_sum_ms, d, relaxed);
+	shm_fetch_add(&st->delay_count, 1, relaxed);
+	shm_store(&st->delay_last_ms, d, relaxed);
 }
 
 int

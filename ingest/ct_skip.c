@@ -9,7 +9,6 @@
  * always, /latest.json never.
  */
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +16,7 @@
 
 #include "common/log.h"
 #include "ingest/ct.h"
+#include "shm/atomics.h"
 
 /* The notice: {"message_type":"log_gap","data":{"source":{...},
  * "from_index":A,"to_index":B,"skipped":N}}, the same on every stream. */
@@ -78,7 +78,8 @@ ct_log_catchup(struct ct_log *l, uint64_t tree_size)
 	from = l->next;
 	to = tree_size - max - 1;
 	announce(l, from, to);
-	atomic_fetch_add(&l->st->skipped_entries, to - from + 1);
+	/* relaxed: a statistic */
+	shm_fetch_add(&l->st->skipped_entries, to - from + 1, relaxed);
 	log_warnx("log %s: %" PRIu64 " entries behind its verified head, more "
 	    "than ct_log.max_catchup_lag (%" PRIu64 "): entries %" PRIu64 "-%"
 	    PRIu64 " skipped, not streamed", l->info.url, tree_size - from, max,

@@ -15,7 +15,6 @@
 #include "ingest/ct_tiles_priv.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "shm/atomics.h"
 
 void
 ct_tiles_path(uint64_t n, char *buf, size_t len)
@@ -281,7 +281,9 @@ ct_tiles_stop(struct ct_log *l)
 		return;
 	ct_tiles_halt(t);
 	ct_pace_fini(&t->pace);
-	atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->cache.n);
+	/* relaxed: a statistic */
+	shm_fetch_sub(&ct_ingest_stats()->issuer_cache_size, t->cache.n,
+	    relaxed);
 	issuer_cache_free(&t->cache);
 	ct_tiles_hash_free(t);
 	ct_tiles_edge_free(t);

@@ -5,12 +5,12 @@
  */
 #include "ingest/ct_tiles_priv.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "shm/atomics.h"
 
 static void
 on_issuer(void *arg, const struct fetch_res *res)
@@ -52,12 +52,13 @@ on_issuer(void *arg, const struct fetch_res *res)
 		size_t before = t->cache.n, after;
 
 		after = issuer_cache_add(&t->cache, fp, der, res->len);
+		/* relaxed: a statistic */
 		if (after > before)
-			atomic_fetch_add(&ct_ingest_stats()->issuer_cache_size,
-			    after - before);
+			shm_fetch_add(&ct_ingest_stats()->issuer_cache_size,
+			    after - before, relaxed);
 		else
-			atomic_fetch_sub(&ct_ingest_stats()->issuer_cache_size,
-			    before - after);
+			shm_fetch_sub(&ct_ingest_stats()->issuer_cache_size,
+			    before - after, relaxed);
 	}
 	ct_pace_ok(&t->pace);
 	ct_tiles_progress(t);

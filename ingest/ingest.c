@@ -7,7 +7,6 @@
 #include "ingest/ingest.h"
 
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "ingest/nats_pub.h"
 #include "ingest/pipeline.h"
 #include "ingest/replay.h"
+#include "shm/atomics.h"
 #include "shm/config_box.h"
 #include "shm/ring.h"
 #include "shm/ring_deflate.h"
@@ -112,8 +112,9 @@ ingest_on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* relaxed: a statistic */
 	if (proc_rss(0, &rss) == 0)
-		atomic_store(&in->seg->ingest->rss_bytes, rss);
+		shm_store(&in->seg->ingest->rss_bytes, rss, relaxed);
 }
 
 static void
@@ -174,9 +175,11 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 		/* Without it records just go out plain. */
 		in.w.dfl = ring_deflate_new(&zc);
 	}
-	atomic_store(&seg->ingest->pid, (uint32_t)getpid());
-	atomic_store(&seg->ingest->started_unix, (int64_t)time(NULL));
-	atomic_store(&seg->ingest->alive, 1);
+	shm_store(&seg->ingest->pid, (uint32_t)getpid(), relaxed);
+	shm_store(&seg->ingest->started_unix, (int64_t)time(NULL), relaxed);
+	/* release: pairs with the acquire of alive in ep_health.c and
+	 * worker.c: who sees the ingest alive sees its pid and start */
+	shm_store(&seg->ingest->alive, 1, release);
 	ingest_on_tick(-1, 0, &in);
 
 	switch (cfg->source) {
@@ -220,7 +223,8 @@ out:
 		ct_stop();
 	nats_pub_stop();
 	nats_edge_stop(in.edge);
-	atomic_store(&seg->ingest->alive, 0);
+	/* relaxed: readers test the pid too (the master clears it) */
+	shm_store(&seg->ingest->alive, 0, relaxed);
 	replay_stop(in.replay);
 	for (int i = 0; i < nev; i++)
 		if (ev[i] != NULL)

@@ -11,7 +11,6 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "master/pidfile.h"
 #include "master/privdrop.h"
 #include "master/proctitle.h"
+#include "shm/atomics.h"
 #include "shm/config_box.h"
 #include "shm/dedup.h"
 #include "shm/ring.h"
@@ -260,12 +260,13 @@ child_mark_dead(struct master *m, struct child *c)
 {
 	if (!m->have_seg)
 		return;
+	/* relaxed: the child is gone; readers test the pid as well */
 	if (c->id < 0) {
-		atomic_store(&m->seg.ingest->alive, 0);
-		atomic_store(&m->seg.ingest->pid, 0);
+		shm_store(&m->seg.ingest->alive, 0, relaxed);
+		shm_store(&m->seg.ingest->pid, 0, relaxed);
 	} else {
-		atomic_store(&m->seg.workers[c->id].alive, 0);
-		atomic_store(&m->seg.workers[c->id].pid, 0);
+		shm_store(&m->seg.workers[c->id].alive, 0, relaxed);
+		shm_store(&m->seg.workers[c->id].pid, 0, relaxed);
 	}
 }
 
@@ -310,10 +311,13 @@ respawn_one(struct master *m, struct child *c, int64_t now, int64_t *next)
 		return;
 	if (c->respawn_at <= now) {
 		if (child_spawn(m, c) == 0) {
+			/* relaxed: statistics */
 			if (c->id < 0)
-				atomic_fetch_add(&m->seg.ingest->restarts, 1);
+				shm_fetch_add(&m->seg.ingest->restarts, 1,
+				    relaxed);
 			else
-				atomic_fetch_add(&m->seg.workers[c->id].restarts, 1);
+				shm_fetch_add(&m->seg.workers[c->id].restarts,
+				    1, relaxed);
 			log_info("%s restarted, pid %ld", c->title, (long)c->pid);
 			return;
 		}

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,12 +78,12 @@ client_count(struct client *c, int up)
 
 	if (up && !(c->flags & CF_COUNTED)) {
 		c->flags |= CF_COUNTED;
-		atomic_fetch_add(&st->clients, 1);
-		atomic_fetch_add(&st->conns[c->stream][c->proto], 1);
+		shm_fetch_add(&st->clients, 1, relaxed);       /* gauges */
+		shm_fetch_add(&st->conns[c->stream][c->proto], 1, relaxed);
 	} else if (!up && (c->flags & CF_COUNTED)) {
 		c->flags &= (uint16_t)~CF_COUNTED;
-		atomic_fetch_sub(&st->clients, 1);
-		atomic_fetch_sub(&st->conns[c->stream][c->proto], 1);
+		shm_fetch_sub(&st->clients, 1, relaxed);
+		shm_fetch_sub(&st->conns[c->stream][c->proto], 1, relaxed);
 	}
 }
 
@@ -112,7 +111,7 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 		w->clients->prev = c;
 	w->clients = c;
 	w->nconns++;
-	atomic_fetch_add(&w->st->accepted, 1);
+	wstat_add(&w->st->accepted, 1);
 	if (w->tls != NULL) {
 		if ((c->ssl = SSL_new(w->tls)) == NULL ||
 		    SSL_set_fd(c->ssl, fd) != 1) {
@@ -131,7 +130,7 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 	    w->id, &c->hold);
 	if (v == LIMITS_OK)
 		return 0;
-	atomic_fetch_add(&w->st->limit_rejects, 1);
+	wstat_add(&w->st->limit_rejects, 1);
 	if (v == LIMITS_TOTAL)
 		return client_answer(c, 503, "server at its connection limit",
 		    "Retry-After: 5\r\n");
@@ -266,9 +265,9 @@ client_answer(struct client *c, int status, const char *msg, const char *extra)
 {
 	struct wctx *w = c->w;
 
-	atomic_fetch_add(&w->st->http_requests, 1);
+	wstat_add(&w->st->http_requests, 1);
 	if (status >= 400)
-		atomic_fetch_add(&w->st->http_errors, 1);
+		wstat_add(&w->st->http_errors, 1);
 	c->state = CS_RESP;
 	c->since = wctx_clock(w);
 	free(c->head);

@@ -4,7 +4,6 @@
  * filter) or one plain answer (endpoints.c).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +96,7 @@ client_resume(struct client *c, uint64_t last)
 	client_gap(c, skipped, next, c->cursor - 1);
 	if (skipped == 0)
 		return;
-	atomic_fetch_add(&w->st->skipped, skipped);
+	wstat_add(&w->st->skipped, skipped);
 	if (c->proto == SP_SSE) {
 		len = sse_skipped_comment(buf, sizeof(buf), skipped);
 		if (len > 0)
@@ -172,7 +171,7 @@ client_start_sse(struct client *c, const struct http_request *req)
 	c->cursor = ring_head(w->seg);
 	if (r == 1)
 		client_resume(c, last);
-	atomic_fetch_add(&w->st->http_requests, 1);
+	wstat_add(&w->st->http_requests, 1);
 	len = (c->flags & CF_GZIP) ? sse_gzip_head(buf, sizeof(buf)) :
 	    sse_response_head(buf, sizeof(buf), 0);
 	if ((c->out = evbuffer_new()) == NULL ||
@@ -187,7 +186,7 @@ client_start_sse(struct client *c, const struct http_request *req)
 static int
 client_unauthorized(struct client *c)
 {
-	atomic_fetch_add(&c->w->st->auth_failures, 1);
+	wstat_add(&c->w->st->auth_failures, 1);
 	return client_answer(c, 401, "missing or invalid token",
 	    "WWW-Authenticate: Bearer\r\n");
 }

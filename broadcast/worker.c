@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +147,7 @@ worker_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_sample(struct wctx *w)
 {
-	uint64_t rec = atomic_load(&w->seg->ingest->records);
+	uint64_t rec = shm_stat(&w->seg->ingest->records);
 	uint64_t rss;
 
 	if (w->rate_at != 0 && w->now != w->rate_at)
@@ -157,7 +156,7 @@ worker_sample(struct wctx *w)
 	w->rate_records = rec;
 	w->rate_at = w->now;
 	if (proc_rss(0, &rss) == 0)
-		atomic_store(&w->st->rss_bytes, rss);
+		shm_store(&w->st->rss_bytes, rss, relaxed);    /* a statistic */
 }
 
 static void
@@ -237,13 +236,13 @@ worker_timers(struct worker *wk)
 	return 0;
 }
 
-/* Is the ingest still there to publish? */
+/* Is the ingest still there to publish? (relaxed: kill() tests the pid) */
 static int
 worker_ingest_running(const struct wctx *w)
 {
-	uint32_t pid = atomic_load(&w->seg->ingest->pid);
+	uint32_t pid = shm_load(&w->seg->ingest->pid, relaxed);
 
-	return atomic_load(&w->seg->ingest->alive) && pid != 0 &&
+	return shm_load(&w->seg->ingest->alive, relaxed) && pid != 0 &&
 	    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
@@ -571,13 +570,13 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		log_info("gave back %zu connection counts of my predecessor", i);
 	/* Gauges start from zero: a predecessor's clients are gone. Counters
 	 * carry on (they only grow). */
-	atomic_store(&st->clients, 0);
+	shm_store(&st->clients, 0, relaxed);    /* gauges: ours alone */
 	for (s = 0; s < RV_COUNT; s++)
 		for (p = 0; p < SP_COUNT; p++)
-			atomic_store(&st->conns[s][p], 0);
-	atomic_store(&st->pid, (uint32_t)getpid());
-	atomic_store(&st->started_unix, w->started_unix);
-	atomic_store(&st->alive, 1);
+			shm_store(&st->conns[s][p], 0, relaxed);
+	shm_store(&st->pid, (uint32_t)getpid(), relaxed);
+	shm_store(&st->started_unix, w->started_unix, relaxed);
+	shm_store(&st->alive, 1, release);      /* pairs: ep_worker_alive */
 	worker_sample(w);
 	worker_pump(&wk);
 	log_info("serving on fd %d", listen_fd);
@@ -590,7 +589,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	log_info("stopped");
 cleanup:
 	if (w != NULL)
-		atomic_store(&seg->workers[id].alive, 0);
+		shm_store(&seg->workers[id].alive, 0, relaxed);
 	worker_free(&wk);
 	return rc;
 }

@@ -1,13 +1,13 @@
 /* Filter groups of a worker and matching records against all of them at
  * once (see filter_match.h). */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broadcast/filter_db.h"
 #include "broadcast/filter_match.h"
+#include "shm/atomics.h"
 #include "shm/facts.h"
 #include "shm/ring.h"
 
@@ -182,7 +182,7 @@ job_run(void *arg)
 	    j->nreuse, &j->err);
 	/* release: pairs with the acquire load in filter_reg_tick, so the
 	 * loop sees the whole matcher once it sees done */
-	atomic_store_explicit(&j->done, 1, memory_order_release);
+	shm_store(&j->done, 1, release);
 	return NULL;
 }
 
@@ -217,7 +217,7 @@ cjob_run(void *arg)
 			j->nout++;
 	}
 	/* release: pairs with the acquire load in filter_reg_tick */
-	atomic_store_explicit(&j->done, 1, memory_order_release);
+	shm_store(&j->done, 1, release);
 	return NULL;
 }
 
@@ -752,12 +752,12 @@ filter_reg_tick(struct filter_reg *r, uint32_t now, int force)
 		(void)dead_purge_one(r);
 	/* acquire: pairs with the release store in job_run */
 	if (r->job != NULL && (force ||
-	    atomic_load_explicit(&r->job->done, memory_order_acquire)) &&
+	    shm_load(&r->job->done, acquire)) &&
 	    job_finish(r) == -1)
 		return -1;
 	/* acquire: pairs with the release store in cjob_run */
 	if (r->cjob != NULL && (force ||
-	    atomic_load_explicit(&r->cjob->done, memory_order_acquire)))
+	    shm_load(&r->cjob->done, acquire)))
 		cjob_finish(r);
 	if (r->cjob == NULL && r->job == NULL && r->nfresh == 0) {
 		cjob_start(r);

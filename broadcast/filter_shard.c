@@ -66,7 +66,7 @@ filter_shard_new(const char *const *re, const size_t *len, unsigned n,
 		s->db = NULL;
 		goto fail;
 	}
-	atomic_init(&s->refs, 1);
+	shm_store(&s->refs, 1, relaxed);        /* not shared yet */
 	free(flags);
 	free(ids);
 	return s;
@@ -80,13 +80,15 @@ fail:
 struct filter_shard *
 filter_shard_ref(struct filter_shard *s)
 {
-	atomic_fetch_add(&s->refs, 1);
+	shm_fetch_add(&s->refs, 1, relaxed);    /* the caller holds one */
 	return s;
 }
 
 void
 filter_shard_unref(struct filter_shard *s)
 {
-	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+	/* acq_rel: the last one out sees every other holder's use before
+	 * it frees */
+	if (s != NULL && shm_fetch_sub(&s->refs, 1, acq_rel) == 1)
 		shard_free(s);
 }

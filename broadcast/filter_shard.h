@@ -15,12 +15,12 @@
 #ifndef BROADCAST_FILTER_SHARD_H
 #define BROADCAST_FILTER_SHARD_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include <hs.h>
 
 #include "broadcast/filter_parse.h"
+#include "shm/atomics.h"
 
 #define FILTER_SHARD_MAX 64     /* regexes of a merged shard */
 

@@ -4,11 +4,11 @@
  */
 #include "ingest/nats_conn.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "shm/atomics.h"
 
 static void
 natsc_on_disc(natsConnection *nc, void *arg)
@@ -17,9 +17,9 @@ natsc_on_disc(natsConnection *nc, void *arg)
 
 	(void)nc;
 	/* natsc_close() sets OFF first: a disconnect we asked for is no news */
-	if (atomic_load(&stats->nats) == SHM_NATS_OFF)
+	if (shm_load(&stats->nats, relaxed) == SHM_NATS_OFF)
 		return;
-	atomic_store(&stats->nats, SHM_NATS_DOWN);
+	shm_store(&stats->nats, SHM_NATS_DOWN, relaxed);
 	log_warnx("nats: disconnected; reconnecting");
 }
 
@@ -30,7 +30,7 @@ natsc_on_conn(natsConnection *nc, void *arg)
 	char url[256] = "";
 
 	(void)natsConnection_GetConnectedUrl(nc, url, sizeof(url));
-	atomic_store(&stats->nats, SHM_NATS_UP);
+	shm_store(&stats->nats, SHM_NATS_UP, relaxed);
 	log_info("nats: connected to %s", url);
 }
 
@@ -66,7 +66,7 @@ natsc_open(const struct config *cfg, struct shm_ingest_stats *stats,
 
 	*nc = NULL;
 	*js = NULL;
-	atomic_store(&stats->nats, SHM_NATS_DOWN);
+	shm_store(&stats->nats, SHM_NATS_DOWN, relaxed);
 	if ((s = natsOptions_Create(&o)) != NATS_OK)
 		goto fail;
 	what = "nats.url";
@@ -142,7 +142,7 @@ natsc_up(natsConnection *nc, struct shm_ingest_stats *stats)
 	int up = nc != NULL &&
 	    natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
 
-	atomic_store(&stats->nats, up ? SHM_NATS_UP : SHM_NATS_DOWN);
+	shm_store(&stats->nats, up ? SHM_NATS_UP : SHM_NATS_DOWN, relaxed);
 	return up;
 }
 
@@ -191,7 +191,7 @@ natsc_stream_ensure(jsCtx *js, const struct config *cfg, char *err,
 void
 natsc_close(natsConnection *nc, jsCtx *js, struct shm_ingest_stats *stats)
 {
-	atomic_store(&stats->nats, SHM_NATS_OFF);
+	shm_store(&stats->nats, SHM_NATS_OFF, relaxed);
 	jsCtx_Destroy(js);
 	if (nc != NULL)
 		natsConnection_Close(nc);

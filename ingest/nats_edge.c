@@ -6,7 +6,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +13,7 @@
 #include "common/log.h"
 #include "ingest/nats_conn.h"
 #include "ingest/nats_env.h"
+#include "shm/atomics.h"
 
 #define NE_WAIT_MS 500
 #define NE_RETRY_MS 500
@@ -182,7 +182,8 @@ ne_take(struct nats_edge *e, natsMsg *m)
 	if (seq > head) {
 		/* nothing lost when the ring was empty: it starts here */
 		if (head != tail) {
-			atomic_fetch_add(&e->stats->nats_skipped, seq - head);
+			shm_fetch_add(&e->stats->nats_skipped, seq - head,
+			    relaxed);
 			log_warnx("nats: stream sequence %" PRIu64 " follows %"
 			    PRIu64 ": %" PRIu64 " records gone from the stream",
 			    seq, head - 1, seq - head);
@@ -190,24 +191,24 @@ ne_take(struct nats_edge *e, natsMsg *m)
 		} else
 			ring_skip_to(e->w, seq);
 	}
-	atomic_store(&e->stats->nats_seq, seq);
-	atomic_fetch_add(&e->stats->nats_received, 1);
+	shm_store(&e->stats->nats_seq, seq, relaxed);
+	shm_fetch_add(&e->stats->nats_received, 1, relaxed);
 	if (nats_env_decode((const uint8_t *)natsMsg_GetData(m),
 	    (size_t)natsMsg_GetDataLength(m), &r, &logid, &loglen) == -1) {
-		atomic_fetch_add(&e->stats->parse_failures, 1);
+		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " is not a record; "
 		    "passed", seq);
 		ring_skip_to(e->w, seq + 1);
 		return;
 	}
 	if (ring_publish_rec(e->w, &r) == UINT64_MAX) {
-		atomic_fetch_add(&e->stats->parse_failures, 1);
+		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " does not fit the "
 		    "ring; passed", seq);
 		ring_skip_to(e->w, seq + 1);
 		return;
 	}
-	atomic_fetch_add(&e->stats->records, 1);
+	shm_fetch_add(&e->stats->records, 1, relaxed);
 }
 
 static int64_t
@@ -254,7 +255,7 @@ ne_main(void *arg)
 	int msgs, taken = 0;
 	int64_t quiet = ne_now_ms();      /* since the last message or check */
 
-	while (!atomic_load(&e->stop)) {
+	while (!shm_load(&e->stop, relaxed)) {
 		if (e->sub == NULL) {
 			(void)natsc_up(e->nc, e->stats);
 			if (ne_subscribe(e) == -1) {
@@ -335,7 +336,7 @@ nats_edge_stop(struct nats_edge *e)
 {
 	if (e == NULL)
 		return;
-	atomic_store(&e->stop, 1);
+	shm_store(&e->stop, 1, relaxed);  /* pthread_join orders the rest */
 	pthread_join(e->th, NULL);
 	natsSubscription_Destroy(e->sub);
 	natsc_close(e->nc, e->js, e->stats);

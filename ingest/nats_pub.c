@@ -7,7 +7,6 @@
 #include "ingest/nats_pub.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #include "ingest/nats_conn.h"
 #include "ingest/nats_env.h"
 #include "ingest/nats_win.h"
+#include "shm/atomics.h"
 
 #define NP_ACK_WAIT_MS 2000   /* an answer not in by then: a failure */
 #define NP_RETRY_MS 250
@@ -83,8 +83,8 @@ np_answer(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	 * disconnect may be handed over after it (the connection's callbacks
 	 * and natsc_up() say whether it is up). */
 	if (nwin_answer(&P.w, msg, pa != NULL) == 0 && pa != NULL) {
-		atomic_fetch_add(&P.stats->nats_acked, 1);
-		atomic_store(&P.stats->nats_seq, pa->Sequence);
+		shm_fetch_add(&P.stats->nats_acked, 1, relaxed);
+		shm_store(&P.stats->nats_seq, pa->Sequence, relaxed);
 		if (P.last[0] != '\0')
 			log_info("nats: publishing again");
 		P.last[0] = '\0';
@@ -110,12 +110,12 @@ np_retire(void)
 	while (nwin_pop(&P.w, &it)) {
 		st = it.st;
 		if (np_urlh(st) == it.urlh)
-			atomic_store(&st->next_index, it.index + 1);
+			shm_store(&st->next_index, it.index + 1, relaxed);
 		free(it.msg);
 		n++;
 	}
 	if (n > 0) {
-		atomic_store(&P.stats->nats_pending, P.w.n);
+		shm_store(&P.stats->nats_pending, P.w.n, relaxed);
 		pthread_cond_broadcast(&P.room);
 	}
 }
@@ -176,11 +176,11 @@ np_main(void *arg)
 			log_warnx("nats: %s; retrying", err);
 		snprintf(last, sizeof(last), "%s", err);
 		np_sleep_ms(1000);
-		if (atomic_load(&P.stop))
+		if (shm_load(&P.stop, relaxed))
 			return NULL;
 	}
 	pthread_mutex_lock(&P.mu);
-	while (!atomic_load(&P.stop)) {
+	while (!shm_load(&P.stop, relaxed)) {
 		np_retire();
 		if (P.failed && P.w.inflight == 0) {
 			/* every answer is in: check the stream, then resend */
@@ -302,7 +302,7 @@ nats_pub_entry(struct shm_log_status *st, uint64_t index,
 		return;
 	}
 	nwin_push(&P.w, &it);
-	atomic_store(&P.stats->nats_pending, P.w.n);
+	shm_store(&P.stats->nats_pending, P.w.n, relaxed);
 	pthread_cond_signal(&P.more);
 	pthread_mutex_unlock(&P.mu);
 }
@@ -313,7 +313,7 @@ nats_pub_stop(void)
 	if (!P.on)
 		return;
 	pthread_mutex_lock(&P.mu);
-	atomic_store(&P.stop, 1);
+	shm_store(&P.stop, 1, relaxed);  /* the mutex and join order the rest */
 	pthread_cond_broadcast(&P.more);
 	pthread_cond_broadcast(&P.room);
 	pthread_mutex_unlock(&P.mu);

@@ -5,7 +5,6 @@
 #include "ingest/replay.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +12,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "shm/atomics.h"
 
 /* Publishing 'as fast as possible' yields to the loop after this many
  * records, so signals and the timer of a rate change are still handled. */
@@ -96,7 +96,7 @@ replay_publish_some(struct replay *r, uint64_t max)
 	}
 	if (sent > 0) {
 		r->published += sent;
-		atomic_fetch_add(&r->seg->ingest->records, sent);
+		shm_fetch_add(&r->seg->ingest->records, sent, relaxed);
 		ring_wake(r->w);
 	}
 	return sent;
@@ -162,7 +162,7 @@ replay_bad_line(void *arg, unsigned long line, const char *why)
 	struct bad_ctx *b = arg;
 
 	log_warnx("replay: %s:%lu: %s: line skipped", b->path, line, why);
-	atomic_fetch_add(&b->seg->ingest->parse_failures, 1);
+	shm_fetch_add(&b->seg->ingest->parse_failures, 1, relaxed);
 }
 
 /*

@@ -170,6 +170,31 @@ follow(struct fetch *f, struct fetch_req *r, struct fetch_res *res)
 	return 0;
 }
 
+/* Take r off the multi handle and the list of requests in flight. */
+static void
+req_unlink(struct fetch *f, struct fetch_req *r)
+{
+	curl_multi_remove_handle(f->multi, r->easy);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		f->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	f->inflight--;
+}
+
+/* Free an unlinked r, and stop counting its body. */
+static void
+req_free(struct fetch *f, struct fetch_req *r)
+{
+	f->buffered -= r->len;
+	curl_easy_cleanup(r->easy);
+	free(r->buf);
+	free(r->url);
+	free(r);
+}
+
 static void
 check_done(struct fetch *f)
 {
@@ -209,21 +234,10 @@ check_done(struct fetch *f)
 		    res.too_large ? "response over the size cap" :
 		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result);
 		/* Unlink first: the callback may start or cancel requests. */
-		curl_multi_remove_handle(f->multi, r->easy);
-		if (r->prev != NULL)
-			r->prev->next = r->next;
-		else
-			f->reqs = r->next;
-		if (r->next != NULL)
-			r->next->prev = r->prev;
-		f->inflight--;
+		req_unlink(f, r);
 		/* The body stays counted while the callback parses it. */
 		r->cb(r->arg, &res);
-		f->buffered -= r->len;
-		curl_easy_cleanup(r->easy);
-		free(r->buf);
-		free(r->url);
-		free(r);
+		req_free(f, r);
 	}
 }
 
@@ -512,19 +526,8 @@ fetch_cancel(struct fetch_req *r)
 	if (r == NULL)
 		return;
 	f = r->f;
-	curl_multi_remove_handle(f->multi, r->easy);
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		f->reqs = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
-	f->inflight--;
-	f->buffered -= r->len;
-	curl_easy_cleanup(r->easy);
-	free(r->buf);
-	free(r->url);
-	free(r);
+	req_unlink(f, r);
+	req_free(f, r);
 }
 
 void

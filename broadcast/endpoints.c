@@ -41,17 +41,25 @@ ep_reason(int status)
 	}
 }
 
+/* The status line and headers of a len-byte answer. */
+static int
+send_head(struct evbuffer *out, int status, const char *ctype, size_t len,
+    const char *extra)
+{
+	return evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Access-Control-Allow-Origin: *\r\n"
+	    "Connection: close\r\n%s\r\n", status, ep_reason(status), ctype,
+	    len, extra != NULL ? extra : "") < 0 ? -1 : 0;
+}
+
 /* Status line, headers, then body[0..len) unless head_only. */
 int
 ep_send(struct evbuffer *out, int status, const char *ctype,
     const void *body, size_t len, const char *extra, int head_only)
 {
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "Access-Control-Allow-Origin: *\r\n"
-	    "Connection: close\r\n%s\r\n", status, ep_reason(status), ctype,
-	    len, extra != NULL ? extra : "") < 0)
+	if (send_head(out, status, ctype, len, extra) == -1)
 		return -1;
 	if (!head_only && len > 0 && evbuffer_add(out, body, len) == -1)
 		return -1;
@@ -65,12 +73,7 @@ ep_send_buf(struct evbuffer *out, int status, const char *ctype,
 {
 	size_t len = evbuffer_get_length(body);
 
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "Access-Control-Allow-Origin: *\r\n"
-	    "Connection: close\r\n%s\r\n", status, ep_reason(status), ctype,
-	    len, extra != NULL ? extra : "") < 0)
+	if (send_head(out, status, ctype, len, extra) == -1)
 		return -1;
 	if (!head_only && evbuffer_add_buffer(out, body) == -1)
 		return -1;

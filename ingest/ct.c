@@ -465,6 +465,20 @@ use_fallback(const char *why)
 	loglist_free(&ll);
 }
 
+/* A list read (rc 0) or not (rc < 0, err says why): apply it, or fall
+ * back. */
+static void
+take_list(struct loglist *ll, int rc, const char *err)
+{
+	if (rc < 0) {
+		loglist_free(ll);
+		use_fallback(err);
+		return;
+	}
+	apply_list(ll);
+	loglist_free(ll);
+}
+
 static void
 on_list(void *arg, const struct fetch_res *res)
 {
@@ -484,14 +498,8 @@ on_list(void *arg, const struct fetch_res *res)
 		return;
 	}
 	loglist_init(&ll);
-	if (loglist_parse(&ll, res->body, res->len, &C->cfg, err,
-	    sizeof(err)) < 0) {
-		loglist_free(&ll);
-		use_fallback(err);
-		return;
-	}
-	apply_list(&ll);
-	loglist_free(&ll);
+	take_list(&ll, loglist_parse(&ll, res->body, res->len, &C->cfg, err,
+	    sizeof(err)), err);
 }
 
 static void
@@ -509,14 +517,8 @@ load_list(void)
 		return;
 	}
 	loglist_init(&ll);
-	if (loglist_load_file(&ll, C->cfg.ct_logs_url, &C->cfg, err,
-	    sizeof(err)) < 0) {
-		loglist_free(&ll);
-		use_fallback(err);
-		return;
-	}
-	apply_list(&ll);
-	loglist_free(&ll);
+	take_list(&ll, loglist_load_file(&ll, C->cfg.ct_logs_url, &C->cfg, err,
+	    sizeof(err)), err);
 }
 
 static void

@@ -259,6 +259,19 @@ is_ct_ext_oid(const struct der *oid)
 	    (oid->p[oid->len - 1] == 0x02 || oid->p[oid->len - 1] == 0x03);
 }
 
+/* The extension at *p (before end) and its OID; *p moves past it. */
+static int
+next_ext(const uint8_t **p, const uint8_t *end, struct der *ext,
+    struct der *oid)
+{
+	const uint8_t *q;
+
+	if (x509j_der_expect(p, end, 0x30, ext) != 0)
+		return -1;
+	q = ext->p;
+	return x509j_der_expect(&q, ext->p + ext->len, 0x06, oid) != 0 ? -1 : 0;
+}
+
 /* A DER header (tag, definite length in the fewest octets) into h[2 + sizeof(size_t)]. */
 static size_t
 der_header(uint8_t *h, int tag, size_t len)
@@ -291,7 +304,7 @@ int
 x509j_tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
     unsigned int *mdlen)
 {
-	const uint8_t *p, *end, *q;
+	const uint8_t *p, *end;
 	const uint8_t *pre = c->tbs.p;
 	size_t prelen, kept = 0, a3len = 0, tbslen, hn[3];
 	uint8_t h[3][2 + sizeof(size_t)];
@@ -304,10 +317,7 @@ x509j_tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
 	prelen = (size_t)(c->exts_wrap.tlv - c->tbs.p);
 	end = c->exts.p + c->exts.len;
 	for (p = c->exts.p; p < end;) {
-		if (x509j_der_expect(&p, end, 0x30, &ext) != 0)
-			return -1;
-		q = ext.p;
-		if (x509j_der_expect(&q, ext.p + ext.len, 0x06, &oid) != 0)
+		if (next_ext(&p, end, &ext, &oid) != 0)
 			return -1;
 		if (is_ct_ext_oid(&oid))
 			dropped = 1;
@@ -332,10 +342,7 @@ x509j_tbs_digest(struct x509j *x, const struct certparts *c, uint8_t *md,
 	    !EVP_DigestUpdate(x->mdctx, h[2], hn[2]))
 		return -1;
 	for (p = c->exts.p; p < end;) {
-		if (x509j_der_expect(&p, end, 0x30, &ext) != 0)
-			return -1;
-		q = ext.p;
-		if (x509j_der_expect(&q, ext.p + ext.len, 0x06, &oid) != 0)
+		if (next_ext(&p, end, &ext, &oid) != 0)
 			return -1;
 		if (!is_ct_ext_oid(&oid) &&
 		    !EVP_DigestUpdate(x->mdctx, ext.tlv, ext.tlvlen))

@@ -113,6 +113,27 @@ srv_start(struct srv *s, struct event_base *base)
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* A test server and a fetcher on base; rig_stop frees them and base. */
+static struct fetch *
+rig_start(struct srv *s, struct event_base *base, const struct fetch_opts *o)
+{
+	char err[128];
+	struct fetch *f;
+
+	srv_start(s, base);
+	f = fetch_new(base, o, err, sizeof(err));
+	ck_assert_msg(f != NULL, "%s", err);
+	return f;
+}
+
+static void
+rig_stop(struct srv *s, struct fetch *f)
+{
+	fetch_free(f);
+	evhttp_free(s->http);
+	event_base_free(s->base);
+}
+
 static void
 on_done(void *arg, const struct fetch_res *res)
 {
@@ -162,11 +183,8 @@ START_TEST(get_body_status_and_retry_after)
 	struct srv s;
 	struct fetch *f;
 	struct got g;
-	char err[128];
 
-	srv_start(&s, base);
-	f = fetch_new(base, &opts, err, sizeof(err));
-	ck_assert_ptr_nonnull(f);
+	f = rig_start(&s, base, &opts);
 
 	run_one(base, f, s.port, "/hello", &g);
 	ck_assert(g.res.ok);
@@ -206,9 +224,7 @@ START_TEST(get_body_status_and_retry_after)
 	ck_assert_uint_eq(fetch_count(f), 7);
 	ck_assert_uint_eq(fetch_inflight(f), 0);
 
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 
@@ -251,16 +267,12 @@ START_TEST(body_cap_aborts_transfer)
 	struct srv s;
 	struct fetch *f;
 	struct got g;
-	char err[128];
 
-	srv_start(&s, base);
-	f = fetch_new(base, &opts, err, sizeof(err));
+	f = rig_start(&s, base, &opts);
 	run_one(base, f, s.port, "/big", &g);   /* 256 KiB > 100000 */
 	ck_assert(!g.res.ok);
 	ck_assert(g.res.too_large);
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 
@@ -276,11 +288,10 @@ START_TEST(budget_cuts_only_cuttable_transfers)
 	struct fetch *f;
 	struct got g;
 	struct timeval tv = { 10, 0 };
-	char err[128], url[128];
+	char url[128];
 	int cut;
 
-	srv_start(&s, base);
-	f = fetch_new(base, &o, err, sizeof(err));
+	f = rig_start(&s, base, &o);
 	fetch_hold(f, 900000, 0);
 	ck_assert(!fetch_budget_full(f));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", s.port);
@@ -310,9 +321,7 @@ START_TEST(budget_cuts_only_cuttable_transfers)
 	ck_assert(fetch_budget_full(f));
 	fetch_hold(f, 0, 2000000);
 	ck_assert_uint_eq(fetch_mem(f), 0);
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 
@@ -324,16 +333,12 @@ START_TEST(transfer_timeout_fires)
 	struct srv s;
 	struct fetch *f;
 	struct got g;
-	char err[128];
 
-	srv_start(&s, base);
-	f = fetch_new(base, &o, err, sizeof(err));
+	f = rig_start(&s, base, &o);
 	run_one(base, f, s.port, "/hang", &g);
 	ck_assert(!g.res.ok);
 	ck_assert(g.res.timed_out);
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 
@@ -347,11 +352,10 @@ START_TEST(concurrent_and_cancelled)
 	struct fetch_req *c;
 	struct got g;
 	struct timeval tv = { 10, 0 };
-	char err[128], url[128];
+	char url[128];
 	int i;
 
-	srv_start(&s, base);
-	f = fetch_new(base, &opts, err, sizeof(err));
+	f = rig_start(&s, base, &opts);
 	memset(&g, 0, sizeof(g));
 	g.base = base;
 	g.want = 20;
@@ -368,9 +372,7 @@ START_TEST(concurrent_and_cancelled)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hang", s.port);
 	ck_assert_ptr_nonnull(fetch_get(f, url, never, NULL));
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 
@@ -381,20 +383,16 @@ START_TEST(connections_are_reused)
 	struct srv s;
 	struct fetch *f;
 	struct got g;
-	char err[128];
 	int i;
 
-	srv_start(&s, base);
-	f = fetch_new(base, &opts, err, sizeof(err));
+	f = rig_start(&s, base, &opts);
 	for (i = 0; i < 10; i++) {
 		run_one(base, f, s.port, "/hello", &g);
 		ck_assert_int_eq(g.res.status, 200);
 	}
 	ck_assert_uint_eq(fetch_count(f), 10);
 	ck_assert_int_eq(s.conns_seen, 1);
-	fetch_free(f);
-	evhttp_free(s.http);
-	event_base_free(base);
+	rig_stop(&s, f);
 }
 END_TEST
 

@@ -190,39 +190,22 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-#define LOG_FN(name, lvl, err)                 \
+/* One logging function: emit at lvl (err: with strerror), then do "then"
+ * (exit(1) for fatal and fatalx). */
+#define LOG_FN(name, lvl, err, then)           \
 	void name(const char *fmt, ...)        \
 	{                                      \
 		va_list ap;                    \
 		va_start(ap, fmt);             \
 		log_vemit(lvl, err, fmt, ap);  \
 		va_end(ap);                    \
+		then;                          \
 	}
 
-LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
-LOG_FN(log_info, LOG_LVL_INFO, 0)
-LOG_FN(log_warnx, LOG_LVL_WARN, 0)
-LOG_FN(log_warn, LOG_LVL_WARN, 1)
-LOG_FN(log_error, LOG_LVL_ERROR, 0)
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERROR, 1, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERROR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0, (void)0)
+LOG_FN(log_info, LOG_LVL_INFO, 0, (void)0)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0, (void)0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1, (void)0)
+LOG_FN(log_error, LOG_LVL_ERROR, 0, (void)0)
+LOG_FN(fatal, LOG_LVL_ERROR, 1, exit(1))
+LOG_FN(fatalx, LOG_LVL_ERROR, 0, exit(1))

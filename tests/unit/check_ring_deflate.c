@@ -158,7 +158,7 @@ check_from(struct shm_seg *seg, uint64_t from, uint64_t head)
 
 START_TEST(shared_stream_inflates_from_every_keyframe_to_the_plain_bytes)
 {
-	struct ring_deflate_cfg zc = { .level = 6, .key_records = 16 };
+	struct ring_deflate_cfg zc = { .level = 3, .key_records = 16 };
 	struct shm_seg seg;
 	struct ring_writer w;
 	uint64_t first, head, nkeys = 0;
@@ -170,11 +170,11 @@ START_TEST(shared_stream_inflates_from_every_keyframe_to_the_plain_bytes)
 	w.ids = 1;
 	ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&zc));
 	want_ws(&seg);
-	for (size_t i = 0; i < 200; i++)
+	for (size_t i = 0; i < 130; i++)
 		ck_assert_uint_ne(publish_line(&w, i), UINT64_MAX);
 	first = ring_tail(&seg);
 	head = ring_head(&seg);
-	ck_assert_uint_eq(head - first, 200);
+	ck_assert_uint_eq(head - first, 130);
 	for (uint64_t s = first; s < head; s++) {
 		struct iovec zf;
 		int key;
@@ -188,7 +188,7 @@ START_TEST(shared_stream_inflates_from_every_keyframe_to_the_plain_bytes)
 			    3 * (head - s));
 		}
 	}
-	ck_assert_uint_eq(nkeys, 13);
+	ck_assert_uint_eq(nkeys, 9);
 	ring_deflate_free(w.dfl);
 	shm_seg_close(&seg);
 	free_feed();
@@ -208,7 +208,7 @@ START_TEST(zlib_settings_reach_the_streams_and_each_inflates)
 		{ .level = 3, .key_records = 128 },
 		{ .level = 1, .key_records = 32, .strategy = Z_FIXED,
 		    .mem_level = 9 },
-		{ .level = 6, .key_records = 32, .strategy = Z_FILTERED,
+		{ .level = 4, .key_records = 32, .strategy = Z_FILTERED,
 		    .mem_level = 8 },
 	};
 	struct ring_deflate_cfg bad = { .level = 3, .key_records = 64,
@@ -226,7 +226,7 @@ START_TEST(zlib_settings_reach_the_streams_and_each_inflates)
 		w.ids = 1;
 		ck_assert_ptr_nonnull(w.dfl = ring_deflate_new(&set[k]));
 		want_ws(&seg);
-		for (size_t i = 0; i < 150; i++)
+		for (size_t i = 0; i < 80; i++)
 			ck_assert_uint_ne(publish_line(&w, i), UINT64_MAX);
 		first = ring_tail(&seg);
 		head = ring_head(&seg);

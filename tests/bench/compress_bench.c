@@ -162,14 +162,14 @@ zlib_one(struct replay_feed *f, size_t n, int v, int level, int flush)
 
 /*
  * Could one deflate pass serve two forms? Only where their bytes agree:
- * per record, how much of the lite text is the full text's prefix, and
- * whether lite is the full text with one piece cut out (prefix + suffix
- * cover it).
+ * per record, how much of the lite text is the full text's prefix, how
+ * much its suffix, and how much neither (the renderer writes lite as
+ * full without as_der and chain: head, "}", tail).
  */
 static void
 forms_overlap(struct replay_feed *f)
 {
-	uint64_t lite = 0, pre = 0, suf = 0, onecut = 0;
+	uint64_t lite = 0, pre = 0, suf = 0;
 
 	for (size_t i = 0; i < f->n; i++) {
 		struct iovec json[RV_COUNT];
@@ -188,12 +188,12 @@ forms_overlap(struct replay_feed *f)
 		lite += la;
 		pre += p;
 		suf += q;
-		if (p + q >= la)
-			onecut++;
 	}
-	printf("forms lite_bytes_full_prefix %.3f lite_bytes_full_suffix %.3f "
-	    "lite_is_full_with_one_cut %llu of %zu\n", (double)pre / (double)lite,
-	    (double)suf / (double)lite, (unsigned long long)onecut, f->n);
+	printf("forms lite_bytes_full_prefix %.4f lite_bytes_full_suffix %.4f "
+	    "lite_bytes_neither %.4f (%llu bytes over %zu records)\n",
+	    (double)pre / (double)lite, (double)suf / (double)lite,
+	    (double)(lite - pre - suf) / (double)lite,
+	    (unsigned long long)(lite - pre - suf), f->n);
 }
 
 /*

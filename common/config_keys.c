@@ -127,10 +127,10 @@ const struct ckey config_keys[] = {
 
 	ROW("compression.enabled", KT_BOOL, compression.enabled, "true", 0, 0, 0),
 	ROW("compression.keyframe_records", KT_INT, compression.keyframe_records,
-	    "64", 1, 1000000, 0),
+	    "128", 1, 1000000, 0),
 	ROW("compression.keyframe_ms", KT_INT, compression.keyframe_ms, "1000",
 	    0, 3600000, 0),
-	ROW("compression.level", KT_INT, compression.level, "6", 1, 9, 0),
+	ROW("compression.level", KT_INT, compression.level, "3", 1, 9, 0),
 	ROW("nats.url", KT_STR, nats.url, "nats://127.0.0.1:4222", 0, 0, 0),
 	ROW("nats.stream", KT_STR, nats.stream, "CERTSTREAM", 0, 0, 0),
 	ROW("nats.subject", KT_STR, nats.subject, "certstream.records", 0, 0, 0),

@@ -92,10 +92,12 @@ ring_deflate_new(const struct ring_deflate_cfg *cfg)
 		/* Raw deflate (-15: no zlib header, the 32 KiB window RFC
 		 * 7692 assumes when server_max_window_bits is not set; a
 		 * gzip body's window is 32 KiB too). */
-		if (deflateInit2(&d->z[s], cfg->level, Z_DEFLATED, -15, 8,
-		    Z_DEFAULT_STRATEGY) != Z_OK) {
-			log_warnx("%s: deflateInit2(level %d) failed",
-			    __func__, cfg->level);
+		if (deflateInit2(&d->z[s], cfg->level, Z_DEFLATED, -15,
+		    cfg->mem_level > 0 ? cfg->mem_level : 8,
+		    cfg->strategy) != Z_OK) {
+			log_warnx("%s: deflateInit2(level %d, memLevel %d, "
+			    "strategy %d) failed", __func__, cfg->level,
+			    cfg->mem_level, cfg->strategy);
 			ring_deflate_free(d);
 			return NULL;
 		}

@@ -43,6 +43,8 @@ struct ring_deflate_cfg {
 	int level;              /* zlib level 1..9 */
 	uint32_t key_records;   /* a keyframe at least every this many records */
 	uint32_t key_ms;        /* ... and at least every this many ms (0: off) */
+	int strategy;           /* zlib strategy (0: Z_DEFAULT_STRATEGY) */
+	int mem_level;          /* zlib memLevel 1..9 (0: 8) */
 };
 
 /* One record's compressed streams (valid until the next call). */

@@ -346,8 +346,11 @@ worker_ticks() { # comma-separated pids: utime + stime, clock ticks
 	done | awk '{ s += $1 } END { print s + 0 }'
 }
 compress_part() {
-	log "compression: build/compress_bench (4,000 records, level 6, keyframe every 64) and build/render_bench"
-	"$top/build/compress_bench" "$FEED" 4000 6 >"$work/cb.out" || return 1
+	# The daemon's defaults (compression.level 3, keyframe_records 128):
+	# levels, strategies and memLevel compared by `compress_bench FEED
+	# 4000 matrix` (README, Compression).
+	log "compression: build/compress_bench (4,000 records, level 3, keyframe every 128) and build/render_bench"
+	"$top/build/compress_bench" "$FEED" 4000 3 128 >"$work/cb.out" || return 1
 	"$top/build/render_bench" 2 >"$work/rb.out" 2>/dev/null || return 1
 	for f in lite full domains; do
 		row "$f: bytes on the wire per message, compressed (shared stream) / plain; ratio plain over compressed" \

@@ -190,7 +190,7 @@ END_TEST
  */
 START_TEST(gzip_body_from_the_shared_stream_inflates_to_the_plain_events)
 {
-	struct ring_deflate_cfg zc = { 6, 16, 0 };
+	struct ring_deflate_cfg zc = { .level = 6, .key_records = 16 };
 	struct shm_seg seg;
 	struct ring_writer w;
 	static char line[2][4096];

@@ -10,25 +10,16 @@ const path = require('node:path');
 const http = require('node:http');
 const WebSocket = require('../node/node_modules/ws');
 const { startDaemon, runBin, childrenOf, freePort, sleep } = require('./lib/daemon');
+const { writeFeed } = require('./lib/mkfeed');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-master-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-// A feed of its own: N records whose cert_index counts 0..N-1, so a client
-// can tell a gap from the loop seam.
+// A feed of its own: N records (real certificates, lib/mkfeed.js) whose
+// cert_index counts 0..N-1, so a client can tell a gap from the loop seam.
 const N = 5000;
 const feedFile = path.join(dir, 'feed.ndjson');
-fs.writeFileSync(feedFile, Array.from({ length: N }, (_, i) => JSON.stringify({
-  message_type: 'certificate_update',
-  data: {
-    update_type: 'X509LogEntry',
-    leaf_cert: { all_domains: [`m${i}.example`], as_der: 'AA==' },
-    chain: [],
-    cert_index: i,
-    cert_link: '',
-    source: { url: 'https://log.example/', name: 'master test' },
-  },
-})).join('\n') + '\n');
+writeFeed(feedFile, { count: N, url: 'https://log.example/', name: 'master test' });
 
 function conf(rate) {
   return `source: replay\nreplay:\n  file: ${JSON.stringify(feedFile)}\n  rate: ${rate}\n  loop: true\n`;

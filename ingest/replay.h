@@ -85,9 +85,10 @@ int replay_feed_add_line(struct replay_feed *f, const char *line, size_t len,
 
 void replay_feed_free(struct replay_feed *f);
 
-/* Would replay_start() accept path? For the master's start-up check and
- * `-n`, so a missing or empty feed is refused before anything forks.
- * 0, or -1 with err filled ("FILE: reason"). */
+/* Would replay_start() accept path (does it hold a usable record)? For
+ * the master's start-up check and `-n`, so a missing or empty feed is
+ * refused before anything forks; it reads up to the first usable record
+ * only. 0, or -1 with err filled ("FILE: reason"). */
 int replay_feed_check(const char *path, char *err, size_t errlen);
 
 /* Write seen_us into record i's three variants and point json[] at them

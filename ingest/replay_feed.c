@@ -503,9 +503,10 @@ feed_render_free(struct replay_feed *f)
 	}
 }
 
-int
-replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
-    void *arg, char *err, size_t errlen)
+/* replay_feed_load, or with first_only just up to its first record. */
+static int
+feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
+    void *arg, int first_only, char *err, size_t errlen)
 {
 	FILE *fp;
 	char *line = NULL;
@@ -528,7 +529,8 @@ replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((!first_only || f->n == 0) &&
+	    (n = getline(&line, &cap, fp)) != -1) {
 		f->lines++;
 		if (replay_feed_add_line(f, line, (size_t)n, why, sizeof(why)) == -1) {
 			f->bad++;
@@ -555,6 +557,13 @@ out:
 	return rc;
 }
 
+int
+replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
+    void *arg, char *err, size_t errlen)
+{
+	return feed_load(f, path, bad, arg, 0, err, errlen);
+}
+
 void
 replay_feed_free(struct replay_feed *f)
 {
@@ -569,7 +578,9 @@ replay_feed_check(const char *path, char *err, size_t errlen)
 {
 	struct replay_feed f;
 
-	if (replay_feed_load(&f, path, NULL, NULL, err, errlen) == -1)
+	/* One usable record is enough to start: rendering the whole feed
+	 * here would only be done again by the ingest. */
+	if (feed_load(&f, path, NULL, NULL, 1, err, errlen) == -1)
 		return -1;
 	replay_feed_free(&f);
 	return 0;

@@ -81,6 +81,14 @@ cat_lines(char *text, const char *line)
 	return t;
 }
 
+/* A message whose certificate is a placeholder (one zero byte). */
+#define PLACEHOLDER_LINE                                                       \
+	"{\"message_type\":\"certificate_update\",\"data\":{"                 \
+	"\"update_type\":\"X509LogEntry\",\"leaf_cert\":{\"all_domains\":"    \
+	"[\"m3.example\"],\"as_der\":\"AA==\"},\"chain\":[],"                 \
+	"\"cert_index\":3,\"submission_timestamp\":1.5,\"source\":"            \
+	"{\"url\":\"https://l.example/\",\"name\":\"l\"}}}\n"
+
 /* Three records: a.example (100), b.example (101), c.example (102). */
 static char *
 good3(void)
@@ -373,6 +381,18 @@ START_TEST(test_empty_unreadable_or_useless_file_is_refused)
 	free(text);
 	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), 0);
 	unlink(path);
+	/* a feed of placeholder certificates only has no usable record; one
+	 * good record after bad lines is enough */
+	write_feed(path, PLACEHOLDER_LINE PLACEHOLDER_LINE);
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "2 lines, 2 bad") != NULL, "%s", err);
+	unlink(path);
+	text = cat_lines(NULL, "garbage\n" PLACEHOLDER_LINE);
+	text = cat_lines(text, cert_line(9, "late.example"));
+	write_feed(path, text);
+	free(text);
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), 0);
+	unlink(path);
 }
 END_TEST
 
@@ -646,12 +666,7 @@ START_TEST(test_records_are_rendered_and_bad_certificates_refused)
 	    at + strlen(from));
 	text = cat_lines(NULL, orig);                             /* 1 */
 	text = cat_lines(text, edited);                           /* 2 */
-	text = cat_lines(text,                                    /* 3: AA== */
-	    "{\"message_type\":\"certificate_update\",\"data\":{"
-	    "\"update_type\":\"X509LogEntry\",\"leaf_cert\":{\"all_domains\":"
-	    "[\"m3.example\"],\"as_der\":\"AA==\"},\"chain\":[],"
-	    "\"cert_index\":3,\"submission_timestamp\":1.5,\"source\":"
-	    "{\"url\":\"https://l.example/\",\"name\":\"l\"}}}\n");
+	text = cat_lines(text, PLACEHOLDER_LINE);                 /* 3: AA== */
 	text = cat_lines(text,                                    /* 4: no DER */
 	    "{\"message_type\":\"certificate_update\",\"data\":{\"leaf_cert\":"
 	    "{\"all_domains\":[\"no-der.example\"]},\"cert_index\":1,"

@@ -354,8 +354,11 @@ test('kill -9 of a worker or the ingest, five rounds under WebSocket and SSE loa
       await waitFor(() => sseOnVictim.every((s, i) => s.resumes > resumesBefore[i]), 5000,
         'the victim\'s SSE clients reconnecting');
     }
-    // The rest streamed on across the kill, without a break.
-    await sleep(2500);
+    // The rest streamed on across the kill, without a break: a second
+    // at least, and until each has 50 records more.
+    await sleep(1000);
+    await waitFor(() => survivors.every((c, i) => c.closeCode !== null || c.idx.length > marks[i] + 50), 5000,
+      `round ${round}: the survivors streaming on`);
     survivors.forEach((c, i) => {
       assert.strictEqual(c.closeCode, null, `round ${round}: a client of another worker was closed`);
       assert.ok(c.idx.length > marks[i] + 50, `round ${round}: a survivor stalled (${c.idx.length - marks[i]} new)`);

@@ -142,9 +142,10 @@ test('kill -9 of a worker: replaced within 2 s, new connections work, the other 
   t.diagnostic(`worker replaced in ${took} ms`);
   assert.notStrictEqual(replacement, victim);
 
-  // Let the survivors stream on for a while across the kill.
+  // Let the survivors stream on across the kill: 100 records each.
   const marks = clients.map((c) => c.idx.length);
-  await sleep(1500);
+  await waitFor(() => clients.every((c, i) => c.closeCode !== null || c.idx.length > marks[i] + 100), 5000,
+    'the survivors streaming on');
   const survivors = clients.filter((c) => c.closeCode === null);
   const dropped = clients.filter((c) => c.closeCode !== null);
   assert.ok(survivors.length > 0, 'some clients were on worker 2');

@@ -247,10 +247,6 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 	/* dedup, render, publish: ingest/pipeline.c. A duplicate the set may
 	 * hold from an ingest killed before the sink had it safe goes to the
 	 * sink again (which drops what it has), not the ring. */
-	/* Passed before the dedup set can hold it: a successor after a kill
-	 * in between resends it rather than take it for a duplicate. */
-	if (pipeline_sink() != NULL)
-		atomic_store(&l->st->passed, e->index + 1);
 	p->render_dups = pipeline_sink() != NULL && e->index < l->resend_below;
 	switch (pipeline_entry(p, &src, (uint16_t)(l->st - ct_seg()->logs), e,
 	    seen_us, err, sizeof(err))) {

@@ -198,7 +198,8 @@ ingest_main(const struct config *cfg, struct shm_seg *seg,
 		if (cfg->nats.publish) {
 			if (nats_pub_start(cfg, seg) == -1)
 				goto out;
-			pipeline_set_sink(nats_pub_entry);
+			pipeline_set_sink(nats_pub_entry,
+			    PIPE_SINK_PASSED_FIRST);
 		}
 		if (ct_start(in.base, cfg, seg, &in.w) == -1)
 			goto out;

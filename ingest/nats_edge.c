@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "ingest/nats_conn.h"
 #include "ingest/nats_env.h"
+#include "ingest/pipeline.h"
 #include "shm/atomics.h"
 
 #define NE_WAIT_MS 500
@@ -152,7 +153,7 @@ ne_gap(struct nats_edge *e, uint64_t from, uint64_t to)
 		}
 		memcpy(r.json, iov, sizeof(iov));
 		if (ring_head(e->seg) != id ||
-		    ring_publish_rec(e->w, &r) == UINT64_MAX) {
+		    pipeline_publish_rec(e->w, &r, NULL, 0) != PIPE_PUBLISHED) {
 			ring_skip_to(e->w, to);
 			return;
 		}
@@ -201,7 +202,7 @@ ne_take(struct nats_edge *e, natsMsg *m)
 		ring_skip_to(e->w, seq + 1);
 		return;
 	}
-	if (ring_publish_rec(e->w, &r) == UINT64_MAX) {
+	if (pipeline_publish_rec(e->w, &r, NULL, 0) != PIPE_PUBLISHED) {
 		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " does not fit the "
 		    "ring; passed", seq);

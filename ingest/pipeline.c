@@ -12,13 +12,16 @@
  *   4. render: the three forms (ingest/render/), given the same SHA-256
  *      for the certificate's "sha256";
  *   5. publish: one ring record saying which log and index it holds
- *      (publish() below: the one place a record is built);
+ *      (publish() below: the one place a record is built; it and the
+ *      records replay and a NATS edge bring go into the ring through
+ *      pipeline_publish_rec, the ingest's one call of ring_publish_rec);
  *   6. resume point: the poller's ct_publish (ct.c) then advances the
  *      log's next index, so a successor resumes after the last record.
  */
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,11 +31,13 @@
 
 /* One per process: the ingest runs one CT source. */
 static pipeline_sink_fn *sink;
+static unsigned sink_flags;
 
 void
-pipeline_set_sink(pipeline_sink_fn *fn)
+pipeline_set_sink(pipeline_sink_fn *fn, unsigned flags)
 {
 	sink = fn;
+	sink_flags = fn != NULL ? flags : 0;
 }
 
 pipeline_sink_fn *
@@ -89,12 +94,21 @@ publish(struct pipeline *p, uint16_t log, const struct leaf_entry *e,
 		p->have_rec = 1;
 		return PIPE_DUPLICATE;
 	}
-	if (ring_publish_rec(p->w, &rec) == UINT64_MAX) {
+	if (pipeline_publish_rec(p->w, &rec, err, errlen) != PIPE_PUBLISHED)
+		return PIPE_TOO_BIG;
+	p->have_rec = 1;
+	return PIPE_PUBLISHED;
+}
+
+enum pipe_result
+pipeline_publish_rec(struct ring_writer *w, const struct ring_rec *r,
+    char *err, size_t errlen)
+{
+	if (ring_publish_rec(w, r) == UINT64_MAX) {
 		snprintf(err, errlen, "record of %zu bytes does not fit the ring",
-		    p->out.len[RV_FULL]);
+		    r->json[RV_FULL].iov_len);
 		return PIPE_TOO_BIG;
 	}
-	p->have_rec = 1;
 	return PIPE_PUBLISHED;
 }
 
@@ -110,6 +124,8 @@ pipeline_entry(struct pipeline *p, const struct render_source *src,
 	int dup = 0;
 
 	p->have_rec = 0;
+	if (sink_flags & PIPE_SINK_PASSED_FIRST)
+		atomic_store(&p->w->seg->logs[log].passed, e->index + 1);
 	/* 2. hash */
 	if (!EVP_Digest(e->cert.p, e->cert.len, h, &hl, p->sha256, NULL)) {
 		snprintf(err, errlen, "certificate digest failed");

@@ -52,7 +52,16 @@ enum pipe_result {
  */
 typedef void pipeline_sink_fn(struct shm_log_status *st, uint64_t index,
     const struct ring_rec *r, const char *logid, const uint8_t key[32]);
-void pipeline_set_sink(pipeline_sink_fn *fn);
+
+/* What a sink asks of the pipeline, at pipeline_set_sink. */
+enum pipe_sink_flags {
+	/* Mark each entry passed (its log's `passed` in the segment) before
+	 * dedup can remember it: a successor after a kill in between sends
+	 * it again rather than take it for a duplicate. */
+	PIPE_SINK_PASSED_FIRST = 1 << 0,
+};
+
+void pipeline_set_sink(pipeline_sink_fn *fn, unsigned flags);
 pipeline_sink_fn *pipeline_sink(void);
 
 /* 0, or -1 when out of memory. */
@@ -60,9 +69,20 @@ int pipeline_init(struct pipeline *p, struct ring_writer *w);
 void pipeline_fini(struct pipeline *p);
 
 /* Entry e of the log in shm_log_status slot `log` (src names it), seen at
- * seen_us (Unix microseconds): dedup, render, publish. */
+ * seen_us (Unix microseconds): dedup, render, publish (and what the sink
+ * asked for, see pipeline_set_sink). */
 enum pipe_result pipeline_entry(struct pipeline *p,
     const struct render_source *src, uint16_t log, const struct leaf_entry *e,
     int64_t seen_us, char *err, size_t errlen);
+
+/*
+ * Step 5 alone, for a record the ingest did not render from a CT entry:
+ * replay's (rendered at load by the same library), an edge's (rendered by
+ * the ingest that published it to NATS), an edge's gap notice. The
+ * ingest's one call of ring_publish_rec. PIPE_PUBLISHED, or
+ * PIPE_TOO_BIG with err filled (err may be NULL with errlen 0).
+ */
+enum pipe_result pipeline_publish_rec(struct ring_writer *w,
+    const struct ring_rec *r, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Replay source: publishes a loaded feed (replay_feed.c) to the ring on a
- * timer, at replay.rate.
+ * timer, at replay.rate, through the pipeline's publish step.
  */
 #include "ingest/replay.h"
 
@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "ingest/pipeline.h"
 #include "shm/atomics.h"
 
 /* Publishing 'as fast as possible' yields to the loop after this many
@@ -62,6 +63,7 @@ replay_publish_some(struct replay *r, uint64_t max)
 {
 	struct ring_rec rr;
 	uint64_t sent = 0;
+	char err[128];
 
 	/* Bounded by attempts, not successes: a feed of records too large for
 	 * the ring must not spin. */
@@ -75,11 +77,11 @@ replay_publish_some(struct replay *r, uint64_t max)
 		rr.facts.iov_len = rec->flen;
 		rr.seen_us = seen;
 		rr.log = RING_NO_LOG;
-		if (ring_publish_rec(r->w, &rr) == UINT64_MAX) {
+		if (pipeline_publish_rec(r->w, &rr, err, sizeof(err)) !=
+		    PIPE_PUBLISHED) {
 			if (!r->warned_big) {
-				log_warnx("replay: record %zu (%u bytes) does not fit "
-				    "the ring (buffer_bytes): skipped", r->next,
-				    rec->len[RV_FULL]);
+				log_warnx("replay: record %zu: %s (buffer_bytes): "
+				    "skipped", r->next, err);
 				r->warned_big = 1;
 			}
 		} else {
@@ -241,11 +243,11 @@ replay_start(struct event_base *base, const struct config *cfg,
 	log_info("replay: %s: %zu records (%" PRIu64 " lines, %" PRIu64
 	    " bad), rate %g/s%s", cfg->replay.file, r->feed.n, r->feed.lines,
 	    r->feed.bad, cfg->replay.rate, cfg->replay.loop ? ", looping" : "");
-	if (r->feed.recorded > 0)
-		log_info("replay: %s: %" PRIu64 " records streamed as the file "
-		    "wrote them, not rendered (first: line %" PRIu64 ": %s)",
-		    cfg->replay.file, r->feed.recorded, r->feed.recorded_line,
-		    r->feed.recorded_why);
+	if (r->feed.differs > 0)
+		log_info("replay: %s: %" PRIu64 " records differ from what their "
+		    "certificate renders to (first: line %" PRIu64 "); streamed "
+		    "as rendered", cfg->replay.file, r->feed.differs,
+		    r->feed.differs_line);
 	if ((r->next = replay_resume_point(r)) != 0) {
 		log_info("replay: resuming after record %zu of the feed", r->next);
 		if (r->next == r->feed.n) {

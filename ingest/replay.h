@@ -9,9 +9,11 @@
  * with the log, index, update_type and submission_timestamp the message
  * names. The three forms (lite, full, domains) are kept with a fixed-width
  * `seen` placeholder, so publishing a record is patching 17 digits and a
- * copy into the ring. A message whose certificate does not render to its
- * own text (no DER, a placeholder, fields edited by hand: test feeds) is
- * streamed as the file wrote it instead (replay_recorded.c), and counted.
+ * copy into the ring. What is streamed is what the render library writes,
+ * never the line's own text: a message whose certificate does not render
+ * (no DER, a placeholder) is refused as a bad line, and one whose text
+ * differs from its certificate's rendering (edited by hand, another
+ * server's recording) is counted and streamed as rendered.
  *
  * replay_feed.c loads and stamps a feed; replay.c publishes it on a timer.
  * Rendering at load, not at each publication: a looping feed would render
@@ -55,9 +57,8 @@ struct replay_feed {
 	uint64_t bad;               /* lines (or entries) skipped as malformed */
 	uint64_t skipped;           /* heartbeats and blank lines, not errors */
 	uint64_t next_index;        /* raw entries without an index count on */
-	uint64_t recorded;          /* records streamed as the file wrote them */
-	uint64_t recorded_line;     /* the first of them, and why */
-	char recorded_why[160];
+	uint64_t differs;           /* records whose line is not their rendering */
+	uint64_t differs_line;      /* the first of them */
 	struct render_out *ro;      /* while loading: the renderer's buffers */
 	char origin[128];           /* file name: the source of raw entries */
 };
@@ -84,9 +85,10 @@ int replay_feed_add_line(struct replay_feed *f, const char *line, size_t len,
 
 void replay_feed_free(struct replay_feed *f);
 
-/* Would replay_start() accept path? For the master's start-up check and
- * `-n`, so a missing or empty feed is refused before anything forks.
- * 0, or -1 with err filled ("FILE: reason"). */
+/* Would replay_start() accept path (does it hold a usable record)? For
+ * the master's start-up check and `-n`, so a missing or empty feed is
+ * refused before anything forks; it reads up to the first usable record
+ * only. 0, or -1 with err filled ("FILE: reason"). */
 int replay_feed_check(const char *path, char *err, size_t errlen);
 
 /* Write seen_us into record i's three variants and point json[] at them
@@ -97,23 +99,6 @@ void replay_feed_stamp(struct replay_feed *f, size_t i, int64_t seen_us,
 /* Unix microseconds as exactly REPLAY_SEEN_LEN characters of a JSON number
  * (seconds '.' microseconds; no NUL written). */
 void replay_seen_format(char out[REPLAY_SEEN_LEN], int64_t seen_us);
-
-/*
- * For the loaders (replay.c, replay_recorded.c): append form v (JSON text
- * holding the seen placeholder exactly once) or the facts to the record
- * being built, then the record to the feed. 0, or -1 with err filled.
- */
-int replay_feed_put_form(struct replay_feed *f, struct replay_rec *rec, int v,
-    const char *s, size_t len, char *err, size_t errlen);
-int replay_feed_put_facts(struct replay_feed *f, struct replay_rec *rec,
-    const void *p, size_t len, char *err, size_t errlen);
-int replay_feed_push(struct replay_feed *f, const struct replay_rec *rec,
-    char *err, size_t errlen);
-
-/* obj's member key if it has json-c type `type`, else NULL. */
-struct json_object;
-struct json_object *replay_json_get(struct json_object *obj, const char *key,
-    int type);
 
 struct replay;
 

@@ -1,5 +1,5 @@
 # Replay source: a recorded NDJSON feed published to the ring.
-INGEST_SRCS += ingest/replay_feed.c ingest/replay_recorded.c ingest/replay.c \
+INGEST_SRCS += ingest/replay_feed.c ingest/replay.c \
 	ingest/ingest.c
 UNIT_SRCS += tests/unit/check_replay.c
 UNIT_SUITES += replay

@@ -1,7 +1,7 @@
 /*
  * A replay feed: the NDJSON file read once, each record rendered then by
- * the render library (or, for a hand-written one, taken as recorded),
- * kept ready to publish with only its seen digits left to stamp.
+ * the render library, kept ready to publish with only its seen digits left
+ * to stamp. A record whose certificate does not render is refused.
  */
 #include "ingest/replay.h"
 
@@ -17,7 +17,6 @@
 #include "common/base64.h"
 #include "ingest/leaf.h"
 #include "ingest/render/render.h"
-#include "ingest/replay_recorded.h"
 
 #define SEEN_KEY "\"seen\":"
 #define SEEN_PATTERN SEEN_KEY REPLAY_SEEN_PLACEHOLDER
@@ -49,7 +48,8 @@ replay_seen_format(char out[REPLAY_SEEN_LEN], int64_t seen_us)
 	memcpy(out, tmp, REPLAY_SEEN_LEN);
 }
 
-struct json_object *
+/* obj's member key if it has json-c type `type`, else NULL. */
+static struct json_object *
 replay_json_get(struct json_object *obj, const char *key, int type)
 {
 	struct json_object *v;
@@ -78,7 +78,9 @@ feed_reserve(struct replay_feed *f, size_t more)
 	return 0;
 }
 
-int
+/* Append form v (JSON text holding the seen placeholder exactly once) to
+ * the record being built. 0, or -1 with err filled. */
+static int
 replay_feed_put_form(struct replay_feed *f, struct replay_rec *rec, int v,
     const char *s, size_t len, char *err, size_t errlen)
 {
@@ -106,7 +108,7 @@ replay_feed_put_form(struct replay_feed *f, struct replay_rec *rec, int v,
 	return 0;
 }
 
-int
+static int
 replay_feed_put_facts(struct replay_feed *f, struct replay_rec *rec,
     const void *p, size_t len, char *err, size_t errlen)
 {
@@ -121,7 +123,7 @@ replay_feed_put_facts(struct replay_feed *f, struct replay_rec *rec,
 	return 0;
 }
 
-int
+static int
 replay_feed_push(struct replay_feed *f, const struct replay_rec *rec,
     char *err, size_t errlen)
 {
@@ -284,10 +286,12 @@ same_but_seen(const char *line, size_t len, const char *r, size_t rlen)
 }
 
 /*
- * A recorded certificate_update (line, as parsed into msg): rendered from
- * its certificate when that gives the file's text, so the render library
- * writes what is streamed; else streamed as the file wrote it (counted,
- * the first one's reason kept for the log). 1, or -1 with err filled.
+ * A recorded certificate_update (line, as parsed into msg), rendered from
+ * its certificate by the render library, as live ingest renders: what is
+ * streamed is what the render writes, whatever else the line says (a
+ * line whose text differs is counted, the first one kept for the log).
+ * A message without a certificate that renders is refused. 1, or -1 with
+ * err filled.
  */
 static int
 feed_add_message(struct replay_feed *f, struct render_out *ro,
@@ -298,28 +302,23 @@ feed_add_message(struct replay_feed *f, struct render_out *ro,
 	struct render_source src;
 	struct leaf_entry e;
 	char why[160];
-	int rc;
+	int rc = -1;
 
-	if (msg_entry(msg, &d, &e, &src, why, sizeof(why)) == 0) {
-		if (render_entry(&e, &src, SEEN_PLACEHOLDER_S, ro, err,
-		    errlen) == -1)
-			snprintf(why, sizeof(why), "its certificate does not "
-			    "render: %s", err);
-		else if (!same_but_seen(line, len, ro->json[RV_FULL],
-		    ro->len[RV_FULL]))
-			snprintf(why, sizeof(why), "its certificate renders to "
-			    "other text");
-		else {
-			msg_der_free(&d);
-			return feed_add_rendered(f, ro, err, errlen);
-		}
+	if (msg_entry(msg, &d, &e, &src, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s", why);
+		goto out;
 	}
+	if (render_entry(&e, &src, SEEN_PLACEHOLDER_S, ro, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "its certificate does not render: %s", why);
+		goto out;
+	}
+	if (!same_but_seen(line, len, ro->json[RV_FULL], ro->len[RV_FULL]) &&
+	    f->differs++ == 0)
+		f->differs_line = f->lines;
+	rc = feed_add_rendered(f, ro, err, errlen);
+out:
 	msg_der_free(&d);
-	if ((rc = replay_recorded_add(f, msg, err, errlen)) == 1 &&
-	    f->recorded++ == 0) {
-		f->recorded_line = f->lines;
-		snprintf(f->recorded_why, sizeof(f->recorded_why), "%s", why);
-	}
 	return rc;
 }
 
@@ -504,9 +503,10 @@ feed_render_free(struct replay_feed *f)
 	}
 }
 
-int
-replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
-    void *arg, char *err, size_t errlen)
+/* replay_feed_load, or with first_only just up to its first record. */
+static int
+feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
+    void *arg, int first_only, char *err, size_t errlen)
 {
 	FILE *fp;
 	char *line = NULL;
@@ -529,7 +529,8 @@ replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((!first_only || f->n == 0) &&
+	    (n = getline(&line, &cap, fp)) != -1) {
 		f->lines++;
 		if (replay_feed_add_line(f, line, (size_t)n, why, sizeof(why)) == -1) {
 			f->bad++;
@@ -556,6 +557,13 @@ out:
 	return rc;
 }
 
+int
+replay_feed_load(struct replay_feed *f, const char *path, replay_bad_fn bad,
+    void *arg, char *err, size_t errlen)
+{
+	return feed_load(f, path, bad, arg, 0, err, errlen);
+}
+
 void
 replay_feed_free(struct replay_feed *f)
 {
@@ -570,7 +578,9 @@ replay_feed_check(const char *path, char *err, size_t errlen)
 {
 	struct replay_feed f;
 
-	if (replay_feed_load(&f, path, NULL, NULL, err, errlen) == -1)
+	/* One usable record is enough to start: rendering the whole feed
+	 * here would only be done again by the ingest. */
+	if (feed_load(&f, path, NULL, NULL, 1, err, errlen) == -1)
 		return -1;
 	replay_feed_free(&f);
 	return 0;

@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { runBin, startDaemon, freePort, ROOT } = require('./lib/daemon');
+const { writeFeed } = require('./lib/mkfeed');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-conf-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -106,10 +107,8 @@ test('a bad configuration does not start: exit 1, nothing listens, no segment', 
 test('environment overrides the file at run time (port, workers)', async (t) => {
   // The helper passes CERTSTREAM_PORT and CERTSTREAM_WORKERS over a file
   // that says otherwise; /health answering on the picked port proves it.
-  const feed = conf('feed.ndjson', JSON.stringify({
-    message_type: 'certificate_update',
-    data: { leaf_cert: { all_domains: ['a.example'] }, cert_index: 1, source: { url: 'https://l.example/', name: 'l' } },
-  }) + '\n');
+  const feed = path.join(dir, 'feed.ndjson');
+  writeFeed(feed, { count: 1, first: 1, domains: ['a.example'], url: 'https://l.example/', name: 'l' });
   const d = await startDaemon({
     t,
     workers: 2,

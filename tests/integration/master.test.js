@@ -10,25 +10,19 @@ const path = require('node:path');
 const http = require('node:http');
 const WebSocket = require('../node/node_modules/ws');
 const { startDaemon, runBin, childrenOf, freePort, sleep } = require('./lib/daemon');
+const { writeFeed } = require('./lib/mkfeed');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certstream-master-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-// A feed of its own: N records whose cert_index counts 0..N-1, so a client
-// can tell a gap from the loop seam.
-const N = 5000;
+// A feed of its own: N records (real certificates, lib/mkfeed.js) whose
+// cert_index counts 0..N-1, so a client can tell a gap from the loop seam.
+// At the highest rate here (200/s) a loop takes 10 s, longer than any
+// window a test watches, so no gap can be a whole loop; each daemon start
+// renders the feed, so it is no longer than that.
+const N = 2000;
 const feedFile = path.join(dir, 'feed.ndjson');
-fs.writeFileSync(feedFile, Array.from({ length: N }, (_, i) => JSON.stringify({
-  message_type: 'certificate_update',
-  data: {
-    update_type: 'X509LogEntry',
-    leaf_cert: { all_domains: [`m${i}.example`], as_der: 'AA==' },
-    chain: [],
-    cert_index: i,
-    cert_link: '',
-    source: { url: 'https://log.example/', name: 'master test' },
-  },
-})).join('\n') + '\n');
+writeFeed(feedFile, { count: N, url: 'https://log.example/', name: 'master test' });
 
 function conf(rate) {
   return `source: replay\nreplay:\n  file: ${JSON.stringify(feedFile)}\n  rate: ${rate}\n  loop: true\n`;
@@ -148,9 +142,10 @@ test('kill -9 of a worker: replaced within 2 s, new connections work, the other 
   t.diagnostic(`worker replaced in ${took} ms`);
   assert.notStrictEqual(replacement, victim);
 
-  // Let the survivors stream on for a while across the kill.
+  // Let the survivors stream on across the kill: 100 records each.
   const marks = clients.map((c) => c.idx.length);
-  await sleep(1500);
+  await waitFor(() => clients.every((c, i) => c.closeCode !== null || c.idx.length > marks[i] + 100), 5000,
+    'the survivors streaming on');
   const survivors = clients.filter((c) => c.closeCode === null);
   const dropped = clients.filter((c) => c.closeCode !== null);
   assert.ok(survivors.length > 0, 'some clients were on worker 2');
@@ -473,7 +468,9 @@ test('workers: auto starts one worker per core; SIGINT stops like SIGTERM', asyn
 });
 
 test('SIGTERM with 1,000 WebSocket clients: every one gets 1001, exit 0 within 5 s, segment removed', async (t) => {
-  const d = await startDaemon({ t, workers: 2, conf: conf(50) });
+  // 10 records/s: 1,000 clients of this one test process parse ~12 MB/s of
+  // real certificates' JSON already (more would measure the test process).
+  const d = await startDaemon({ t, workers: 2, conf: conf(10) });
   const shm = `/dev/shm/certstream-${d.port}`;
   assert.ok(fs.existsSync(shm), 'segment exists while running');
   const clients = [];

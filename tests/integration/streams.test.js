@@ -145,12 +145,17 @@ test('a recorded get-entries dump and bad lines: rendered like live ingest, bad 
   const fs = require('node:fs');
   const os = require('node:os');
   const path = require('node:path');
-  // A real get-entries body (4 entries of 2013), a broken line, and one
-  // recorded certificate_update from the sample feed.
+  // A real get-entries body (4 entries of 2013), a broken line, one
+  // recorded certificate_update from the sample feed, and one whose
+  // certificate is a placeholder (refused: nothing streams but what the
+  // render library writes from a certificate).
   const dir = testDir(t, 'certstream-feed-');
   const body = fs.readFileSync(path.join(c.ROOT, 'tests/data/real/rfc6962/ctgo_scanner_get-entries_4.json'), 'utf8');
   const file = path.join(dir, 'dump.ndjson');
-  fs.writeFileSync(file, `${JSON.stringify(JSON.parse(body))}\n{"leaf_input": "AAAA", "extra_data": "\n${JSON.stringify(feed.records[0])}\n`);
+  const placeholder = structuredClone(feed.records[1]);
+  placeholder.data.leaf_cert.as_der = 'AA==';
+  fs.writeFileSync(file, `${JSON.stringify(JSON.parse(body))}\n{"leaf_input": "AAAA", "extra_data": "\n` +
+    `${JSON.stringify(feed.records[0])}\n${JSON.stringify(placeholder)}\n`);
   const d = await startDaemon({ t, workers: 1, conf: c.confFor(file, { rate: 50 }) });
   const full = c.openWs(d.url('/full-stream', 'ws'));
   const dom = c.openWs(d.url('/domains-only', 'ws'));
@@ -176,7 +181,9 @@ test('a recorded get-entries dump and bad lines: rendered like live ingest, bad 
   assert.ok(full.messages.some((m) => m.data.leaf_cert.all_domains.includes('mail.google.com')),
     'the 2013 mail.google.com certificate was not streamed');
   for (const m of dom.messages) assert.strictEqual(m.message_type, 'dns_entries');
-  // The broken line is counted where an operator looks.
-  assert.strictEqual(await c.metric(d, 'certstream_parse_failures_total'), 1);
+  // The broken line and the placeholder are counted where an operator
+  // looks, and named by file and line.
+  assert.strictEqual(await c.metric(d, 'certstream_parse_failures_total'), 2);
   assert.match(d.logs(), /dump\.ndjson:2: .*line skipped/);
+  assert.match(d.logs(), /dump\.ndjson:4: its certificate does not render.*line skipped/);
 });

@@ -23,12 +23,13 @@ trap cleanup EXIT
 
 mkdir -p "$T/sbin" "$T/etc/certstream" "$T/run" "$T/log"
 cp "$bin" "$T/sbin/certstreamd"
-# A small feed of its own, so the ingest runs whatever tests/data holds.
-i=0
-while [ $i -lt 50 ]; do
-	printf '{"message_type":"certificate_update","data":{"update_type":"X509LogEntry","leaf_cert":{"all_domains":["init%d.example"],"as_der":"AA=="},"chain":[],"cert_index":%d,"cert_link":"","source":{"url":"https://log.example/","name":"init test"}}}\n' $i $i
-	i=$((i + 1))
-done >"$T/feed.ndjson"
+# A small feed of its own (real certificates, tests/tools/mkfeed.c), so
+# the ingest runs whatever tests/data holds.
+"$top/build/mkfeed" -n 50 -d 'init%d.example' -u https://log.example/ \
+    -N 'init test' >"$T/feed.ndjson" || {
+	echo "FAIL: $top/build/mkfeed could not write a feed (make test-build)"
+	exit 1
+}
 cat >"$T/etc/certstream/certstream.conf" <<EOF
 host: 127.0.0.1
 port: $port

@@ -1,7 +1,7 @@
-/* Replay source: feed parsing, rendering by the render library (and the
- * as-recorded fallback for hand-written records), the derived lite/domains
+/* Replay source: feed parsing, rendering by the render library (a record
+ * whose certificate does not render is refused), the derived lite/domains
  * forms, seen stamping, bad lines, and publishing to a ring from an event
- * loop. */
+ * loop. The feeds hold real certificates, minted by tests/tools/feedgen.c. */
 #include <check.h>
 #include <inttypes.h>
 #include <math.h>
@@ -20,30 +20,84 @@
 #include "ingest/replay.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
+#include "tests/tools/feedgen.h"
 
-/* A full certificate_update in the shape FORMAT.md pins (values abridged). */
-#define CERT_LINE(idx, dom)                                                    \
-	"{\"message_type\":\"certificate_update\",\"data\":{"                  \
-	"\"update_type\":\"X509LogEntry\",\"leaf_cert\":{"                     \
-	"\"subject\":{\"aggregated\":\"/CN=" dom "\",\"CN\":\"" dom "\"},"     \
-	"\"extensions\":{\"subjectAltName\":\"DNS:" dom ", DNS:www." dom "\"},"\
-	"\"not_before\":1703721600,\"not_after\":1735257600,"                  \
-	"\"serial_number\":\"048A3F\",\"is_ca\":false,"                        \
-	"\"all_domains\":[\"" dom "\",\"www." dom "\"],"                       \
-	"\"as_der\":\"TEFBRg==\"},"                                            \
-	"\"chain\":[{\"subject\":{\"CN\":\"R3\"},\"as_der\":\"Q0hBSU4=\"}],"   \
-	"\"cert_index\":" #idx ","                                             \
-	"\"cert_link\":\"https://ct.example.net/log/ct/v1/get-entries?start="  \
-	#idx "&end=" #idx "\","                                                \
-	"\"seen\":1.5,\"submission_timestamp\":1703807990.456,"                \
-	"\"source\":{\"url\":\"https://ct.example.net/log/\","                 \
-	"\"name\":\"Example 'Log'\",\"operator\":\"Example\","                 \
-	"\"type\":\"rfc6962\"}}}\n"
+/*
+ * A full certificate_update of a real certificate for dom and www.dom at
+ * index idx (chain: its CA), as the render library writes it, with a
+ * newline; a static buffer, valid until the next call.
+ */
+static struct feedgen *g;
 
-static const char good3[] =
-    CERT_LINE(100, "a.example")
-    CERT_LINE(101, "b.example")
-    CERT_LINE(102, "c.example");
+/* Each test's teardown: the minter goes with the test that made it. */
+static void
+gen_free(void)
+{
+	feedgen_free(g);
+	g = NULL;
+}
+
+static const char *
+cert_line(uint64_t idx, const char *dom)
+{
+	static char out[16384];
+	char www[128], err[256];
+	const char *names[2] = { dom, www }, *line;
+	struct feedgen_rec r;
+	size_t len;
+
+	if (g == NULL) {
+		g = feedgen_new(err, sizeof(err));
+		ck_assert_msg(g != NULL, "%s", err);
+	}
+	snprintf(www, sizeof(www), "www.%s", dom);
+	memset(&r, 0, sizeof(r));
+	r.domains = names;
+	r.ndomains = 2;
+	r.index = idx;
+	r.with_chain = 1;
+	r.timestamp_ms = 1703807990456ULL;
+	r.src.url = "https://ct.example.net/log/";
+	r.src.name = "Example 'Log'";
+	r.src.operator_name = "Example";
+	r.src.type = "rfc6962";
+	ck_assert_msg(feedgen_line(g, &r, &line, &len, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_uint_lt(len + 2, sizeof(out));
+	memcpy(out, line, len);
+	memcpy(out + len, "\n", 2);
+	return out;
+}
+
+/* The text of lines appended to a growing buffer (free()d by the caller). */
+static char *
+cat_lines(char *text, const char *line)
+{
+	size_t have = text ? strlen(text) : 0, add = strlen(line);
+	char *t = realloc(text, have + add + 1);
+
+	ck_assert_ptr_nonnull(t);
+	memcpy(t + have, line, add + 1);
+	return t;
+}
+
+/* A message whose certificate is a placeholder (one zero byte). */
+#define PLACEHOLDER_LINE                                                       \
+	"{\"message_type\":\"certificate_update\",\"data\":{"                 \
+	"\"update_type\":\"X509LogEntry\",\"leaf_cert\":{\"all_domains\":"    \
+	"[\"m3.example\"],\"as_der\":\"AA==\"},\"chain\":[],"                 \
+	"\"cert_index\":3,\"submission_timestamp\":1.5,\"source\":"            \
+	"{\"url\":\"https://l.example/\",\"name\":\"l\"}}}\n"
+
+/* Three records: a.example (100), b.example (101), c.example (102). */
+static char *
+good3(void)
+{
+	char *t = cat_lines(NULL, cert_line(100, "a.example"));
+
+	t = cat_lines(t, cert_line(101, "b.example"));
+	return cat_lines(t, cert_line(102, "c.example"));
+}
 
 struct bad_seen {
 	unsigned long lines[16];
@@ -137,10 +191,10 @@ START_TEST(test_load_derives_lite_full_and_domains)
 {
 	struct replay_feed f;
 	struct iovec json[RV_COUNT];
-	struct json_object *lite, *full, *dom, *v;
-	char path[64], err[256];
+	struct json_object *lite, *full, *dom, *v, *line1;
+	char path[64], err[256], *text = good3();
 
-	write_feed(path, good3);
+	write_feed(path, text);
 	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
 	unlink(path);
 	ck_assert_uint_eq(f.n, 3);
@@ -157,7 +211,14 @@ START_TEST(test_load_derives_lite_full_and_domains)
 	    "certificate_update");
 	v = path_get(path_get(full, "data", NULL), "leaf_cert", "as_der");
 	ck_assert_ptr_nonnull(v);
-	ck_assert_str_eq(json_object_get_string(v), "TEFBRg==");
+	/* the file's certificate, and it is one */
+	line1 = json_tokener_parse(strchr(text, '\n') + 1);
+	ck_assert_ptr_nonnull(line1);
+	ck_assert_uint_gt(json_object_get_string_len(v), 100);
+	ck_assert_str_eq(json_object_get_string(v), json_object_get_string(
+	    path_get(path_get(line1, "data", NULL), "leaf_cert", "as_der")));
+	json_object_put(line1);
+	free(text);
 	v = path_get(full, "data", "chain");
 	ck_assert_ptr_nonnull(v);
 	ck_assert_int_eq(json_object_array_length(v), 1);
@@ -207,9 +268,10 @@ START_TEST(test_stamp_patches_seen_in_place)
 {
 	struct replay_feed f;
 	struct iovec a[RV_COUNT], b[RV_COUNT];
-	char path[64], err[256], s[REPLAY_SEEN_LEN + 1];
+	char path[64], err[256], s[REPLAY_SEEN_LEN + 1], *text = good3();
 
-	write_feed(path, good3);
+	write_feed(path, text);
+	free(text);
 	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
 	unlink(path);
 	replay_feed_stamp(&f, 0, 1700000000000001LL, a);
@@ -236,25 +298,28 @@ END_TEST
 
 START_TEST(test_bad_lines_are_reported_by_number_and_skipped)
 {
-	static const char text[] =
-	    CERT_LINE(1, "a.example")
-	    "{\"message_type\":\"certificate_update\",\"data\":{\n"   /* 2: cut */
-	    "\n"                                                      /* 3: blank */
-	    "{\"message_type\":\"heartbeat\",\"timestamp\":1.0}\n"     /* 4: skipped */
-	    "{\"message_type\":\"certificate_update\",\"data\":{\"cert_index\":5}}\n" /* 5 */
-	    "[1,2,3]\n"                                               /* 6 */
-	    CERT_LINE(7, "b.example")
-	    "{\"message_type\":\"dns_entries\",\"data\":[]}\n"          /* 8 */
-	    "{\"hello\":1}\n"                                         /* 9 */
-	    CERT_LINE(10, "c.example") "garbage\n";                   /* 10 ok, 11 bad */
 	struct replay_feed f;
 	struct bad_seen b;
 	struct iovec json[RV_COUNT];
 	struct json_object *o;
-	char path[64], err[256];
+	char path[64], err[256], *text;
 
+	text = cat_lines(NULL, cert_line(1, "a.example"));
+	text = cat_lines(text,
+	    "{\"message_type\":\"certificate_update\",\"data\":{\n"   /* 2: cut */
+	    "\n"                                                      /* 3: blank */
+	    "{\"message_type\":\"heartbeat\",\"timestamp\":1.0}\n"     /* 4: skipped */
+	    "{\"message_type\":\"certificate_update\",\"data\":{\"cert_index\":5}}\n" /* 5 */
+	    "[1,2,3]\n");                                            /* 6 */
+	text = cat_lines(text, cert_line(7, "b.example"));
+	text = cat_lines(text,
+	    "{\"message_type\":\"dns_entries\",\"data\":[]}\n"          /* 8 */
+	    "{\"hello\":1}\n");                                     /* 9 */
+	text = cat_lines(text, cert_line(10, "c.example"));      /* 10 ok */
+	text = cat_lines(text, "garbage\n");                     /* 11 bad */
 	memset(&b, 0, sizeof(b));
 	write_feed(path, text);
+	free(text);
 	ck_assert_int_eq(replay_feed_load(&f, path, collect_bad, &b, err, sizeof(err)), 0);
 	unlink(path);
 	ck_assert_uint_eq(f.n, 3);
@@ -283,7 +348,7 @@ END_TEST
 START_TEST(test_empty_unreadable_or_useless_file_is_refused)
 {
 	struct replay_feed f;
-	char path[64], err[256];
+	char path[64], err[256], *text;
 
 	write_feed(path, "");
 	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), -1);
@@ -311,7 +376,21 @@ START_TEST(test_empty_unreadable_or_useless_file_is_refused)
 	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "no usable record") != NULL, "%s", err);
 	unlink(path);
-	write_feed(path, good3);
+	text = good3();
+	write_feed(path, text);
+	free(text);
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), 0);
+	unlink(path);
+	/* a feed of placeholder certificates only has no usable record; one
+	 * good record after bad lines is enough */
+	write_feed(path, PLACEHOLDER_LINE PLACEHOLDER_LINE);
+	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "2 lines, 2 bad") != NULL, "%s", err);
+	unlink(path);
+	text = cat_lines(NULL, "garbage\n" PLACEHOLDER_LINE);
+	text = cat_lines(text, cert_line(9, "late.example"));
+	write_feed(path, text);
+	free(text);
 	ck_assert_int_eq(replay_feed_check(path, err, sizeof(err)), 0);
 	unlink(path);
 }
@@ -407,8 +486,8 @@ START_TEST(test_raw_entry_lines_with_and_without_index)
 	    "{\"leaf_input\":\"%s\",\"extra_data\":\"%s\"}\n"           /* 120000001 */
 	    "{\"leaf_input\":\"%s\",\"extra_data\":\"@@@@\"}\n"         /* bad base64 */
 	    "{\"leaf_input\":\"AAAAAAFexROk\",\"extra_data\":\"AAAA\"}\n" /* truncated */
-	    CERT_LINE(7, "a.example"),
-	    li, xd, li, xd, li);
+	    "%s",
+	    li, xd, li, xd, li, cert_line(7, "a.example"));
 	write_feed(path, text);
 	free(text);
 	json_object_put(body);
@@ -482,9 +561,8 @@ START_TEST(test_shipped_sample_feed_is_rendered_to_its_own_text)
 
 	ck_assert_msg(replay_feed_load(&f, "tests/data/sample-feed.ndjson", NULL,
 	    NULL, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(f.recorded == 0, "%" PRIu64 " records not rendered, "
-	    "first line %" PRIu64 ": %s", f.recorded, f.recorded_line,
-	    f.recorded_why);
+	ck_assert_msg(f.differs == 0, "%" PRIu64 " records differ from their "
+	    "rendering, first line %" PRIu64, f.differs, f.differs_line);
 	fp = fopen("tests/data/sample-feed.ndjson", "r");
 	ck_assert_ptr_nonnull(fp);
 	while ((n = getline(&line, &cap, fp)) > 0) {
@@ -565,13 +643,14 @@ sample_line(void)
 	return line;
 }
 
-/* A record whose text its certificate does not give (a name edited by
- * hand, no DER, a placeholder DER) is streamed as the file wrote it, and
- * counted with the first one's line and reason; the untouched one beside
- * it is rendered. */
-START_TEST(test_hand_written_records_are_streamed_as_recorded)
+/* A record is what its certificate renders to: one whose line says
+ * otherwise (a name edited by hand) is streamed as rendered and counted;
+ * one with no certificate, or a placeholder that does not parse, is
+ * refused by line number, and the records beside them are kept. */
+START_TEST(test_records_are_rendered_and_bad_certificates_refused)
 {
 	struct replay_feed f;
+	struct bad_seen b;
 	struct iovec json[RV_COUNT];
 	struct json_object *dom;
 	char *orig = sample_line(), *edited, *text, *at, path[64], err[256];
@@ -585,33 +664,47 @@ START_TEST(test_hand_written_records_are_streamed_as_recorded)
 	ck_assert_ptr_nonnull(edited);
 	snprintf(edited, ol + 64, "%.*s%s%s", (int)(at - orig), orig, to,
 	    at + strlen(from));
-	text = malloc(2 * ol + 1024);
-	ck_assert_ptr_nonnull(text);
-	snprintf(text, 2 * ol + 1024, "%s%s%s", orig, edited,
+	text = cat_lines(NULL, orig);                             /* 1 */
+	text = cat_lines(text, edited);                           /* 2 */
+	text = cat_lines(text, PLACEHOLDER_LINE);                 /* 3: AA== */
+	text = cat_lines(text,                                    /* 4: no DER */
 	    "{\"message_type\":\"certificate_update\",\"data\":{\"leaf_cert\":"
 	    "{\"all_domains\":[\"no-der.example\"]},\"cert_index\":1,"
 	    "\"source\":{\"url\":\"https://l.example/\",\"name\":\"l\"}}}\n");
+	text = cat_lines(text, cert_line(5, "after.example"));   /* 5 */
 	write_feed(path, text);
-	ck_assert_int_eq(replay_feed_load(&f, path, NULL, NULL, err, sizeof(err)), 0);
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(replay_feed_load(&f, path, collect_bad, &b, err,
+	    sizeof(err)), 0);
 	unlink(path);
 	ck_assert_uint_eq(f.n, 3);
-	ck_assert_uint_eq(f.recorded, 2);
-	ck_assert_uint_eq(f.recorded_line, 2);
-	ck_assert_msg(strstr(f.recorded_why, "renders to other text") != NULL,
-	    "%s", f.recorded_why);
+	ck_assert_uint_eq(f.bad, 2);
+	ck_assert_int_eq(b.n, 2);
+	ck_assert_uint_eq(b.lines[0], 3);
+	ck_assert_msg(strstr(b.why[0], "certificate does not render") != NULL,
+	    "%s", b.why[0]);
+	ck_assert_uint_eq(b.lines[1], 4);
+	ck_assert_msg(strstr(b.why[1], "as_der") != NULL, "%s", b.why[1]);
+	ck_assert_uint_eq(f.differs, 1);
+	ck_assert_uint_eq(f.differs_line, 2);
 
+	/* 1: the file's text, byte for byte */
 	replay_feed_stamp(&f, 0, 1735689600000000LL, json);
 	ck_assert_uint_eq(json[RV_FULL].iov_len, ol - 1);
 	ck_assert(memcmp(json[RV_FULL].iov_base, orig, ol - 1) == 0);
+	/* 2: what its certificate says, not the edit; the same text as 1 */
 	replay_feed_stamp(&f, 1, 1735689600000000LL, json);
+	ck_assert_uint_eq(json[RV_FULL].iov_len, ol - 1);
+	ck_assert(memcmp(json[RV_FULL].iov_base, orig, ol - 1) == 0);
 	dom = parse_variant(&json[RV_DOMAINS]);
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
-	    path_get(dom, "data", NULL), 0)), "hand.example");
+	    path_get(dom, "data", NULL), 0)), "gem-jewelers.com");
 	json_object_put(dom);
+	/* 5: kept after the refused ones */
 	replay_feed_stamp(&f, 2, 1735689600000000LL, json);
 	dom = parse_variant(&json[RV_DOMAINS]);
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
-	    path_get(dom, "data", NULL), 0)), "no-der.example");
+	    path_get(dom, "data", NULL), 0)), "after.example");
 	json_object_put(dom);
 	replay_feed_free(&f);
 	free(text);
@@ -643,7 +736,12 @@ rig_init(struct rig *r, double rate, int loop)
 	ck_assert_ptr_nonnull(r->base);
 	r->cfg = calloc(1, sizeof(*r->cfg));
 	ck_assert_ptr_nonnull(r->cfg);
-	write_feed(r->path, good3);
+	{
+		char *text = good3();
+
+		write_feed(r->path, text);
+		free(text);
+	}
 	snprintf(r->cfg->replay.file, sizeof(r->cfg->replay.file), "%s", r->path);
 	r->cfg->replay.rate = rate;
 	r->cfg->replay.loop = loop;
@@ -845,7 +943,13 @@ START_TEST(test_a_replaced_ingest_continues_the_feed)
 	unlink(r.path);
 
 	/* a ring holding another feed's records: start at the beginning */
-	write_feed(r.path, CERT_LINE(100, "other.example") CERT_LINE(300, "z.example"));
+	{
+		char *text = cat_lines(NULL, cert_line(100, "other.example"));
+
+		text = cat_lines(text, cert_line(300, "z.example"));
+		write_feed(r.path, text);
+		free(text);
+	}
 	snprintf(r.cfg->replay.file, sizeof(r.cfg->replay.file), "%s", r.path);
 	b = replay_start(r.base, r.cfg, &r.seg, &r.w);
 	ck_assert_ptr_nonnull(b);
@@ -888,8 +992,10 @@ replay_suite(void)
 	tcase_add_test(tc, test_raw_entry_lines_with_and_without_index);
 	tcase_add_test(tc, test_shipped_sample_feed_loads_cleanly);
 	tcase_add_test(tc, test_shipped_sample_feed_is_rendered_to_its_own_text);
-	tcase_add_test(tc, test_hand_written_records_are_streamed_as_recorded);
+	tcase_add_test(tc, test_records_are_rendered_and_bad_certificates_refused);
+	tcase_add_checked_fixture(tc, NULL, gen_free);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tp, NULL, gen_free);
 	tcase_set_timeout(tp, 30);
 	tcase_add_test(tp, test_publishes_every_record_once_then_idles);
 	tcase_add_test(tp, test_loop_repeats_in_order_in_bounded_batches);

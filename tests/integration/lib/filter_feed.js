@@ -1,13 +1,15 @@
 'use strict';
 // The feed the filter tests replay: the bundled sample feed plus a few
-// hand-made records for the rules real certificates in it do not reach
-// (a one-label wildcard beside deeper names, a name that only ends like
-// a domain, mixed case, a long run of one letter for backtracking
-// regex engines, a comma in an issuer). Written to dir; returns the
-// loaded feed (lib/clients.js loadFeed) and its path.
+// certificates minted (build/mkfeed, lib/mkfeed.js) for the rules real
+// certificates in it do not reach (a one-label wildcard beside deeper
+// names, a name that only ends like a domain, mixed case, a long run of
+// one letter for backtracking regex engines, a comma in an issuer).
+// Written to dir; returns the loaded feed (lib/clients.js loadFeed) and
+// its path.
 const fs = require('node:fs');
 const path = require('node:path');
 const c = require('./clients');
+const { writeFeedRecords } = require('./mkfeed');
 
 const EXTRA = [
   { domains: ['*.wild-one.test'], cn: 'Wild Issuer CA 1', org: 'Wild Trust, Inc.' },
@@ -21,20 +23,21 @@ const EXTRA = [
 
 function writeFilterFeed(dir) {
   const sample = fs.readFileSync(c.feedPath(), 'utf8').split('\n').filter((l) => l.trim());
-  const base = JSON.parse(sample.find((l) => JSON.parse(l).data.update_type === 'X509LogEntry'));
-  const extra = EXTRA.map((e, i) => {
-    const m = structuredClone(base);
-    const leaf = m.data.leaf_cert;
-    m.data.update_type = e.type || 'X509LogEntry';
-    leaf.all_domains = e.domains;
-    leaf.subject.CN = e.domains[0];
-    leaf.subject.aggregated = `/CN=${e.domains[0]}`;
-    leaf.issuer = { ...leaf.issuer, CN: e.cn, O: e.org, aggregated: `/O=${e.org}/CN=${e.cn}` };
-    m.data.cert_index = 7000 + i;
-    m.data.source = { url: 'https://ct.filters.test/2026h1/', name: "Filters 'Test' 2026h1", operator: 'Filtertest', type: 'rfc6962' };
-    m.data.cert_link = `${m.data.source.url}ct/v1/get-entries?start=${7000 + i}&end=${7000 + i}`;
-    return JSON.stringify(m);
-  });
+  // real certificates with these names and issuers, rendered as live ingest renders them
+  const extraFile = path.join(dir, 'filter-extra.ndjson');
+  writeFeedRecords(extraFile, EXTRA.map((e, i) => ({
+    domains: e.domains,
+    issuer_cn: e.cn,
+    issuer_o: e.org,
+    precert: e.type === 'PrecertLogEntry',
+    chain: true,
+    index: 7000 + i,
+    url: 'https://ct.filters.test/2026h1/',
+    name: "Filters 'Test' 2026h1",
+    operator: 'Filtertest',
+    type: 'rfc6962',
+  })));
+  const extra = fs.readFileSync(extraFile, 'utf8').split('\n').filter((l) => l.trim());
   // the extra records spread through the feed, not in one block
   const lines = sample.slice();
   extra.forEach((l, i) => lines.splice(Math.floor(((i + 1) * lines.length) / (extra.length + 1)), 0, l));

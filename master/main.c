@@ -52,9 +52,10 @@ default_config(void)
 }
 
 /*
- * replay_feed_check renders the whole feed; done in a child, so the pages
- * that touches (the feed, OpenSSL's parsers) are not the master's for the
- * daemon's lifetime. The child's error comes back through a pipe.
+ * replay_feed_check reads the feed and renders its first usable record;
+ * done in a child, so the pages that touches (the file's buffer, OpenSSL's
+ * parsers) are not the master's for the daemon's lifetime. The child's
+ * error comes back through a pipe.
  */
 static int
 check_feed_apart(const char *path, char *err, size_t errlen)

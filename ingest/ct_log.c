@@ -46,7 +46,8 @@ pass_entry(struct ct_log *l, uint64_t index, const struct ring_rec *r,
 	}
 	l->next = index + 1;
 	l->have_next = 1;
-	atomic_store(&l->st->passed, index + 1);
+	/* relaxed: read by a successor ingest, after this process is gone */
+	shm_store(&l->st->passed, index + 1, relaxed);
 	sink(l->st, index, r, l->info.log_id[0] != '\0' ? l->info.log_id :
 	    l->info.url, key);
 }
@@ -254,24 +255,25 @@ ct_publish(struct ct_log *l, const struct leaf_entry *e)
 		ct_log_skip(l, "entry %" PRIu64 ": %s", e->index, err);
 		return 0;
 	case PIPE_DUPLICATE:
-		atomic_fetch_add(&ct_ingest_stats()->duplicates, 1);
+		shm_fetch_add(&ct_ingest_stats()->duplicates, 1, relaxed);
 		break;
 	case PIPE_TOO_BIG:
 		set_error(l, "record larger than a quarter of the ring");
-		atomic_fetch_add(&ct_ingest_stats()->parse_failures, 1);
+		shm_fetch_add(&ct_ingest_stats()->parse_failures, 1, relaxed);
 		log_warnx("log %s: entry %" PRIu64 ": %s; passed", l->info.url,
 		    e->index, err);
 		rc = -1;
 		break;
 	case PIPE_PUBLISHED:
-		atomic_fetch_add(&l->st->entries, 1);
-		atomic_fetch_add(&ct_ingest_stats()->records, 1);
+		/* statistics: relaxed, read by /metrics with shm_stat */
+		shm_fetch_add(&l->st->entries, 1, relaxed);
+		shm_fetch_add(&ct_ingest_stats()->records, 1, relaxed);
 		record_delay(l->st, seen_us, e->timestamp_ms);
 		break;
 	}
 	if (p->dedup != NULL)
-		atomic_store(&ct_ingest_stats()->dedup_cache_size,
-		    dedup_size(p->dedup));
+		shm_store(&ct_ingest_stats()->dedup_cache_size,
+		    dedup_size(p->dedup), relaxed);
 	/* Only now: a successor resumes after the last published record. */
 	pass_entry(l, e->index, p->have_rec ? &p->rec : NULL, p->sha);
 	return rc;

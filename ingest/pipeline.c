@@ -21,13 +21,14 @@
 #include "ingest/pipeline.h"
 #include "ingest/unique.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+
+#include "shm/atomics.h"
 
 /* One per process: the ingest runs one CT source. */
 static pipeline_sink_fn *sink;
@@ -125,7 +126,8 @@ pipeline_entry(struct pipeline *p, const struct render_source *src,
 
 	p->have_rec = 0;
 	if (sink_flags & PIPE_SINK_PASSED_FIRST)
-		atomic_store(&p->w->seg->logs[log].passed, e->index + 1);
+		/* relaxed: read by a successor ingest, after this one is gone */
+		shm_store(&p->w->seg->logs[log].passed, e->index + 1, relaxed);
 	/* 2. hash */
 	if (!EVP_Digest(e->cert.p, e->cert.len, h, &hl, p->sha256, NULL)) {
 		snprintf(err, errlen, "certificate digest failed");

@@ -6,7 +6,6 @@
 #include "shm/atomics.h"
 #include "shm/ring_deflate.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

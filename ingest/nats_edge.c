@@ -31,6 +31,8 @@ struct nats_edge {
 	_Atomic int stop;
 	char last[256];         /* the last error logged */
 	uint64_t shift;         /* ring id - stream sequence (ne_recreated) */
+	int64_t created;        /* the stream's creation time (ns), 0: unknown */
+	int behind_told;
 };
 
 static void
@@ -54,19 +56,45 @@ ne_error(struct nats_edge *e, const char *what, natsStatus s, int jerr)
 }
 
 /*
- * The stream ends below what this edge took: it was deleted and created
- * again (or replaced). Its records are new ones, so they all come, and
- * after the ring's head: ids go on growing (never one issued twice), as
- * sequence + shift, with the shift kept in shared memory for an ingest
- * restart. Edges that had the same head go on with the same ids.
+ * Does the stream end below what this edge took? Another stream (created
+ * later: deleted and created again, or replaced): 1. The same one, which
+ * lost its last records (a server's unsynced tail after a crash): 0; the
+ * edge then waits for the stream to pass its head, as it would for
+ * records it had, and says so once.
+ */
+static int
+ne_behind(struct nats_edge *e, int64_t created, uint64_t last)
+{
+	uint64_t head = ring_head(e->seg);
+
+	if (head <= 1 || last + e->shift + 1 >= head) {
+		e->behind_told = 0;
+		return 0;
+	}
+	if (created != e->created)
+		return 1;
+	if (!e->behind_told)
+		log_warnx("nats: stream %s ends at sequence %" PRIu64 ", below "
+		    "the %" PRIu64 " this edge took, and was not created again: "
+		    "its records up to there are passed", e->cfg->nats.stream,
+		    last, head - 1 - e->shift);
+	e->behind_told = 1;
+	return 0;
+}
+
+/*
+ * The stream was created again: its records are new ones, so they all
+ * come, and after the ring's head: ids go on growing (never one issued
+ * twice), as sequence + shift, with the shift kept in shared memory for
+ * an ingest restart. Edges that had the same head go on with the same ids.
  */
 static void
 ne_recreated(struct nats_edge *e, uint64_t first, uint64_t last)
 {
 	uint64_t head = ring_head(e->seg), shift = head - first;
 
-	log_warnx("nats: STREAM %s RECREATED? it ends at sequence %" PRIu64
-	    ", below the %" PRIu64 " this edge took: its records from %"
+	log_warnx("nats: STREAM %s CREATED AGAIN: it ends at sequence %"
+	    PRIu64 ", below the %" PRIu64 " this edge took: its records from %"
 	    PRIu64 " on get ids from %" PRIu64 " on (id = sequence + %" PRIu64
 	    "); ids here no longer equal the stream's sequence",
 	    e->cfg->nats.stream, last, head - 1 - e->shift, first, head,
@@ -82,6 +110,8 @@ ne_start_seq(struct nats_edge *e, uint64_t *seq)
 {
 	uint64_t head = ring_head(e->seg), tail = ring_tail(e->seg), want;
 	uint64_t first, last;
+	int64_t created;
+	int recreated;
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s;
@@ -93,9 +123,13 @@ ne_start_seq(struct nats_edge *e, uint64_t *seq)
 	}
 	first = si->State.FirstSeq > 0 ? si->State.FirstSeq : 1;
 	last = si->State.LastSeq;
+	created = si->Created;
 	jsStreamInfo_Destroy(si);
 	/* head - 1 is the last id taken: the stream should reach it */
-	if (head > 1 && last + e->shift + 1 < head) {
+	recreated = ne_behind(e, created, last);
+	e->created = created;
+	atomic_store(&e->stats->nats_created, created);
+	if (recreated) {
 		ne_recreated(e, first, last);
 		*seq = first;
 		return 0;
@@ -252,18 +286,18 @@ ne_stalled(struct nats_edge *e)
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	uint64_t last;
+	int64_t created;
 
 	if (js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr) !=
 	    NATS_OK)
 		return 0;       /* NATS away: the consumer waits, as it should */
+	created = si->Created;
 	last = si->State.LastSeq + e->shift;
 	jsStreamInfo_Destroy(si);
-	/* the stream ends below what this edge took: recreated (the new
-	 * consumer's start finds it, ne_start_seq) */
-	if (last + 1 < ring_head(e->seg))
-		return 1;
+	/* the stream ends below what this edge took: created again? A new
+	 * consumer's start takes it (ne_start_seq) */
 	if (last < ring_head(e->seg))
-		return 0;
+		return ne_behind(e, created, last - e->shift);
 	log_warnx("nats: the stream is at %" PRIu64 ", this edge at %" PRIu64
 	    " and nothing came for %d ms: consuming anew", last - e->shift,
 	    ring_head(e->seg) - 1 - e->shift, NE_STALL_MS);
@@ -341,6 +375,7 @@ nats_edge_start(const struct config *cfg, struct shm_seg *seg,
 	e->w = w;
 	e->stats = seg->ingest;
 	e->shift = atomic_load(&e->stats->nats_id_shift);
+	e->created = atomic_load(&e->stats->nats_created);
 	if (natsc_open(cfg, e->stats, &e->nc, &e->js, NULL, 0, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);

@@ -207,6 +207,7 @@ struct shm_ingest_stats {
 	_Atomic uint64_t nats_id_shift;    /* an edge's ring id - stream sequence:
 	                                    * 0 until the stream is recreated */
 	_Atomic uint64_t nats_recreated;   /* streams found behind the ring */
+	_Atomic int64_t nats_created;      /* the edge's stream's creation (ns) */
 };
 
 enum { SHM_NATS_OFF = 0, SHM_NATS_UP = 1, SHM_NATS_DOWN = 2 };

@@ -304,14 +304,28 @@ ne_stalled(struct nats_edge *e)
 	return 1;
 }
 
+/*
+ * When to wake the workers. The ingest node publishes a poll's entries in
+ * a burst, but they reach the edge one message at a time, often slower
+ * than it takes them: waking whenever libnats holds nothing more woke the
+ * workers several times a burst, each wake a writev per client (a single
+ * box wakes once per batch it fetched). So a burst ends when nothing comes
+ * for NE_LINGER_MS, or after NE_BATCH_MAX records, or NE_BATCH_MS after
+ * its first record: clients get it no later than that.
+ */
+#define NE_LINGER_MS 5
+#define NE_BATCH_MS 25
+#define NE_BATCH_MAX 256
+
 static void *
 ne_main(void *arg)
 {
 	struct nats_edge *e = arg;
 	natsMsg *m;
 	natsStatus s;
-	int msgs, taken = 0;
+	int taken = 0;
 	int64_t quiet = ne_now_ms();      /* since the last message or check */
+	int64_t first = 0, wait;          /* the burst's first record */
 
 	while (!atomic_load(&e->stop)) {
 		if (e->sub == NULL) {
@@ -322,12 +336,22 @@ ne_main(void *arg)
 			}
 		}
 		m = NULL;
-		s = natsSubscription_NextMsg(&m, e->sub, NE_WAIT_MS);
+		wait = NE_WAIT_MS;
+		if (taken) {
+			wait = first + NE_BATCH_MS - ne_now_ms();
+			wait = wait < 0 ? 0 : wait > NE_LINGER_MS ? NE_LINGER_MS :
+			    wait;
+		}
+		s = wait == 0 ? NATS_TIMEOUT :
+		    natsSubscription_NextMsg(&m, e->sub, wait);
 		if (s == NATS_TIMEOUT) {
-			(void)natsc_up(e->nc, e->stats);
-			if (taken)
+			if (taken) {
+				/* the burst is over (or old enough): tell */
 				ring_wake(e->w);
-			taken = 0;
+				taken = 0;
+				continue;
+			}
+			(void)natsc_up(e->nc, e->stats);
 			if (ne_now_ms() - quiet >= NE_STALL_MS) {
 				quiet = ne_now_ms();
 				if (ne_stalled(e)) {
@@ -339,6 +363,9 @@ ne_main(void *arg)
 		}
 		quiet = ne_now_ms();
 		if (s != NATS_OK) {
+			if (taken)
+				ring_wake(e->w);
+			taken = 0;
 			/* the consumer is gone for good: a new one from the head */
 			ne_error(e, "next message", s, 0);
 			natsSubscription_Destroy(e->sub);
@@ -348,10 +375,9 @@ ne_main(void *arg)
 		}
 		ne_take(e, m);
 		natsMsg_Destroy(m);
-		taken++;
-		/* wake readers once the burst is taken, or every 256 */
-		if (taken >= 256 || natsSubscription_GetPending(e->sub, &msgs,
-		    NULL) != NATS_OK || msgs == 0) {
+		if (taken++ == 0)
+			first = quiet;
+		if (taken >= NE_BATCH_MAX) {
 			ring_wake(e->w);
 			taken = 0;
 		}

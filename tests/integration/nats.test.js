@@ -354,8 +354,9 @@ test('records removed from the stream before an edge took them: its clients are 
   const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
   const plain = openRecords(edge.url('/full-stream', 'ws'));
   const sse = c.openSseRaw(edge.url('/sse?stream=full'));
-  t.after(() => { for (const x of [ws, plain, sse]) x.close(); });
-  await Promise.all([ws.opened, plain.opened, sse.ready]);
+  const filt = openRecords(edge.url('/full-stream?gaps=1&type=precert', 'ws'));
+  t.after(() => { for (const x of [ws, plain, sse, filt]) x.close(); });
+  await Promise.all([ws.opened, plain.opened, sse.ready, filt.opened]);
   const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
   await until(() => ws.recs().length >= 80, 20000, '80 records');
   // small: 64 slots, fewer than the gap will have ids; new records only
@@ -408,6 +409,13 @@ test('records removed from the stream before an edge took them: its clients are 
   assert.deepStrictEqual(told(ws), [gap], 'WebSocket (gaps=1): one notice');
   assert.strictEqual(ws.messages[toldAfter(ws)].id, A, 'told right after A');
   assert.deepStrictEqual(told(plain), [], 'WebSocket without gaps=1: none');
+  // a filtered client is told too: the ids jumped over were records it
+  // might have wanted
+  await until(() => told(filt).length > 0, 5000, 'the filtered client told');
+  assert.deepStrictEqual(told(filt), [gap], 'WebSocket with a filter (type=precert, gaps=1): one notice');
+  const fids = filt.recs().map((r) => r.id).filter((id) => id <= T);
+  assert.ok(fids.length > 0 && fids.length < ids.length && fids.every((id) => ids.includes(id)),
+    `the filter's records (${fids.length} of ${ids.length})`);
   assert.deepStrictEqual(plain.recs().map((r) => r.id).filter((id) => id <= T), ids, 'the same records');
   // SSE: an `event: gap` with no id, right before B; no data message for it
   assert.deepStrictEqual(sse.gaps.map(({ skipped, from_id, to_id }) => ({ skipped, from_id, to_id })), [gap],

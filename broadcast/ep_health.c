@@ -191,6 +191,11 @@ ep_nats_json(const struct shm_ingest_stats *in)
 	    shm_stat(&in->nats_skipped)));
 	JADD(o, "seq", json_object_new_int64((int64_t)
 	    shm_stat(&in->nats_seq)));
+	/* an edge whose stream was recreated: its ids are seq + id_shift */
+	JADD(o, "recreated", json_object_new_int64((int64_t)
+	    shm_stat(&in->nats_recreated)));
+	JADD(o, "id_shift", json_object_new_int64((int64_t)
+	    shm_stat(&in->nats_id_shift)));
 	return o;
 }
 

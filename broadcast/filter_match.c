@@ -622,7 +622,11 @@ void
 filter_skip(struct filter_reg *r, struct filter_group *g,
     const struct shm_seg *seg, uint64_t *cursor, uint64_t head)
 {
-	while (*cursor < head && filter_wants(r, g, seg, *cursor) == 0)
+	int f;
+
+	/* an id the source skipped is not the filter's: the client is told */
+	while (*cursor < head && ((f = ring_flags(seg, *cursor)) <= 0 ||
+	    !(f & RING_F_GAP)) && filter_wants(r, g, seg, *cursor) == 0)
 		(*cursor)++;
 }
 

@@ -171,16 +171,36 @@ client_edge(uint64_t first, uint64_t tail, uint64_t head)
 	return head > tail ? tail + (head - tail) / 8 : tail;
 }
 
-/* Is record seq one this client passes: the second of a pair with
- * unique=1, a notice for a WebSocket client without gaps=1? */
+/* Does this client pass a record with flags f (ring_flags): the second of
+ * a pair with unique=1, a notice for a WebSocket client without gaps=1, an
+ * id the source skipped? */
+static int
+client_passes_f(const struct client *c, int f)
+{
+	return f > 0 && (((f & RING_F_PAIRED) && (c->flags & CF_UNIQUE)) ||
+	    (f & RING_F_GAP) || ((f & RING_F_NOTICE) && c->proto == SP_WS &&
+	    !(c->flags & CF_GAPS)));
+}
+
 static int
 client_passes(struct client *c, uint64_t seq)
 {
-	int f = ring_flags(c->w->seg, seq);
+	return client_passes_f(c, ring_flags(c->w->seg, seq));
+}
 
-	return f > 0 && (((f & RING_F_PAIRED) && (c->flags & CF_UNIQUE)) ||
-	    ((f & RING_F_NOTICE) && c->proto == SP_WS &&
-	    !(c->flags & CF_GAPS)));
+/* client_passes at the cursor, moving it: a skipped id is told as a gap
+ * (ids in a row merge into one notice, as a lapped client's). */
+static int
+client_pass(struct client *c)
+{
+	int f = ring_flags(c->w->seg, c->cursor);
+
+	if (!client_passes_f(c, f))
+		return 0;
+	if (f & RING_F_GAP)
+		client_gap(c, 1, c->cursor, c->cursor);
+	c->cursor++;
+	return 1;
 }
 
 /* The pieces of record seq as this client gets it: the frame (WebSocket) or
@@ -498,16 +518,18 @@ client_write(struct client *c)
 		for (;;) {
 			uint64_t at = c->cursor;
 
-			while (c->cursor < head && client_passes(c, c->cursor))
-				c->cursor++;
+			while (c->cursor < head && client_pass(c))
+				;
 			if (c->filter.g != NULL)
 				filter_skip(c->filter.r, c->filter.g, w->seg,
 				    &c->cursor, head);
 			if (c->cursor == at)
 				break;
 		}
-		/* Never after a close frame: a gap then goes untold. */
-		hold = !(c->flags & CF_CLOSE_QUEUED) &&
+		/* Never after a close frame: a gap then goes untold. Told
+		 * when a record follows: a run of skipped ids still being
+		 * published goes out as one notice. */
+		hold = !(c->flags & CF_CLOSE_QUEUED) && c->cursor < head &&
 		    client_gap_flush(c) == -1;
 		first = seq = c->cursor;
 		if (c->rest != NULL) {

@@ -19,7 +19,6 @@
 #define NE_WAIT_MS 500
 #define NE_RETRY_MS 500
 #define NE_STALL_MS 3000      /* quiet that long: is the consumer stuck? */
-#define NE_GAP_FILL 1024      /* longest gap told by notices (ne_gap) */
 
 struct nats_edge {
 	const struct config *cfg;
@@ -32,6 +31,9 @@ struct nats_edge {
 	pthread_t th;
 	_Atomic int stop;
 	char last[256];         /* the last error logged */
+	uint64_t shift;         /* ring id - stream sequence (ne_recreated) */
+	int64_t created;        /* the stream's creation time (ns), 0: unknown */
+	int behind_told;
 };
 
 static void
@@ -54,35 +56,95 @@ ne_error(struct nats_edge *e, const char *what, natsStatus s, int jerr)
 	snprintf(e->last, sizeof(e->last), "%s", why);
 }
 
+/*
+ * Does the stream end below what this edge took? Another stream (created
+ * later: deleted and created again, or replaced): 1. The same one, which
+ * lost its last records (a server's unsynced tail after a crash): 0; the
+ * edge then waits for the stream to pass its head, as it would for
+ * records it had, and says so once.
+ */
+static int
+ne_behind(struct nats_edge *e, int64_t created, uint64_t last)
+{
+	uint64_t head = ring_head(e->seg);
+
+	if (head <= 1 || last + e->shift + 1 >= head) {
+		e->behind_told = 0;
+		return 0;
+	}
+	if (created != e->created)
+		return 1;
+	if (!e->behind_told)
+		log_warnx("nats: stream %s ends at sequence %" PRIu64 ", below "
+		    "the %" PRIu64 " this edge took, and was not created again: "
+		    "its records up to there are passed", e->cfg->nats.stream,
+		    last, head - 1 - e->shift);
+	e->behind_told = 1;
+	return 0;
+}
+
+/*
+ * The stream was created again: its records are new ones, so they all
+ * come, and after the ring's head: ids go on growing (never one issued
+ * twice), as sequence + shift, with the shift kept in shared memory for
+ * an ingest restart. Edges that had the same head go on with the same ids.
+ */
+static void
+ne_recreated(struct nats_edge *e, uint64_t first, uint64_t last)
+{
+	uint64_t head = ring_head(e->seg), shift = head - first;
+
+	log_warnx("nats: STREAM %s CREATED AGAIN: it ends at sequence %"
+	    PRIu64 ", below the %" PRIu64 " this edge took: its records from %"
+	    PRIu64 " on get ids from %" PRIu64 " on (id = sequence + %" PRIu64
+	    "); ids here no longer equal the stream's sequence",
+	    e->cfg->nats.stream, last, head - 1 - e->shift, first, head,
+	    shift);
+	e->shift = shift;
+	/* relaxed: read by /health/deep, and by a successor ingest */
+	shm_store(&e->stats->nats_id_shift, shift, relaxed);
+	shm_fetch_add(&e->stats->nats_recreated, 1, relaxed);
+}
+
 /* The first stream sequence to ask for. 0, or -1 (stream not there yet). */
 static int
 ne_start_seq(struct nats_edge *e, uint64_t *seq)
 {
 	uint64_t head = ring_head(e->seg), tail = ring_tail(e->seg), want;
+	uint64_t first, last;
+	int64_t created;
+	int recreated;
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s;
 
-	*seq = head;
-	if (head != tail)
-		return 0;
 	s = js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr);
 	if (s != NATS_OK) {
 		ne_error(e, "stream info", s, (int)jerr);
 		return -1;
 	}
-	want = si->State.LastSeq + 1;
-	want = want > e->cfg->nats.backfill ? want - e->cfg->nats.backfill : 1;
-	if (want < si->State.FirstSeq)
-		want = si->State.FirstSeq;
-	if (want < 1)
-		want = 1;
+	first = si->State.FirstSeq > 0 ? si->State.FirstSeq : 1;
+	last = si->State.LastSeq;
+	created = si->Created;
 	jsStreamInfo_Destroy(si);
-	if (want > head)
+	/* head - 1 is the last id taken: the stream should reach it */
+	recreated = ne_behind(e, created, last);
+	e->created = created;
+	shm_store(&e->stats->nats_created, created, relaxed);
+	if (recreated) {
+		ne_recreated(e, first, last);
+		*seq = first;
+		return 0;
+	}
+	*seq = head - e->shift;
+	if (head != tail)
+		return 0;
+	want = last + 1;
+	want = want > e->cfg->nats.backfill ? want - e->cfg->nats.backfill : 1;
+	if (want < first)
+		want = first;
+	if (want + e->shift > head)
 		*seq = want;
-	else if (want < head)
-		log_warnx("nats: the ring's ids are past the stream's (%" PRIu64
-		    " > %" PRIu64 "): records below are dropped", head, want);
 	return 0;
 }
 
@@ -117,24 +179,21 @@ ne_subscribe(struct nats_edge *e)
 /*
  * Stream sequences from..to-1 will never come (removed from the stream
  * before this edge took them). The ring's ids are dense, so each gets a
- * notice record (RING_F_NOTICE: WebSocket clients get them only with
- * ?gaps=1, SSE clients always): the first tells the whole gap, as a
- * client's gap notice does (docs/FORMAT.md), the others say it again with
- * "skipped":0, so that a client that sums them counts the gap once. The
- * ring keeps what it holds. A gap of more than NE_GAP_FILL ids empties
- * it instead (ring_skip_to): clients behind are told of the jump as when
- * lapped.
+ * record flagged RING_F_GAP: workers send none of them but tell the run as
+ * one gap notice, as they tell a lapped client (docs/FORMAT.md: SSE
+ * `event: gap`, WebSocket only with ?gaps=1), and the ring keeps what it
+ * holds. A gap of as many ids as the ring has slots would leave none of
+ * them: the ring is emptied instead (ring_skip_to) and clients behind are
+ * told of the jump as when lapped, with the same count.
  */
 static void
 ne_gap(struct nats_edge *e, uint64_t from, uint64_t to)
 {
-	struct iovec iov[RV_COUNT];
+	static const char body[] = "{\"message_type\":\"gap\"}";
 	struct ring_rec r;
 	struct timespec ts;
-	char buf[160];
-	int len;
 
-	if (to - from > NE_GAP_FILL || to - from > (e->seg->slot_mask + 1) / 4) {
+	if (to - from >= e->seg->slot_mask + 1) {
 		ring_skip_to(e->w, to);
 		return;
 	}
@@ -142,16 +201,12 @@ ne_gap(struct nats_edge *e, uint64_t from, uint64_t to)
 	memset(&r, 0, sizeof(r));
 	r.seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	r.log = RING_NO_LOG;
-	r.flags = RING_F_NOTICE;
+	r.flags = RING_F_NOTICE | RING_F_GAP;
+	for (int v = 0; v < RV_COUNT; v++) {
+		r.json[v].iov_base = (void *)(uintptr_t)body;
+		r.json[v].iov_len = sizeof(body) - 1;
+	}
 	for (uint64_t id = from; id < to; id++) {
-		len = snprintf(buf, sizeof(buf), "{\"message_type\":\"gap\","
-		    "\"skipped\":%" PRIu64 ",\"from_id\":%" PRIu64 ",\"to_id\":%"
-		    PRIu64 "}", id == from ? to - from : 0, from, to - 1);
-		for (int v = 0; v < RV_COUNT; v++) {
-			iov[v].iov_base = buf;
-			iov[v].iov_len = (size_t)len;
-		}
-		memcpy(r.json, iov, sizeof(iov));
 		if (ring_head(e->seg) != id ||
 		    pipeline_publish_rec(e->w, &r, NULL, 0) != PIPE_PUBLISHED) {
 			ring_skip_to(e->w, to);
@@ -168,7 +223,7 @@ ne_take(struct nats_edge *e, natsMsg *m)
 	struct ring_rec r;
 	const char *logid;
 	size_t loglen;
-	uint64_t seq, head, tail;
+	uint64_t seq, id, head, tail;
 
 	if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
 		log_warnx("nats: a message without JetStream metadata; dropped");
@@ -176,21 +231,22 @@ ne_take(struct nats_edge *e, natsMsg *m)
 	}
 	seq = meta->Sequence.Stream;
 	jsMsgMetaData_Destroy(meta);
+	id = seq + e->shift;
 	head = ring_head(e->seg);
-	if (seq < head)
+	if (id < head)
 		return;         /* had it: a consumer started over */
 	tail = ring_tail(e->seg);
-	if (seq > head) {
+	if (id > head) {
 		/* nothing lost when the ring was empty: it starts here */
 		if (head != tail) {
-			shm_fetch_add(&e->stats->nats_skipped, seq - head,
+			shm_fetch_add(&e->stats->nats_skipped, id - head,
 			    relaxed);
 			log_warnx("nats: stream sequence %" PRIu64 " follows %"
 			    PRIu64 ": %" PRIu64 " records gone from the stream",
-			    seq, head - 1, seq - head);
-			ne_gap(e, head, seq);
+			    seq, head - 1 - e->shift, id - head);
+			ne_gap(e, head, id);
 		} else
-			ring_skip_to(e->w, seq);
+			ring_skip_to(e->w, id);
 	}
 	shm_store(&e->stats->nats_seq, seq, relaxed);
 	shm_fetch_add(&e->stats->nats_received, 1, relaxed);
@@ -199,14 +255,14 @@ ne_take(struct nats_edge *e, natsMsg *m)
 		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " is not a record; "
 		    "passed", seq);
-		ring_skip_to(e->w, seq + 1);
+		ring_skip_to(e->w, id + 1);
 		return;
 	}
 	if (pipeline_publish_rec(e->w, &r, NULL, 0) != PIPE_PUBLISHED) {
 		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " does not fit the "
 		    "ring; passed", seq);
-		ring_skip_to(e->w, seq + 1);
+		ring_skip_to(e->w, id + 1);
 		return;
 	}
 	shm_fetch_add(&e->stats->records, 1, relaxed);
@@ -233,19 +289,36 @@ ne_stalled(struct nats_edge *e)
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	uint64_t last;
+	int64_t created;
 
 	if (js_GetStreamInfo(&si, e->js, e->cfg->nats.stream, NULL, &jerr) !=
 	    NATS_OK)
 		return 0;       /* NATS away: the consumer waits, as it should */
-	last = si->State.LastSeq;
+	created = si->Created;
+	last = si->State.LastSeq + e->shift;
 	jsStreamInfo_Destroy(si);
+	/* the stream ends below what this edge took: created again? A new
+	 * consumer's start takes it (ne_start_seq) */
 	if (last < ring_head(e->seg))
-		return 0;
+		return ne_behind(e, created, last - e->shift);
 	log_warnx("nats: the stream is at %" PRIu64 ", this edge at %" PRIu64
-	    " and nothing came for %d ms: consuming anew", last,
-	    ring_head(e->seg) - 1, NE_STALL_MS);
+	    " and nothing came for %d ms: consuming anew", last - e->shift,
+	    ring_head(e->seg) - 1 - e->shift, NE_STALL_MS);
 	return 1;
 }
+
+/*
+ * When to wake the workers. The ingest node publishes a poll's entries in
+ * a burst, but they reach the edge one message at a time, often slower
+ * than it takes them: waking whenever libnats holds nothing more woke the
+ * workers several times a burst, each wake a writev per client (a single
+ * box wakes once per batch it fetched). So a burst ends when nothing comes
+ * for NE_LINGER_MS, or after NE_BATCH_MAX records, or NE_BATCH_MS after
+ * its first record: clients get it no later than that.
+ */
+#define NE_LINGER_MS 5
+#define NE_BATCH_MS 25
+#define NE_BATCH_MAX 256
 
 static void *
 ne_main(void *arg)
@@ -253,8 +326,9 @@ ne_main(void *arg)
 	struct nats_edge *e = arg;
 	natsMsg *m;
 	natsStatus s;
-	int msgs, taken = 0;
+	int taken = 0;
 	int64_t quiet = ne_now_ms();      /* since the last message or check */
+	int64_t first = 0, wait;          /* the burst's first record */
 
 	while (!shm_load(&e->stop, relaxed)) {
 		if (e->sub == NULL) {
@@ -265,12 +339,22 @@ ne_main(void *arg)
 			}
 		}
 		m = NULL;
-		s = natsSubscription_NextMsg(&m, e->sub, NE_WAIT_MS);
+		wait = NE_WAIT_MS;
+		if (taken) {
+			wait = first + NE_BATCH_MS - ne_now_ms();
+			wait = wait < 0 ? 0 : wait > NE_LINGER_MS ? NE_LINGER_MS :
+			    wait;
+		}
+		s = wait == 0 ? NATS_TIMEOUT :
+		    natsSubscription_NextMsg(&m, e->sub, wait);
 		if (s == NATS_TIMEOUT) {
-			(void)natsc_up(e->nc, e->stats);
-			if (taken)
+			if (taken) {
+				/* the burst is over (or old enough): tell */
 				ring_wake(e->w);
-			taken = 0;
+				taken = 0;
+				continue;
+			}
+			(void)natsc_up(e->nc, e->stats);
 			if (ne_now_ms() - quiet >= NE_STALL_MS) {
 				quiet = ne_now_ms();
 				if (ne_stalled(e)) {
@@ -282,6 +366,9 @@ ne_main(void *arg)
 		}
 		quiet = ne_now_ms();
 		if (s != NATS_OK) {
+			if (taken)
+				ring_wake(e->w);
+			taken = 0;
 			/* the consumer is gone for good: a new one from the head */
 			ne_error(e, "next message", s, 0);
 			natsSubscription_Destroy(e->sub);
@@ -291,10 +378,9 @@ ne_main(void *arg)
 		}
 		ne_take(e, m);
 		natsMsg_Destroy(m);
-		taken++;
-		/* wake readers once the burst is taken, or every 256 */
-		if (taken >= 256 || natsSubscription_GetPending(e->sub, &msgs,
-		    NULL) != NATS_OK || msgs == 0) {
+		if (taken++ == 0)
+			first = quiet;
+		if (taken >= NE_BATCH_MAX) {
 			ring_wake(e->w);
 			taken = 0;
 		}
@@ -317,6 +403,9 @@ nats_edge_start(const struct config *cfg, struct shm_seg *seg,
 	e->seg = seg;
 	e->w = w;
 	e->stats = seg->ingest;
+	/* a predecessor's, written before it died: relaxed is enough */
+	e->shift = shm_load(&e->stats->nats_id_shift, relaxed);
+	e->created = shm_load(&e->stats->nats_created, relaxed);
 	if (natsc_open(cfg, e->stats, &e->nc, &e->js, NULL, 0, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);

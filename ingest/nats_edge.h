@@ -7,11 +7,14 @@
  * restart, or a segment carried over); on an empty ring, nats.backfill
  * records before the stream's end. A stream sequence above the ring's
  * head (records removed from the stream before this edge took them) is a
- * gap: its ids become notice records that tell clients the gap and the
- * ring keeps what it holds (up to 1,024 ids; a longer gap empties the ring,
- * ring_skip_to, and clients behind are told as when lapped); it is counted
- * (nats_skipped). Records below the head are dropped (they are in the ring
- * already).
+ * gap: its ids become RING_F_GAP records, told to clients as one gap
+ * notice, and the ring keeps what it holds (a gap of as many ids as the
+ * ring has slots empties it, ring_skip_to, and clients behind are told as
+ * when lapped); it is counted (nats_skipped). Records below the head are
+ * dropped (they are in the ring already), unless the whole stream ends
+ * below it: then it was deleted and created again, and its records come
+ * under ids after the head (id = sequence + nats_id_shift, counted in
+ * nats_recreated).
  */
 #ifndef INGEST_NATS_EDGE_H
 #define INGEST_NATS_EDGE_H

@@ -35,7 +35,7 @@
 #include "common/forms.h"
 
 #define SHM_MAGIC 0x4345525453545231ULL /* "CERTSTR1" */
-#define SHM_VERSION 7u
+#define SHM_VERSION 8u
 #define SHM_CACHELINE 64
 
 #define SHM_MAX_WORKERS 64
@@ -204,6 +204,10 @@ struct shm_ingest_stats {
 	_Atomic uint64_t nats_received;    /* records an edge took from the stream */
 	_Atomic uint64_t nats_skipped;     /* stream sequence numbers an edge never got */
 	_Atomic uint64_t nats_seq;         /* the newest stream sequence seen */
+	_Atomic uint64_t nats_id_shift;    /* an edge's ring id - stream sequence:
+	                                    * 0 until the stream is recreated */
+	_Atomic uint64_t nats_recreated;   /* streams found behind the ring */
+	_Atomic int64_t nats_created;      /* the edge's stream's creation (ns) */
 };
 
 enum { SHM_NATS_OFF = 0, SHM_NATS_UP = 1, SHM_NATS_DOWN = 2 };

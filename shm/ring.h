@@ -89,6 +89,10 @@ uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
 #define RING_F_NOTICE 0x02  /* not a certificate: a notice (log_gap) that
                                WebSocket clients get only with ?gaps=1 and
                                /latest.json never shows */
+#define RING_F_GAP 0x04     /* with RING_F_NOTICE: an id the source skipped
+                               (an edge's stream sequence that will never
+                               come); workers send no record for it but
+                               tell it as a gap, as when lapped */
 
 /* ring_publish, with the slot's flags set to flags. */
 uint64_t ring_publish_flags(struct ring_writer *w,

@@ -1,10 +1,11 @@
 #!/bin/sh
-# tests/bench/run.sh nats: the edge against the single box, one run.
+# tests/bench/run.sh nats: the edge against the single box.
 # A nats-server, the fake CT log growing at RATE entries/s, one ingest node
 # (source: ct, nats.publish: true: it is also the single box, serving its
 # own ring) and one edge (source: nats). The same loadgen clients read the
-# box, then the edge, for DUR seconds each; both get the same certificates
-# at the same rate; then the edge's lite (/) and domains forms the same
+# box, then the edge, for DUR seconds each, PAIRS times in turn (medians
+# reported, and each pair's ratio); both get the same certificates at the
+# same rate; then the edge's lite (/) and domains forms the same
 # way; then a second edge joins and the NATS server's CPU is taken again
 # over DUR seconds. Prints, and writes to $1 (a results file) if given:
 #   - deliveries per worker CPU-second, edge / box, full form; the edge's
@@ -14,7 +15,8 @@
 #     and the difference: what the hop through NATS adds;
 #   - the NATS server's CPU per record with one edge (the edge's window)
 #     and with two.
-# CERTSTREAM_BIN: the daemon (default ./certstreamd). About 80 s.
+# CERTSTREAM_BIN: the daemon (default ./certstreamd). About 2 minutes
+# (BENCH_NATS_PAIRS=1: 80 s).
 # All on 127.0.0.1; every process started here is stopped here.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -26,6 +28,7 @@ NS=${NATS_SERVER:-/usr/sbin/nats-server}
 RATE=${BENCH_NATS_RATE:-400}
 CLIENTS=${BENCH_NATS_CLIENTS:-200}
 DUR=${BENCH_NATS_DUR:-10}
+PAIRS=${BENCH_NATS_PAIRS:-3}
 out=${1:-}
 for f in "$LG" "$FL" "$DAEMON" "$NS"; do
 	[ -x "$f" ] || { echo "bench nats: missing $f" >&2; exit 1; }
@@ -100,10 +103,32 @@ run() { # name port master [path]
 	    --duration "$DUR" --warmup 2 --cpu-pids "$(workers_of "$3")" >"$work/$1.out" 2>&1
 	grep '^#' "$work/$1.out" | sed "s/^#/  $1:/" >&2
 }
-run box "$BP" "$BOX"
-n0=$(cpu_ticks "$NSP"); r0=$(curl -s "http://127.0.0.1:$EP/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }')
-run edge "$EP" "$EDGE"
-n1=$(cpu_ticks "$NSP"); r1=$(curl -s "http://127.0.0.1:$EP/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }')
+# Box and edge in turn, PAIRS times (the box is shared: a load change
+# during one window moves one side only); the medians are the figures, the
+# per-pair ratios their spread. The NATS server's CPU per record is taken
+# over the edge windows (it feeds the one edge then).
+nrecv() { curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "certstream_nats_received_total" { print $2 }'; }
+nt=0; rt=0; k=1
+while [ "$k" -le "$PAIRS" ]; do
+	run "box$k" "$BP" "$BOX"
+	n0=$(cpu_ticks "$NSP"); r0=$(nrecv "$EP")
+	run "edge$k" "$EP" "$EDGE"
+	n1=$(cpu_ticks "$NSP"); r1=$(nrecv "$EP")
+	nt=$((nt + n1 - n0)); rt=$((rt + r1 - r0)); k=$((k + 1))
+done
+# the median run of each side (by deliveries per CPU-second) gives its figures
+median_of() { # prefix -> the name of its median run
+	for f in "$work/$1"[0-9]*.out; do
+		echo "$(kv "$f" deliveries_per_server_cpu_s) $(basename "$f" .out)"
+	done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }'
+}
+cp "$work/$(median_of box).out" "$work/box.out"
+cp "$work/$(median_of edge).out" "$work/edge.out"
+pairs=$(k=1; while [ "$k" -le "$PAIRS" ]; do
+	awk -v b="$(kv "$work/box$k.out" deliveries_per_server_cpu_s)" \
+	    -v e="$(kv "$work/edge$k.out" deliveries_per_server_cpu_s)" -v k="$k" \
+	    'BEGIN { printf "%s%.2f", (k > 1 ? " " : ""), (b > 0 ? e / b : 0) }'
+	k=$((k + 1)); done)
 run lite "$EP" "$EDGE" /
 run domains "$EP" "$EDGE" /domains-only
 # A second edge (new records only): the NATS server's CPU with two.
@@ -127,9 +152,9 @@ l50=$(kv "$work/lite.out" lat_p50_ms); l99=$(kv "$work/lite.out" lat_p99_ms)
 b50=$(kv "$work/box.out" lat_p50_ms); b99=$(kv "$work/box.out" lat_p99_ms)
 e50=$(kv "$work/edge.out" lat_p50_ms); e99=$(kv "$work/edge.out" lat_p99_ms)
 res=$(awk -v bd="$bd" -v ed="$ed" -v b50="$b50" -v b99="$b99" -v e50="$e50" -v e99="$e99" \
-    -v n="$((n1 - n0))" -v hz="$hz" -v r="$((r1 - r0))" -v ld="$ld" -v dd="$dd" -v fb="$fb" -v lb="$lb" -v db="$db" \
+    -v n="$nt" -v hz="$hz" -v r="$rt" -v pairs="$pairs" -v ld="$ld" -v dd="$dd" -v fb="$fb" -v lb="$lb" -v db="$db" \
     -v l50="$l50" -v l99="$l99" -v m="$((m1 - m0))" -v q="$((q1 - q0))" -v u="$((u1 - u0))" 'BEGIN {
-	printf "| deliveries per worker CPU-second, full | %s | %s | %.2f |\n", ed, bd, (bd > 0 ? ed / bd : 0)
+	printf "| deliveries per worker CPU-second, full (median of %d) | %s | %s | %.2f (pairs: %s) |\n", split(pairs, x, " "), ed, bd, (bd > 0 ? ed / bd : 0), pairs
 	printf "| deliveries per worker CPU-second, lite / domains | %s / %s | | |\n", ld, dd
 	printf "| bytes per message sent, full / lite / domains (plain frames) | %s / %s / %s B | | |\n", fb, lb, db
 	printf "| latency p50 (ms, from seen) | %s | %s | %+.2f ms |\n", e50, b50, e50 - b50

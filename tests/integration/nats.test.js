@@ -14,8 +14,10 @@
 //    so in /health/deep and /metrics, and catches up with no gap;
 //  - an ingest process killed -9 while NATS is away: its successor
 //    publishes what the stream never acknowledged;
-//  - records purged from the stream before an edge took them: a gap told,
-//    the ring kept.
+//  - records purged from the stream before an edge took them: a gap told
+//    once, as on a single box, the ring kept (emptied when the gap has
+//    more ids than the ring has slots);
+//  - a stream deleted and created again: ids go on growing on the edge.
 //
 // The cluster test (three servers, 10 s of outage, 35 s) runs in the plain
 // pass only; the others in both.
@@ -55,14 +57,14 @@ function ingestConf(listFile, natsUrl, o = {}) {
   ].join('\n');
 }
 
-function edgeConf(natsUrl) {
+function edgeConf(natsUrl, backfill = 1000000000) {
   return [
     'source: nats',
     'server:',
     '  heartbeat_interval_secs: 1',
     'nats:',
     `  url: ${JSON.stringify(natsUrl)}`,
-    '  backfill: 1000000000',         // an edge's first start: the whole stream
+    `  backfill: ${backfill}`,         // an edge's first start: the whole stream
     '',
   ].join('\n');
 }
@@ -82,13 +84,14 @@ function sseRecs(s) {
   }).filter(Boolean);
 }
 
-// c.waitFor for an async predicate, polled every 200 ms.
+// c.waitFor for an async predicate, polled every 50 ms (each wait ends
+// sooner after what it waits for: the file runs a few seconds faster).
 async function until(pred, ms, what) {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await pred()) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(200);
+    await sleep(50);
   }
 }
 
@@ -339,44 +342,58 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
 });
 
 test('records removed from the stream before an edge took them: its clients are told the gap ' +
-  '(skipped = the ids jumped over) and its ring keeps what it held', { timeout: 60000 }, async (t) => {
+  'once, as on a single box (SSE event: gap, WebSocket with gaps=1), and its ring keeps what it ' +
+  'held; a gap longer than a small ring empties it and is told once too', { timeout: 60000 }, async (t) => {
   const fl = await startFakelog(['--rfc6962', 'p1', '--initial-size', '80', '--max-size', '2000',
     '--grow-per-sec', '100'], t);
   const ns = await startNats(t);
   const dir = testDir(t, 'nats-');
   const listFile = path.join(dir, 'loglist.json');
   fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  // edge: the default ring; small: 64 slots, fewer than the gap's ids
   const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
   const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
+  const plain = openRecords(edge.url('/full-stream', 'ws'));
   const sse = c.openSseRaw(edge.url('/sse?stream=full'));
-  t.after(() => { ws.close(); sse.close(); });
-  await Promise.all([ws.opened, sse.ready]);
+  const filt = openRecords(edge.url('/full-stream?gaps=1&type=precert', 'ws'));
+  t.after(() => { for (const x of [ws, plain, sse, filt]) x.close(); });
+  await Promise.all([ws.opened, plain.opened, sse.ready, filt.opened]);
   const ing = await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
   await until(() => ws.recs().length >= 80, 20000, '80 records');
+  // small: 64 slots, fewer than the gap will have ids; new records only
+  // (the backlog would lap its clients)
+  const small = await startDaemon({ t, conf: edgeConf(ns.url, 0) + 'buffer_size: 64\n' });
+  const sws = openRecords(small.url('/full-stream?gaps=1', 'ws'));
+  const ssse = c.openSseRaw(small.url('/sse?stream=full'));
+  t.after(() => { for (const x of [sws, ssse]) x.close(); });
+  await Promise.all([sws.opened, ssse.ready]);
+  await until(() => sws.recs().length >= 20 && sseRecs(ssse).length >= 20, 20000, '20 records on small');
 
-  // The edge's consumer stops taking; the stream goes on, then is purged
-  // of all it holds, then goes on again; then the stopped process is
-  // killed (what the server had pushed to it is lost with it) and the
-  // master starts another, which resumes from the ring's head.
-  const pid = edge.childPids().find((p) => {
+  // The edges' consumers stop taking; the stream goes on, then is purged
+  // of all it holds, then goes on again; then the stopped processes are
+  // killed (what the server had pushed to them is lost with them) and the
+  // masters start others, which resume from the rings' heads.
+  const ingestOf = (d) => d.childPids().find((p) => {
     try { return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'cs-ingest'; } catch (_) { return false; }
   });
-  assert.ok(pid, 'the edge\'s ingest process');
-  process.kill(pid, 'SIGSTOP');
+  const pids = [ingestOf(edge), ingestOf(small)];
+  assert.ok(pids[0] && pids[1], 'the edges\' ingest processes');
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
   let resumed = false;
-  t.after(() => { if (!resumed) process.kill(pid, 'SIGKILL'); });
+  t.after(() => { if (!resumed) for (const pid of pids) process.kill(pid, 'SIGKILL'); });
   const seqOf = async () => (await getJson(ing.url('/health/deep'))).ingest.nats.seq;
   const s0 = await seqOf();
-  await until(async () => (await seqOf()) >= s0 + 60, 15000, '60 more in the stream');
+  await until(async () => (await seqOf()) >= s0 + 100, 15000, '100 more in the stream');
   const purge = await ns.request('$JS.API.STREAM.PURGE.CERTSTREAM');
   assert.strictEqual(purge.success, true, JSON.stringify(purge));
   const s1 = await seqOf();
   await until(async () => (await seqOf()) >= s1 + 30, 15000, '30 more after the purge');
-  process.kill(pid, 'SIGKILL');
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
   resumed = true;
   const T = s1 + 30;
   const lastId = (recs) => (recs.length ? recs[recs.length - 1].id : 0);
-  await until(() => lastId(ws.recs()) >= T && lastId(sseRecs(sse)) >= T, 15000, 'the edge past the purge');
+  await until(() => [ws, plain, sws].every((w) => lastId(w.recs()) >= T) &&
+    lastId(sseRecs(sse)) >= T && lastId(sseRecs(ssse)) >= T, 15000, 'the edges past the purge');
 
   // Exactly one jump, from A to B, told once between the two records.
   const ids = ws.recs().map((r) => r.id).filter((id) => id <= T);
@@ -385,22 +402,93 @@ test('records removed from the stream before an edge took them: its clients are 
   assertDense(ids.slice(at), 'after the jump');
   const A = ids[at - 1];
   const B = ids[at];
-  assert.ok(B - A - 1 >= 60, `the purged records are the gap (${A} to ${B})`);
-  const told = ws.messages.filter((m) => m.message_type === 'gap');
-  assert.deepStrictEqual(told.map((m) => [m.skipped, m.from_id, m.to_id]),
-    [[B - A - 1, A + 1, B - 1], ...Array(B - A - 2).fill([0, A + 1, B - 1])], 'WebSocket (gaps=1)');
-  const kinds = ws.messages.map((m) => m.message_type);
-  assert.strictEqual(kinds.indexOf('gap'), ws.messages.findIndex((m) => m.id === A) + 1, 'told right after A');
-  const sseGaps = sse.events.map((e) => JSON.parse(e.data)).filter((m) => m.message_type === 'gap');
-  assert.strictEqual(sseGaps.reduce((n, m) => n + m.skipped, 0), B - A - 1, 'SSE: the same notices');
+  assert.ok(B - A - 1 >= 100, `the purged records are the gap (${A} to ${B})`);
+  const gap = { skipped: B - A - 1, from_id: A + 1, to_id: B - 1 };
+  const told = (w) => w.messages.filter((m) => m.message_type === 'gap')
+    .map((m) => ({ skipped: m.skipped, from_id: m.from_id, to_id: m.to_id }));
+  const toldAfter = (w) => w.messages.findIndex((m) => m.message_type === 'gap') - 1;
+  assert.deepStrictEqual(told(ws), [gap], 'WebSocket (gaps=1): one notice');
+  assert.strictEqual(ws.messages[toldAfter(ws)].id, A, 'told right after A');
+  assert.deepStrictEqual(told(plain), [], 'WebSocket without gaps=1: none');
+  // a filtered client is told too: the ids jumped over were records it
+  // might have wanted
+  await until(() => told(filt).length > 0, 5000, 'the filtered client told');
+  assert.deepStrictEqual(told(filt), [gap], 'WebSocket with a filter (type=precert, gaps=1): one notice');
+  const fids = filt.recs().map((r) => r.id).filter((id) => id <= T);
+  assert.ok(fids.length > 0 && fids.length < ids.length && fids.every((id) => ids.includes(id)),
+    `the filter's records (${fids.length} of ${ids.length})`);
+  assert.deepStrictEqual(plain.recs().map((r) => r.id).filter((id) => id <= T), ids, 'the same records');
+  // SSE: an `event: gap` with no id, right before B; no data message for it
+  assert.deepStrictEqual(sse.gaps.map(({ skipped, from_id, to_id }) => ({ skipped, from_id, to_id })), [gap],
+    'SSE: one gap event');
+  assert.strictEqual(Number(sse.events[sse.gaps[0].before].id), B, 'SSE: told right before B');
+  assert.ok(sse.events.every((e) => !/"gap"/.test(e.data)), 'SSE: no gap as a data message');
   assert.deepStrictEqual(sseRecs(sse).map((r) => r.id).filter((id) => id <= T), ids, 'SSE: the same records');
   const h = await getJson(edge.url('/health/deep'));
   assert.strictEqual(h.ingest.nats.skipped, B - A - 1);
   // The ring kept what it held: a client resuming from before the jump
   // gets every record it had, then the gap, then the rest.
   const late = openRecords(edge.url(`/full-stream?since=${ids[0]}&gaps=1`, 'ws'));
-  t.after(() => late.close());
-  await until(() => late.recs().length >= ids.length - 1, 10000, 'the resumed client has the ring');
+  const lsse = c.openSseRaw(edge.url('/sse?stream=full'), { 'Last-Event-ID': String(ids[0]) });
+  t.after(() => { late.close(); lsse.close(); });
+  await until(() => late.recs().length >= ids.length - 1 && sseRecs(lsse).length >= ids.length - 1, 10000,
+    'the resumed clients have the ring');
   assert.deepStrictEqual(late.recs().map((r) => r.id).slice(0, ids.length - 1), ids.slice(1));
-  assert.strictEqual(late.messages.find((m) => m.message_type === 'gap').skipped, B - A - 1);
+  assert.deepStrictEqual(told(late), [gap]);
+  assert.deepStrictEqual(sseRecs(lsse).map((r) => r.id).slice(0, ids.length - 1), ids.slice(1));
+  assert.deepStrictEqual(lsse.gaps.map(({ skipped, from_id, to_id }) => ({ skipped, from_id, to_id })), [gap]);
+
+  // The small ring (64 slots) could keep none of its records through a gap
+  // of more ids: it is emptied, and its clients are told once, from A + 1,
+  // as lapped clients are (which may pass a few of the records that follow
+  // the gap too: a lapped client skips a quarter of what the ring holds).
+  for (const [what, got, gaps] of [['WebSocket', sws.recs(), told(sws)],
+    ['SSE', sseRecs(ssse), ssse.gaps]]) {
+    // (a fresh edge's first record moves its ids up: a client there
+    // before it is told of the ids below, as when lapped)
+    const told2 = gaps.filter((g) => g.from_id > got[0].id);
+    assert.strictEqual(told2.length, 1, `small: ${what}: one notice ${JSON.stringify(gaps)}`);
+    const g = told2[0];
+    const after = got.map((r) => r.id).filter((id) => id > A && id <= T);
+    assert.strictEqual(g.from_id, A + 1, `small: ${what}: from A + 1`);
+    assert.ok(g.to_id >= B - 1 && g.skipped === g.to_id - A, `small: ${what}: ${JSON.stringify(g)}`);
+    assert.deepStrictEqual(got.map((r) => r.id).filter((id) => id <= A), ids.filter((id) => id >= got[0].id && id <= A),
+      `small: ${what}: the same records before the gap`);
+    assert.deepStrictEqual(after, ids.filter((id) => id > g.to_id), `small: ${what}: the rest after it`);
+  }
+  assert.strictEqual((await getJson(small.url('/health/deep'))).ingest.nats.skipped, B - A - 1);
+});
+
+test('a stream deleted and created again: the edge says so in /health/deep and takes the new ' +
+  'stream\'s records under ids that go on growing (none issued twice), losing none', { timeout: 60000 }, async (t) => {
+  const fl = await startFakelog(['--rfc6962', 'p1', '--initial-size', '60'], t);
+  const ns = await startNats(t);
+  const dir = testDir(t, 'nats-');
+  const listFile = path.join(dir, 'loglist.json');
+  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
+  const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
+  t.after(() => ws.close());
+  await ws.opened;
+  await startDaemon({ t, conf: ingestConf(listFile, ns.url) });
+  await until(() => ws.recs().length >= 60, 20000, 'the log\'s 60 entries');
+
+  // The stream goes; the log grows; the ingest node creates the stream
+  // again and publishes the 40 new entries to it, as its sequence 1 to 40:
+  // the edge finds the stream behind its ring and takes them as ids 61..
+  const del = await ns.request('$JS.API.STREAM.DELETE.CERTSTREAM');
+  assert.strictEqual(del.success, true, JSON.stringify(del));
+  await fl.grow('p1', 40);
+  const nats = async () => (await getJson(edge.url('/health/deep'))).ingest.nats;
+  await until(() => ws.recs().length >= 100, 15000, 'the 40 new entries');
+  await sleep(300);
+  const recs = ws.recs();
+  assert.deepStrictEqual(recs.map((r) => r.id), [...Array(100).keys()].map((i) => i + 1),
+    'ids 1 to 100, none twice');
+  assert.deepStrictEqual(recs.map((r) => r.index), [...Array(100).keys()], 'every entry once, in order');
+  assert.deepStrictEqual(ws.messages.filter((m) => m.message_type === 'gap'), [], 'no gap');
+  const h = await nats();
+  assert.strictEqual(h.recreated, 1, JSON.stringify(h));
+  assert.strictEqual(h.id_shift, 60, 'id = the new stream\'s sequence + 60');
+  assert.strictEqual(h.seq, 40, 'the new stream\'s sequence');
 });

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "ingest/ct.h"
+#include "ingest/pipeline.h"
 #include "shm/atomics.h"
 
 /* The notice: {"message_type":"log_gap","data":{"source":{...},
@@ -25,7 +26,7 @@ announce(struct ct_log *l, uint64_t from, uint64_t to)
 {
 	json_object *o = json_object_new_object(), *d = json_object_new_object(),
 	    *src = json_object_new_object();
-	struct iovec iov[RV_COUNT];
+	struct ring_rec r;
 	struct timespec ts;
 	const char *s;
 	int v;
@@ -48,13 +49,16 @@ announce(struct ct_log *l, uint64_t from, uint64_t to)
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL)
 		goto fail;
+	memset(&r, 0, sizeof(r));
 	for (v = 0; v < RV_COUNT; v++) {
-		iov[v].iov_base = (void *)(uintptr_t)s;
-		iov[v].iov_len = strlen(s);
+		r.json[v].iov_base = (void *)(uintptr_t)s;
+		r.json[v].iov_len = strlen(s);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ring_publish_flags(ct_writer(), iov, (int64_t)ts.tv_sec * 1000000 +
-	    ts.tv_nsec / 1000, RING_F_NOTICE) == UINT64_MAX)
+	r.seen_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	r.log = RING_NO_LOG;
+	r.flags = RING_F_NOTICE;
+	if (pipeline_publish_rec(ct_writer(), &r, NULL, 0) != PIPE_PUBLISHED)
 		goto fail;
 	ct_flush();
 	json_object_put(o);

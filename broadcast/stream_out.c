@@ -526,11 +526,18 @@ client_write(struct client *c)
 			if (c->cursor == at)
 				break;
 		}
-		/* Never after a close frame: a gap then goes untold. Told
-		 * when a record follows: a run of skipped ids still being
-		 * published goes out as one notice. */
-		hold = !(c->flags & CF_CLOSE_QUEUED) && c->cursor < head &&
-		    client_gap_flush(c) == -1;
+		/* Never after a close frame: a gap then goes untold. Told at
+		 * once, unless the newest record is a skipped id (an edge's
+		 * RING_F_GAP run may still be growing): then with what
+		 * follows, so the run goes out as one notice. */
+		{
+			int f = c->cursor == head && head > 0 ?
+			    ring_flags(w->seg, head - 1) : -1;
+			int growing = f > 0 && (f & RING_F_GAP);
+
+			hold = !(c->flags & CF_CLOSE_QUEUED) && !growing &&
+			    client_gap_flush(c) == -1;
+		}
 		first = seq = c->cursor;
 		if (c->rest != NULL) {
 			struct wctx_unit *u = &w->units[nunits++];

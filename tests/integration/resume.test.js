@@ -236,3 +236,25 @@ test('a lapped client is told what it missed before the next record: SSE event: 
   assert.ok(pids.some((id, i) => i > 0 && id !== pids[i - 1] + 1), 'the plain WebSocket client was not lapped');
   c.checkInOrder(feed, wsPlain.messages.slice(0, 5), 'plain');
 });
+
+test('a resume into an idle, empty ring is told its gap at once, not when a record comes', async (t) => {
+  // No log: nothing is ever published, so a notice held for the next
+  // record would never go out.
+  const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'certstream-idle-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const list = `${dir}/list.json`;
+  fs.writeFileSync(list, JSON.stringify({ version: '1', operators: [] }));
+  const d = await startDaemon({
+    t, workers: 1, conf: `source: ct\nct_logs_url: ${JSON.stringify(list)}\nct_log:\n  state_file: ${JSON.stringify(`${dir}/state.json`)}\n`,
+  });
+  const ws = c.openWs(d.url('/?since=5&gaps=1', 'ws'));
+  const sse = c.openSseRaw(d.url('/sse'), { 'Last-Event-ID': '5' });
+  t.after(() => { ws.close(); sse.close(); });
+  await Promise.all([ws.opened, sse.ready]);
+  await c.waitFor(() => ws.messages.length >= 1 && sse.gaps.length >= 1, 3000, 'a gap notice on each');
+  const gap = ws.messages[0];
+  assert.strictEqual(gap.message_type, 'gap', JSON.stringify(gap));
+  assert.strictEqual(gap.from_id, 6);
+  assert.strictEqual(sse.gaps[0].from_id, 6);
+  assert.deepStrictEqual(sse.events, [], 'no record in an empty ring');
+});

@@ -1,7 +1,10 @@
 /*
  * certstreamd: flags, configuration, then the master.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +67,15 @@ check_feed_apart(const char *path, char *err, size_t errlen)
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe(fd) == -1 || (pid = fork()) == -1)
+	/* an inherited SIG_IGN would reap the child before waitpid */
+	signal(SIGCHLD, SIG_DFL);
+	if (pipe2(fd, O_CLOEXEC) == -1)
 		return replay_feed_check(path, err, errlen);
+	if ((pid = fork()) == -1) {
+		close(fd[0]);
+		close(fd[1]);
+		return replay_feed_check(path, err, errlen);
+	}
 	if (pid == 0) {
 		int rc = replay_feed_check(path, err, errlen);
 
@@ -74,10 +84,17 @@ check_feed_apart(const char *path, char *err, size_t errlen)
 		_exit(rc == -1 ? 1 : 0);
 	}
 	close(fd[1]);
-	n = read(fd[0], err, errlen - 1);
+	while ((n = read(fd[0], err, errlen - 1)) == -1 && errno == EINTR)
+		;
 	err[n > 0 ? n : 0] = '\0';
 	close(fd[0]);
-	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "the check of the feed: waitpid: %s",
+			    strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "the check of the feed failed");

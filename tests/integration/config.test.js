@@ -79,6 +79,19 @@ test('-n refuses a replay feed it cannot use, naming the key and the file', asyn
   assert.match(r.stderr, /replay\.file: .*gone\.ndjson: No such file or directory/);
 });
 
+test('-n accepts a good replay feed when started with SIGCHLD ignored (as some supervisors do)', () => {
+  // the feed is checked in a child; an inherited SIG_IGN must not lose it
+  const { spawnSync } = require('node:child_process');
+  const bin = process.env.CERTSTREAM_BIN || path.join(ROOT, 'certstreamd');
+  const feed = path.join(ROOT, 'tests', 'data', 'sample-feed.ndjson');
+  const p = conf('feed-good.yaml', `source: replay\nuser: root\nreplay:\n  file: "${feed}"\n`);
+  // python3, since dash's trap does not ignore SIGCHLD
+  const r = spawnSync('python3', ['-c', 'import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); '
+    + 'os.execv(sys.argv[1], sys.argv[1:])', bin, '-n', '-c', p], { encoding: 'utf8', timeout: 10000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.strictEqual(r.stdout.trim(), `configuration OK: ${p}`);
+});
+
 test('-V, -h and a bad flag', async () => {
   const version = fs.readFileSync(path.join(ROOT, 'VERSION'), 'utf8').trim();
   let r = await runBin(['-V']);

@@ -439,6 +439,20 @@ seg_carry_apply(struct seg_carry *c, struct shm_seg *seg, char *why,
 		heads_carry(n, &ol[i]);
 		shm_store(&n->in_use, 1, relaxed);
 	}
+	/* An edge's id shift and its stream's creation: without them a
+	 * successor would take a stream recreated once for a new recreation
+	 * and stream it all again under new ids. */
+	{
+		const struct shm_ingest_stats *oi =
+		    (const struct shm_ingest_stats *)(ob + oh->off_ingest);
+
+		shm_store(&seg->ingest->nats_id_shift,
+		    shm_load(&oi->nats_id_shift, relaxed), relaxed);
+		shm_store(&seg->ingest->nats_created,
+		    shm_load(&oi->nats_created, relaxed), relaxed);
+		shm_store(&seg->ingest->nats_recreated,
+		    shm_load(&oi->nats_recreated, relaxed), relaxed);
+	}
 	/* The ring, byte for byte, when its geometry is the same: the state a
 	 * killed ingest leaves (ring.c resumes from it), so a client resumes
 	 * with Last-Event-ID across the restart and a new ingest sees the

@@ -488,6 +488,9 @@ START_TEST(replacing_segment_keeps_log_positions_and_newest_record)
 	atomic_store(&a.logs[3].in_use, 1);
 	snprintf(a.logs[4].url, sizeof(a.logs[4].url), "http://log.test/b/");
 	atomic_store(&a.logs[4].next_index, 77);   /* stopped: not kept */
+	atomic_store(&a.ingest->nats_id_shift, 60);   /* an edge's, kept */
+	atomic_store(&a.ingest->nats_created, 1234567);
+	atomic_store(&a.ingest->nats_recreated, 1);
 	shm_seg_close(&a);      /* every process of that master is gone */
 
 	ck_assert_msg(shm_seg_create(&b, name, 16, 65536, 1, err,
@@ -500,6 +503,9 @@ START_TEST(replacing_segment_keeps_log_positions_and_newest_record)
 	ck_assert_uint_eq(atomic_load(&b.logs[3].errors), 0);
 	ck_assert_uint_eq(atomic_load(&b.logs[4].in_use), 0);
 	ck_assert_uint_eq(atomic_load(&b.logs[4].next_index), 0);
+	ck_assert_uint_eq(atomic_load(&b.ingest->nats_id_shift), 60);
+	ck_assert_int_eq(atomic_load(&b.ingest->nats_created), 1234567);
+	ck_assert_uint_eq(atomic_load(&b.ingest->nats_recreated), 1);
 	/* The ring, every record at its seq; a writer goes on after it. */
 	ck_assert_uint_eq(b.ctl->first_seq, first);
 	ck_assert_uint_eq(ring_head(&b), first + 40);

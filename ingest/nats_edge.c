@@ -1,6 +1,7 @@
 /*
  * The edge's JetStream consumer: one thread takes the stream's records in
- * order and publishes them to the ring under their stream sequence.
+ * order and publishes them to the ring under their stream sequence (plus
+ * a shift once the stream was found recreated: ids only grow).
  */
 #include "ingest/nats_edge.h"
 
@@ -255,14 +256,14 @@ ne_take(struct nats_edge *e, natsMsg *m)
 		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " is not a record; "
 		    "passed", seq);
-		ring_skip_to(e->w, id + 1);
+		ne_gap(e, id, id + 1);  /* told as one skipped id: the ring stays */
 		return;
 	}
 	if (pipeline_publish_rec(e->w, &r, NULL, 0) != PIPE_PUBLISHED) {
 		shm_fetch_add(&e->stats->parse_failures, 1, relaxed);
 		log_warnx("nats: stream sequence %" PRIu64 " does not fit the "
 		    "ring; passed", seq);
-		ring_skip_to(e->w, id + 1);
+		ne_gap(e, id, id + 1);
 		return;
 	}
 	shm_fetch_add(&e->stats->records, 1, relaxed);

@@ -78,7 +78,8 @@ enum pipe_result pipeline_entry(struct pipeline *p,
 /*
  * Step 5 alone, for a record the ingest did not render from a CT entry:
  * replay's (rendered at load by the same library), an edge's (rendered by
- * the ingest that published it to NATS), an edge's gap notice. The
+ * the ingest that published it to NATS), an edge's skipped ids, a log's
+ * log_gap notice (ct_skip.c). The
  * ingest's one call of ring_publish_rec. PIPE_PUBLISHED, or
  * PIPE_TOO_BIG with err filled (err may be NULL with errlen 0).
  */

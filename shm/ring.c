@@ -243,7 +243,11 @@ ring_publish_rec(struct ring_writer *w, const struct ring_rec *r)
 	if (r->facts.iov_len > UINT32_MAX)
 		return UINT64_MAX;
 	size += r->facts.iov_len;
-	if (w->dfl != NULL && size <= seg->data_size / 4) {
+	/* An edge's skipped id goes to no client: nothing to compress, and
+	 * the clients that pass it start again at the next keyframe. */
+	if (w->dfl != NULL && (r->flags & RING_F_GAP))
+		ring_deflate_void(w->dfl);
+	else if (w->dfl != NULL && size <= seg->data_size / 4) {
 		zon = ring_z_deflate(w, head, json, from, idp, idlen,
 		    &zo) == 0 && zo.zflags != 0;
 		for (int v = 0; zon && v < RV_COUNT; v++) {

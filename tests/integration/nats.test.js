@@ -457,6 +457,18 @@ test('records removed from the stream before an edge took them: its clients are 
     assert.deepStrictEqual(after, ids.filter((id) => id > g.to_id), `small: ${what}: the rest after it`);
   }
   assert.strictEqual((await getJson(small.url('/health/deep'))).ingest.nats.skipped, B - A - 1);
+
+  // A message on the subject that is not a record: passed as one skipped
+  // id, told as a gap of 1, and the ring keeps what it held.
+  await ns.publish('certstream.records', 'not a record');
+  await until(() => told(ws).length >= 2, 10000, 'the message that is not a record told');
+  const g2 = told(ws)[1];
+  assert.strictEqual(g2.skipped, 1, JSON.stringify(g2));
+  assert.strictEqual(g2.from_id, g2.to_id);
+  const kept = openRecords(edge.url(`/full-stream?since=${ids[0]}`, 'ws'));
+  t.after(() => kept.close());
+  await until(() => kept.recs().length >= 5, 10000, 'a resumed client');
+  assert.deepStrictEqual(kept.recs().slice(0, 5).map((r) => r.id), ids.slice(1, 6), 'the ring was kept');
 });
 
 test('a stream deleted and created again: the edge says so in /health/deep and takes the new ' +

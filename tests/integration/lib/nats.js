@@ -32,6 +32,27 @@ async function healthy(mport) {
 
 // One request through the NATS client protocol (what JetStream's API is
 // made of), answered within 5 s: the answer's payload, parsed.
+// One message on subject, no answer awaited: PING/PONG says it was taken.
+function natsPublish(port, subject, body) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no PONG after PUB ${subject}`)); }, 5000);
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.once('data', () => {
+      sock.write(`CONNECT {"verbose":false,"pedantic":false}\r\n` +
+        `PUB ${subject} ${Buffer.byteLength(body)}\r\n${body}\r\nPING\r\n`);
+    });
+    let buf = '';
+    sock.on('data', (b) => {
+      buf += b.toString();
+      if (!/PONG\r\n/.test(buf)) return;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve();
+    });
+  });
+}
+
 function natsRequest(port, subject, body) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
@@ -105,6 +126,7 @@ async function startNats(t, { nodes = 1 } = {}) {
     get url() { return ns.nodes.map((n) => n.url).join(','); },
     startAll: () => Promise.all(ns.nodes.map((n) => n.start())),
     request: (subject, body = '') => natsRequest(ns.nodes[0].port, subject, body),
+    publish: (subject, body) => natsPublish(ns.nodes[0].port, subject, body),
     stopAll: () => Promise.all(ns.nodes.map((n) => n.stop('SIGKILL'))),
   };
   t.after(async () => {

@@ -1,4 +1,5 @@
 #include "tests/fakelog/fl_gen.h"
+#include "tests/tools/x509_ext.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -49,26 +50,6 @@ load_key(const char *dir, const char *name, int priv, char *err, size_t errlen)
 	return k;
 }
 
-static int
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	CONF *conf = NCONF_new(NULL);   /* certificatePolicies wants a db */
-	int ok;
-
-	if (conf == NULL)
-		return -1;
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	X509V3_set_nconf(&ctx, conf);
-	ext = X509V3_EXT_nconf_nid(conf, &ctx, nid, value);
-	NCONF_free(conf);
-	if (ext == NULL)
-		return -1;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
 
 static int
 spki_hash(X509 *x, uint8_t out[32])
@@ -119,9 +100,9 @@ make_ca(EVP_PKEY *key, const char *cn, long serial)
 	    set_time(X509_getm_notBefore(x), BASE_TIME - 365 * 86400) < 0 ||
 	    set_time(X509_getm_notAfter(x), BASE_TIME + 10 * 365 * 86400L) < 0 ||
 	    !X509_set_pubkey(x, key) ||
-	    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-	    add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_ext_add(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+	    x509_ext_add(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	    x509_ext_add(x, x, NID_subject_key_identifier, "hash") < 0 ||
 	    sign(x, key) < 0) {
 		X509_free(x);
 		return NULL;
@@ -278,25 +259,6 @@ build_sans(const uint8_t *h, const char *log, uint64_t index, char *out,
 	return 0;
 }
 
-static int
-add_poison(X509 *x)
-{
-	static const unsigned char der_null[] = { 0x05, 0x00 };
-	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-	X509_EXTENSION *ext = NULL;
-	int rc = -1;
-
-	if (os == NULL || !ASN1_OCTET_STRING_set(os, der_null, 2))
-		goto done;
-	ext = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_poison, 1, os);
-	if (ext == NULL || !X509_add_ext(x, ext, -1))
-		goto done;
-	rc = 0;
-done:
-	X509_EXTENSION_free(ext);
-	ASN1_OCTET_STRING_free(os);
-	return rc;
-}
 
 /* The SCT list extension of a certificate issued from a precertificate
  * (its contents are not checked by anyone here: one empty SCT). */
@@ -425,14 +387,14 @@ fl_gen_entry(struct fl_gen *g, const char *log, uint64_t index,
 		goto fail_name;
 	if (!X509_set_subject_name(x, n))
 		goto fail_name;
-	if (add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(x, ca, NID_key_usage, "critical,digitalSignature") < 0 ||
-	    add_ext(x, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
-	    add_ext(x, ca, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, ca, NID_authority_key_identifier, "keyid:always") < 0 ||
-	    add_ext(x, ca, NID_subject_alt_name, sans) < 0 ||
-	    add_ext(x, ca, NID_certificate_policies, "2.23.140.1.2.1") < 0 ||
-	    (is_pre && add_poison(x) < 0) || (final && add_sct_list(x) < 0) ||
+	if (x509_ext_add(x, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    x509_ext_add(x, ca, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    x509_ext_add(x, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
+	    x509_ext_add(x, ca, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_ext_add(x, ca, NID_authority_key_identifier, "keyid:always") < 0 ||
+	    x509_ext_add(x, ca, NID_subject_alt_name, sans) < 0 ||
+	    x509_ext_add(x, ca, NID_certificate_policies, "2.23.140.1.2.1") < 0 ||
+	    (is_pre && x509_ext_add_poison(x) < 0) || (final && add_sct_list(x) < 0) ||
 	    sign(x, ca_key) < 0) {
 		snprintf(err, errlen, "leaf extensions or signature failed: %s", ERR_error_string(ERR_get_error(), NULL));
 		goto fail;

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "ingest/leaf.h"
+#include "tests/tools/x509_ext.h"
 
 #define FG_BASE_TIME 1735689600L        /* 2025-01-01: not_before */
 #define FG_SEEN 1735689600.0
@@ -82,20 +83,6 @@ feedgen_free(struct feedgen *g)
 	free(g);
 }
 
-static int
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
-		return -1;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
 
 static int
 add_name(X509_NAME *n, const char *field, const char *v)
@@ -137,9 +124,9 @@ ca_for(struct feedgen *g, const char *cn, const char *o)
 	    !X509_set_issuer_name(c->x, n) ||
 	    set_validity(c->x, FG_BASE_TIME - 365 * 86400L, 3650) < 0 ||
 	    !X509_set_pubkey(c->x, g->ca_key) ||
-	    add_ext(c->x, c->x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(c->x, c->x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-	    add_ext(c->x, c->x, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_ext_add(c->x, c->x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+	    x509_ext_add(c->x, c->x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	    x509_ext_add(c->x, c->x, NID_subject_key_identifier, "hash") < 0 ||
 	    X509_sign(c->x, g->ca_key, NULL) <= 0 ||
 	    (len = i2d_X509(c->x, &p)) <= 0)
 		goto fail;
@@ -191,24 +178,6 @@ out:
 	return rc;
 }
 
-static int
-add_poison(X509 *x)
-{
-	static const unsigned char der_null[] = { 0x05, 0x00 };
-	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-	X509_EXTENSION *ext = NULL;
-	int rc = -1;
-
-	if (os == NULL || !ASN1_OCTET_STRING_set(os, der_null, 2))
-		goto out;
-	ext = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_poison, 1, os);
-	if (ext != NULL && X509_add_ext(x, ext, -1))
-		rc = 0;
-out:
-	X509_EXTENSION_free(ext);
-	ASN1_OCTET_STRING_free(os);
-	return rc;
-}
 
 /* A serial from the record: its index and first name. */
 static int
@@ -246,12 +215,12 @@ mint(struct feedgen *g, const struct feedgen_rec *r, struct fg_ca *ca,
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->x)) ||
 	    set_validity(x, FG_BASE_TIME, 90) < 0 ||
 	    !X509_set_pubkey(x, g->leaf_key) ||
-	    add_ext(x, ca->x, NID_key_usage, "critical,digitalSignature") < 0 ||
-	    add_ext(x, ca->x, NID_ext_key_usage, "serverAuth") < 0 ||
-	    add_ext(x, ca->x, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(x, ca->x, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, ca->x, NID_authority_key_identifier, "keyid") < 0 ||
-	    add_sans(x, r) < 0 || (r->precert && add_poison(x) < 0) ||
+	    x509_ext_add(x, ca->x, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    x509_ext_add(x, ca->x, NID_ext_key_usage, "serverAuth") < 0 ||
+	    x509_ext_add(x, ca->x, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    x509_ext_add(x, ca->x, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_ext_add(x, ca->x, NID_authority_key_identifier, "keyid") < 0 ||
+	    add_sans(x, r) < 0 || (r->precert && x509_ext_add_poison(x) < 0) ||
 	    X509_sign(x, g->ca_key, NULL) <= 0 || (n = i2d_X509(x, &p)) <= 0)
 		goto out;
 	OPENSSL_free(g->der);

@@ -86,6 +86,9 @@ integration() {
 	    node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
 	p=$(grep -E '^# pass ' "$log" | awk '{print $3}')
 	f=$(grep -E '^# fail ' "$log" | awk '{print $3}')
+	# a test cancelled by its timeout (a hang) is a failure too
+	k=$(grep -E '^# cancelled ' "$log" | awk '{print $3}')
+	f=$(( ${f:-0} + ${k:-0} ))
 	ok "${p:-0}"
 	if [ -z "$p" ]; then
 		bad 1 "integration-$1"
@@ -95,7 +98,7 @@ integration() {
 		# each failing test (at any depth) with its diagnostics block
 		awk '/^ *not ok /{n=30} n>0{print; n--}' "$log" | head -120
 	fi
-	grep -E '^# (tests|pass|fail)' "$log"
+	grep -E '^# (tests|pass|fail|cancelled)' "$log"
 	# the slowest tests, to keep an eye on the run's length
 	awk '/^(ok|not ok) [0-9]+ - /{ n = $0 } /^  duration_ms:/{ if (n != "") printf "%6.1f s  %s\n", $2 / 1000, substr(n, 1, 100); n = "" }' \
 	    "$log" | sort -rn | head -3

@@ -267,20 +267,8 @@ add_sct_list(X509 *x)
 {
 	static const unsigned char list[] = { 0x04, 0x0a, 0x00, 0x08, 0x00,
 	    0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
-	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-	X509_EXTENSION *ext = NULL;
-	int rc = -1;
 
-	if (os == NULL || !ASN1_OCTET_STRING_set(os, list, sizeof(list)))
-		goto done;
-	ext = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_scts, 0, os);
-	if (ext == NULL || !X509_add_ext(x, ext, -1))
-		goto done;
-	rc = 0;
-done:
-	X509_EXTENSION_free(ext);
-	ASN1_OCTET_STRING_free(os);
-	return rc;
+	return x509_ext_add_der(x, NID_ct_precert_scts, 0, list, sizeof(list));
 }
 
 /* Would entry index be generated as a precertificate (before pairing)? */

@@ -28,16 +28,16 @@ x509_ext_add(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 int
-x509_ext_add_poison(X509 *x)
+x509_ext_add_der(X509 *x, int nid, int critical, const unsigned char *der,
+    int len)
 {
-	static const unsigned char der_null[] = { 0x05, 0x00 };
 	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
 	X509_EXTENSION *ext = NULL;
 	int rc = -1;
 
-	if (os == NULL || !ASN1_OCTET_STRING_set(os, der_null, 2))
+	if (os == NULL || !ASN1_OCTET_STRING_set(os, der, len))
 		goto done;
-	ext = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_poison, 1, os);
+	ext = X509_EXTENSION_create_by_NID(NULL, nid, critical, os);
 	if (ext == NULL || !X509_add_ext(x, ext, -1))
 		goto done;
 	rc = 0;
@@ -45,4 +45,12 @@ done:
 	X509_EXTENSION_free(ext);
 	ASN1_OCTET_STRING_free(os);
 	return rc;
+}
+
+int
+x509_ext_add_poison(X509 *x)
+{
+	static const unsigned char der_null[] = { 0x05, 0x00 };
+
+	return x509_ext_add_der(x, NID_ct_precert_poison, 1, der_null, 2);
 }

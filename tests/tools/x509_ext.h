@@ -11,6 +11,10 @@
  * issuer's key for the key identifiers. 0, or -1. */
 int x509_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
 
+/* Extension nid holding der as its value. 0, or -1. */
+int x509_ext_add_der(X509 *x, int nid, int critical, const unsigned char *der,
+    int len);
+
 /* The precertificate poison (RFC 6962 3.1): critical, ASN.1 NULL. */
 int x509_ext_add_poison(X509 *x);
 

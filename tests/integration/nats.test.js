@@ -110,15 +110,21 @@ async function waitLogsDone(d, urls, size, ms) {
   }, ms, `every entry of ${d.url()} passed (acknowledged by the stream)`);
 }
 
-test('two ingest nodes, two edges: every certificate once on each edge, same ids and order; ' +
-  'kill -9 of an ingest node and of an edge lose nothing', { timeout: 90000 }, async (t) => {
-  const SIZE = 1200;
-  const fl = await startFakelog(['--rfc6962', 'n1', '--rfc6962', 'n2', '--real', 'all',
-    '--initial-size', '200', '--max-size', String(SIZE), '--grow-per-sec', '200'], t);
-  const ns = await startNats(t);
+// The fake log (args), NATS (nodes), and the log list file an ingest node reads.
+async function logAndNats(t, args, { nodes = 1 } = {}) {
+  const fl = await startFakelog(args, t);
+  const ns = await startNats(t, { nodes });
   const dir = testDir(t, 'nats-');
   const listFile = path.join(dir, 'loglist.json');
   fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  return { fl, ns, dir, listFile };
+}
+
+test('two ingest nodes, two edges: every certificate once on each edge, same ids and order; ' +
+  'kill -9 of an ingest node and of an edge lose nothing', { timeout: 90000 }, async (t) => {
+  const SIZE = 1200;
+  const { fl, ns, dir, listFile } = await logAndNats(t, ['--rfc6962', 'n1', '--rfc6962', 'n2', '--real', 'all',
+    '--initial-size', '200', '--max-size', String(SIZE), '--grow-per-sec', '200']);
   const urls = [fl.logUrl('n1'), fl.logUrl('n2')];
 
   // Edges first: the stream is created by the first ingest node.
@@ -226,12 +232,8 @@ test('two ingest nodes, two edges: every certificate once on each edge, same ids
 test('3-node JetStream cluster: a node killed and restarted, then every server down for 10 s: ' +
   'the edge keeps its client, reports it, and catches up with no gap', { timeout: 120000, skip: SKIP }, async (t) => {
   const SIZE = 900;
-  const fl = await startFakelog(['--rfc6962', 'k1', '--initial-size', '100', '--max-size', String(SIZE),
-    '--grow-per-sec', '60'], t);
-  const ns = await startNats(t, { nodes: 3 });
-  const dir = testDir(t, 'nats-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const { fl, ns, listFile } = await logAndNats(t, ['--rfc6962', 'k1', '--initial-size', '100', '--max-size', String(SIZE),
+    '--grow-per-sec', '60'], { nodes: 3 });
   const u = fl.logUrl('k1');
 
   const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
@@ -303,12 +305,8 @@ test('3-node JetStream cluster: a node killed and restarted, then every server d
 test('an ingest node killed -9 while NATS is away: what it passed but the stream never acknowledged ' +
   'is published by its successor, though its dedup set has it', { timeout: 60000 }, async (t) => {
   const SIZE = 600;
-  const fl = await startFakelog(['--rfc6962', 'r1', '--initial-size', '50', '--max-size', String(SIZE),
-    '--grow-per-sec', '150'], t);
-  const ns = await startNats(t);
-  const dir = testDir(t, 'nats-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const { fl, ns, listFile } = await logAndNats(t, ['--rfc6962', 'r1', '--initial-size', '50', '--max-size', String(SIZE),
+    '--grow-per-sec', '150']);
   const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
   const ws = openRecords(edge.url('/full-stream', 'ws'));
   t.after(() => ws.close());
@@ -344,12 +342,8 @@ test('an ingest node killed -9 while NATS is away: what it passed but the stream
 test('records removed from the stream before an edge took them: its clients are told the gap ' +
   'once, as on a single box (SSE event: gap, WebSocket with gaps=1), and its ring keeps what it ' +
   'held; a gap longer than a small ring empties it and is told once too', { timeout: 60000 }, async (t) => {
-  const fl = await startFakelog(['--rfc6962', 'p1', '--initial-size', '80', '--max-size', '2000',
-    '--grow-per-sec', '100'], t);
-  const ns = await startNats(t);
-  const dir = testDir(t, 'nats-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const { fl, ns, listFile } = await logAndNats(t, ['--rfc6962', 'p1', '--initial-size', '80', '--max-size', '2000',
+    '--grow-per-sec', '100']);
   // edge: the default ring; small: 64 slots, fewer than the gap's ids
   const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
   const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
@@ -473,11 +467,7 @@ test('records removed from the stream before an edge took them: its clients are 
 
 test('a stream deleted and created again: the edge says so in /health/deep and takes the new ' +
   'stream\'s records under ids that go on growing (none issued twice), losing none', { timeout: 60000 }, async (t) => {
-  const fl = await startFakelog(['--rfc6962', 'p1', '--initial-size', '60'], t);
-  const ns = await startNats(t);
-  const dir = testDir(t, 'nats-');
-  const listFile = path.join(dir, 'loglist.json');
-  fs.writeFileSync(listFile, (await request('GET', fl.url('/loglist.json'))).body);
+  const { fl, ns, listFile } = await logAndNats(t, ['--rfc6962', 'p1', '--initial-size', '60']);
   const edge = await startDaemon({ t, conf: edgeConf(ns.url) });
   const ws = openRecords(edge.url('/full-stream?gaps=1', 'ws'));
   t.after(() => ws.close());

@@ -33,11 +33,23 @@
 #define WORKER_PUMP_ROUNDS 8
 #define WORKER_RATE_MS 5000
 #define WORKER_TICK_MS 250     /* timeouts fire at most this late */
+#define WORKER_FILTER_MS 20    /* young filter groups merged this soon
+                                * after their rebuild is done */
+/* Two priorities: the ring's wake-up above every socket and timer, so a
+ * record that is ready never waits behind a burst of accepts, requests
+ * and upgrades; and at most this many of those (or WORKER_TURN_MS of
+ * them) run before the loop polls again to see whether a record came
+ * meanwhile. */
+#define WORKER_PRI_RECORD 0
+#define WORKER_PRI_OTHER 1
+#define WORKER_TURN_CBS 16
+#define WORKER_TURN_MS 2
 
 struct worker {
 	struct wctx *w;
 	struct evconnlistener *lev;
 	struct event *wake_ev, *pump_ev, *tick_ev, *beat_ev, *ping_ev;
+	struct event *filter_ev;
 	struct event *resume_ev, *stop_ev;
 	struct event *sig_ev[4];
 	int wake_fd;
@@ -177,6 +189,25 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if ((uint32_t)(w->now - w->rate_at) >= WORKER_RATE_MS)
 		worker_sample(w);
 	if (filter_reg_tick(w->filters, w->now, 0) == -1)
+		log_warnx("filters: merged matcher not rebuilt (out of memory); "
+		    "groups keep their own");
+}
+
+/* While filter groups answer for themselves (each matched on its own for
+ * every record its clients are sent, filter_match.h), the tick that
+ * starts and takes in their merge comes every WORKER_FILTER_MS, not
+ * every WORKER_TICK_MS: under churn those groups cost each record more
+ * the longer they wait. */
+static void
+worker_filter_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wctx *w = ((struct worker *)arg)->w;
+
+	(void)fd;
+	(void)what;
+	if (filter_reg_young(w->filters) == 0)
+		return;
+	if (filter_reg_tick(w->filters, wctx_clock(w), 0) == -1)
 		log_warnx("filters: merged matcher not rebuilt (out of memory); "
 		    "groups keep their own");
 }
@@ -446,6 +477,8 @@ worker_free(struct worker *wk)
 		event_free(wk->beat_ev);
 	if (wk->tick_ev != NULL)
 		event_free(wk->tick_ev);
+	if (wk->filter_ev != NULL)
+		event_free(wk->filter_ev);
 	if (wk->pump_ev != NULL)
 		event_free(wk->pump_ev);
 	if (wk->wake_ev != NULL)
@@ -462,6 +495,34 @@ worker_free(struct worker *wk)
 	}
 }
 
+/* The loop, with the priorities above. Everything but the wake-up gets
+ * the default priority (the lower one): sockets, timers, the listener.
+ * The pump's own continuation (pump_ev) stays there too, so a busy stream
+ * still lets accepts and requests run between its rounds. */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config *ec;
+	struct event_base *base = NULL;
+	struct timeval turn = { 0, WORKER_TURN_MS * 1000 };
+
+	if ((ec = event_config_new()) == NULL) {
+		log_warnx("%s: event_config_new", __func__);
+		return NULL;
+	}
+	if (event_config_set_max_dispatch_interval(ec, &turn, WORKER_TURN_CBS,
+	    WORKER_PRI_OTHER) == -1 ||
+	    (base = event_base_new_with_config(ec)) == NULL)
+		log_warnx("%s: event_base_new_with_config", __func__);
+	else if (event_base_priority_init(base, 2) == -1) {
+		log_warnx("%s: event_base_priority_init(2)", __func__);
+		event_base_free(base);
+		base = NULL;
+	}
+	event_config_free(ec);
+	return base;
+}
+
 int
 worker_main(const struct config *cfg, struct shm_seg *seg, int id,
     int listen_fd, int wake_fd)
@@ -471,6 +532,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	struct shm_worker_stats *st;
 	struct sigaction sa;
 	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
+	struct timeval ftick = { 0, WORKER_FILTER_MS * 1000 };
 	struct wctx *w;
 	char role[32];
 	int rc = 1, s, p;
@@ -525,10 +587,8 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		log_warn("%s: O_NONBLOCK on fd %d", __func__, listen_fd);
 		goto cleanup;
 	}
-	if ((w->base = event_base_new()) == NULL) {
-		log_warnx("%s: event_base_new", __func__);
+	if ((w->base = worker_base_new()) == NULL)
 		goto cleanup;
-	}
 	wk.lev = evconnlistener_new(w->base, worker_accept_cb, &wk,
 	    LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
 	if (wk.lev == NULL) {
@@ -540,6 +600,8 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	    worker_wake_cb, &wk);
 	wk.pump_ev = event_new(w->base, -1, 0, worker_pump_cb, &wk);
 	wk.tick_ev = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, &wk);
+	wk.filter_ev = event_new(w->base, -1, EV_PERSIST, worker_filter_cb,
+	    &wk);
 	wk.beat_ev = event_new(w->base, -1, EV_PERSIST, worker_beat_cb, &wk);
 	wk.ping_ev = event_new(w->base, -1, EV_PERSIST, worker_ping_cb, &wk);
 	wk.resume_ev = evtimer_new(w->base, worker_resume_cb, &wk);
@@ -547,8 +609,9 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	if (client_reaper_init(w) == -1)
 		goto cleanup;
 	if (wk.wake_ev == NULL || wk.pump_ev == NULL || wk.tick_ev == NULL ||
-	    wk.beat_ev == NULL || wk.ping_ev == NULL || wk.resume_ev == NULL ||
-	    wk.stop_ev == NULL) {
+	    wk.filter_ev == NULL || wk.beat_ev == NULL || wk.ping_ev == NULL ||
+	    wk.resume_ev == NULL || wk.stop_ev == NULL ||
+	    event_priority_set(wk.wake_ev, WORKER_PRI_RECORD) == -1) {
 		log_warnx("%s: event_new", __func__);
 		goto cleanup;
 	}
@@ -561,7 +624,8 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		}
 	}
 	if (event_add(wk.wake_ev, NULL) == -1 ||
-	    event_add(wk.tick_ev, &tick) == -1 || worker_timers(&wk) == -1) {
+	    event_add(wk.tick_ev, &tick) == -1 ||
+	    event_add(wk.filter_ev, &ftick) == -1 || worker_timers(&wk) == -1) {
 		log_warnx("%s: event_add", __func__);
 		goto cleanup;
 	}

@@ -34,6 +34,7 @@ enum cstate { C_FREE, C_CONNECTING, C_HEAD, C_HOLD, C_PROBE };
 struct cconn {
 	int fd;
 	enum cstate st;
+	int probe;              /* every tenth: times its first record */
 	int64_t t101, deadline;
 	size_t keep;            /* bytes of the match window kept */
 	char win[64];           /* a probe: the end of what it read */
@@ -109,8 +110,7 @@ churn_start(struct churn *ch, int64_t now)
 		return;
 	}
 	k->st = C_CONNECTING;
-	/* probe or not is decided by its number, as every tenth */
-	k->keep = (ch->started % 10 == 0) ? 1 : 0;
+	k->probe = ch->started % 10 == 0;
 	k->deadline = now + 10000000;   /* a connect that hangs: an error */
 	ev.events = EPOLLOUT;
 	ev.data.ptr = k;
@@ -134,7 +134,7 @@ churn_send(struct churn *ch, struct cconn *k)
 		churn_close(ch, k);
 		return;
 	}
-	if (k->keep) {
+	if (k->probe) {
 		snprintf(path, sizeof(path), "/?keyword=.,zq%lluprobe",
 		    ++ch->probe_no);
 		p = path;
@@ -220,16 +220,15 @@ churn_read(struct churn *ch, struct cconn *k, int64_t now)
 			return;
 		}
 		if (k->st == C_HEAD) {
-			const char *body;
-			int probe = k->keep != 0;
+			const char *body, *eol;
 
 			if (n < 12 || memcmp(buf, "HTTP/1.1 101", 12) != 0) {
 				ch->refused++;
 				if (ch->first_refusal[0] == '\0') {
-					size_t l = strcspn(buf, "\r\n");
+					size_t l = (size_t)n;
 
-					if (l > (size_t)n)
-						l = (size_t)n;
+					if ((eol = memchr(buf, '\r', l)) != NULL)
+						l = (size_t)(eol - buf);
 					snprintf(ch->first_refusal,
 					    sizeof(ch->first_refusal), "\"%.*s\"",
 					    (int)(l > 100 ? 100 : l), buf);
@@ -239,8 +238,7 @@ churn_read(struct churn *ch, struct cconn *k, int64_t now)
 			}
 			ch->upgraded++;
 			k->t101 = now;
-			k->keep = 0;
-			if (!probe) {
+			if (!k->probe) {
 				k->st = C_HOLD;
 				k->deadline = now + (int64_t)ch->o->hold_ms * 1000;
 				continue;       /* drain what else came */

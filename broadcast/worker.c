@@ -49,7 +49,6 @@ struct worker {
 	struct wctx *w;
 	struct evconnlistener *lev;
 	struct event *wake_ev, *pump_ev, *tick_ev, *beat_ev, *ping_ev;
-	struct event *filter_ev;
 	struct event *resume_ev, *stop_ev;
 	struct event *sig_ev[4];
 	int wake_fd;
@@ -197,19 +196,29 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
  * every record its clients are sent, filter_match.h), the tick that
  * starts and takes in their merge comes every WORKER_FILTER_MS, not
  * every WORKER_TICK_MS: under churn those groups cost each record more
- * the longer they wait. */
+ * the longer they wait. Armed only while some wait: an idle worker does
+ * not wake for it. */
+void
+worker_filters_soon(struct wctx *w)
+{
+	static const struct timeval tv = { 0, WORKER_FILTER_MS * 1000 };
+
+	if (w->filter_ev != NULL && filter_reg_young(w->filters) > 0 &&
+	    !evtimer_pending(w->filter_ev, NULL))
+		evtimer_add(w->filter_ev, &tv);
+}
+
 static void
 worker_filter_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct wctx *w = ((struct worker *)arg)->w;
+	struct wctx *w = arg;
 
 	(void)fd;
 	(void)what;
-	if (filter_reg_young(w->filters) == 0)
-		return;
 	if (filter_reg_tick(w->filters, wctx_clock(w), 0) == -1)
 		log_warnx("filters: merged matcher not rebuilt (out of memory); "
 		    "groups keep their own");
+	worker_filters_soon(w);
 }
 
 static void
@@ -477,8 +486,8 @@ worker_free(struct worker *wk)
 		event_free(wk->beat_ev);
 	if (wk->tick_ev != NULL)
 		event_free(wk->tick_ev);
-	if (wk->filter_ev != NULL)
-		event_free(wk->filter_ev);
+	if (wk->w != NULL && wk->w->filter_ev != NULL)
+		event_free(wk->w->filter_ev);
 	if (wk->pump_ev != NULL)
 		event_free(wk->pump_ev);
 	if (wk->wake_ev != NULL)
@@ -532,7 +541,6 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	struct shm_worker_stats *st;
 	struct sigaction sa;
 	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
-	struct timeval ftick = { 0, WORKER_FILTER_MS * 1000 };
 	struct wctx *w;
 	char role[32];
 	int rc = 1, s, p;
@@ -600,8 +608,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	    worker_wake_cb, &wk);
 	wk.pump_ev = event_new(w->base, -1, 0, worker_pump_cb, &wk);
 	wk.tick_ev = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, &wk);
-	wk.filter_ev = event_new(w->base, -1, EV_PERSIST, worker_filter_cb,
-	    &wk);
+	w->filter_ev = evtimer_new(w->base, worker_filter_cb, w);
 	wk.beat_ev = event_new(w->base, -1, EV_PERSIST, worker_beat_cb, &wk);
 	wk.ping_ev = event_new(w->base, -1, EV_PERSIST, worker_ping_cb, &wk);
 	wk.resume_ev = evtimer_new(w->base, worker_resume_cb, &wk);
@@ -609,7 +616,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	if (client_reaper_init(w) == -1)
 		goto cleanup;
 	if (wk.wake_ev == NULL || wk.pump_ev == NULL || wk.tick_ev == NULL ||
-	    wk.filter_ev == NULL || wk.beat_ev == NULL || wk.ping_ev == NULL ||
+	    w->filter_ev == NULL || wk.beat_ev == NULL || wk.ping_ev == NULL ||
 	    wk.resume_ev == NULL || wk.stop_ev == NULL ||
 	    event_priority_set(wk.wake_ev, WORKER_PRI_RECORD) == -1) {
 		log_warnx("%s: event_new", __func__);
@@ -624,8 +631,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		}
 	}
 	if (event_add(wk.wake_ev, NULL) == -1 ||
-	    event_add(wk.tick_ev, &tick) == -1 ||
-	    event_add(wk.filter_ev, &ftick) == -1 || worker_timers(&wk) == -1) {
+	    event_add(wk.tick_ev, &tick) == -1 || worker_timers(&wk) == -1) {
 		log_warnx("%s: event_add", __func__);
 		goto cleanup;
 	}

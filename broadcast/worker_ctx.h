@@ -66,6 +66,7 @@ struct wctx {
 	struct client *dead;            /* closed, not freed yet (client.c) */
 	struct event *reap_ev;          /* frees them after the callback */
 	struct filter_reg *filters;     /* the clients' filter groups */
+	struct event *filter_ev;        /* merges them soon (worker.c) */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */
 	uint32_t now;                   /* monotonic ms, read at each tick,

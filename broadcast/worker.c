@@ -102,6 +102,11 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN &&
 	    errno != EINTR)
 		log_warn("%s: read(eventfd %d)", __func__, (int)fd);
+	/* A busy stream's pump is already due, at the lower priority, in
+	 * turn with accepts and requests: the higher one is only for the
+	 * wake-up of an idle worker, or a busy stream would starve them. */
+	if (evtimer_pending(wk->pump_ev, NULL))
+		return;
 	worker_pump(wk);
 }
 

@@ -6,7 +6,7 @@
 #   tests/bench/run.sh [core|features|all|growth|compress|catchup|nats|filters|churn]
 #                   core (the default, `make bench`, 8 to 13 minutes):
 #                   fan-out, latency, memory, the ring, rendering, CT ingest
-#                   features (`make bench SUITE=features`, about 6
+#                   features (`make bench SUITE=features`, about 7
 #                   minutes): log growth, catch-up, NATS edges, server-side
 #                   filters, compression
 #                   core and features each replace their own section of
@@ -432,7 +432,7 @@ if [ "$SUITE" = catchup ]; then
 fi
 
 # ---- server-side filters ---------------------------------------------------
-# Three rows; about 2 minutes. Filter URLs from filter_paths.py; CPU from
+# Four rows; about 3 minutes. Filter URLs from filter_paths.py; CPU from
 # /proc of the daemon's processes (loadgen --cpu-pids / --all-pids).
 fl_run() { # NAME WORKERS CLIENTS RATE [loadgen args]: ours, rate raised once all are in
 	name=$1 nw=$2 n=$3 rate=$4; shift 4

@@ -106,10 +106,13 @@ client_open(struct wctx *w, int fd, const struct sockaddr *sa)
 	c->since = c->last_rx = wctx_clock(w);
 	/* Records go out as soon as they are published: no Nagle delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->next = w->clients;
-	if (w->clients != NULL)
-		w->clients->prev = c;
-	w->clients = c;
+	/* At the end: the pump serves those already streaming first. */
+	c->prev = w->clients_last;
+	if (w->clients_last != NULL)
+		w->clients_last->next = c;
+	else
+		w->clients = c;
+	w->clients_last = c;
 	w->nconns++;
 	wstat_add(&w->st->accepted, 1);
 	if (w->tls != NULL) {
@@ -160,6 +163,8 @@ client_close(struct client *c)
 		w->clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	else
+		w->clients_last = c->prev;
 	w->nconns--;
 	/* The socket, the TLS state and the buffers go with c, in the
 	 * reaper: until then a caller still holding c reads what it had. */

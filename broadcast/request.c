@@ -15,6 +15,7 @@
 #include "broadcast/routes.h"
 #include "broadcast/sse.h"
 #include "broadcast/sse_gzip.h"
+#include "broadcast/worker.h"
 #include "broadcast/ws.h"
 #include "common/log.h"
 #include "shm/ring.h"
@@ -121,6 +122,7 @@ client_filter(struct client *c, const struct http_request *req)
 	if (st == 0) {
 		evbuffer_free(c->out);
 		c->out = NULL;
+		worker_filters_soon(c->w);
 		return 0;
 	}
 	if (st < 0) {

@@ -32,6 +32,17 @@
 #define WORKER_PUMP_ROUNDS 8
 #define WORKER_RATE_MS 5000
 #define WORKER_TICK_MS 250     /* timeouts fire at most this late */
+#define WORKER_FILTER_MS 20    /* young filter groups merged this soon
+                                * after their rebuild is done */
+/* Two priorities: the ring's wake-up above every socket and timer, so a
+ * record that is ready never waits behind a burst of accepts, requests
+ * and upgrades; and at most this many of those (or WORKER_TURN_MS of
+ * them) run before the loop polls again to see whether a record came
+ * meanwhile. */
+#define WORKER_PRI_RECORD 0
+#define WORKER_PRI_OTHER 1
+#define WORKER_TURN_CBS 16
+#define WORKER_TURN_MS 2
 
 struct worker {
 	struct wctx *w;
@@ -90,6 +101,11 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN &&
 	    errno != EINTR)
 		log_warn("%s: read(eventfd %d)", __func__, (int)fd);
+	/* A busy stream's pump is already due, at the lower priority, in
+	 * turn with accepts and requests: the higher one is only for the
+	 * wake-up of an idle worker, or a busy stream would starve them. */
+	if (evtimer_pending(wk->pump_ev, NULL))
+		return;
 	worker_pump(wk);
 }
 
@@ -178,6 +194,35 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (filter_reg_tick(w->filters, w->now, 0) == -1)
 		log_warnx("filters: merged matcher not rebuilt (out of memory); "
 		    "groups keep their own");
+}
+
+/* While filter groups answer for themselves (each matched on its own for
+ * every record its clients are sent, filter_match.h), the tick that
+ * starts and takes in their merge comes every WORKER_FILTER_MS, not
+ * every WORKER_TICK_MS: under churn those groups cost each record more
+ * the longer they wait. Armed only while some wait: an idle worker does
+ * not wake for it. */
+void
+worker_filters_soon(struct wctx *w)
+{
+	static const struct timeval tv = { 0, WORKER_FILTER_MS * 1000 };
+
+	if (w->filter_ev != NULL && filter_reg_young(w->filters) > 0 &&
+	    !evtimer_pending(w->filter_ev, NULL))
+		evtimer_add(w->filter_ev, &tv);
+}
+
+static void
+worker_filter_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wctx *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (filter_reg_tick(w->filters, wctx_clock(w), 0) == -1)
+		log_warnx("filters: merged matcher not rebuilt (out of memory); "
+		    "groups keep their own");
+	worker_filters_soon(w);
 }
 
 static void
@@ -445,6 +490,8 @@ worker_free(struct worker *wk)
 		event_free(wk->beat_ev);
 	if (wk->tick_ev != NULL)
 		event_free(wk->tick_ev);
+	if (wk->w != NULL && wk->w->filter_ev != NULL)
+		event_free(wk->w->filter_ev);
 	if (wk->pump_ev != NULL)
 		event_free(wk->pump_ev);
 	if (wk->wake_ev != NULL)
@@ -459,6 +506,34 @@ worker_free(struct worker *wk)
 		free(wk->w->cfg);
 		free(wk->w);
 	}
+}
+
+/* The loop, with the priorities above. Everything but the wake-up gets
+ * the default priority (the lower one): sockets, timers, the listener.
+ * The pump's own continuation (pump_ev) stays there too, so a busy stream
+ * still lets accepts and requests run between its rounds. */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config *ec;
+	struct event_base *base = NULL;
+	struct timeval turn = { 0, WORKER_TURN_MS * 1000 };
+
+	if ((ec = event_config_new()) == NULL) {
+		log_warnx("%s: event_config_new", __func__);
+		return NULL;
+	}
+	if (event_config_set_max_dispatch_interval(ec, &turn, WORKER_TURN_CBS,
+	    WORKER_PRI_OTHER) == -1 ||
+	    (base = event_base_new_with_config(ec)) == NULL)
+		log_warnx("%s: event_base_new_with_config", __func__);
+	else if (event_base_priority_init(base, 2) == -1) {
+		log_warnx("%s: event_base_priority_init(2)", __func__);
+		event_base_free(base);
+		base = NULL;
+	}
+	event_config_free(ec);
+	return base;
 }
 
 int
@@ -524,10 +599,8 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 		log_warn("%s: O_NONBLOCK on fd %d", __func__, listen_fd);
 		goto cleanup;
 	}
-	if ((w->base = event_base_new()) == NULL) {
-		log_warnx("%s: event_base_new", __func__);
+	if ((w->base = worker_base_new()) == NULL)
 		goto cleanup;
-	}
 	wk.lev = evconnlistener_new(w->base, worker_accept_cb, &wk,
 	    LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
 	if (wk.lev == NULL) {
@@ -539,6 +612,7 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	    worker_wake_cb, &wk);
 	wk.pump_ev = event_new(w->base, -1, 0, worker_pump_cb, &wk);
 	wk.tick_ev = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, &wk);
+	w->filter_ev = evtimer_new(w->base, worker_filter_cb, w);
 	wk.beat_ev = event_new(w->base, -1, EV_PERSIST, worker_beat_cb, &wk);
 	wk.ping_ev = event_new(w->base, -1, EV_PERSIST, worker_ping_cb, &wk);
 	wk.resume_ev = evtimer_new(w->base, worker_resume_cb, &wk);
@@ -546,8 +620,9 @@ worker_main(const struct config *cfg, struct shm_seg *seg, int id,
 	if (client_reaper_init(w) == -1)
 		goto cleanup;
 	if (wk.wake_ev == NULL || wk.pump_ev == NULL || wk.tick_ev == NULL ||
-	    wk.beat_ev == NULL || wk.ping_ev == NULL || wk.resume_ev == NULL ||
-	    wk.stop_ev == NULL) {
+	    w->filter_ev == NULL || wk.beat_ev == NULL || wk.ping_ev == NULL ||
+	    wk.resume_ev == NULL || wk.stop_ev == NULL ||
+	    event_priority_set(wk.wake_ev, WORKER_PRI_RECORD) == -1) {
 		log_warnx("%s: event_new", __func__);
 		goto cleanup;
 	}

@@ -13,4 +13,9 @@
 int worker_main(const struct config *cfg, struct shm_seg *seg, int id,
     int listen_fd, int wake_fd);
 
+struct wctx;
+/* A new filter group came: merge it soon (every WORKER_FILTER_MS while
+ * groups wait). Nothing without a loop (unit tests). */
+void worker_filters_soon(struct wctx *w);
+
 #endif

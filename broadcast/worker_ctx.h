@@ -58,10 +58,14 @@ struct wctx {
 	SSL_CTX *tls;                   /* tls.cert set; replaced on SIGHUP */
 	int id;
 	struct event_base *base;
-	struct client *clients;         /* every connection, doubly linked */
+	struct client *clients;         /* every connection, doubly linked,
+	                                 * oldest first: a newcomer is served
+	                                 * after those there before it */
+	struct client *clients_last;
 	struct client *dead;            /* closed, not freed yet (client.c) */
 	struct event *reap_ev;          /* frees them after the callback */
 	struct filter_reg *filters;     /* the clients' filter groups */
+	struct event *filter_ev;        /* merges them soon (worker.c) */
 	unsigned nconns;
 	int stopping;                   /* SIGTERM seen: no new work */
 	uint32_t now;                   /* monotonic ms, read at each tick,

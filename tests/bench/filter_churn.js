@@ -76,6 +76,10 @@ const timer = setInterval(() => {
       console.log(`probes ${probes}\nprobes_without_record ${probesEmpty}\n` +
         `first_record_p50_ms ${qn(0.5)}\nfirst_record_p99_ms ${qn(0.99)}\nfirst_record_max_ms ${qn(1)}`);
       const el = (Date.now() - t0) / 1000;
+      // the generator's own CPU, % of a core: it shares the box's cores
+      // with the daemon and the measured clients
+      const cpu = process.cpuUsage();
+      console.log(`churn_cpu_pct ${((cpu.user + cpu.system) / 1e4 / el).toFixed(1)}`);
       console.log(`churn_started ${started}\nchurn_upgraded ${upgraded}\nchurn_refused ${refused}\n` +
         `churn_errors ${errors}\nchurn_first_refusal ${firstRefusal}\nchurn_per_s ${(upgraded / secs).toFixed(0)}\nchurn_secs ${el.toFixed(1)}`);
       process.exit(0);

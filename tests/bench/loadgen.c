@@ -41,6 +41,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen [client options] | --raw-server ... | --publish PATH ...\n"
+	    "       | --churn RATE ...\n"
 	    "client:  --port P [--host 127.0.0.1] [--clients N] [--procs P]\n"
 	    "         [--mix '/=8,/domains-only=1,/sse?stream=lite=1'] [--ramp CONN/S]\n"
 	    "         [--duration S] [--warmup S] [--stall K] [--idle]\n"
@@ -52,7 +53,9 @@ usage(void)
 	    "         [--procs P (processes, each its own listener)]\n"
 	    "         [--batch B] [--duration S]\n"
 	    "publish: --publish PATH --port P --msg-file NDJSON --rate R --duration S\n"
-	    "         [--pub-conns C]\n");
+	    "         [--pub-conns C]\n"
+	    "churn:   --churn RATE --port P --paths-file FILE --duration S\n"
+	    "         [--hold MS (500)]\n");
 	exit(2);
 }
 
@@ -217,7 +220,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_PUB, O_MIX, O_CPU, O_ALL, O_FEED, O_MSG, O_CT,
-		O_PUBC, O_IDLE, O_WARM, O_BATCH, O_SPREAD, O_PATHS };
+		O_PUBC, O_IDLE, O_WARM, O_BATCH, O_SPREAD, O_PATHS,
+		O_CHURN, O_HOLD };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'h' },
 		{ "port", required_argument, NULL, 'p' },
@@ -241,6 +245,8 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "spread-src", no_argument, NULL, O_SPREAD },
 		{ "paths-file", required_argument, NULL, O_PATHS },
+		{ "churn", required_argument, NULL, O_CHURN },
+		{ "hold", required_argument, NULL, O_HOLD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *feed_path = NULL, *msg_path = NULL;
@@ -251,6 +257,8 @@ main(int argc, char **argv)
 	int weights[MAX_PATHS], npaths, port = 0, nclients = 1, procs = 1;
 	int spread = 0, nstall = 0, idle = 0, raw = 0, pubc = 1, batch = 64, ch, dur_set = 0;
 	double duration = 5, warmup = 1, ramp = 0, rate = 0, ctimeout = 30;
+	double churn = 0;
+	int hold = 500;
 	struct pidset cpu = { 0 }, all = { 0 }, kids = { 0 };
 	struct lg_msgs feed, msgs;
 	struct shared *sh;
@@ -284,6 +292,8 @@ main(int argc, char **argv)
 		case O_BATCH: batch = atoi(optarg); break;
 		case O_SPREAD: spread = 1; break;
 		case O_PATHS: paths_file = optarg; break;
+		case O_CHURN: churn = atof(optarg); break;
+		case O_HOLD: hold = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -292,6 +302,14 @@ main(int argc, char **argv)
 	    batch < 1 || pubc < 1)
 		usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (churn > 0) {
+		struct lg_churn_opts co = { host, port, churn, duration, hold,
+		    paths_file };
+
+		if (paths_file == NULL || hold < 0)
+			usage();
+		return lg_churn_run(&co) == 0 ? 0 : 1;
+	}
 
 	if (raw || pub_path != NULL) {
 		if (msg_path == NULL)

@@ -6,6 +6,8 @@
  *   --raw-server     the ceiling: fan-out of pre-framed messages with one
  *                    writev per client per batch
  *   --publish URL    keep-alive HTTP POST publisher (for nchan)
+ *   --churn RATE     filtered WebSocket clients that connect and leave
+ *                    (loadgen_churn.c)
  *
  * Every figure is printed as a "key value" line, then a human summary.
  */
@@ -126,5 +128,17 @@ struct lg_pub_opts {
 };
 
 int lg_pub_run(const struct lg_pub_opts *o);
+
+struct lg_churn_opts {
+	const char *host;
+	int port;
+	double rate;            /* new clients a second */
+	double duration;        /* seconds of arrivals */
+	int hold_ms;            /* a client stays this long after its 101 */
+	const char *paths_file; /* filter paths, one a line, taken in turn */
+};
+
+/* Run the churn to its end; prints churn_* and probe lines. */
+int lg_churn_run(const struct lg_churn_opts *o);
 
 #endif

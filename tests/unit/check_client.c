@@ -1,4 +1,4 @@
-/* Unit tests: broadcast/client.c's teardown. A closed client is freed by
+/* Unit tests: broadcast/client.c's list and teardown. A closed client is freed by
  * the reaper after the callback that closed it, never at once, so code
  * still holding it (a caller up the stack, a loop over w->clients) reads
  * live memory; under ASan or valgrind a free at client_close() shows up
@@ -61,8 +61,8 @@ open_client(void)
 	sin.sin_addr.s_addr = htonl(0x7f000001);
 	ck_assert_int_eq(client_open(w, sv[0], (struct sockaddr *)&sin), 0);
 	peer = sv[1];
-	ck_assert_ptr_nonnull(w->clients);
-	return w->clients;
+	ck_assert_ptr_nonnull(w->clients_last);
+	return w->clients_last;
 }
 
 /* Has the peer's end seen the client's socket closed? */
@@ -130,8 +130,8 @@ START_TEST(loop_over_clients_goes_on_past_a_closed_one)
 
 	a = open_client();
 	p1 = peer;
-	b = open_client();      /* the list is b, a */
-	ck_assert_ptr_eq(client_next(b), a);
+	b = open_client();      /* the list is a, b */
+	ck_assert_ptr_eq(client_next(a), b);
 	/* A tick past the header timeout closes each in turn, the way
 	 * the worker's tick walks w->clients; the walk reads b after b is
 	 * closed. */
@@ -143,6 +143,41 @@ START_TEST(loop_over_clients_goes_on_past_a_closed_one)
 	ck_assert_int_ne(event_base_loop(w->base, EVLOOP_NONBLOCK), -1);
 	ck_assert_ptr_null(w->dead);
 	close(p1);
+}
+END_TEST
+
+/* The pump serves clients in list order: a newcomer goes after every
+ * client already there, whichever ones left meanwhile. */
+START_TEST(newcomer_is_served_after_those_before_it)
+{
+	struct client *c[4], *n;
+	int fds[4], i, k;
+
+	for (i = 0; i < 3; i++) {
+		c[i] = open_client();
+		fds[i] = peer;
+	}
+	client_close(c[2]);     /* the newest leaves: a, b */
+	ck_assert_ptr_eq(w->clients_last, c[1]);
+	c[3] = open_client();   /* a, b, d */
+	fds[3] = peer;
+	client_close(c[0]);     /* the oldest leaves: b, d */
+	ck_assert_ptr_eq(w->clients, c[1]);
+	ck_assert_ptr_eq(client_next(c[1]), c[3]);
+	ck_assert_ptr_null(client_next(c[3]));
+	ck_assert_ptr_eq(w->clients_last, c[3]);
+	for (k = 0, n = w->clients; n != NULL; n = client_next(n))
+		k++;
+	ck_assert_int_eq(k, 2);
+	ck_assert_uint_eq(w->nconns, 2);
+	client_close(c[3]);
+	client_close(c[1]);
+	ck_assert_ptr_null(w->clients);
+	ck_assert_ptr_null(w->clients_last);
+	ck_assert_int_ne(event_base_loop(w->base, EVLOOP_NONBLOCK), -1);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	peer = fds[3];          /* closed by teardown */
 }
 END_TEST
 
@@ -158,6 +193,7 @@ client_suite(void)
 	tcase_add_test(tc, closed_client_stays_readable_until_the_reaper);
 	tcase_add_test(tc, client_closed_in_its_callback_is_freed_after_it);
 	tcase_add_test(tc, loop_over_clients_goes_on_past_a_closed_one);
+	tcase_add_test(tc, newcomer_is_served_after_those_before_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broadcast/filter_db.h"
+#include "broadcast/filter_parse.h"
 
 static uint64_t
 hash_bytes(const char *s, size_t n)
@@ -45,15 +46,10 @@ static int
 term_cmp(const void *a, const void *b)
 {
 	const struct filter_db_term *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c;
+	int c = filter_term_order(x->kind, x->s, x->len, y->kind, y->s, y->len);
 
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if ((c = memcmp(x->s, y->s, n)) != 0)
+	if (c != 0)
 		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
 	return x->group < y->group ? -1 : x->group > y->group;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "broadcast/filter_parse.h"
+#include "broadcast/http.h"
 
 static const char *const kind_names[FK_COUNT] = {
 	"domain", "keyword", "regex", "issuer", "log", "operator", "type",
@@ -18,47 +19,6 @@ const char *
 filter_kind_name(int kind)
 {
 	return kind >= 0 && kind < FK_COUNT ? kind_names[kind] : "?";
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode (and '+' as space, as every query string) src into out;
- * -1 on a bad escape, a control byte or no room. */
-static long
-decode(const char *src, size_t n, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)src[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (n - i < 3 || (hi = hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)src[i + 2])) < 0)
-				return -1;
-			c = hi << 4 | lo;
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (c < 0x20 || c == 0x7f || o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return (long)o;
 }
 
 static int
@@ -115,18 +75,26 @@ term_check(int k, char *s, size_t *len)
 	return NULL;
 }
 
+int
+filter_term_order(int ka, const char *sa, size_t la, int kb, const char *sb,
+    size_t lb)
+{
+	size_t n = la < lb ? la : lb;
+	int c;
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	if ((c = memcmp(sa, sb, n)) != 0)
+		return c;
+	return la < lb ? -1 : la > lb;
+}
+
 static int
 term_cmp(const void *a, const void *b)
 {
 	const struct filter_term *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c;
 
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if ((c = memcmp(x->s, y->s, n)) != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return filter_term_order(x->kind, x->s, x->len, y->kind, y->s, y->len);
 }
 
 static int
@@ -196,8 +164,8 @@ filter_parse(const char *q, size_t len, int enabled, unsigned max_terms,
 			    "server");
 			goto bad;
 		}
-		vlen = eq != NULL ? decode(eq + 1, plen - nlen - 1, val,
-		    sizeof(val)) : 0;
+		vlen = eq != NULL ? http_query_decode(eq + 1, plen - nlen - 1, val,
+		    sizeof(val), 1) : 0;
 		if (eq == NULL)
 			val[0] = '\0';
 		if (vlen < 0) {

@@ -23,6 +23,10 @@ struct filter_term {
 	char *s;                /* NUL-terminated; lowercased but for regex */
 };
 
+/* The order of terms: by kind, then bytes (a prefix first); <0, 0, >0. */
+int filter_term_order(int ka, const char *sa, size_t la, int kb,
+    const char *sb, size_t lb);
+
 /* Terms sorted by (kind, bytes), no two equal; kinds is the set of kinds
  * present (bit 1 << kind). n == 0: no filter. */
 struct filter_spec {

@@ -444,10 +444,9 @@ http_header_has_token(const struct http_str *value, const char *token)
 	return 0;
 }
 
-/* Percent-decode src[0..n) into out; '+' is a space. -1 on a bad escape,
- * an encoded NUL or no room (outlen includes the NUL). */
-static long
-query_decode(const char *src, size_t n, char *out, size_t outlen)
+long
+http_query_decode(const char *src, size_t n, char *out, size_t outlen,
+    int no_ctl)
 {
 	size_t i, o = 0;
 
@@ -470,7 +469,7 @@ query_decode(const char *src, size_t n, char *out, size_t outlen)
 		} else if (c == '+') {
 			c = ' ';
 		}
-		if (o + 1 >= outlen)
+		if ((no_ctl && (c < 0x20 || c == 0x7f)) || o + 1 >= outlen)
 			return -1;
 		out[o++] = (char)c;
 	}
@@ -499,8 +498,9 @@ http_query_get(const struct http_str *query, const char *name, char *out,
 		if (eq - s != nlen || memcmp(query->p + s, name, nlen) != 0)
 			continue;
 		if (eq == e)
-			return query_decode("", 0, out, outlen);
-		return query_decode(query->p + eq + 1, e - eq - 1, out, outlen);
+			return http_query_decode("", 0, out, outlen, 0);
+		return http_query_decode(query->p + eq + 1, e - eq - 1, out,
+		    outlen, 0);
 	}
 	return -1;
 }

@@ -78,6 +78,12 @@ int http_header_has_token(const struct http_str *value, const char *token);
 long http_query_get(const struct http_str *query, const char *name,
     char *out, size_t outlen);
 
+/* Percent-decode src[0..n) into out (NUL-terminated); '+' is a space.
+ * Returns the length, or -1 on a bad escape, an encoded NUL, a control
+ * byte if no_ctl, or no room (outlen includes the NUL). */
+long http_query_decode(const char *src, size_t n, char *out, size_t outlen,
+    int no_ctl);
+
 /* Normalise the path for routing: percent-decoding, collapsing "//",
  * resolving "." and ".." (never above root), dropping one trailing '/'
  * (except for "/"). Returns length, or -1 if invalid (encoded NUL, bad %). */

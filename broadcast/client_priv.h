@@ -57,9 +57,20 @@ enum client_state { CS_HEAD, CS_RESP, CS_STREAM, CS_LINGER };
 #define CF_UNIQUE 0x4000        /* asked unique=1: RING_F_PAIRED records skipped */
 #define CF_GZIP 0x8000          /* SSE body gzip-encoded (sse_gzip.h) */
 
+/* The request head while it is read; an idle stream does not carry it. */
+struct client_head {
+	struct http_progress hp;        /* how far text was parsed */
+	uint32_t len;
+	uint32_t cap;           /* text's size: the limit may change on reload */
+	char text[];
+};
+
 struct client {
-	struct client *prev, *next;
-	struct client *dead_next;       /* closed: w->dead, freed by the reaper */
+	union {
+		struct client *prev;            /* in w->clients */
+		struct client *dead_next;       /* closed: w->dead, for the reaper */
+	};
+	struct client *next;    /* still read after close: see client_close */
 	struct wctx *w;
 	struct event ev;
 	int fd;
@@ -70,28 +81,26 @@ struct client {
 	uint8_t closed;         /* client_close() done; freed by the reaper */
 	uint16_t flags;
 	uint16_t ctl_len, ctl_off, rlen;
+	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
 	uint32_t since;         /* ms: accepted, close queued, or linger start */
 	uint32_t last_rx;       /* ms: last byte from the peer */
 	char *rest;             /* the unsent end of a record begun; cursor is past it */
 	uint32_t rest_len, rest_off;
 	int64_t rest_seen;      /* its data.seen, for latency */
-	uint32_t head_len;
-	uint32_t head_cap;      /* head's size: the limit may change on reload */
 	uint64_t cursor;        /* next record to send */
 	uint64_t z_next;        /* CF_DEFLATE: the record whose compressed frame
 	                         * follows on from the last one sent */
 	uint64_t gap_from, gap_to, gap_n;       /* the gap notice due */
-	uint64_t skip;          /* data-frame payload bytes still to discard */
-	uint64_t msg_len;       /* bytes of the open fragmented message */
-	uint64_t pay_off;       /* payload bytes of the current frame seen */
+	/* These three are at most server.max_frame_bytes (16 MiB): */
+	uint32_t skip;          /* data-frame payload bytes still to discard */
+	uint32_t msg_len;       /* bytes of the open fragmented message */
+	uint32_t pay_off;       /* payload bytes of the current frame seen */
 	uint32_t utf8;          /* utf8_feed state of the text message */
 	uint8_t mask[4];        /* the current data frame's masking key */
 	struct limits_hold hold;        /* its place in the connection limits */
 	struct filter_sel filter;       /* ?domain= etc.: records it wants */
 	SSL *ssl;               /* TLS clients only */
-	uint16_t tls_pend;      /* bytes of a record OpenSSL still holds */
-	char *head;             /* request head; freed once routed */
-	struct http_progress hp;        /* how far head was parsed */
+	struct client_head *head;       /* freed once routed */
 	struct evbuffer *out;   /* handshake or answer bytes; freed once sent */
 	uint8_t ctl[CLIENT_CTL_MAX];
 	uint8_t rbuf[CLIENT_RBUF];

@@ -220,7 +220,8 @@ client_route(struct client *c)
 		switch (hs) {
 		case WS_HS_OK:
 			return client_start_ws(c, req, (int)rt->stream, accept,
-			    c->head + req->head_len, c->head_len - req->head_len);
+			    c->head->text + req->head_len,
+			    c->head->len - req->head_len);
 		case WS_HS_BAD_METHOD:
 			return client_answer(c, 405, "method not allowed",
 			    "Allow: GET\r\n");
@@ -258,27 +259,31 @@ int
 client_read_head(struct client *c)
 {
 	struct wctx *w = c->w;
+	struct client_head *h;
 	size_t max;
 	int i;
 
 	if (c->head == NULL) {
-		c->head_cap = (uint32_t)w->cfg->server.max_header_bytes;
-		if ((c->head = malloc((size_t)c->head_cap + 1)) == NULL) {
-			log_warn("%s: malloc(%u)", __func__, c->head_cap + 1);
+		size_t cap = w->cfg->server.max_header_bytes;
+
+		if ((c->head = malloc(sizeof(*c->head) + cap + 1)) == NULL) {
+			log_warn("%s: malloc(%zu)", __func__, cap + 1);
 			client_close(c);
 			return -1;
 		}
-		memset(&c->hp, 0, sizeof(c->hp));
+		memset(c->head, 0, sizeof(*c->head));
+		c->head->cap = (uint32_t)cap;
 	}
-	max = c->head_cap;
+	h = c->head;
+	max = h->cap;
 	for (i = 0; i < CLIENT_READS_PER_TURN; i++) {
 		enum http_parse_result r;
 		ssize_t n;
 
-		if (c->head_len >= max)
+		if (h->len >= max)
 			return client_answer(c, 431, "request head too large",
 			    NULL);
-		n = client_recv(c, c->head + c->head_len, max - c->head_len);
+		n = client_recv(c, h->text + h->len, max - h->len);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK && errno != EINTR)) {
 			client_close(c);
@@ -288,9 +293,9 @@ client_read_head(struct client *c)
 			continue;
 		if (n < 0)
 			return 0;
-		c->head_len += (uint32_t)n;
+		h->len += (uint32_t)n;
 		c->last_rx = wctx_clock(w);
-		r = http_parse_resume(&c->hp, c->head, c->head_len, max,
+		r = http_parse_resume(&h->hp, h->text, h->len, max,
 		    &w->req);
 		switch (r) {
 		case HTTP_PARSE_OK:

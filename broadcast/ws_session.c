@@ -101,7 +101,7 @@ client_payload(struct client *c, uint8_t *p, size_t n, int frame_done)
 	if (!(c->flags & CF_TEXT))
 		return 0;
 	ws_unmask(p, n, c->mask, c->pay_off);
-	c->pay_off += n;
+	c->pay_off += (uint32_t)n;
 	c->utf8 = utf8_feed(c->utf8, p, n);
 	if (c->utf8 == UTF8_BAD)
 		return 1;
@@ -170,9 +170,10 @@ client_frames(struct client *c)
 			c->flags |= CF_IN_MSG;
 			c->msg_len = 0;
 		}
-		c->msg_len += f.payload_len;
-		if (c->msg_len > max)
+		/* (max may have shrunk on a reload since msg_len grew) */
+		if (c->msg_len > max || f.payload_len > max - c->msg_len)
 			return client_ws_close(c, WS_CLOSE_TOO_BIG);
+		c->msg_len += (uint32_t)f.payload_len;
 		if (f.fin)
 			c->flags &= (uint16_t)~CF_IN_MSG;
 		if (f.fin)
@@ -192,7 +193,7 @@ client_frames(struct client *c)
 		take = c->rlen - f.header_len;
 		if (take > f.payload_len)
 			take = (size_t)f.payload_len;
-		c->skip = f.payload_len - take;
+		c->skip = (uint32_t)(f.payload_len - take);
 		bad = client_payload(c, c->rbuf + f.header_len, take, c->skip == 0);
 		client_rbuf_drop(c, f.header_len + take);
 		if (bad)
@@ -234,7 +235,7 @@ client_read_ws(struct client *c)
 		}
 		c->last_rx = wctx_clock(w);
 		if (c->skip > 0) {
-			c->skip -= (uint64_t)n;
+			c->skip -= (uint32_t)n;
 			if (client_payload(c, w->scratch, (size_t)n, c->skip == 0))
 				return client_ws_close(c, WS_CLOSE_BAD_DATA);
 			if (c->skip > 0 || c->rlen == 0)

@@ -150,12 +150,6 @@ ring_id_len(const char *json, size_t len)
 	return i;
 }
 
-uint64_t
-ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
-    int64_t seen_us)
-{
-	return ring_publish_flags(w, json, seen_us, 0);
-}
 
 /* Feed the writer's shared compressors each form as it will be stored
  * (the id first when from[v] > 0), for the streams some worker wants: one
@@ -186,8 +180,8 @@ ring_z_deflate(struct ring_writer *w, uint64_t seq,
 }
 
 uint64_t
-ring_publish_flags(struct ring_writer *w, const struct iovec json[RV_COUNT],
-    int64_t seen_us, uint8_t flags)
+ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
+    int64_t seen_us)
 {
 	struct ring_rec r;
 
@@ -196,7 +190,6 @@ ring_publish_flags(struct ring_writer *w, const struct iovec json[RV_COUNT],
 		r.json[v] = json[v];
 	r.seen_us = seen_us;
 	r.log = RING_NO_LOG;
-	r.flags = flags;
 	return ring_publish_rec(w, &r);
 }
 

@@ -94,10 +94,6 @@ uint64_t ring_publish(struct ring_writer *w, const struct iovec json[RV_COUNT],
                                come); workers send no record for it but
                                tell it as a gap, as when lapped */
 
-/* ring_publish, with the slot's flags set to flags. */
-uint64_t ring_publish_flags(struct ring_writer *w,
-    const struct iovec json[RV_COUNT], int64_t seen_us, uint8_t flags);
-
 /* The flags of record seq, or -1 if it is not (or no longer) in the ring. */
 int ring_flags(const struct shm_seg *seg, uint64_t seq);
 /*

@@ -260,18 +260,23 @@ START_TEST(flags_travel_with_the_record)
 	struct shm_seg seg;
 	struct ring_writer w;
 	struct iovec iov[RV_COUNT];
+	struct ring_rec r;
 	int i, v;
 
 	anon(&seg, 4, 65536);
 	ring_writer_init(&w, &seg, NULL, 0);
+	memset(&r, 0, sizeof(r));
 	for (v = 0; v < RV_COUNT; v++) {
 		iov[v].iov_base = (void *)"{\"x\":1}";
 		iov[v].iov_len = 7;
+		r.json[v] = iov[v];
 	}
+	r.log = RING_NO_LOG;
 	ck_assert_int_eq(ring_flags(&seg, 0), -1);
-	for (i = 0; i < 6; i++)
-		ck_assert_uint_eq(ring_publish_flags(&w, iov, 0,
-		    i % 2 ? RING_F_PAIRED : 0), (uint64_t)i);
+	for (i = 0; i < 6; i++) {
+		r.flags = i % 2 ? RING_F_PAIRED : 0;
+		ck_assert_uint_eq(ring_publish_rec(&w, &r), (uint64_t)i);
+	}
 	ck_assert_uint_eq(ring_publish(&w, iov, 0), 6);
 	/* 4 slots: records 3..6 are in the ring */
 	ck_assert_int_eq(ring_flags(&seg, 2), -1);

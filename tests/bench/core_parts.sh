@@ -34,10 +34,7 @@ idle_part() {
 		"$LG" --port "$OURS_PORT" --clients 50000 --procs 4 --spread-src --idle \
 		    --duration 6 --warmup 0 --connect-timeout 60 >"$work/c50k.out" 2>&1 &
 		lg=$!
-		i=0
-		until grep -q '^ready' "$work/c50k.out" 2>/dev/null || [ $i -gt 700 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
+		wait_ready "$work/c50k.out" 70
 		sleep 2
 		MEM_WHAT="50,000 idle clients, 4 workers"
 		mem_all "$OURS_ALL" "$OURS_SHM"
@@ -296,10 +293,7 @@ core_part() {
 		"$LG" --port "$OURS_PORT" --clients 500 --procs 2 --duration 4 --feed "$FEED" \
 		    >"$work/mem500.out" 2>&1 &
 		lg=$!
-		i=0
-		until grep -q '^ready' "$work/mem500.out" 2>/dev/null || [ $i -gt 200 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
+		wait_ready "$work/mem500.out" 20
 		sleep 2
 		MEM_WHAT="500 clients, 100 msg/s"
 		mem_all "$OURS_ALL" "$OURS_SHM"

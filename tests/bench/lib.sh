@@ -171,9 +171,9 @@ ours_rate() {
 	kill -HUP "$OURS_M"
 }
 ours_stop() { stop_pid "$OURS_M"; OURS_M=""; }
-wait_ready() { # FILE: until loadgen says every client is connected
+wait_ready() { # FILE [SECONDS, 60]: until loadgen says every client is connected
 	i=0
-	until grep -q '^ready' "$1" 2>/dev/null || [ $i -gt 1200 ]; do
+	until grep -q '^ready' "$1" 2>/dev/null || [ $i -gt $((${2:-60} * 20)) ]; do
 		sleep 0.05; i=$((i + 1))
 	done
 }

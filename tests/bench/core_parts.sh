@@ -77,8 +77,10 @@ versus_part() {
 		order="new base"; [ $((k % 2)) = 0 ] && order="base new"
 		# (ours_run and raw_run set n and rate: these names are the loop's own)
 		for vrow in $VERSUS_ROWS; do
-			vclients=$vrow vrate=$((2000000 / ${vrow#r})) vraw=0
-			[ "$vrow" = r1000 ] && vclients=500 vrate=1000 vraw=1000
+			case $vrow in
+			r*) vclients=500 vrate=${vrow#r} vraw=${vrow#r} ;;
+			*) vclients=$vrow vrate=$((2000000 / vrow)) vraw=0 ;;
+			esac
 			log "versus, round $k: $vrow, raw ceiling"
 			raw_run "raw-$vrow-$k" "$vclients" "$vraw"
 			for b in $order; do
@@ -90,15 +92,19 @@ versus_part() {
 	done
 	DAEMON=$new
 	files() { for k in $(seq "$VERSUS_ROUNDS"); do printf '%s ' "$work/$1-$k.out"; done; }
-	for spec in "500 deliveries_per_server_cpu_s >= 500 clients, input saturating: deliveries per worker CPU-second" \
-	    "5000 deliveries_per_server_cpu_s >= 5000 clients, input saturating: deliveries per worker CPU-second" \
-	    "r1000 lat_p50_ms <= 500 clients at 1,000 msg/s: p50 latency, ms" \
-	    "r1000 lat_p99_ms <= 500 clients at 1,000 msg/s: p99 latency, ms"; do
+	# ROW KEY RAW_KEY DIRECTION FIGURE (the raw server is one process
+	# group: its CPU is server_cpu_pct)
+	for spec in "500 deliveries_per_server_cpu_s deliveries_per_server_cpu_s >= 500 clients, input saturating: deliveries per worker CPU-second" \
+	    "5000 deliveries_per_server_cpu_s deliveries_per_server_cpu_s >= 5000 clients, input saturating: deliveries per worker CPU-second" \
+	    "r1000 lat_p50_ms lat_p50_ms <= 500 clients at 1,000 msg/s: p50 latency, ms" \
+	    "r1000 lat_p99_ms lat_p99_ms <= 500 clients at 1,000 msg/s: p99 latency, ms" \
+	    "r100 all_cpu_pct server_cpu_pct <= 500 clients at 100 msg/s: CPU of all server processes, % of one core" \
+	    "r100 lat_p99_ms lat_p99_ms <= 500 clients at 100 msg/s: p99 latency, ms"; do
 		set -- $spec
-		n=$1 key=$2 dir=$3; shift 3
+		n=$1 key=$2 rkey=$3 dir=$4; shift 4
 		case " $VERSUS_ROWS " in *" $n "*) ;; *) continue ;; esac
 		o=$(medn "$key" $(files "new-$n")); b=$(medn "$key" $(files "base-$n"))
-		r=$(medn "$key" $(files "raw-$n"))
+		r=$(medn "$rkey" $(files "raw-$n"))
 		qo=$(ratio "$o" "$r"); qb=$(ratio "$b" "$r")
 		# this build / the older one, round by round: the median, and the
 		# spread a verdict must clear

@@ -21,8 +21,10 @@
 #                   versus: this build against an older one (BENCH_BASE=
 #                   path of its certstreamd), run by run, on the rows a
 #                   single session's noise can decide: saturating and the
-#                   latency at 1,000 msg/s; printed (about 8 minutes;
-#                   VERSUS_ROUNDS=5, VERSUS_ROWS="500 5000 r1000" choose)
+#                   latency at 1,000 msg/s (and, with r100 in
+#                   VERSUS_ROWS, the CPU and p99 at 100 msg/s); printed
+#                   (about 8 minutes; VERSUS_ROUNDS=5, VERSUS_ROWS="500
+#                   5000 r1000" choose)
 # The parts live in tests/bench/core_parts.sh and features_parts.sh, the
 # helpers and the processes they start in tests/bench/lib.sh.
 #   BENCH_QUICK=1   shorter windows (for trying the script)

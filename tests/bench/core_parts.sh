@@ -79,6 +79,7 @@ versus_part() {
 		for vrow in $VERSUS_ROWS; do
 			case $vrow in
 			r*) vclients=500 vrate=${vrow#r} vraw=${vrow#r} ;;
+			c*) vclients=${vrow#c} vrate=100 vraw=100 ;;
 			*) vclients=$vrow vrate=$((2000000 / vrow)) vraw=0 ;;
 			esac
 			log "versus, round $k: $vrow, raw ceiling"
@@ -99,7 +100,8 @@ versus_part() {
 	    "r1000 lat_p50_ms lat_p50_ms <= 500 clients at 1,000 msg/s: p50 latency, ms" \
 	    "r1000 lat_p99_ms lat_p99_ms <= 500 clients at 1,000 msg/s: p99 latency, ms" \
 	    "r100 all_cpu_pct server_cpu_pct <= 500 clients at 100 msg/s: CPU of all server processes, % of one core" \
-	    "r100 lat_p99_ms lat_p99_ms <= 500 clients at 100 msg/s: p99 latency, ms"; do
+	    "r100 lat_p99_ms lat_p99_ms <= 500 clients at 100 msg/s: p99 latency, ms" \
+	    "c10000 lat_p99_ms lat_p99_ms <= 10,000 clients at 100 msg/s: p99 latency, ms"; do
 		set -- $spec
 		n=$1 key=$2 rkey=$3 dir=$4; shift 4
 		case " $VERSUS_ROWS " in *" $n "*) ;; *) continue ;; esac

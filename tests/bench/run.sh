@@ -22,7 +22,8 @@
 #                   path of its certstreamd), run by run, on the rows a
 #                   single session's noise can decide: saturating and the
 #                   latency at 1,000 msg/s (and, with r100 in
-#                   VERSUS_ROWS, the CPU and p99 at 100 msg/s); printed
+#                   VERSUS_ROWS, the CPU and p99 at 100 msg/s; with
+#                   c10000, 10,000 clients' p99 at 100 msg/s); printed
 #                   (about 8 minutes; VERSUS_ROUNDS=5, VERSUS_ROWS="500
 #                   5000 r1000" choose)
 # The parts live in tests/bench/core_parts.sh and features_parts.sh, the

@@ -150,7 +150,6 @@ ring_id_len(const char *json, size_t len)
 	return i;
 }
 
-
 /* Feed the writer's shared compressors each form as it will be stored
  * (the id first when from[v] > 0), for the streams some worker wants: one
  * call per record (ring_deflate.h). */

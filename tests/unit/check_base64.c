@@ -53,6 +53,35 @@ START_TEST(decoder_refuses_what_openssl_lets_through)
 }
 END_TEST
 
+/* Each of the 256 byte values, at each place of a quantum: taken only if
+ * it is one of the 64 letters, or '=' where padding goes (a letter missing
+ * from the decoder's table fails here, and so does '=' added to it). */
+START_TEST(decoder_takes_exactly_the_alphabet)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t out[16];
+	int c, at, taken = 0;
+
+	for (c = 0; c < 256; c++) {
+		int want = c != 0 && strchr(alpha, c) != NULL;
+
+		for (at = 0; at < 8; at++) {
+			char in[9] = "QUJDRA==";
+
+			if (at >= 6)    /* 6 and 7: in a quantum with no padding */
+				memcpy(in, "QUJDREVG", 8);
+			in[at] = (char)c;
+			ck_assert_msg((base64_decode(in, 8, out, sizeof(out)) >= 0) ==
+			    (want || (c == '=' && at == 7)),
+			    "byte %d at %d", c, at);
+		}
+		taken += want;
+	}
+	ck_assert_int_eq(taken, 64);
+}
+END_TEST
+
 /* A SHA-256 root hash (44 characters, one '=') decodes into exactly 32
  * bytes: the padding is not written past the end. */
 START_TEST(padding_needs_no_room)
@@ -103,6 +132,7 @@ base64_suite(void)
 
 	tcase_add_test(tc, decoder_is_strict);
 	tcase_add_test(tc, decoder_refuses_what_openssl_lets_through);
+	tcase_add_test(tc, decoder_takes_exactly_the_alphabet);
 	tcase_add_test(tc, padding_needs_no_room);
 	tcase_add_test(tc, encoder_round_trips);
 	suite_add_tcase(s, tc);

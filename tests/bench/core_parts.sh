@@ -65,6 +65,20 @@ idle_part() {
 		ours_stop
 	fi
 }
+# ratio_ci: ratios on stdin, one a line -> "HIGHER LOWER GEOMEAN LO HI":
+# how many are above and below 1, their geometric mean and its 95 %
+# interval (Student's t on the logs; a verdict needs the interval clear
+# of 1, not a lucky majority of rounds).
+ratio_ci() {
+	awk '$1 > 0 { n++; l[n] = log($1); s += l[n]; up += $1 > 1; down += $1 < 1 }
+	    END {
+		if (n < 2) { print up + 0, down + 0, "-", "-", "-"; exit }
+		m = s / n; for (i = 1; i <= n; i++) q += (l[i] - m) ^ 2
+		split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13", tt, " ")
+		df = n - 1; t = df <= 15 ? tt[df] : (df <= 30 ? 2.06 : 1.98)
+		h = t * sqrt(q / df / n)
+		printf "%d %d %.3f %.3f %.3f\n", up, down, exp(m), exp(m - h), exp(m + h) }'
+}
 # Two builds compared in one session. Separate sessions on a shared machine
 # disagree by more than the builds do (the raw ceiling's own p99 at 1,000
 # msg/s has read 4.1 ms in one and 7.9 ms in another), so each round runs
@@ -114,14 +128,16 @@ versus_part() {
 			x=$(kv "$work/new-$n-$k.out" "$key"); y=$(kv "$work/base-$n-$k.out" "$key")
 			[ -n "$x" ] && [ -n "$y" ] && awk -v x="$x" -v y="$y" 'BEGIN { if (y > 0) printf "%.3f\n", x / y }'
 		done)
-		pm=$(echo "$pr" | median); plo=$(echo "$pr" | sort -g | head -1); phi=$(echo "$pr" | sort -g | tail -1)
-		v=$(awk -v m="$pm" -v lo="$plo" -v hi="$phi" -v d="$dir" 'BEGIN {
-		    if (m == "") { print "-"; exit }
+		pm=$(echo "$pr" | median)
+		set -- $(echo "$pr" | ratio_ci) "$@"
+		nup=$1 ndown=$2 geo=$3 clo=$4 chi=$5; shift 5
+		v=$(awk -v m="$pm" -v lo="$clo" -v hi="$chi" -v d="$dir" 'BEGIN {
+		    if (m == "" || lo == "-") { print "-"; exit }
 		    if (d == "<=") { t = lo; lo = 1 / hi; hi = 1 / t }  # lower is better
-		    if (lo > 1) print "better in every round"
-		    else if (hi < 1) print "worse in every round"
-		    else print "within the rounds\x27 spread" }')
-		v="$v (this / older, round by round: median ${pm:--}, ${plo:--} to ${phi:--})"
+		    if (lo > 1) print "better"
+		    else if (hi < 1) print "worse"
+		    else print "not told apart" }')
+		v="$v (this / older, round by round: median ${pm:--}; higher in $nup rounds, lower in $ndown; geometric mean $geo, 95 % interval $clo to $chi)"
 		row "$*, medians of $VERSUS_ROUNDS rounds" "$o" "$b" "$r" "$qo / $qb" "$v"
 	done
 }

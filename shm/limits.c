@@ -16,7 +16,10 @@
  *              slot, and the worker holding it.
  * slot.count counts live connections; LIMITS_LOCK while a key is written.
  *
- * At most one SET slot holds a given key, so its count is the address's:
+ * At most one SET slot holds a given key, so its count is the address's,
+ * and a connection's place is the count its own pin made (admitted while
+ * that is within per_ip_limit: of two pins racing for the last place the
+ * later refuses, never both):
  *  - Finding: take a count (a pin) on a SET slot with the key's tag, then
  *    compare the key; a pinned slot cannot change hands, so that read is
  *    stable. Not the key: give the count back (meanwhile that slot's own
@@ -177,9 +180,10 @@ limits_used_set(struct shm_ip_slot *s, uint32_t v)
 		;
 }
 
-/* Take one count on s unless its key is being written. */
+/* Take one count on s unless its key is being written; *got is the
+ * count this pin made (the address's place, as the add ordered it). */
 static int
-limits_pin(struct shm_ip_slot *s)
+limits_pin(struct shm_ip_slot *s, uint32_t *got)
 {
 	/* relaxed: a first guess for the CAS below. */
 	uint32_t c = shm_load(&s->count, relaxed);
@@ -189,8 +193,10 @@ limits_pin(struct shm_ip_slot *s)
 	 * next is the one written before it. */
 	while (c != LIMITS_LOCK)
 		if (shm_cas_weak(&s->count, &c, c + 1,
-		    acquire, relaxed))
+		    acquire, relaxed)) {
+			*got = c + 1;
 			return 1;
+		}
 	return 0;
 }
 
@@ -218,12 +224,13 @@ limits_holds(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16])
 
 /*
  * Pin key's slot: its index, -1 if the window has none, -2 if a slot
- * stayed BUSY. Unlocked, a BUSY slot is passed over (the locked pass that
- * follows a miss waits for it); locked, it is waited for.
+ * stayed BUSY; *got as limits_pin. Unlocked, a BUSY slot is passed over
+ * (the locked pass that follows a miss waits for it); locked, it is
+ * waited for.
  */
 static int
 limits_lookup(struct shm_limits *l, uint32_t h, const uint8_t key[16],
-    int locked)
+    int locked, uint32_t *got)
 {
 	uint32_t tag = h >> U_HIGH_SHIFT, i;
 
@@ -239,7 +246,7 @@ limits_lookup(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 		    ((u = limits_settle(s)) & U_STATE) == U_BUSY)
 			return -2;
 		if ((u & ~U_LOCKBITS) != ((tag << U_HIGH_SHIFT) | U_SET) ||
-		    !limits_pin(s))
+		    !limits_pin(s, got))
 			continue;
 		if ((r = limits_holds(s, tag, key)) == 1)
 			return (int)idx;
@@ -290,10 +297,11 @@ limits_take(struct shm_ip_slot *s, uint32_t tag, const uint8_t key[16],
 	return 1;
 }
 
-/* Under key's insert lock: pin its slot or give it one; -1 if none. */
+/* Under key's insert lock: pin its slot or give it one (*got = 1); -1
+ * if none. */
 static int
 limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
-    int worker)
+    int worker, uint32_t *got)
 {
 	struct shm_ip_slot *home = &l->ip[h & (SHM_IP_SLOTS - 1)];
 	struct limits_wait w = { .spins = 0 };
@@ -317,12 +325,14 @@ limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 		    acquire, relaxed))
 			break;
 	}
-	idx = limits_lookup(l, h, key, 1);
+	idx = limits_lookup(l, h, key, 1, got);
 	for (i = 0; idx == -1 && i < LIMITS_PROBES; i++) {
 		uint32_t at = (h + i) & (SHM_IP_SLOTS - 1);
 
-		if (limits_take(&l->ip[at], h >> U_HIGH_SHIFT, key, worker))
+		if (limits_take(&l->ip[at], h >> U_HIGH_SHIFT, key, worker)) {
 			idx = (int)at;
+			*got = 1;
+		}
 	}
 	/* release: pairs with the acquire of the next holder's lock. */
 	shm_fetch_and(&home->used, ~U_LOCKBITS,
@@ -330,17 +340,19 @@ limits_insert(struct shm_limits *l, uint32_t h, const uint8_t key[16],
 	return idx < 0 ? -1 : idx;
 }
 
-/* Find or make key's slot with one count taken on it; -1 if its window
- * has no slot to give (or a dead worker's mark is in the way). */
+/* Find or make key's slot with one count taken on it, *got the count
+ * that made; -1 if its window has no slot to give (or a dead worker's
+ * mark is in the way). */
 static int
-limits_find(struct shm_limits *l, const uint8_t key[16], int worker)
+limits_find(struct shm_limits *l, const uint8_t key[16], int worker,
+    uint32_t *got)
 {
 	uint32_t h = limits_hash(l, key);
 	int idx;
 
-	if ((idx = limits_lookup(l, h, key, 0)) != -1)
+	if ((idx = limits_lookup(l, h, key, 0, got)) != -1)
 		return idx < 0 ? -1 : idx;
-	return limits_insert(l, h, key, worker);
+	return limits_insert(l, h, key, worker, got);
 }
 
 /* New connections from slot s in second now, this one included. */
@@ -358,13 +370,19 @@ limits_rate(struct shm_ip_slot *s, uint64_t now)
 	return shm_fetch_add(&s->rate_count, 1, relaxed) + 1;
 }
 
-enum limits_verdict
-limits_acquire(struct shm_limits *l, const struct config *cfg,
-    const struct sockaddr *sa, uint64_t now, int worker,
-    struct limits_hold *hold)
+/* Limits on for sa (a loopback peer under exempt_loopback is not). */
+static int
+limits_on(const struct config *cfg, const struct sockaddr *sa)
 {
-	int on = cfg->connection_limit.enabled;
-	int exempt;
+	return cfg->connection_limit.enabled &&
+	    !(cfg->connection_limit.exempt_loopback && limits_loopback(sa));
+}
+
+enum limits_verdict
+limits_acquire_pin(struct shm_limits *l, const struct config *cfg,
+    const struct sockaddr *sa, int worker, struct limits_hold *hold,
+    uint32_t *place)
+{
 	uint8_t key[16];
 	uint32_t total;
 	int idx;
@@ -372,6 +390,7 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 	hold->slot = 0;
 	hold->total = 1;
 	hold->worker = (uint8_t)worker;
+	*place = 0;
 	/* Shared count first, own row second (and the reverse on release):
 	 * a death in between leaves a count behind rather than a wrap.
 	 * relaxed: counts publish nothing; the limit is judged on the
@@ -381,7 +400,8 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 	 * process (its exit orders every store before). */
 	total = shm_fetch_add(&l->total, 1, relaxed) + 1;
 	shm_fetch_add(&l->held_total[worker], 1, relaxed);
-	if (on && cfg->connection_limit.max_connections > 0 &&
+	if (cfg->connection_limit.enabled &&
+	    cfg->connection_limit.max_connections > 0 &&
 	    total > (uint32_t)cfg->connection_limit.max_connections) {
 		limits_release(l, hold);
 		return LIMITS_TOTAL;
@@ -389,36 +409,60 @@ limits_acquire(struct shm_limits *l, const struct config *cfg,
 	/* A proxy on this host makes all its clients one loopback address:
 	 * still counted in its slot (true counts if a reload ends the
 	 * exemption), never refused for that address's count or rate. */
-	exempt = cfg->connection_limit.exempt_loopback && limits_loopback(sa);
-	if (exempt)
-		on = 0;
 	limits_key(sa, cfg->connection_limit.ipv6_prefix, key);
-	idx = limits_find(l, key, worker);
+	idx = limits_find(l, key, worker, place);
 	if (idx < 0) {
 		/* Untracked would escape the per-address limit. */
-		if (!on)
+		if (!limits_on(cfg, sa))
 			return LIMITS_OK;
 		limits_release(l, hold);
 		return LIMITS_FULL;
 	}
 	hold->slot = (uint16_t)(idx + 1);
 	shm_fetch_add(&l->held[worker][idx], 1, relaxed);
-	/* relaxed: read after our own pin (an add on this word), so it is
-	 * that pin's result or a later one: of two workers pinning the last
-	 * place, the second sees both and refuses. */
+	return LIMITS_OK;
+}
+
+enum limits_verdict
+limits_acquire_judge(struct shm_limits *l, const struct config *cfg,
+    const struct sockaddr *sa, uint64_t now, uint32_t place,
+    struct limits_hold *hold)
+{
+	int on = limits_on(cfg, sa);
+	struct shm_ip_slot *s;
+
+	if (hold->slot == 0)
+		return LIMITS_OK;       /* untracked, limits off for it */
+	s = &l->ip[hold->slot - 1];
+	/* Judged on the pin's own place, as the total is: of two workers
+	 * pinning the last place, only the second refuses. (A load of the
+	 * count after the pin could see both pins, and both would refuse.) */
 	if (on && cfg->connection_limit.per_ip_limit > 0 &&
-	    shm_load(&l->ip[idx].count, relaxed) >
-	    (uint32_t)cfg->connection_limit.per_ip_limit) {
+	    place > (uint32_t)cfg->connection_limit.per_ip_limit) {
 		limits_release(l, hold);
 		return LIMITS_PER_IP;
 	}
-	if (limits_rate(&l->ip[idx], now) >
+	if (limits_rate(s, now) >
 	    (uint32_t)cfg->connection_limit.per_ip_rate && on &&
 	    cfg->connection_limit.per_ip_rate > 0) {
 		limits_release(l, hold);
 		return LIMITS_RATE;
 	}
 	return LIMITS_OK;
+}
+
+enum limits_verdict
+limits_acquire(struct shm_limits *l, const struct config *cfg,
+    const struct sockaddr *sa, uint64_t now, int worker,
+    struct limits_hold *hold)
+{
+	enum limits_verdict v;
+	uint32_t place;
+
+	if ((v = limits_acquire_pin(l, cfg, sa, worker, hold, &place)) !=
+	    LIMITS_OK)
+		return v;
+	return limits_acquire_judge(l, cfg, sa, now, place, hold);
 }
 
 void

@@ -44,6 +44,17 @@ enum limits_verdict limits_acquire(struct shm_limits *l,
     const struct config *cfg, const struct sockaddr *sa, uint64_t now,
     int worker, struct limits_hold *hold);
 
+/* limits_acquire's two halves, for tests that put another worker between
+ * them: the pin takes the counts (*place: the address's place, 0 when not
+ * tracked) and refuses only for the total or a full table; the judgement
+ * then refuses for the address's count or rate. */
+enum limits_verdict limits_acquire_pin(struct shm_limits *l,
+    const struct config *cfg, const struct sockaddr *sa, int worker,
+    struct limits_hold *hold, uint32_t *place);
+enum limits_verdict limits_acquire_judge(struct shm_limits *l,
+    const struct config *cfg, const struct sockaddr *sa, uint64_t now,
+    uint32_t place, struct limits_hold *hold);
+
 void limits_release(struct shm_limits *l, struct limits_hold *hold);
 
 /*

@@ -143,6 +143,18 @@ async function startOnce(opts, port) {
     CERTSTREAM_CT_LOG_STATE_FILE: path.join(dir, 'state.json'),
     ...(opts.env || {}),
   };
+  // A port picked here was free, so nothing of ours runs at the default
+  // segment name it gives (/certstream-PORT): a segment found there was
+  // left by a daemon killed -9 outside this harness (another run, hours
+  // ago), and the new daemon would carry its ring over as after a crash
+  // (an edge then sees another stream's ids). A test that restarts on the
+  // same port to carry a ring passes opts.port and keeps it.
+  if (!opts.port && !(opts.env || {}).CERTSTREAM_SHM_NAME &&
+      !/^shm_name:/m.test(fs.readFileSync(confPath, 'utf8'))) {
+    for (const f of [`/dev/shm/certstream-${port}`, `/dev/shm/certstream-${port}-dedup`]) {
+      try { fs.rmSync(f, { force: true }); } catch (_) { /* not ours */ }
+    }
+  }
   const args = ['-c', confPath, ...(opts.args || [])];
   const bin = opts.bin || defaultBin();
   const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

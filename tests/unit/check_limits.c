@@ -362,9 +362,58 @@ END_TEST
 #define RACE_ROUNDS 4000
 #define RACE_LIMIT 2
 
+/* RACE_PROCS processes meet here; at counts up by one each meeting. */
+struct barrier {
+	_Atomic unsigned arrived;       /* processes arrived, all meetings */
+	_Atomic unsigned round;         /* meetings released */
+};
+
+static void
+barrier_wait(struct barrier *b, unsigned at)
+{
+	if (atomic_fetch_add(&b->arrived, 1) + 1 == RACE_PROCS * (at + 1))
+		atomic_store(&b->round, at + 1);
+	/* Spin (yield now and then on a busy machine): released at once. */
+	for (unsigned spin = 1; atomic_load(&b->round) <= at; spin++)
+		if ((spin & 1023) == 0)
+			sched_yield();
+}
+
+/* fn(arg, worker) in RACE_PROCS processes spread over the CPUs (left on
+ * one CPU they take turns and never race); each must exit 0. */
+static void
+race_procs(void (*fn)(void *, int), void *arg)
+{
+	int p, status;
+
+	for (p = 0; p < RACE_PROCS; p++) {
+		if (fork() == 0) {
+			cpu_set_t cpus;
+
+			CPU_ZERO(&cpus);
+			CPU_SET(p % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
+			(void)sched_setaffinity(0, sizeof(cpus), &cpus);
+			fn(arg, p);
+			_exit(0);
+		}
+	}
+	for (p = 0; p < RACE_PROCS; p++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
+/* Every count given back: the total and every slot at 0. */
+static void
+assert_nothing_held(void)
+{
+	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
+	for (int i = 0; i < SHM_IP_SLOTS; i++)
+		ck_assert_uint_eq(atomic_load(&seg.limits->ip[i].count), 0);
+}
+
 struct race {
-	_Atomic unsigned arrived;       /* barrier: processes in this round */
-	_Atomic unsigned round;         /* barrier: round released */
+	struct barrier bar;
 	_Atomic unsigned over;          /* admissions beyond the limit */
 	_Atomic unsigned split;         /* admitted in another slot, or none */
 	_Atomic unsigned live[RACE_ROUNDS];
@@ -372,19 +421,9 @@ struct race {
 };
 
 static void
-race_barrier(struct race *r, unsigned round)
+race_worker(void *arg, int wk)
 {
-	if (atomic_fetch_add(&r->arrived, 1) + 1 == RACE_PROCS * (round + 1))
-		atomic_store(&r->round, round + 1);
-	/* Spin (yield now and then on a busy machine): released at once. */
-	for (unsigned spin = 1; atomic_load(&r->round) <= round; spin++)
-		if ((spin & 1023) == 0)
-			sched_yield();
-}
-
-static void
-race_worker(struct race *r, int wk)
-{
+	struct race *r = arg;
 	struct limits_hold h[RACE_LIMIT + 1];
 	unsigned round;
 	char ip[32];
@@ -396,7 +435,7 @@ race_worker(struct race *r, int wk)
 
 		snprintf(ip, sizeof(ip), "10.9.%u.%u", round >> 8, round & 255);
 		a = v4(ip);
-		race_barrier(r, round);
+		barrier_wait(&r->bar, round);
 		for (n = k = 0; k < RACE_LIMIT + 1; k++) {
 			if (ACQW(a, wk, &h[n]) != LIMITS_OK)
 				continue;
@@ -420,7 +459,7 @@ START_TEST(racing_admissions_of_one_address_keep_its_limit)
 {
 	struct race *r;
 	unsigned over, split;
-	int p, status;
+	int p;
 
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -439,31 +478,13 @@ START_TEST(racing_admissions_of_one_address_keep_its_limit)
 		if (ACQ(ss, &h) == LIMITS_OK)
 			limits_release(seg.limits, &h);
 	}
-	for (p = 0; p < RACE_PROCS; p++) {
-		if (fork() == 0) {
-			cpu_set_t cpus;
-
-			/* Spread over the CPUs: processes left on one CPU take
-			 * turns and never race. */
-			CPU_ZERO(&cpus);
-			CPU_SET(p % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
-			(void)sched_setaffinity(0, sizeof(cpus), &cpus);
-			race_worker(r, p);
-			_exit(0);
-		}
-	}
-	for (p = 0; p < RACE_PROCS; p++) {
-		ck_assert_int_ne(wait(&status), -1);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
+	race_procs(race_worker, r);
 	over = atomic_load(&r->over);
 	split = atomic_load(&r->split);
 	ck_assert_msg(over == 0, "%u admissions beyond the limit", over);
 	ck_assert_msg(split == 0, "%u admissions outside the address's slot",
 	    split);
-	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
-	for (p = 0; p < SHM_IP_SLOTS; p++)
-		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+	assert_nothing_held();
 	munmap(r, sizeof(*r));
 }
 END_TEST
@@ -516,24 +537,15 @@ END_TEST
 #define FAIR_ROUNDS 3000
 
 struct fair {
-	_Atomic unsigned arrived, round;
+	struct barrier bar;
 	_Atomic unsigned admitted[FAIR_ROUNDS];
 	_Atomic unsigned per_ip[FAIR_ROUNDS];   /* refused for the count */
 };
 
 static void
-fair_barrier(struct fair *f, unsigned at)
+fair_worker(void *arg, int wk)
 {
-	if (atomic_fetch_add(&f->arrived, 1) + 1 == RACE_PROCS * (at + 1))
-		atomic_store(&f->round, at + 1);
-	for (unsigned spin = 1; atomic_load(&f->round) <= at; spin++)
-		if ((spin & 1023) == 0)
-			sched_yield();
-}
-
-static void
-fair_worker(struct fair *f, int wk)
-{
+	struct fair *f = arg;
 	struct sockaddr_storage known = v4("198.51.100.7");
 	unsigned round;
 
@@ -548,13 +560,13 @@ fair_worker(struct fair *f, int wk)
 			    round & 255);
 			a = v4(ip);
 		}
-		fair_barrier(f, 2 * round);
+		barrier_wait(&f->bar, 2 * round);
 		v = ACQW(a, wk, &h);
 		if (v == LIMITS_OK)
 			atomic_fetch_add(&f->admitted[round], 1);
 		else if (v == LIMITS_PER_IP)
 			atomic_fetch_add(&f->per_ip[round], 1);
-		fair_barrier(f, 2 * round + 1);
+		barrier_wait(&f->bar, 2 * round + 1);
 		if (v == LIMITS_OK)
 			limits_release(seg.limits, &h);
 	}
@@ -566,7 +578,6 @@ START_TEST(racing_admissions_of_one_address_admit_up_to_its_limit)
 	struct limits_hold first;
 	struct fair *f;
 	unsigned round, short_rounds = 0, worst = RACE_PROCS;
-	int p, status;
 
 	f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -575,21 +586,7 @@ START_TEST(racing_admissions_of_one_address_admit_up_to_its_limit)
 	/* the known address's slot, made and left idle */
 	ck_assert_int_eq(ACQ(known, &first), LIMITS_OK);
 	limits_release(seg.limits, &first);
-	for (p = 0; p < RACE_PROCS; p++) {
-		if (fork() == 0) {
-			cpu_set_t cpus;
-
-			CPU_ZERO(&cpus);
-			CPU_SET(p % sysconf(_SC_NPROCESSORS_ONLN), &cpus);
-			(void)sched_setaffinity(0, sizeof(cpus), &cpus);
-			fair_worker(f, p);
-			_exit(0);
-		}
-	}
-	for (p = 0; p < RACE_PROCS; p++) {
-		ck_assert_int_ne(wait(&status), -1);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
+	race_procs(fair_worker, f);
 	for (round = 0; round < FAIR_ROUNDS; round++) {
 		unsigned n = atomic_load(&f->admitted[round]);
 
@@ -605,9 +602,7 @@ START_TEST(racing_admissions_of_one_address_admit_up_to_its_limit)
 	ck_assert_msg(short_rounds == 0,
 	    "%u of %u rounds admitted fewer than the limit of %d (down to %u)",
 	    short_rounds, FAIR_ROUNDS, RACE_PROCS - 1, worst);
-	ck_assert_uint_eq(atomic_load(&seg.limits->total), 0);
-	for (p = 0; p < SHM_IP_SLOTS; p++)
-		ck_assert_uint_eq(atomic_load(&seg.limits->ip[p].count), 0);
+	assert_nothing_held();
 	munmap(f, sizeof(*f));
 }
 END_TEST
